@@ -1,0 +1,268 @@
+"""The schema every app definition (``catalog/apps/<key>.yaml``) is validated against.
+
+An app is data: how to ask a person for credentials (a small JSON-schema whose properties may be
+marked ``secret: true``), how those credentials are applied to a request, where the API lives,
+how to check the credentials and learn which account they belong to, and, for OAuth2, the
+provider's endpoints and quirks.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from gatekey.domain.templates import placeholders
+
+KEY_PATTERN = r"^[a-z][a-z0-9_-]{1,62}$"
+
+
+class AuthKind(StrEnum):
+    OAUTH2 = "oauth2"
+    OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials"
+    API_KEY = "api_key"
+    BASIC = "basic"
+    CUSTOM = "custom"
+    NONE = "none"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """One credential or config field, a subset of JSON-schema plus ``secret``."""
+
+    type: Literal["string", "integer", "boolean"] = "string"
+    title: str
+    description: str | None = None
+    secret: bool = False
+    format: Literal["uri", "email"] | None = None
+    pattern: str | None = None
+    enum: list[str] | None = None
+    min_length: int | None = Field(default=None, alias="minLength", ge=0)
+    max_length: int | None = Field(default=None, alias="maxLength", ge=1)
+    default: str | int | bool | None = None
+    placeholder: str | None = None
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> FieldSpec:
+        if self.pattern is not None:
+            re.compile(self.pattern)
+        return self
+
+
+class FieldsSchema(_Strict):
+    """``{"type": "object", "properties": {...}, "required": [...]}``; extra fields are refused."""
+
+    type: Literal["object"] = "object"
+    properties: dict[str, FieldSpec] = Field(default_factory=dict)
+    required: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _required_exist(self) -> FieldsSchema:
+        unknown = set(self.required) - set(self.properties)
+        if unknown:
+            raise ValueError(f"required names unknown properties: {sorted(unknown)}")
+        for name in self.properties:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"property name {name!r} must be snake_case")
+        return self
+
+    @property
+    def secret_names(self) -> frozenset[str]:
+        return frozenset(n for n, f in self.properties.items() if f.secret)
+
+
+class BearerRule(_Strict):
+    """``Authorization: Bearer <value>``."""
+
+    type: Literal["bearer"]
+    value: str
+
+
+class HeaderRule(_Strict):
+    """A named header; the prefix, if any, is part of the value template."""
+
+    type: Literal["header"]
+    name: str
+    value: str
+
+
+class QueryRule(_Strict):
+    type: Literal["query"]
+    name: str
+    value: str
+
+
+class BasicRule(_Strict):
+    """HTTP basic authentication (RFC 7617)."""
+
+    type: Literal["basic"]
+    username: str
+    password: str
+
+
+ApplyRule = Annotated[
+    BearerRule | HeaderRule | QueryRule | BasicRule, Field(discriminator="type")
+]
+
+
+class Derivation(_Strict):
+    """A value computed from a field by a regular expression's ``value`` group.
+
+    Mailchimp keys end in ``-us6``; the data centre picks the API host.
+    """
+
+    source: str
+    pattern: str
+
+    @model_validator(mode="after")
+    def _has_value_group(self) -> Derivation:
+        if "value" not in re.compile(self.pattern).groupindex:
+            raise ValueError("derivation pattern needs a (?P<value>...) group")
+        return self
+
+
+class TestRequest(_Strict):
+    """A cheap request that proves the credentials work and names the account."""
+
+    method: Literal["GET", "POST"] = "GET"
+    path: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    ok_status: list[int] = Field(default_factory=lambda: [200])
+    account_label: list[str] = Field(
+        default_factory=list, description="dotted paths into the JSON body; first non-empty wins"
+    )
+    error_message: list[str] = Field(
+        default_factory=lambda: [
+            "errors.0.message",
+            "error.message",
+            "error_description",
+            "message",
+            "error",
+            "detail",
+        ],
+        description="dotted paths to the provider's error text",
+    )
+
+
+class OAuth2Spec(_Strict):
+    """Endpoints and quirks of an OAuth2 provider (RFC 6749, RFC 7636, RFC 7009)."""
+
+    authorization_url: str | None = None
+    token_url: str
+    revocation_url: str | None = None
+    userinfo_url: str | None = None
+    default_scopes: list[str] = Field(default_factory=list)
+    scope_separator: str = " "
+    extra_authorize_params: dict[str, str] = Field(default_factory=dict)
+    extra_token_params: dict[str, str] = Field(default_factory=dict)
+    client_auth_method: Literal["client_secret_basic", "client_secret_post"] = (
+        "client_secret_basic"
+    )
+    pkce: bool = True
+    token_response_config: list[str] = Field(
+        default_factory=list, description="token-response fields kept as config"
+    )
+    expired_token_status: list[int] = Field(default_factory=lambda: [401])
+
+
+class AuthMethod(_Strict):
+    """One way to authenticate with an app; an app may offer several."""
+
+    kind: AuthKind
+    label: str | None = None
+    fields: FieldsSchema = Field(default_factory=FieldsSchema)
+    config: FieldsSchema = Field(
+        default_factory=FieldsSchema, description="non-secret settings such as a subdomain"
+    )
+    apply: list[ApplyRule] = Field(default_factory=list)
+    derive: dict[str, Derivation] = Field(default_factory=dict)
+    base_url: str | None = None
+    test_request: TestRequest | None = None
+    oauth2: OAuth2Spec | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AuthMethod:
+        oauth = self.kind in (AuthKind.OAUTH2, AuthKind.OAUTH2_CLIENT_CREDENTIALS)
+        if oauth and self.oauth2 is None:
+            raise ValueError(f"auth kind {self.kind} needs an oauth2 section")
+        if not oauth and self.oauth2 is not None:
+            raise ValueError(f"auth kind {self.kind} takes no oauth2 section")
+        if self.kind in (AuthKind.API_KEY, AuthKind.BASIC, AuthKind.CUSTOM) and not self.apply:
+            raise ValueError(f"auth kind {self.kind} must say how credentials are applied")
+        if self.kind is AuthKind.NONE and self.fields.properties:
+            raise ValueError("auth kind none takes no credential fields")
+        overlap = set(self.fields.properties) & set(self.config.properties)
+        if overlap:
+            raise ValueError(f"names used both as field and config: {sorted(overlap)}")
+        return self
+
+
+class App(_Strict):
+    """A catalog entry."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=80)
+    description: str = ""
+    categories: list[str] = Field(default_factory=list)
+    docs_url: HttpUrl
+    base_url: str
+    test_request: TestRequest | None = None
+    auth: list[AuthMethod] = Field(min_length=1)
+    builtin: bool = True
+
+    @model_validator(mode="after")
+    def _templates_resolve(self) -> App:
+        kinds = [m.kind for m in self.auth]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError("each auth kind may appear once per app")
+        for method in self.auth:
+            known = (
+                set(method.fields.properties)
+                | set(method.config.properties)
+                | set(method.derive)
+                | ({"access_token"} if method.oauth2 else set())
+            )
+            templates = [method.base_url or self.base_url]
+            for rule in method.apply:
+                templates.extend(_rule_templates(rule))
+            if method.oauth2 is not None:
+                templates.append(method.oauth2.token_url)
+                if method.oauth2.authorization_url:
+                    templates.append(method.oauth2.authorization_url)
+            for template in templates:
+                missing = placeholders(template) - known
+                if missing:
+                    raise ValueError(
+                        f"{method.kind}: template {template!r} refers to unknown {sorted(missing)}"
+                    )
+            for name, derivation in method.derive.items():
+                if derivation.source not in method.fields.properties | method.config.properties:
+                    raise ValueError(f"derive.{name} reads unknown field {derivation.source!r}")
+        return self
+
+    def method(self, kind: AuthKind | str | None = None) -> AuthMethod:
+        """Return the auth method of that kind, or the app's first (preferred) one."""
+        if kind is None:
+            return self.auth[0]
+        for method in self.auth:
+            if method.kind == kind:
+                return method
+        raise LookupError(kind)
+
+
+def _rule_templates(rule: BearerRule | HeaderRule | QueryRule | BasicRule) -> list[str]:
+    if isinstance(rule, BasicRule):
+        return [rule.username, rule.password]
+    if isinstance(rule, BearerRule):
+        return [rule.value]
+    return [rule.name, rule.value]
+
+
+def public_view(app: App) -> dict[str, Any]:
+    """Return the app as JSON-ready data (catalog entries hold no secrets)."""
+    return app.model_dump(mode="json", by_alias=True, exclude_none=True)

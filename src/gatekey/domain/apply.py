@@ -1,0 +1,81 @@
+"""Turn stored credentials into what a request needs: headers, query parameters, basic auth.
+
+Pure: the catalog rules and the values in, a description out. Rules that refer to an optional
+field the connection left empty are skipped (OpenAI's organization header).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatekey.catalog.schema import App, AuthMethod, BasicRule, BearerRule, HeaderRule, QueryRule
+from gatekey.domain.templates import can_render, render
+from gatekey.errors import InvalidFields
+
+
+@dataclass(frozen=True)
+class AppliedAuth:
+    """How to authenticate a request to the app; holds secrets, so ``repr`` hides them."""
+
+    base_url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    basic: tuple[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"AppliedAuth(base_url={self.base_url!r}, headers={sorted(self.headers)!r}, "
+            f"query={sorted(self.query)!r}, basic={self.basic is not None})"
+        )
+
+    def request_headers(self) -> dict[str, str]:
+        """Return the headers with basic auth folded into ``Authorization``."""
+        headers = dict(self.headers)
+        if self.basic is not None:
+            token = base64.b64encode(f"{self.basic[0]}:{self.basic[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        return headers
+
+
+def template_values(method: AuthMethod, values: Mapping[str, Any]) -> dict[str, str]:
+    """Return fields and config as strings plus the app's derived values."""
+    out = {k: str(v) for k, v in values.items() if v is not None and v != ""}
+    for name, derivation in method.derive.items():
+        source = out.get(derivation.source, "")
+        match = re.search(derivation.pattern, source)
+        if match is None:
+            raise InvalidFields(
+                f"{derivation.source} does not contain the expected {name}",
+                errors=[{"field": f"fields.{derivation.source}", "message": f"no {name} in it"}],
+            )
+        out[name] = match.group("value")
+    return out
+
+
+def base_url(app: App, method: AuthMethod, values: Mapping[str, str]) -> str:
+    return render(method.base_url or app.base_url, values).rstrip("/")
+
+
+def apply(app: App, method: AuthMethod, values: Mapping[str, Any]) -> AppliedAuth:
+    """Return the request description for these credentials."""
+    filled = template_values(method, values)
+    headers: dict[str, str] = {}
+    query: dict[str, str] = {}
+    basic: tuple[str, str] | None = None
+    for rule in method.apply:
+        if isinstance(rule, BearerRule):
+            if can_render(rule.value, filled):
+                headers["Authorization"] = "Bearer " + render(rule.value, filled)
+        elif isinstance(rule, HeaderRule):
+            if can_render(rule.value, filled) and can_render(rule.name, filled):
+                headers[render(rule.name, filled)] = render(rule.value, filled)
+        elif isinstance(rule, QueryRule):
+            if can_render(rule.value, filled):
+                query[rule.name] = render(rule.value, filled)
+        elif isinstance(rule, BasicRule) and can_render(rule.username + rule.password, filled):
+            basic = (render(rule.username, filled), render(rule.password, filled))
+    return AppliedAuth(base_url=base_url(app, method, filled), headers=headers, query=query, basic=basic)

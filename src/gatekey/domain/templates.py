@@ -1,0 +1,31 @@
+"""Placeholder templates used by catalog entries: ``https://{subdomain}.zendesk.com/api/v2``.
+
+Only ``{name}`` placeholders are recognised (no attribute access, no format specs), so a value
+can never reach into Python objects the way ``str.format`` would allow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def placeholders(template: str) -> set[str]:
+    """Return the names a template refers to."""
+    return set(_PLACEHOLDER.findall(template))
+
+
+def render(template: str, values: Mapping[str, str]) -> str:
+    """Fill every placeholder; raise ``KeyError`` naming the first missing one."""
+
+    def _sub(match: re.Match[str]) -> str:
+        return values[match.group(1)]
+
+    return _PLACEHOLDER.sub(_sub, template)
+
+
+def can_render(template: str, values: Mapping[str, str]) -> bool:
+    """Tell whether every placeholder has a non-empty value."""
+    return all(values.get(name) for name in placeholders(template))

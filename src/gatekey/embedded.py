@@ -1,0 +1,108 @@
+"""Gatekey in your own process: the service without a server (``gatekey.Gatekey``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gatekey.catalog.schema import App
+from gatekey.models import (
+    ApiKey,
+    AppSummary,
+    AuditEvent,
+    Connection,
+    ConnectionPage,
+    CreatedApiKey,
+    Credentials,
+    Deleted,
+    TestResult,
+)
+from gatekey.runtime import Runtime, open_runtime
+from gatekey.service import Actor
+from gatekey.settings import Settings
+
+
+class Gatekey:
+    """Embedded Gatekey acting as the operator of one project (``default`` unless told).
+
+    ``Gatekey(database_url="sqlite:///app.db")`` migrates the database and loads the master keys
+    just as ``gatekey serve`` does; the methods match those of ``gatekey.Client``.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        home: str | Path | None = None,
+        master_keys: str | None = None,
+        project: str = "default",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        overrides: dict[str, Any] = {}
+        if database_url is not None:
+            overrides["database_url"] = database_url
+        if home is not None:
+            overrides["home"] = Path(home)
+        if master_keys is not None:
+            overrides["master_keys"] = master_keys
+        self.runtime: Runtime = open_runtime(Settings(**overrides), transport=transport)
+        self.service = self.runtime.service
+        self.service.bootstrap()
+        self.actor = Actor.operator(self.service.find_project(project).id)
+
+    def __enter__(self) -> Gatekey:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.runtime.close()
+
+    def list_apps(self, search: str | None = None) -> list[AppSummary]:
+        return self.service.list_apps(self.actor, search)
+
+    def get_app(self, key: str) -> App:
+        return self.service.get_app(self.actor, key)
+
+    def create_connection(self, app: str, name: str, fields: dict[str, Any] | None = None,
+                          **options: Any) -> Connection:
+        return self.service.create_connection(self.actor, app=app, name=name, fields=fields,
+                                              **options)
+
+    def list_connections(self, **filters: Any) -> ConnectionPage:
+        return self.service.list_connections(self.actor, **filters)
+
+    def get_connection(self, connection_id: str) -> Connection:
+        return self.service.get_connection(self.actor, connection_id)
+
+    def rename_connection(self, connection_id: str, name: str) -> Connection:
+        return self.service.rename_connection(self.actor, connection_id, name)
+
+    def set_default(self, connection_id: str) -> Connection:
+        return self.service.set_default(self.actor, connection_id)
+
+    def replace_credentials(self, connection_id: str, fields: dict[str, Any],
+                            **options: Any) -> Connection:
+        return self.service.replace_credentials(self.actor, connection_id, fields=fields,
+                                                **options)
+
+    def delete_connection(self, connection_id: str) -> Deleted:
+        return self.service.delete_connection(self.actor, connection_id)
+
+    def resolve_credentials(self, connection_id: str) -> Credentials:
+        return self.service.resolve_credentials(self.actor, connection_id)
+
+    def test_connection(self, connection_id: str) -> TestResult:
+        return self.service.test_connection(self.actor, connection_id)
+
+    def audit_trail(self, connection_id: str | None = None) -> list[AuditEvent]:
+        return self.service.audit_trail(self.actor, connection_id)
+
+    def create_api_key(self, name: str, role: str = "runtime") -> CreatedApiKey:
+        return self.service.create_api_key(self.actor, name=name, role=role)
+
+    def list_api_keys(self) -> list[ApiKey]:
+        return self.service.list_api_keys(self.actor)

@@ -1,0 +1,31 @@
+"""Public identifiers: a prefix plus a sortable random id (48-bit time, 80 random bits).
+
+``conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB``: the body is Crockford base32 as in ULID, so ids sort by
+creation time and are safe in URLs.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_BODY = r"[0-9A-HJKMNP-TV-Z]{26}"
+PREFIXES = ("conn", "proj", "key")
+
+
+def new_id(prefix: str, *, now: float | None = None) -> str:
+    """Return ``<prefix>_<26 chars>``, sortable by creation time."""
+    millis = int((time.time() if now is None else now) * 1000)
+    value = (millis << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def is_valid(prefix: str, value: str) -> bool:
+    """Tell whether ``value`` is a well-formed id with that prefix."""
+    return re.fullmatch(f"{prefix}_{_BODY}", value) is not None

@@ -1,0 +1,165 @@
+"""The values the service returns and every adapter shows: API bodies, SDK results, CLI rows.
+
+Only ``Credentials`` and ``CreatedApiKey`` ever hold a secret; their ``repr`` hides it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatekey.catalog.schema import App, AuthKind
+from gatekey.domain.connection import Reason, Role, Status
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class AppSummary(_Model):
+    key: str
+    name: str
+    description: str
+    categories: list[str]
+    docs_url: str
+    auth_kinds: list[AuthKind]
+    builtin: bool
+
+    @classmethod
+    def of(cls, app: App) -> AppSummary:
+        return cls(
+            key=app.key,
+            name=app.name,
+            description=app.description,
+            categories=app.categories,
+            docs_url=str(app.docs_url),
+            auth_kinds=[m.kind for m in app.auth],
+            builtin=app.builtin,
+        )
+
+
+class Connection(_Model):
+    """A connection as people see it: never a secret, at most a masked hint."""
+
+    id: str
+    project_id: str
+    app: str
+    auth_kind: AuthKind
+    name: str
+    status: Status
+    status_reason: Reason | None = None
+    status_message: str | None = None
+    is_default: bool
+    account_label: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict)
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="non-secret fields, and secret ones masked"
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    expires_at: datetime | None = None
+    last_refreshed_at: datetime | None = None
+    last_used_at: datetime | None = None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectionPage(_Model):
+    items: list[Connection]
+    next_cursor: str | None = None
+
+
+class Deleted(_Model):
+    id: str
+    was_default: bool
+    message: str
+
+
+class BasicAuth(_Model):
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return "BasicAuth(***)"
+
+
+class Credentials(_Model):
+    """What an execution needs to call the app; the only model that carries secrets."""
+
+    connection_id: str
+    app: str
+    auth_kind: AuthKind
+    fields: dict[str, Any]
+    config: dict[str, Any]
+    base_url: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    basic: BasicAuth | None = None
+    expires_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials(connection_id={self.connection_id!r}, app={self.app!r})"
+
+    __str__ = __repr__
+
+
+class TestResult(_Model):
+    ok: bool
+    account_label: str | None = None
+    message: str
+
+
+class Project(_Model):
+    id: str
+    name: str
+    created_at: datetime
+
+
+class ApiKey(_Model):
+    id: str
+    project_id: str
+    name: str
+    role: Role
+    hint: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class CreatedApiKey(ApiKey):
+    """Returned once, at creation: ``token`` is not stored and cannot be shown again."""
+
+    token: str
+
+    def __repr__(self) -> str:
+        return f"CreatedApiKey(id={self.id!r}, role={self.role!r})"
+
+    __str__ = __repr__
+
+
+class MasterKeyInfo(_Model):
+    id: str
+    primary: bool
+    available: bool
+    data_keys: int
+
+
+class RotationProgress(_Model):
+    key_id: str
+    done: int
+    remaining: int
+
+
+class AuditEvent(_Model):
+    id: int
+    at: datetime
+    project_id: str | None
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None
+    outcome: str
+    detail: dict[str, Any]

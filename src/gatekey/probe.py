@@ -1,0 +1,98 @@
+"""Run an app's test request: prove credentials work and learn the account they belong to.
+
+The HTTP client is injected, so tests hand in a transport that plays the provider. Outcomes are
+kept apart: the provider refusing the credentials (``CredentialsRejected``, with its own words)
+is not the provider being unreachable or failing (``ProviderUnavailable``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from gatekey.catalog.schema import App, AuthMethod, TestRequest
+from gatekey.domain.apply import AppliedAuth
+from gatekey.domain.templates import render
+from gatekey.errors import CredentialsRejected, ProviderUnavailable
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE = 300
+
+
+def dig(body: Any, path: str) -> Any:
+    """Return the value at a dotted path (``errors.0.message``), or None."""
+    node = body
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def _first(body: Any, paths: list[str]) -> str | None:
+    for path in paths:
+        value = dig(body, path)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return str(value).strip()[:MAX_MESSAGE]
+    return None
+
+
+def _scrub(message: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            message = message.replace(secret, "••••")
+    return message
+
+
+class Prober:
+    """Sends test requests with an injected ``httpx.Client``."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    def check(
+        self,
+        app: App,
+        method: AuthMethod,
+        auth: AppliedAuth,
+        values: dict[str, str],
+        secrets: list[str],
+    ) -> str | None:
+        """Return the account label; raise if the provider refuses or cannot be reached."""
+        spec: TestRequest | None = method.test_request or app.test_request
+        if spec is None:
+            return None
+        path = render(spec.path, values)
+        url = auth.base_url + (path if path.startswith("/") else "/" + path)
+        headers = {"Accept": "application/json", **spec.headers, **auth.request_headers()}
+        try:
+            response = self._http.request(spec.method, url, headers=headers, params=auth.query)
+        except httpx.HTTPError as exc:
+            log.info("test request to %s failed: %s", app.key, type(exc).__name__)
+            raise ProviderUnavailable(
+                f"{app.name} could not be reached ({type(exc).__name__}); try again later",
+                app=app.key,
+            ) from None
+        body: Any
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code in spec.ok_status:
+            return _first(body, spec.account_label)
+        provider_says = _first(body, spec.error_message)
+        if response.status_code in (429,) or response.status_code >= 500:
+            raise ProviderUnavailable(
+                f"{app.name} answered {response.status_code}; try again later",
+                app=app.key,
+                status=response.status_code,
+            )
+        message = f"{app.name} rejected the credentials (HTTP {response.status_code})"
+        if provider_says:
+            message += f": {_scrub(provider_says, secrets)}"
+        raise CredentialsRejected(message, app=app.key, status=response.status_code)

@@ -1,0 +1,77 @@
+"""Assemble a working Gatekey from settings: database, migrations, keys, catalog, service."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from gatekey.catalog.loader import Catalog, load_catalog
+from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
+from gatekey.crypto.vault import Vault
+from gatekey.probe import Prober
+from gatekey.service import ConnectionService
+from gatekey.settings import Settings
+from gatekey.store.audit import AuditWriter
+from gatekey.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a process needs; ``close()`` flushes the audit queue and disposes the pool."""
+
+    settings: Settings
+    db: Database
+    catalog: Catalog
+    keys: KeyProvider
+    service: ConnectionService
+    http: httpx.Client
+    key_file_created: bool
+
+    def close(self) -> None:
+        self.service.audit.close()
+        self.http.close()
+        self.db.dispose()
+
+
+def key_provider(settings: Settings) -> KeyProvider:
+    if settings.master_keys is not None and settings.master_keys.get_secret_value().strip():
+        return EnvKeyProvider(settings.master_keys.get_secret_value())
+    return FileKeyProvider(settings.master_key_file)
+
+
+def open_runtime(
+    settings: Settings | None = None,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    migrate: bool = True,
+) -> Runtime:
+    """Open the database (migrating it), load keys and catalog; fail early and clearly."""
+    settings = settings or Settings()
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = Database(settings.resolved_database_url)
+    if migrate:
+        db.migrate()
+    provider = key_provider(settings)
+    vault = Vault(provider)
+    created = isinstance(provider, FileKeyProvider) and provider.created
+    catalog = load_catalog(settings.apps_dir)
+    http = httpx.Client(
+        transport=transport,
+        timeout=settings.provider_timeout,
+        follow_redirects=False,
+        headers={"User-Agent": "gatekey/0.1"},
+    )
+    audit = AuditWriter(db, interval=settings.audit_flush_interval)
+    service = ConnectionService(db, catalog, vault, Prober(http), audit)
+    try:
+        service.check_master_keys()
+    except Exception:
+        audit.close()
+        http.close()
+        db.dispose()
+        raise
+    return Runtime(settings, db, catalog, provider, service, http, created)

@@ -1,0 +1,132 @@
+"""The audit trail, written off the hot path.
+
+Credential reads happen before every workflow step, so their audit entries and ``last_used_at``
+stamps are queued in memory and written by one background thread in a single transaction every
+``interval`` seconds (group commit), and on ``close()``. Changes (create, rename, delete, key
+rotation) are recorded in the same transaction as the change itself, with ``record_now``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from gatekey.store import connections as connection_rows
+from gatekey.store.database import Database
+from gatekey.store.tables import audit_events
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One audited action; ``detail`` must never hold a secret."""
+
+    at: datetime
+    project_id: str | None
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None
+    outcome: str = "ok"
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "project_id": self.project_id,
+            "actor": self.actor,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "outcome": self.outcome,
+            "detail": dict(self.detail),
+        }
+
+
+def record_now(conn: Connection, events: Sequence[Event]) -> None:
+    """Write events inside the caller's transaction."""
+    if events:
+        conn.execute(audit_events.insert(), [e.row() for e in events])
+
+
+def events_for(
+    conn: Connection, project_id: str, object_id: str | None, limit: int
+) -> Sequence[Row[Any]]:
+    query = select(audit_events).where(audit_events.c.project_id == project_id)
+    if object_id is not None:
+        query = query.where(audit_events.c.object_id == object_id)
+    return conn.execute(
+        query.order_by(audit_events.c.at.desc(), audit_events.c.id.desc()).limit(limit)
+    ).all()
+
+
+class AuditWriter:
+    """Queues read events and ``last_used_at`` stamps; one thread commits them in batches."""
+
+    def __init__(self, db: Database, interval: float = 0.2, max_batch: int = 5000) -> None:
+        self._db = db
+        self._interval = interval
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="gatekey-audit", daemon=True)
+        self._thread.start()
+
+    def submit(self, event: Event) -> None:
+        self._queue.put(event)
+
+    def flush(self) -> int:
+        """Write everything queued so far; return how many events were written."""
+        with self._flush_lock:
+            written = 0
+            while True:
+                batch = self._drain()
+                if not batch:
+                    return written
+                used: dict[str, datetime] = {}
+                for event in batch:
+                    if event.object_id and event.action == "credentials.read" and event.outcome == "ok":
+                        previous = used.get(event.object_id)
+                        used[event.object_id] = max(event.at, previous) if previous else event.at
+                try:
+                    with self._db.write() as conn:
+                        record_now(conn, batch)
+                        connection_rows.touch(conn, used)
+                except Exception:
+                    for event in batch:
+                        self._queue.put(event)
+                    raise
+                written += len(batch)
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self.flush()
+
+    def _drain(self) -> list[Event]:
+        batch: list[Event] = []
+        while len(batch) < self._max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait(self._interval)
+            try:
+                self.flush()
+            except Exception:
+                log.exception("audit flush failed; will retry")

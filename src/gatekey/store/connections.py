@@ -1,0 +1,157 @@
+"""SQL for the ``connections`` table; every query is scoped by project."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, func, or_, select, update
+
+from gatekey.crypto.envelope import Sealed
+from gatekey.store.tables import connections as t
+
+SECRET_COLUMNS = ("secret_ciphertext", "dek_wrapped", "kek_id")
+_PUBLIC = [c for c in t.c if c.name not in SECRET_COLUMNS]
+
+
+def insert(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(t.insert().values(**values))
+
+
+def get(conn: Connection, project_id: str, connection_id: str) -> Row[Any] | None:
+    query = select(*_PUBLIC).where(t.c.id == connection_id, t.c.project_id == project_id)
+    return conn.execute(query).first()
+
+
+def get_with_secret(
+    conn: Connection, project_id: str, connection_id: str, *, lock: bool = False
+) -> Row[Any] | None:
+    query = select(t).where(t.c.id == connection_id, t.c.project_id == project_id)
+    if lock:
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def sealed_of(row: Row[Any]) -> Sealed:
+    return Sealed(ciphertext=row.secret_ciphertext, wrapped_key=row.dek_wrapped, key_id=row.kek_id)
+
+
+def page(
+    conn: Connection,
+    project_id: str,
+    *,
+    status: str | None,
+    app_key: str | None,
+    text: str | None,
+    after: str | None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """Return up to ``limit`` rows ordered by id (creation order), after the cursor id."""
+    query = select(*_PUBLIC).where(t.c.project_id == project_id)
+    if status is not None:
+        query = query.where(t.c.status == status)
+    if app_key is not None:
+        query = query.where(t.c.app_key == app_key)
+    if text:
+        needle = text.casefold()
+        query = query.where(
+            or_(
+                t.c.name_key.contains(needle, autoescape=True),
+                func.lower(t.c.account_label).contains(needle, autoescape=True),
+                t.c.app_key.contains(needle, autoescape=True),
+                t.c.id == text,
+            )
+        )
+    if after is not None:
+        query = query.where(t.c.id > after)
+    return conn.execute(query.order_by(t.c.id).limit(limit)).all()
+
+
+def name_taken(conn: Connection, project_id: str, name_key: str, *, except_id: str | None) -> bool:
+    query = select(t.c.id).where(t.c.project_id == project_id, t.c.name_key == name_key)
+    if except_id is not None:
+        query = query.where(t.c.id != except_id)
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def default_for(conn: Connection, project_id: str, app_key: str) -> str | None:
+    query = select(t.c.id).where(
+        t.c.project_id == project_id, t.c.app_key == app_key, t.c.is_default.is_(True)
+    )
+    return conn.execute(query).scalar()
+
+
+def set_values(
+    conn: Connection, project_id: str, connection_id: str, values: Mapping[str, Any]
+) -> bool:
+    """Update a row and bump its version; return whether it existed."""
+    result = conn.execute(
+        update(t)
+        .where(t.c.id == connection_id, t.c.project_id == project_id)
+        .values(**values, version=t.c.version + 1)
+    )
+    return result.rowcount == 1
+
+
+def clear_default(conn: Connection, project_id: str, app_key: str, now: datetime) -> None:
+    conn.execute(
+        update(t)
+        .where(t.c.project_id == project_id, t.c.app_key == app_key, t.c.is_default.is_(True))
+        .values(is_default=False, updated_at=now, version=t.c.version + 1)
+    )
+
+
+def remove(conn: Connection, project_id: str, connection_id: str) -> bool:
+    result = conn.execute(delete(t).where(t.c.id == connection_id, t.c.project_id == project_id))
+    return result.rowcount == 1
+
+
+def touch(conn: Connection, last_used: Mapping[str, datetime]) -> None:
+    """Record ``last_used_at`` for many connections in one statement batch."""
+    if not last_used:
+        return
+    statement = (
+        update(t)
+        .where(t.c.id == bindparam("cid"))
+        .where(or_(t.c.last_used_at.is_(None), t.c.last_used_at < bindparam("used")))
+        .values(last_used_at=bindparam("used"))
+    )
+    conn.execute(statement, [{"cid": cid, "used": at} for cid, at in last_used.items()])
+
+
+def key_usage(conn: Connection) -> dict[str, int]:
+    """Return how many data keys each master key wraps."""
+    rows = conn.execute(select(t.c.kek_id, func.count()).group_by(t.c.kek_id)).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def not_wrapped_by(
+    conn: Connection, key_id: str, limit: int, *, skip_locked: bool
+) -> Sequence[Row[Any]]:
+    """Return a batch of rows whose data key another master key wraps, locked for update."""
+    query = (
+        select(t.c.id, t.c.project_id, t.c.secret_ciphertext, t.c.dek_wrapped, t.c.kek_id)
+        .where(t.c.kek_id != key_id)
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    return conn.execute(query).all()
+
+
+def store_rewrapped(conn: Connection, rows: Sequence[tuple[str, Sealed, str]]) -> None:
+    """Save rewrapped data keys; each row only if it still has the key it was read with."""
+    statement = (
+        update(t)
+        .where(t.c.id == bindparam("cid"), t.c.kek_id == bindparam("old_kek"))
+        .values(dek_wrapped=bindparam("wrapped"), kek_id=bindparam("new_kek"))
+    )
+    conn.execute(
+        statement,
+        [
+            {"cid": cid, "old_kek": old, "wrapped": s.wrapped_key, "new_kek": s.key_id}
+            for cid, s, old in rows
+        ],
+    )

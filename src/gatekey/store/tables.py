@@ -1,0 +1,134 @@
+"""The tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create exactly these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store UTC without a zone (SQLite has none); hand back aware datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id"), nullable=False),
+    Column("app_key", String(64), nullable=False),
+    Column("auth_kind", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_reason", String(40), nullable=True),
+    Column("status_message", Text(), nullable=True),
+    Column("is_default", Boolean(), nullable=False, server_default=text("false")),
+    Column("account_label", String(300), nullable=True),
+    Column("scopes", JSON(), nullable=False),
+    Column("config", JSON(), nullable=False),
+    Column("public_fields", JSON(), nullable=False),
+    Column("meta", JSON(), nullable=False),
+    Column("secret_ciphertext", LargeBinary(), nullable=False),
+    Column("dek_wrapped", LargeBinary(), nullable=False),
+    Column("kek_id", String(64), nullable=False, index=True),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Column("last_refreshed_at", UTCDateTime(), nullable=True),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Column("version", Integer(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("uq_connections_project_id_name_key", "project_id", "name_key", unique=True),
+    Index(
+        "uq_connections_default_per_app",
+        "project_id",
+        "app_key",
+        unique=True,
+        sqlite_where=text("is_default"),
+        postgresql_where=text("is_default"),
+    ),
+    Index("ix_connections_project_list", "project_id", "status", "app_key", "id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("project_id", String(40), nullable=True, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", JSON(), nullable=False),
+    Index("ix_audit_events_object", "object_id", "id"),
+)
