@@ -1,0 +1,57 @@
+"""The FastAPI application: routes, problem documents, and headers every response carries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI, Request, Response
+
+from gatekey.api import problems
+from gatekey.api.routes import api_keys, apps, connections
+from gatekey.runtime import Runtime
+
+MAX_BODY = 1024 * 1024
+
+
+def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
+    """Build the API around an open runtime; with ``close_runtime`` shutdown closes it."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_runtime:
+            runtime.close()
+        else:
+            runtime.service.audit.flush()
+
+    app = FastAPI(
+        title="Gatekey",
+        version=version("gatekey"),
+        description="Encrypted, project-scoped connections for workflow automation.",
+        lifespan=lifespan,
+    )
+    app.state.service = runtime.service
+    app.state.runtime = runtime
+    problems.install(app)
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return problems.problem(413, "payload_too_large", "request body is larger than 1 MiB")
+        response = await call_next(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(apps.router)
+    app.include_router(connections.router)
+    app.include_router(api_keys.router)
+    return app

@@ -1,0 +1,30 @@
+"""Dependencies shared by the routes: the service and the calling actor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gatekey.service import Actor, ConnectionService
+
+_bearer = HTTPBearer(auto_error=False, description="a Gatekey API key: gk_...")
+
+
+def get_service(request: Request) -> ConnectionService:
+    service: ConnectionService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[ConnectionService, Depends(get_service)]
+
+
+def get_actor(
+    service: ServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    return service.authenticate(credentials.credentials if credentials else None)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]

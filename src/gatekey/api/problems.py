@@ -1,0 +1,74 @@
+"""Map the exception tree to HTTP: ``application/problem+json`` (RFC 9457) with a stable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gatekey import errors
+
+PROBLEM = "application/problem+json"
+
+_STATUS: list[tuple[type[errors.GatekeyError], int]] = [
+    (errors.PayloadTooLarge, 413),
+    (errors.InvalidId, 400),
+    (errors.InvalidInput, 422),
+    (errors.NotFound, 404),
+    (errors.ConnectionInactive, 409),
+    (errors.Conflict, 409),
+    (errors.AuthenticationFailed, 401),
+    (errors.PermissionDenied, 403),
+    (errors.CredentialsRejected, 422),
+    (errors.ProviderUnavailable, 502),
+    (errors.CryptoError, 500),
+]
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def status_of(exc: errors.GatekeyError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:gatekey:problem:{code}", "title": code.replace("_", " "),
+            "status": status, "code": code, "detail": detail, **extra}
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="gatekey"'
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
+    allowed = {"errors", "id", "app", "field", "reason", "key_id", "status", "data_keys"}
+    return {k: v for k, v in exc.details.items() if k in allowed}
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn errors into problem documents."""
+
+    @app.exception_handler(errors.GatekeyError)
+    async def _gatekey(_: Request, exc: errors.GatekeyError) -> JSONResponse:
+        return problem(status_of(exc), exc.code, exc.message, **_safe_details(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
+             "message": str(err["msg"])}
+            for err in exc.errors()
+        ]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return problem(422, "invalid_input", f"invalid request: {summary}", errors=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return problem(exc.status_code, code, str(exc.detail))

@@ -1,0 +1,88 @@
+"""``/api/v1/connections``: create, list, read, change, delete, test, and resolve credentials."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from gatekey.api.deps import ActorDep, ServiceDep
+from gatekey.api.schemas import ConnectionCreate, ConnectionUpdate
+from gatekey.domain.connection import Status
+from gatekey.models import AuditEvent, Connection, ConnectionPage, Credentials, Deleted, TestResult
+
+router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
+ConnectionId = Annotated[str, Path(max_length=64, examples=["conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"])]
+
+
+@router.get("", response_model=ConnectionPage)
+def list_connections(
+    actor: ActorDep,
+    service: ServiceDep,
+    status: Status | None = None,
+    app: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="free text")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ConnectionPage:
+    return service.list_connections(
+        actor, status=status.value if status else None, app=app, text=q, cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.post("", response_model=Connection, status_code=201)
+def create_connection(body: ConnectionCreate, actor: ActorDep, service: ServiceDep) -> Connection:
+    return service.create_connection(
+        actor, app=body.app, name=body.name, fields=body.fields, config=body.config,
+        auth_kind=body.auth_kind, metadata=body.metadata, is_default=body.is_default,
+        validate=not body.skip_test,
+    )
+
+
+@router.get("/{connection_id}", response_model=Connection)
+def get_connection(connection_id: ConnectionId, actor: ActorDep, service: ServiceDep) -> Connection:
+    return service.get_connection(actor, connection_id)
+
+
+@router.patch("/{connection_id}", response_model=Connection)
+def update_connection(
+    connection_id: ConnectionId, body: ConnectionUpdate, actor: ActorDep, service: ServiceDep
+) -> Connection:
+    if body.fields is not None:
+        service.replace_credentials(
+            actor, connection_id, fields=body.fields, config=body.config,
+            validate=not body.skip_test,
+        )
+    return service.update_connection(
+        actor, connection_id, name=body.name, is_default=body.is_default, metadata=body.metadata
+    )
+
+
+@router.delete("/{connection_id}", response_model=Deleted)
+def delete_connection(connection_id: ConnectionId, actor: ActorDep, service: ServiceDep) -> Deleted:
+    return service.delete_connection(actor, connection_id)
+
+
+@router.post("/{connection_id}/credentials", response_model=Credentials)
+def resolve_credentials(
+    connection_id: ConnectionId, actor: ActorDep, service: ServiceDep, response: Response
+) -> Credentials:
+    """Return the credentials an execution needs. Audited; never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return service.resolve_credentials(actor, connection_id)
+
+
+@router.post("/{connection_id}/test", response_model=TestResult)
+def test_connection(connection_id: ConnectionId, actor: ActorDep, service: ServiceDep) -> TestResult:
+    return service.test_connection(actor, connection_id)
+
+
+@router.get("/{connection_id}/audit", response_model=list[AuditEvent])
+def connection_audit(
+    connection_id: ConnectionId,
+    actor: ActorDep,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AuditEvent]:
+    return service.audit_trail(actor, connection_id, limit)

@@ -1,0 +1,47 @@
+"""Request bodies of the HTTP API (responses are the models in ``gatekey.models``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatekey.domain.connection import Role
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConnectionCreate(_Body):
+    app: str = Field(max_length=64, examples=["sendgrid"])
+    name: str = Field(max_length=1000, examples=["SendGrid - Production"])
+    auth_kind: str | None = Field(default=None, description="defaults to the app's first")
+    fields: dict[str, Any] = Field(default_factory=dict, description="credential fields")
+    config: dict[str, Any] = Field(default_factory=dict, description="non-secret settings")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    is_default: bool | None = None
+    skip_test: bool = Field(default=False, description="store without asking the provider")
+
+
+class ConnectionUpdate(_Body):
+    name: str | None = Field(default=None, max_length=1000)
+    is_default: bool | None = None
+    metadata: dict[str, Any] | None = None
+    fields: dict[str, Any] | None = Field(
+        default=None, description="replace the credentials (validated like a new connection)"
+    )
+    config: dict[str, Any] | None = None
+    skip_test: bool = False
+
+
+class ApiKeyCreate(_Body):
+    name: str = Field(max_length=1000)
+    role: Role = Role.RUNTIME
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class Me(BaseModel):
+    project_id: str
+    key_id: str
+    role: Role

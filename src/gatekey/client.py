@@ -1,0 +1,156 @@
+"""The HTTP SDK: ``gatekey.Client(base_url, api_key)``, with the methods of ``gatekey.Gatekey``.
+
+Problem documents come back as the same exceptions the service raises, chosen by their code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from gatekey import errors
+from gatekey.models import (
+    ApiKey,
+    AppSummary,
+    AuditEvent,
+    Connection,
+    ConnectionPage,
+    CreatedApiKey,
+    Credentials,
+    Deleted,
+    TestResult,
+)
+
+
+def _error_classes() -> dict[str, type[errors.GatekeyError]]:
+    found: dict[str, type[errors.GatekeyError]] = {}
+    pending: list[type[errors.GatekeyError]] = [errors.GatekeyError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+_ERRORS = _error_classes()
+
+
+class Client:
+    """A Gatekey server, reached over HTTP with an API key."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "gatekey-python"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={str(self._http.base_url)!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            code = body.get("code", "gatekey_error") if isinstance(body, dict) else "gatekey_error"
+            detail = body.get("detail") if isinstance(body, dict) else None
+            cls = _ERRORS.get(code, errors.GatekeyError)
+            extra = {k: v for k, v in body.items() if k not in ("detail", "code")}
+            raise cls(detail or f"HTTP {response.status_code}", status=response.status_code,
+                      **{k: v for k, v in extra.items() if k != "status"})
+        if response.status_code == 204:
+            return None
+        return response.json()
+
+    def list_apps(self, search: str | None = None) -> list[AppSummary]:
+        params = {"q": search} if search else None
+        return [AppSummary.model_validate(a) for a in self._call("GET", "/api/v1/apps", params=params)]
+
+    def get_app(self, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/api/v1/apps/{key}")
+        return result
+
+    def create_connection(self, app: str, name: str, fields: dict[str, Any] | None = None,
+                          *, config: dict[str, Any] | None = None, auth_kind: str | None = None,
+                          metadata: dict[str, Any] | None = None, is_default: bool | None = None,
+                          validate: bool = True) -> Connection:
+        body = {"app": app, "name": name, "fields": fields or {}, "config": config or {},
+                "metadata": metadata or {}, "auth_kind": auth_kind, "is_default": is_default,
+                "skip_test": not validate}
+        return Connection.model_validate(self._call("POST", "/api/v1/connections", json=body))
+
+    def list_connections(self, *, status: str | None = None, app: str | None = None,
+                         text: str | None = None, cursor: str | None = None,
+                         limit: int = 50) -> ConnectionPage:
+        params = {k: v for k, v in {"status": status, "app": app, "q": text, "cursor": cursor,
+                                    "limit": limit}.items() if v is not None}
+        return ConnectionPage.model_validate(self._call("GET", "/api/v1/connections",
+                                                        params=params))
+
+    def get_connection(self, connection_id: str) -> Connection:
+        return Connection.model_validate(self._call("GET", f"/api/v1/connections/{connection_id}"))
+
+    def _patch(self, connection_id: str, body: dict[str, Any]) -> Connection:
+        return Connection.model_validate(
+            self._call("PATCH", f"/api/v1/connections/{connection_id}", json=body)
+        )
+
+    def rename_connection(self, connection_id: str, name: str) -> Connection:
+        return self._patch(connection_id, {"name": name})
+
+    def set_default(self, connection_id: str) -> Connection:
+        return self._patch(connection_id, {"is_default": True})
+
+    def replace_credentials(self, connection_id: str, fields: dict[str, Any], *,
+                            config: dict[str, Any] | None = None,
+                            validate: bool = True) -> Connection:
+        return self._patch(connection_id, {"fields": fields, "config": config,
+                                           "skip_test": not validate})
+
+    def delete_connection(self, connection_id: str) -> Deleted:
+        return Deleted.model_validate(self._call("DELETE", f"/api/v1/connections/{connection_id}"))
+
+    def resolve_credentials(self, connection_id: str) -> Credentials:
+        return Credentials.model_validate(
+            self._call("POST", f"/api/v1/connections/{connection_id}/credentials")
+        )
+
+    def test_connection(self, connection_id: str) -> TestResult:
+        return TestResult.model_validate(
+            self._call("POST", f"/api/v1/connections/{connection_id}/test")
+        )
+
+    def audit_trail(self, connection_id: str) -> list[AuditEvent]:
+        events = self._call("GET", f"/api/v1/connections/{connection_id}/audit")
+        return [AuditEvent.model_validate(e) for e in events]
+
+    def create_api_key(self, name: str, role: str = "runtime") -> CreatedApiKey:
+        body = {"name": name, "role": role}
+        return CreatedApiKey.model_validate(self._call("POST", "/api/v1/api-keys", json=body))
+
+    def list_api_keys(self) -> list[ApiKey]:
+        return [ApiKey.model_validate(k) for k in self._call("GET", "/api/v1/api-keys")]
+
+    def revoke_api_key(self, key_id: str) -> None:
+        self._call("DELETE", f"/api/v1/api-keys/{key_id}")
