@@ -1,0 +1,92 @@
+"""Fixtures shared by the suite: a database per test on SQLite and, when
+``GATEKEY_TEST_DATABASE_URL`` is set, on PostgreSQL too; a runtime wired to fake providers."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from gatekey.runtime import Runtime, open_runtime
+from gatekey.service import Actor, ConnectionService
+from gatekey.settings import Settings
+from gatekey.store.database import Database
+from gatekey.store.tables import metadata
+from tests.fakes.providers import FakeProviders
+
+PG_ENV = "GATEKEY_TEST_DATABASE_URL"
+MASTER_KEY = "mk-test-1:" + base64.b64encode(b"\x07" * 32).decode()
+
+BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test process, dropped at the end."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    url = make_url(base)
+    name = f"{url.database}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    fresh = url.set(database=name).render_as_string(hide_password=False)
+    Database(fresh).migrate()
+    yield fresh
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL with an empty, migrated schema; one per test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gatekey.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(t.name for t in metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def providers() -> FakeProviders:
+    return FakeProviders()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url, master_keys=MASTER_KEY,
+                    audit_flush_interval=0.05)
+
+
+@pytest.fixture
+def runtime(settings: Settings, providers: FakeProviders) -> Iterator[Runtime]:
+    rt = open_runtime(settings, transport=providers.transport())
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def service(runtime: Runtime) -> ConnectionService:
+    return runtime.service
+
+
+@pytest.fixture
+def actor(service: ConnectionService) -> Actor:
+    project, _ = service.bootstrap()
+    return Actor.operator(project.id)
+
+
+@pytest.fixture
+def other_actor(service: ConnectionService) -> Actor:
+    return Actor.operator(service.create_project("other").id)
