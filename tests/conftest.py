@@ -37,7 +37,9 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     fresh = url.set(database=name).render_as_string(hide_password=False)
-    Database(fresh).migrate()
+    db = Database(fresh)
+    db.migrate()
+    db.dispose()
     yield fresh
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

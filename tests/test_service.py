@@ -1,0 +1,383 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from gatekey.domain.connection import Role
+from gatekey.errors import (
+    ConnectionInactive,
+    CredentialsRejected,
+    DecryptionFailed,
+    DuplicateName,
+    GatekeyError,
+    InvalidFields,
+    InvalidId,
+    InvalidInput,
+    InvalidName,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    ProviderUnavailable,
+    UnknownApp,
+)
+from gatekey.runtime import Runtime
+from gatekey.service import Actor, ConnectionService
+from gatekey.store.tables import audit_events, connections
+from tests.fakes.providers import (
+    GOOD_SENDGRID,
+    GOOD_STRIPE,
+    GOOD_TWILIO_TOKEN,
+    TWILIO_SID,
+    FakeProviders,
+)
+
+
+def _count(service: ConnectionService) -> int:
+    with service.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(connections)).scalar_one())
+
+
+def _sendgrid(service: ConnectionService, actor: Actor, name: str = "SendGrid - Production",
+              **extra: Any):  # type: ignore[no-untyped-def]
+    return service.create_connection(actor, app="sendgrid", name=name,
+                                     fields={"api_key": GOOD_SENDGRID}, **extra)
+
+
+def test_create_validates_with_the_provider_and_masks(service: ConnectionService, actor: Actor,
+                                                      providers: FakeProviders) -> None:
+    created = _sendgrid(service, actor)
+    assert created.id.startswith("conn_")
+    assert created.status == "active"
+    assert created.is_default
+    assert created.fields == {"api_key": "••••0001"}
+    assert created.version == 1
+    sent = providers.requests[-1]
+    assert sent.url == "https://api.sendgrid.com/v3/scopes"
+    assert sent.headers["authorization"] == f"Bearer {GOOD_SENDGRID}"
+
+
+def test_account_label_comes_from_the_test_request(service: ConnectionService,
+                                                    actor: Actor) -> None:
+    stripe = service.create_connection(actor, app="stripe", name="Stripe",
+                                       fields={"api_key": GOOD_STRIPE})
+    twilio = service.create_connection(actor, app="twilio", name="Twilio",
+                                       fields={"account_sid": TWILIO_SID,
+                                               "auth_token": GOOD_TWILIO_TOKEN})
+    assert stripe.account_label == "billing@acme.test"
+    assert twilio.account_label == "Acme Twilio"
+    assert twilio.fields["account_sid"] == TWILIO_SID
+
+
+def test_rejected_credentials_store_nothing(service: ConnectionService, actor: Actor) -> None:
+    with pytest.raises(CredentialsRejected) as caught:
+        service.create_connection(actor, app="sendgrid", name="Bad",
+                                  fields={"api_key": "SG.wrong.CANARYwrong"})
+    assert caught.value.message == (
+        "SendGrid rejected the credentials (HTTP 401): authorization required"
+    )
+    assert _count(service) == 0
+
+
+def test_provider_message_is_scrubbed_of_the_secret(service: ConnectionService,
+                                                    actor: Actor, providers: FakeProviders) -> None:
+    providers.accepted.clear()
+    with pytest.raises(CredentialsRejected) as caught:
+        service.create_connection(actor, app="stripe", name="Stripe",
+                                  fields={"api_key": "sk_test_CANARYx"})
+    assert "CANARY" not in caught.value.message
+
+
+@pytest.mark.parametrize("failure", ["outage", "unreachable"])
+def test_unavailable_provider_is_not_invalid_credentials(
+    service: ConnectionService, actor: Actor, providers: FakeProviders, failure: str
+) -> None:
+    setattr(providers, failure, True)
+    with pytest.raises(ProviderUnavailable):
+        _sendgrid(service, actor)
+    assert _count(service) == 0
+
+
+def test_skip_test_stores_without_asking(service: ConnectionService, actor: Actor,
+                                         providers: FakeProviders) -> None:
+    providers.unreachable = True
+    created = _sendgrid(service, actor, validate=False)
+    assert created.status == "active"
+    assert providers.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"app": "nope", "name": "x", "fields": {}}, UnknownApp),
+        ({"app": "sendgrid", "name": "", "fields": {"api_key": GOOD_SENDGRID}}, InvalidName),
+        ({"app": "sendgrid", "name": "x" * 201, "fields": {"api_key": GOOD_SENDGRID}},
+         InvalidName),
+        ({"app": "sendgrid", "name": "x", "fields": {}}, InvalidFields),
+        ({"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID, "more": 1}},
+         InvalidFields),
+        ({"app": "sendgrid", "name": "x", "fields": {"api_key": ["SG.a.b"]}}, InvalidFields),
+        ({"app": "sendgrid", "name": "x", "fields": {"api_key": "SG." + "a" * 70000}},
+         PayloadTooLarge),
+        ({"app": "sendgrid", "name": "x", "fields": "SG.a.b"}, InvalidFields),
+        ({"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID},
+          "auth_kind": "oauth2"}, InvalidInput),
+        ({"app": "zendesk", "name": "x", "fields": {"email": "a@b.test", "api_token": "t"}},
+         InvalidFields),
+        ({"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID},
+          "metadata": {"x": "y" * 20000}}, PayloadTooLarge),
+    ],
+)
+def test_bad_input_changes_nothing(service: ConnectionService, actor: Actor,
+                                   kwargs: dict[str, Any], error: type[GatekeyError]) -> None:
+    with pytest.raises(error) as caught:
+        service.create_connection(actor, **kwargs)
+    assert caught.value.code == error.code
+    assert _count(service) == 0
+
+
+def test_duplicate_names_per_project(service: ConnectionService, actor: Actor,
+                                     other_actor: Actor) -> None:
+    _sendgrid(service, actor)
+    with pytest.raises(DuplicateName):
+        _sendgrid(service, actor, name="sendgrid - PRODUCTION ")
+    assert _sendgrid(service, other_actor).name == "SendGrid - Production"
+    assert _count(service) == 2
+
+
+def test_first_connection_of_an_app_is_default_and_set_default_moves_it(
+    service: ConnectionService, actor: Actor
+) -> None:
+    prod = _sendgrid(service, actor)
+    staging = _sendgrid(service, actor, name="SendGrid - Staging")
+    assert prod.is_default and not staging.is_default
+    moved = service.set_default(actor, staging.id)
+    assert moved.is_default
+    assert not service.get_connection(actor, prod.id).is_default
+    third = _sendgrid(service, actor, name="SendGrid - Third", is_default=True)
+    defaults = [c for c in service.list_connections(actor, app="sendgrid").items if c.is_default]
+    assert [c.id for c in defaults] == [third.id]
+
+
+def test_deleting_the_default_promotes_none_and_says_so(service: ConnectionService,
+                                                        actor: Actor) -> None:
+    prod = _sendgrid(service, actor)
+    staging = _sendgrid(service, actor, name="SendGrid - Staging")
+    deleted = service.delete_connection(actor, prod.id)
+    assert deleted.was_default
+    assert "no SendGrid connection is the default now" in deleted.message
+    assert not service.get_connection(actor, staging.id).is_default
+    plain = service.delete_connection(actor, staging.id)
+    assert not plain.was_default
+    with pytest.raises(NotFound):
+        service.get_connection(actor, staging.id)
+
+
+def test_rename_keeps_the_id_and_bumps_version(service: ConnectionService, actor: Actor) -> None:
+    created = _sendgrid(service, actor)
+    renamed = service.rename_connection(actor, created.id, "SendGrid - Marketing")
+    assert (renamed.id, renamed.name, renamed.version) == (created.id, "SendGrid - Marketing", 2)
+    other = _sendgrid(service, actor, name="Other")
+    with pytest.raises(DuplicateName):
+        service.rename_connection(actor, other.id, "sendgrid - marketing")
+    assert service.get_connection(actor, other.id).name == "Other"
+
+
+def test_list_filters_and_paginates_in_a_stable_order(service: ConnectionService,
+                                                      actor: Actor) -> None:
+    made = [_sendgrid(service, actor, name=f"SendGrid {i:02d}") for i in range(7)]
+    service.create_connection(actor, app="stripe", name="Stripe Billing",
+                              fields={"api_key": GOOD_STRIPE})
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = service.list_connections(actor, app="sendgrid", limit=3, cursor=cursor)
+        seen.extend(c.id for c in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [c.id for c in made]
+    assert [c.name for c in service.list_connections(actor, text="billing").items] == [
+        "Stripe Billing"
+    ]
+    assert [c.account_label for c in service.list_connections(actor, text="ACME.TEST").items] == [
+        "billing@acme.test"
+    ]
+    assert service.list_connections(actor, text="100%_").items == []
+    assert len(service.list_connections(actor, status="active").items) == 8
+    assert service.list_connections(actor, status="inactive").items == []
+    with pytest.raises(InvalidInput):
+        service.list_connections(actor, status="broken")
+    with pytest.raises(InvalidInput):
+        service.list_connections(actor, cursor="garbage")
+
+
+def test_resolve_returns_ready_to_apply_credentials(service: ConnectionService, actor: Actor,
+                                                    runtime: Runtime) -> None:
+    twilio = service.create_connection(actor, app="twilio", name="Twilio",
+                                       fields={"account_sid": TWILIO_SID,
+                                               "auth_token": GOOD_TWILIO_TOKEN})
+    creds = service.resolve_credentials(actor, twilio.id)
+    assert creds.basic is not None
+    assert (creds.basic.username, creds.basic.password) == (TWILIO_SID, GOOD_TWILIO_TOKEN)
+    assert creds.base_url == "https://api.twilio.com"
+    assert creds.fields["auth_token"] == GOOD_TWILIO_TOKEN
+    assert GOOD_TWILIO_TOKEN not in repr(creds) + str(creds)
+    runtime.service.audit.flush()
+    after = service.get_connection(actor, twilio.id)
+    assert after.last_used_at is not None
+    trail = service.audit_trail(actor, twilio.id)
+    assert [e.action for e in trail][:2] == ["credentials.read", "connection.create"]
+    assert trail[0].actor == actor.key_id
+
+
+def test_inactive_connection_fails_resolution_naming_it(service: ConnectionService,
+                                                        actor: Actor,
+                                                        providers: FakeProviders) -> None:
+    created = _sendgrid(service, actor)
+    providers.accepted.clear()
+    result = service.test_connection(actor, created.id)
+    assert not result.ok
+    broken = service.get_connection(actor, created.id)
+    assert (broken.status, broken.status_reason) == ("inactive", "invalid_credentials")
+    assert [c.id for c in service.list_connections(actor, status="inactive").items] == [created.id]
+    with pytest.raises(ConnectionInactive) as caught:
+        service.resolve_credentials(actor, created.id)
+    assert "SendGrid - Production" in caught.value.message
+    providers.accepted.add(GOOD_SENDGRID)
+    assert service.test_connection(actor, created.id).ok
+    assert service.get_connection(actor, created.id).status == "active"
+
+
+def test_replace_credentials_keeps_the_id(service: ConnectionService, actor: Actor,
+                                          providers: FakeProviders) -> None:
+    created = _sendgrid(service, actor)
+    providers.accepted.add("SG.second.CANARYsecond00002")
+    replaced = service.replace_credentials(actor, created.id,
+                                           fields={"api_key": "SG.second.CANARYsecond00002"})
+    assert replaced.id == created.id
+    assert replaced.fields == {"api_key": "••••0002"}
+    creds = service.resolve_credentials(actor, created.id)
+    assert creds.headers["Authorization"] == "Bearer SG.second.CANARYsecond00002"
+    with pytest.raises(CredentialsRejected):
+        service.replace_credentials(actor, created.id, fields={"api_key": "SG.bad.bad"})
+    assert service.resolve_credentials(actor, created.id).fields["api_key"].endswith("0002")
+
+
+def test_malformed_ids_are_refused(service: ConnectionService, actor: Actor) -> None:
+    for bad in ["", "conn_", "conn_../../etc", "x" * 500, "proj_01JD3W6ZK2Q8V5N0C7H9X4T1RB"]:
+        with pytest.raises(InvalidId):
+            service.get_connection(actor, bad)
+
+
+def test_another_projects_connection_does_not_exist(service: ConnectionService, actor: Actor,
+                                                    other_actor: Actor) -> None:
+    mine = _sendgrid(service, actor)
+    missing = "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
+    calls = [
+        lambda i: service.get_connection(other_actor, i),
+        lambda i: service.rename_connection(other_actor, i, "stolen"),
+        lambda i: service.set_default(other_actor, i),
+        lambda i: service.delete_connection(other_actor, i),
+        lambda i: service.resolve_credentials(other_actor, i),
+        lambda i: service.test_connection(other_actor, i),
+        lambda i: service.replace_credentials(other_actor, i, fields={"api_key": GOOD_SENDGRID}),
+        lambda i: service.audit_trail(other_actor, i),
+    ]
+    for call in calls:
+        with pytest.raises(NotFound) as theirs:
+            call(mine.id)
+        with pytest.raises(NotFound) as nothing:
+            call(missing)
+        assert theirs.value.message.replace(mine.id, "ID") == nothing.value.message.replace(
+            missing, "ID")
+    assert service.list_connections(other_actor).items == []
+    assert service.get_connection(actor, mine.id).name == "SendGrid - Production"
+
+
+def test_runtime_role_reads_and_resolves_only(service: ConnectionService, actor: Actor) -> None:
+    created = _sendgrid(service, actor)
+    runtime_actor = Actor(actor.project_id, "key_runtime", Role.RUNTIME)
+    assert service.get_connection(runtime_actor, created.id).id == created.id
+    assert service.resolve_credentials(runtime_actor, created.id).connection_id == created.id
+    assert service.list_apps(runtime_actor)
+    denied = [
+        lambda: _sendgrid(service, runtime_actor, name="x"),
+        lambda: service.rename_connection(runtime_actor, created.id, "x"),
+        lambda: service.set_default(runtime_actor, created.id),
+        lambda: service.delete_connection(runtime_actor, created.id),
+        lambda: service.test_connection(runtime_actor, created.id),
+        lambda: service.create_api_key(runtime_actor, name="x", role="admin"),
+        lambda: service.list_api_keys(runtime_actor),
+    ]
+    for call in denied:
+        with pytest.raises(PermissionDenied):
+            call()
+    assert service.get_connection(actor, created.id).name == "SendGrid - Production"
+
+
+def test_api_keys_authenticate_and_revoke(service: ConnectionService, actor: Actor) -> None:
+    key = service.create_api_key(actor, name="worker", role="runtime")
+    assert key.token not in repr(key)
+    who = service.authenticate(key.token)
+    assert (who.project_id, who.key_id, who.role) == (actor.project_id, key.id, Role.RUNTIME)
+    listed = service.list_api_keys(actor)
+    assert key.token not in str([k.model_dump() for k in listed])
+    service.revoke_api_key(actor, key.id)
+    from gatekey.errors import AuthenticationFailed
+
+    for token in [key.token, "gk_unknown", "", None, "Bearer x"]:
+        with pytest.raises(AuthenticationFailed) as caught:
+            service.authenticate(token)
+        assert caught.value.message == "missing, unknown, expired or revoked API key"
+
+
+def test_expired_api_key_is_refused(service: ConnectionService, actor: Actor) -> None:
+    from datetime import timedelta
+
+    from gatekey.errors import AuthenticationFailed
+
+    key = service.create_api_key(actor, name="short", role="admin",
+                                 expires_in=timedelta(seconds=-1))
+    with pytest.raises(AuthenticationFailed):
+        service.authenticate(key.token)
+
+
+def test_tampered_or_moved_ciphertext_fails_clearly(service: ConnectionService,
+                                                    actor: Actor) -> None:
+    first = _sendgrid(service, actor)
+    second = _sendgrid(service, actor, name="Second")
+    with service.db.write() as conn:
+        row = conn.execute(select(connections.c.secret_ciphertext).where(
+            connections.c.id == first.id)).scalar_one()
+        flipped = bytearray(row)
+        flipped[20] ^= 0x01
+        conn.execute(update(connections).where(connections.c.id == first.id).values(
+            secret_ciphertext=bytes(flipped)))
+    with pytest.raises(DecryptionFailed) as caught:
+        service.resolve_credentials(actor, first.id)
+    assert first.id in caught.value.message
+    with service.db.write() as conn:
+        source = conn.execute(select(connections.c.secret_ciphertext, connections.c.dek_wrapped)
+                              .where(connections.c.id == second.id)).one()
+        conn.execute(update(connections).where(connections.c.id == first.id).values(
+            secret_ciphertext=source.secret_ciphertext, dek_wrapped=source.dek_wrapped))
+    with pytest.raises(DecryptionFailed):
+        service.resolve_credentials(actor, first.id)
+    assert service.resolve_credentials(actor, second.id).fields["api_key"] == GOOD_SENDGRID
+
+
+def test_refused_changes_are_audited_without_values(service: ConnectionService,
+                                                    actor: Actor) -> None:
+    with pytest.raises(CredentialsRejected):
+        service.create_connection(actor, app="sendgrid", name="Bad",
+                                  fields={"api_key": "SG.wrong.CANARYaudit"})
+    _sendgrid(service, actor)
+    with pytest.raises(DuplicateName):
+        _sendgrid(service, actor)
+    service.audit.flush()
+    with service.db.read() as conn:
+        rows = conn.execute(select(audit_events)).all()
+    assert any(r.outcome == "refused" and r.detail == {"code": "duplicate_name"} for r in rows)
+    assert "CANARY" not in str([r._asdict() for r in rows])
