@@ -90,9 +90,9 @@ class Prober:
             raise ProviderUnavailable(
                 f"{app.name} answered {response.status_code}; try again later",
                 app=app.key,
-                status=response.status_code,
+                provider_status=response.status_code,
             )
         message = f"{app.name} rejected the credentials (HTTP {response.status_code})"
         if provider_says:
             message += f": {_scrub(provider_says, secrets)}"
-        raise CredentialsRejected(message, app=app.key, status=response.status_code)
+        raise CredentialsRejected(message, app=app.key, provider_status=response.status_code)

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gatekey.api.app import create_app
+from gatekey.runtime import Runtime
+from gatekey.service import Actor, ConnectionService
+from tests.fakes.providers import GOOD_SENDGRID
+
+MISSING = "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin(service: ConnectionService, actor: Actor) -> dict[str, str]:
+    key = service.create_api_key(actor, name="admin", role="admin")
+    return {"Authorization": f"Bearer {key.token}"}
+
+
+@pytest.fixture
+def worker(service: ConnectionService, actor: Actor) -> dict[str, str]:
+    key = service.create_api_key(actor, name="worker", role="runtime")
+    return {"Authorization": f"Bearer {key.token}"}
+
+
+@pytest.fixture
+def outsider(service: ConnectionService, other_actor: Actor) -> dict[str, str]:
+    key = service.create_api_key(other_actor, name="outsider", role="admin")
+    return {"Authorization": f"Bearer {key.token}"}
+
+
+def _create(client: TestClient, headers: dict[str, str], name: str = "SendGrid - Production"):  # type: ignore[no-untyped-def]
+    body = {"app": "sendgrid", "name": name, "fields": {"api_key": GOOD_SENDGRID}}
+    return client.post("/api/v1/connections", json=body, headers=headers)
+
+
+def test_the_whole_life_of_a_connection(client: TestClient, admin: dict[str, str],
+                                        worker: dict[str, str]) -> None:
+    created = _create(client, admin)
+    assert created.status_code == 201, created.text
+    conn = created.json()
+    assert conn["fields"] == {"api_key": "••••0001"}
+    assert conn["is_default"] is True
+    cid = conn["id"]
+
+    listed = client.get("/api/v1/connections", headers=worker).json()
+    assert [c["id"] for c in listed["items"]] == [cid]
+
+    renamed = client.patch(f"/api/v1/connections/{cid}", json={"name": "SendGrid - Prod"},
+                           headers=admin)
+    assert renamed.json()["name"] == "SendGrid - Prod"
+    other = _create(client, admin, "SendGrid - Staging").json()
+    made_default = client.patch(f"/api/v1/connections/{other['id']}", json={"is_default": True},
+                                headers=admin)
+    assert made_default.json()["is_default"] is True
+
+    creds = client.post(f"/api/v1/connections/{cid}/credentials", headers=worker)
+    assert creds.status_code == 200
+    assert creds.headers["cache-control"] == "no-store"
+    assert creds.json()["headers"] == {"Authorization": f"Bearer {GOOD_SENDGRID}"}
+
+    tested = client.post(f"/api/v1/connections/{cid}/test", headers=admin)
+    assert tested.json()["ok"] is True
+
+    audit = client.get(f"/api/v1/connections/{cid}/audit", headers=admin).json()
+    assert {"credentials.read", "connection.create", "connection.update"} <= {
+        e["action"] for e in audit}
+
+    deleted = client.delete(f"/api/v1/connections/{cid}", headers=admin)
+    assert deleted.status_code == 200
+    assert client.get(f"/api/v1/connections/{cid}", headers=admin).status_code == 404
+
+
+def test_apps_are_listed_and_described(client: TestClient, worker: dict[str, str]) -> None:
+    apps = client.get("/api/v1/apps", headers=worker).json()
+    assert "sendgrid" in {a["key"] for a in apps}
+    zendesk = client.get("/api/v1/apps/zendesk", headers=worker).json()
+    assert zendesk["auth"][0]["fields"]["properties"]["api_token"]["secret"] is True
+    missing = client.get("/api/v1/apps/nope", headers=worker)
+    assert (missing.status_code, missing.json()["code"]) == (422, "unknown_app")
+    assert client.get("/api/v1/apps?q=mail", headers=worker).json()
+
+
+def test_openapi_is_published(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/connections/{connection_id}/credentials" in spec["paths"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"app": "nope", "name": "x"}, 422, "unknown_app"),
+        ({"app": "sendgrid", "name": "", "fields": {"api_key": GOOD_SENDGRID}}, 422,
+         "invalid_name"),
+        ({"app": "sendgrid", "name": "x", "fields": {}}, 422, "invalid_fields"),
+        ({"app": "sendgrid", "name": "x", "fields": {"api_key": 5}}, 422, "invalid_fields"),
+        ({"app": "sendgrid", "name": "x", "fields": {"api_key": "SG." + "a" * 70000}}, 413,
+         "payload_too_large"),
+        ({"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID}, "bogus": 1}, 422,
+         "invalid_input"),
+        ({"name": "x"}, 422, "invalid_input"),
+        ({"app": "sendgrid", "name": "x", "fields": {"api_key": "SG.no.CANARYbad"}}, 422,
+         "invalid_credentials"),
+    ],
+)
+def test_bad_input_is_a_problem_document_and_changes_nothing(
+    client: TestClient, admin: dict[str, str], body: dict[str, object], status: int, code: str
+) -> None:
+    response = client.post("/api/v1/connections", json=body, headers=admin)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == code
+    assert problem["status"] == status
+    assert problem["detail"]
+    assert "CANARY" not in response.text
+    assert client.get("/api/v1/connections", headers=admin).json()["items"] == []
+
+
+def test_malformed_json_and_huge_bodies(client: TestClient, admin: dict[str, str]) -> None:
+    bad = client.post("/api/v1/connections", content=b"{nope", headers={
+        **admin, "Content-Type": "application/json"})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
+    huge = client.post("/api/v1/connections", content=b"x" * (2 * 1024 * 1024), headers=admin)
+    assert (huge.status_code, huge.json()["code"]) == (413, "payload_too_large")
+
+
+def test_duplicate_name_is_409(client: TestClient, admin: dict[str, str]) -> None:
+    assert _create(client, admin).status_code == 201
+    again = _create(client, admin)
+    assert (again.status_code, again.json()["code"]) == (409, "duplicate_name")
+
+
+def test_malformed_id_is_400(client: TestClient, admin: dict[str, str]) -> None:
+    response = client.get("/api/v1/connections/not-an-id", headers=admin)
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_id")
+
+
+@pytest.mark.parametrize("header", [None, "Bearer gk_wrong", "Basic abc", "Bearer "])
+def test_missing_or_wrong_key_is_401(client: TestClient, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/api/v1/connections", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_runtime_key_cannot_manage(client: TestClient, admin: dict[str, str],
+                                   worker: dict[str, str]) -> None:
+    cid = _create(client, admin).json()["id"]
+    attempts = [
+        client.post("/api/v1/connections", json={"app": "sendgrid", "name": "x",
+                                                 "fields": {"api_key": GOOD_SENDGRID}},
+                    headers=worker),
+        client.patch(f"/api/v1/connections/{cid}", json={"name": "x"}, headers=worker),
+        client.delete(f"/api/v1/connections/{cid}", headers=worker),
+        client.post(f"/api/v1/connections/{cid}/test", headers=worker),
+        client.get("/api/v1/api-keys", headers=worker),
+        client.post("/api/v1/api-keys", json={"name": "x", "role": "admin"}, headers=worker),
+    ]
+    for response in attempts:
+        assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+    assert client.get(f"/api/v1/connections/{cid}", headers=admin).json()["name"] == (
+        "SendGrid - Production")
+
+
+def test_every_endpoint_hides_other_projects(client: TestClient, admin: dict[str, str],
+                                             outsider: dict[str, str]) -> None:
+    cid = _create(client, admin).json()["id"]
+    calls = [
+        ("GET", "", None),
+        ("PATCH", "", {"name": "mine now"}),
+        ("PATCH", "", {"fields": {"api_key": GOOD_SENDGRID}}),
+        ("DELETE", "", None),
+        ("POST", "/credentials", None),
+        ("POST", "/test", None),
+        ("GET", "/audit", None),
+    ]
+    for method, suffix, body in calls:
+        theirs = client.request(method, f"/api/v1/connections/{cid}{suffix}", json=body,
+                                headers=outsider)
+        nothing = client.request(method, f"/api/v1/connections/{MISSING}{suffix}", json=body,
+                                 headers=outsider)
+        assert theirs.status_code == nothing.status_code == 404, (method, suffix)
+        assert theirs.text.replace(cid, "ID") == nothing.text.replace(MISSING, "ID")
+    assert client.get("/api/v1/connections", headers=outsider).json()["items"] == []
+    assert client.get(f"/api/v1/connections/{cid}", headers=admin).json()["name"] == (
+        "SendGrid - Production")
+
+
+def test_api_keys_endpoints(client: TestClient, admin: dict[str, str]) -> None:
+    made = client.post("/api/v1/api-keys", json={"name": "ci", "role": "runtime"}, headers=admin)
+    assert made.status_code == 201
+    token = made.json()["token"]
+    listed = client.get("/api/v1/api-keys", headers=admin)
+    assert token not in listed.text
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["role"] == "runtime"
+    assert client.delete(f"/api/v1/api-keys/{made.json()['id']}", headers=admin).status_code == 204
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401

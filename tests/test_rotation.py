@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from gatekey.errors import KeyInUse, MasterKeyMissing, NotFound
+from gatekey.models import RotationProgress
+from gatekey.runtime import open_runtime
+from gatekey.service import Actor, ConnectionService
+from gatekey.settings import Settings
+from gatekey.store.tables import connections
+from tests.fakes.providers import GOOD_SENDGRID
+
+
+def _make(service: ConnectionService, actor: Actor, count: int) -> list[str]:
+    return [
+        service.create_connection(actor, app="sendgrid", name=f"SG {i}",
+                                  fields={"api_key": GOOD_SENDGRID}, validate=False).id
+        for i in range(count)
+    ]
+
+
+@pytest.fixture
+def file_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"master_keys": None})
+
+
+def test_rotate_rewraps_everything_and_retire_follows(file_settings: Settings) -> None:
+    runtime = open_runtime(file_settings)
+    service = runtime.service
+    project, _ = service.bootstrap()
+    actor = Actor.operator(project.id)
+    ids = _make(service, actor, 12)
+    old = service.master_keys()[0].id
+    with pytest.raises(KeyInUse):
+        service.retire_master_key(old)
+    seen: list[RotationProgress] = []
+    result = service.rotate_master_key(batch_size=5, progress=seen.append)
+    assert result.done == 12
+    assert [p.done for p in seen] == [5, 10, 12]
+    assert seen[-1].remaining == 0
+    keys = {k.id: k for k in service.master_keys()}
+    assert keys[result.key_id].primary and keys[result.key_id].data_keys == 12
+    assert keys[old].data_keys == 0
+    with pytest.raises(KeyInUse, match="primary"):
+        service.retire_master_key(result.key_id)
+    service.retire_master_key(old)
+    with pytest.raises(NotFound):
+        service.retire_master_key(old)
+    for cid in ids:
+        assert service.resolve_credentials(actor, cid).fields["api_key"] == GOOD_SENDGRID
+    runtime.close()
+
+
+def test_interrupted_rotation_resumes_without_adding_a_key(file_settings: Settings) -> None:
+    runtime = open_runtime(file_settings)
+    service = runtime.service
+    project, _ = service.bootstrap()
+    actor = Actor.operator(project.id)
+    _make(service, actor, 10)
+
+    def crash(progress: RotationProgress) -> None:
+        raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        service.rotate_master_key(batch_size=4, progress=crash)
+    half = {k.id: k.data_keys for k in service.master_keys()}
+    assert sorted(half.values()) == [4, 6]
+    result = service.rotate_master_key(batch_size=4)
+    assert result.done == 6
+    assert len(service.master_keys()) == 2
+    assert [k.data_keys for k in service.master_keys()] == [10, 0]
+    runtime.close()
+
+
+def test_reader_process_picks_up_a_key_another_process_added(file_settings: Settings) -> None:
+    writer = open_runtime(file_settings)
+    reader = open_runtime(file_settings)
+    project, _ = writer.service.bootstrap()
+    actor = Actor.operator(project.id)
+    (cid,) = _make(writer.service, actor, 1)
+    writer.service.rotate_master_key()
+    assert reader.service.resolve_credentials(actor, cid).fields["api_key"] == GOOD_SENDGRID
+    writer.close()
+    reader.close()
+
+
+def test_start_up_names_a_missing_master_key(file_settings: Settings) -> None:
+    runtime = open_runtime(file_settings)
+    project, _ = runtime.service.bootstrap()
+    _make(runtime.service, Actor.operator(project.id), 1)
+    with runtime.db.read() as conn:
+        key_id = conn.execute(select(connections.c.kek_id)).scalar_one()
+    runtime.close()
+    file_settings.master_key_file.unlink()
+    with pytest.raises(MasterKeyMissing) as caught:
+        open_runtime(file_settings)
+    assert key_id in caught.value.message

@@ -1,0 +1,85 @@
+"""Canary secrets must never show up outside the credentials endpoint: not in the SQLite file or
+its WAL, not in any log line at DEBUG, not in any list or get response."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gatekey.api.app import create_app
+from gatekey.runtime import open_runtime
+from gatekey.settings import Settings
+from tests.conftest import MASTER_KEY
+from tests.fakes.providers import FakeProviders
+
+CANARIES = {
+    "sendgrid": ("SG.canary0000.CANARYsg7f3k9q2m", {"api_key": "SG.canary0000.CANARYsg7f3k9q2m"}),
+    "twilio": ("CANARYtw8x2v5n1b", {"account_sid": "AC" + "ab" * 16,
+                                    "auth_token": "CANARYtw8x2v5n1b"}),
+    "zendesk": ("CANARYzd4h6j8k0l", {"email": "ops@acme.test", "api_token": "CANARYzd4h6j8k0l"}),
+}
+
+
+def test_canaries_never_leak(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    providers = FakeProviders(
+        accepted={CANARIES["sendgrid"][0]},
+        basic_accepted={("AC" + "ab" * 16, "CANARYtw8x2v5n1b"),
+                        ("ops@acme.test/token", "CANARYzd4h6j8k0l")},
+    )
+    settings = Settings(home=tmp_path, master_keys=MASTER_KEY, audit_flush_interval=0.05)
+    runtime = open_runtime(settings, transport=providers.transport())
+    service = runtime.service
+    project, key = service.bootstrap()
+    assert key is not None
+    headers = {"Authorization": f"Bearer {key.token}"}
+    seen: list[str] = []
+    with TestClient(create_app(runtime)) as client:
+        ids = []
+        for app, (_, fields) in CANARIES.items():
+            config = {"subdomain": "acme"} if app == "zendesk" else {}
+            response = client.post("/api/v1/connections", headers=headers, json={
+                "app": app, "name": f"{app} canary", "fields": fields, "config": config})
+            assert response.status_code == 201, response.text
+            seen.append(response.text)
+            ids.append(response.json()["id"])
+        bad = client.post("/api/v1/connections", headers=headers, json={
+            "app": "sendgrid", "name": "bad", "fields": {"api_key": "SG.x.CANARYrejected01"}})
+        seen.append(bad.text)
+        for cid in ids:
+            seen.append(client.get(f"/api/v1/connections/{cid}", headers=headers).text)
+            seen.append(client.patch(f"/api/v1/connections/{cid}", json={"name": cid + " x"},
+                                     headers=headers).text)
+            seen.append(client.post(f"/api/v1/connections/{cid}/test", headers=headers).text)
+            seen.append(client.get(f"/api/v1/connections/{cid}/audit", headers=headers).text)
+            creds = client.post(f"/api/v1/connections/{cid}/credentials", headers=headers)
+            assert "CANARY" in creds.text
+        seen.append(client.get("/api/v1/connections", headers=headers).text)
+        seen.append(client.get("/api/v1/connections?q=canary", headers=headers).text)
+        seen.append(client.delete(f"/api/v1/connections/{ids[0]}", headers=headers).text)
+    service.audit.flush()
+    live = [p.name for p in tmp_path.iterdir() if p.name.startswith("gatekey.db")]
+    assert "gatekey.db-wal" in live
+    _scan_database_files(tmp_path)
+    runtime.close()
+    _scan_database_files(tmp_path)
+
+    for text in seen:
+        assert "CANARY" not in text
+    logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
+    assert caplog.records, "DEBUG logging was captured"
+    assert "CANARY" not in logged
+    assert "canary0000" not in logged
+
+
+def _scan_database_files(folder: Path) -> None:
+    files = [p for p in folder.iterdir() if p.name.startswith("gatekey.db")]
+    assert files
+    for path in files:
+        blob = path.read_bytes()
+        for secret, _ in CANARIES.values():
+            assert secret.encode() not in blob, path.name
+        assert b"CANARY" not in blob, path.name
