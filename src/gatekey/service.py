@@ -275,6 +275,7 @@ class ConnectionService:
             with self._changing(actor, "connection.create", connection_id) as conn:
                 if rows.name_taken(conn, actor.project_id, name_key(display), except_id=None):
                     raise DuplicateName(f"a connection named {display!r} already exists")
+                rows.lock_defaults(conn, actor.project_id, entry.key)
                 current_default = rows.default_for(conn, actor.project_id, entry.key)
                 make_default = current_default is None or bool(is_default)
                 if make_default and current_default is not None:
@@ -355,6 +356,11 @@ class ConnectionService:
                 row = rows.get(conn, actor.project_id, connection_id)
                 if row is None:
                     raise self._missing(connection_id)
+                if is_default is not None:
+                    rows.lock_defaults(conn, actor.project_id, row.app_key)
+                    row = rows.get(conn, actor.project_id, connection_id)
+                    if row is None:
+                        raise self._missing(connection_id)
                 values: dict[str, Any] = {"updated_at": now}
                 changed: list[str] = []
                 if display is not None and display != row.name:

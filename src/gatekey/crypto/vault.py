@@ -61,6 +61,8 @@ class Vault:
 
     def check_available(self, key_ids: set[str]) -> None:
         """Raise ``MasterKeyMissing`` naming the first stored key id that is not loaded."""
+        if not key_ids <= set(self.ring.ids):
+            self.reload()
         for key_id in sorted(key_ids):
             if key_id not in self.ring:
                 raise MasterKeyMissing(

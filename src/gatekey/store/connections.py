@@ -75,6 +75,18 @@ def name_taken(conn: Connection, project_id: str, name_key: str, *, except_id: s
     return conn.execute(query.limit(1)).first() is not None
 
 
+def lock_defaults(conn: Connection, project_id: str, app_key: str) -> None:
+    """Serialise changes to the default of one app in one project until the transaction ends.
+
+    PostgreSQL takes a transaction-scoped advisory lock; SQLite writers are already serialised
+    by ``BEGIN IMMEDIATE``.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"{project_id}/{app_key}", 0)))
+        )
+
+
 def default_for(conn: Connection, project_id: str, app_key: str) -> str | None:
     query = select(t.c.id).where(
         t.c.project_id == project_id, t.c.app_key == app_key, t.c.is_default.is_(True)

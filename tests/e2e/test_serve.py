@@ -1,0 +1,99 @@
+"""``gatekey serve`` as a newcomer runs it, driven over HTTP by ``gatekey.Client``."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gatekey import Client
+from gatekey.errors import AuthenticationFailed, CredentialsRejected, DuplicateName, NotFound
+from tests.fakes.provider_server import ACCEPTED, provider_server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, str, Path]]:
+    home = tmp_path / "home"
+    port = _free_port()
+    with provider_server(tmp_path / "apps"):
+        env = {**os.environ, "GATEKEY_HOME": str(home), "GATEKEY_DATABASE_URL": database_url,
+               "GATEKEY_APPS_DIR": str(tmp_path / "apps")}
+        env.pop("GATEKEY_MASTER_KEYS", None)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gatekey", "serve", "--port", str(port)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        assert process.stdout is not None
+        printed = []
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        token = None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            printed.append(line)
+            match = re.search(r"^\s+(gk_\S+)$", line)
+            if match:
+                token = match.group(1)
+            if "serving on" in line:
+                break
+        assert token, "".join(printed)
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        try:
+            yield base, token, home
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            process.stdout.close()
+
+
+def test_a_newcomer_uses_the_server_from_python(server: tuple[str, str, Path]) -> None:
+    base, token, home = server
+    assert (home / "master.key").stat().st_mode & 0o777 == 0o600
+    with Client(base, token) as client:
+        with pytest.raises(CredentialsRejected, match="API key not recognised"):
+            client.create_connection("local-crm", "CRM", {"api_key": "CANARYwrong"})
+        conn = client.create_connection("local-crm", "Local CRM - Production",
+                                        {"api_key": ACCEPTED})
+        assert conn.account_label == "owner@local.test"
+        assert conn.is_default
+        with pytest.raises(DuplicateName):
+            client.create_connection("local-crm", "local crm - production", {"api_key": ACCEPTED})
+        sendgrid = client.create_connection("sendgrid", "SendGrid - Production",
+                                            {"api_key": "SG.e2e.CANARYe2e"}, validate=False)
+        page = client.list_connections(app="sendgrid")
+        assert [c.id for c in page.items] == [sendgrid.id]
+        assert client.rename_connection(sendgrid.id, "SendGrid - Prod").name == "SendGrid - Prod"
+        second = client.create_connection("sendgrid", "SendGrid - Staging",
+                                          {"api_key": "SG.two.CANARYtwo"}, validate=False)
+        assert client.set_default(second.id).is_default
+        assert not client.get_connection(sendgrid.id).is_default
+        creds = client.resolve_credentials(sendgrid.id)
+        assert creds.headers == {"Authorization": "Bearer SG.e2e.CANARYe2e"}
+        assert client.test_connection(conn.id).ok
+        runtime_key = client.create_api_key("worker", role="runtime")
+        with Client(base, runtime_key.token) as worker:
+            assert worker.resolve_credentials(conn.id).headers == {"X-Api-Key": ACCEPTED}
+        assert client.delete_connection(sendgrid.id).was_default is False
+        with pytest.raises(NotFound):
+            client.get_connection(sendgrid.id)
+    with Client(base, "gk_nope") as stranger, pytest.raises(AuthenticationFailed):
+        stranger.list_connections()

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gatekey.cli import app
+from tests.conftest import MASTER_KEY
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GATEKEY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GATEKEY_DATABASE_URL", database_url)
+    monkeypatch.delenv("GATEKEY_MASTER_KEYS", raising=False)
+    return tmp_path / "home"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_connection_from_the_command_line(env: Path) -> None:
+    code, out, err = run("connections", "create", "--app", "sendgrid", "--name",
+                         "SendGrid - Production", "--field", "api_key=SG.cli.CANARYcli0001",
+                         "--skip-test", "--json")
+    assert code == 0, err
+    assert "Created master key file" in err
+    assert "admin API key (shown once)" in err
+    created = json.loads(out)
+    cid = created["id"]
+    assert created["fields"] == {"api_key": "••••0001"}
+    assert (env / "master.key").stat().st_mode & 0o777 == 0o600
+
+    code, out, _ = run("connections", "list", "--json")
+    assert [c["id"] for c in json.loads(out)] == [cid]
+    assert "CANARY" not in out
+    code, out, _ = run("connections", "list")
+    assert "SendGrid - Production" in out and "Active" in out
+
+    assert run("connections", "rename", cid, "SendGrid - Prod")[0] == 0
+    assert json.loads(run("connections", "show", cid, "--json")[1])["name"] == "SendGrid - Prod"
+    code, out, _ = run("connections", "set-default", cid)
+    assert "now the default" in out
+
+    code, out, _ = run("connections", "credentials", cid)
+    assert json.loads(out)["headers"]["Authorization"] == "Bearer SG.cli.CANARYcli0001"
+
+    code, out, _ = run("connections", "delete", cid, "--yes")
+    assert code == 0 and "no SendGrid connection is the default now" in out
+    code, _, err = run("connections", "show", cid)
+    assert code == 3
+    assert err.strip() == f"error [not_found]: connection {cid} not found"
+
+
+def test_errors_are_one_line_with_an_exit_code(env: Path) -> None:
+    code, _, err = run("connections", "create", "--app", "nope", "--name", "x", "--skip-test")
+    assert code == 2
+    assert err.strip().splitlines()[-1] == "error [unknown_app]: no app with key 'nope' in the catalog"
+    code, _, err = run("connections", "create", "--app", "sendgrid", "--name", "x",
+                       "--field", "api_key=bad", "--skip-test")
+    assert code == 2 and "error [invalid_fields]" in err
+    assert "bad" not in err.splitlines()[-1].split(":", 1)[1].replace("does not look", "")
+
+
+def test_projects_and_api_keys(env: Path) -> None:
+    code, out, _ = run("projects", "create", "acme", "--json")
+    assert code == 0 and json.loads(out)["name"] == "acme"
+    code, out, _ = run("api-keys", "create", "--project", "acme", "--role", "runtime", "--json")
+    token = json.loads(out)["token"]
+    assert token.startswith("gk_")
+    code, out, _ = run("api-keys", "list", "--project", "acme")
+    assert token not in out and "runtime" in out
+    assert run("api-keys", "list", "--project", "nope")[0] == 3
+
+
+def test_apps(env: Path) -> None:
+    code, out, _ = run("apps", "list", "--json")
+    assert "sendgrid" in {a["key"] for a in json.loads(out)}
+    code, out, _ = run("apps", "show", "twilio")
+    assert json.loads(out)["auth"][0]["kind"] == "basic"
+
+
+def test_master_keys(env: Path) -> None:
+    run("connections", "create", "--app", "sendgrid", "--name", "a", "-f", "api_key=SG.a.b",
+        "--skip-test")
+    old = json.loads(run("keys", "list", "--json")[1])[0]["id"]
+    code, _, err = run("keys", "retire", old)
+    assert code == 4 and "key_in_use" in err
+    code, out, _ = run("keys", "rotate")
+    assert code == 0 and "rewrapped 1 data key(s)" in out
+    listed = json.loads(run("keys", "list", "--json")[1])
+    assert [k["data_keys"] for k in listed] == [1, 0]
+    assert run("keys", "retire", old)[0] == 0
+
+
+def test_env_master_keys_cannot_be_added_to(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEKEY_MASTER_KEYS", MASTER_KEY)
+    code, _, err = run("keys", "rotate")
+    assert code == 8
+    assert "put the new key first" in err
