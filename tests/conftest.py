@@ -67,8 +67,12 @@ def providers() -> FakeProviders:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=database_url, master_keys=MASTER_KEY,
-                    audit_flush_interval=0.05)
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        master_keys=MASTER_KEY,
+        audit_flush_interval=0.05,
+    )
 
 
 @pytest.fixture

@@ -26,9 +26,18 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_a_connection_from_the_command_line(env: Path) -> None:
-    code, out, err = run("connections", "create", "--app", "sendgrid", "--name",
-                         "SendGrid - Production", "--field", "api_key=SG.cli.CANARYcli0001",
-                         "--skip-test", "--json")
+    code, out, err = run(
+        "connections",
+        "create",
+        "--app",
+        "sendgrid",
+        "--name",
+        "SendGrid - Production",
+        "--field",
+        "api_key=SG.cli.CANARYcli0001",
+        "--skip-test",
+        "--json",
+    )
     assert code == 0, err
     assert "Created master key file" in err
     assert "admin API key (shown once)" in err
@@ -61,9 +70,20 @@ def test_a_connection_from_the_command_line(env: Path) -> None:
 def test_errors_are_one_line_with_an_exit_code(env: Path) -> None:
     code, _, err = run("connections", "create", "--app", "nope", "--name", "x", "--skip-test")
     assert code == 2
-    assert err.strip().splitlines()[-1] == "error [unknown_app]: no app with key 'nope' in the catalog"
-    code, _, err = run("connections", "create", "--app", "sendgrid", "--name", "x",
-                       "--field", "api_key=bad", "--skip-test")
+    assert (
+        err.strip().splitlines()[-1] == "error [unknown_app]: no app with key 'nope' in the catalog"
+    )
+    code, _, err = run(
+        "connections",
+        "create",
+        "--app",
+        "sendgrid",
+        "--name",
+        "x",
+        "--field",
+        "api_key=bad",
+        "--skip-test",
+    )
     assert code == 2 and "error [invalid_fields]" in err
     assert "bad" not in err.splitlines()[-1].split(":", 1)[1].replace("does not look", "")
 
@@ -80,15 +100,24 @@ def test_projects_and_api_keys(env: Path) -> None:
 
 
 def test_apps(env: Path) -> None:
-    code, out, _ = run("apps", "list", "--json")
+    _, out, _ = run("apps", "list", "--json")
     assert "sendgrid" in {a["key"] for a in json.loads(out)}
-    code, out, _ = run("apps", "show", "twilio")
+    _code, out, _ = run("apps", "show", "twilio")
     assert json.loads(out)["auth"][0]["kind"] == "basic"
 
 
 def test_master_keys(env: Path) -> None:
-    run("connections", "create", "--app", "sendgrid", "--name", "a", "-f", "api_key=SG.a.b",
-        "--skip-test")
+    run(
+        "connections",
+        "create",
+        "--app",
+        "sendgrid",
+        "--name",
+        "a",
+        "-f",
+        "api_key=SG.a.b",
+        "--skip-test",
+    )
     old = json.loads(run("keys", "list", "--json")[1])[0]["id"]
     code, _, err = run("keys", "retire", old)
     assert code == 4 and "key_in_use" in err

@@ -13,7 +13,17 @@ def test_embedded_and_http_clients_offer_the_same_methods() -> None:
 
     shared = public(gatekey.Gatekey) & public(gatekey.Client)
     assert {
-        "create_connection", "list_connections", "get_connection", "rename_connection",
-        "set_default", "replace_credentials", "delete_connection", "resolve_credentials",
-        "test_connection", "list_apps", "get_app", "create_api_key", "list_api_keys",
+        "create_connection",
+        "list_connections",
+        "get_connection",
+        "rename_connection",
+        "set_default",
+        "replace_credentials",
+        "delete_connection",
+        "resolve_credentials",
+        "test_connection",
+        "list_apps",
+        "get_app",
+        "create_api_key",
+        "list_api_keys",
     } <= shared

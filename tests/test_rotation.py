@@ -14,8 +14,9 @@ from tests.fakes.providers import GOOD_SENDGRID
 
 def _make(service: ConnectionService, actor: Actor, count: int) -> list[str]:
     return [
-        service.create_connection(actor, app="sendgrid", name=f"SG {i}",
-                                  fields={"api_key": GOOD_SENDGRID}, validate=False).id
+        service.create_connection(
+            actor, app="sendgrid", name=f"SG {i}", fields={"api_key": GOOD_SENDGRID}, validate=False
+        ).id
         for i in range(count)
     ]
 

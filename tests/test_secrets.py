@@ -17,8 +17,10 @@ from tests.fakes.providers import FakeProviders
 
 CANARIES = {
     "sendgrid": ("SG.canary0000.CANARYsg7f3k9q2m", {"api_key": "SG.canary0000.CANARYsg7f3k9q2m"}),
-    "twilio": ("CANARYtw8x2v5n1b", {"account_sid": "AC" + "ab" * 16,
-                                    "auth_token": "CANARYtw8x2v5n1b"}),
+    "twilio": (
+        "CANARYtw8x2v5n1b",
+        {"account_sid": "AC" + "ab" * 16, "auth_token": "CANARYtw8x2v5n1b"},
+    ),
     "zendesk": ("CANARYzd4h6j8k0l", {"email": "ops@acme.test", "api_token": "CANARYzd4h6j8k0l"}),
 }
 
@@ -27,13 +29,15 @@ def test_canaries_never_leak(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
     caplog.set_level(logging.DEBUG)
     providers = FakeProviders(
         accepted={CANARIES["sendgrid"][0]},
-        basic_accepted={("AC" + "ab" * 16, "CANARYtw8x2v5n1b"),
-                        ("ops@acme.test/token", "CANARYzd4h6j8k0l")},
+        basic_accepted={
+            ("AC" + "ab" * 16, "CANARYtw8x2v5n1b"),
+            ("ops@acme.test/token", "CANARYzd4h6j8k0l"),
+        },
     )
     settings = Settings(home=tmp_path, master_keys=MASTER_KEY, audit_flush_interval=0.05)
     runtime = open_runtime(settings, transport=providers.transport())
     service = runtime.service
-    project, key = service.bootstrap()
+    _project, key = service.bootstrap()
     assert key is not None
     headers = {"Authorization": f"Bearer {key.token}"}
     seen: list[str] = []
@@ -41,18 +45,27 @@ def test_canaries_never_leak(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
         ids = []
         for app, (_, fields) in CANARIES.items():
             config = {"subdomain": "acme"} if app == "zendesk" else {}
-            response = client.post("/api/v1/connections", headers=headers, json={
-                "app": app, "name": f"{app} canary", "fields": fields, "config": config})
+            response = client.post(
+                "/api/v1/connections",
+                headers=headers,
+                json={"app": app, "name": f"{app} canary", "fields": fields, "config": config},
+            )
             assert response.status_code == 201, response.text
             seen.append(response.text)
             ids.append(response.json()["id"])
-        bad = client.post("/api/v1/connections", headers=headers, json={
-            "app": "sendgrid", "name": "bad", "fields": {"api_key": "SG.x.CANARYrejected01"}})
+        bad = client.post(
+            "/api/v1/connections",
+            headers=headers,
+            json={"app": "sendgrid", "name": "bad", "fields": {"api_key": "SG.x.CANARYrejected01"}},
+        )
         seen.append(bad.text)
         for cid in ids:
             seen.append(client.get(f"/api/v1/connections/{cid}", headers=headers).text)
-            seen.append(client.patch(f"/api/v1/connections/{cid}", json={"name": cid + " x"},
-                                     headers=headers).text)
+            seen.append(
+                client.patch(
+                    f"/api/v1/connections/{cid}", json={"name": cid + " x"}, headers=headers
+                ).text
+            )
             seen.append(client.post(f"/api/v1/connections/{cid}/test", headers=headers).text)
             seen.append(client.get(f"/api/v1/connections/{cid}/audit", headers=headers).text)
             creds = client.post(f"/api/v1/connections/{cid}/credentials", headers=headers)

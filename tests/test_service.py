@@ -39,14 +39,17 @@ def _count(service: ConnectionService) -> int:
         return int(conn.execute(select(func.count()).select_from(connections)).scalar_one())
 
 
-def _sendgrid(service: ConnectionService, actor: Actor, name: str = "SendGrid - Production",
-              **extra: Any):  # type: ignore[no-untyped-def]
-    return service.create_connection(actor, app="sendgrid", name=name,
-                                     fields={"api_key": GOOD_SENDGRID}, **extra)
+def _sendgrid(
+    service: ConnectionService, actor: Actor, name: str = "SendGrid - Production", **extra: Any
+):  # type: ignore[no-untyped-def]
+    return service.create_connection(
+        actor, app="sendgrid", name=name, fields={"api_key": GOOD_SENDGRID}, **extra
+    )
 
 
-def test_create_validates_with_the_provider_and_masks(service: ConnectionService, actor: Actor,
-                                                      providers: FakeProviders) -> None:
+def test_create_validates_with_the_provider_and_masks(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
     created = _sendgrid(service, actor)
     assert created.id.startswith("conn_")
     assert created.status == "active"
@@ -58,13 +61,18 @@ def test_create_validates_with_the_provider_and_masks(service: ConnectionService
     assert sent.headers["authorization"] == f"Bearer {GOOD_SENDGRID}"
 
 
-def test_account_label_comes_from_the_test_request(service: ConnectionService,
-                                                    actor: Actor) -> None:
-    stripe = service.create_connection(actor, app="stripe", name="Stripe",
-                                       fields={"api_key": GOOD_STRIPE})
-    twilio = service.create_connection(actor, app="twilio", name="Twilio",
-                                       fields={"account_sid": TWILIO_SID,
-                                               "auth_token": GOOD_TWILIO_TOKEN})
+def test_account_label_comes_from_the_test_request(
+    service: ConnectionService, actor: Actor
+) -> None:
+    stripe = service.create_connection(
+        actor, app="stripe", name="Stripe", fields={"api_key": GOOD_STRIPE}
+    )
+    twilio = service.create_connection(
+        actor,
+        app="twilio",
+        name="Twilio",
+        fields={"account_sid": TWILIO_SID, "auth_token": GOOD_TWILIO_TOKEN},
+    )
     assert stripe.account_label == "billing@acme.test"
     assert twilio.account_label == "Acme Twilio"
     assert twilio.fields["account_sid"] == TWILIO_SID
@@ -72,20 +80,23 @@ def test_account_label_comes_from_the_test_request(service: ConnectionService,
 
 def test_rejected_credentials_store_nothing(service: ConnectionService, actor: Actor) -> None:
     with pytest.raises(CredentialsRejected) as caught:
-        service.create_connection(actor, app="sendgrid", name="Bad",
-                                  fields={"api_key": "SG.wrong.CANARYwrong"})
+        service.create_connection(
+            actor, app="sendgrid", name="Bad", fields={"api_key": "SG.wrong.CANARYwrong"}
+        )
     assert caught.value.message == (
         "SendGrid rejected the credentials (HTTP 401): authorization required"
     )
     assert _count(service) == 0
 
 
-def test_provider_message_is_scrubbed_of_the_secret(service: ConnectionService,
-                                                    actor: Actor, providers: FakeProviders) -> None:
+def test_provider_message_is_scrubbed_of_the_secret(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
     providers.accepted.clear()
     with pytest.raises(CredentialsRejected) as caught:
-        service.create_connection(actor, app="stripe", name="Stripe",
-                                  fields={"api_key": "sk_test_CANARYx"})
+        service.create_connection(
+            actor, app="stripe", name="Stripe", fields={"api_key": "sk_test_CANARYx"}
+        )
     assert "CANARY" not in caught.value.message
 
 
@@ -99,8 +110,9 @@ def test_unavailable_provider_is_not_invalid_credentials(
     assert _count(service) == 0
 
 
-def test_skip_test_stores_without_asking(service: ConnectionService, actor: Actor,
-                                         providers: FakeProviders) -> None:
+def test_skip_test_stores_without_asking(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
     providers.unreachable = True
     created = _sendgrid(service, actor, validate=False)
     assert created.status == "active"
@@ -112,33 +124,54 @@ def test_skip_test_stores_without_asking(service: ConnectionService, actor: Acto
     [
         ({"app": "nope", "name": "x", "fields": {}}, UnknownApp),
         ({"app": "sendgrid", "name": "", "fields": {"api_key": GOOD_SENDGRID}}, InvalidName),
-        ({"app": "sendgrid", "name": "x" * 201, "fields": {"api_key": GOOD_SENDGRID}},
-         InvalidName),
+        ({"app": "sendgrid", "name": "x" * 201, "fields": {"api_key": GOOD_SENDGRID}}, InvalidName),
         ({"app": "sendgrid", "name": "x", "fields": {}}, InvalidFields),
-        ({"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID, "more": 1}},
-         InvalidFields),
+        (
+            {"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID, "more": 1}},
+            InvalidFields,
+        ),
         ({"app": "sendgrid", "name": "x", "fields": {"api_key": ["SG.a.b"]}}, InvalidFields),
-        ({"app": "sendgrid", "name": "x", "fields": {"api_key": "SG." + "a" * 70000}},
-         PayloadTooLarge),
+        (
+            {"app": "sendgrid", "name": "x", "fields": {"api_key": "SG." + "a" * 70000}},
+            PayloadTooLarge,
+        ),
         ({"app": "sendgrid", "name": "x", "fields": "SG.a.b"}, InvalidFields),
-        ({"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID},
-          "auth_kind": "oauth2"}, InvalidInput),
-        ({"app": "zendesk", "name": "x", "fields": {"email": "a@b.test", "api_token": "t"}},
-         InvalidFields),
-        ({"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID},
-          "metadata": {"x": "y" * 20000}}, PayloadTooLarge),
+        (
+            {
+                "app": "sendgrid",
+                "name": "x",
+                "fields": {"api_key": GOOD_SENDGRID},
+                "auth_kind": "oauth2",
+            },
+            InvalidInput,
+        ),
+        (
+            {"app": "zendesk", "name": "x", "fields": {"email": "a@b.test", "api_token": "t"}},
+            InvalidFields,
+        ),
+        (
+            {
+                "app": "sendgrid",
+                "name": "x",
+                "fields": {"api_key": GOOD_SENDGRID},
+                "metadata": {"x": "y" * 20000},
+            },
+            PayloadTooLarge,
+        ),
     ],
 )
-def test_bad_input_changes_nothing(service: ConnectionService, actor: Actor,
-                                   kwargs: dict[str, Any], error: type[GatekeyError]) -> None:
+def test_bad_input_changes_nothing(
+    service: ConnectionService, actor: Actor, kwargs: dict[str, Any], error: type[GatekeyError]
+) -> None:
     with pytest.raises(error) as caught:
         service.create_connection(actor, **kwargs)
     assert caught.value.code == error.code
     assert _count(service) == 0
 
 
-def test_duplicate_names_per_project(service: ConnectionService, actor: Actor,
-                                     other_actor: Actor) -> None:
+def test_duplicate_names_per_project(
+    service: ConnectionService, actor: Actor, other_actor: Actor
+) -> None:
     _sendgrid(service, actor)
     with pytest.raises(DuplicateName):
         _sendgrid(service, actor, name="sendgrid - PRODUCTION ")
@@ -160,8 +193,9 @@ def test_first_connection_of_an_app_is_default_and_set_default_moves_it(
     assert [c.id for c in defaults] == [third.id]
 
 
-def test_deleting_the_default_promotes_none_and_says_so(service: ConnectionService,
-                                                        actor: Actor) -> None:
+def test_deleting_the_default_promotes_none_and_says_so(
+    service: ConnectionService, actor: Actor
+) -> None:
     prod = _sendgrid(service, actor)
     staging = _sendgrid(service, actor, name="SendGrid - Staging")
     deleted = service.delete_connection(actor, prod.id)
@@ -184,11 +218,13 @@ def test_rename_keeps_the_id_and_bumps_version(service: ConnectionService, actor
     assert service.get_connection(actor, other.id).name == "Other"
 
 
-def test_list_filters_and_paginates_in_a_stable_order(service: ConnectionService,
-                                                      actor: Actor) -> None:
+def test_list_filters_and_paginates_in_a_stable_order(
+    service: ConnectionService, actor: Actor
+) -> None:
     made = [_sendgrid(service, actor, name=f"SendGrid {i:02d}") for i in range(7)]
-    service.create_connection(actor, app="stripe", name="Stripe Billing",
-                              fields={"api_key": GOOD_STRIPE})
+    service.create_connection(
+        actor, app="stripe", name="Stripe Billing", fields={"api_key": GOOD_STRIPE}
+    )
     seen: list[str] = []
     cursor = None
     while True:
@@ -213,11 +249,15 @@ def test_list_filters_and_paginates_in_a_stable_order(service: ConnectionService
         service.list_connections(actor, cursor="garbage")
 
 
-def test_resolve_returns_ready_to_apply_credentials(service: ConnectionService, actor: Actor,
-                                                    runtime: Runtime) -> None:
-    twilio = service.create_connection(actor, app="twilio", name="Twilio",
-                                       fields={"account_sid": TWILIO_SID,
-                                               "auth_token": GOOD_TWILIO_TOKEN})
+def test_resolve_returns_ready_to_apply_credentials(
+    service: ConnectionService, actor: Actor, runtime: Runtime
+) -> None:
+    twilio = service.create_connection(
+        actor,
+        app="twilio",
+        name="Twilio",
+        fields={"account_sid": TWILIO_SID, "auth_token": GOOD_TWILIO_TOKEN},
+    )
     creds = service.resolve_credentials(actor, twilio.id)
     assert creds.basic is not None
     assert (creds.basic.username, creds.basic.password) == (TWILIO_SID, GOOD_TWILIO_TOKEN)
@@ -232,9 +272,9 @@ def test_resolve_returns_ready_to_apply_credentials(service: ConnectionService, 
     assert trail[0].actor == actor.key_id
 
 
-def test_inactive_connection_fails_resolution_naming_it(service: ConnectionService,
-                                                        actor: Actor,
-                                                        providers: FakeProviders) -> None:
+def test_inactive_connection_fails_resolution_naming_it(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
     created = _sendgrid(service, actor)
     providers.accepted.clear()
     result = service.test_connection(actor, created.id)
@@ -250,12 +290,14 @@ def test_inactive_connection_fails_resolution_naming_it(service: ConnectionServi
     assert service.get_connection(actor, created.id).status == "active"
 
 
-def test_replace_credentials_keeps_the_id(service: ConnectionService, actor: Actor,
-                                          providers: FakeProviders) -> None:
+def test_replace_credentials_keeps_the_id(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
     created = _sendgrid(service, actor)
     providers.accepted.add("SG.second.CANARYsecond00002")
-    replaced = service.replace_credentials(actor, created.id,
-                                           fields={"api_key": "SG.second.CANARYsecond00002"})
+    replaced = service.replace_credentials(
+        actor, created.id, fields={"api_key": "SG.second.CANARYsecond00002"}
+    )
     assert replaced.id == created.id
     assert replaced.fields == {"api_key": "••••0002"}
     creds = service.resolve_credentials(actor, created.id)
@@ -271,8 +313,9 @@ def test_malformed_ids_are_refused(service: ConnectionService, actor: Actor) -> 
             service.get_connection(actor, bad)
 
 
-def test_another_projects_connection_does_not_exist(service: ConnectionService, actor: Actor,
-                                                    other_actor: Actor) -> None:
+def test_another_projects_connection_does_not_exist(
+    service: ConnectionService, actor: Actor, other_actor: Actor
+) -> None:
     mine = _sendgrid(service, actor)
     missing = "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
     calls = [
@@ -291,7 +334,8 @@ def test_another_projects_connection_does_not_exist(service: ConnectionService, 
         with pytest.raises(NotFound) as nothing:
             call(missing)
         assert theirs.value.message.replace(mine.id, "ID") == nothing.value.message.replace(
-            missing, "ID")
+            missing, "ID"
+        )
     assert service.list_connections(other_actor).items == []
     assert service.get_connection(actor, mine.id).name == "SendGrid - Production"
 
@@ -338,41 +382,55 @@ def test_expired_api_key_is_refused(service: ConnectionService, actor: Actor) ->
 
     from gatekey.errors import AuthenticationFailed
 
-    key = service.create_api_key(actor, name="short", role="admin",
-                                 expires_in=timedelta(seconds=-1))
+    key = service.create_api_key(
+        actor, name="short", role="admin", expires_in=timedelta(seconds=-1)
+    )
     with pytest.raises(AuthenticationFailed):
         service.authenticate(key.token)
 
 
-def test_tampered_or_moved_ciphertext_fails_clearly(service: ConnectionService,
-                                                    actor: Actor) -> None:
+def test_tampered_or_moved_ciphertext_fails_clearly(
+    service: ConnectionService, actor: Actor
+) -> None:
     first = _sendgrid(service, actor)
     second = _sendgrid(service, actor, name="Second")
     with service.db.write() as conn:
-        row = conn.execute(select(connections.c.secret_ciphertext).where(
-            connections.c.id == first.id)).scalar_one()
+        row = conn.execute(
+            select(connections.c.secret_ciphertext).where(connections.c.id == first.id)
+        ).scalar_one()
         flipped = bytearray(row)
         flipped[20] ^= 0x01
-        conn.execute(update(connections).where(connections.c.id == first.id).values(
-            secret_ciphertext=bytes(flipped)))
+        conn.execute(
+            update(connections)
+            .where(connections.c.id == first.id)
+            .values(secret_ciphertext=bytes(flipped))
+        )
     with pytest.raises(DecryptionFailed) as caught:
         service.resolve_credentials(actor, first.id)
     assert first.id in caught.value.message
     with service.db.write() as conn:
-        source = conn.execute(select(connections.c.secret_ciphertext, connections.c.dek_wrapped)
-                              .where(connections.c.id == second.id)).one()
-        conn.execute(update(connections).where(connections.c.id == first.id).values(
-            secret_ciphertext=source.secret_ciphertext, dek_wrapped=source.dek_wrapped))
+        source = conn.execute(
+            select(connections.c.secret_ciphertext, connections.c.dek_wrapped).where(
+                connections.c.id == second.id
+            )
+        ).one()
+        conn.execute(
+            update(connections)
+            .where(connections.c.id == first.id)
+            .values(secret_ciphertext=source.secret_ciphertext, dek_wrapped=source.dek_wrapped)
+        )
     with pytest.raises(DecryptionFailed):
         service.resolve_credentials(actor, first.id)
     assert service.resolve_credentials(actor, second.id).fields["api_key"] == GOOD_SENDGRID
 
 
-def test_refused_changes_are_audited_without_values(service: ConnectionService,
-                                                    actor: Actor) -> None:
+def test_refused_changes_are_audited_without_values(
+    service: ConnectionService, actor: Actor
+) -> None:
     with pytest.raises(CredentialsRejected):
-        service.create_connection(actor, app="sendgrid", name="Bad",
-                                  fields={"api_key": "SG.wrong.CANARYaudit"})
+        service.create_connection(
+            actor, app="sendgrid", name="Bad", fields={"api_key": "SG.wrong.CANARYaudit"}
+        )
     _sendgrid(service, actor)
     with pytest.raises(DuplicateName):
         _sendgrid(service, actor)

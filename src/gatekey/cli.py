@@ -25,9 +25,14 @@ from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
 
-app = typer.Typer(help="Gatekey: encrypted connections for workflow automation.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-projects_app = typer.Typer(help="Projects: the scope of keys and connections.", no_args_is_help=True)
+app = typer.Typer(
+    help="Gatekey: encrypted connections for workflow automation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+projects_app = typer.Typer(
+    help="Projects: the scope of keys and connections.", no_args_is_help=True
+)
 keys_app = typer.Typer(help="API keys of a project.", no_args_is_help=True)
 apps_app = typer.Typer(help="The app catalog.", no_args_is_help=True)
 connections_app = typer.Typer(help="Connections of a project.", no_args_is_help=True)
@@ -83,12 +88,17 @@ def _runtime() -> Iterator[Runtime]:
 
 def _announce(runtime: Runtime) -> None:
     if runtime.key_file_created:
-        err.print(f"Created master key file {runtime.settings.master_key_file} (mode 0600). "
-                  "Back it up: without it nothing stored can be decrypted.", markup=False)
-    project, key = runtime.service.bootstrap()
+        err.print(
+            f"Created master key file {runtime.settings.master_key_file} (mode 0600). "
+            "Back it up: without it nothing stored can be decrypted.",
+            markup=False,
+        )
+    _project, key = runtime.service.bootstrap()
     if key is not None:
-        err.print(f"Created project 'default' and its admin API key (shown once):\n  {key.token}",
-                  markup=False)
+        err.print(
+            f"Created project 'default' and its admin API key (shown once):\n  {key.token}",
+            markup=False,
+        )
 
 
 def _actor(runtime: Runtime, project: str) -> Actor:
@@ -131,6 +141,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, Any]:
 
 # -- serve ------------------------------------------------------------------------------------
 
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind")] = None,
@@ -150,10 +161,18 @@ def serve(
         raise typer.Exit(exit_code(exc)) from None
     bind_host = host or settings.host
     bind_port = port or settings.port
-    err.print(f"Gatekey {runtime.db.url.render_as_string(hide_password=True)} "
-              f"serving on http://{bind_host}:{bind_port}  (API docs: /docs)", markup=False)
-    uvicorn.run(create_app(runtime, close_runtime=True), host=bind_host, port=bind_port,
-                log_level=settings.log_level.lower(), access_log=False)
+    err.print(
+        f"Gatekey {runtime.db.url.render_as_string(hide_password=True)} "
+        f"serving on http://{bind_host}:{bind_port}  (API docs: /docs)",
+        markup=False,
+    )
+    uvicorn.run(
+        create_app(runtime, close_runtime=True),
+        host=bind_host,
+        port=bind_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
 
 
 @app.command()
@@ -164,6 +183,7 @@ def migrate() -> None:
 
 
 # -- projects and API keys --------------------------------------------------------------------
+
 
 @projects_app.command("create")
 def projects_create(name: str, as_json: JsonOpt = False) -> None:
@@ -178,23 +198,35 @@ def projects_list(as_json: JsonOpt = False) -> None:
     """List projects."""
     with _runtime() as rt:
         found = rt.service.list_projects()
-        _emit(found, as_json, lambda: _table("Projects", ["ID", "Name", "Created"],
-                                             [(p.id, p.name, p.created_at) for p in found]))
+        _emit(
+            found,
+            as_json,
+            lambda: _table(
+                "Projects", ["ID", "Name", "Created"], [(p.id, p.name, p.created_at) for p in found]
+            ),
+        )
 
 
 @keys_app.command("create")
 def api_keys_create(
     project: ProjectOpt = "default",
-    role: Annotated[Role, typer.Option(help="admin manages; runtime resolves credentials")] = Role.RUNTIME,
+    role: Annotated[
+        Role, typer.Option(help="admin manages; runtime resolves credentials")
+    ] = Role.RUNTIME,
     name: Annotated[str, typer.Option(help="what the key is for")] = "cli",
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API key; the token is printed once."""
     with _runtime() as rt:
         key = rt.service.create_api_key(_actor(rt, project), name=name, role=role.value)
-        _emit(key, as_json, lambda: out.print(
-            f"created {key.role.value} key {key.id}; the token is shown only now:\n{key.token}",
-            markup=False))
+        _emit(
+            key,
+            as_json,
+            lambda: out.print(
+                f"created {key.role.value} key {key.id}; the token is shown only now:\n{key.token}",
+                markup=False,
+            ),
+        )
 
 
 @keys_app.command("list")
@@ -202,9 +234,15 @@ def api_keys_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> 
     """List API keys (never their tokens)."""
     with _runtime() as rt:
         found = rt.service.list_api_keys(_actor(rt, project))
-        _emit(found, as_json, lambda: _table(
-            "API keys", ["ID", "Name", "Role", "Ends with", "Created", "Revoked"],
-            [(k.id, k.name, k.role.value, k.hint, k.created_at, k.revoked_at) for k in found]))
+        _emit(
+            found,
+            as_json,
+            lambda: _table(
+                "API keys",
+                ["ID", "Name", "Role", "Ends with", "Created", "Revoked"],
+                [(k.id, k.name, k.role.value, k.hint, k.created_at, k.revoked_at) for k in found],
+            ),
+        )
 
 
 @keys_app.command("revoke")
@@ -217,6 +255,7 @@ def api_keys_revoke(key_id: str, project: ProjectOpt = "default") -> None:
 
 # -- apps -------------------------------------------------------------------------------------
 
+
 @apps_app.command("list")
 def apps_list(
     search: Annotated[str | None, typer.Option("--search", "-s")] = None, as_json: JsonOpt = False
@@ -224,9 +263,15 @@ def apps_list(
     """List the apps Gatekey can connect to."""
     with _runtime() as rt:
         found = rt.service.list_apps(Actor.operator(""), search)
-        _emit(found, as_json, lambda: _table(
-            "Apps", ["Key", "Name", "Auth", "Docs"],
-            [(a.key, a.name, ", ".join(a.auth_kinds), a.docs_url) for a in found]))
+        _emit(
+            found,
+            as_json,
+            lambda: _table(
+                "Apps",
+                ["Key", "Name", "Auth", "Docs"],
+                [(a.key, a.name, ", ".join(a.auth_kinds), a.docs_url) for a in found],
+            ),
+        )
 
 
 @apps_app.command("show")
@@ -240,6 +285,7 @@ def apps_show(key: str) -> None:
 
 # -- connections ------------------------------------------------------------------------------
 
+
 def _status(c: Connection) -> str:
     if c.status.value == "active":
         return "Active"
@@ -248,12 +294,16 @@ def _status(c: Connection) -> str:
 
 def _show(c: Connection) -> None:
     rows = [
-        ("ID", c.id), ("Name", c.name), ("App", f"{c.app} ({c.auth_kind.value})"),
-        ("Status", _status(c)), ("Default", "yes" if c.is_default else "no"),
+        ("ID", c.id),
+        ("Name", c.name),
+        ("App", f"{c.app} ({c.auth_kind.value})"),
+        ("Status", _status(c)),
+        ("Default", "yes" if c.is_default else "no"),
         ("Account", c.account_label or "-"),
         *[(f"field {k}", str(v)) for k, v in c.fields.items()],
         *[(f"config {k}", str(v)) for k, v in c.config.items()],
-        ("Last used", c.last_used_at or "never"), ("Created", c.created_at),
+        ("Last used", c.last_used_at or "never"),
+        ("Created", c.created_at),
     ]
     if c.status_message:
         rows.insert(4, ("Reason", c.status_message))
@@ -275,23 +325,46 @@ def connections_list(
         items: list[Connection] = []
         cursor = None
         while True:
-            page = rt.service.list_connections(actor, status=status, app=app_key, text=search,
-                                               cursor=cursor, limit=min(limit, 200))
+            page = rt.service.list_connections(
+                actor, status=status, app=app_key, text=search, cursor=cursor, limit=min(limit, 200)
+            )
             items.extend(page.items)
             cursor = page.next_cursor
             if cursor is None or len(items) >= limit:
                 break
-        _emit(items[:limit], as_json, lambda: _table(
-            "Connections", ["ID", "Name", "App", "Status", "Default", "Account"],
-            [(c.id, c.name, c.app, _status(c), "★" if c.is_default else "", c.account_label)
-             for c in items[:limit]]) if items else out.print(
-            "No connections yet. Create one with: gatekey connections create --app sendgrid "
-            "--name 'SendGrid - Production'"))
+        _emit(
+            items[:limit],
+            as_json,
+            lambda: (
+                _table(
+                    "Connections",
+                    ["ID", "Name", "App", "Status", "Default", "Account"],
+                    [
+                        (
+                            c.id,
+                            c.name,
+                            c.app,
+                            _status(c),
+                            "★" if c.is_default else "",
+                            c.account_label,
+                        )
+                        for c in items[:limit]
+                    ],
+                )
+                if items
+                else out.print(
+                    "No connections yet. Create one with: gatekey connections create "
+                    "--app sendgrid "
+                    "--name 'SendGrid - Production'"
+                )
+            ),
+        )
 
 
 @connections_app.command("show")
-def connections_show(connection_id: str, project: ProjectOpt = "default",
-                     as_json: JsonOpt = False) -> None:
+def connections_show(
+    connection_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
     """Show one connection."""
     with _runtime() as rt:
         c = rt.service.get_connection(_actor(rt, project), connection_id)
@@ -302,8 +375,12 @@ def connections_show(connection_id: str, project: ProjectOpt = "default",
 def connections_create(
     app_key: Annotated[str, typer.Option("--app", help="app key, see 'gatekey apps list'")],
     name: Annotated[str, typer.Option(help='a descriptive name, e.g. "SendGrid - Production"')],
-    field: Annotated[list[str] | None, typer.Option(
-        "--field", "-f", help="name=value; secret fields left out are asked for, hidden")] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field", "-f", help="name=value; secret fields left out are asked for, hidden"
+        ),
+    ] = None,
     config: Annotated[list[str] | None, typer.Option("--config", "-c", help="name=value")] = None,
     fields_file: Annotated[Path | None, typer.Option(help="JSON object of fields")] = None,
     auth_kind: Annotated[str | None, typer.Option(help="when the app offers several")] = None,
@@ -327,18 +404,32 @@ def connections_create(
                 spec = wanted.properties[fname]
                 values[fname] = typer.prompt(spec.title, hide_input=spec.secret)
         c = rt.service.create_connection(
-            _actor(rt, project), app=app_key, name=name, fields=values,
-            config=_pairs(config, "--config"), auth_kind=auth_kind,
-            is_default=True if default else None, validate=not skip_test)
-        _emit(c, as_json, lambda: out.print(
-            f"created {c.id} {c.name!r} ({_status(c)}"
-            + (f", connected as {c.account_label}" if c.account_label else "")
-            + (", default" if c.is_default else "") + ")", markup=False))
+            _actor(rt, project),
+            app=app_key,
+            name=name,
+            fields=values,
+            config=_pairs(config, "--config"),
+            auth_kind=auth_kind,
+            is_default=True if default else None,
+            validate=not skip_test,
+        )
+        _emit(
+            c,
+            as_json,
+            lambda: out.print(
+                f"created {c.id} {c.name!r} ({_status(c)}"
+                + (f", connected as {c.account_label}" if c.account_label else "")
+                + (", default" if c.is_default else "")
+                + ")",
+                markup=False,
+            ),
+        )
 
 
 @connections_app.command("rename")
-def connections_rename(connection_id: str, name: str, project: ProjectOpt = "default",
-                       as_json: JsonOpt = False) -> None:
+def connections_rename(
+    connection_id: str, name: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
     """Rename a connection (its ID stays)."""
     with _runtime() as rt:
         c = rt.service.rename_connection(_actor(rt, project), connection_id, name)
@@ -346,25 +437,36 @@ def connections_rename(connection_id: str, name: str, project: ProjectOpt = "def
 
 
 @connections_app.command("set-default")
-def connections_set_default(connection_id: str, project: ProjectOpt = "default",
-                            as_json: JsonOpt = False) -> None:
+def connections_set_default(
+    connection_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
     """Make a connection the default for its app."""
     with _runtime() as rt:
         c = rt.service.set_default(_actor(rt, project), connection_id)
-        _emit(c, as_json, lambda: out.print(f"{c.name!r} is now the default {c.app} connection",
-                                            markup=False))
+        _emit(
+            c,
+            as_json,
+            lambda: out.print(f"{c.name!r} is now the default {c.app} connection", markup=False),
+        )
 
 
 @connections_app.command("test")
-def connections_test(connection_id: str, project: ProjectOpt = "default",
-                     as_json: JsonOpt = False) -> None:
+def connections_test(
+    connection_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
     """Ask the provider whether the stored credentials still work."""
     with _runtime() as rt:
         result = rt.service.test_connection(_actor(rt, project), connection_id)
-        _emit(result, as_json, lambda: out.print(
-            ("ok: " if result.ok else "failed: ") + result.message
-            + (f" (connected as {result.account_label})" if result.account_label else ""),
-            markup=False))
+        _emit(
+            result,
+            as_json,
+            lambda: out.print(
+                ("ok: " if result.ok else "failed: ")
+                + result.message
+                + (f" (connected as {result.account_label})" if result.account_label else ""),
+                markup=False,
+            ),
+        )
         if not result.ok:
             raise typer.Exit(6)
 
@@ -396,24 +498,45 @@ def connections_delete(
 
 # -- master keys ------------------------------------------------------------------------------
 
+
 @master_app.command("list")
 def master_list(as_json: JsonOpt = False) -> None:
     """List master keys and how many data keys each wraps."""
     with _runtime() as rt:
         found = rt.service.master_keys()
-        _emit(found, as_json, lambda: _table(
-            "Master keys", ["ID", "Primary", "Available", "Data keys"],
-            [(k.id, "yes" if k.primary else "", "yes" if k.available else "MISSING", k.data_keys)
-             for k in found]))
+        _emit(
+            found,
+            as_json,
+            lambda: _table(
+                "Master keys",
+                ["ID", "Primary", "Available", "Data keys"],
+                [
+                    (
+                        k.id,
+                        "yes" if k.primary else "",
+                        "yes" if k.available else "MISSING",
+                        k.data_keys,
+                    )
+                    for k in found
+                ],
+            ),
+        )
 
 
 @master_app.command("rotate")
 def master_rotate(batch_size: Annotated[int, typer.Option(min=1, max=10000)] = 500) -> None:
     """Add a master key and rewrap every data key to it; run again to resume after a crash."""
-    with _runtime() as rt, Progress(
-        TextColumn("rewrapping"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err, transient=False,
-    ) as bar:
+    with (
+        _runtime() as rt,
+        Progress(
+            TextColumn("rewrapping"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        ) as bar,
+    ):
         task = bar.add_task("rewrap", total=None)
 
         def report(p: RotationProgress) -> None:

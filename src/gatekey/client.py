@@ -77,36 +77,72 @@ class Client:
             detail = body.get("detail") if isinstance(body, dict) else None
             cls = _ERRORS.get(code, errors.GatekeyError)
             extra = {k: v for k, v in body.items() if k not in ("detail", "code")}
-            raise cls(detail or f"HTTP {response.status_code}", status=response.status_code,
-                      **{k: v for k, v in extra.items() if k != "status"})
+            raise cls(
+                detail or f"HTTP {response.status_code}",
+                status=response.status_code,
+                **{k: v for k, v in extra.items() if k != "status"},
+            )
         if response.status_code == 204:
             return None
         return response.json()
 
     def list_apps(self, search: str | None = None) -> list[AppSummary]:
         params = {"q": search} if search else None
-        return [AppSummary.model_validate(a) for a in self._call("GET", "/api/v1/apps", params=params)]
+        return [
+            AppSummary.model_validate(a) for a in self._call("GET", "/api/v1/apps", params=params)
+        ]
 
     def get_app(self, key: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/api/v1/apps/{key}")
         return result
 
-    def create_connection(self, app: str, name: str, fields: dict[str, Any] | None = None,
-                          *, config: dict[str, Any] | None = None, auth_kind: str | None = None,
-                          metadata: dict[str, Any] | None = None, is_default: bool | None = None,
-                          validate: bool = True) -> Connection:
-        body = {"app": app, "name": name, "fields": fields or {}, "config": config or {},
-                "metadata": metadata or {}, "auth_kind": auth_kind, "is_default": is_default,
-                "skip_test": not validate}
+    def create_connection(
+        self,
+        app: str,
+        name: str,
+        fields: dict[str, Any] | None = None,
+        *,
+        config: dict[str, Any] | None = None,
+        auth_kind: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        is_default: bool | None = None,
+        validate: bool = True,
+    ) -> Connection:
+        body = {
+            "app": app,
+            "name": name,
+            "fields": fields or {},
+            "config": config or {},
+            "metadata": metadata or {},
+            "auth_kind": auth_kind,
+            "is_default": is_default,
+            "skip_test": not validate,
+        }
         return Connection.model_validate(self._call("POST", "/api/v1/connections", json=body))
 
-    def list_connections(self, *, status: str | None = None, app: str | None = None,
-                         text: str | None = None, cursor: str | None = None,
-                         limit: int = 50) -> ConnectionPage:
-        params = {k: v for k, v in {"status": status, "app": app, "q": text, "cursor": cursor,
-                                    "limit": limit}.items() if v is not None}
-        return ConnectionPage.model_validate(self._call("GET", "/api/v1/connections",
-                                                        params=params))
+    def list_connections(
+        self,
+        *,
+        status: str | None = None,
+        app: str | None = None,
+        text: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> ConnectionPage:
+        params = {
+            k: v
+            for k, v in {
+                "status": status,
+                "app": app,
+                "q": text,
+                "cursor": cursor,
+                "limit": limit,
+            }.items()
+            if v is not None
+        }
+        return ConnectionPage.model_validate(
+            self._call("GET", "/api/v1/connections", params=params)
+        )
 
     def get_connection(self, connection_id: str) -> Connection:
         return Connection.model_validate(self._call("GET", f"/api/v1/connections/{connection_id}"))
@@ -122,11 +158,17 @@ class Client:
     def set_default(self, connection_id: str) -> Connection:
         return self._patch(connection_id, {"is_default": True})
 
-    def replace_credentials(self, connection_id: str, fields: dict[str, Any], *,
-                            config: dict[str, Any] | None = None,
-                            validate: bool = True) -> Connection:
-        return self._patch(connection_id, {"fields": fields, "config": config,
-                                           "skip_test": not validate})
+    def replace_credentials(
+        self,
+        connection_id: str,
+        fields: dict[str, Any],
+        *,
+        config: dict[str, Any] | None = None,
+        validate: bool = True,
+    ) -> Connection:
+        return self._patch(
+            connection_id, {"fields": fields, "config": config, "skip_test": not validate}
+        )
 
     def delete_connection(self, connection_id: str) -> Deleted:
         return Deleted.model_validate(self._call("DELETE", f"/api/v1/connections/{connection_id}"))

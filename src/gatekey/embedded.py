@@ -67,10 +67,12 @@ class Gatekey:
     def get_app(self, key: str) -> App:
         return self.service.get_app(self.actor, key)
 
-    def create_connection(self, app: str, name: str, fields: dict[str, Any] | None = None,
-                          **options: Any) -> Connection:
-        return self.service.create_connection(self.actor, app=app, name=name, fields=fields,
-                                              **options)
+    def create_connection(
+        self, app: str, name: str, fields: dict[str, Any] | None = None, **options: Any
+    ) -> Connection:
+        return self.service.create_connection(
+            self.actor, app=app, name=name, fields=fields, **options
+        )
 
     def list_connections(self, **filters: Any) -> ConnectionPage:
         return self.service.list_connections(self.actor, **filters)
@@ -84,10 +86,10 @@ class Gatekey:
     def set_default(self, connection_id: str) -> Connection:
         return self.service.set_default(self.actor, connection_id)
 
-    def replace_credentials(self, connection_id: str, fields: dict[str, Any],
-                            **options: Any) -> Connection:
-        return self.service.replace_credentials(self.actor, connection_id, fields=fields,
-                                                **options)
+    def replace_credentials(
+        self, connection_id: str, fields: dict[str, Any], **options: Any
+    ) -> Connection:
+        return self.service.replace_credentials(self.actor, connection_id, fields=fields, **options)
 
     def delete_connection(self, connection_id: str) -> Deleted:
         return self.service.delete_connection(self.actor, connection_id)

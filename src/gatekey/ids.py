@@ -26,6 +26,9 @@ def new_id(prefix: str, *, now: float | None = None) -> str:
     return f"{prefix}_{''.join(reversed(chars))}"
 
 
+_PATTERNS = {prefix: re.compile(f"{prefix}_{_BODY}") for prefix in PREFIXES}
+
+
 def is_valid(prefix: str, value: str) -> bool:
     """Tell whether ``value`` is a well-formed id with that prefix."""
-    return re.fullmatch(f"{prefix}_{_BODY}", value) is not None
+    return _PATTERNS[prefix].fullmatch(value) is not None

@@ -33,6 +33,7 @@ class Runtime:
 
     def close(self) -> None:
         self.service.audit.close()
+        self.service.secrets.close()
         self.http.close()
         self.db.dispose()
 

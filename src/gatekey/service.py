@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gatekey import ids
 from gatekey.catalog.loader import Catalog
-from gatekey.catalog.schema import App, AuthMethod
+from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.crypto.keys import generate
 from gatekey.crypto.vault import Vault
 from gatekey.domain import fields as field_rules
@@ -64,10 +64,11 @@ from gatekey.store import connections as rows
 from gatekey.store import projects as project_rows
 from gatekey.store.audit import AuditWriter, Event
 from gatekey.store.database import Database
+from gatekey.store.hot import SecretReader, SecretRow
 
 Clock = Callable[[], datetime]
 MAX_METADATA_BYTES = 16 * 1024
-TOKEN_PREFIX = "gk_"
+TOKEN_PREFIX = "gk_"  # noqa: S105 - a prefix, not a secret
 
 
 def utcnow() -> datetime:
@@ -173,6 +174,7 @@ class ConnectionService:
         self.prober = prober
         self.audit = audit
         self.clock = clock
+        self.secrets = SecretReader(db)
 
     # -- access -----------------------------------------------------------------------------
 
@@ -181,10 +183,25 @@ class ConnectionService:
         if actor.role is not Role.ADMIN:
             raise PermissionDenied("this API key has the runtime role; an admin key is needed")
 
-    def _event(self, actor: Actor, action: str, object_type: str, object_id: str | None,
-               outcome: str = "ok", **detail: Any) -> Event:
-        return Event(self.clock(), actor.project_id, actor.key_id, action, object_type,
-                     object_id, outcome, detail)
+    def _event(
+        self,
+        actor: Actor,
+        action: str,
+        object_type: str,
+        object_id: str | None,
+        outcome: str = "ok",
+        **detail: Any,
+    ) -> Event:
+        return Event(
+            self.clock(),
+            actor.project_id,
+            actor.key_id,
+            action,
+            object_type,
+            object_id,
+            outcome,
+            detail,
+        )
 
     @contextmanager
     def _changing(self, actor: Actor, action: str, object_id: str | None) -> Iterator[DbConnection]:
@@ -193,8 +210,9 @@ class ConnectionService:
             with self.db.write() as conn:
                 yield conn
         except GatekeyError as exc:
-            self.audit.submit(self._event(actor, action, "connection", object_id, "refused",
-                                          code=exc.code))
+            self.audit.submit(
+                self._event(actor, action, "connection", object_id, "refused", code=exc.code)
+            )
             raise
 
     # -- apps -------------------------------------------------------------------------------
@@ -204,7 +222,9 @@ class ConnectionService:
         return [
             AppSummary.of(app)
             for app in self.catalog
-            if not needle or needle in app.key or needle in app.name.casefold()
+            if not needle
+            or needle in app.key
+            or needle in app.name.casefold()
             or any(needle in c for c in app.categories)
         ]
 
@@ -234,7 +254,10 @@ class ConnectionService:
     def _prepare(
         self, app: App, method: AuthMethod, values: Any, config: Any, validate: bool
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str | None]:
-        """Validate fields and config, run the test request; return (secret, public, config, label)."""
+        """Validate fields and config and run the test request.
+
+        Return the secret payload, the public view, the config and the account label.
+        """
         cleaned = field_rules.validate(method.fields, values, what="fields")
         cleaned_config = field_rules.validate(method.config, config, what="config")
         public, secret = field_rules.split(method.fields, cleaned)
@@ -243,7 +266,10 @@ class ConnectionService:
         if validate:
             secret_values = [str(v) for k, v in cleaned.items() if k in method.fields.secret_names]
             label = self.prober.check(
-                app, method, auth, template_values(method, {**cleaned, **cleaned_config}),
+                app,
+                method,
+                auth,
+                template_values(method, {**cleaned, **cleaned_config}),
                 secret_values,
             )
         return secret, public, cleaned_config, label
@@ -267,7 +293,9 @@ class ConnectionService:
         method = self._method(entry, auth_kind)
         display = clean_name(name)
         meta = _check_metadata(metadata)
-        secret, public, cleaned_config, label = self._prepare(entry, method, fields, config, validate)
+        secret, public, cleaned_config, label = self._prepare(
+            entry, method, fields, config, validate
+        )
         now = self.clock()
         connection_id = ids.new_id("conn")
         sealed = self.vault.seal(actor.project_id, connection_id, secret)
@@ -280,18 +308,44 @@ class ConnectionService:
                 make_default = current_default is None or bool(is_default)
                 if make_default and current_default is not None:
                     rows.clear_default(conn, actor.project_id, entry.key, now)
-                rows.insert(conn, {
-                    "id": connection_id, "project_id": actor.project_id, "app_key": entry.key,
-                    "auth_kind": method.kind.value, "name": display, "name_key": name_key(display),
-                    "status": Status.ACTIVE.value, "is_default": make_default,
-                    "account_label": label, "scopes": [], "config": cleaned_config,
-                    "public_fields": public, "meta": meta,
-                    "secret_ciphertext": sealed.ciphertext, "dek_wrapped": sealed.wrapped_key,
-                    "kek_id": sealed.key_id, "version": 1, "created_at": now, "updated_at": now,
-                })
-                audit_rows.record_now(conn, [self._event(
-                    actor, "connection.create", "connection", connection_id,
-                    app=entry.key, default=make_default, validated=validate)])
+                rows.insert(
+                    conn,
+                    {
+                        "id": connection_id,
+                        "project_id": actor.project_id,
+                        "app_key": entry.key,
+                        "auth_kind": method.kind.value,
+                        "name": display,
+                        "name_key": name_key(display),
+                        "status": Status.ACTIVE.value,
+                        "is_default": make_default,
+                        "account_label": label,
+                        "scopes": [],
+                        "config": cleaned_config,
+                        "public_fields": public,
+                        "meta": meta,
+                        "secret_ciphertext": sealed.ciphertext,
+                        "dek_wrapped": sealed.wrapped_key,
+                        "kek_id": sealed.key_id,
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+                audit_rows.record_now(
+                    conn,
+                    [
+                        self._event(
+                            actor,
+                            "connection.create",
+                            "connection",
+                            connection_id,
+                            app=entry.key,
+                            default=make_default,
+                            validated=validate,
+                        )
+                    ],
+                )
         except IntegrityError:
             raise self._integrity(actor, display) from None
         return self.get_connection(actor, connection_id)
@@ -322,8 +376,15 @@ class ConnectionService:
             raise InvalidInput("search text must be at most 200 characters")
         after = _decode_cursor(cursor) if cursor else None
         with self.db.read() as conn:
-            found = rows.page(conn, actor.project_id, status=status, app_key=app, text=text,
-                              after=after, limit=limit + 1)
+            found = rows.page(
+                conn,
+                actor.project_id,
+                status=status,
+                app_key=app,
+                text=text,
+                after=after,
+                limit=limit + 1,
+            )
         items = [_connection_of(r) for r in found[:limit]]
         next_cursor = _encode_cursor(items[-1].id) if len(found) > limit else None
         return ConnectionPage(items=items, next_cursor=next_cursor)
@@ -364,8 +425,9 @@ class ConnectionService:
                 values: dict[str, Any] = {"updated_at": now}
                 changed: list[str] = []
                 if display is not None and display != row.name:
-                    if rows.name_taken(conn, actor.project_id, name_key(display),
-                                       except_id=connection_id):
+                    if rows.name_taken(
+                        conn, actor.project_id, name_key(display), except_id=connection_id
+                    ):
                         raise DuplicateName(f"a connection named {display!r} already exists")
                     values.update(name=display, name_key=name_key(display))
                     changed.append("name")
@@ -379,8 +441,18 @@ class ConnectionService:
                     changed.append("metadata")
                 if changed:
                     rows.set_values(conn, actor.project_id, connection_id, values)
-                    audit_rows.record_now(conn, [self._event(
-                        actor, "connection.update", "connection", connection_id, changed=changed)])
+                    audit_rows.record_now(
+                        conn,
+                        [
+                            self._event(
+                                actor,
+                                "connection.update",
+                                "connection",
+                                connection_id,
+                                changed=changed,
+                            )
+                        ],
+                    )
         except IntegrityError:
             raise self._integrity(actor, display or "") from None
         return self.get_connection(actor, connection_id)
@@ -407,20 +479,43 @@ class ConnectionService:
         method = self._method(entry, current.auth_kind)
         if config is None:
             config = current.config
-        secret, public, cleaned_config, label = self._prepare(entry, method, fields, config, validate)
+        secret, public, cleaned_config, label = self._prepare(
+            entry, method, fields, config, validate
+        )
         sealed = self.vault.seal(actor.project_id, connection_id, secret)
         now = self.clock()
         with self._changing(actor, "connection.credentials", connection_id) as conn:
-            updated = rows.set_values(conn, actor.project_id, connection_id, {
-                "public_fields": public, "config": cleaned_config, "account_label": label,
-                "secret_ciphertext": sealed.ciphertext, "dek_wrapped": sealed.wrapped_key,
-                "kek_id": sealed.key_id, "status": Status.ACTIVE.value, "status_reason": None,
-                "status_message": None, "updated_at": now,
-            })
+            updated = rows.set_values(
+                conn,
+                actor.project_id,
+                connection_id,
+                {
+                    "public_fields": public,
+                    "config": cleaned_config,
+                    "account_label": label,
+                    "secret_ciphertext": sealed.ciphertext,
+                    "dek_wrapped": sealed.wrapped_key,
+                    "kek_id": sealed.key_id,
+                    "status": Status.ACTIVE.value,
+                    "status_reason": None,
+                    "status_message": None,
+                    "updated_at": now,
+                },
+            )
             if not updated:
                 raise self._missing(connection_id)
-            audit_rows.record_now(conn, [self._event(
-                actor, "connection.credentials", "connection", connection_id, validated=validate)])
+            audit_rows.record_now(
+                conn,
+                [
+                    self._event(
+                        actor,
+                        "connection.credentials",
+                        "connection",
+                        connection_id,
+                        validated=validate,
+                    )
+                ],
+            )
         return self.get_connection(actor, connection_id)
 
     def delete_connection(self, actor: Actor, connection_id: str) -> Deleted:
@@ -430,21 +525,31 @@ class ConnectionService:
             row = rows.get(conn, actor.project_id, connection_id)
             if row is None or not rows.remove(conn, actor.project_id, connection_id):
                 raise self._missing(connection_id)
-            audit_rows.record_now(conn, [self._event(
-                actor, "connection.delete", "connection", connection_id, app=row.app_key)])
-        app_name = self.catalog.get(row.app_key).name if row.app_key in self.catalog else row.app_key
+            audit_rows.record_now(
+                conn,
+                [
+                    self._event(
+                        actor, "connection.delete", "connection", connection_id, app=row.app_key
+                    )
+                ],
+            )
+        app_name = (
+            self.catalog.get(row.app_key).name if row.app_key in self.catalog else row.app_key
+        )
         if row.is_default:
-            message = (f"deleted {row.name!r}; it was the default {app_name} connection, and no "
-                       f"{app_name} connection is the default now: set one with set-default")
+            message = (
+                f"deleted {row.name!r}; it was the default {app_name} connection, and no "
+                f"{app_name} connection is the default now: set one with set-default"
+            )
         else:
             message = f"deleted {row.name!r}"
         return Deleted(id=connection_id, was_default=row.is_default, message=message)
 
-    def _open(self, actor: Actor, connection_id: str) -> tuple[Row[Any], App, AuthMethod,
-                                                                 dict[str, Any]]:
+    def _open(
+        self, actor: Actor, connection_id: str
+    ) -> tuple[SecretRow, App, AuthMethod, dict[str, Any]]:
         self._check_id(connection_id)
-        with self.db.read() as conn:
-            row = rows.get_with_secret(conn, actor.project_id, connection_id)
+        row = self.secrets.read(actor.project_id, connection_id)
         if row is None:
             raise self._missing(connection_id)
         entry = self.catalog.get(row.app_key)
@@ -464,24 +569,32 @@ class ConnectionService:
                 raise ConnectionInactive(
                     f"connection {row.name!r} ({row.id}) is inactive: "
                     f"{row.status_message or row.status_reason}; reconnect it",
-                    id=row.id, reason=row.status_reason,
+                    id=row.id,
+                    reason=row.status_reason,
                 )
         except GatekeyError as exc:
-            self.audit.submit(self._event(actor, "credentials.read", "connection", connection_id,
-                                          "refused", code=exc.code))
+            self.audit.submit(
+                self._event(
+                    actor, "credentials.read", "connection", connection_id, "refused", code=exc.code
+                )
+            )
             raise
         auth = apply(entry, method, {**secret, **row.config})
         self.audit.submit(self._event(actor, "credentials.read", "connection", connection_id))
-        return Credentials(
+        basic = None
+        if auth.basic is not None:
+            basic = BasicAuth.model_construct(username=auth.basic[0], password=auth.basic[1])
+        # Every value comes from validated, stored data: construct without re-validating.
+        return Credentials.model_construct(
             connection_id=row.id,
             app=row.app_key,
-            auth_kind=row.auth_kind,
+            auth_kind=AuthKind(row.auth_kind),
             fields=secret,
             config=row.config,
             base_url=auth.base_url,
             headers=auth.headers,
             query=auth.query,
-            basic=BasicAuth(username=auth.basic[0], password=auth.basic[1]) if auth.basic else None,
+            basic=basic,
             expires_at=row.expires_at,
         )
 
@@ -494,31 +607,67 @@ class ConnectionService:
         secret_values = [str(v) for k, v in secret.items() if k in method.fields.secret_names]
         now = self.clock()
         try:
-            label = self.prober.check(entry, method, auth, template_values(method, values),
-                                      secret_values)
+            label = self.prober.check(
+                entry, method, auth, template_values(method, values), secret_values
+            )
         except CredentialsRejected as exc:
-            self._set_status(actor, connection_id, Status.INACTIVE, Reason.INVALID_CREDENTIALS,
-                             exc.message, now)
+            self._set_status(
+                actor, connection_id, Status.INACTIVE, Reason.INVALID_CREDENTIALS, exc.message, now
+            )
             return TestResult(ok=False, message=exc.message)
         has_test = (method.test_request or entry.test_request) is not None
         message = "credentials accepted" if has_test else f"{entry.name} has no test request"
-        self._set_status(actor, connection_id, Status.ACTIVE, None, None, now,
-                         account_label=label or row.account_label)
+        self._set_status(
+            actor,
+            connection_id,
+            Status.ACTIVE,
+            None,
+            None,
+            now,
+            account_label=label or row.account_label,
+        )
         return TestResult(ok=True, account_label=label or row.account_label, message=message)
 
-    def _set_status(self, actor: Actor, connection_id: str, status: Status, reason: Reason | None,
-                    message: str | None, now: datetime, **extra: Any) -> None:
+    def _set_status(
+        self,
+        actor: Actor,
+        connection_id: str,
+        status: Status,
+        reason: Reason | None,
+        message: str | None,
+        now: datetime,
+        **extra: Any,
+    ) -> None:
         with self.db.write() as conn:
-            rows.set_values(conn, actor.project_id, connection_id, {
-                "status": status.value, "status_reason": reason.value if reason else None,
-                "status_message": message, "updated_at": now, **extra,
-            })
-            audit_rows.record_now(conn, [self._event(
-                actor, "connection.test", "connection", connection_id,
-                "ok" if status is Status.ACTIVE else "failed", status=status.value)])
+            rows.set_values(
+                conn,
+                actor.project_id,
+                connection_id,
+                {
+                    "status": status.value,
+                    "status_reason": reason.value if reason else None,
+                    "status_message": message,
+                    "updated_at": now,
+                    **extra,
+                },
+            )
+            audit_rows.record_now(
+                conn,
+                [
+                    self._event(
+                        actor,
+                        "connection.test",
+                        "connection",
+                        connection_id,
+                        "ok" if status is Status.ACTIVE else "failed",
+                        status=status.value,
+                    )
+                ],
+            )
 
-    def audit_trail(self, actor: Actor, connection_id: str | None = None,
-                    limit: int = 100) -> list[AuditEvent]:
+    def audit_trail(
+        self, actor: Actor, connection_id: str | None = None, limit: int = 100
+    ) -> list[AuditEvent]:
         self._require_admin(actor)
         if connection_id is not None:
             self.get_connection(actor, connection_id)
@@ -548,14 +697,16 @@ class ConnectionService:
 
     def find_project(self, name_or_id: str) -> Project:
         with self.db.read() as conn:
-            row = (project_rows.project_by_id(conn, name_or_id)
-                   or project_rows.project_by_name(conn, name_or_id))
+            row = project_rows.project_by_id(conn, name_or_id) or project_rows.project_by_name(
+                conn, name_or_id
+            )
         if row is None:
             raise NotFound(f"project {name_or_id!r} not found")
         return Project.model_validate(row._asdict())
 
-    def create_api_key(self, actor: Actor, *, name: str, role: str,
-                       expires_in: timedelta | None = None) -> CreatedApiKey:
+    def create_api_key(
+        self, actor: Actor, *, name: str, role: str, expires_in: timedelta | None = None
+    ) -> CreatedApiKey:
         self._require_admin(actor)
         display = clean_name(name, what="key name", limit=100)
         try:
@@ -565,15 +716,22 @@ class ConnectionService:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = self.clock()
         key = CreatedApiKey(
-            id=ids.new_id("key"), project_id=actor.project_id, name=display, role=key_role,
-            hint=token[-4:], created_at=now, expires_at=now + expires_in if expires_in else None,
+            id=ids.new_id("key"),
+            project_id=actor.project_id,
+            name=display,
+            role=key_role,
+            hint=token[-4:],
+            created_at=now,
+            expires_at=now + expires_in if expires_in else None,
             token=token,
         )
         with self.db.write() as conn:
-            project_rows.insert_key(conn, {**key.model_dump(exclude={"token"}),
-                                           "token_hash": _hash_token(token)})
-            audit_rows.record_now(conn, [self._event(actor, "api_key.create", "api_key", key.id,
-                                                     role=key_role.value)])
+            project_rows.insert_key(
+                conn, {**key.model_dump(exclude={"token"}), "token_hash": _hash_token(token)}
+            )
+            audit_rows.record_now(
+                conn, [self._event(actor, "api_key.create", "api_key", key.id, role=key_role.value)]
+            )
         return key
 
     def list_api_keys(self, actor: Actor) -> list[ApiKey]:
@@ -622,8 +780,9 @@ class ConnectionService:
             usage = rows.key_usage(conn)
         known = list(ring.ids) + sorted(set(usage) - set(ring.ids))
         return [
-            MasterKeyInfo(id=k, primary=k == ring.primary.id, available=k in ring,
-                          data_keys=usage.get(k, 0))
+            MasterKeyInfo(
+                id=k, primary=k == ring.primary.id, available=k in ring, data_keys=usage.get(k, 0)
+            )
             for k in known
         ]
 
@@ -651,29 +810,54 @@ class ConnectionService:
             self.vault.provider.add(generate(self.clock()))
             ring = self.vault.reload()
             with self.db.write() as conn:
-                audit_rows.record_now(conn, [Event(self.clock(), None, "operator", "keys.add",
-                                                   "master_key", ring.primary.id)])
+                audit_rows.record_now(
+                    conn,
+                    [
+                        Event(
+                            self.clock(),
+                            None,
+                            "operator",
+                            "keys.add",
+                            "master_key",
+                            ring.primary.id,
+                        )
+                    ],
+                )
             usage = {ring.primary.id: 0, **usage}
         remaining = sum(n for k, n in usage.items() if k != ring.primary.id)
         done = 0
         while True:
             with self.db.write() as conn:
-                batch = rows.not_wrapped_by(conn, ring.primary.id, batch_size,
-                                            skip_locked=not self.db.is_sqlite)
+                batch = rows.not_wrapped_by(conn, ring.primary.id, batch_size)
                 if not batch:
                     break
-                rows.store_rewrapped(conn, [
-                    (r.id, self.vault.rewrap(r.project_id, r.id, rows.sealed_of(r)), r.kek_id)
-                    for r in batch
-                ])
+                rows.store_rewrapped(
+                    conn,
+                    [
+                        (r.id, self.vault.rewrap(r.project_id, r.id, rows.sealed_of(r)), r.kek_id)
+                        for r in batch
+                    ],
+                )
             done += len(batch)
             remaining = max(remaining - len(batch), 0)
             if progress is not None:
                 progress(RotationProgress(key_id=ring.primary.id, done=done, remaining=remaining))
         with self.db.write() as conn:
-            audit_rows.record_now(conn, [Event(self.clock(), None, "operator", "keys.rotate",
-                                               "master_key", ring.primary.id, "ok",
-                                               {"rewrapped": done})])
+            audit_rows.record_now(
+                conn,
+                [
+                    Event(
+                        self.clock(),
+                        None,
+                        "operator",
+                        "keys.rotate",
+                        "master_key",
+                        ring.primary.id,
+                        "ok",
+                        {"rewrapped": done},
+                    )
+                ],
+            )
         return RotationProgress(key_id=ring.primary.id, done=done, remaining=0)
 
     def retire_master_key(self, key_id: str) -> None:
@@ -687,11 +871,14 @@ class ConnectionService:
             in_use = rows.key_usage(conn).get(key_id, 0)
         if in_use:
             raise KeyInUse(
-                f"master key {key_id!r} still wraps {in_use} data key(s); run 'gatekey keys rotate'",
-                key_id=key_id, data_keys=in_use,
+                f"master key {key_id!r} still wraps {in_use} data key(s); "
+                "run 'gatekey keys rotate'",
+                key_id=key_id,
+                data_keys=in_use,
             )
         self.vault.provider.remove(key_id)
         self.vault.reload()
         with self.db.write() as conn:
-            audit_rows.record_now(conn, [Event(self.clock(), None, "operator", "keys.retire",
-                                               "master_key", key_id)])
+            audit_rows.record_now(
+                conn, [Event(self.clock(), None, "operator", "keys.retire", "master_key", key_id)]
+            )

@@ -42,8 +42,9 @@ def _create(client: TestClient, headers: dict[str, str], name: str = "SendGrid -
     return client.post("/api/v1/connections", json=body, headers=headers)
 
 
-def test_the_whole_life_of_a_connection(client: TestClient, admin: dict[str, str],
-                                        worker: dict[str, str]) -> None:
+def test_the_whole_life_of_a_connection(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str]
+) -> None:
     created = _create(client, admin)
     assert created.status_code == 201, created.text
     conn = created.json()
@@ -54,12 +55,14 @@ def test_the_whole_life_of_a_connection(client: TestClient, admin: dict[str, str
     listed = client.get("/api/v1/connections", headers=worker).json()
     assert [c["id"] for c in listed["items"]] == [cid]
 
-    renamed = client.patch(f"/api/v1/connections/{cid}", json={"name": "SendGrid - Prod"},
-                           headers=admin)
+    renamed = client.patch(
+        f"/api/v1/connections/{cid}", json={"name": "SendGrid - Prod"}, headers=admin
+    )
     assert renamed.json()["name"] == "SendGrid - Prod"
     other = _create(client, admin, "SendGrid - Staging").json()
-    made_default = client.patch(f"/api/v1/connections/{other['id']}", json={"is_default": True},
-                                headers=admin)
+    made_default = client.patch(
+        f"/api/v1/connections/{other['id']}", json={"is_default": True}, headers=admin
+    )
     assert made_default.json()["is_default"] is True
 
     creds = client.post(f"/api/v1/connections/{cid}/credentials", headers=worker)
@@ -72,7 +75,8 @@ def test_the_whole_life_of_a_connection(client: TestClient, admin: dict[str, str
 
     audit = client.get(f"/api/v1/connections/{cid}/audit", headers=admin).json()
     assert {"credentials.read", "connection.create", "connection.update"} <= {
-        e["action"] for e in audit}
+        e["action"] for e in audit
+    }
 
     deleted = client.delete(f"/api/v1/connections/{cid}", headers=admin)
     assert deleted.status_code == 200
@@ -98,17 +102,29 @@ def test_openapi_is_published(client: TestClient) -> None:
     ("body", "status", "code"),
     [
         ({"app": "nope", "name": "x"}, 422, "unknown_app"),
-        ({"app": "sendgrid", "name": "", "fields": {"api_key": GOOD_SENDGRID}}, 422,
-         "invalid_name"),
+        (
+            {"app": "sendgrid", "name": "", "fields": {"api_key": GOOD_SENDGRID}},
+            422,
+            "invalid_name",
+        ),
         ({"app": "sendgrid", "name": "x", "fields": {}}, 422, "invalid_fields"),
         ({"app": "sendgrid", "name": "x", "fields": {"api_key": 5}}, 422, "invalid_fields"),
-        ({"app": "sendgrid", "name": "x", "fields": {"api_key": "SG." + "a" * 70000}}, 413,
-         "payload_too_large"),
-        ({"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID}, "bogus": 1}, 422,
-         "invalid_input"),
+        (
+            {"app": "sendgrid", "name": "x", "fields": {"api_key": "SG." + "a" * 70000}},
+            413,
+            "payload_too_large",
+        ),
+        (
+            {"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID}, "bogus": 1},
+            422,
+            "invalid_input",
+        ),
         ({"name": "x"}, 422, "invalid_input"),
-        ({"app": "sendgrid", "name": "x", "fields": {"api_key": "SG.no.CANARYbad"}}, 422,
-         "invalid_credentials"),
+        (
+            {"app": "sendgrid", "name": "x", "fields": {"api_key": "SG.no.CANARYbad"}},
+            422,
+            "invalid_credentials",
+        ),
     ],
 )
 def test_bad_input_is_a_problem_document_and_changes_nothing(
@@ -126,8 +142,11 @@ def test_bad_input_is_a_problem_document_and_changes_nothing(
 
 
 def test_malformed_json_and_huge_bodies(client: TestClient, admin: dict[str, str]) -> None:
-    bad = client.post("/api/v1/connections", content=b"{nope", headers={
-        **admin, "Content-Type": "application/json"})
+    bad = client.post(
+        "/api/v1/connections",
+        content=b"{nope",
+        headers={**admin, "Content-Type": "application/json"},
+    )
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
     huge = client.post("/api/v1/connections", content=b"x" * (2 * 1024 * 1024), headers=admin)
     assert (huge.status_code, huge.json()["code"]) == (413, "payload_too_large")
@@ -153,13 +172,16 @@ def test_missing_or_wrong_key_is_401(client: TestClient, header: str | None) -> 
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_runtime_key_cannot_manage(client: TestClient, admin: dict[str, str],
-                                   worker: dict[str, str]) -> None:
+def test_runtime_key_cannot_manage(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str]
+) -> None:
     cid = _create(client, admin).json()["id"]
     attempts = [
-        client.post("/api/v1/connections", json={"app": "sendgrid", "name": "x",
-                                                 "fields": {"api_key": GOOD_SENDGRID}},
-                    headers=worker),
+        client.post(
+            "/api/v1/connections",
+            json={"app": "sendgrid", "name": "x", "fields": {"api_key": GOOD_SENDGRID}},
+            headers=worker,
+        ),
         client.patch(f"/api/v1/connections/{cid}", json={"name": "x"}, headers=worker),
         client.delete(f"/api/v1/connections/{cid}", headers=worker),
         client.post(f"/api/v1/connections/{cid}/test", headers=worker),
@@ -169,11 +191,13 @@ def test_runtime_key_cannot_manage(client: TestClient, admin: dict[str, str],
     for response in attempts:
         assert (response.status_code, response.json()["code"]) == (403, "forbidden")
     assert client.get(f"/api/v1/connections/{cid}", headers=admin).json()["name"] == (
-        "SendGrid - Production")
+        "SendGrid - Production"
+    )
 
 
-def test_every_endpoint_hides_other_projects(client: TestClient, admin: dict[str, str],
-                                             outsider: dict[str, str]) -> None:
+def test_every_endpoint_hides_other_projects(
+    client: TestClient, admin: dict[str, str], outsider: dict[str, str]
+) -> None:
     cid = _create(client, admin).json()["id"]
     calls = [
         ("GET", "", None),
@@ -185,15 +209,18 @@ def test_every_endpoint_hides_other_projects(client: TestClient, admin: dict[str
         ("GET", "/audit", None),
     ]
     for method, suffix, body in calls:
-        theirs = client.request(method, f"/api/v1/connections/{cid}{suffix}", json=body,
-                                headers=outsider)
-        nothing = client.request(method, f"/api/v1/connections/{MISSING}{suffix}", json=body,
-                                 headers=outsider)
+        theirs = client.request(
+            method, f"/api/v1/connections/{cid}{suffix}", json=body, headers=outsider
+        )
+        nothing = client.request(
+            method, f"/api/v1/connections/{MISSING}{suffix}", json=body, headers=outsider
+        )
         assert theirs.status_code == nothing.status_code == 404, (method, suffix)
         assert theirs.text.replace(cid, "ID") == nothing.text.replace(MISSING, "ID")
     assert client.get("/api/v1/connections", headers=outsider).json()["items"] == []
     assert client.get(f"/api/v1/connections/{cid}", headers=admin).json()["name"] == (
-        "SendGrid - Production")
+        "SendGrid - Production"
+    )
 
 
 def test_api_keys_endpoints(client: TestClient, admin: dict[str, str]) -> None:

@@ -52,8 +52,10 @@ def test_optional_header_is_left_out_when_empty() -> None:
 
 
 def test_custom_http_header_name_from_config() -> None:
-    auth = _apply("custom-http", {"base_url": "https://api.acme.test/", "header_name": "X-Key",
-                                  "header_value": "v"})
+    auth = _apply(
+        "custom-http",
+        {"base_url": "https://api.acme.test/", "header_name": "X-Key", "header_value": "v"},
+    )
     assert auth.headers == {"X-Key": "v"}
     assert auth.base_url == "https://api.acme.test"
 

@@ -27,8 +27,9 @@ def _create(args: tuple[str, str, str, int]) -> str:
         outcomes = []
         for name in (f"SendGrid {number}", "SendGrid shared"):
             try:
-                runtime.service.create_connection(actor, app="sendgrid", name=name,
-                                                  fields={"api_key": "SG.a.b"}, validate=False)
+                runtime.service.create_connection(
+                    actor, app="sendgrid", name=name, fields={"api_key": "SG.a.b"}, validate=False
+                )
                 outcomes.append("created")
             except DuplicateName:
                 outcomes.append("duplicate")
@@ -67,8 +68,9 @@ def _pool() -> Any:
     return multiprocessing.get_context("spawn").Pool(WORKERS)
 
 
-def test_concurrent_creates_keep_one_default_and_unique_names(tmp_path: Path,
-                                                              database_url: str) -> None:
+def test_concurrent_creates_keep_one_default_and_unique_names(
+    tmp_path: Path, database_url: str
+) -> None:
     home = str(tmp_path / "home")
     runtime = open_runtime(_settings(home, database_url))
     project, _ = runtime.service.bootstrap()
@@ -88,15 +90,17 @@ def test_concurrent_creates_keep_one_default_and_unique_names(tmp_path: Path,
     runtime.close()
 
 
-def test_reads_keep_working_while_another_process_rotates(tmp_path: Path,
-                                                          database_url: str) -> None:
+def test_reads_keep_working_while_another_process_rotates(
+    tmp_path: Path, database_url: str
+) -> None:
     home = str(tmp_path / "home")
     runtime = open_runtime(_settings(home, database_url))
     project, _ = runtime.service.bootstrap()
     actor = Actor.operator(project.id)
     ids = [
-        runtime.service.create_connection(actor, app="sendgrid", name=f"SG {i}",
-                                          fields={"api_key": "SG.rot.ate"}, validate=False).id
+        runtime.service.create_connection(
+            actor, app="sendgrid", name=f"SG {i}", fields={"api_key": "SG.rot.ate"}, validate=False
+        ).id
         for i in range(60)
     ]
     with _pool() as pool:

@@ -30,12 +30,19 @@ def server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, str, Path]]
     home = tmp_path / "home"
     port = _free_port()
     with provider_server(tmp_path / "apps"):
-        env = {**os.environ, "GATEKEY_HOME": str(home), "GATEKEY_DATABASE_URL": database_url,
-               "GATEKEY_APPS_DIR": str(tmp_path / "apps")}
+        env = {
+            **os.environ,
+            "GATEKEY_HOME": str(home),
+            "GATEKEY_DATABASE_URL": database_url,
+            "GATEKEY_APPS_DIR": str(tmp_path / "apps"),
+        }
         env.pop("GATEKEY_MASTER_KEYS", None)
         process = subprocess.Popen(
             [sys.executable, "-m", "gatekey", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         assert process.stdout is not None
         printed = []
@@ -71,19 +78,22 @@ def test_a_newcomer_uses_the_server_from_python(server: tuple[str, str, Path]) -
     with Client(base, token) as client:
         with pytest.raises(CredentialsRejected, match="API key not recognised"):
             client.create_connection("local-crm", "CRM", {"api_key": "CANARYwrong"})
-        conn = client.create_connection("local-crm", "Local CRM - Production",
-                                        {"api_key": ACCEPTED})
+        conn = client.create_connection(
+            "local-crm", "Local CRM - Production", {"api_key": ACCEPTED}
+        )
         assert conn.account_label == "owner@local.test"
         assert conn.is_default
         with pytest.raises(DuplicateName):
             client.create_connection("local-crm", "local crm - production", {"api_key": ACCEPTED})
-        sendgrid = client.create_connection("sendgrid", "SendGrid - Production",
-                                            {"api_key": "SG.e2e.CANARYe2e"}, validate=False)
+        sendgrid = client.create_connection(
+            "sendgrid", "SendGrid - Production", {"api_key": "SG.e2e.CANARYe2e"}, validate=False
+        )
         page = client.list_connections(app="sendgrid")
         assert [c.id for c in page.items] == [sendgrid.id]
         assert client.rename_connection(sendgrid.id, "SendGrid - Prod").name == "SendGrid - Prod"
-        second = client.create_connection("sendgrid", "SendGrid - Staging",
-                                          {"api_key": "SG.two.CANARYtwo"}, validate=False)
+        second = client.create_connection(
+            "sendgrid", "SendGrid - Staging", {"api_key": "SG.two.CANARYtwo"}, validate=False
+        )
         assert client.set_default(second.id).is_default
         assert not client.get_connection(sendgrid.id).is_default
         creds = client.resolve_credentials(sendgrid.id)

@@ -37,7 +37,9 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
     problems.install(app)
 
     @app.middleware("http")
-    async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             return problems.problem(413, "payload_too_large", "request body is larger than 1 MiB")

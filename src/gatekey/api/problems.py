@@ -38,8 +38,14 @@ def status_of(exc: errors.GatekeyError) -> int:
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"urn:gatekey:problem:{code}", "title": code.replace("_", " "),
-            "status": status, "code": code, "detail": detail, **extra}
+    body = {
+        "type": f"urn:gatekey:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
     headers = {"Cache-Control": "no-store"}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="gatekey"'
@@ -61,8 +67,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            {"field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
-             "message": str(err["msg"])}
+            {
+                "field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
+                "message": str(err["msg"]),
+            }
             for err in exc.errors()
         ]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])

@@ -105,9 +105,7 @@ class BasicRule(_Strict):
     password: str
 
 
-ApplyRule = Annotated[
-    BearerRule | HeaderRule | QueryRule | BasicRule, Field(discriminator="type")
-]
+ApplyRule = Annotated[BearerRule | HeaderRule | QueryRule | BasicRule, Field(discriminator="type")]
 
 
 class Derivation(_Strict):
@@ -160,9 +158,7 @@ class OAuth2Spec(_Strict):
     scope_separator: str = " "
     extra_authorize_params: dict[str, str] = Field(default_factory=dict)
     extra_token_params: dict[str, str] = Field(default_factory=dict)
-    client_auth_method: Literal["client_secret_basic", "client_secret_post"] = (
-        "client_secret_basic"
-    )
+    client_auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
     pkce: bool = True
     token_response_config: list[str] = Field(
         default_factory=list, description="token-response fields kept as config"

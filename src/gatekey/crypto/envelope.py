@@ -32,7 +32,14 @@ class Binding:
     object_id: str
 
     def aad(self, purpose: bytes) -> bytes:
-        return b"gatekey|v1|" + purpose + b"|" + self.project_id.encode() + b"|" + self.object_id.encode()
+        return (
+            b"gatekey|v1|"
+            + purpose
+            + b"|"
+            + self.project_id.encode()
+            + b"|"
+            + self.object_id.encode()
+        )
 
 
 @dataclass(frozen=True, slots=True)

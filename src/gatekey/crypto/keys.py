@@ -145,7 +145,9 @@ class FileKeyProvider:
             self.created = True
         mode = self.path.stat().st_mode & 0o777
         if mode & 0o077:
-            raise CryptoError(f"{self.path} must not be readable by others (mode {mode:o}); chmod 600")
+            raise CryptoError(
+                f"{self.path} must not be readable by others (mode {mode:o}); chmod 600"
+            )
         return KeyRing(parse_entries(self.path.read_text("utf-8"), self.description))
 
     def add(self, key: MasterKey) -> None:
@@ -158,7 +160,9 @@ class FileKeyProvider:
 
     def _write(self, keys: list[MasterKey]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        text = "# Gatekey master keys, newest first. Keep a backup; without them nothing decrypts.\n"
+        text = (
+            "# Gatekey master keys, newest first. Keep a backup; without them nothing decrypts.\n"
+        )
         text += "".join(format_entry(k) + "\n" for k in keys)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".master.key.")
         try:

@@ -78,4 +78,6 @@ def apply(app: App, method: AuthMethod, values: Mapping[str, Any]) -> AppliedAut
                 query[rule.name] = render(rule.value, filled)
         elif isinstance(rule, BasicRule) and can_render(rule.username + rule.password, filled):
             basic = (render(rule.username, filled), render(rule.password, filled))
-    return AppliedAuth(base_url=base_url(app, method, filled), headers=headers, query=query, basic=basic)
+    return AppliedAuth(
+        base_url=base_url(app, method, filled), headers=headers, query=query, basic=basic
+    )

@@ -76,7 +76,9 @@ def validate(schema: FieldsSchema, values: Any, *, what: str = "fields") -> dict
     if values is None:
         values = {}
     if not isinstance(values, dict):
-        raise InvalidFields(f"{what} must be an object", errors=[{"field": what, "message": "must be an object"}])
+        raise InvalidFields(
+            f"{what} must be an object", errors=[{"field": what, "message": "must be an object"}]
+        )
     for name, value in values.items():
         if isinstance(value, str) and len(value.encode()) > MAX_VALUE_BYTES:
             raise PayloadTooLarge(

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
-def placeholders(template: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def placeholders(template: str) -> frozenset[str]:
     """Return the names a template refers to."""
-    return set(_PLACEHOLDER.findall(template))
+    return frozenset(_PLACEHOLDER.findall(template))
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
     """Fill every placeholder; raise ``KeyError`` naming the first missing one."""
+    if "{" not in template:
+        return template
 
     def _sub(match: re.Match[str]) -> str:
         return values[match.group(1)]

@@ -8,15 +8,16 @@ rotation) are recorded in the same transaction as the change itself, with ``reco
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 
 from gatekey.store import connections as connection_rows
 from gatekey.store.database import Database
@@ -51,10 +52,46 @@ class Event:
         }
 
 
+_COLUMNS = ("at", "project_id", "actor", "action", "object_type", "object_id", "outcome", "detail")
+_INSERT_SQL: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _insert_sql(conn: Connection) -> tuple[str, tuple[str, ...] | None]:
+    """Compile the INSERT once per dialect (batches skip per-row statement building)."""
+    name = conn.dialect.name
+    if name not in _INSERT_SQL:
+        statement = audit_events.insert().values({c: bindparam(c) for c in _COLUMNS})
+        compiled = statement.compile(dialect=conn.dialect)
+        order = tuple(compiled.positiontup) if compiled.positional else None
+        _INSERT_SQL[name] = (str(compiled), order)
+    return _INSERT_SQL[name]
+
+
+def _driver_row(event: Event, sqlite: bool) -> dict[str, Any]:
+    at = event.at.astimezone(UTC).replace(tzinfo=None)
+    return {
+        "at": at.isoformat(sep=" ") if sqlite else at,
+        "project_id": event.project_id,
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "outcome": event.outcome,
+        "detail": json.dumps(dict(event.detail), separators=(",", ":")),
+    }
+
+
 def record_now(conn: Connection, events: Sequence[Event]) -> None:
-    """Write events inside the caller's transaction."""
-    if events:
-        conn.execute(audit_events.insert(), [e.row() for e in events])
+    """Write events inside the caller's transaction, as one driver-level batch."""
+    if not events:
+        return
+    sql, order = _insert_sql(conn)
+    sqlite = conn.dialect.name == "sqlite"
+    rows = [_driver_row(e, sqlite) for e in events]
+    if order is not None:
+        conn.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
+    else:
+        conn.exec_driver_sql(sql, rows)
 
 
 def events_for(
@@ -66,6 +103,38 @@ def events_for(
     return conn.execute(
         query.order_by(audit_events.c.at.desc(), audit_events.c.id.desc()).limit(limit)
     ).all()
+
+
+def _roll_up_reads(events: list[Event]) -> list[Event]:
+    """Fold the credential reads of one batch into one entry per (actor, connection, outcome).
+
+    A flush covers a fraction of a second; an engine resolving the same connection before
+    every step would otherwise write one row per step. The entry keeps who, what, the outcome,
+    the number of reads and the first and last time (``detail.count``, ``detail.first_at``,
+    ``at``); every other action is kept one row per event.
+    """
+    groups: dict[tuple[Any, ...], list[Event]] = {}
+    out: list[Event] = []
+    for event in events:
+        if event.action != "credentials.read":
+            out.append(event)
+            continue
+        key = (
+            event.project_id,
+            event.actor,
+            event.object_id,
+            event.outcome,
+            tuple(sorted(event.detail.items())),
+        )
+        groups.setdefault(key, []).append(event)
+    for group in groups.values():
+        first = min(group, key=lambda e: e.at)
+        last = max(group, key=lambda e: e.at)
+        detail = dict(first.detail)
+        if len(group) > 1:
+            detail.update(count=len(group), first_at=first.at.isoformat())
+        out.append(replace(first, at=last.at, detail=detail))
+    return out
 
 
 class AuditWriter:
@@ -93,9 +162,14 @@ class AuditWriter:
                 batch = self._drain()
                 if not batch:
                     return written
+                batch = _roll_up_reads(batch)
                 used: dict[str, datetime] = {}
                 for event in batch:
-                    if event.object_id and event.action == "credentials.read" and event.outcome == "ok":
+                    if (
+                        event.object_id
+                        and event.action == "credentials.read"
+                        and event.outcome == "ok"
+                    ):
                         previous = used.get(event.object_id)
                         used[event.object_id] = max(event.at, previous) if previous else event.at
                 try:

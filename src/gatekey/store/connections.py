@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, delete, func, or_, select, update
 
 from gatekey.crypto.envelope import Sealed
 from gatekey.store.tables import connections as t
@@ -33,7 +33,8 @@ def get_with_secret(
     return conn.execute(query).first()
 
 
-def sealed_of(row: Row[Any]) -> Sealed:
+def sealed_of(row: Any) -> Sealed:
+    """Return the sealed secret of a row that has the three secret columns."""
     return Sealed(ciphertext=row.secret_ciphertext, wrapped_key=row.dek_wrapped, key_id=row.kek_id)
 
 
@@ -138,18 +139,20 @@ def key_usage(conn: Connection) -> dict[str, int]:
     return {row[0]: row[1] for row in rows}
 
 
-def not_wrapped_by(
-    conn: Connection, key_id: str, limit: int, *, skip_locked: bool
-) -> Sequence[Row[Any]]:
-    """Return a batch of rows whose data key another master key wraps, locked for update."""
-    query = (
+def not_wrapped_by(conn: Connection, key_id: str, limit: int) -> Sequence[Row[Any]]:
+    """Return a batch of rows whose data key another master key wraps, locked for update.
+
+    The lock waits (no SKIP LOCKED): a row briefly locked by a ``last_used_at`` update must
+    not be passed over, or the rotation would end with data keys left on the old key.
+    """
+    query: Select[Any] = (
         select(t.c.id, t.c.project_id, t.c.secret_ciphertext, t.c.dek_wrapped, t.c.kek_id)
         .where(t.c.kek_id != key_id)
         .order_by(t.c.id)
         .limit(limit)
     )
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
     return conn.execute(query).all()
 
 

@@ -72,9 +72,7 @@ class Database:
 
 def alembic_config() -> Config:
     config = Config()
-    config.set_main_option(
-        "script_location", str(resources.files("gatekey.store") / "migrations")
-    )
+    config.set_main_option("script_location", str(resources.files("gatekey.store") / "migrations"))
     return config
 
 

@@ -121,7 +121,9 @@ connections = Table(
 audit_events = Table(
     "audit_events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("at", UTCDateTime(), nullable=False),
     Column("project_id", String(40), nullable=True, index=True),
     Column("actor", String(64), nullable=False),

@@ -26,7 +26,11 @@ def list_connections(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConnectionPage:
     return service.list_connections(
-        actor, status=status.value if status else None, app=app, text=q, cursor=cursor,
+        actor,
+        status=status.value if status else None,
+        app=app,
+        text=q,
+        cursor=cursor,
         limit=limit,
     )
 
@@ -34,8 +38,14 @@ def list_connections(
 @router.post("", response_model=Connection, status_code=201)
 def create_connection(body: ConnectionCreate, actor: ActorDep, service: ServiceDep) -> Connection:
     return service.create_connection(
-        actor, app=body.app, name=body.name, fields=body.fields, config=body.config,
-        auth_kind=body.auth_kind, metadata=body.metadata, is_default=body.is_default,
+        actor,
+        app=body.app,
+        name=body.name,
+        fields=body.fields,
+        config=body.config,
+        auth_kind=body.auth_kind,
+        metadata=body.metadata,
+        is_default=body.is_default,
         validate=not body.skip_test,
     )
 
@@ -51,7 +61,10 @@ def update_connection(
 ) -> Connection:
     if body.fields is not None:
         service.replace_credentials(
-            actor, connection_id, fields=body.fields, config=body.config,
+            actor,
+            connection_id,
+            fields=body.fields,
+            config=body.config,
             validate=not body.skip_test,
         )
     return service.update_connection(
@@ -74,7 +87,9 @@ def resolve_credentials(
 
 
 @router.post("/{connection_id}/test", response_model=TestResult)
-def test_connection(connection_id: ConnectionId, actor: ActorDep, service: ServiceDep) -> TestResult:
+def test_connection(
+    connection_id: ConnectionId, actor: ActorDep, service: ServiceDep
+) -> TestResult:
     return service.test_connection(actor, connection_id)
 
 

@@ -1,0 +1,112 @@
+"""Embedded credential resolution vs the floor, measured side by side in one process.
+
+The floor is what a resolution cannot avoid: one indexed SELECT of the row through the raw
+``sqlite3`` driver plus the AES-GCM unwrap of the data key and the decrypt of the payload.
+Gatekey's figure is ``Gatekey.resolve_credentials`` (audit entry and ``last_used_at`` queued for
+the group-commit writer). Rounds alternate between the two so machine noise hits both alike;
+the ratio of medians is printed last.
+
+    python bench/resolve_embedded.py [--connections 1000] [--rounds 15] [--calls 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from gatekey import Gatekey
+
+MASTER = os.urandom(32)
+MASTER_KEYS = "mk-bench:" + base64.b64encode(MASTER).decode()
+
+
+def floor_reader(db_path: Path, project_id: str, connection_id: str):  # type: ignore[no-untyped-def]
+    raw = sqlite3.connect(db_path, check_same_thread=False)
+    raw.execute("PRAGMA journal_mode=WAL")
+    query = (
+        "SELECT secret_ciphertext, dek_wrapped, kek_id, status, config "
+        "FROM connections WHERE id = ? AND project_id = ?"
+    )
+
+    def read() -> dict[str, object]:
+        row = raw.execute(query, (connection_id, project_id)).fetchone()
+        ciphertext, wrapped, kek_id = row[0], row[1], row[2]
+        base = b"gatekey|v1|"
+        tail = b"|" + project_id.encode() + b"|" + connection_id.encode()
+        data_key = AESGCM(MASTER).decrypt(
+            wrapped[1:13], wrapped[13:], base + b"dek|" + kek_id.encode() + tail
+        )
+        plain = AESGCM(data_key).decrypt(ciphertext[1:13], ciphertext[13:], base + b"payload" + tail)
+        return json.loads(plain)  # type: ignore[no-any-return]
+
+    return read, raw
+
+
+def timed(fn, calls: int) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def measure(connections: int, rounds: int, calls: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "gatekey.db"
+        gk = Gatekey(f"sqlite:///{db_path}", home=tmp, master_keys=MASTER_KEYS)
+        ids = [
+            gk.create_connection(
+                "sendgrid", f"SendGrid {i}", {"api_key": f"SG.bench{i}.secretvalue"},
+                validate=False,
+            ).id
+            for i in range(connections)
+        ]
+        target = ids[len(ids) // 2]
+        floor, raw = floor_reader(db_path, gk.actor.project_id, target)
+        assert floor()["api_key"] == gk.resolve_credentials(target).fields["api_key"]
+
+        def ours() -> object:
+            return gk.resolve_credentials(target)
+
+        for fn in (floor, ours):
+            timed(fn, calls // 4)
+        floor_times, our_times = [], []
+        for _ in range(rounds):
+            floor_times.append(timed(floor, calls))
+            our_times.append(timed(ours, calls))
+        raw.close()
+        gk.close()
+        size = db_path.stat().st_size if db_path.exists() else 0
+    floor_median = statistics.median(floor_times)
+    our_median = statistics.median(our_times)
+    return {
+        "floor_us": floor_median * 1e6,
+        "gatekey_us": our_median * 1e6,
+        "ratio": our_median / floor_median,
+        "db_bytes": float(size),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=2000)
+    args = parser.parse_args()
+    result = measure(args.connections, args.rounds, args.calls)
+    print(f"connections in the database: {args.connections}")
+    print(f"floor (raw SELECT + unwrap + decrypt): {result['floor_us']:.1f} us median per call")
+    print(f"Gatekey.resolve_credentials:           {result['gatekey_us']:.1f} us median per call")
+    print(f"ratio embedded resolution / floor: {result['ratio']:.2f} (goal <= 1.30)")
+
+
+if __name__ == "__main__":
+    main()

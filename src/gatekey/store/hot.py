@@ -1,0 +1,123 @@
+"""The hot path: read one connection with its secret, as close to the driver as it gets.
+
+A credential resolution happens before every workflow step, so this read skips what a general
+query pays for: the statement is compiled once per dialect, executed on a raw DBAPI connection
+from the pool, outside an explicit transaction (a single SELECT is consistent on its own), and
+only the columns that need it go through SQLAlchemy's result processors (JSON, datetimes).
+On SQLite each thread keeps one connection of its own (detached from the pool, configured by
+the same connect hook), since checking a connection in and out costs as much as the query.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from sqlalchemy import bindparam, select
+
+from gatekey.store.database import Database
+from gatekey.store.tables import connections as t
+
+_COLUMNS = (
+    t.c.id,
+    t.c.project_id,
+    t.c.app_key,
+    t.c.auth_kind,
+    t.c.name,
+    t.c.status,
+    t.c.status_reason,
+    t.c.status_message,
+    t.c.account_label,
+    t.c.config,
+    t.c.expires_at,
+    t.c.secret_ciphertext,
+    t.c.dek_wrapped,
+    t.c.kek_id,
+)
+
+
+class SecretRow(NamedTuple):
+    id: str
+    project_id: str
+    app_key: str
+    auth_kind: str
+    name: str
+    status: str
+    status_reason: str | None
+    status_message: str | None
+    account_label: str | None
+    config: dict[str, Any]
+    expires_at: Any
+    secret_ciphertext: bytes
+    dek_wrapped: bytes
+    kek_id: str
+
+    def __repr__(self) -> str:
+        return f"SecretRow(id={self.id!r}, kek_id={self.kek_id!r})"
+
+
+class SecretReader:
+    """Reads ``SecretRow`` by (project, id) with one round trip and no ORM work."""
+
+    def __init__(self, db: Database) -> None:
+        self._engine = db.engine
+        dialect = db.engine.dialect
+        statement = select(*_COLUMNS).where(
+            t.c.id == bindparam("cid"), t.c.project_id == bindparam("pid")
+        )
+        compiled = statement.compile(dialect=dialect)
+        self._sql = str(compiled)
+        self._order = compiled.positiontup if compiled.positional else None
+        processors: list[Callable[[Any], Any] | None] = []
+        for column in _COLUMNS:
+            processor = column.type._cached_result_processor(dialect, None)  # noqa: SLF001
+            processors.append(processor)
+        self._processors = processors
+        self._sqlite = dialect.name == "sqlite"
+        self._local = threading.local()
+        self._owned: list[Any] = []
+        self._owned_lock = threading.Lock()
+
+    def _thread_connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            fairy = self._engine.raw_connection()
+            fairy.detach()
+            connection = fairy.dbapi_connection
+            self._local.connection = connection
+            with self._owned_lock:
+                self._owned.append(connection)
+        return connection
+
+    def read(self, project_id: str, connection_id: str) -> SecretRow | None:
+        params: Any = {"cid": connection_id, "pid": project_id}
+        if self._order is not None:
+            params = tuple(params[name] for name in self._order)
+        if self._sqlite:
+            row = self._thread_connection().execute(self._sql, params).fetchone()
+        else:
+            raw = self._engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute(self._sql, params)
+                row = cursor.fetchone()
+                cursor.close()
+                raw.rollback()
+            finally:
+                raw.close()
+        if row is None:
+            return None
+        values = [
+            value if processor is None or value is None else processor(value)
+            for value, processor in zip(row, self._processors, strict=True)
+        ]
+        return SecretRow(*values)
+
+    def close(self) -> None:
+        """Close the per-thread SQLite connections."""
+        with self._owned_lock:
+            owned, self._owned = self._owned, []
+        for connection in owned:
+            connection.close()
+        self._local = threading.local()
