@@ -49,9 +49,19 @@ def _ms(value: str) -> float:
 def run_wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, float]:
     threads = min(2, connections)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
-         str(script), url],
-        check=True, capture_output=True, text=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -74,15 +84,24 @@ def main() -> None:
         keys = "mk-bench:" + base64.b64encode(os.urandom(32)).decode()
         with Gatekey(home=home, master_keys=keys) as gk:
             for i in range(1000):
-                gk.create_connection("sendgrid", f"SendGrid {i}", {"api_key": f"SG.b{i}.x"},
-                                     validate=False)
+                gk.create_connection(
+                    "sendgrid", f"SendGrid {i}", {"api_key": f"SG.b{i}.x"}, validate=False
+                )
             target = gk.list_connections(limit=1).items[0].id
             token = gk.create_api_key("bench", role="runtime").token
         port = _free_port()
-        env = {**os.environ, "GATEKEY_HOME": str(home), "GATEKEY_MASTER_KEYS": keys,
-               "GATEKEY_LOG_LEVEL": "warning"}
-        server = subprocess.Popen([sys.executable, "-m", "gatekey", "serve", "--port", str(port)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "GATEKEY_HOME": str(home),
+            "GATEKEY_MASTER_KEYS": keys,
+            "GATEKEY_LOG_LEVEL": "warning",
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gatekey", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -101,12 +120,13 @@ def main() -> None:
             }
             results: dict[tuple[str, int], list[dict[str, float]]] = {}
             for connections in (1, 8, 32):
-                for name, (url, script) in targets.items():
+                for url, script in targets.values():
                     run_wrk(url, script, connections, 1)
                 for _ in range(args.rounds):
                     for name, (url, script) in targets.items():
                         results.setdefault((name, connections), []).append(
-                            run_wrk(url, script, connections, args.seconds))
+                            run_wrk(url, script, connections, args.seconds)
+                        )
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -121,8 +141,10 @@ def main() -> None:
             print(f"{name:<12} {connections:>4} {m['rps']:>9.0f} {m['p50']:>8.2f} {m['p99']:>8.2f}")
         ratios.append((connections, med["credentials"]["rps"] / med["trivial"]["rps"]))
     for connections, ratio in ratios:
-        print(f"throughput ratio credentials / trivial at {connections:>2} connections: "
-              f"{ratio:.2f} (goal >= 0.70)")
+        print(
+            f"throughput ratio credentials / trivial at {connections:>2} connections: "
+            f"{ratio:.2f} (goal >= 0.70)"
+        )
 
 
 if __name__ == "__main__":

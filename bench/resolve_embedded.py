@@ -45,7 +45,9 @@ def floor_reader(db_path: Path, project_id: str, connection_id: str):  # type: i
         data_key = AESGCM(MASTER).decrypt(
             wrapped[1:13], wrapped[13:], base + b"dek|" + kek_id.encode() + tail
         )
-        plain = AESGCM(data_key).decrypt(ciphertext[1:13], ciphertext[13:], base + b"payload" + tail)
+        plain = AESGCM(data_key).decrypt(
+            ciphertext[1:13], ciphertext[13:], base + b"payload" + tail
+        )
         return json.loads(plain)  # type: ignore[no-any-return]
 
     return read, raw
@@ -64,7 +66,9 @@ def measure(connections: int, rounds: int, calls: int) -> dict[str, float]:
         gk = Gatekey(f"sqlite:///{db_path}", home=tmp, master_keys=MASTER_KEYS)
         ids = [
             gk.create_connection(
-                "sendgrid", f"SendGrid {i}", {"api_key": f"SG.bench{i}.secretvalue"},
+                "sendgrid",
+                f"SendGrid {i}",
+                {"api_key": f"SG.bench{i}.secretvalue"},
                 validate=False,
             ).id
             for i in range(connections)

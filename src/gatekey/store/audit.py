@@ -62,7 +62,7 @@ def _insert_sql(conn: Connection) -> tuple[str, tuple[str, ...] | None]:
     if name not in _INSERT_SQL:
         statement = audit_events.insert().values({c: bindparam(c) for c in _COLUMNS})
         compiled = statement.compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if compiled.positional else None
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
         _INSERT_SQL[name] = (str(compiled), order)
     return _INSERT_SQL[name]
 

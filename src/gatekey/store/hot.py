@@ -71,7 +71,7 @@ class SecretReader:
         self._order = compiled.positiontup if compiled.positional else None
         processors: list[Callable[[Any], Any] | None] = []
         for column in _COLUMNS:
-            processor = column.type._cached_result_processor(dialect, None)  # noqa: SLF001
+            processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
             processors.append(processor)
         self._processors = processors
         self._sqlite = dialect.name == "sqlite"

@@ -1,36 +1,22 @@
-"""The connection service: the one façade the API, web pages, CLI, SDK and runner call.
-
-Every method takes the ``Actor`` it acts for; project scoping and roles are enforced here, so no
-adapter can forget them. Nothing above this module touches tables or ciphers.
-"""
+"""Connections: create, list, change, delete, test, and resolve credentials for executions."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
-import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection as DbConnection
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from gatekey import ids
-from gatekey.catalog.loader import Catalog
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
-from gatekey.crypto.keys import generate
-from gatekey.crypto.vault import Vault
 from gatekey.domain import fields as field_rules
 from gatekey.domain.apply import AppliedAuth, apply, template_values
-from gatekey.domain.connection import Reason, Role, Status, clean_name, name_key
+from gatekey.domain.connection import Reason, Status, clean_name, name_key
 from gatekey.errors import (
-    AuthenticationFailed,
     Conflict,
     ConnectionInactive,
     CredentialsRejected,
@@ -38,55 +24,25 @@ from gatekey.errors import (
     GatekeyError,
     InvalidId,
     InvalidInput,
-    KeyInUse,
     NotFound,
     PayloadTooLarge,
-    PermissionDenied,
 )
 from gatekey.models import (
-    ApiKey,
     AppSummary,
     AuditEvent,
     BasicAuth,
     Connection,
     ConnectionPage,
-    CreatedApiKey,
     Credentials,
     Deleted,
-    MasterKeyInfo,
-    Project,
-    RotationProgress,
     TestResult,
 )
-from gatekey.probe import Prober
+from gatekey.service.base import Actor, ServiceBase
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
-from gatekey.store import projects as project_rows
-from gatekey.store.audit import AuditWriter, Event
-from gatekey.store.database import Database
-from gatekey.store.hot import SecretReader, SecretRow
+from gatekey.store.hot import SecretRow
 
-Clock = Callable[[], datetime]
 MAX_METADATA_BYTES = 16 * 1024
-TOKEN_PREFIX = "gk_"  # noqa: S105 - a prefix, not a secret
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is calling: a project, the API key (or ``cli``) acting, and its role."""
-
-    project_id: str
-    key_id: str
-    role: Role
-
-    @classmethod
-    def operator(cls, project_id: str) -> Actor:
-        """The local operator (CLI, embedded SDK): admin of the project."""
-        return cls(project_id=project_id, key_id="operator", role=Role.ADMIN)
 
 
 def _connection_of(row: Row[Any]) -> Connection:
@@ -114,23 +70,6 @@ def _connection_of(row: Row[Any]) -> Connection:
     )
 
 
-def _api_key_of(row: Row[Any]) -> ApiKey:
-    return ApiKey(
-        id=row.id,
-        project_id=row.project_id,
-        name=row.name,
-        role=row.role,
-        hint=row.hint,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-    )
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _encode_cursor(after: str) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode().rstrip("=")
 
@@ -156,64 +95,8 @@ def _check_metadata(metadata: Any) -> dict[str, Any]:
     return metadata
 
 
-class ConnectionService:
-    """Projects, API keys, connections and master keys, for a given actor."""
-
-    def __init__(
-        self,
-        db: Database,
-        catalog: Catalog,
-        vault: Vault,
-        prober: Prober,
-        audit: AuditWriter,
-        clock: Clock = utcnow,
-    ) -> None:
-        self.db = db
-        self.catalog = catalog
-        self.vault = vault
-        self.prober = prober
-        self.audit = audit
-        self.clock = clock
-        self.secrets = SecretReader(db)
-
-    # -- access -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _require_admin(actor: Actor) -> None:
-        if actor.role is not Role.ADMIN:
-            raise PermissionDenied("this API key has the runtime role; an admin key is needed")
-
-    def _event(
-        self,
-        actor: Actor,
-        action: str,
-        object_type: str,
-        object_id: str | None,
-        outcome: str = "ok",
-        **detail: Any,
-    ) -> Event:
-        return Event(
-            self.clock(),
-            actor.project_id,
-            actor.key_id,
-            action,
-            object_type,
-            object_id,
-            outcome,
-            detail,
-        )
-
-    @contextmanager
-    def _changing(self, actor: Actor, action: str, object_id: str | None) -> Iterator[DbConnection]:
-        """A write transaction; a refused change is audited after the rollback."""
-        try:
-            with self.db.write() as conn:
-                yield conn
-        except GatekeyError as exc:
-            self.audit.submit(
-                self._event(actor, action, "connection", object_id, "refused", code=exc.code)
-            )
-            raise
+class ConnectionsMixin(ServiceBase):
+    """The catalog and the connections of the actor's project."""
 
     # -- apps -------------------------------------------------------------------------------
 
@@ -675,210 +558,3 @@ class ConnectionService:
         with self.db.read() as conn:
             found = audit_rows.events_for(conn, actor.project_id, connection_id, limit)
         return [AuditEvent.model_validate(r._asdict()) for r in found]
-
-    # -- projects and API keys --------------------------------------------------------------
-
-    def create_project(self, name: str) -> Project:
-        """Create a project (operators only: no API key can create projects)."""
-        display = clean_name(name, what="project name", limit=100)
-        project = Project(id=ids.new_id("proj"), name=display, created_at=self.clock())
-        try:
-            with self.db.write() as conn:
-                if project_rows.project_by_name(conn, display) is not None:
-                    raise DuplicateName(f"a project named {display!r} already exists")
-                project_rows.insert_project(conn, project.model_dump())
-        except IntegrityError:
-            raise DuplicateName(f"a project named {display!r} already exists") from None
-        return project
-
-    def list_projects(self) -> list[Project]:
-        with self.db.read() as conn:
-            return [Project.model_validate(r._asdict()) for r in project_rows.all_projects(conn)]
-
-    def find_project(self, name_or_id: str) -> Project:
-        with self.db.read() as conn:
-            row = project_rows.project_by_id(conn, name_or_id) or project_rows.project_by_name(
-                conn, name_or_id
-            )
-        if row is None:
-            raise NotFound(f"project {name_or_id!r} not found")
-        return Project.model_validate(row._asdict())
-
-    def create_api_key(
-        self, actor: Actor, *, name: str, role: str, expires_in: timedelta | None = None
-    ) -> CreatedApiKey:
-        self._require_admin(actor)
-        display = clean_name(name, what="key name", limit=100)
-        try:
-            key_role = Role(role)
-        except ValueError:
-            raise InvalidInput("role must be admin or runtime") from None
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        now = self.clock()
-        key = CreatedApiKey(
-            id=ids.new_id("key"),
-            project_id=actor.project_id,
-            name=display,
-            role=key_role,
-            hint=token[-4:],
-            created_at=now,
-            expires_at=now + expires_in if expires_in else None,
-            token=token,
-        )
-        with self.db.write() as conn:
-            project_rows.insert_key(
-                conn, {**key.model_dump(exclude={"token"}), "token_hash": _hash_token(token)}
-            )
-            audit_rows.record_now(
-                conn, [self._event(actor, "api_key.create", "api_key", key.id, role=key_role.value)]
-            )
-        return key
-
-    def list_api_keys(self, actor: Actor) -> list[ApiKey]:
-        self._require_admin(actor)
-        with self.db.read() as conn:
-            return [_api_key_of(r) for r in project_rows.keys_of(conn, actor.project_id)]
-
-    def revoke_api_key(self, actor: Actor, key_id: str) -> None:
-        self._require_admin(actor)
-        with self.db.write() as conn:
-            if not project_rows.revoke_key(conn, actor.project_id, key_id, self.clock()):
-                raise NotFound(f"API key {key_id} not found")
-            audit_rows.record_now(conn, [self._event(actor, "api_key.revoke", "api_key", key_id)])
-
-    def authenticate(self, token: str | None) -> Actor:
-        """Return the actor of a bearer token; every failure looks the same."""
-        failure = AuthenticationFailed("missing, unknown, expired or revoked API key")
-        if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-            raise failure
-        with self.db.read() as conn:
-            row = project_rows.key_by_hash(conn, _hash_token(token))
-        if row is None or row.revoked_at is not None:
-            raise failure
-        if row.expires_at is not None and row.expires_at <= self.clock():
-            raise failure
-        return Actor(project_id=row.project_id, key_id=row.id, role=Role(row.role))
-
-    def bootstrap(self) -> tuple[Project, CreatedApiKey | None]:
-        """Ensure the ``default`` project; on first start, return its one-time admin key."""
-        with self.db.read() as conn:
-            row = project_rows.project_by_name(conn, "default")
-        if row is not None:
-            return Project.model_validate(row._asdict()), None
-        try:
-            project = self.create_project("default")
-        except DuplicateName:
-            return self.find_project("default"), None
-        key = self.create_api_key(Actor.operator(project.id), name="initial admin", role="admin")
-        return project, key
-
-    # -- master keys ------------------------------------------------------------------------
-
-    def master_keys(self) -> list[MasterKeyInfo]:
-        ring = self.vault.reload()
-        with self.db.read() as conn:
-            usage = rows.key_usage(conn)
-        known = list(ring.ids) + sorted(set(usage) - set(ring.ids))
-        return [
-            MasterKeyInfo(
-                id=k, primary=k == ring.primary.id, available=k in ring, data_keys=usage.get(k, 0)
-            )
-            for k in known
-        ]
-
-    def check_master_keys(self) -> None:
-        """Fail start-up, naming the key, if stored data needs a master key we do not have."""
-        with self.db.read() as conn:
-            self.vault.check_available(set(rows.key_usage(conn)))
-
-    def rotate_master_key(
-        self,
-        *,
-        batch_size: int = 500,
-        progress: Callable[[RotationProgress], None] | None = None,
-    ) -> RotationProgress:
-        """Add a master key (unless a rotation is unfinished) and rewrap every data key to it.
-
-        Each batch commits on its own, so a crash loses at most one batch of work; running the
-        command again resumes with whatever is still wrapped by an older key.
-        """
-        ring = self.vault.reload()
-        with self.db.read() as conn:
-            usage = rows.key_usage(conn)
-        leftover = sum(n for k, n in usage.items() if k != ring.primary.id)
-        if leftover == 0:
-            self.vault.provider.add(generate(self.clock()))
-            ring = self.vault.reload()
-            with self.db.write() as conn:
-                audit_rows.record_now(
-                    conn,
-                    [
-                        Event(
-                            self.clock(),
-                            None,
-                            "operator",
-                            "keys.add",
-                            "master_key",
-                            ring.primary.id,
-                        )
-                    ],
-                )
-            usage = {ring.primary.id: 0, **usage}
-        remaining = sum(n for k, n in usage.items() if k != ring.primary.id)
-        done = 0
-        while True:
-            with self.db.write() as conn:
-                batch = rows.not_wrapped_by(conn, ring.primary.id, batch_size)
-                if not batch:
-                    break
-                rows.store_rewrapped(
-                    conn,
-                    [
-                        (r.id, self.vault.rewrap(r.project_id, r.id, rows.sealed_of(r)), r.kek_id)
-                        for r in batch
-                    ],
-                )
-            done += len(batch)
-            remaining = max(remaining - len(batch), 0)
-            if progress is not None:
-                progress(RotationProgress(key_id=ring.primary.id, done=done, remaining=remaining))
-        with self.db.write() as conn:
-            audit_rows.record_now(
-                conn,
-                [
-                    Event(
-                        self.clock(),
-                        None,
-                        "operator",
-                        "keys.rotate",
-                        "master_key",
-                        ring.primary.id,
-                        "ok",
-                        {"rewrapped": done},
-                    )
-                ],
-            )
-        return RotationProgress(key_id=ring.primary.id, done=done, remaining=0)
-
-    def retire_master_key(self, key_id: str) -> None:
-        """Remove a master key that no data key references any more."""
-        ring = self.vault.reload()
-        if key_id not in ring:
-            raise NotFound(f"master key {key_id!r} is not configured")
-        if key_id == ring.primary.id:
-            raise KeyInUse(f"master key {key_id!r} is the primary key; rotate first")
-        with self.db.read() as conn:
-            in_use = rows.key_usage(conn).get(key_id, 0)
-        if in_use:
-            raise KeyInUse(
-                f"master key {key_id!r} still wraps {in_use} data key(s); "
-                "run 'gatekey keys rotate'",
-                key_id=key_id,
-                data_keys=in_use,
-            )
-        self.vault.provider.remove(key_id)
-        self.vault.reload()
-        with self.db.write() as conn:
-            audit_rows.record_now(
-                conn, [Event(self.clock(), None, "operator", "keys.retire", "master_key", key_id)]
-            )

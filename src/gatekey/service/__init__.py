@@ -1,0 +1,22 @@
+"""The connection service: the one façade the API, web pages, CLI, SDK and runner call.
+
+Every method takes the ``Actor`` it acts for; project scoping and roles are enforced here, so no
+adapter can forget them. Nothing above this module touches tables or ciphers.
+"""
+
+from __future__ import annotations
+
+from gatekey.service.access import AccessMixin
+from gatekey.service.base import Actor, Clock, ServiceBase, utcnow
+from gatekey.service.connections import ConnectionsMixin
+from gatekey.service.master_keys import MasterKeysMixin
+
+
+class ConnectionService(ConnectionsMixin, AccessMixin, MasterKeysMixin):
+    """Projects, API keys, connections and master keys, each call for a given actor.
+
+    One class for the adapters to hold; its parts live in the modules of this package.
+    """
+
+
+__all__ = ["Actor", "Clock", "ConnectionService", "ServiceBase", "utcnow"]

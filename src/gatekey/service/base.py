@@ -1,0 +1,101 @@
+"""What every part of the service shares: the actor, the clock, the injected parts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection as DbConnection
+
+from gatekey.catalog.loader import Catalog
+from gatekey.crypto.vault import Vault
+from gatekey.domain.connection import Role
+from gatekey.errors import (
+    GatekeyError,
+    PermissionDenied,
+)
+from gatekey.probe import Prober
+from gatekey.store.audit import AuditWriter, Event
+from gatekey.store.database import Database
+from gatekey.store.hot import SecretReader
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is calling: a project, the API key (or ``cli``) acting, and its role."""
+
+    project_id: str
+    key_id: str
+    role: Role
+
+    @classmethod
+    def operator(cls, project_id: str) -> Actor:
+        """The local operator (CLI, embedded SDK): admin of the project."""
+        return cls(project_id=project_id, key_id="operator", role=Role.ADMIN)
+
+
+class ServiceBase:
+    """The injected parts, access checks and audit helpers."""
+
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        vault: Vault,
+        prober: Prober,
+        audit: AuditWriter,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.db = db
+        self.catalog = catalog
+        self.vault = vault
+        self.prober = prober
+        self.audit = audit
+        self.clock = clock
+        self.secrets = SecretReader(db)
+
+    @staticmethod
+    def _require_admin(actor: Actor) -> None:
+        if actor.role is not Role.ADMIN:
+            raise PermissionDenied("this API key has the runtime role; an admin key is needed")
+
+    def _event(
+        self,
+        actor: Actor,
+        action: str,
+        object_type: str,
+        object_id: str | None,
+        outcome: str = "ok",
+        **detail: Any,
+    ) -> Event:
+        return Event(
+            self.clock(),
+            actor.project_id,
+            actor.key_id,
+            action,
+            object_type,
+            object_id,
+            outcome,
+            detail,
+        )
+
+    @contextmanager
+    def _changing(self, actor: Actor, action: str, object_id: str | None) -> Iterator[DbConnection]:
+        """A write transaction; a refused change is audited after the rollback."""
+        try:
+            with self.db.write() as conn:
+                yield conn
+        except GatekeyError as exc:
+            self.audit.submit(
+                self._event(actor, action, "connection", object_id, "refused", code=exc.code)
+            )
+            raise

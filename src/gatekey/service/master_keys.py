@@ -1,0 +1,132 @@
+"""Master keys: listing, start-up check, rotation (rewrap in committed batches), retirement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gatekey.crypto.keys import generate
+from gatekey.errors import (
+    KeyInUse,
+    NotFound,
+)
+from gatekey.models import (
+    MasterKeyInfo,
+    RotationProgress,
+)
+from gatekey.service.base import ServiceBase
+from gatekey.store import audit as audit_rows
+from gatekey.store import connections as rows
+from gatekey.store.audit import Event
+
+
+class MasterKeysMixin(ServiceBase):
+    """Operator actions on the master keys."""
+
+    def master_keys(self) -> list[MasterKeyInfo]:
+        ring = self.vault.reload()
+        with self.db.read() as conn:
+            usage = rows.key_usage(conn)
+        known = list(ring.ids) + sorted(set(usage) - set(ring.ids))
+        return [
+            MasterKeyInfo(
+                id=k, primary=k == ring.primary.id, available=k in ring, data_keys=usage.get(k, 0)
+            )
+            for k in known
+        ]
+
+    def check_master_keys(self) -> None:
+        """Fail start-up, naming the key, if stored data needs a master key we do not have."""
+        with self.db.read() as conn:
+            self.vault.check_available(set(rows.key_usage(conn)))
+
+    def rotate_master_key(
+        self,
+        *,
+        batch_size: int = 500,
+        progress: Callable[[RotationProgress], None] | None = None,
+    ) -> RotationProgress:
+        """Add a master key (unless a rotation is unfinished) and rewrap every data key to it.
+
+        Each batch commits on its own, so a crash loses at most one batch of work; running the
+        command again resumes with whatever is still wrapped by an older key.
+        """
+        ring = self.vault.reload()
+        with self.db.read() as conn:
+            usage = rows.key_usage(conn)
+        leftover = sum(n for k, n in usage.items() if k != ring.primary.id)
+        if leftover == 0:
+            self.vault.provider.add(generate(self.clock()))
+            ring = self.vault.reload()
+            with self.db.write() as conn:
+                audit_rows.record_now(
+                    conn,
+                    [
+                        Event(
+                            self.clock(),
+                            None,
+                            "operator",
+                            "keys.add",
+                            "master_key",
+                            ring.primary.id,
+                        )
+                    ],
+                )
+            usage = {ring.primary.id: 0, **usage}
+        remaining = sum(n for k, n in usage.items() if k != ring.primary.id)
+        done = 0
+        while True:
+            with self.db.write() as conn:
+                batch = rows.not_wrapped_by(conn, ring.primary.id, batch_size)
+                if not batch:
+                    break
+                rows.store_rewrapped(
+                    conn,
+                    [
+                        (r.id, self.vault.rewrap(r.project_id, r.id, rows.sealed_of(r)), r.kek_id)
+                        for r in batch
+                    ],
+                )
+            done += len(batch)
+            remaining = max(remaining - len(batch), 0)
+            if progress is not None:
+                progress(RotationProgress(key_id=ring.primary.id, done=done, remaining=remaining))
+        with self.db.write() as conn:
+            audit_rows.record_now(
+                conn,
+                [
+                    Event(
+                        self.clock(),
+                        None,
+                        "operator",
+                        "keys.rotate",
+                        "master_key",
+                        ring.primary.id,
+                        "ok",
+                        {"rewrapped": done},
+                    )
+                ],
+            )
+        return RotationProgress(key_id=ring.primary.id, done=done, remaining=0)
+
+    def retire_master_key(self, key_id: str) -> None:
+        """Remove a master key that no data key references any more."""
+        ring = self.vault.reload()
+        if key_id not in ring:
+            raise NotFound(f"master key {key_id!r} is not configured")
+        if key_id == ring.primary.id:
+            raise KeyInUse(f"master key {key_id!r} is the primary key; rotate first")
+        with self.db.read() as conn:
+            in_use = rows.key_usage(conn).get(key_id, 0)
+        if in_use:
+            raise KeyInUse(
+                f"master key {key_id!r} still wraps {in_use} data key(s); "
+                "run 'gatekey keys rotate'",
+                key_id=key_id,
+                data_keys=in_use,
+            )
+        self.vault.provider.remove(key_id)
+        self.vault.reload()
+        with self.db.write() as conn:
+            audit_rows.record_now(
+                conn, [Event(self.clock(), None, "operator", "keys.retire", "master_key", key_id)]
+            )
