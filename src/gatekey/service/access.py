@@ -31,16 +31,7 @@ TOKEN_PREFIX = "gk_"  # noqa: S105 - a prefix, not a secret
 
 
 def _api_key_of(row: Row[Any]) -> ApiKey:
-    return ApiKey(
-        id=row.id,
-        project_id=row.project_id,
-        name=row.name,
-        role=row.role,
-        hint=row.hint,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-    )
+    return ApiKey.model_validate(row._asdict())
 
 
 def _hash_token(token: str) -> str:

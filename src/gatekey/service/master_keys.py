@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection as DbConnection
 
 from gatekey.crypto.keys import generate
 from gatekey.errors import (
@@ -21,6 +24,14 @@ from gatekey.store.audit import Event
 
 class MasterKeysMixin(ServiceBase):
     """Operator actions on the master keys."""
+
+    def _record_key_event(
+        self, conn: DbConnection, action: str, key_id: str, detail: dict[str, Any] | None = None
+    ) -> None:
+        event = Event(
+            self.clock(), None, "operator", action, "master_key", key_id, "ok", detail or {}
+        )
+        audit_rows.record_now(conn, [event])
 
     def master_keys(self) -> list[MasterKeyInfo]:
         ring = self.vault.reload()
@@ -58,19 +69,7 @@ class MasterKeysMixin(ServiceBase):
             self.vault.provider.add(generate(self.clock()))
             ring = self.vault.reload()
             with self.db.write() as conn:
-                audit_rows.record_now(
-                    conn,
-                    [
-                        Event(
-                            self.clock(),
-                            None,
-                            "operator",
-                            "keys.add",
-                            "master_key",
-                            ring.primary.id,
-                        )
-                    ],
-                )
+                self._record_key_event(conn, "keys.add", ring.primary.id)
             usage = {ring.primary.id: 0, **usage}
         remaining = sum(n for k, n in usage.items() if k != ring.primary.id)
         done = 0
@@ -91,21 +90,7 @@ class MasterKeysMixin(ServiceBase):
             if progress is not None:
                 progress(RotationProgress(key_id=ring.primary.id, done=done, remaining=remaining))
         with self.db.write() as conn:
-            audit_rows.record_now(
-                conn,
-                [
-                    Event(
-                        self.clock(),
-                        None,
-                        "operator",
-                        "keys.rotate",
-                        "master_key",
-                        ring.primary.id,
-                        "ok",
-                        {"rewrapped": done},
-                    )
-                ],
-            )
+            self._record_key_event(conn, "keys.rotate", ring.primary.id, {"rewrapped": done})
         return RotationProgress(key_id=ring.primary.id, done=done, remaining=0)
 
     def retire_master_key(self, key_id: str) -> None:
@@ -127,6 +112,4 @@ class MasterKeysMixin(ServiceBase):
         self.vault.provider.remove(key_id)
         self.vault.reload()
         with self.db.write() as conn:
-            audit_rows.record_now(
-                conn, [Event(self.clock(), None, "operator", "keys.retire", "master_key", key_id)]
-            )
+            self._record_key_event(conn, "keys.retire", key_id)
