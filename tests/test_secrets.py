@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -96,3 +97,36 @@ def _scan_database_files(folder: Path) -> None:
         for secret, _ in CANARIES.values():
             assert secret.encode() not in blob, path.name
         assert b"CANARY" not in blob, path.name
+
+
+def test_query_parameter_keys_stay_out_of_request_logs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "qp.yaml").write_text(
+        "key: qp\nname: Query Param\ndocs_url: https://qp.test/docs\nbase_url: https://qp.test\n"
+        "auth:\n  - kind: api_key\n    fields:\n      required: [key]\n      properties:\n"
+        "        key: {title: Key, secret: true}\n"
+        "    apply: [{type: query, name: api_key, value: '{key}'}]\n"
+        "    test_request: {path: /me}\n"
+    )
+    providers = FakeProviders()
+
+    def handler(request):  # type: ignore[no-untyped-def]
+        assert request.url.params["api_key"] == "CANARYqueryparam01"
+        return httpx.Response(200, json={})
+
+    settings = Settings(home=tmp_path, master_keys=MASTER_KEY, apps_dir=tmp_path / "apps")
+    runtime = open_runtime(settings, transport=httpx.MockTransport(handler))
+    project, _ = runtime.service.bootstrap()
+    from gatekey.service import Actor
+
+    runtime.service.create_connection(
+        Actor.operator(project.id), app="qp", name="qp", fields={"key": "CANARYqueryparam01"}
+    )
+    runtime.close()
+    assert providers.requests == []
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("https://qp.test/me" in line for line in lines)
+    assert not any("CANARY" in line for line in lines)

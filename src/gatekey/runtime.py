@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from gatekey import logs
 from gatekey.catalog.loader import Catalog, load_catalog
 from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from gatekey.crypto.vault import Vault
@@ -52,6 +53,7 @@ def open_runtime(
 ) -> Runtime:
     """Open the database (migrating it), load keys and catalog; fail early and clearly."""
     settings = settings or Settings()
+    logs.install()
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(settings.resolved_database_url)
     if migrate:
