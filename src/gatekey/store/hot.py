@@ -69,11 +69,11 @@ class SecretReader:
         compiled = statement.compile(dialect=dialect)
         self._sql = str(compiled)
         self._order = compiled.positiontup if compiled.positional else None
-        processors: list[Callable[[Any], Any] | None] = []
-        for column in _COLUMNS:
-            processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
-            processors.append(processor)
-        self._processors = processors
+        processors: list[Callable[[Any], Any] | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in _COLUMNS
+        ]
+        self._processed = [(i, p) for i, p in enumerate(processors) if p is not None]
         self._sqlite = dialect.name == "sqlite"
         self._local = threading.local()
         self._owned: list[Any] = []
@@ -108,10 +108,10 @@ class SecretReader:
                 raw.close()
         if row is None:
             return None
-        values = [
-            value if processor is None or value is None else processor(value)
-            for value, processor in zip(row, self._processors, strict=True)
-        ]
+        values = list(row)
+        for index, processor in self._processed:
+            if values[index] is not None:
+                values[index] = processor(values[index])
         return SecretRow(*values)
 
     def close(self) -> None:
