@@ -70,8 +70,7 @@ class SecretReader:
         self._sql = str(compiled)
         self._order = compiled.positiontup if compiled.positional else None
         processors: list[Callable[[Any], Any] | None] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in _COLUMNS
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in _COLUMNS
         ]
         self._processed = [(i, p) for i, p in enumerate(processors) if p is not None]
         self._sqlite = dialect.name == "sqlite"
