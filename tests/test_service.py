@@ -439,3 +439,26 @@ def test_refused_changes_are_audited_without_values(
         rows = conn.execute(select(audit_events)).all()
     assert any(r.outcome == "refused" and r.detail == {"code": "duplicate_name"} for r in rows)
     assert "CANARY" not in str([r._asdict() for r in rows])
+
+
+def test_config_alone_can_change_and_keeps_the_secret(
+    service: ConnectionService, actor: Actor
+) -> None:
+    created = service.create_connection(
+        actor,
+        app="zendesk",
+        name="Zendesk",
+        fields={"email": "ops@acme.test", "api_token": "CANARYzendesk1"},
+        config={"subdomain": "acme"},
+        validate=False,
+    )
+    moved = service.update_connection(
+        actor, created.id, config={"subdomain": "acme-eu"}, validate=False
+    )
+    assert moved.config == {"subdomain": "acme-eu"}
+    creds = service.resolve_credentials(actor, created.id)
+    assert creds.base_url == "https://acme-eu.zendesk.com/api/v2"
+    assert creds.fields["api_token"] == "CANARYzendesk1"
+    with pytest.raises(InvalidFields):
+        service.update_connection(actor, created.id, config={"subdomain": "a/b"}, validate=False)
+    assert service.get_connection(actor, created.id).config == {"subdomain": "acme-eu"}

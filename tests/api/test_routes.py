@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from gatekey.api.app import create_app
 from gatekey.runtime import Runtime
 from gatekey.service import Actor, ConnectionService
-from tests.fakes.providers import GOOD_SENDGRID
+from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
 MISSING = "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
 
@@ -247,3 +247,29 @@ def test_another_projects_api_key_cannot_be_revoked(
     )
     assert service.authenticate(mine.token).key_id == mine.id
     assert "mine" not in client.get("/api/v1/api-keys", headers=outsider).text
+
+
+def test_a_patch_applies_all_of_its_changes_or_none(
+    client: TestClient, admin: dict[str, str], providers: FakeProviders
+) -> None:
+    first = _create(client, admin).json()
+    _create(client, admin, "SendGrid - Staging")
+    providers.accepted.add("SG.new.CANARYpatch000009")
+    clash = client.patch(
+        f"/api/v1/connections/{first['id']}",
+        json={"name": "SendGrid - Staging", "fields": {"api_key": "SG.new.CANARYpatch000009"}},
+        headers=admin,
+    )
+    assert (clash.status_code, clash.json()["code"]) == (409, "duplicate_name")
+    creds = client.post(f"/api/v1/connections/{first['id']}/credentials", headers=admin).json()
+    assert creds["fields"]["api_key"] == GOOD_SENDGRID
+    both = client.patch(
+        f"/api/v1/connections/{first['id']}",
+        json={"name": "SendGrid - Renamed", "fields": {"api_key": "SG.new.CANARYpatch000009"}},
+        headers=admin,
+    ).json()
+    assert (both["name"], both["fields"]["api_key"], both["version"]) == (
+        "SendGrid - Renamed",
+        "••••0009",
+        2,
+    )

@@ -288,12 +288,22 @@ class ConnectionsMixin(ServiceBase):
         name: str | None = None,
         is_default: bool | None = None,
         metadata: Any = None,
+        fields: Any = None,
+        config: Any = None,
+        validate: bool = True,
     ) -> Connection:
-        """Rename, make (or stop being) the default for its app, or replace metadata."""
+        """Rename, make (or stop being) the default, replace metadata or credentials: all or none.
+
+        New ``fields`` (or ``config``) are validated like a new connection, the provider's
+        check included, before anything is written; the id never changes.
+        """
         self._require_admin(actor)
         self._check_id(connection_id)
         display = clean_name(name) if name is not None else None
         meta = _check_metadata(metadata) if metadata is not None else None
+        credentials: dict[str, Any] = {}
+        if fields is not None or config is not None:
+            credentials = self._new_credentials(actor, connection_id, fields, config, validate)
         now = self.clock()
         try:
             with self._changing(actor, "connection.update", connection_id) as conn:
@@ -305,8 +315,8 @@ class ConnectionsMixin(ServiceBase):
                     row = rows.get(conn, actor.project_id, connection_id)
                     if row is None:
                         raise self._missing(connection_id)
-                values: dict[str, Any] = {"updated_at": now}
-                changed: list[str] = []
+                values: dict[str, Any] = {"updated_at": now, **credentials}
+                changed = ["credentials"] if credentials else []
                 if display is not None and display != row.name:
                     if rows.name_taken(
                         conn, actor.project_id, name_key(display), except_id=connection_id
@@ -324,21 +334,38 @@ class ConnectionsMixin(ServiceBase):
                     changed.append("metadata")
                 if changed:
                     rows.set_values(conn, actor.project_id, connection_id, values)
-                    audit_rows.record_now(
-                        conn,
-                        [
-                            self._event(
-                                actor,
-                                "connection.update",
-                                "connection",
-                                connection_id,
-                                changed=changed,
-                            )
-                        ],
+                    event = self._event(
+                        actor, "connection.update", "connection", connection_id, changed=changed
                     )
+                    audit_rows.record_now(conn, [event])
         except IntegrityError:
             raise self._integrity(actor, display or "") from None
         return self.get_connection(actor, connection_id)
+
+    def _new_credentials(
+        self, actor: Actor, connection_id: str, fields: Any, config: Any, validate: bool
+    ) -> dict[str, Any]:
+        """Validate and seal replacement credentials; return the column values to write."""
+        row, entry, method, secret = self._open(actor, connection_id)
+        secret, public, cleaned_config, label = self._prepare(
+            entry,
+            method,
+            secret if fields is None else fields,
+            row.config if config is None else config,
+            validate,
+        )
+        sealed = self.vault.seal(actor.project_id, connection_id, secret)
+        return {
+            "public_fields": public,
+            "config": cleaned_config,
+            "account_label": label if validate else row.account_label,
+            "secret_ciphertext": sealed.ciphertext,
+            "dek_wrapped": sealed.wrapped_key,
+            "kek_id": sealed.key_id,
+            "status": Status.ACTIVE.value,
+            "status_reason": None,
+            "status_message": None,
+        }
 
     def rename_connection(self, actor: Actor, connection_id: str, name: str) -> Connection:
         return self.update_connection(actor, connection_id, name=name)
@@ -356,50 +383,9 @@ class ConnectionsMixin(ServiceBase):
         validate: bool = True,
     ) -> Connection:
         """Put new credentials on the same connection id, validated like a new connection."""
-        self._require_admin(actor)
-        current = self.get_connection(actor, connection_id)
-        entry = self.catalog.get(current.app)
-        method = self._method(entry, current.auth_kind)
-        if config is None:
-            config = current.config
-        secret, public, cleaned_config, label = self._prepare(
-            entry, method, fields, config, validate
+        return self.update_connection(
+            actor, connection_id, fields=fields, config=config, validate=validate
         )
-        sealed = self.vault.seal(actor.project_id, connection_id, secret)
-        now = self.clock()
-        with self._changing(actor, "connection.credentials", connection_id) as conn:
-            updated = rows.set_values(
-                conn,
-                actor.project_id,
-                connection_id,
-                {
-                    "public_fields": public,
-                    "config": cleaned_config,
-                    "account_label": label,
-                    "secret_ciphertext": sealed.ciphertext,
-                    "dek_wrapped": sealed.wrapped_key,
-                    "kek_id": sealed.key_id,
-                    "status": Status.ACTIVE.value,
-                    "status_reason": None,
-                    "status_message": None,
-                    "updated_at": now,
-                },
-            )
-            if not updated:
-                raise self._missing(connection_id)
-            audit_rows.record_now(
-                conn,
-                [
-                    self._event(
-                        actor,
-                        "connection.credentials",
-                        "connection",
-                        connection_id,
-                        validated=validate,
-                    )
-                ],
-            )
-        return self.get_connection(actor, connection_id)
 
     def delete_connection(self, actor: Actor, connection_id: str) -> Deleted:
         self._require_admin(actor)

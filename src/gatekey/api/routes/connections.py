@@ -59,16 +59,15 @@ def get_connection(connection_id: ConnectionId, actor: ActorDep, service: Servic
 def update_connection(
     connection_id: ConnectionId, body: ConnectionUpdate, actor: ActorDep, service: ServiceDep
 ) -> Connection:
-    if body.fields is not None:
-        service.replace_credentials(
-            actor,
-            connection_id,
-            fields=body.fields,
-            config=body.config,
-            validate=not body.skip_test,
-        )
     return service.update_connection(
-        actor, connection_id, name=body.name, is_default=body.is_default, metadata=body.metadata
+        actor,
+        connection_id,
+        name=body.name,
+        is_default=body.is_default,
+        metadata=body.metadata,
+        fields=body.fields,
+        config=body.config,
+        validate=not body.skip_test,
     )
 
 
