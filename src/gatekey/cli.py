@@ -79,11 +79,16 @@ def _runtime() -> Iterator[Runtime]:
         _announce(runtime)
         yield runtime
     except errors.GatekeyError as exc:
-        err.print(f"error [{exc.code}]: {exc.message}", markup=False, highlight=False)
-        raise typer.Exit(exit_code(exc)) from None
+        raise _fail(exc) from None
     finally:
         if runtime is not None:
             runtime.close()
+
+
+def _fail(exc: errors.GatekeyError) -> typer.Exit:
+    """Print the one-line error and return the exit to raise."""
+    err.print(f"error [{exc.code}]: {exc.message}", markup=False, highlight=False)
+    return typer.Exit(exit_code(exc))
 
 
 def _announce(runtime: Runtime) -> None:
@@ -157,8 +162,7 @@ def serve(
         runtime = open_runtime(settings)
         _announce(runtime)
     except errors.GatekeyError as exc:
-        err.print(f"error [{exc.code}]: {exc.message}", markup=False, highlight=False)
-        raise typer.Exit(exit_code(exc)) from None
+        raise _fail(exc) from None
     bind_host = host or settings.host
     bind_port = port or settings.port
     err.print(
