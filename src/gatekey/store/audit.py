@@ -39,18 +39,6 @@ class Event:
     outcome: str = "ok"
     detail: Mapping[str, Any] = field(default_factory=dict)
 
-    def row(self) -> dict[str, Any]:
-        return {
-            "at": self.at,
-            "project_id": self.project_id,
-            "actor": self.actor,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "outcome": self.outcome,
-            "detail": dict(self.detail),
-        }
-
 
 _COLUMNS = ("at", "project_id", "actor", "action", "object_type", "object_id", "outcome", "detail")
 _INSERT_SQL: dict[str, tuple[str, tuple[str, ...] | None]] = {}

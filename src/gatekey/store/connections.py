@@ -24,15 +24,6 @@ def get(conn: Connection, project_id: str, connection_id: str) -> Row[Any] | Non
     return conn.execute(query).first()
 
 
-def get_with_secret(
-    conn: Connection, project_id: str, connection_id: str, *, lock: bool = False
-) -> Row[Any] | None:
-    query = select(t).where(t.c.id == connection_id, t.c.project_id == project_id)
-    if lock:
-        query = query.with_for_update()
-    return conn.execute(query).first()
-
-
 def sealed_of(row: Any) -> Sealed:
     """Return the sealed secret of a row that has the three secret columns."""
     return Sealed(ciphertext=row.secret_ciphertext, wrapped_key=row.dek_wrapped, key_id=row.kek_id)
