@@ -148,22 +148,51 @@ class TestRequest(_Strict):
 
 
 class OAuth2Spec(_Strict):
-    """Endpoints and quirks of an OAuth2 provider (RFC 6749, RFC 7636, RFC 7009)."""
+    """Endpoints and quirks of an OAuth2 provider (RFC 6749, RFC 7636, RFC 7009, RFC 9207).
 
-    authorization_url: str | None = None
+    URLs may hold ``{placeholders}`` filled from the connection's config (Shopify's shop,
+    Zendesk's subdomain). Quirks are data here, read by small named hooks in ``gatekey.oauth``.
+    """
+
+    authorization_url: str | None = Field(
+        default=None, description="required for the authorization-code grant"
+    )
     token_url: str
     revocation_url: str | None = None
-    userinfo_url: str | None = None
+    issuer: str | None = Field(
+        default=None, description="the `iss` the provider puts on its redirect (RFC 9207)"
+    )
     default_scopes: list[str] = Field(default_factory=list)
     scope_separator: str = " "
+    scope_param: str = Field(default="scope", description="Slack user scopes use `user_scope`")
     extra_authorize_params: dict[str, str] = Field(default_factory=dict)
     extra_token_params: dict[str, str] = Field(default_factory=dict)
     client_auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
     pkce: bool = True
     token_response_config: list[str] = Field(
-        default_factory=list, description="token-response fields kept as config"
+        default_factory=list,
+        description="token-response fields kept as connection config (Salesforce instance_url)",
+    )
+    callback_config: list[str] = Field(
+        default_factory=list,
+        description="callback query parameters kept as connection config (QuickBooks realmId)",
+    )
+    account_label: list[str] = Field(
+        default_factory=list,
+        description="dotted paths into the token response naming the account (Slack team.name); "
+        "the method's test request is asked when none gives a value",
+    )
+    revoked_errors: list[str] = Field(
+        default_factory=lambda: ["invalid_grant"],
+        description="token-endpoint error codes that mean the grant is gone",
     )
     expired_token_status: list[int] = Field(default_factory=lambda: [401])
+    refresh_margin_seconds: int = Field(default=300, ge=0, le=3600)
+    idle_refresh_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="refresh grants unused this long, before the provider expires them",
+    )
 
 
 class AuthMethod(_Strict):
@@ -190,6 +219,8 @@ class AuthMethod(_Strict):
             raise ValueError(f"auth kind {self.kind} takes no oauth2 section")
         if self.kind in (AuthKind.API_KEY, AuthKind.BASIC, AuthKind.CUSTOM) and not self.apply:
             raise ValueError(f"auth kind {self.kind} must say how credentials are applied")
+        if self.kind is AuthKind.OAUTH2 and self.oauth2 and not self.oauth2.authorization_url:
+            raise ValueError("auth kind oauth2 needs oauth2.authorization_url")
         if self.kind is AuthKind.NONE and self.fields.properties:
             raise ValueError("auth kind none takes no credential fields")
         overlap = set(self.fields.properties) & set(self.config.properties)
@@ -221,15 +252,16 @@ class App(_Strict):
                 set(method.fields.properties)
                 | set(method.config.properties)
                 | set(method.derive)
-                | ({"access_token"} if method.oauth2 else set())
+                | _oauth_names(method.oauth2)
             )
             templates = [method.base_url or self.base_url]
             for rule in method.apply:
                 templates.extend(_rule_templates(rule))
             if method.oauth2 is not None:
                 templates.append(method.oauth2.token_url)
-                if method.oauth2.authorization_url:
-                    templates.append(method.oauth2.authorization_url)
+                for url in (method.oauth2.authorization_url, method.oauth2.revocation_url):
+                    if url:
+                        templates.append(url)
             for template in templates:
                 missing = placeholders(template) - known
                 if missing:
@@ -249,6 +281,13 @@ class App(_Strict):
             if method.kind == kind:
                 return method
         raise LookupError(kind)
+
+
+def _oauth_names(spec: OAuth2Spec | None) -> set[str]:
+    """Names an OAuth2 method's templates may use beyond its fields and config."""
+    if spec is None:
+        return set()
+    return {"access_token", *spec.token_response_config, *spec.callback_config}
 
 
 def _rule_templates(rule: BearerRule | HeaderRule | QueryRule | BasicRule) -> list[str]:
