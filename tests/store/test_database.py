@@ -2,20 +2,22 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from gatekey.store.database import Database
+from gatekey.store.database import Database, alembic_config
 from gatekey.store.tables import metadata
 
 
 def test_migrations_create_exactly_the_tables(database_url: str) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     db = Database(database_url)
     db.migrate()
     db.migrate()
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
     db.dispose()
 
 

@@ -40,6 +40,7 @@ from gatekey.models import (
 from gatekey.service.base import Actor, ServiceBase
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
+from gatekey.store import sealed
 from gatekey.store.hot import SecretRow
 
 MAX_METADATA_BYTES = 16 * 1024
@@ -423,7 +424,7 @@ class ConnectionsMixin(ServiceBase):
             raise self._missing(connection_id)
         entry = self.catalog.get(row.app_key)
         method = self._method(entry, row.auth_kind)
-        secret = self.vault.open(actor.project_id, connection_id, rows.sealed_of(row))
+        secret = self.vault.open(actor.project_id, connection_id, sealed.sealed_of(row))
         return row, entry, method, secret
 
     def resolve_credentials(self, actor: Actor, connection_id: str) -> Credentials:

@@ -18,8 +18,9 @@ from gatekey.models import (
 )
 from gatekey.service.base import ServiceBase
 from gatekey.store import audit as audit_rows
-from gatekey.store import connections as rows
+from gatekey.store import sealed
 from gatekey.store.audit import Event
+from gatekey.store.tables import SEALED_TABLES
 
 
 class MasterKeysMixin(ServiceBase):
@@ -36,7 +37,7 @@ class MasterKeysMixin(ServiceBase):
     def master_keys(self) -> list[MasterKeyInfo]:
         ring = self.vault.reload()
         with self.db.read() as conn:
-            usage = rows.key_usage(conn)
+            usage = sealed.key_usage(conn)
         known = list(ring.ids) + sorted(set(usage) - set(ring.ids))
         return [
             MasterKeyInfo(
@@ -48,7 +49,7 @@ class MasterKeysMixin(ServiceBase):
     def check_master_keys(self) -> None:
         """Fail start-up, naming the key, if stored data needs a master key we do not have."""
         with self.db.read() as conn:
-            self.vault.check_available(set(rows.key_usage(conn)))
+            self.vault.check_available(set(sealed.key_usage(conn)))
 
     def rotate_master_key(
         self,
@@ -63,7 +64,7 @@ class MasterKeysMixin(ServiceBase):
         """
         ring = self.vault.reload()
         with self.db.read() as conn:
-            usage = rows.key_usage(conn)
+            usage = sealed.key_usage(conn)
         leftover = sum(n for k, n in usage.items() if k != ring.primary.id)
         if leftover == 0:
             self.vault.provider.add(generate(self.clock()))
@@ -73,22 +74,30 @@ class MasterKeysMixin(ServiceBase):
             usage = {ring.primary.id: 0, **usage}
         remaining = sum(n for k, n in usage.items() if k != ring.primary.id)
         done = 0
-        while True:
-            with self.db.write() as conn:
-                batch = rows.not_wrapped_by(conn, ring.primary.id, batch_size)
-                if not batch:
-                    break
-                rows.store_rewrapped(
-                    conn,
-                    [
-                        (r.id, self.vault.rewrap(r.project_id, r.id, rows.sealed_of(r)), r.kek_id)
-                        for r in batch
-                    ],
-                )
-            done += len(batch)
-            remaining = max(remaining - len(batch), 0)
-            if progress is not None:
-                progress(RotationProgress(key_id=ring.primary.id, done=done, remaining=remaining))
+        for table in SEALED_TABLES:
+            while True:
+                with self.db.write() as conn:
+                    batch = sealed.not_wrapped_by(conn, table, ring.primary.id, batch_size)
+                    if not batch:
+                        break
+                    sealed.store_rewrapped(
+                        conn,
+                        table,
+                        [
+                            (
+                                r.id,
+                                self.vault.rewrap(r.project_id, r.id, sealed.sealed_of(r)),
+                                r.kek_id,
+                            )
+                            for r in batch
+                        ],
+                    )
+                done += len(batch)
+                remaining = max(remaining - len(batch), 0)
+                if progress is not None:
+                    progress(
+                        RotationProgress(key_id=ring.primary.id, done=done, remaining=remaining)
+                    )
         with self.db.write() as conn:
             self._record_key_event(conn, "keys.rotate", ring.primary.id, {"rewrapped": done})
         return RotationProgress(key_id=ring.primary.id, done=done, remaining=0)
@@ -101,7 +110,7 @@ class MasterKeysMixin(ServiceBase):
         if key_id == ring.primary.id:
             raise KeyInUse(f"master key {key_id!r} is the primary key; rotate first")
         with self.db.read() as conn:
-            in_use = rows.key_usage(conn).get(key_id, 0)
+            in_use = sealed.key_usage(conn).get(key_id, 0)
         if in_use:
             raise KeyInUse(
                 f"master key {key_id!r} still wraps {in_use} data key(s); "

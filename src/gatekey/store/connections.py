@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, or_, select, update
 
-from gatekey.crypto.envelope import Sealed
 from gatekey.store.tables import connections as t
 
 SECRET_COLUMNS = ("secret_ciphertext", "dek_wrapped", "kek_id")
@@ -22,11 +21,6 @@ def insert(conn: Connection, values: Mapping[str, Any]) -> None:
 def get(conn: Connection, project_id: str, connection_id: str) -> Row[Any] | None:
     query = select(*_PUBLIC).where(t.c.id == connection_id, t.c.project_id == project_id)
     return conn.execute(query).first()
-
-
-def sealed_of(row: Any) -> Sealed:
-    """Return the sealed secret of a row that has the three secret columns."""
-    return Sealed(ciphertext=row.secret_ciphertext, wrapped_key=row.dek_wrapped, key_id=row.kek_id)
 
 
 def page(
@@ -122,42 +116,3 @@ def touch(conn: Connection, last_used: Mapping[str, datetime]) -> None:
         .values(last_used_at=bindparam("used"))
     )
     conn.execute(statement, [{"cid": cid, "used": at} for cid, at in last_used.items()])
-
-
-def key_usage(conn: Connection) -> dict[str, int]:
-    """Return how many data keys each master key wraps."""
-    rows = conn.execute(select(t.c.kek_id, func.count()).group_by(t.c.kek_id)).all()
-    return {row[0]: row[1] for row in rows}
-
-
-def not_wrapped_by(conn: Connection, key_id: str, limit: int) -> Sequence[Row[Any]]:
-    """Return a batch of rows whose data key another master key wraps, locked for update.
-
-    The lock waits (no SKIP LOCKED): a row briefly locked by a ``last_used_at`` update must
-    not be passed over, or the rotation would end with data keys left on the old key.
-    """
-    query: Select[Any] = (
-        select(t.c.id, t.c.project_id, t.c.secret_ciphertext, t.c.dek_wrapped, t.c.kek_id)
-        .where(t.c.kek_id != key_id)
-        .order_by(t.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return conn.execute(query).all()
-
-
-def store_rewrapped(conn: Connection, rows: Sequence[tuple[str, Sealed, str]]) -> None:
-    """Save rewrapped data keys; each row only if it still has the key it was read with."""
-    statement = (
-        update(t)
-        .where(t.c.id == bindparam("cid"), t.c.kek_id == bindparam("old_kek"))
-        .values(dek_wrapped=bindparam("wrapped"), kek_id=bindparam("new_kek"))
-    )
-    conn.execute(
-        statement,
-        [
-            {"cid": cid, "old_kek": old, "wrapped": s.wrapped_key, "new_kek": s.key_id}
-            for cid, s, old in rows
-        ],
-    )

@@ -106,6 +106,14 @@ connections = Table(
     Column("version", Integer(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # OAuth2: the client the grant belongs to, and the refresh lease and failure record.
+    Column("oauth_client_id", String(40), nullable=True),
+    Column("refresh_lease_owner", String(40), nullable=True),
+    Column("refresh_lease_until", UTCDateTime(), nullable=True),
+    Column("refresh_failures", Integer(), nullable=False, server_default=text("0")),
+    Column("refresh_retry_at", UTCDateTime(), nullable=True),
+    Column("last_error", Text(), nullable=True),
+    Column("last_error_at", UTCDateTime(), nullable=True),
     Index("uq_connections_project_id_name_key", "project_id", "name_key", unique=True),
     Index(
         "uq_connections_default_per_app",
@@ -116,7 +124,55 @@ connections = Table(
         postgresql_where=text("is_default"),
     ),
     Index("ix_connections_project_list", "project_id", "status", "app_key", "id"),
+    Index("ix_connections_expires_at", "expires_at"),
 )
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id"), nullable=False),
+    Column("app_key", String(64), nullable=False),
+    Column("client_id", String(500), nullable=False),
+    Column("scopes", JSON(), nullable=True),
+    Column("secret_ciphertext", LargeBinary(), nullable=False),
+    Column("dek_wrapped", LargeBinary(), nullable=False),
+    Column("kek_id", String(64), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("uq_oauth_clients_project_id_app_key", "project_id", "app_key", unique=True),
+)
+
+oauth_sessions = Table(
+    "oauth_sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id"), nullable=False, index=True),
+    Column("app_key", String(64), nullable=False),
+    Column("oauth_client_id", String(40), nullable=False),
+    Column("connection_id", String(40), nullable=True),
+    Column("connection_name", String(200), nullable=False),
+    Column("is_default", Boolean(), nullable=True),
+    Column("scopes", JSON(), nullable=False),
+    Column("config", JSON(), nullable=False),
+    Column("meta", JSON(), nullable=False),
+    Column("state_hash", String(64), nullable=False, unique=True),
+    Column("redirect_uri", String(500), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(40), nullable=True),
+    Column("error_message", Text(), nullable=True),
+    Column("result_connection_id", String(40), nullable=True),
+    Column("actor", String(64), nullable=False),
+    Column("secret_ciphertext", LargeBinary(), nullable=False),
+    Column("dek_wrapped", LargeBinary(), nullable=False),
+    Column("kek_id", String(64), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+)
+
+SEALED_TABLES = (connections, oauth_clients, oauth_sessions)
+"""Every table holding an envelope-sealed payload; master-key rotation rewraps them all."""
 
 audit_events = Table(
     "audit_events",

@@ -1,0 +1,67 @@
+"""SQL over every table holding a sealed payload (``tables.SEALED_TABLES``): key usage, rewrap.
+
+Each such table has ``id``, ``project_id`` and the three envelope columns; the envelope's
+binding is (project, row id), so a rewrap never needs to know what the payload is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, Table, bindparam, func, select, update
+
+from gatekey.crypto.envelope import Sealed
+from gatekey.store.tables import SEALED_TABLES
+
+
+def sealed_of(row: Any) -> Sealed:
+    """Return the sealed payload of a row that has the three envelope columns."""
+    return Sealed(ciphertext=row.secret_ciphertext, wrapped_key=row.dek_wrapped, key_id=row.kek_id)
+
+
+def key_usage(conn: Connection) -> dict[str, int]:
+    """Return how many data keys each master key wraps, over every sealed table."""
+    usage: dict[str, int] = {}
+    for table in SEALED_TABLES:
+        for kek_id, count in conn.execute(
+            select(table.c.kek_id, func.count()).group_by(table.c.kek_id)
+        ).all():
+            usage[kek_id] = usage.get(kek_id, 0) + count
+    return usage
+
+
+def not_wrapped_by(conn: Connection, table: Table, key_id: str, limit: int) -> Sequence[Row[Any]]:
+    """Return a batch of rows whose data key another master key wraps, locked for update.
+
+    The lock waits (no SKIP LOCKED): a row briefly locked by a ``last_used_at`` update must
+    not be passed over, or the rotation would end with data keys left on the old key.
+    """
+    c = table.c
+    query: Select[Any] = (
+        select(c.id, c.project_id, c.secret_ciphertext, c.dek_wrapped, c.kek_id)
+        .where(c.kek_id != key_id)
+        .order_by(c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).all()
+
+
+def store_rewrapped(
+    conn: Connection, table: Table, rows: Sequence[tuple[str, Sealed, str]]
+) -> None:
+    """Save rewrapped data keys; each row only if it still has the key it was read with."""
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("cid"), table.c.kek_id == bindparam("old_kek"))
+        .values(dek_wrapped=bindparam("wrapped"), kek_id=bindparam("new_kek"))
+    )
+    conn.execute(
+        statement,
+        [
+            {"cid": cid, "old_kek": old, "wrapped": s.wrapped_key, "new_kek": s.key_id}
+            for cid, s, old in rows
+        ],
+    )
