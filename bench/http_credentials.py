@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from gatekey import Gatekey
 
@@ -106,9 +106,9 @@ def main() -> None:
         try:
             for _ in range(100):
                 try:
-                    httpx.get(f"{base}/healthz")
+                    httpx2.get(f"{base}/healthz")
                     break
-                except httpx.TransportError:
+                except httpx2.TransportError:
                     time.sleep(0.1)
             post = home / "post.lua"
             post.write_text(LUA.format(method="POST", token=token))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -115,10 +115,10 @@ def test_query_parameter_keys_stay_out_of_request_logs(
 
     def handler(request):  # type: ignore[no-untyped-def]
         assert request.url.params["api_key"] == "CANARYqueryparam01"
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     settings = Settings(home=tmp_path, master_keys=MASTER_KEY, apps_dir=tmp_path / "apps")
-    runtime = open_runtime(settings, transport=httpx.MockTransport(handler))
+    runtime = open_runtime(settings, transport=httpx2.MockTransport(handler))
     project, _ = runtime.service.bootstrap()
     from gatekey.service import Actor
 

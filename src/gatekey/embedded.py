@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 from gatekey.catalog.schema import App
 from gatekey.models import (
@@ -38,7 +38,7 @@ class Gatekey:
         home: str | Path | None = None,
         master_keys: str | None = None,
         project: str = "default",
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx2.BaseTransport | None = None,
     ) -> None:
         overrides: dict[str, Any] = {}
         if database_url is not None:

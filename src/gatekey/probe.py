@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
+import httpx2
 
 from gatekey.catalog.schema import App, AuthMethod, TestRequest
 from gatekey.domain.apply import AppliedAuth
@@ -50,9 +50,9 @@ def _scrub(message: str, secrets: list[str]) -> str:
 
 
 class Prober:
-    """Sends test requests with an injected ``httpx.Client``."""
+    """Sends test requests with an injected ``httpx2.Client``."""
 
-    def __init__(self, http: httpx.Client) -> None:
+    def __init__(self, http: httpx2.Client) -> None:
         self._http = http
 
     def check(
@@ -72,7 +72,7 @@ class Prober:
         headers = {"Accept": "application/json", **spec.headers, **auth.request_headers()}
         try:
             response = self._http.request(spec.method, url, headers=headers, params=auth.query)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             log.info("test request to %s failed: %s", app.key, type(exc).__name__)
             raise ProviderUnavailable(
                 f"{app.name} could not be reached ({type(exc).__name__}); try again later",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 
 from gatekey import logs
 from gatekey.catalog.loader import Catalog, load_catalog
@@ -29,7 +29,7 @@ class Runtime:
     catalog: Catalog
     keys: KeyProvider
     service: ConnectionService
-    http: httpx.Client
+    http: httpx2.Client
     key_file_created: bool
 
     def close(self) -> None:
@@ -48,7 +48,7 @@ def key_provider(settings: Settings) -> KeyProvider:
 def open_runtime(
     settings: Settings | None = None,
     *,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     migrate: bool = True,
 ) -> Runtime:
     """Open the database (migrating it), load keys and catalog; fail early and clearly."""
@@ -62,7 +62,7 @@ def open_runtime(
     vault = Vault(provider)
     created = isinstance(provider, FileKeyProvider) and provider.created
     catalog = load_catalog(settings.apps_dir)
-    http = httpx.Client(
+    http = httpx2.Client(
         transport=transport,
         timeout=settings.provider_timeout,
         follow_redirects=False,

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from gatekey import Client
@@ -60,9 +60,9 @@ def server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, str, Path]]
         assert token, "".join(printed)
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
+                if httpx2.get(f"{base}/healthz").status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 time.sleep(0.1)
         try:
             yield base, token, home

@@ -1,4 +1,4 @@
-"""A fake of the providers' APIs, as an ``httpx`` transport the service is handed.
+"""A fake of the providers' APIs, as an ``httpx2`` transport the service is handed.
 
 It answers the catalog's test requests the way each provider documents: 200 with an account
 body for the accepted credentials, 401 with the provider's error shape otherwise. ``outage``
@@ -12,7 +12,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2
 
 GOOD_SENDGRID = "SG.goodkey1234567890.CANARYsendgridSECRET0001"
 GOOD_STRIPE = "sk_test_CANARYstripeSECRET0002"
@@ -30,38 +30,38 @@ class FakeProviders:
     )
     outage: bool = False
     unreachable: bool = False
-    requests: list[httpx.Request] = field(default_factory=list)
+    requests: list[httpx2.Request] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
+    def transport(self) -> httpx2.MockTransport:
+        return httpx2.MockTransport(self.handle)
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
         with self._lock:
             self.requests.append(request)
         if self.unreachable:
-            raise httpx.ConnectError("connection refused", request=request)
+            raise httpx2.ConnectError("connection refused", request=request)
         if self.outage:
-            return httpx.Response(503, text="<html>Service Unavailable</html>")
+            return httpx2.Response(503, text="<html>Service Unavailable</html>")
         auth = request.headers.get("authorization", "")
         host = request.url.host
         if auth.startswith("Basic "):
             user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
             if (user, password) in self.basic_accepted:
-                return httpx.Response(200, json={"sid": user, "friendly_name": "Acme Twilio"})
-            return httpx.Response(401, json={"code": 20003, "message": "Authenticate"})
+                return httpx2.Response(200, json={"sid": user, "friendly_name": "Acme Twilio"})
+            return httpx2.Response(401, json={"code": 20003, "message": "Authenticate"})
         token = auth.removeprefix("Bearer ")
         if host == "api.sendgrid.com":
             if token in self.accepted:
-                return httpx.Response(200, json={"scopes": ["mail.send"]})
+                return httpx2.Response(200, json={"scopes": ["mail.send"]})
             body = {"errors": [{"field": None, "message": "authorization required"}]}
-            return httpx.Response(401, json=body)
+            return httpx2.Response(401, json=body)
         if host == "api.stripe.com":
             if token in self.accepted:
-                return httpx.Response(200, json={"id": "acct_1", "email": "billing@acme.test"})
-            return httpx.Response(
+                return httpx2.Response(200, json={"id": "acct_1", "email": "billing@acme.test"})
+            return httpx2.Response(
                 401, json={"error": {"message": "Invalid API Key provided: sk_test_****"}}
             )
         if token in self.accepted:
-            return httpx.Response(200, json={"email": "someone@acme.test"})
-        return httpx.Response(401, content=json.dumps({"message": "unauthorized"}))
+            return httpx2.Response(200, json={"email": "someone@acme.test"})
+        return httpx2.Response(401, content=json.dumps({"message": "unauthorized"}))
