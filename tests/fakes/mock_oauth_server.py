@@ -34,7 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-import httpx
+import httpx2
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).resolve().with_name("oauth2_mock_server.mjs")
@@ -66,7 +66,7 @@ class MockOAuthServer:
         self._repo_root = repo_root
         self._proc: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
-        self._control: httpx.Client | None = None
+        self._control: httpx2.Client | None = None
         self._issuer: str | None = None
         self._port: int | None = None
 
@@ -100,7 +100,7 @@ class MockOAuthServer:
         except BaseException:
             self.stop()
             raise
-        self._control = httpx.Client(base_url=self._issuer, timeout=10.0, trust_env=False)
+        self._control = httpx2.Client(base_url=self._issuer, timeout=10.0, trust_env=False)
         return self
 
     def _read_ready_line(self, proc: subprocess.Popen[str]) -> dict[str, Any]:
@@ -278,7 +278,7 @@ class MockOAuthServer:
         """Forget queued faults, TTL and ``iss`` settings, counters and logs."""
         self._call("POST", "reset")
 
-    def authorize(self, url: str) -> httpx.URL:
+    def authorize(self, url: str) -> httpx2.URL:
         """Open an authorization URL as the user would and return the redirect target
         (``redirect_uri`` with ``code``/``state`` or ``error``), without following it."""
         if self._control is None:
@@ -288,4 +288,4 @@ class MockOAuthServer:
             raise MockOAuthServerError(
                 f"/authorize answered {response.status_code}, not 302: {response.text}"
             )
-        return httpx.URL(response.headers["location"])
+        return httpx2.URL(response.headers["location"])

@@ -1,0 +1,130 @@
+"""Token sets: merging token responses, expiry, the refresh margin, backoff. Pure, no I/O.
+
+RFC 6749 section 5.1 and 6: a refresh response may omit the refresh token (the old one stays
+valid) and may omit ``scope`` (unchanged). Providers add fields of their own (Salesforce
+``instance_url``, Slack ``team``); they are kept, never blindly replaced.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+#: Lifetime assumed for a token whose response names none and that cannot be refreshed
+#: (client credentials): re-fetched hourly rather than trusted forever.
+DEFAULT_UNREFRESHABLE_LIFETIME = timedelta(hours=1)
+MAX_BACKOFF = timedelta(minutes=5)
+#: Fields of a token response that describe the response, not the grant.
+_TRANSIENT = frozenset({"expires_in", "expires_at", "error", "error_description", "ok"})
+#: What an execution may see of a token set.
+HANDED_OUT = ("access_token", "token_type")
+
+
+def merge(
+    old: Mapping[str, Any], response: Mapping[str, Any], keep_as_config: Sequence[str] = ()
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the new secret payload and the config values a token response brings.
+
+    The response wins field by field; a missing or empty refresh token keeps the old one;
+    fields named in ``keep_as_config`` move to config (they are not secret).
+    """
+    secret = {k: v for k, v in old.items() if k not in _TRANSIENT}
+    config: dict[str, Any] = {}
+    for key, value in response.items():
+        if key in _TRANSIENT:
+            continue
+        if key in keep_as_config:
+            if value not in (None, ""):
+                config[key] = value
+            continue
+        if key == "refresh_token" and not value:
+            continue
+        secret[key] = value
+    return secret, config
+
+
+def expires_at(
+    response: Mapping[str, Any], sent_at: datetime, *, refreshable: bool
+) -> datetime | None:
+    """Return when the access token expires, counted from when the request was sent.
+
+    Counting from the send time, not the receipt, errs on the early side. A token without a
+    lifetime that can be refreshed is taken as not expiring (GitHub OAuth apps); one that
+    cannot be refreshed is given ``DEFAULT_UNREFRESHABLE_LIFETIME``.
+    """
+    raw = response.get("expires_in")
+    seconds: float | None = None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        seconds = float(raw)
+    elif isinstance(raw, str) and raw.strip().isdigit():
+        seconds = float(raw.strip())
+    if seconds is not None and seconds > 0:
+        return sent_at + timedelta(seconds=seconds)
+    if refreshable:
+        return None
+    return sent_at + DEFAULT_UNREFRESHABLE_LIFETIME
+
+
+def margin(issued_at: datetime | None, expires: datetime, app_margin: timedelta) -> timedelta:
+    """Return how long before expiry to refresh: the app's margin or half the lifetime.
+
+    Half the lifetime keeps a 60-second token from being refreshed on every read.
+    """
+    if issued_at is None or expires <= issued_at:
+        return app_margin
+    return min(app_margin, (expires - issued_at) / 2)
+
+
+def refresh_due(
+    expires: datetime | None, issued_at: datetime | None, app_margin: timedelta, now: datetime
+) -> bool:
+    """Tell whether the access token should be replaced before it is handed out."""
+    if expires is None:
+        return False
+    return now >= expires - margin(issued_at, expires, app_margin)
+
+
+def granted_scopes(
+    response: Mapping[str, Any], requested: Sequence[str], separator: str
+) -> list[str]:
+    """Return the scopes the provider granted; an absent ``scope`` means the requested ones."""
+    raw = response.get("scope")
+    if isinstance(raw, list):
+        return [str(s) for s in raw if str(s).strip()]
+    if isinstance(raw, str) and raw.strip():
+        parts = raw.replace(",", " ").split() if separator.strip() in ("", ",") else raw.split()
+        return [p for p in parts if p]
+    return list(requested)
+
+
+def backoff(
+    failures: int, retry_after: float | None, rng: random.Random | None = None
+) -> timedelta:
+    """Return how long to wait before the next try: full jitter, at least ``Retry-After``.
+
+    Exponential from 1 s, capped at ``MAX_BACKOFF``.
+    """
+    ceiling = min(MAX_BACKOFF.total_seconds(), 2.0 ** max(failures, 0))
+    wait = (rng or random).uniform(ceiling / 2, ceiling)
+    if retry_after is not None:
+        wait = max(wait, min(retry_after, 3600.0))
+    return timedelta(seconds=wait)
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Parse ``Retry-After``: delta seconds or an HTTP date (RFC 9110 section 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max((when - now).total_seconds(), 0.0)
