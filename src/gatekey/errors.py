@@ -6,6 +6,7 @@ contain a secret value::
 
     GatekeyError
      ├── InvalidInput              invalid_input            400/422
+     │    ├── OAuthClientMissing   oauth_client_missing     (no client registered for the app)
      │    ├── UnknownApp           unknown_app
      │    ├── InvalidFields        invalid_fields
      │    ├── InvalidName          invalid_name
@@ -20,6 +21,15 @@ contain a secret value::
      ├── CredentialsRejected       invalid_credentials      422  (the provider said no)
      ├── ProviderUnavailable       provider_unavailable     502  (timeouts, 5xx, network)
      ├── ConnectionInactive        connection_inactive      409
+     ├── OAuthClientRejected       oauth_client_rejected    502  (invalid_client: fix the client)
+     ├── GrantRevoked              grant_revoked            409  (invalid_grant: reconnect)
+     ├── TokenRequestRefused       token_request_refused    502
+     ├── AuthorizationFailed       authorization_failed     400  (an OAuth flow went wrong)
+     │    ├── StateInvalid         oauth_state_invalid      (unknown, forged or replayed state)
+     │    ├── SessionExpired       oauth_session_expired
+     │    ├── IssuerMismatch       oauth_issuer_mismatch    (RFC 9207)
+     │    ├── AccessDenied         oauth_access_denied      (the person or provider said no)
+     │    └── TokenExchangeFailed  oauth_token_exchange_failed
      └── CryptoError               crypto_error
           ├── DecryptionFailed     decryption_failed        500
           └── MasterKeyMissing     master_key_missing       (start-up)
@@ -104,7 +114,66 @@ class CredentialsRejected(GatekeyError):
 
 
 class ProviderUnavailable(GatekeyError):
+    """Timeouts, connection errors, 5xx, 429, bodies that are not JSON: try again later.
+
+    ``retry_after`` (seconds) is set when the provider said how long to wait.
+    """
+
     code = "provider_unavailable"
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.details.get("retry_after")
+        return float(value) if isinstance(value, int | float) else None
+
+
+class OAuthClientMissing(InvalidInput):
+    code = "oauth_client_missing"
+
+
+class OAuthClientRejected(GatekeyError):
+    """The provider refused the OAuth client itself (``invalid_client``, ``unauthorized_client``).
+
+    The fault is the client's registration, not the connection: the connection stays as it is.
+    """
+
+    code = "oauth_client_rejected"
+
+
+class GrantRevoked(GatekeyError):
+    """The token endpoint says the grant is gone (``invalid_grant`` or the app's equivalent)."""
+
+    code = "grant_revoked"
+
+
+class TokenRequestRefused(GatekeyError):
+    """The token endpoint refused the request for another reason; retrying will not help."""
+
+    code = "token_request_refused"
+
+
+class AuthorizationFailed(GatekeyError):
+    code = "authorization_failed"
+
+
+class StateInvalid(AuthorizationFailed):
+    code = "oauth_state_invalid"
+
+
+class SessionExpired(AuthorizationFailed):
+    code = "oauth_session_expired"
+
+
+class IssuerMismatch(AuthorizationFailed):
+    code = "oauth_issuer_mismatch"
+
+
+class AccessDenied(AuthorizationFailed):
+    code = "oauth_access_denied"
+
+
+class TokenExchangeFailed(AuthorizationFailed):
+    code = "oauth_token_exchange_failed"
 
 
 class ConnectionInactive(GatekeyError):
@@ -124,7 +193,9 @@ class MasterKeyMissing(CryptoError):
 
 
 __all__ = [
+    "AccessDenied",
     "AuthenticationFailed",
+    "AuthorizationFailed",
     "Conflict",
     "ConnectionInactive",
     "CredentialsRejected",
@@ -132,15 +203,23 @@ __all__ = [
     "DecryptionFailed",
     "DuplicateName",
     "GatekeyError",
+    "GrantRevoked",
     "InvalidFields",
     "InvalidId",
     "InvalidInput",
     "InvalidName",
+    "IssuerMismatch",
     "KeyInUse",
     "MasterKeyMissing",
     "NotFound",
+    "OAuthClientMissing",
+    "OAuthClientRejected",
     "PayloadTooLarge",
     "PermissionDenied",
     "ProviderUnavailable",
+    "SessionExpired",
+    "StateInvalid",
+    "TokenExchangeFailed",
+    "TokenRequestRefused",
     "UnknownApp",
 ]

@@ -6,7 +6,7 @@ Only ``Credentials`` and ``CreatedApiKey`` ever hold a secret; their ``repr`` hi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +62,9 @@ class Connection(_Model):
     expires_at: datetime | None = None
     last_refreshed_at: datetime | None = None
     last_used_at: datetime | None = None
+    oauth_client_id: str | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -99,6 +102,11 @@ class Credentials(_Model):
     query: dict[str, str]
     basic: BasicAuth | None = None
     expires_at: datetime | None = None
+    token_type: str | None = None
+    expired_token_status: list[int] = Field(
+        default_factory=list,
+        description="OAuth2: statuses meaning an expired token; refresh and retry once",
+    )
 
     def __repr__(self) -> str:
         return f"Credentials(connection_id={self.connection_id!r}, app={self.app!r})"
@@ -163,3 +171,31 @@ class AuditEvent(_Model):
     object_id: str | None
     outcome: str
     detail: dict[str, Any]
+
+
+class OAuthClient(_Model):
+    """An OAuth client registered for an app in a project; the secret is never returned."""
+
+    id: str
+    project_id: str
+    app: str
+    client_id: str
+    scopes: list[str] | None = None
+    connections: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuthorizationSession(_Model):
+    """One run of the authorization-code flow, from ``authorize_url`` to its outcome."""
+
+    id: str
+    app: str
+    status: Literal["pending", "succeeded", "failed"]
+    authorize_url: str | None = None
+    connection_id: str | None = None
+    reconnect: bool = False
+    error_code: str | None = None
+    error_message: str | None = None
+    expires_at: datetime
+    created_at: datetime

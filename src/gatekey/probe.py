@@ -42,7 +42,8 @@ def _first(body: Any, paths: list[str]) -> str | None:
     return None
 
 
-def _scrub(message: str, secrets: list[str]) -> str:
+def scrub(message: str, secrets: list[str]) -> str:
+    """Replace every secret value in a provider's message by a mask."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             message = message.replace(secret, "••••")
@@ -94,5 +95,5 @@ class Prober:
             )
         message = f"{app.name} rejected the credentials (HTTP {response.status_code})"
         if provider_says:
-            message += f": {_scrub(provider_says, secrets)}"
+            message += f": {scrub(provider_says, secrets)}"
         raise CredentialsRejected(message, app=app.key, provider_status=response.status_code)

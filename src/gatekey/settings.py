@@ -22,12 +22,33 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     provider_timeout: float = 10.0
     audit_flush_interval: float = 0.2
+    public_url: str | None = Field(
+        default=None,
+        description="the origin people reach Gatekey at; the OAuth callback is registered there",
+    )
+    oauth_session_minutes: int = 10
+    refresh_interval: float = Field(default=30.0, description="seconds between background sweeps")
+    refresh_concurrency: int = 4
+    refresh_rate_per_app: int = Field(
+        default=60, description="background refreshes per app per minute"
+    )
+    demo: bool = False
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'gatekey.db'}"
+
+    @property
+    def origin(self) -> str:
+        """Return the public origin, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def callback_url(self) -> str:
+        """Return the redirect URI to register with every OAuth provider."""
+        return self.origin + "/oauth/callback"
 
     @property
     def master_key_file(self) -> Path:

@@ -24,6 +24,10 @@ _STATUS: list[tuple[type[errors.GatekeyError], int]] = [
     (errors.PermissionDenied, 403),
     (errors.CredentialsRejected, 422),
     (errors.ProviderUnavailable, 502),
+    (errors.OAuthClientRejected, 502),
+    (errors.GrantRevoked, 409),
+    (errors.TokenRequestRefused, 502),
+    (errors.AuthorizationFailed, 400),
     (errors.CryptoError, 500),
 ]
 

@@ -1,0 +1,301 @@
+"""A provider's OAuth2 endpoints, through Authlib's client (RFC 6749, RFC 7636, RFC 7009).
+
+Authlib speaks the protocol; this module feeds it the app's quirks from the catalog (URL
+templates, scope separator, extra parameters, client authentication) and sorts every outcome
+of a token request into the classes the rest of Gatekey acts on:
+
+- ``GrantRevoked``: the grant is gone (``invalid_grant`` or the app's equivalent);
+- ``OAuthClientRejected``: the OAuth client is misconfigured (``invalid_client``);
+- ``TokenRequestRefused``: any other refusal; retrying will not help;
+- ``ProviderUnavailable``: timeouts, connection errors, 5xx, 429 (with ``Retry-After``),
+  bodies that are not a JSON object; retrying later may.
+
+Messages carry the provider's words with every secret value of the request masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx2
+from authlib.integrations.httpx_client import OAuth2Client, OAuthError
+
+from gatekey.catalog.schema import OAuth2Spec
+from gatekey.domain.templates import render
+from gatekey.domain.tokens import retry_after_seconds
+from gatekey.errors import (
+    GrantRevoked,
+    OAuthClientRejected,
+    ProviderUnavailable,
+    TokenRequestRefused,
+)
+from gatekey.probe import scrub
+
+_CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
+MAX_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """An OAuth client's id and secret; ``repr`` shows the id only."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    """A token endpoint's answer and when the request was sent (expiry counts from there)."""
+
+    body: dict[str, Any] = field(repr=False)
+    sent_at: datetime
+
+
+class _Shared(httpx2.BaseTransport):
+    """Lend the process's transport (its connection pool) to a short-lived client."""
+
+    def __init__(self, inner: httpx2.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """The pool outlives the client; the runtime closes it."""
+
+
+class ProviderClient:
+    """Token requests for any app; the transport and the clock are injected."""
+
+    def __init__(
+        self,
+        transport: httpx2.BaseTransport,
+        *,
+        timeout: float,
+        clock: Callable[[], datetime],
+        user_agent: str = "gatekey",
+    ) -> None:
+        self._transport = _Shared(transport)
+        self._timeout = timeout
+        self._clock = clock
+        self._user_agent = user_agent
+
+    @contextmanager
+    def _client(
+        self,
+        spec: OAuth2Spec,
+        client: ClientCredentials,
+        secrets: Sequence[str],
+        app_name: str,
+        redirect_uri: str | None = None,
+    ) -> Iterator[OAuth2Client]:
+        session = OAuth2Client(
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            token_endpoint_auth_method=spec.client_auth_method,
+            revocation_endpoint_auth_method=spec.client_auth_method,
+            redirect_uri=redirect_uri,
+            code_challenge_method="S256" if spec.pkce else None,
+            transport=self._transport,
+            timeout=self._timeout,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": self._user_agent, "Accept": "application/json"},
+        )
+        masked = [client.client_secret, *secrets]
+        hook = _response_hook(app_name, self._clock)
+        session.register_compliance_hook("access_token_response", hook)
+        session.register_compliance_hook("refresh_token_response", hook)
+        with session:
+            try:
+                yield session
+            except OAuthError as exc:
+                raise _classify(spec, app_name, exc, masked) from None
+            except httpx2.HTTPError as exc:
+                raise ProviderUnavailable(
+                    f"{app_name} could not be reached ({type(exc).__name__}); try again later",
+                    app=app_name,
+                ) from None
+
+    def authorization_url(
+        self,
+        spec: OAuth2Spec,
+        values: Mapping[str, str],
+        client: ClientCredentials,
+        *,
+        redirect_uri: str,
+        scopes: Sequence[str],
+        state: str,
+        code_verifier: str,
+    ) -> str:
+        """Return the URL that asks the person for consent (PKCE S256 when the app uses it)."""
+        assert spec.authorization_url is not None
+        params: dict[str, Any] = dict(spec.extra_authorize_params)
+        params[spec.scope_param] = spec.scope_separator.join(scopes) if scopes else None
+        if spec.scope_param != "scope":
+            params["scope"] = None
+        with self._client(spec, client, [], "", redirect_uri) as session:
+            url, _ = session.create_authorization_url(
+                render(spec.authorization_url, values),
+                state=state,
+                code_verifier=code_verifier if spec.pkce else None,
+                **{k: v for k, v in params.items() if v is not None},
+            )
+        return str(url)
+
+    def exchange_code(
+        self,
+        spec: OAuth2Spec,
+        values: Mapping[str, str],
+        client: ClientCredentials,
+        *,
+        app_name: str,
+        redirect_uri: str,
+        code: str,
+        code_verifier: str,
+    ) -> TokenResponse:
+        """Trade an authorization code for tokens."""
+        extra: dict[str, Any] = dict(spec.extra_token_params)
+        if spec.pkce:
+            extra["code_verifier"] = code_verifier
+        sent_at = self._clock()
+        with self._client(spec, client, [code, code_verifier], app_name, redirect_uri) as s:
+            body = s.fetch_token(
+                render(spec.token_url, values),
+                grant_type="authorization_code",
+                code=code,
+                redirect_uri=redirect_uri,
+                **extra,
+            )
+        return _checked(body, sent_at, app_name)
+
+    def refresh(
+        self,
+        spec: OAuth2Spec,
+        values: Mapping[str, str],
+        client: ClientCredentials,
+        *,
+        app_name: str,
+        refresh_token: str,
+    ) -> TokenResponse:
+        """Use a refresh token (RFC 6749 section 6)."""
+        sent_at = self._clock()
+        with self._client(spec, client, [refresh_token], app_name) as session:
+            body = session.refresh_token(
+                render(spec.token_url, values),
+                refresh_token=refresh_token,
+                **spec.extra_token_params,
+            )
+        return _checked(body, sent_at, app_name)
+
+    def client_credentials(
+        self,
+        spec: OAuth2Spec,
+        values: Mapping[str, str],
+        client: ClientCredentials,
+        *,
+        app_name: str,
+        scopes: Sequence[str],
+    ) -> TokenResponse:
+        """Fetch a token for the client itself (RFC 6749 section 4.4)."""
+        extra: dict[str, Any] = dict(spec.extra_token_params)
+        if scopes:
+            extra["scope"] = spec.scope_separator.join(scopes)
+        sent_at = self._clock()
+        with self._client(spec, client, [], app_name) as session:
+            body = session.fetch_token(
+                render(spec.token_url, values), grant_type="client_credentials", **extra
+            )
+        return _checked(body, sent_at, app_name)
+
+    def revoke(
+        self,
+        spec: OAuth2Spec,
+        values: Mapping[str, str],
+        client: ClientCredentials,
+        *,
+        app_name: str,
+        token: str,
+        token_type_hint: str,
+    ) -> None:
+        """Revoke a token (RFC 7009); raise ``ProviderUnavailable`` on 5xx so callers retry."""
+        assert spec.revocation_url is not None
+        with self._client(spec, client, [token], app_name) as session:
+            response = session.revoke_token(
+                render(spec.revocation_url, values), token=token, token_type_hint=token_type_hint
+            )
+        if response.status_code == 429 or response.status_code >= 500:
+            raise ProviderUnavailable(
+                f"{app_name} answered {response.status_code} to the revocation",
+                app=app_name,
+                provider_status=response.status_code,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After"), self._clock()),
+            )
+        if response.status_code >= 400:
+            raise TokenRequestRefused(
+                f"{app_name} refused the revocation (HTTP {response.status_code})",
+                app=app_name,
+                provider_status=response.status_code,
+            )
+
+
+def _response_hook(
+    app_name: str, clock: Callable[[], datetime]
+) -> Callable[[httpx2.Response], httpx2.Response]:
+    """Sort out answers Authlib would misread before it parses them."""
+
+    def hook(response: httpx2.Response) -> httpx2.Response:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise ProviderUnavailable(
+                f"{app_name}'s token endpoint answered {status}; try again later",
+                app=app_name,
+                provider_status=status,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After"), clock()),
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ProviderUnavailable(
+                f"{app_name}'s token endpoint answered {status} with a body that is not JSON",
+                app=app_name,
+                provider_status=status,
+            )
+        if status >= 400 and "error" not in body:
+            raise TokenRequestRefused(
+                f"{app_name}'s token endpoint refused the request (HTTP {status})",
+                app=app_name,
+                provider_status=status,
+            )
+        return response
+
+    return hook
+
+
+def _classify(spec: OAuth2Spec, app_name: str, exc: OAuthError, masked: Sequence[str]) -> Exception:
+    error = str(exc.error or "")
+    said = scrub(str(exc.description or error), list(masked))[:MAX_MESSAGE]
+    if error in spec.revoked_errors:
+        return GrantRevoked(f"{app_name} says the grant is no longer valid: {said}", error=error)
+    if error in _CLIENT_ERRORS:
+        return OAuthClientRejected(
+            f"{app_name} refused the OAuth client ({error}): {said}; "
+            "check its client id and secret",
+            error=error,
+        )
+    return TokenRequestRefused(
+        f"{app_name} refused the token request ({error}): {said}", error=error
+    )
+
+
+def _checked(body: Mapping[str, Any], sent_at: datetime, app_name: str) -> TokenResponse:
+    token = {k: v for k, v in dict(body).items() if k != "expires_at"}
+    if not isinstance(token.get("access_token"), str) or not token["access_token"]:
+        raise TokenRequestRefused(f"{app_name}'s token response has no access_token")
+    return TokenResponse(body=token, sent_at=sent_at)

@@ -1,0 +1,236 @@
+"""OAuth clients: the client id and secret a project registers with a provider, per app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from gatekey import ids
+from gatekey.catalog.schema import App, AuthKind
+from gatekey.errors import (
+    Conflict,
+    InvalidFields,
+    InvalidId,
+    InvalidInput,
+    NotFound,
+    OAuthClientMissing,
+)
+from gatekey.models import OAuthClient
+from gatekey.oauth.provider import ClientCredentials
+from gatekey.service.base import Actor, ServiceBase
+from gatekey.store import audit as audit_rows
+from gatekey.store import oauth as oauth_rows
+from gatekey.store import sealed
+
+MAX_CLIENT_FIELD = 500
+
+
+def _client_of(row: Any, connections: int = 0) -> OAuthClient:
+    return OAuthClient(
+        id=row.id,
+        project_id=row.project_id,
+        app=row.app_key,
+        client_id=row.client_id,
+        scopes=row.scopes,
+        connections=getattr(row, "connections", connections),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidFields(
+            f"{what} is required", errors=[{"field": what, "message": "must be a non-empty string"}]
+        )
+    if len(value) > MAX_CLIENT_FIELD or any(ord(c) < 32 for c in value):
+        raise InvalidFields(
+            f"{what} is not valid",
+            errors=[{"field": what, "message": f"at most {MAX_CLIENT_FIELD} printable characters"}],
+        )
+    return value.strip()
+
+
+def _scopes(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(s, str) and s.strip() and len(s) <= 300 for s in value
+    ):
+        raise InvalidFields(
+            "scopes must be a list of scope names",
+            errors=[{"field": "scopes", "message": "a list of non-empty strings"}],
+        )
+    return [s.strip() for s in value]
+
+
+class OAuthClientsMixin(ServiceBase):
+    """Register, list, change and remove the OAuth clients of the actor's project."""
+
+    def _oauth_app(self, key: str) -> App:
+        entry = self.catalog.get(key)
+        if not any(m.kind is AuthKind.OAUTH2 for m in entry.auth):
+            raise InvalidInput(f"{entry.name} does not use the OAuth2 authorization-code flow")
+        return entry
+
+    @staticmethod
+    def _check_client_id(oauth_client_id: str) -> None:
+        if not isinstance(oauth_client_id, str) or not ids.is_valid("oac", oauth_client_id):
+            raise InvalidId("OAuth client ids look like oac_ followed by 26 characters")
+
+    def register_oauth_client(
+        self,
+        actor: Actor,
+        *,
+        app: str,
+        client_id: str,
+        client_secret: str,
+        scopes: Any = None,
+    ) -> OAuthClient:
+        """Register the project's OAuth client for an app (one per app)."""
+        self._require_admin(actor)
+        entry = self._oauth_app(app)
+        cid = _text(client_id, "client_id")
+        secret = _text(client_secret, "client_secret")
+        scope_list = _scopes(scopes)
+        now = self.clock()
+        oauth_client_id = ids.new_id("oac")
+        box = self.vault.seal(actor.project_id, oauth_client_id, {"client_secret": secret})
+        try:
+            with self._changing(actor, "oauth_client.create", oauth_client_id) as conn:
+                if oauth_rows.client_for_app(conn, actor.project_id, entry.key) is not None:
+                    raise Conflict(
+                        f"an OAuth client for {entry.name} exists already; change it instead",
+                        app=entry.key,
+                    )
+                oauth_rows.insert_client(
+                    conn,
+                    {
+                        "id": oauth_client_id,
+                        "project_id": actor.project_id,
+                        "app_key": entry.key,
+                        "client_id": cid,
+                        "scopes": scope_list,
+                        "secret_ciphertext": box.ciphertext,
+                        "dek_wrapped": box.wrapped_key,
+                        "kek_id": box.key_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+                audit_rows.record_now(
+                    conn,
+                    [
+                        self._event(
+                            actor, "oauth_client.create", "oauth_client", oauth_client_id, app=app
+                        )
+                    ],
+                )
+        except IntegrityError:
+            raise Conflict(f"an OAuth client for {entry.name} is already registered") from None
+        return self.get_oauth_client(actor, oauth_client_id)
+
+    def list_oauth_clients(self, actor: Actor) -> list[OAuthClient]:
+        self._require_admin(actor)
+        with self.db.read() as conn:
+            return [_client_of(r) for r in oauth_rows.clients_of(conn, actor.project_id)]
+
+    def get_oauth_client(self, actor: Actor, oauth_client_id: str) -> OAuthClient:
+        self._require_admin(actor)
+        self._check_client_id(oauth_client_id)
+        with self.db.read() as conn:
+            row = oauth_rows.client_by_id(conn, actor.project_id, oauth_client_id)
+            if row is None:
+                raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
+            used = oauth_rows.connections_using(conn, oauth_client_id)
+        return _client_of(row, used)
+
+    def update_oauth_client(
+        self,
+        actor: Actor,
+        oauth_client_id: str,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        scopes: Any = None,
+        clear_scopes: bool = False,
+    ) -> OAuthClient:
+        """Change the client id, the secret or the scopes override; connections keep working."""
+        self._require_admin(actor)
+        self._check_client_id(oauth_client_id)
+        values: dict[str, Any] = {"updated_at": self.clock()}
+        changed = []
+        if client_id is not None:
+            values["client_id"] = _text(client_id, "client_id")
+            changed.append("client_id")
+        if client_secret is not None:
+            box = self.vault.seal(
+                actor.project_id,
+                oauth_client_id,
+                {"client_secret": _text(client_secret, "client_secret")},
+            )
+            values.update(
+                secret_ciphertext=box.ciphertext, dek_wrapped=box.wrapped_key, kek_id=box.key_id
+            )
+            changed.append("client_secret")
+        if scopes is not None or clear_scopes:
+            values["scopes"] = None if clear_scopes else _scopes(scopes)
+            changed.append("scopes")
+        with self._changing(actor, "oauth_client.update", oauth_client_id) as conn:
+            if not oauth_rows.update_client(conn, actor.project_id, oauth_client_id, values):
+                raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
+            audit_rows.record_now(
+                conn,
+                [
+                    self._event(
+                        actor,
+                        "oauth_client.update",
+                        "oauth_client",
+                        oauth_client_id,
+                        changed=changed,
+                    )
+                ],
+            )
+        return self.get_oauth_client(actor, oauth_client_id)
+
+    def delete_oauth_client(self, actor: Actor, oauth_client_id: str) -> None:
+        """Remove a client no connection uses."""
+        self._require_admin(actor)
+        self._check_client_id(oauth_client_id)
+        with self._changing(actor, "oauth_client.delete", oauth_client_id) as conn:
+            used = oauth_rows.connections_using(conn, oauth_client_id)
+            if used:
+                raise Conflict(
+                    f"{used} connection(s) use this OAuth client; delete or reconnect them first",
+                    connections=used,
+                )
+            if not oauth_rows.delete_client(conn, actor.project_id, oauth_client_id):
+                raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
+            audit_rows.record_now(
+                conn,
+                [self._event(actor, "oauth_client.delete", "oauth_client", oauth_client_id)],
+            )
+
+    def _client_secret(self, project_id: str, oauth_client_id: str) -> ClientCredentials:
+        """Return a client's id and decrypted secret (for token requests only)."""
+        with self.db.read() as conn:
+            row = oauth_rows.client_by_id(conn, project_id, oauth_client_id)
+        if row is None:
+            raise OAuthClientMissing(
+                "the OAuth client this connection was made with is gone; register one and reconnect"
+            )
+        secret = self.vault.open(project_id, oauth_client_id, sealed.sealed_of(row))
+        return ClientCredentials(row.client_id, str(secret["client_secret"]))
+
+    def _client_for_app(self, project_id: str, entry: App) -> tuple[str, list[str] | None]:
+        """Return the id and scopes override of the project's client for an app."""
+        with self.db.read() as conn:
+            row = oauth_rows.client_for_app(conn, project_id, entry.key)
+        if row is None:
+            raise OAuthClientMissing(
+                f"no OAuth client is registered for {entry.name} in this project; "
+                "register one with its client id and secret",
+                app=entry.key,
+            )
+        return row.id, row.scopes

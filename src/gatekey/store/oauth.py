@@ -1,0 +1,115 @@
+"""SQL for OAuth clients and authorization sessions; every query is scoped by project or state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, delete, func, select, update
+
+from gatekey.store.tables import connections, oauth_clients, oauth_sessions
+
+_CLIENT_PUBLIC = [
+    c for c in oauth_clients.c if c.name not in ("secret_ciphertext", "dek_wrapped", "kek_id")
+]
+
+
+def insert_client(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(oauth_clients.insert().values(**values))
+
+
+def client_by_id(conn: Connection, project_id: str, client_id: str) -> Row[Any] | None:
+    """Return the client with its sealed secret."""
+    query = select(oauth_clients).where(
+        oauth_clients.c.id == client_id, oauth_clients.c.project_id == project_id
+    )
+    return conn.execute(query).first()
+
+
+def client_for_app(conn: Connection, project_id: str, app_key: str) -> Row[Any] | None:
+    query = select(oauth_clients).where(
+        oauth_clients.c.project_id == project_id, oauth_clients.c.app_key == app_key
+    )
+    return conn.execute(query).first()
+
+
+def clients_of(conn: Connection, project_id: str) -> Sequence[Row[Any]]:
+    """Return the project's clients (no secrets) with how many connections use each."""
+    used = (
+        select(func.count())
+        .where(connections.c.oauth_client_id == oauth_clients.c.id)
+        .scalar_subquery()
+    )
+    query: Select[Any] = (
+        select(*_CLIENT_PUBLIC, used.label("connections"))
+        .where(oauth_clients.c.project_id == project_id)
+        .order_by(oauth_clients.c.app_key)
+    )
+    return conn.execute(query).all()
+
+
+def update_client(
+    conn: Connection, project_id: str, client_id: str, values: Mapping[str, Any]
+) -> bool:
+    result = conn.execute(
+        update(oauth_clients)
+        .where(oauth_clients.c.id == client_id, oauth_clients.c.project_id == project_id)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def delete_client(conn: Connection, project_id: str, client_id: str) -> bool:
+    result = conn.execute(
+        delete(oauth_clients).where(
+            oauth_clients.c.id == client_id, oauth_clients.c.project_id == project_id
+        )
+    )
+    return result.rowcount == 1
+
+
+def connections_using(conn: Connection, client_id: str) -> int:
+    query = select(func.count()).where(connections.c.oauth_client_id == client_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def insert_session(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(oauth_sessions.insert().values(**values))
+
+
+def session_by_id(conn: Connection, project_id: str, session_id: str) -> Row[Any] | None:
+    query = select(oauth_sessions).where(
+        oauth_sessions.c.id == session_id, oauth_sessions.c.project_id == project_id
+    )
+    return conn.execute(query).first()
+
+
+def session_by_state(conn: Connection, state_hash: str) -> Row[Any] | None:
+    return conn.execute(
+        select(oauth_sessions).where(oauth_sessions.c.state_hash == state_hash)
+    ).first()
+
+
+def claim_session(conn: Connection, state_hash: str, now: datetime) -> bool:
+    """Move a pending, unexpired session to ``exchanging``: one caller ever wins a state."""
+    result = conn.execute(
+        update(oauth_sessions)
+        .where(
+            oauth_sessions.c.state_hash == state_hash,
+            oauth_sessions.c.status == "pending",
+            oauth_sessions.c.expires_at > now,
+        )
+        .values(status="exchanging")
+    )
+    return result.rowcount == 1
+
+
+def finish_session(conn: Connection, session_id: str, values: Mapping[str, Any]) -> None:
+    conn.execute(update(oauth_sessions).where(oauth_sessions.c.id == session_id).values(**values))
+
+
+def purge_sessions(conn: Connection, before: datetime) -> int:
+    """Delete sessions that ended or expired before ``before``."""
+    result = conn.execute(delete(oauth_sessions).where(oauth_sessions.c.expires_at < before))
+    return result.rowcount
