@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx2
 
@@ -11,8 +12,9 @@ from gatekey import logs
 from gatekey.catalog.loader import Catalog, load_catalog
 from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from gatekey.crypto.vault import Vault
+from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
-from gatekey.service import ConnectionService
+from gatekey.service import ConnectionService, utcnow
 from gatekey.settings import Settings
 from gatekey.store.audit import AuditWriter
 from gatekey.store.database import Database
@@ -62,14 +64,27 @@ def open_runtime(
     vault = Vault(provider)
     created = isinstance(provider, FileKeyProvider) and provider.created
     catalog = load_catalog(settings.apps_dir)
+    shared = transport or httpx2.HTTPTransport()
     http = httpx2.Client(
-        transport=transport,
+        transport=shared,
         timeout=settings.provider_timeout,
         follow_redirects=False,
         headers={"User-Agent": "gatekey/0.1"},
     )
     audit = AuditWriter(db, interval=settings.audit_flush_interval)
-    service = ConnectionService(db, catalog, vault, Prober(http), audit)
+    oauth = ProviderClient(
+        shared, timeout=settings.provider_timeout, clock=utcnow, user_agent="gatekey/0.1"
+    )
+    service = ConnectionService(
+        db,
+        catalog,
+        vault,
+        Prober(http),
+        audit,
+        oauth,
+        callback_url=settings.callback_url,
+        session_ttl=timedelta(minutes=settings.oauth_session_minutes),
+    )
     try:
         service.check_master_keys()
     except Exception:

@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekey.catalog.schema import App, AuthMethod, BasicRule, BearerRule, HeaderRule, QueryRule
+from gatekey.catalog.schema import (
+    App,
+    ApplyRule,
+    AuthMethod,
+    BasicRule,
+    BearerRule,
+    HeaderRule,
+    QueryRule,
+)
 from gatekey.domain.templates import can_render, render
 from gatekey.errors import InvalidFields
 
@@ -60,13 +68,24 @@ def base_url(app: App, method: AuthMethod, values: Mapping[str, str]) -> str:
     return render(method.base_url or app.base_url, values).rstrip("/")
 
 
+_TOKEN_BEARER = BearerRule(type="bearer", value="{access_token}")
+
+
+def rules(method: AuthMethod) -> list[ApplyRule]:
+    """Return the method's rules; an OAuth2 method that names none sends its token as bearer."""
+    uses_token = any("{access_token}" in str(r.model_dump()) for r in method.apply)
+    if method.oauth2 is not None and not uses_token:
+        return [_TOKEN_BEARER, *method.apply]
+    return list(method.apply)
+
+
 def apply(app: App, method: AuthMethod, values: Mapping[str, Any]) -> AppliedAuth:
     """Return the request description for these credentials."""
     filled = template_values(method, values)
     headers: dict[str, str] = {}
     query: dict[str, str] = {}
     basic: tuple[str, str] | None = None
-    for rule in method.apply:
+    for rule in rules(method):
         if isinstance(rule, BearerRule):
             if can_render(rule.value, filled):
                 headers["Authorization"] = "Bearer " + render(rule.value, filled)

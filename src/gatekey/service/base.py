@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
@@ -17,6 +17,7 @@ from gatekey.errors import (
     GatekeyError,
     PermissionDenied,
 )
+from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
 from gatekey.store.audit import AuditWriter, Event
 from gatekey.store.database import Database
@@ -53,14 +54,21 @@ class ServiceBase:
         vault: Vault,
         prober: Prober,
         audit: AuditWriter,
+        provider: ProviderClient,
+        *,
         clock: Clock = utcnow,
+        callback_url: str = "http://127.0.0.1:8040/oauth/callback",
+        session_ttl: timedelta = timedelta(minutes=10),
     ) -> None:
         self.db = db
         self.catalog = catalog
         self.vault = vault
         self.prober = prober
         self.audit = audit
+        self.provider = provider
         self.clock = clock
+        self.callback_url = callback_url
+        self.session_ttl = session_ttl
         self.secrets = SecretReader(db)
 
     @staticmethod

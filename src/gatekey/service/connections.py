@@ -86,7 +86,7 @@ def _decode_cursor(cursor: str) -> str:
     return after
 
 
-def _check_metadata(metadata: Any) -> dict[str, Any]:
+def check_metadata(metadata: Any) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
@@ -176,7 +176,7 @@ class ConnectionsMixin(ServiceBase):
         entry = self.catalog.get(app)
         method = self._method(entry, auth_kind)
         display = clean_name(name)
-        meta = _check_metadata(metadata)
+        meta = check_metadata(metadata)
         secret, public, cleaned_config, label = self._prepare(
             entry, method, fields, config, validate
         )
@@ -301,7 +301,7 @@ class ConnectionsMixin(ServiceBase):
         self._require_admin(actor)
         self._check_id(connection_id)
         display = clean_name(name) if name is not None else None
-        meta = _check_metadata(metadata) if metadata is not None else None
+        meta = check_metadata(metadata) if metadata is not None else None
         credentials: dict[str, Any] = {}
         if fields is not None or config is not None:
             credentials = self._new_credentials(actor, connection_id, fields, config, validate)
