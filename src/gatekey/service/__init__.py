@@ -11,9 +11,12 @@ from gatekey.service.base import Actor, Clock, ServiceBase, utcnow
 from gatekey.service.connections import ConnectionsMixin
 from gatekey.service.master_keys import MasterKeysMixin
 from gatekey.service.oauth_flow import OAuthFlowMixin
+from gatekey.service.tokens import TokensMixin
 
 
-class ConnectionService(OAuthFlowMixin, ConnectionsMixin, AccessMixin, MasterKeysMixin):
+class ConnectionService(
+    TokensMixin, OAuthFlowMixin, ConnectionsMixin, AccessMixin, MasterKeysMixin
+):
     """Projects, API keys, connections, OAuth and master keys, each call for a given actor.
 
     One class for the adapters to hold; its parts live in the modules of this package.

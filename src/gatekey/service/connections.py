@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
+from gatekey.domain import tokens
 from gatekey.domain.apply import AppliedAuth, apply, template_values
 from gatekey.domain.connection import Reason, Status, clean_name, name_key
 from gatekey.errors import (
@@ -37,6 +39,7 @@ from gatekey.models import (
     Deleted,
     TestResult,
 )
+from gatekey.oauth.provider import ClientCredentials
 from gatekey.service.base import Actor, ServiceBase
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
@@ -96,6 +99,17 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
     return metadata
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Validated credentials ready to seal; ``columns`` are token columns (client credentials)."""
+
+    secret: dict[str, Any] = field(repr=False)
+    public: dict[str, Any]
+    config: dict[str, Any]
+    label: str | None
+    columns: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
 class ConnectionsMixin(ServiceBase):
     """The catalog and the connections of the actor's project."""
 
@@ -137,26 +151,58 @@ class ConnectionsMixin(ServiceBase):
 
     def _prepare(
         self, app: App, method: AuthMethod, values: Any, config: Any, validate: bool
-    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str | None]:
-        """Validate fields and config and run the test request.
-
-        Return the secret payload, the public view, the config and the account label.
-        """
+    ) -> Prepared:
+        """Validate fields and config, fetch a client-credentials token, run the test request."""
+        if method.kind is AuthKind.OAUTH2:
+            raise InvalidInput(
+                f"{app.name} connects through its consent screen: start an authorization "
+                "(POST /api/v1/oauth/sessions, or 'gatekey connections connect')"
+            )
         cleaned = field_rules.validate(method.fields, values, what="fields")
         cleaned_config = field_rules.validate(method.config, config, what="config")
         public, secret = field_rules.split(method.fields, cleaned)
-        auth = apply(app, method, {**cleaned, **cleaned_config})
+        extra: dict[str, Any] = {}
+        handed = {**cleaned, **cleaned_config}
+        if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
+            secret, extra = self._client_credentials_token(app, method, cleaned, cleaned_config)
+            cleaned_config = {**cleaned_config, **extra.pop("config")}
+            handed = {**secret, **cleaned_config}
         label = None
         if validate:
-            secret_values = [str(v) for k, v in cleaned.items() if k in method.fields.secret_names]
+            secret_values = [str(v) for k, v in secret.items() if k != "token_type"]
             label = self.prober.check(
                 app,
                 method,
-                auth,
-                template_values(method, {**cleaned, **cleaned_config}),
+                apply(app, method, handed),
+                template_values(method, handed),
                 secret_values,
             )
-        return secret, public, cleaned_config, label
+        return Prepared(secret, public, cleaned_config, label, extra)
+
+    def _client_credentials_token(
+        self, app: App, method: AuthMethod, cleaned: dict[str, Any], config: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Fetch the first token of a client-credentials connection (RFC 6749 section 4.4)."""
+        spec = method.oauth2
+        assert spec is not None
+        client = ClientCredentials(str(cleaned["client_id"]), str(cleaned["client_secret"]))
+        response = self.provider.client_credentials(
+            spec,
+            template_values(method, config),
+            client,
+            app_name=app.name,
+            scopes=spec.default_scopes,
+        )
+        secret, token_config = tokens.merge(cleaned, response.body, spec.token_response_config)
+        extra = {
+            "expires_at": tokens.expires_at(response.body, response.sent_at, refreshable=False),
+            "last_refreshed_at": response.sent_at,
+            "scopes": tokens.granted_scopes(
+                response.body, spec.default_scopes, spec.scope_separator
+            ),
+            "config": token_config,
+        }
+        return secret, extra
 
     def create_connection(
         self,
@@ -177,12 +223,10 @@ class ConnectionsMixin(ServiceBase):
         method = self._method(entry, auth_kind)
         display = clean_name(name)
         meta = check_metadata(metadata)
-        secret, public, cleaned_config, label = self._prepare(
-            entry, method, fields, config, validate
-        )
+        prepared = self._prepare(entry, method, fields, config, validate)
         now = self.clock()
         connection_id = ids.new_id("conn")
-        sealed = self.vault.seal(actor.project_id, connection_id, secret)
+        box = self.vault.seal(actor.project_id, connection_id, prepared.secret)
         try:
             with self._changing(actor, "connection.create", connection_id) as conn:
                 if rows.name_taken(conn, actor.project_id, name_key(display), except_id=None):
@@ -203,15 +247,16 @@ class ConnectionsMixin(ServiceBase):
                         "name_key": name_key(display),
                         "status": Status.ACTIVE.value,
                         "is_default": make_default,
-                        "account_label": label,
+                        "account_label": prepared.label,
                         "scopes": [],
-                        "config": cleaned_config,
-                        "public_fields": public,
+                        "config": prepared.config,
+                        "public_fields": prepared.public,
                         "meta": meta,
-                        "secret_ciphertext": sealed.ciphertext,
-                        "dek_wrapped": sealed.wrapped_key,
-                        "kek_id": sealed.key_id,
+                        "secret_ciphertext": box.ciphertext,
+                        "dek_wrapped": box.wrapped_key,
+                        "kek_id": box.key_id,
                         "version": 1,
+                        **prepared.columns,
                         "created_at": now,
                         "updated_at": now,
                     },
@@ -348,21 +393,25 @@ class ConnectionsMixin(ServiceBase):
     ) -> dict[str, Any]:
         """Validate and seal replacement credentials; return the column values to write."""
         row, entry, method, secret = self._open(actor, connection_id)
-        secret, public, cleaned_config, label = self._prepare(
+        if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS and fields is None:
+            secret = {k: v for k, v in secret.items() if k in method.fields.properties}
+        known = method.config.properties
+        prepared = self._prepare(
             entry,
             method,
             secret if fields is None else fields,
-            row.config if config is None else config,
+            {k: v for k, v in row.config.items() if k in known} if config is None else config,
             validate,
         )
-        sealed = self.vault.seal(actor.project_id, connection_id, secret)
+        box = self.vault.seal(actor.project_id, connection_id, prepared.secret)
         return {
-            "public_fields": public,
-            "config": cleaned_config,
-            "account_label": label if validate else row.account_label,
-            "secret_ciphertext": sealed.ciphertext,
-            "dek_wrapped": sealed.wrapped_key,
-            "kek_id": sealed.key_id,
+            **prepared.columns,
+            "public_fields": prepared.public,
+            "config": prepared.config,
+            "account_label": prepared.label if validate else row.account_label,
+            "secret_ciphertext": box.ciphertext,
+            "dek_wrapped": box.wrapped_key,
+            "kek_id": box.key_id,
             "status": Status.ACTIVE.value,
             "status_reason": None,
             "status_message": None,
@@ -427,11 +476,22 @@ class ConnectionsMixin(ServiceBase):
         secret = self.vault.open(actor.project_id, connection_id, sealed.sealed_of(row))
         return row, entry, method, secret
 
-    def resolve_credentials(self, actor: Actor, connection_id: str) -> Credentials:
+    def _fresh(
+        self, row: SecretRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
+    ) -> tuple[SecretRow, dict[str, Any]]:
+        """Return the token set to hand out; ``service.tokens`` refreshes OAuth2 tokens here."""
+        return row, secret
+
+    def resolve_credentials(
+        self, actor: Actor, connection_id: str, *, stale_token: str | None = None
+    ) -> Credentials:
         """Return ready-to-use credentials for an execution; audited, never logged.
 
         The hot path: one indexed read and the decrypt. The audit entry and ``last_used_at``
-        are queued for the group-commit writer.
+        are queued for the group-commit writer. An OAuth2 token that expires within the
+        refresh margin is refreshed first; ``stale_token`` (the token the app just refused with
+        one of ``expired_token_status``) forces a refresh unless another caller already did.
+        Refresh tokens and client secrets are never handed out.
         """
         try:
             row, entry, method, secret = self._open(actor, connection_id)
@@ -442,6 +502,8 @@ class ConnectionsMixin(ServiceBase):
                     id=row.id,
                     reason=row.status_reason,
                 )
+            if method.oauth2 is not None:
+                row, secret = self._fresh(row, method, secret, stale_token)
         except GatekeyError as exc:
             self.audit.submit(
                 self._event(
@@ -454,18 +516,27 @@ class ConnectionsMixin(ServiceBase):
         basic = None
         if auth.basic is not None:
             basic = BasicAuth.model_construct(username=auth.basic[0], password=auth.basic[1])
+        handed = secret
+        token_type = None
+        expired_status: list[int] = []
+        if method.oauth2 is not None:
+            handed = {k: secret[k] for k in tokens.HANDED_OUT if k in secret}
+            token_type = str(secret.get("token_type") or "Bearer")
+            expired_status = method.oauth2.expired_token_status
         # Every value comes from validated, stored data: construct without re-validating.
         return Credentials.model_construct(
             connection_id=row.id,
             app=row.app_key,
             auth_kind=AuthKind(row.auth_kind),
-            fields=secret,
+            fields=handed,
             config=row.config,
             base_url=auth.base_url,
             headers=auth.headers,
             query=auth.query,
             basic=basic,
             expires_at=row.expires_at,
+            token_type=token_type,
+            expired_token_status=expired_status,
         )
 
     def test_connection(self, actor: Actor, connection_id: str) -> TestResult:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, delete, func, or_, select, update
 
 from gatekey.store.tables import connections as t
 
@@ -116,3 +116,63 @@ def touch(conn: Connection, last_used: Mapping[str, datetime]) -> None:
         .values(last_used_at=bindparam("used"))
     )
     conn.execute(statement, [{"cid": cid, "used": at} for cid, at in last_used.items()])
+
+
+def claim_refresh(
+    conn: Connection,
+    connection_id: str,
+    *,
+    version: int,
+    owner: str,
+    until: datetime,
+    now: datetime,
+) -> bool:
+    """Take the refresh lease if the row is still at ``version`` and nobody holds a live lease.
+
+    A compare-and-swap in one statement: across threads, processes and replicas exactly one
+    caller wins, and the winner knows the token set it read is the current one.
+    """
+    result = conn.execute(
+        update(t)
+        .where(
+            t.c.id == connection_id,
+            t.c.version == version,
+            or_(t.c.refresh_lease_until.is_(None), t.c.refresh_lease_until < now),
+        )
+        .values(refresh_lease_owner=owner, refresh_lease_until=until)
+    )
+    return result.rowcount == 1
+
+
+def finish_refresh(
+    conn: Connection, connection_id: str, owner: str, values: Mapping[str, Any], *, bump: bool
+) -> bool:
+    """Write the outcome of a refresh and drop the lease, if the caller still holds it."""
+    extra: dict[str, Any] = {"version": t.c.version + 1} if bump else {}
+    result = conn.execute(
+        update(t)
+        .where(t.c.id == connection_id, t.c.refresh_lease_owner == owner)
+        .values(**values, **extra, refresh_lease_owner=None, refresh_lease_until=None)
+    )
+    return result.rowcount == 1
+
+
+def refresh_candidates(
+    conn: Connection, *, due_before: datetime, idle_before: datetime, limit: int
+) -> Sequence[Row[Any]]:
+    """Return active OAuth2 connections whose token expires soon or whose grant sits idle."""
+    query: Select[Any] = (
+        select(t.c.id, t.c.project_id, t.c.app_key, t.c.expires_at, t.c.last_refreshed_at)
+        .where(
+            t.c.status == "active",
+            t.c.auth_kind.in_(("oauth2", "oauth2_client_credentials")),
+            or_(
+                t.c.expires_at < due_before,
+                t.c.last_refreshed_at < idle_before,
+            ),
+        )
+        .order_by(t.c.expires_at)
+        .limit(limit)
+    )
+    found: Sequence[Row[Any]] = conn.execute(query).all()
+    return found

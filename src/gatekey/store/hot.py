@@ -34,6 +34,13 @@ _COLUMNS = (
     t.c.secret_ciphertext,
     t.c.dek_wrapped,
     t.c.kek_id,
+    t.c.scopes,
+    t.c.version,
+    t.c.oauth_client_id,
+    t.c.last_refreshed_at,
+    t.c.refresh_lease_until,
+    t.c.refresh_retry_at,
+    t.c.refresh_failures,
 )
 
 
@@ -52,6 +59,13 @@ class SecretRow(NamedTuple):
     secret_ciphertext: bytes
     dek_wrapped: bytes
     kek_id: str
+    scopes: list[str]
+    version: int
+    oauth_client_id: str | None
+    last_refreshed_at: Any
+    refresh_lease_until: Any
+    refresh_retry_at: Any
+    refresh_failures: int
 
     def __repr__(self) -> str:
         return f"SecretRow(id={self.id!r}, kek_id={self.kek_id!r})"

@@ -1,0 +1,307 @@
+"""Fresh tokens for every execution: refresh once per expiry, across threads and processes.
+
+Before an OAuth2 connection's credentials are handed out, a token that expires within the
+margin (``domain.tokens.margin``) is replaced. One caller per process runs the refresh
+(``Flights``); across processes and replicas the row's lease, taken by compare-and-swap on its
+version, lets exactly one of them call the provider. The others wait for the version to move
+and read the winner's token. The new token set is committed before anyone gets it.
+
+Failure classes (``oauth.provider``): a revoked grant makes the connection inactive, after a
+re-read shows no sibling rotated the token meanwhile; an OAuth client the provider refuses is
+reported as such and leaves the connection as it is; an unavailable provider is recorded and
+retried with backoff, and a still-valid token keeps being handed out meanwhile.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets as random_tokens
+import time
+from datetime import timedelta
+from typing import Any
+
+from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
+from gatekey.domain import tokens
+from gatekey.domain.apply import template_values
+from gatekey.domain.connection import Reason, Status
+from gatekey.errors import (
+    ConnectionInactive,
+    GatekeyError,
+    GrantRevoked,
+    NotFound,
+    OAuthClientMissing,
+    OAuthClientRejected,
+    ProviderUnavailable,
+    TokenRequestRefused,
+)
+from gatekey.oauth.flights import Flights
+from gatekey.oauth.provider import ClientCredentials, TokenResponse
+from gatekey.service.base import Actor
+from gatekey.service.oauth_clients import OAuthClientsMixin
+from gatekey.store import audit as audit_rows
+from gatekey.store import connections as rows
+from gatekey.store import sealed
+from gatekey.store.hot import SecretRow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+POLL_SECONDS = 0.02
+Fresh = tuple[SecretRow, dict[str, Any]]
+
+
+def inactive_error(row: SecretRow | Any) -> ConnectionInactive:
+    return ConnectionInactive(
+        f"connection {row.name!r} ({row.id}) is inactive: "
+        f"{row.status_message or row.status_reason}; reconnect it",
+        id=row.id,
+        reason=row.status_reason,
+    )
+
+
+class TokensMixin(OAuthClientsMixin):
+    """Refresh on resolution, on demand (the app said the token expired) and in the background."""
+
+    _flights: Flights[Fresh] | None = None
+
+    @property
+    def flights(self) -> Flights[Fresh]:
+        if self._flights is None:
+            self._flights = Flights()
+        return self._flights
+
+    def _due(self, row: SecretRow, spec: OAuth2Spec) -> bool:
+        margin = timedelta(seconds=spec.refresh_margin_seconds)
+        return tokens.refresh_due(row.expires_at, row.last_refreshed_at, margin, self.clock())
+
+    def _fresh(
+        self, row: SecretRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
+    ) -> Fresh:
+        """Return the row and token set to hand out, refreshed first when due (or stale)."""
+        assert method.oauth2 is not None
+        if stale is None and not self._due(row, method.oauth2):
+            return row, secret
+        return self.flights.run(row.id, lambda: self._refresh_shared(row, stale))
+
+    def _refresh_shared(self, first: SecretRow, stale: str | None) -> Fresh:
+        deadline = time.monotonic() + LEASE.total_seconds() + 5
+        while True:
+            row = self.secrets.read(first.project_id, first.id)
+            if row is None:
+                raise NotFound(f"connection {first.id} not found", id=first.id)
+            if row.status != Status.ACTIVE.value:
+                raise inactive_error(row)
+            entry = self.catalog.get(row.app_key)
+            method = entry.method(row.auth_kind)
+            assert method.oauth2 is not None
+            secret = self.vault.open(row.project_id, row.id, sealed.sealed_of(row))
+            now = self.clock()
+            current = str(secret.get("access_token", ""))
+            forced = stale is not None and hmac.compare_digest(current, stale)
+            if not forced and not self._due(row, method.oauth2):
+                return row, secret
+            valid = row.expires_at is None or row.expires_at > now
+            if row.refresh_retry_at is not None and now < row.refresh_retry_at:
+                if valid and not forced:
+                    return row, secret
+                wait = (row.refresh_retry_at - now).total_seconds()
+                raise ProviderUnavailable(
+                    f"{entry.name} could not refresh the token of {row.name!r} lately; "
+                    f"next try in {wait:.0f} s",
+                    id=row.id,
+                    retry_after=round(wait, 1),
+                )
+            owner = random_tokens.token_hex(16)
+            with self.db.write() as conn:
+                won = rows.claim_refresh(
+                    conn, row.id, version=row.version, owner=owner, until=now + LEASE, now=now
+                )
+            if won:
+                fresh = self._refresh_now(row, entry, method, secret, owner)
+                if fresh is not None:
+                    return fresh
+                continue
+            if valid and not forced:
+                return row, secret
+            self._await_change(row, deadline)
+
+    def _await_change(self, row: SecretRow, deadline: float) -> None:
+        """Wait until the lease holder writes (the version moves) or its lease lapses."""
+        while time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            now_row = self.secrets.read(row.project_id, row.id)
+            if now_row is None or now_row.version != row.version:
+                return
+            lease = now_row.refresh_lease_until
+            if lease is None or lease <= self.clock():
+                return
+        raise ProviderUnavailable(
+            f"the token refresh of {row.name!r} took too long; try again", id=row.id
+        )
+
+    def _token_request(
+        self, row: SecretRow, entry: App, method: AuthMethod, secret: dict[str, Any]
+    ) -> TokenResponse:
+        spec = method.oauth2
+        assert spec is not None
+        values = template_values(method, dict(row.config))
+        if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
+            client = ClientCredentials(str(secret["client_id"]), str(secret["client_secret"]))
+            return self.provider.client_credentials(
+                spec, values, client, app_name=entry.name, scopes=row.scopes
+            )
+        refresh_token = secret.get("refresh_token")
+        if not refresh_token:
+            raise TokenRequestRefused(
+                f"the access token expired and {entry.name} gave no refresh token"
+            )
+        if row.oauth_client_id is None:
+            raise OAuthClientMissing("this connection has no OAuth client; reconnect it")
+        client = self._client_secret(row.project_id, row.oauth_client_id)
+        return self.provider.refresh(
+            spec, values, client, app_name=entry.name, refresh_token=str(refresh_token)
+        )
+
+    def _refresh_now(
+        self,
+        row: SecretRow,
+        entry: App,
+        method: AuthMethod,
+        secret: dict[str, Any],
+        owner: str,
+    ) -> Fresh | None:
+        """Call the provider holding the lease; return None if a sibling rotated meanwhile."""
+        spec = method.oauth2
+        assert spec is not None
+        try:
+            response = self._token_request(row, entry, method, secret)
+        except GrantRevoked as exc:
+            now_row = self.secrets.read(row.project_id, row.id)
+            if now_row is not None and now_row.version != row.version:
+                self._release(row, owner, {})
+                return None
+            self._deactivate(row, owner, Reason.REVOKED, exc.message)
+            raise self._now_inactive(row, Reason.REVOKED, exc.message) from None
+        except TokenRequestRefused as exc:
+            self._deactivate(row, owner, Reason.REFRESH_FAILED, exc.message)
+            raise self._now_inactive(row, Reason.REFRESH_FAILED, exc.message) from None
+        except (ProviderUnavailable, OAuthClientRejected, OAuthClientMissing) as exc:
+            self._record_failure(row, owner, exc)
+            valid = row.expires_at is None or row.expires_at > self.clock()
+            if valid and isinstance(exc, ProviderUnavailable):
+                return row, secret
+            raise
+        except BaseException:
+            self._release(row, owner, {})
+            raise
+        return self._store_refresh(row, entry, spec, secret, response, owner)
+
+    def _store_refresh(
+        self,
+        row: SecretRow,
+        entry: App,
+        spec: OAuth2Spec,
+        secret: dict[str, Any],
+        response: TokenResponse,
+        owner: str,
+    ) -> Fresh:
+        new_secret, config_update = tokens.merge(secret, response.body, spec.token_response_config)
+        refreshable = "refresh_token" in new_secret
+        expires = tokens.expires_at(response.body, response.sent_at, refreshable=refreshable)
+        box = self.vault.seal(row.project_id, row.id, new_secret)
+        values: dict[str, Any] = {
+            "secret_ciphertext": box.ciphertext,
+            "dek_wrapped": box.wrapped_key,
+            "kek_id": box.key_id,
+            "expires_at": expires,
+            "last_refreshed_at": response.sent_at,
+            "refresh_failures": 0,
+            "refresh_retry_at": None,
+            "last_error": None,
+            "last_error_at": None,
+        }
+        if "scope" in response.body:
+            values["scopes"] = tokens.granted_scopes(
+                response.body, row.scopes, spec.scope_separator
+            )
+        if config_update:
+            values["config"] = {**row.config, **config_update}
+        actor = Actor.operator(row.project_id)
+        with self.db.write() as conn:
+            stored = rows.finish_refresh(conn, row.id, owner, values, bump=True)
+            if stored:
+                event = self._event(
+                    actor,
+                    "connection.refresh",
+                    "connection",
+                    row.id,
+                    rotated=new_secret.get("refresh_token") != secret.get("refresh_token"),
+                )
+                audit_rows.record_now(conn, [event])
+        if not stored:
+            log.error("refresh lease of %s lapsed before its token set was stored", row.id)
+            raise ProviderUnavailable(f"the token refresh of {row.name!r} took too long; try again")
+        fresh = self.secrets.read(row.project_id, row.id)
+        assert fresh is not None
+        return fresh, new_secret
+
+    @staticmethod
+    def _now_inactive(row: SecretRow, reason: Reason, message: str) -> ConnectionInactive:
+        return ConnectionInactive(
+            f"connection {row.name!r} ({row.id}) is inactive: {message}; reconnect it",
+            id=row.id,
+            reason=reason.value,
+        )
+
+    def _release(self, row: SecretRow, owner: str, values: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            rows.finish_refresh(conn, row.id, owner, values, bump=False)
+
+    def _record_failure(self, row: SecretRow, owner: str, exc: GatekeyError) -> None:
+        now = self.clock()
+        failures = row.refresh_failures + 1
+        retry_after = exc.retry_after if isinstance(exc, ProviderUnavailable) else None
+        log.warning("token refresh of %s failed (%s), attempt %d", row.id, exc.code, failures)
+        self._release(
+            row,
+            owner,
+            {
+                "refresh_failures": failures,
+                "refresh_retry_at": now + tokens.backoff(failures, retry_after),
+                "last_error": exc.message,
+                "last_error_at": now,
+            },
+        )
+
+    def _deactivate(self, row: SecretRow, owner: str, reason: Reason, message: str) -> None:
+        now = self.clock()
+        log.warning("connection %s is now inactive: %s", row.id, reason.value)
+        with self.db.write() as conn:
+            rows.finish_refresh(
+                conn,
+                row.id,
+                owner,
+                {
+                    "status": Status.INACTIVE.value,
+                    "status_reason": reason.value,
+                    "status_message": message,
+                    "last_error": message,
+                    "last_error_at": now,
+                    "updated_at": now,
+                },
+                bump=True,
+            )
+            audit_rows.record_now(
+                conn,
+                [
+                    self._event(
+                        Actor.operator(row.project_id),
+                        "connection.deactivate",
+                        "connection",
+                        row.id,
+                        "failed",
+                        reason=reason.value,
+                    )
+                ],
+            )
