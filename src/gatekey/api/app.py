@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib import resources
 from importlib.metadata import version
 
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 
 from gatekey.api import problems
-from gatekey.api.routes import api_keys, apps, connections
+from gatekey.api.routes import api_keys, apps, connections, oauth, oauth_clients
 from gatekey.runtime import Runtime
+from gatekey.web import callback
 
 MAX_BODY = 1024 * 1024
 
@@ -56,4 +59,12 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
     app.include_router(apps.router)
     app.include_router(connections.router)
     app.include_router(api_keys.router)
+    app.include_router(oauth_clients.router)
+    app.include_router(oauth.router)
+    app.include_router(callback.router)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(resources.files("gatekey.web") / "static")),
+        name="static",
+    )
     return app

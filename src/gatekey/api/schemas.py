@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gatekey.domain.connection import Role
 
@@ -45,3 +45,35 @@ class Me(BaseModel):
     project_id: str
     key_id: str
     role: Role
+
+
+class CredentialsRequest(_Body):
+    stale_token: SecretStr | None = Field(
+        default=None,
+        description="the access token the app just refused as expired: refresh unless done",
+    )
+
+
+class OAuthClientCreate(_Body):
+    app: str = Field(max_length=64, examples=["gmail"])
+    client_id: str = Field(max_length=500)
+    client_secret: SecretStr = Field(max_length=2000)
+    scopes: list[str] | None = Field(default=None, description="replaces the app's default scopes")
+
+
+class OAuthClientUpdate(_Body):
+    client_id: str | None = Field(default=None, max_length=500)
+    client_secret: SecretStr | None = Field(default=None, max_length=2000)
+    scopes: list[str] | None = Field(default=None, description="null goes back to the defaults")
+
+
+class AuthorizationStart(_Body):
+    app: str | None = Field(default=None, max_length=64, examples=["gmail"])
+    name: str | None = Field(default=None, max_length=1000, examples=["Gmail - Support"])
+    connection_id: str | None = Field(
+        default=None, max_length=64, description="reconnect this connection (same id)"
+    )
+    scopes: list[str] | None = None
+    config: dict[str, Any] | None = Field(default=None, description="e.g. a Shopify shop")
+    metadata: dict[str, Any] | None = None
+    is_default: bool | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from gatekey.api.deps import ActorDep, ServiceDep
-from gatekey.api.schemas import ConnectionCreate, ConnectionUpdate
+from gatekey.api.schemas import ConnectionCreate, ConnectionUpdate, CredentialsRequest
 from gatekey.domain.connection import Status
 from gatekey.models import AuditEvent, Connection, ConnectionPage, Credentials, Deleted, TestResult
 
@@ -78,11 +78,19 @@ def delete_connection(connection_id: ConnectionId, actor: ActorDep, service: Ser
 
 @router.post("/{connection_id}/credentials", response_model=Credentials)
 def resolve_credentials(
-    connection_id: ConnectionId, actor: ActorDep, service: ServiceDep, response: Response
+    connection_id: ConnectionId,
+    actor: ActorDep,
+    service: ServiceDep,
+    response: Response,
+    body: CredentialsRequest | None = None,
 ) -> Credentials:
-    """Return the credentials an execution needs. Audited; never cached."""
+    """Return the credentials an execution needs, refreshing an expiring OAuth2 token first.
+
+    Audited; never cached. Send ``stale_token`` when the app refused the token as expired.
+    """
     response.headers["Cache-Control"] = "no-store"
-    return service.resolve_credentials(actor, connection_id)
+    stale = body.stale_token.get_secret_value() if body and body.stale_token else None
+    return service.resolve_credentials(actor, connection_id, stale_token=stale)
 
 
 @router.post("/{connection_id}/test", response_model=TestResult)

@@ -1,0 +1,51 @@
+"""``GET /oauth/callback``: where providers send the person back after consent.
+
+The page tells its opener the outcome with ``postMessage`` to Gatekey's exact origin, and over
+a same-origin ``BroadcastChannel`` (``gatekey-oauth``) for when the opener link was cut
+(Cross-Origin-Opener-Policy at the provider), then closes itself. It loads only Gatekey's own
+script and stylesheet, and sends no referrer, so the code in its URL goes nowhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from gatekey.api.deps import ServiceDep
+from gatekey.errors import GatekeyError
+from gatekey.web.render import page
+
+router = APIRouter(include_in_schema=False)
+CHANNEL = "gatekey-oauth"
+
+
+@router.get("/oauth/callback", response_class=HTMLResponse)
+def oauth_callback(request: Request, service: ServiceDep) -> HTMLResponse:
+    origin = request.app.state.runtime.settings.origin
+    params = {k: v for k, v in request.query_params.items() if len(v) <= 4096}
+    try:
+        session = service.complete_authorization(params)
+    except GatekeyError as exc:
+        result = {
+            "type": CHANNEL,
+            "status": "failed",
+            "session_id": None,
+            "connection_id": None,
+            "error_code": exc.code,
+            "error_message": exc.message,
+        }
+        return page("oauth_callback.html", 400, result=result, origin=origin, channel=CHANNEL)
+    result: dict[str, Any] = {
+        "type": CHANNEL,
+        "status": session.status,
+        "session_id": session.id,
+        "connection_id": session.connection_id if session.status == "succeeded" else None,
+        "reconnect": session.reconnect,
+        "app": session.app,
+        "error_code": session.error_code,
+        "error_message": session.error_message,
+    }
+    status = 200 if session.status == "succeeded" else 400
+    return page("oauth_callback.html", status, result=result, origin=origin, channel=CHANNEL)

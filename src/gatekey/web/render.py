@@ -1,0 +1,33 @@
+"""Jinja2 rendering and the security headers every page carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+_env = Environment(
+    loader=PackageLoader("gatekey.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render a template as a page that loads nothing from anywhere but Gatekey."""
+    html = _env.get_template(template).render(**context)
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Content-Security-Policy": CSP,
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+        },
+    )
