@@ -25,6 +25,7 @@ CHANNEL = "gatekey-oauth"
 def oauth_callback(request: Request, service: ServiceDep) -> HTMLResponse:
     origin = request.app.state.runtime.settings.origin
     params = {k: v for k, v in request.query_params.items() if len(v) <= 4096}
+    result: dict[str, Any]
     try:
         session = service.complete_authorization(params)
     except GatekeyError as exc:
@@ -37,7 +38,7 @@ def oauth_callback(request: Request, service: ServiceDep) -> HTMLResponse:
             "error_message": exc.message,
         }
         return page("oauth_callback.html", 400, result=result, origin=origin, channel=CHANNEL)
-    result: dict[str, Any] = {
+    result = {
         "type": CHANNEL,
         "status": session.status,
         "session_id": session.id,
