@@ -14,18 +14,25 @@ _env = Environment(
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "connect-src 'self'; base-uri 'none'; form-action 'self'{form_targets}; "
+    "frame-ancestors 'none'"
 )
 
 
-def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render a template as a page that loads nothing from anywhere but Gatekey."""
+def page(
+    template: str, status: int = 200, *, form_targets: str = "", **context: Any
+) -> HTMLResponse:
+    """Render a template as a page that loads nothing from anywhere but Gatekey.
+
+    ``form_targets`` adds origins a form may end up at (browsers apply ``form-action`` to the
+    redirects after a submission too).
+    """
     html = _env.get_template(template).render(**context)
     return HTMLResponse(
         html,
         status_code=status,
         headers={
-            "Content-Security-Policy": CSP,
+            "Content-Security-Policy": CSP.format(form_targets=form_targets),
             "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
