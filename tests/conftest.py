@@ -18,6 +18,7 @@ from gatekey.settings import Settings
 from gatekey.store.database import Database
 from gatekey.store.tables import metadata
 from tests.fakes.providers import FakeProviders
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, running_sandbox
 
 PG_ENV = "GATEKEY_TEST_DATABASE_URL"
 MASTER_KEY = "mk-test-1:" + base64.b64encode(b"\x07" * 32).decode()
@@ -96,3 +97,33 @@ def actor(service: ConnectionService) -> Actor:
 @pytest.fixture
 def other_actor(service: ConnectionService) -> Actor:
     return Actor.operator(service.create_project("other").id)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    with running_sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def oauth_runtime(settings: Settings, sandbox: Sandbox) -> Iterator[Runtime]:
+    sandbox.control("reset")
+    sandbox.control("ttl", seconds=3600)
+    rt = open_runtime(settings, extra_apps=[sandbox.app])
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def oauth_service(oauth_runtime: Runtime) -> ConnectionService:
+    return oauth_runtime.service
+
+
+@pytest.fixture
+def oauth_actor(oauth_service: ConnectionService) -> Actor:
+    project, _ = oauth_service.bootstrap()
+    actor = Actor.operator(project.id)
+    oauth_service.register_oauth_client(
+        actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    return actor

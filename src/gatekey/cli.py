@@ -20,8 +20,8 @@ from rich.table import Table
 
 from gatekey import errors
 from gatekey.domain.connection import Role
-from gatekey.models import Connection, RotationProgress
-from gatekey.runtime import Runtime, open_runtime
+from gatekey.models import Connection, Project, RotationProgress
+from gatekey.runtime import Runtime, install_demo, open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
 
@@ -91,19 +91,20 @@ def _fail(exc: errors.GatekeyError) -> typer.Exit:
     return typer.Exit(exit_code(exc))
 
 
-def _announce(runtime: Runtime) -> None:
+def _announce(runtime: Runtime) -> Project:
     if runtime.key_file_created:
         err.print(
             f"Created master key file {runtime.settings.master_key_file} (mode 0600). "
             "Back it up: without it nothing stored can be decrypted.",
             markup=False,
         )
-    _project, key = runtime.service.bootstrap()
+    project, key = runtime.service.bootstrap()
     if key is not None:
         err.print(
             f"Created project 'default' and its admin API key (shown once):\n  {key.token}",
             markup=False,
         )
+    return project
 
 
 def _actor(runtime: Runtime, project: str) -> Actor:
@@ -151,16 +152,25 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, Any]:
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="serve the Sandbox OAuth app under /sandbox")
+    ] = False,
 ) -> None:
     """Start the HTTP API (migrates the database first)."""
     import uvicorn
 
     from gatekey.api.app import create_app
 
-    settings = Settings()
+    overrides: dict[str, Any] = {"demo": True} if demo else {}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    settings = Settings(**overrides)
     try:
         runtime = open_runtime(settings)
-        _announce(runtime)
+        project = _announce(runtime)
+        install_demo(runtime, project.id)
     except errors.GatekeyError as exc:
         raise _fail(exc) from None
     bind_host = host or settings.host

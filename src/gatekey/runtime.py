@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,11 +12,14 @@ import httpx2
 
 from gatekey import logs
 from gatekey.catalog.loader import Catalog, load_catalog
+from gatekey.catalog.schema import App
 from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from gatekey.crypto.vault import Vault
 from gatekey.oauth.provider import ProviderClient
+from gatekey.oauth.sandbox import SandboxState, sandbox_app_definition
+from gatekey.oauth.sandbox.app import DEMO_CLIENT_ID
 from gatekey.probe import Prober
-from gatekey.service import ConnectionService, utcnow
+from gatekey.service import Actor, ConnectionService, utcnow
 from gatekey.settings import Settings
 from gatekey.store.audit import AuditWriter
 from gatekey.store.database import Database
@@ -33,6 +38,7 @@ class Runtime:
     service: ConnectionService
     http: httpx2.Client
     key_file_created: bool
+    sandbox: SandboxState | None = None
 
     def close(self) -> None:
         self.service.audit.close()
@@ -52,6 +58,7 @@ def open_runtime(
     *,
     transport: httpx2.BaseTransport | None = None,
     migrate: bool = True,
+    extra_apps: Sequence[App] = (),
 ) -> Runtime:
     """Open the database (migrating it), load keys and catalog; fail early and clearly."""
     settings = settings or Settings()
@@ -64,6 +71,12 @@ def open_runtime(
     vault = Vault(provider)
     created = isinstance(provider, FileKeyProvider) and provider.created
     catalog = load_catalog(settings.apps_dir)
+    sandbox = None
+    if settings.demo:
+        sandbox = SandboxState(issuer=settings.origin + "/sandbox")
+        extra_apps = [*extra_apps, sandbox_app_definition(settings.origin + "/sandbox")]
+    if extra_apps:
+        catalog = Catalog([*catalog, *extra_apps])
     shared = transport or httpx2.HTTPTransport()
     http = httpx2.Client(
         transport=shared,
@@ -92,4 +105,23 @@ def open_runtime(
         http.close()
         db.dispose()
         raise
-    return Runtime(settings, db, catalog, provider, service, http, created)
+    return Runtime(settings, db, catalog, provider, service, http, created, sandbox)
+
+
+def install_demo(runtime: Runtime, project_id: str) -> None:
+    """Register the sandbox's OAuth client (a fresh secret each start) in a project."""
+    if runtime.sandbox is None:
+        return
+    secret = secrets.token_urlsafe(24)
+    runtime.sandbox.register_client(DEMO_CLIENT_ID, secret, [runtime.settings.callback_url])
+    actor = Actor.operator(project_id)
+    service = runtime.service
+    existing = [c for c in service.list_oauth_clients(actor) if c.app == "sandbox"]
+    if existing:
+        service.update_oauth_client(
+            actor, existing[0].id, client_id=DEMO_CLIENT_ID, client_secret=secret
+        )
+    else:
+        service.register_oauth_client(
+            actor, app="sandbox", client_id=DEMO_CLIENT_ID, client_secret=secret
+        )

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from gatekey.api import problems
 from gatekey.api.routes import api_keys, apps, connections, oauth, oauth_clients
+from gatekey.oauth.sandbox import sandbox_router
 from gatekey.runtime import Runtime
 from gatekey.web import callback
 
@@ -62,6 +63,8 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
     app.include_router(oauth_clients.router)
     app.include_router(oauth.router)
     app.include_router(callback.router)
+    if runtime.sandbox is not None:
+        app.include_router(sandbox_router(runtime.sandbox))
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("gatekey.web") / "static")),
