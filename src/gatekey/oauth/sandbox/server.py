@@ -59,6 +59,7 @@ class SandboxState:
     access: dict[str, tuple[str, float]] = field(default_factory=dict)
     faults: list[dict[str, Any]] = field(default_factory=list)
     delay_ms: int = 0
+    rotate_refresh: bool = True
     counts: dict[str, int] = field(default_factory=dict)
 
     def register_client(self, client_id: str, secret: str, redirect_uris: list[str]) -> None:
@@ -322,7 +323,10 @@ def _refresh_grant(state: SandboxState, client_id: str, form: dict[str, str]) ->
     if grant is None or grant.revoked or grant.client_id != client_id:
         return _oauth_error(400, "invalid_grant", "The refresh token is invalid or was revoked")
     assert grant_id is not None
-    return JSONResponse(state.issue(grant_id, rotate=True), headers={"Cache-Control": "no-store"})
+    body = state.issue(grant_id, rotate=state.rotate_refresh)
+    if not state.rotate_refresh:
+        body.pop("refresh_token", None)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 def create_sandbox_app(state: SandboxState) -> FastAPI:
