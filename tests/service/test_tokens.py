@@ -26,7 +26,7 @@ def _set_clock(service: ConnectionService, clock: Callable[[], datetime]) -> Non
 
 
 def _secret(service: ConnectionService, actor: Actor, connection_id: str) -> dict[str, object]:
-    row, _, _, secret = service._open(actor, connection_id)
+    _row, _, _, secret = service._open(actor, connection_id)
     return secret
 
 
