@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gatekey.domain import tokens
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_merge_keeps_the_old_refresh_token_and_extra_fields() -> None:
+    old = {"access_token": "a1", "refresh_token": "r1", "id_token": "i1", "expires_in": 10}
+    secret, config = tokens.merge(
+        old,
+        {
+            "access_token": "a2",
+            "expires_in": 3600,
+            "instance_url": "https://x",
+            "refresh_token": "",
+        },
+        ["instance_url"],
+    )
+    assert secret == {"access_token": "a2", "refresh_token": "r1", "id_token": "i1"}
+    assert config == {"instance_url": "https://x"}
+
+
+def test_merge_takes_a_rotated_refresh_token() -> None:
+    secret, _ = tokens.merge({"refresh_token": "r1"}, {"access_token": "a", "refresh_token": "r2"})
+    assert secret["refresh_token"] == "r2"
+
+
+@pytest.mark.parametrize(
+    ("response", "refreshable", "expected"),
+    [
+        ({"expires_in": 3600}, True, T0 + timedelta(hours=1)),
+        ({"expires_in": "120"}, True, T0 + timedelta(seconds=120)),
+        ({}, True, None),
+        ({}, False, T0 + tokens.DEFAULT_UNREFRESHABLE_LIFETIME),
+        ({"expires_in": 0}, False, T0 + tokens.DEFAULT_UNREFRESHABLE_LIFETIME),
+    ],
+)
+def test_expiry_counts_from_the_send_time(
+    response: dict[str, object], refreshable: bool, expected: datetime | None
+) -> None:
+    assert tokens.expires_at(response, T0, refreshable=refreshable) == expected
+
+
+def test_margin_is_the_smaller_of_the_app_margin_and_half_the_lifetime() -> None:
+    five = timedelta(minutes=5)
+    assert tokens.margin(T0, T0 + timedelta(hours=1), five) == five
+    assert tokens.margin(T0, T0 + timedelta(seconds=60), five) == timedelta(seconds=30)
+    assert not tokens.refresh_due(T0 + timedelta(seconds=60), T0, five, T0 + timedelta(seconds=29))
+    assert tokens.refresh_due(T0 + timedelta(seconds=60), T0, five, T0 + timedelta(seconds=30))
+    assert not tokens.refresh_due(None, T0, five, T0 + timedelta(days=999))
+
+
+def test_granted_scopes() -> None:
+    assert tokens.granted_scopes({"scope": "a b"}, ["x"], " ") == ["a", "b"]
+    assert tokens.granted_scopes({"scope": "a,b"}, ["x"], ",") == ["a", "b"]
+    assert tokens.granted_scopes({}, ["x"], " ") == ["x"]
+
+
+def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
+    rng = random.Random(7)
+    waits = [tokens.backoff(n, None, rng).total_seconds() for n in range(1, 12)]
+    assert 1 <= waits[0] <= 2
+    assert all(w <= tokens.MAX_BACKOFF.total_seconds() for w in waits)
+    assert waits[-1] >= tokens.MAX_BACKOFF.total_seconds() / 2
+    assert tokens.backoff(1, 120, rng).total_seconds() >= 120
+
+
+def test_retry_after_reads_seconds_and_dates() -> None:
+    assert tokens.retry_after_seconds("30", T0) == 30
+    assert tokens.retry_after_seconds("Thu, 01 Jan 2026 00:01:00 GMT", T0) == 60
+    assert tokens.retry_after_seconds("soon", T0) is None
+    assert tokens.retry_after_seconds(None, T0) is None

@@ -1,0 +1,204 @@
+"""The OAuth client (Authlib under ``oauth.provider``) against a real authorization server that
+nobody here wrote: ``oauth2-mock-server`` from npm, pinned in ``package.json``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx2
+import pytest
+from sqlalchemy import update
+
+from gatekey.catalog.schema import App
+from gatekey.errors import (
+    GrantRevoked,
+    OAuthClientRejected,
+    ProviderUnavailable,
+    TokenRequestRefused,
+)
+from gatekey.oauth.provider import ClientCredentials, ProviderClient
+from gatekey.runtime import Runtime, open_runtime
+from gatekey.service import Actor, utcnow
+from gatekey.settings import Settings
+from gatekey.store.tables import connections
+from tests.fakes.mock_oauth_server import MockOAuthServer
+
+SECRET = "mock-client-secret-CANARY-93a1"
+
+
+def mock_app(server: MockOAuthServer, auth_method: str = "client_secret_basic") -> App:
+    key = "mock-idp" if auth_method == "client_secret_basic" else "mock-idp-post"
+    return App.model_validate(
+        {
+            "key": key,
+            "name": "Mock IdP",
+            "docs_url": "https://www.npmjs.com/package/oauth2-mock-server",
+            "base_url": server.base_url,
+            "builtin": False,
+            "auth": [
+                {
+                    "kind": "oauth2",
+                    "oauth2": {
+                        "authorization_url": server.authorization_url,
+                        "token_url": server.token_url,
+                        "revocation_url": server.revocation_url,
+                        "issuer": server.issuer,
+                        "default_scopes": ["openid", "email"],
+                        "client_auth_method": auth_method,
+                    },
+                    "test_request": {"path": "/userinfo", "account_label": ["sub"]},
+                }
+            ],
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def mock_idp() -> Iterator[MockOAuthServer]:
+    with MockOAuthServer() as server:
+        yield server
+
+
+@pytest.fixture
+def idp(mock_idp: MockOAuthServer) -> MockOAuthServer:
+    mock_idp.reset()
+    return mock_idp
+
+
+@pytest.fixture
+def idp_runtime(settings: Settings, idp: MockOAuthServer) -> Iterator[Runtime]:
+    apps = [mock_app(idp), mock_app(idp, "client_secret_post")]
+    rt = open_runtime(settings, extra_apps=apps)
+    yield rt
+    rt.close()
+
+
+def _actor(rt: Runtime, app: str) -> Actor:
+    project, _ = rt.service.bootstrap()
+    actor = Actor.operator(project.id)
+    rt.service.register_oauth_client(actor, app=app, client_id="gatekey-ci", client_secret=SECRET)
+    return actor
+
+
+def _connect(rt: Runtime, actor: Actor, idp: MockOAuthServer, app: str = "mock-idp") -> str:
+    session = rt.service.start_authorization(actor, app=app, name=f"{app} account")
+    redirect = idp.authorize(session.authorize_url or "")
+    outcome = rt.service.complete_authorization(dict(redirect.params))
+    assert outcome.status == "succeeded", outcome.error_message
+    return outcome.connection_id or ""
+
+
+@pytest.mark.parametrize("app", ["mock-idp", "mock-idp-post"])
+def test_code_exchange_with_pkce_and_the_configured_client_auth(
+    idp_runtime: Runtime, idp: MockOAuthServer, app: str
+) -> None:
+    actor = _actor(idp_runtime, app)
+    connection_id = _connect(idp_runtime, actor, idp, app)
+
+    connection = idp_runtime.service.get_connection(actor, connection_id)
+    assert connection.account_label == "johndoe"
+    assert connection.scopes == ["openid", "email"]
+    (request,) = idp.stats()["token_log"]
+    assert request["grant_type"] == "authorization_code"
+    assert len(request["params"]["code_verifier"]) >= 43
+    assert request["params"]["redirect_uri"] == idp_runtime.settings.callback_url
+    expected = "client_secret_basic" if app == "mock-idp" else "client_secret_post"
+    assert request["client_auth"]["method"] == expected
+    assert request["client_auth"]["client_secret"] == SECRET
+
+
+def test_wrong_verifier_is_refused_by_the_server(
+    idp_runtime: Runtime, idp: MockOAuthServer
+) -> None:
+    actor = _actor(idp_runtime, "mock-idp")
+    first = idp_runtime.service.start_authorization(actor, app="mock-idp", name="one")
+    second = idp_runtime.service.start_authorization(actor, app="mock-idp", name="two")
+    first_redirect = dict(idp.authorize(first.authorize_url or "").params)
+    second_redirect = dict(idp.authorize(second.authorize_url or "").params)
+    outcome = idp_runtime.service.complete_authorization(
+        {**first_redirect, "code": second_redirect["code"]}
+    )
+    assert outcome.error_code == "oauth_token_exchange_failed"
+    assert idp_runtime.service.list_connections(actor).items == []
+
+
+def test_refresh_uses_the_refresh_token_and_stores_the_new_one(
+    idp_runtime: Runtime, idp: MockOAuthServer
+) -> None:
+    actor = _actor(idp_runtime, "mock-idp")
+    connection_id = _connect(idp_runtime, actor, idp)
+    _, _, _, before = idp_runtime.service._open(actor, connection_id)
+    with idp_runtime.db.write() as conn:
+        conn.execute(
+            update(connections)
+            .where(connections.c.id == connection_id)
+            .values(expires_at=utcnow() - timedelta(seconds=5))
+        )
+    credentials = idp_runtime.service.resolve_credentials(actor, connection_id)
+    assert credentials.expires_at is not None and credentials.expires_at > utcnow()
+    log = idp.stats()["token_log"]
+    assert [r["grant_type"] for r in log] == ["authorization_code", "refresh_token"]
+    assert log[1]["params"]["refresh_token"] == before["refresh_token"]
+    _, _, _, after = idp_runtime.service._open(actor, connection_id)
+    assert after["refresh_token"] != before["refresh_token"], "the rotated token is stored"
+
+
+def test_iss_on_the_redirect_is_checked(idp_runtime: Runtime, idp: MockOAuthServer) -> None:
+    actor = _actor(idp_runtime, "mock-idp")
+    idp.set_authorize_iss(True)
+    session = idp_runtime.service.start_authorization(actor, app="mock-idp", name="with iss")
+    params = dict(idp.authorize(session.authorize_url or "").params)
+    assert params["iss"] == idp.issuer
+    assert idp_runtime.service.complete_authorization(params).status == "succeeded"
+
+
+def test_access_denied_at_the_server_is_reported(
+    idp_runtime: Runtime, idp: MockOAuthServer
+) -> None:
+    actor = _actor(idp_runtime, "mock-idp")
+    idp.fail_next_authorize("access_denied", "The resource owner denied the request")
+    session = idp_runtime.service.start_authorization(actor, app="mock-idp", name="denied")
+    outcome = idp_runtime.service.complete_authorization(
+        dict(idp.authorize(session.authorize_url or "").params)
+    )
+    assert outcome.error_code == "oauth_access_denied"
+    assert "denied the request" in (outcome.error_message or "")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error"),
+    [
+        (400, {"error": "invalid_grant", "error_description": "gone"}, {}, GrantRevoked),
+        (401, {"error": "invalid_client"}, {}, OAuthClientRejected),
+        (400, {"error": "invalid_scope"}, {}, TokenRequestRefused),
+        (400, {"message": "no error field"}, {}, TokenRequestRefused),
+        (500, {"error": "server_error"}, {}, ProviderUnavailable),
+        (503, {"error": "temporarily_unavailable"}, {}, ProviderUnavailable),
+        (429, {"error": "slow_down"}, {"Retry-After": "30"}, ProviderUnavailable),
+    ],
+)
+def test_token_endpoint_errors_are_sorted_into_classes(
+    idp: MockOAuthServer,
+    status: int,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    error: type[Exception],
+) -> None:
+    app = mock_app(idp)
+    spec = app.auth[0].oauth2
+    assert spec is not None
+    idp.fail_next_token(status, body, headers)
+    with httpx2.HTTPTransport() as transport, pytest.raises(error) as caught:
+        ProviderClient(transport, timeout=5, clock=utcnow).refresh(
+            spec,
+            {},
+            ClientCredentials("gatekey-ci", SECRET),
+            app_name="Mock IdP",
+            refresh_token="rt-CANARY-1234",
+        )
+    assert "CANARY" not in str(caught.value)
+    if status == 429:
+        assert isinstance(caught.value, ProviderUnavailable)
+        assert caught.value.retry_after == 30
