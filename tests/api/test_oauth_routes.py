@@ -1,0 +1,139 @@
+"""``/api/v1/oauth-clients`` and ``/api/v1/oauth/sessions`` over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gatekey.api.app import create_app
+from gatekey.runtime import Runtime
+from gatekey.service import Actor, ConnectionService
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
+
+
+@pytest.fixture
+def http(oauth_runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(oauth_runtime)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin(oauth_service: ConnectionService) -> dict[str, str]:
+    project, _ = oauth_service.bootstrap()
+    key = oauth_service.create_api_key(Actor.operator(project.id), name="admin", role="admin")
+    return {"Authorization": f"Bearer {key.token}"}
+
+
+@pytest.fixture
+def worker(oauth_service: ConnectionService, admin: dict[str, str]) -> dict[str, str]:
+    project, _ = oauth_service.bootstrap()
+    key = oauth_service.create_api_key(Actor.operator(project.id), name="w", role="runtime")
+    return {"Authorization": f"Bearer {key.token}"}
+
+
+def _register(http: TestClient, admin: dict[str, str]) -> dict[str, object]:
+    body = {"app": "sandbox", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    created = http.post("/api/v1/oauth-clients", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    result: dict[str, object] = created.json()
+    return result
+
+
+def test_oauth_clients_never_return_the_secret(
+    http: TestClient, admin: dict[str, str], worker: dict[str, str]
+) -> None:
+    created = _register(http, admin)
+    assert created["client_id"] == CLIENT_ID and created["app"] == "sandbox"
+    listed = http.get("/api/v1/oauth-clients", headers=admin)
+    one = http.get(f"/api/v1/oauth-clients/{created['id']}", headers=admin)
+    for response in (listed, one):
+        assert response.status_code == 200
+        assert CLIENT_SECRET not in response.text and "secret" not in response.text
+    again = http.post(
+        "/api/v1/oauth-clients",
+        json={"app": "sandbox", "client_id": "x", "client_secret": "y"},
+        headers=admin,
+    )
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    assert http.get("/api/v1/oauth-clients", headers=worker).json()["code"] == "forbidden"
+    changed = http.patch(
+        f"/api/v1/oauth-clients/{created['id']}", json={"scopes": ["profile"]}, headers=admin
+    )
+    assert changed.json()["scopes"] == ["profile"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"app": "sendgrid", "client_id": "a", "client_secret": "b"}, "invalid_input"),
+        ({"app": "nope", "client_id": "a", "client_secret": "b"}, "unknown_app"),
+        ({"app": "sandbox", "client_id": " ", "client_secret": "b"}, "invalid_fields"),
+        ({"app": "sandbox", "client_id": "a"}, "invalid_input"),
+    ],
+)
+def test_bad_oauth_clients_are_refused(
+    http: TestClient, admin: dict[str, str], body: dict[str, str], code: str
+) -> None:
+    response = http.post("/api/v1/oauth-clients", json=body, headers=admin)
+    assert response.status_code in (400, 422) and response.json()["code"] == code
+    assert http.get("/api/v1/oauth-clients", headers=admin).json() == []
+
+
+def test_session_then_callback_page_then_status(
+    http: TestClient, admin: dict[str, str], sandbox: Sandbox
+) -> None:
+    client = _register(http, admin)
+    started = http.post(
+        "/api/v1/oauth/sessions", json={"app": "sandbox", "name": "Sandbox - Ada"}, headers=admin
+    )
+    assert started.status_code == 201, started.text
+    session = started.json()
+    assert session["status"] == "pending" and session["authorize_url"].startswith(sandbox.url)
+    params = sandbox.consent(session["authorize_url"])
+
+    page = http.get("/oauth/callback", params=params)
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["referrer-policy"] == "no-referrer"
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert "Connected" in page.text
+    assert '"origin": "http://127.0.0.1:8040"' in page.text
+    assert params["code"] not in page.text and params["state"] not in page.text
+    status = http.get(f"/api/v1/oauth/sessions/{session['id']}", headers=admin).json()
+    assert status["status"] == "succeeded" and status["connection_id"]
+    assert "authorize_url" not in status or status["authorize_url"] is None
+    deleted = http.delete(f"/api/v1/oauth-clients/{client['id']}", headers=admin)
+    assert deleted.status_code == 409, "a client in use cannot be deleted"
+    credentials = http.post(
+        f"/api/v1/connections/{status['connection_id']}/credentials", headers=admin
+    )
+    assert credentials.status_code == 200
+    assert set(credentials.json()["fields"]) == {"access_token", "token_type"}
+
+
+def test_callback_page_explains_failures_plainly(
+    http: TestClient, admin: dict[str, str], sandbox: Sandbox
+) -> None:
+    _register(http, admin)
+    session = http.post(
+        "/api/v1/oauth/sessions", json={"app": "sandbox", "name": "Denied"}, headers=admin
+    ).json()
+    params = sandbox.consent(session["authorize_url"], approve=False)
+    page = http.get("/oauth/callback", params=params)
+    assert page.status_code == 400
+    assert "Not connected" in page.text and "oauth_access_denied" in page.text
+    forged = http.get("/oauth/callback", params={"code": "x", "state": "forged"})
+    assert forged.status_code == 400 and "oauth_state_invalid" in forged.text
+    assert http.get("/api/v1/connections", headers=admin).json()["items"] == []
+
+
+def test_callback_script_posts_to_the_exact_origin_only(http: TestClient) -> None:
+    script = http.get("/static/callback.js")
+    assert script.status_code == 200
+    assert "postMessage(message, data.origin)" in script.text
+    assert '"*"' not in script.text and "'*'" not in script.text
+    assert "BroadcastChannel" in script.text
