@@ -15,6 +15,7 @@ from gatekey.catalog.loader import Catalog, load_catalog
 from gatekey.catalog.schema import App
 from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from gatekey.crypto.vault import Vault
+from gatekey.oauth.background import BackgroundRefresher
 from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.sandbox import SandboxState, sandbox_app_definition
 from gatekey.oauth.sandbox.app import DEMO_CLIENT_ID
@@ -125,3 +126,14 @@ def install_demo(runtime: Runtime, project_id: str) -> None:
         service.register_oauth_client(
             actor, app="sandbox", client_id=DEMO_CLIENT_ID, client_secret=secret
         )
+
+
+def background_refresher(runtime: Runtime) -> BackgroundRefresher:
+    """Return (not started) the refresher configured by the settings."""
+    settings = runtime.settings
+    return BackgroundRefresher(
+        runtime.service,
+        interval=settings.refresh_interval,
+        concurrency=settings.refresh_concurrency,
+        rate_per_app=settings.refresh_rate_per_app,
+    )

@@ -13,18 +13,29 @@ from fastapi.staticfiles import StaticFiles
 from gatekey.api import problems
 from gatekey.api.routes import api_keys, apps, connections, oauth, oauth_clients
 from gatekey.oauth.sandbox import sandbox_router
-from gatekey.runtime import Runtime
+from gatekey.runtime import Runtime, background_refresher
 from gatekey.web import callback
 
 MAX_BODY = 1024 * 1024
 
 
-def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
-    """Build the API around an open runtime; with ``close_runtime`` shutdown closes it."""
+def create_app(
+    runtime: Runtime, *, close_runtime: bool = False, refresh_in_background: bool = False
+) -> FastAPI:
+    """Build the API around an open runtime; with ``close_runtime`` shutdown closes it.
+
+    With ``refresh_in_background`` a refresher thread renews expiring tokens while it serves.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        refresher = None
+        if refresh_in_background:
+            refresher = background_refresher(runtime)
+            refresher.start()
         yield
+        if refresher is not None:
+            refresher.stop()
         if close_runtime:
             runtime.close()
         else:

@@ -71,9 +71,10 @@ class TokensMixin(OAuthClientsMixin):
             self._flights = Flights()
         return self._flights
 
-    def _due(self, row: SecretRow, spec: OAuth2Spec) -> bool:
+    def _due(self, row: SecretRow, spec: OAuth2Spec, ahead: timedelta = timedelta(0)) -> bool:
         margin = timedelta(seconds=spec.refresh_margin_seconds)
-        return tokens.refresh_due(row.expires_at, row.last_refreshed_at, margin, self.clock())
+        now = self.clock() + ahead
+        return tokens.refresh_due(row.expires_at, row.last_refreshed_at, margin, now)
 
     def _fresh(
         self, row: SecretRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
@@ -84,7 +85,34 @@ class TokensMixin(OAuthClientsMixin):
             return row, secret
         return self.flights.run(row.id, lambda: self._refresh_shared(row, stale))
 
-    def _refresh_shared(self, first: SecretRow, stale: str | None) -> Fresh:
+    def refresh_ahead(
+        self, project_id: str, connection_id: str, *, ahead: timedelta, idle: bool
+    ) -> bool:
+        """Refresh a token that will be due within ``ahead`` (or an idle grant) now.
+
+        For the background refresher; return whether a token request was made.
+        """
+        row = self.secrets.read(project_id, connection_id)
+        if row is None or row.status != Status.ACTIVE.value:
+            return False
+        method = self.catalog.get(row.app_key).method(row.auth_kind)
+        assert method.oauth2 is not None
+        if not idle and not self._due(row, method.oauth2, ahead):
+            return False
+        version = row.version
+        fresh, _ = self.flights.run(
+            row.id, lambda: self._refresh_shared(row, None, ahead=ahead, force=idle)
+        )
+        return fresh.version != version
+
+    def _refresh_shared(
+        self,
+        first: SecretRow,
+        stale: str | None,
+        *,
+        ahead: timedelta = timedelta(0),
+        force: bool = False,
+    ) -> Fresh:
         deadline = time.monotonic() + LEASE.total_seconds() + 5
         while True:
             row = self.secrets.read(first.project_id, first.id)
@@ -98,8 +126,8 @@ class TokensMixin(OAuthClientsMixin):
             secret = self.vault.open(row.project_id, row.id, sealed.sealed_of(row))
             now = self.clock()
             current = str(secret.get("access_token", ""))
-            forced = stale is not None and hmac.compare_digest(current, stale)
-            if not forced and not self._due(row, method.oauth2):
+            forced = force or (stale is not None and hmac.compare_digest(current, stale))
+            if not forced and not self._due(row, method.oauth2, ahead):
                 return row, secret
             valid = row.expires_at is None or row.expires_at > now
             if row.refresh_retry_at is not None and now < row.refresh_retry_at:
@@ -121,6 +149,7 @@ class TokensMixin(OAuthClientsMixin):
                 fresh = self._refresh_now(row, entry, method, secret, owner)
                 if fresh is not None:
                     return fresh
+                force, stale = False, None  # a sibling refreshed meanwhile: take its token
                 continue
             if valid and not forced:
                 return row, secret

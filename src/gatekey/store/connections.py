@@ -162,7 +162,14 @@ def refresh_candidates(
 ) -> Sequence[Row[Any]]:
     """Return active OAuth2 connections whose token expires soon or whose grant sits idle."""
     query: Select[Any] = (
-        select(t.c.id, t.c.project_id, t.c.app_key, t.c.expires_at, t.c.last_refreshed_at)
+        select(
+            t.c.id,
+            t.c.project_id,
+            t.c.app_key,
+            t.c.auth_kind,
+            t.c.expires_at,
+            t.c.last_refreshed_at,
+        )
         .where(
             t.c.status == "active",
             t.c.auth_kind.in_(("oauth2", "oauth2_client_credentials")),
@@ -171,7 +178,7 @@ def refresh_candidates(
                 t.c.last_refreshed_at < idle_before,
             ),
         )
-        .order_by(t.c.expires_at)
+        .order_by(t.c.expires_at.asc().nulls_last(), t.c.id)
         .limit(limit)
     )
     found: Sequence[Row[Any]] = conn.execute(query).all()

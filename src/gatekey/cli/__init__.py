@@ -181,7 +181,7 @@ def serve(
         markup=False,
     )
     uvicorn.run(
-        create_app(runtime, close_runtime=True),
+        create_app(runtime, close_runtime=True, refresh_in_background=True),
         host=bind_host,
         port=bind_port,
         log_level=settings.log_level.lower(),
@@ -571,3 +571,7 @@ def master_retire(key_id: str) -> None:
 
 def main() -> None:
     app()
+
+
+# The OAuth commands register themselves on the groups above.
+from gatekey.cli import oauth as oauth  # noqa: E402
