@@ -79,6 +79,10 @@ class Deleted(_Model):
     id: str
     was_default: bool
     message: str
+    provider_revocation: Literal["revoked", "failed", "not_supported"] | None = Field(
+        default=None,
+        description="OAuth2: whether the grant was revoked at the provider too (RFC 7009)",
+    )
 
 
 class BasicAuth(_Model):

@@ -35,9 +35,11 @@ from gatekey.errors import (
     ProviderUnavailable,
     TokenRequestRefused,
 )
+from gatekey.models import Deleted
 from gatekey.oauth.flights import Flights
 from gatekey.oauth.provider import ClientCredentials, TokenResponse
 from gatekey.service.base import Actor
+from gatekey.service.connections import ConnectionsMixin
 from gatekey.service.oauth_clients import OAuthClientsMixin
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
@@ -47,6 +49,8 @@ from gatekey.store.hot import SecretRow
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+REVOKE_ATTEMPTS = 3
+NOT_SUPPORTED = object()
 POLL_SECONDS = 0.02
 Fresh = tuple[SecretRow, dict[str, Any]]
 
@@ -60,7 +64,7 @@ def inactive_error(row: SecretRow | Any) -> ConnectionInactive:
     )
 
 
-class TokensMixin(OAuthClientsMixin):
+class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
     """Refresh on resolution, on demand (the app said the token expired) and in the background."""
 
     _flights: Flights[Fresh] | None = None
@@ -334,3 +338,68 @@ class TokensMixin(OAuthClientsMixin):
                     )
                 ],
             )
+
+    # -- revocation at the provider (RFC 7009) --------------------------------------------------
+
+    def delete_connection(self, actor: Actor, connection_id: str) -> Deleted:
+        """Delete, then revoke an OAuth2 grant at the provider, best effort, retried on 503."""
+        self._require_admin(actor)
+        revocation = self._revocation(actor, connection_id)
+        deleted = super().delete_connection(actor, connection_id)
+        if revocation is None:
+            return deleted
+        if revocation is NOT_SUPPORTED:
+            return deleted.model_copy(update={"provider_revocation": "not_supported"})
+        outcome, detail = self._revoke(revocation)
+        self.audit.submit(
+            self._event(
+                actor,
+                "connection.revoke",
+                "connection",
+                connection_id,
+                "ok" if outcome == "revoked" else "failed",
+                **detail,
+            )
+        )
+        return deleted.model_copy(update={"provider_revocation": outcome})
+
+    def _revocation(self, actor: Actor, connection_id: str) -> Any:
+        """Return what revoking the grant needs, ``NOT_SUPPORTED``, or None (not OAuth2)."""
+        try:
+            row, entry, method, secret = self._open(actor, connection_id)
+        except GatekeyError:
+            return None
+        spec = method.oauth2
+        if spec is None:
+            return None
+        if not spec.revocation_url:
+            return NOT_SUPPORTED
+        try:
+            if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
+                client = ClientCredentials(str(secret["client_id"]), str(secret["client_secret"]))
+            elif row.oauth_client_id is not None:
+                client = self._client_secret(row.project_id, row.oauth_client_id)
+            else:
+                return None
+        except GatekeyError:
+            return None
+        hint = "refresh_token" if secret.get("refresh_token") else "access_token"
+        token = str(secret.get(hint) or "")
+        values = template_values(method, dict(row.config))
+        return (spec, values, client, entry.name, token, hint)
+
+    def _revoke(self, revocation: Any) -> tuple[str, dict[str, Any]]:
+        spec, values, client, app_name, token, hint = revocation
+        for attempt in range(REVOKE_ATTEMPTS):
+            try:
+                self.provider.revoke(
+                    spec, values, client, app_name=app_name, token=token, token_type_hint=hint
+                )
+                return "revoked", {"attempts": attempt + 1}
+            except ProviderUnavailable as exc:
+                if attempt + 1 == REVOKE_ATTEMPTS:
+                    return "failed", {"attempts": attempt + 1, "code": exc.code}
+                time.sleep(min(exc.retry_after or 0.5 * 2**attempt, 5.0))
+            except GatekeyError as exc:
+                return "failed", {"attempts": attempt + 1, "code": exc.code}
+        return "failed", {}

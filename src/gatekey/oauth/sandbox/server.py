@@ -60,6 +60,7 @@ class SandboxState:
     faults: list[dict[str, Any]] = field(default_factory=list)
     delay_ms: int = 0
     rotate_refresh: bool = True
+    revoke_faults: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
     def register_client(self, client_id: str, secret: str, redirect_uris: list[str]) -> None:
@@ -236,6 +237,10 @@ def sandbox_router(state: SandboxState) -> APIRouter:
     ) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         state.count("revoke")
+        with state.lock:
+            fault = state.revoke_faults.pop(0) if state.revoke_faults else None
+        if fault is not None:
+            return Response("sandbox fault", status_code=fault, media_type="text/plain")
         if _client_auth(state, authorization, form) is None:
             return _oauth_error(401, "invalid_client", "client authentication failed")
         token = form.get("token", "")
