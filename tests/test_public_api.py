@@ -26,4 +26,10 @@ def test_embedded_and_http_clients_offer_the_same_methods() -> None:
         "get_app",
         "create_api_key",
         "list_api_keys",
+        "register_oauth_client",
+        "list_oauth_clients",
+        "update_oauth_client",
+        "delete_oauth_client",
+        "start_authorization",
+        "authorization_status",
     } <= shared

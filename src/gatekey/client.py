@@ -5,6 +5,7 @@ Problem documents come back as the same exceptions the service raises, chosen by
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx2
@@ -14,11 +15,13 @@ from gatekey.models import (
     ApiKey,
     AppSummary,
     AuditEvent,
+    AuthorizationSession,
     Connection,
     ConnectionPage,
     CreatedApiKey,
     Credentials,
     Deleted,
+    OAuthClient,
     TestResult,
 )
 
@@ -173,9 +176,13 @@ class Client:
     def delete_connection(self, connection_id: str) -> Deleted:
         return Deleted.model_validate(self._call("DELETE", f"/api/v1/connections/{connection_id}"))
 
-    def resolve_credentials(self, connection_id: str) -> Credentials:
+    def resolve_credentials(
+        self, connection_id: str, *, stale_token: str | None = None
+    ) -> Credentials:
+        """Return fresh credentials; pass ``stale_token`` when the app refused it as expired."""
+        body = {"stale_token": stale_token} if stale_token else None
         return Credentials.model_validate(
-            self._call("POST", f"/api/v1/connections/{connection_id}/credentials")
+            self._call("POST", f"/api/v1/connections/{connection_id}/credentials", json=body)
         )
 
     def test_connection(self, connection_id: str) -> TestResult:
@@ -196,3 +203,66 @@ class Client:
 
     def revoke_api_key(self, key_id: str) -> None:
         self._call("DELETE", f"/api/v1/api-keys/{key_id}")
+
+    # -- OAuth2 ------------------------------------------------------------------------------
+
+    def register_oauth_client(
+        self, app: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+    ) -> OAuthClient:
+        body: dict[str, Any] = {"app": app, "client_id": client_id, "client_secret": client_secret}
+        if scopes is not None:
+            body["scopes"] = scopes
+        return OAuthClient.model_validate(self._call("POST", "/api/v1/oauth-clients", json=body))
+
+    def list_oauth_clients(self) -> list[OAuthClient]:
+        return [OAuthClient.model_validate(c) for c in self._call("GET", "/api/v1/oauth-clients")]
+
+    def update_oauth_client(self, oauth_client_id: str, **changes: Any) -> OAuthClient:
+        """Change ``client_id``, ``client_secret`` or ``scopes`` (None restores the defaults)."""
+        return OAuthClient.model_validate(
+            self._call("PATCH", f"/api/v1/oauth-clients/{oauth_client_id}", json=changes)
+        )
+
+    def delete_oauth_client(self, oauth_client_id: str) -> None:
+        self._call("DELETE", f"/api/v1/oauth-clients/{oauth_client_id}")
+
+    def start_authorization(
+        self,
+        app: str | None = None,
+        *,
+        name: str | None = None,
+        connection_id: str | None = None,
+        scopes: list[str] | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> AuthorizationSession:
+        """Start connecting (or reconnecting ``connection_id``); open ``authorize_url``."""
+        body = {
+            "app": app,
+            "name": name,
+            "connection_id": connection_id,
+            "scopes": scopes,
+            "config": config,
+        }
+        return AuthorizationSession.model_validate(
+            self._call(
+                "POST",
+                "/api/v1/oauth/sessions",
+                json={k: v for k, v in body.items() if v is not None},
+            )
+        )
+
+    def authorization_status(self, session_id: str) -> AuthorizationSession:
+        return AuthorizationSession.model_validate(
+            self._call("GET", f"/api/v1/oauth/sessions/{session_id}")
+        )
+
+    def wait_for_authorization(
+        self, session_id: str, *, timeout: float = 600.0, interval: float = 1.0
+    ) -> AuthorizationSession:
+        """Poll the session until it succeeds or fails (or ``timeout`` passes)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            session = self.authorization_status(session_id)
+            if session.status != "pending" or time.monotonic() >= deadline:
+                return session
+            time.sleep(interval)

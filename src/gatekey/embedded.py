@@ -12,11 +12,13 @@ from gatekey.models import (
     ApiKey,
     AppSummary,
     AuditEvent,
+    AuthorizationSession,
     Connection,
     ConnectionPage,
     CreatedApiKey,
     Credentials,
     Deleted,
+    OAuthClient,
     TestResult,
 )
 from gatekey.runtime import Runtime, open_runtime
@@ -94,8 +96,32 @@ class Gatekey:
     def delete_connection(self, connection_id: str) -> Deleted:
         return self.service.delete_connection(self.actor, connection_id)
 
-    def resolve_credentials(self, connection_id: str) -> Credentials:
-        return self.service.resolve_credentials(self.actor, connection_id)
+    def resolve_credentials(
+        self, connection_id: str, *, stale_token: str | None = None
+    ) -> Credentials:
+        return self.service.resolve_credentials(self.actor, connection_id, stale_token=stale_token)
+
+    def register_oauth_client(
+        self, app: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+    ) -> OAuthClient:
+        return self.service.register_oauth_client(
+            self.actor, app=app, client_id=client_id, client_secret=client_secret, scopes=scopes
+        )
+
+    def list_oauth_clients(self) -> list[OAuthClient]:
+        return self.service.list_oauth_clients(self.actor)
+
+    def update_oauth_client(self, oauth_client_id: str, **changes: Any) -> OAuthClient:
+        return self.service.update_oauth_client(self.actor, oauth_client_id, **changes)
+
+    def delete_oauth_client(self, oauth_client_id: str) -> None:
+        self.service.delete_oauth_client(self.actor, oauth_client_id)
+
+    def start_authorization(self, app: str | None = None, **options: Any) -> AuthorizationSession:
+        return self.service.start_authorization(self.actor, app=app, **options)
+
+    def authorization_status(self, session_id: str) -> AuthorizationSession:
+        return self.service.authorization_status(self.actor, session_id)
 
     def test_connection(self, connection_id: str) -> TestResult:
         return self.service.test_connection(self.actor, connection_id)
