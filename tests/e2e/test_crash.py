@@ -1,0 +1,125 @@
+"""A process killed (SIGKILL) after the provider answered a refresh but before the commit.
+
+What happens, and what the tests pin down:
+
+- Nothing of the new token set reaches the database: the connection keeps its previous
+  refresh token, version and status, and its lease lapses after ``LEASE``.
+- The next resolution after that refreshes with the previous refresh token. A provider that
+  keeps it valid (no rotation, or a reuse grace period) answers with a new token and all is
+  well. A provider that rotated and invalidated it answers ``invalid_grant``: the connection
+  becomes Inactive with the provider's reason, so people see it and reconnect (same id); it
+  is never left active but silently unable to refresh.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from gatekey.errors import ConnectionInactive
+from gatekey.oauth.sandbox import sandbox_app_definition
+from gatekey.runtime import open_runtime
+from gatekey.service import Actor, ConnectionService, utcnow
+from gatekey.service.tokens import LEASE, TokensMixin
+from gatekey.settings import Settings
+from gatekey.store.tables import connections
+from tests.conftest import MASTER_KEY
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
+from tests.service.test_oauth_flow import connect
+
+
+def _settings(home: str, url: str) -> Settings:
+    return Settings(home=Path(home), database_url=url, master_keys=MASTER_KEY)
+
+
+def _refresh_then_hang(home: str, url: str, sandbox_url: str, project: str, cid: str) -> None:
+    """Refresh, and stop dead between the provider's answer and the commit."""
+
+    def hang(self: Any, *args: Any, **kwargs: Any) -> Any:
+        Path(home, "got-token").write_text("yes")
+        time.sleep(600)
+
+    TokensMixin._store_refresh = hang  # type: ignore[method-assign]
+    runtime = open_runtime(
+        _settings(home, url), extra_apps=[sandbox_app_definition(sandbox_url)], migrate=False
+    )
+    runtime.service.resolve_credentials(Actor.operator(project), cid)
+
+
+def _crash_during_refresh(
+    tmp_path: Path, database_url: str, sandbox: Sandbox
+) -> tuple[ConnectionService, Actor, str, dict[str, Any], int, Any]:
+    home = str(tmp_path / "home")
+    runtime = open_runtime(_settings(home, database_url), extra_apps=[sandbox.app])
+    service = runtime.service
+    project, _ = service.bootstrap()
+    actor = Actor.operator(project.id)
+    service.register_oauth_client(
+        actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    cid = connect(service, actor, sandbox)
+    with runtime.db.write() as conn:
+        conn.execute(
+            update(connections)
+            .where(connections.c.id == cid)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    _, _, _, before = service._open(actor, cid)
+    version = service.get_connection(actor, cid).version
+    child = multiprocessing.get_context("spawn").Process(
+        target=_refresh_then_hang, args=(home, database_url, sandbox.url, project.id, cid)
+    )
+    child.start()
+    deadline = time.monotonic() + 60
+    while not Path(home, "got-token").exists():
+        assert time.monotonic() < deadline and child.is_alive(), "the child never refreshed"
+        time.sleep(0.05)
+    child.kill()  # SIGKILL: no cleanup, no rollback handler, no lease release
+    child.join()
+    assert sandbox.token_requests("refresh_token") == 1
+    return service, actor, cid, before, version, runtime
+
+
+def test_kill_9_mid_refresh_keeps_the_previous_token_set(
+    tmp_path: Path, database_url: str, sandbox: Sandbox
+) -> None:
+    sandbox.control("reset")
+    sandbox.state.rotate_refresh = False  # a provider that keeps refresh tokens valid
+    try:
+        service, actor, cid, before, version, runtime = _crash_during_refresh(
+            tmp_path, database_url, sandbox
+        )
+        _, _, _, after = service._open(actor, cid)
+        assert after == before, "nothing of the lost answer was stored"
+        connection = service.get_connection(actor, cid)
+        assert connection.version == version and connection.status == "active"
+
+        real = service.clock
+        service.clock = lambda: real() + LEASE + timedelta(seconds=1)  # the lease has lapsed
+        fresh = service.resolve_credentials(actor, cid)
+        assert fresh.fields["access_token"] != before["access_token"]
+        assert sandbox.token_requests("refresh_token") == 2
+        runtime.close()
+    finally:
+        sandbox.state.rotate_refresh = True
+
+
+def test_kill_9_with_a_rotating_provider_ends_inactive_not_silently_broken(
+    tmp_path: Path, database_url: str, sandbox: Sandbox
+) -> None:
+    sandbox.control("reset")
+    service, actor, cid, before, _, runtime = _crash_during_refresh(tmp_path, database_url, sandbox)
+    real = service.clock
+    service.clock = lambda: real() + LEASE + timedelta(seconds=1)
+    with pytest.raises(ConnectionInactive) as caught:
+        service.resolve_credentials(actor, cid)
+    assert caught.value.details["reason"] == "revoked"
+    connection = service.get_connection(actor, cid)
+    assert connection.status == "inactive" and connection.status_reason == "revoked"
+    runtime.close()
