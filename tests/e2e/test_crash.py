@@ -114,7 +114,7 @@ def test_kill_9_with_a_rotating_provider_ends_inactive_not_silently_broken(
     tmp_path: Path, database_url: str, sandbox: Sandbox
 ) -> None:
     sandbox.control("reset")
-    service, actor, cid, before, _, runtime = _crash_during_refresh(tmp_path, database_url, sandbox)
+    service, actor, cid, _, _, runtime = _crash_during_refresh(tmp_path, database_url, sandbox)
     real = service.clock
     service.clock = lambda: real() + LEASE + timedelta(seconds=1)
     with pytest.raises(ConnectionInactive) as caught:
