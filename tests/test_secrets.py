@@ -15,6 +15,7 @@ from gatekey.runtime import open_runtime
 from gatekey.settings import Settings
 from tests.conftest import MASTER_KEY
 from tests.fakes.providers import FakeProviders
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
 
 CANARIES = {
     "sendgrid": ("SG.canary0000.CANARYsg7f3k9q2m", {"api_key": "SG.canary0000.CANARYsg7f3k9q2m"}),
@@ -130,3 +131,67 @@ def test_query_parameter_keys_stay_out_of_request_logs(
     lines = [r.getMessage() for r in caplog.records]
     assert any("https://qp.test/me" in line for line in lines)
     assert not any("CANARY" in line for line in lines)
+
+
+def test_oauth_tokens_and_client_secrets_never_leak(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, sandbox: Sandbox
+) -> None:
+    """Refresh tokens never leave; access tokens only through the credentials endpoint."""
+    caplog.set_level(logging.DEBUG)
+    sandbox.control("reset")
+    settings = Settings(home=tmp_path, master_keys=MASTER_KEY, audit_flush_interval=0.05)
+    runtime = open_runtime(settings, extra_apps=[sandbox.app])
+    _project, key = runtime.service.bootstrap()
+    assert key is not None
+    headers = {"Authorization": f"Bearer {key.token}"}
+    seen: list[str] = []
+    with TestClient(create_app(runtime)) as client:
+        body = {"app": "sandbox", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        seen.append(client.post("/api/v1/oauth-clients", json=body, headers=headers).text)
+        seen.append(client.get("/api/v1/oauth-clients", headers=headers).text)
+        started = client.post(
+            "/api/v1/oauth/sessions", json={"app": "sandbox", "name": "Leak"}, headers=headers
+        )
+        logging.disable(logging.CRITICAL)  # the test's own "browser" may log what it likes
+        try:
+            params = sandbox.consent(started.json()["authorize_url"])
+        finally:
+            logging.disable(logging.NOTSET)
+        page = client.get("/oauth/callback", params=params)
+        seen.append(page.text)
+        session = client.get(f"/api/v1/oauth/sessions/{started.json()['id']}", headers=headers)
+        seen.append(session.text)
+        cid = session.json()["connection_id"]
+        creds = client.post(f"/api/v1/connections/{cid}/credentials", headers=headers).json()
+        stale = creds["fields"]["access_token"]
+        again = client.post(
+            f"/api/v1/connections/{cid}/credentials",
+            json={"stale_token": stale},
+            headers=headers,
+        )
+        assert "sbx_rt_" not in again.text and "CANARY" not in again.text
+        seen.append(client.get(f"/api/v1/connections/{cid}", headers=headers).text)
+        seen.append(client.get("/api/v1/connections", headers=headers).text)
+        seen.append(client.get(f"/api/v1/connections/{cid}/audit", headers=headers).text)
+        sandbox.control("revoke")
+        client.post(
+            f"/api/v1/connections/{cid}/credentials",
+            json={"stale_token": again.json()["fields"]["access_token"]},
+            headers=headers,
+        )
+        seen.append(client.get(f"/api/v1/connections/{cid}", headers=headers).text)
+        seen.append(client.delete(f"/api/v1/connections/{cid}", headers=headers).text)
+    runtime.close()
+
+    tokens = ("sbx_rt_", "sbx_at_", CLIENT_SECRET, params["code"])
+    for text in seen:
+        for token in tokens:
+            assert token not in text
+    logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
+    for token in (*tokens, params["state"], stale):
+        assert token not in logged
+    for path in tmp_path.iterdir():
+        if path.name.startswith("gatekey.db"):
+            blob = path.read_bytes()
+            assert b"sbx_rt_" not in blob and b"sbx_at_" not in blob
+            assert CLIENT_SECRET.encode() not in blob
