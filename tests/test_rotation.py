@@ -10,6 +10,8 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
 from tests.fakes.providers import GOOD_SENDGRID
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
+from tests.service.test_oauth_flow import connect
 
 
 def _make(service: ConnectionService, actor: Actor, count: int) -> list[str]:
@@ -97,3 +99,31 @@ def test_start_up_names_a_missing_master_key(file_settings: Settings) -> None:
     with pytest.raises(MasterKeyMissing) as caught:
         open_runtime(file_settings)
     assert key_id in caught.value.message
+
+
+def test_rotation_rewraps_oauth_clients_sessions_and_tokens(
+    file_settings: Settings, sandbox: Sandbox
+) -> None:
+    sandbox.control("reset")
+    runtime = open_runtime(file_settings, extra_apps=[sandbox.app])
+    service = runtime.service
+    project, _ = service.bootstrap()
+    actor = Actor.operator(project.id)
+    service.register_oauth_client(
+        actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    connection_id = connect(service, actor, sandbox)
+    pending = service.start_authorization(actor, app="sandbox", name="Pending")
+    old = service.master_keys()[0].id
+
+    result = service.rotate_master_key()
+
+    assert result.done == 4  # the client, the connection, two sessions
+    service.retire_master_key(old)
+    fresh = service.resolve_credentials(actor, connection_id, stale_token="none")
+    assert fresh.fields["access_token"]
+    stale = fresh.fields["access_token"]
+    assert service.resolve_credentials(actor, connection_id, stale_token=stale).fields
+    outcome = service.complete_authorization(sandbox.consent(pending.authorize_url or ""))
+    assert outcome.status == "succeeded"
+    runtime.close()

@@ -268,3 +268,17 @@ def test_revocation_is_retried_on_503_and_failure_is_recorded(
     assert oauth_service.list_connections(oauth_actor).items == []
     events = oauth_service.audit_trail(oauth_actor)
     assert any(e.action == "connection.revoke" and e.outcome == "failed" for e in events)
+
+
+def test_testing_an_oauth_connection_refreshes_first_and_reports_revocation(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    connection_id = connect(oauth_service, oauth_actor, sandbox)
+    _travel(oauth_service, timedelta(hours=2))
+    result = oauth_service.test_connection(oauth_actor, connection_id)
+    assert result.ok and result.account_label == "ada@example.com"
+    assert sandbox.token_requests("refresh_token") == 1
+    sandbox.control("revoke")
+    _travel(oauth_service, timedelta(hours=2))
+    failed = oauth_service.test_connection(oauth_actor, connection_id)
+    assert not failed.ok and "revoked" in failed.message

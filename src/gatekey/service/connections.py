@@ -546,6 +546,11 @@ class ConnectionsMixin(ServiceBase):
         """Run the app's test request; a refusal marks the connection inactive, success heals it."""
         self._require_admin(actor)
         row, entry, method, secret = self._open(actor, connection_id)
+        if method.oauth2 is not None and row.status == Status.ACTIVE.value:
+            try:
+                row, secret = self._fresh(row, method, secret)
+            except ConnectionInactive as exc:
+                return TestResult(ok=False, message=exc.message)
         values = {**secret, **row.config}
         auth: AppliedAuth = apply(entry, method, values)
         secret_values = [str(v) for k, v in secret.items() if k in method.fields.secret_names]
