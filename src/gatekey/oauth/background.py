@@ -17,17 +17,15 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from gatekey.errors import GatekeyError
-from gatekey.store import connections as rows
 
 if TYPE_CHECKING:
     from gatekey.service import ConnectionService
 
 log = logging.getLogger(__name__)
-MAX_MARGIN = timedelta(hours=1)
 BATCH = 500
 
 
@@ -78,37 +76,14 @@ class BackgroundRefresher:
     def sweep(self) -> SweepResult:
         """Refresh what is due before the next sweep; return what happened."""
         service = self._service
-        now: datetime = service.clock()
         ahead = timedelta(seconds=self._interval) * 2
-        with service.db.read() as conn:
-            found = rows.refresh_candidates(
-                conn,
-                due_before=now + ahead + MAX_MARGIN,
-                idle_before=now - timedelta(days=1),
-                limit=BATCH,
-            )
         result = SweepResult()
         jobs: list[tuple[str, str, bool]] = []
-        for row in found:
-            if row.app_key not in service.catalog:
-                continue
-            try:
-                method = service.catalog.get(row.app_key).method(row.auth_kind)
-            except LookupError:
-                continue
-            days = method.oauth2.idle_refresh_days if method.oauth2 else None
-            idle = (
-                days is not None
-                and row.last_refreshed_at is not None
-                and row.last_refreshed_at < now - timedelta(days=days)
-            )
-            due_soon = row.expires_at is not None and row.expires_at < now + ahead + MAX_MARGIN
-            if not (idle or due_soon):
-                continue
-            if not self._cap.allow(row.app_key):
+        for candidate in service.refresh_candidates(ahead=ahead, limit=BATCH):
+            if not self._cap.allow(candidate.app):
                 result.deferred += 1
                 continue
-            jobs.append((row.project_id, row.id, idle))
+            jobs.append((candidate.project_id, candidate.connection_id, candidate.idle))
 
         def run(job: tuple[str, str, bool]) -> bool | None:
             project_id, connection_id, idle = job
@@ -124,6 +99,7 @@ class BackgroundRefresher:
                     result.failed += 1
                 elif outcome:
                     result.refreshed += 1
+        service.purge_authorization_sessions()
         if result.refreshed or result.failed or result.deferred:
             log.info(
                 "background refresh: %d refreshed, %d failed, %d deferred by the rate cap",

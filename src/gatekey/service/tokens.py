@@ -19,7 +19,7 @@ import logging
 import secrets as random_tokens
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.domain import tokens
@@ -43,6 +43,7 @@ from gatekey.service.connections import ConnectionsMixin
 from gatekey.service.oauth_clients import OAuthClientsMixin
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
+from gatekey.store import oauth as oauth_rows
 from gatekey.store import sealed
 from gatekey.store.hot import SecretRow
 
@@ -52,7 +53,15 @@ LEASE = timedelta(seconds=60)
 REVOKE_ATTEMPTS = 3
 NOT_SUPPORTED = object()
 POLL_SECONDS = 0.02
+MAX_MARGIN = timedelta(hours=1)
 Fresh = tuple[SecretRow, dict[str, Any]]
+
+
+class RefreshCandidate(NamedTuple):
+    project_id: str
+    connection_id: str
+    app: str
+    idle: bool
 
 
 def inactive_error(row: SecretRow | Any) -> ConnectionInactive:
@@ -338,6 +347,43 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                     )
                 ],
             )
+
+    # -- background refresh ---------------------------------------------------------------------
+
+    def refresh_candidates(self, *, ahead: timedelta, limit: int) -> list[RefreshCandidate]:
+        """Return connections whose token falls due within ``ahead`` or whose grant sits idle
+        longer than its app's ``idle_refresh_days``."""
+        now = self.clock()
+        with self.db.read() as conn:
+            found = rows.refresh_candidates(
+                conn,
+                due_before=now + ahead + MAX_MARGIN,
+                idle_before=now - timedelta(days=1),
+                limit=limit,
+            )
+        out = []
+        for row in found:
+            if row.app_key not in self.catalog:
+                continue
+            try:
+                method = self.catalog.get(row.app_key).method(row.auth_kind)
+            except LookupError:
+                continue
+            days = method.oauth2.idle_refresh_days if method.oauth2 else None
+            idle = (
+                days is not None
+                and row.last_refreshed_at is not None
+                and row.last_refreshed_at < now - timedelta(days=days)
+            )
+            due_soon = row.expires_at is not None and row.expires_at < now + ahead + MAX_MARGIN
+            if idle or due_soon:
+                out.append(RefreshCandidate(row.project_id, row.id, row.app_key, idle))
+        return out
+
+    def purge_authorization_sessions(self, older_than: timedelta = timedelta(days=1)) -> int:
+        """Delete authorization sessions that expired more than ``older_than`` ago."""
+        with self.db.write() as conn:
+            return oauth_rows.purge_sessions(conn, self.clock() - older_than)
 
     # -- revocation at the provider (RFC 7009) --------------------------------------------------
 
