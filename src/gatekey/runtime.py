@@ -65,7 +65,12 @@ def open_runtime(
     settings = settings or Settings()
     logs.install()
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    db = Database(settings.resolved_database_url)
+    pool = (
+        {}
+        if settings.resolved_database_url.startswith("sqlite")
+        else {"pool_size": settings.database_pool_size}
+    )
+    db = Database(settings.resolved_database_url, **pool)
     if migrate:
         db.migrate()
     provider = key_provider(settings)

@@ -15,6 +15,9 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=lambda: Path.home() / ".gatekey")
     database_url: str | None = None
+    database_pool_size: int = Field(
+        default=10, ge=1, description="PostgreSQL connections kept per process"
+    )
     master_keys: SecretStr | None = None
     apps_dir: Path | None = None
     host: str = "127.0.0.1"

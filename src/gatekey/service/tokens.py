@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 REVOKE_ATTEMPTS = 3
 NOT_SUPPORTED = object()
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.01
 MAX_MARGIN = timedelta(hours=1)
 Fresh = tuple[SecretRow, dict[str, Any]]
 
