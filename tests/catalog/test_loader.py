@@ -104,3 +104,51 @@ def test_unknown_app_has_a_stable_code() -> None:
     with pytest.raises(UnknownApp) as caught:
         load_catalog().get("nope")
     assert caught.value.code == "unknown_app"
+
+
+OAUTH_APPS = [
+    "gmail",
+    "google-calendar",
+    "google-sheets",
+    "google-drive",
+    "slack",
+    "hubspot",
+    "notion",
+    "airtable",
+    "github",
+    "microsoft-outlook",
+    "salesforce",
+    "quickbooks",
+    "zoom",
+    "dropbox",
+    "asana",
+    "linear",
+    "calendly",
+    "shopify",
+    "xero",
+    "pipedrive",
+]
+
+
+def test_the_oauth2_apps_are_complete() -> None:
+    from gatekey.catalog.loader import load_catalog
+    from gatekey.catalog.schema import AuthKind
+
+    catalog = load_catalog(None)
+    for key in OAUTH_APPS:
+        method = catalog.get(key).method(AuthKind.OAUTH2)
+        spec = method.oauth2
+        assert spec is not None, key
+        for url in (spec.authorization_url, spec.token_url, spec.revocation_url):
+            assert url is None or url.startswith("https://"), (key, url)
+    google = catalog.get("google-drive").method(AuthKind.OAUTH2).oauth2
+    assert google is not None
+    assert google.extra_authorize_params["access_type"] == "offline"
+    assert google.extra_authorize_params["prompt"] == "consent"
+    slack = catalog.get("slack").method(AuthKind.OAUTH2).oauth2
+    assert slack is not None and slack.scope_separator == ","
+    salesforce = catalog.get("salesforce").method(AuthKind.OAUTH2).oauth2
+    assert salesforce is not None and "instance_url" in salesforce.token_response_config
+    shopify = catalog.get("shopify").method(AuthKind.OAUTH2)
+    assert "{shop}" in (shopify.oauth2.authorization_url if shopify.oauth2 else "")
+    assert catalog.get("airtable").method(AuthKind.OAUTH2).oauth2.pkce  # type: ignore[union-attr]

@@ -124,7 +124,12 @@ def test_revoked_grant_makes_the_connection_inactive_with_the_reason(
 
 @pytest.mark.parametrize(
     ("fault", "retry_after"),
-    [({"status": 503}, None), ({"status": 429, "retry_after": 120}, 120), ({"status": 502}, None)],
+    [
+        ({"status": 503}, None),
+        ({"status": 429, "retry_after": 120}, 120),
+        ({"status": 502}, None),
+        ({"status": 200}, None),  # a 200 whose body is not JSON (a proxy's page)
+    ],
 )
 def test_unavailable_provider_never_deactivates_and_backs_off(
     oauth_service: ConnectionService,
