@@ -180,6 +180,12 @@ def serve(
         f"serving on http://{bind_host}:{bind_port}  (API docs: /docs)",
         markup=False,
     )
+    if runtime.sandbox is not None:
+        err.print(
+            f"Demo: the Sandbox OAuth app is served at {settings.origin}/sandbox; connect it with "
+            'POST /api/v1/oauth/sessions {"app": "sandbox"}',
+            markup=False,
+        )
     uvicorn.run(
         create_app(runtime, close_runtime=True, refresh_in_background=True),
         host=bind_host,
