@@ -18,7 +18,7 @@ from gatekey.settings import Settings
 from gatekey.store.database import Database
 from gatekey.store.tables import metadata
 from tests.fakes.providers import FakeProviders
-from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, running_sandbox
+from tests.fakes.sandbox import Sandbox, running_sandbox, sandbox_project
 
 PG_ENV = "GATEKEY_TEST_DATABASE_URL"
 MASTER_KEY = "mk-test-1:" + base64.b64encode(b"\x07" * 32).decode()
@@ -121,9 +121,4 @@ def oauth_service(oauth_runtime: Runtime) -> ConnectionService:
 
 @pytest.fixture
 def oauth_actor(oauth_service: ConnectionService) -> Actor:
-    project, _ = oauth_service.bootstrap()
-    actor = Actor.operator(project.id)
-    oauth_service.register_oauth_client(
-        actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    )
-    return actor
+    return sandbox_project(oauth_service)

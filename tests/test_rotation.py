@@ -10,7 +10,7 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
 from tests.fakes.providers import GOOD_SENDGRID
-from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
+from tests.fakes.sandbox import Sandbox, sandbox_project
 from tests.service.test_oauth_flow import connect
 
 
@@ -107,11 +107,7 @@ def test_rotation_rewraps_oauth_clients_sessions_and_tokens(
     sandbox.control("reset")
     runtime = open_runtime(file_settings, extra_apps=[sandbox.app])
     service = runtime.service
-    project, _ = service.bootstrap()
-    actor = Actor.operator(project.id)
-    service.register_oauth_client(
-        actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    )
+    actor = sandbox_project(service)
     connection_id = connect(service, actor, sandbox)
     pending = service.start_authorization(actor, app="sandbox", name="Pending")
     old = service.master_keys()[0].id

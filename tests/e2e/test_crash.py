@@ -30,7 +30,7 @@ from gatekey.service.tokens import LEASE, TokensMixin
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
 from tests.conftest import MASTER_KEY
-from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
+from tests.fakes.sandbox import Sandbox, sandbox_project
 from tests.service.test_oauth_flow import connect
 
 
@@ -58,11 +58,7 @@ def _crash_during_refresh(
     home = str(tmp_path / "home")
     runtime = open_runtime(_settings(home, database_url), extra_apps=[sandbox.app])
     service = runtime.service
-    project, _ = service.bootstrap()
-    actor = Actor.operator(project.id)
-    service.register_oauth_client(
-        actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    )
+    actor = sandbox_project(service)
     cid = connect(service, actor, sandbox)
     with runtime.db.write() as conn:
         conn.execute(
@@ -73,7 +69,7 @@ def _crash_during_refresh(
     _, _, _, before = service._open(actor, cid)
     version = service.get_connection(actor, cid).version
     child = multiprocessing.get_context("spawn").Process(
-        target=_refresh_then_hang, args=(home, database_url, sandbox.url, project.id, cid)
+        target=_refresh_then_hang, args=(home, database_url, sandbox.url, actor.project_id, cid)
     )
     child.start()
     deadline = time.monotonic() + 60

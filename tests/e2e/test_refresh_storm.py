@@ -21,7 +21,7 @@ from gatekey.service import Actor, utcnow
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
 from tests.conftest import MASTER_KEY
-from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
+from tests.fakes.sandbox import Sandbox, sandbox_project
 from tests.service.test_oauth_flow import connect
 
 PROCESSES = 4
@@ -68,11 +68,7 @@ def test_one_token_request_for_a_storm_on_an_expired_token(
     sandbox.control("reset")
     runtime = open_runtime(_settings(home, database_url), extra_apps=[sandbox.app])
     try:
-        project, _ = runtime.service.bootstrap()
-        actor = Actor.operator(project.id)
-        runtime.service.register_oauth_client(
-            actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-        )
+        actor = sandbox_project(runtime.service)
         connection_id = connect(runtime.service, actor, sandbox)
         old = runtime.service.resolve_credentials(actor, connection_id).fields["access_token"]
         with runtime.db.write() as conn:
@@ -84,7 +80,7 @@ def test_one_token_request_for_a_storm_on_an_expired_token(
         sandbox.control("slow", ms=200)
         before = sandbox.token_requests("refresh_token")
         start = time.time() + 4.0
-        args = (home, database_url, sandbox.url, project.id, connection_id, start)
+        args = (home, database_url, sandbox.url, actor.project_id, connection_id, start)
         with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
             results = pool.map(_storm, [args] * PROCESSES)
     finally:

@@ -12,6 +12,7 @@ import httpx2
 
 from gatekey.catalog.schema import App
 from gatekey.oauth.sandbox import SandboxState, create_sandbox_app, sandbox_app_definition
+from gatekey.service import Actor, ConnectionService
 from tests.fakes.servers import free_port, serve
 
 CLIENT_ID = "gatekey-test"
@@ -76,3 +77,13 @@ def running_sandbox(callback: str = CALLBACK) -> Iterator[Sandbox]:
     state.register_client(CLIENT_ID, CLIENT_SECRET, [callback])
     with serve(create_sandbox_app(state), port) as base:
         yield Sandbox(state, base + "/sandbox")
+
+
+def sandbox_project(service: ConnectionService) -> Actor:
+    """Return the operator of the default project, with the sandbox's OAuth client registered."""
+    project, _ = service.bootstrap()
+    actor = Actor.operator(project.id)
+    service.register_oauth_client(
+        actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    return actor
