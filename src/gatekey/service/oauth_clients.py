@@ -52,7 +52,7 @@ def _text(value: Any, what: str) -> str:
     return value.strip()
 
 
-def _scopes(value: Any) -> list[str] | None:
+def parse_scopes(value: Any) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(
@@ -93,7 +93,7 @@ class OAuthClientsMixin(ServiceBase):
         entry = self._oauth_app(app)
         cid = _text(client_id, "client_id")
         secret = _text(client_secret, "client_secret")
-        scope_list = _scopes(scopes)
+        scope_list = parse_scopes(scopes)
         now = self.clock()
         oauth_client_id = ids.new_id("oac")
         box = self.vault.seal(actor.project_id, oauth_client_id, {"client_secret": secret})
@@ -175,7 +175,7 @@ class OAuthClientsMixin(ServiceBase):
             )
             changed.append("client_secret")
         if scopes is not None or clear_scopes:
-            values["scopes"] = None if clear_scopes else _scopes(scopes)
+            values["scopes"] = None if clear_scopes else parse_scopes(scopes)
             changed.append("scopes")
         with self._changing(actor, "oauth_client.update", oauth_client_id) as conn:
             if not oauth_rows.update_client(conn, actor.project_id, oauth_client_id, values):

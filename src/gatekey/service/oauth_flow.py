@@ -40,7 +40,7 @@ from gatekey.oauth.provider import TokenResponse
 from gatekey.probe import dig
 from gatekey.service.base import Actor
 from gatekey.service.connections import ConnectionsMixin, check_metadata
-from gatekey.service.oauth_clients import OAuthClientsMixin, _scopes
+from gatekey.service.oauth_clients import OAuthClientsMixin, parse_scopes
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import oauth as oauth_rows
@@ -59,7 +59,7 @@ def _session_of(row: Any, now: Any, authorize_url: str | None = None) -> Authori
     error_code, error_message = row.error_code, row.error_message
     if status in ("pending", "exchanging"):
         status = "pending"
-        if row.expires_at <= now and row.status == "pending":
+        if row.expires_at <= now:
             status = "failed"
             error_code = SessionExpired.code
             error_message = "the authorization took longer than allowed; start again"
@@ -144,7 +144,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
             base_config = {
                 k: v for k, v in existing.config.items() if k in method.config.properties
             }
-            requested = _scopes(scopes) or existing.scopes or override or spec.default_scopes
+            requested = parse_scopes(scopes) or existing.scopes or override or spec.default_scopes
         else:
             client_row_id, override = self._client_for_app(actor.project_id, entry)
             display = (
@@ -153,7 +153,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
                 else self._free_name(actor.project_id, f"{entry.name} account")
             )
             base_config = {}
-            requested = _scopes(scopes) or override or spec.default_scopes
+            requested = parse_scopes(scopes) or override or spec.default_scopes
         cleaned_config = field_rules.validate(
             method.config, {**base_config, **(config or {})}, what="config"
         )
@@ -255,6 +255,11 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
             connection_id = self._finish(actor, row, params)
         except GatekeyError as exc:
             self._fail_session(actor, row, exc)
+        except Exception as exc:  # no traceback: its locals and messages may hold tokens
+            log.error("authorization session %s failed: %s", row.id, type(exc).__name__)
+            self._fail_session(
+                actor, row, AuthorizationFailed("something went wrong on our side; try again")
+            )
         else:
             log.info("authorization session %s connected %s", row.id, connection_id)
         return self.authorization_status(actor, row.id)
