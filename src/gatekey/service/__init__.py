@@ -12,10 +12,16 @@ from gatekey.service.connections import ConnectionsMixin
 from gatekey.service.master_keys import MasterKeysMixin
 from gatekey.service.oauth_flow import OAuthFlowMixin
 from gatekey.service.tokens import TokensMixin
+from gatekey.service.web_sessions import WebSession, WebSessionsMixin
 
 
 class ConnectionService(
-    TokensMixin, OAuthFlowMixin, ConnectionsMixin, AccessMixin, MasterKeysMixin
+    TokensMixin,
+    OAuthFlowMixin,
+    ConnectionsMixin,
+    WebSessionsMixin,
+    AccessMixin,
+    MasterKeysMixin,
 ):
     """Projects, API keys, connections, OAuth and master keys, each call for a given actor.
 
@@ -23,4 +29,4 @@ class ConnectionService(
     """
 
 
-__all__ = ["Actor", "Clock", "ConnectionService", "ServiceBase", "utcnow"]
+__all__ = ["Actor", "Clock", "ConnectionService", "ServiceBase", "WebSession", "utcnow"]

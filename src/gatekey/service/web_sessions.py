@@ -1,0 +1,109 @@
+"""Sign-in for the web pages: an admin API key or a one-time link, then a session cookie.
+
+The cookie carries a random token; the database keeps its hash, the project, the acting key
+and the CSRF token of the session, so any replica can serve the next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from gatekey.domain.connection import Role
+from gatekey.errors import AuthenticationFailed
+from gatekey.service.access import AccessMixin
+from gatekey.service.base import Actor
+from gatekey.store import audit as audit_rows
+from gatekey.store import web as web_rows
+
+SESSION_TTL = timedelta(hours=12)
+LINK_TTL = timedelta(hours=24)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """Who a browser is signed in as, and the token its forms must echo (CSRF)."""
+
+    actor: Actor
+    csrf: str
+
+    def __repr__(self) -> str:
+        return f"WebSession(project_id={self.actor.project_id!r})"
+
+
+class WebSessionsMixin(AccessMixin):
+    def create_signin_link(self, project_id: str) -> str:
+        """Return a one-time sign-in token for the project's admin (printed at start)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self.db.write() as conn:
+            web_rows.purge(conn, now)
+            web_rows.insert_link(
+                conn,
+                {
+                    "token_hash": _hash(token),
+                    "project_id": project_id,
+                    "created_at": now,
+                    "expires_at": now + LINK_TTL,
+                },
+            )
+        return token
+
+    def sign_in(self, *, api_key: str | None = None, link: str | None = None) -> tuple[str, str]:
+        """Start a web session from an admin API key or a one-time link.
+
+        Return the cookie token and the session's CSRF token.
+        """
+        now = self.clock()
+        if api_key is not None:
+            actor = self.authenticate(api_key)
+            if actor.role is not Role.ADMIN:
+                raise AuthenticationFailed("sign in with an admin API key")
+        elif link:
+            with self.db.write() as conn:
+                project_id = web_rows.use_link(conn, _hash(link), now)
+            if project_id is None:
+                raise AuthenticationFailed(
+                    "this sign-in link was used already or has expired; restart 'gatekey serve' "
+                    "for a new one, or sign in with an admin API key"
+                )
+            actor = Actor(project_id=project_id, key_id="signin-link", role=Role.ADMIN)
+        else:
+            raise AuthenticationFailed("sign in with an admin API key")
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        with self.db.write() as conn:
+            web_rows.insert_session(
+                conn,
+                {
+                    "token_hash": _hash(token),
+                    "project_id": actor.project_id,
+                    "actor": actor.key_id,
+                    "csrf": csrf,
+                    "created_at": now,
+                    "expires_at": now + SESSION_TTL,
+                },
+            )
+            audit_rows.record_now(
+                conn, [self._event(actor, "web.sign_in", "web_session", None, via=actor.key_id)]
+            )
+        return token, csrf
+
+    def web_session(self, token: str | None) -> WebSession:
+        if not token or len(token) > 200:
+            raise AuthenticationFailed("not signed in")
+        with self.db.read() as conn:
+            row = web_rows.session(conn, _hash(token), self.clock())
+        if row is None:
+            raise AuthenticationFailed("your session has ended; sign in again")
+        return WebSession(Actor(row.project_id, row.actor, Role.ADMIN), row.csrf)
+
+    def sign_out(self, token: str) -> None:
+        with self.db.write() as conn:
+            web_rows.end_session(conn, _hash(token))

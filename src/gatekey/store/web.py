@@ -1,0 +1,54 @@
+"""SQL for web sessions and one-time sign-in links; tokens are only ever stored hashed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, select, update
+
+from gatekey.store.tables import signin_links, web_sessions
+
+
+def insert_session(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(web_sessions.insert().values(**values))
+
+
+def session(conn: Connection, token_hash: str, now: datetime) -> Row[Any] | None:
+    query = select(web_sessions).where(
+        web_sessions.c.token_hash == token_hash, web_sessions.c.expires_at > now
+    )
+    return conn.execute(query).first()
+
+
+def end_session(conn: Connection, token_hash: str) -> None:
+    conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == token_hash))
+
+
+def purge(conn: Connection, now: datetime) -> None:
+    conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= now))
+    conn.execute(delete(signin_links).where(signin_links.c.expires_at <= now))
+
+
+def insert_link(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(signin_links.insert().values(**values))
+
+
+def use_link(conn: Connection, token_hash: str, now: datetime) -> str | None:
+    """Mark an unused, unexpired link used; return its project, or None. One caller wins."""
+    result = conn.execute(
+        update(signin_links)
+        .where(
+            signin_links.c.token_hash == token_hash,
+            signin_links.c.used_at.is_(None),
+            signin_links.c.expires_at > now,
+        )
+        .values(used_at=now)
+    )
+    if result.rowcount != 1:
+        return None
+    found = conn.execute(
+        select(signin_links.c.project_id).where(signin_links.c.token_hash == token_hash)
+    ).scalar()
+    return str(found) if found is not None else None
