@@ -14,7 +14,8 @@ from gatekey.api import problems
 from gatekey.api.routes import api_keys, apps, connections, oauth, oauth_clients
 from gatekey.oauth.sandbox import sandbox_router
 from gatekey.runtime import Runtime, background_refresher
-from gatekey.web import callback
+from gatekey.web import callback, pages
+from gatekey.web.auth import SignInRequired, to_sign_in
 
 MAX_BODY = 1024 * 1024
 
@@ -74,6 +75,12 @@ def create_app(
     app.include_router(oauth_clients.router)
     app.include_router(oauth.router)
     app.include_router(callback.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return to_sign_in(request)
+
     if runtime.sandbox is not None:
         app.include_router(sandbox_router(runtime.sandbox))
     app.mount(

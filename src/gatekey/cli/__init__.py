@@ -180,6 +180,8 @@ def serve(
         f"serving on http://{bind_host}:{bind_port}  (API docs: /docs)",
         markup=False,
     )
+    link = runtime.service.create_signin_link(project.id)
+    err.print(f"Sign in (one-time link): {settings.origin}/signin/{link}", markup=False)
     if runtime.sandbox is not None:
         err.print(
             f"Demo: the Sandbox OAuth app is served at {settings.origin}/sandbox; connect it with "

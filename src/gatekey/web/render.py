@@ -19,6 +19,11 @@ CSP = (
 )
 
 
+def render(template: str, **context: Any) -> str:
+    """Render a fragment (a card, a form) for a page's script to insert."""
+    return _env.get_template(template).render(**context)
+
+
 def page(
     template: str, status: int = 200, *, form_targets: str = "", **context: Any
 ) -> HTMLResponse:

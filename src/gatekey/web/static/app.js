@@ -1,0 +1,236 @@
+// Gatekey's pages: a few lines of plain JS on top of server-rendered HTML.
+(function () {
+  "use strict";
+  var csrfMeta = document.querySelector('meta[name="csrf"]');
+  var csrf = csrfMeta ? csrfMeta.content : "";
+  var CHANNEL = "gatekey-oauth";
+
+  function toast(text) {
+    var el = document.getElementById("toast");
+    if (!el) { return; }
+    el.textContent = text;
+    el.hidden = false;
+    clearTimeout(el._timer);
+    el._timer = setTimeout(function () { el.hidden = true; }, 5000);
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf, "Accept": "application/json" },
+      body: body || new FormData(),
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().catch(function () {
+        return { ok: false, message: "Gatekey answered " + response.status + "; try again." };
+      });
+    });
+  }
+
+  function placeCard(id, html) {
+    var cards = document.getElementById("cards");
+    if (!cards || !html) { return; }
+    var holder = document.createElement("div");
+    holder.innerHTML = html.trim();
+    var card = holder.firstElementChild;
+    var existing = document.getElementById("card-" + id);
+    if (existing) { existing.replaceWith(card); } else { cards.prepend(card); }
+    var empty = document.getElementById("empty");
+    if (empty) { empty.hidden = true; }
+    var attention = document.querySelector('.attention li[data-id="' + id + '"]');
+    if (attention && card.dataset.status === "active") { attention.remove(); }
+    return card;
+  }
+
+  function showErrors(form, result) {
+    var box = form.querySelector(".form-error");
+    form.querySelectorAll(".field-error").forEach(function (el) { el.hidden = true; });
+    (result.fields || []).forEach(function (f) {
+      var el = form.querySelector('.field-error[data-field="' + f.field + '"]');
+      if (el) { el.textContent = f.message; el.hidden = false; }
+    });
+    if (box) { box.textContent = result.message || "Something went wrong."; box.hidden = false; }
+  }
+
+  // Forms that submit with fetch and answer JSON: inline errors, no half-done pages.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-fetch]")) { return; }
+    event.preventDefault();
+    var url = form.getAttribute("action") ||
+      form.dataset.action.replace("{id}", encodeURIComponent(form.dataset.id || ""));
+    var button = form.querySelector('button[type="submit"]');
+    if (button) { button.disabled = true; }
+    post(url, new FormData(form)).then(function (result) {
+      if (button) { button.disabled = false; }
+      if (!result.ok) { showErrors(form, result); return; }
+      var dialog = form.closest("dialog");
+      if (dialog) { dialog.close(); }
+      if (result.reload) { location.reload(); return; }
+      if (result.removed) {
+        var gone = document.getElementById("card-" + result.removed);
+        if (gone && gone.closest(".detail-grid")) { location.href = "/connections"; return; }
+        if (gone) { gone.remove(); }
+        toast(result.message);
+        return;
+      }
+      if (result.html) { placeCard(result.id, result.html); toast("Saved"); }
+    });
+  });
+
+  // Buttons that post one action (set default, test, remove a client).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-post]");
+    if (!button) { return; }
+    button.disabled = true;
+    post(button.dataset.post).then(function (result) {
+      button.disabled = false;
+      var card = button.closest(".conn");
+      if (result.reload) { location.reload(); return; }
+      if (result.html) { card = placeCard(result.id, result.html) || card; }
+      var message = card && card.querySelector(".card-message");
+      if (message) {
+        message.textContent = result.message || (result.ok ? "Done" : "Failed");
+        message.className = "card-message " + (result.ok ? "ok" : "bad");
+      } else if (result.message) { toast(result.message); }
+    });
+  });
+
+  // Dialogs: new connection, rename, delete.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-dialog]");
+    if (opener) {
+      var dialog = document.getElementById("dialog-" + opener.dataset.dialog);
+      if (!dialog) { return; }
+      var form = dialog.querySelector("form[data-fetch]");
+      if (form) {
+        form.dataset.id = opener.dataset.id || "";
+        form.querySelectorAll(".form-error").forEach(function (el) { el.hidden = true; });
+      }
+      dialog.querySelectorAll('[data-fill="name"]').forEach(function (el) {
+        el.textContent = opener.dataset.name || "";
+      });
+      var name = dialog.querySelector('input[name="name"]');
+      if (name && opener.dataset.name) { name.value = opener.dataset.name; }
+      var menu = opener.closest("details");
+      if (menu) { menu.open = false; }
+      dialog.showModal();
+      return;
+    }
+    if (event.target.closest("[data-close]")) { event.target.closest("dialog").close(); }
+  });
+
+  var appSelect = document.getElementById("new-app");
+  if (appSelect) {
+    appSelect.addEventListener("change", function () {
+      var holder = document.getElementById("new-form");
+      holder.innerHTML = "";
+      if (!appSelect.value) { return; }
+      fetch("/connections/new?app=" + encodeURIComponent(appSelect.value), { credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          holder.innerHTML = html;
+          var first = holder.querySelector("input:not([type=hidden])");
+          if (first) { first.focus(); }
+        });
+    });
+  }
+
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    navigator.clipboard.writeText(button.dataset.copy).then(function () { toast("Copied " + button.dataset.copy); });
+  });
+
+  // Connect and Reconnect: the popup opens on the click itself (browsers block later ones);
+  // the outcome arrives by postMessage, by BroadcastChannel, or by polling the session.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-connect]");
+    if (!button) { return; }
+    var form = button.closest("form");
+    var errorBox = (form && form.querySelector(".form-error")) || null;
+    function explain(text) {
+      if (errorBox) { errorBox.textContent = text; errorBox.hidden = false; } else { toast(text); }
+    }
+    var popup = window.open("about:blank", "gatekey-oauth", "popup,width=560,height=720");
+    if (!popup) {
+      explain("Your browser blocked the sign-in window. Allow popups for this site, then click " +
+        button.textContent.trim() + " again.");
+      return;
+    }
+    popup.document.title = "Connecting…";
+    var body = form ? new FormData(form) : new FormData();
+    if (button.dataset.connectionId) { body.set("connection_id", button.dataset.connectionId); }
+    if (button.dataset.app) { body.set("app", button.dataset.app); }
+    button.disabled = true;
+    post("/connections/oauth", body).then(function (started) {
+      if (!started.ok) {
+        popup.close();
+        button.disabled = false;
+        explain(started.message);
+        return;
+      }
+      popup.location.href = started.authorize_url;
+      follow(started.session_id, popup, function (outcome) {
+        button.disabled = false;
+        if (outcome.status === "succeeded") {
+          fetch("/connections/" + outcome.connection_id + "/card", { credentials: "same-origin" })
+            .then(function (r) { return r.text(); })
+            .then(function (html) {
+              placeCard(outcome.connection_id, html);
+              var dialog = button.closest("dialog");
+              if (dialog) { dialog.close(); }
+              toast("Connected");
+            });
+        } else if (outcome.status === "closed") {
+          explain("The sign-in window was closed before you finished. Click " +
+            button.textContent.trim() + " to try again.");
+        } else {
+          explain(outcome.error_message || "The sign-in did not complete; try again.");
+        }
+      });
+    });
+  });
+
+  function follow(sessionId, popup, done) {
+    var finished = false;
+    var channel = null;
+    function finish(outcome) {
+      if (finished) { return; }
+      finished = true;
+      window.removeEventListener("message", onMessage);
+      if (channel) { channel.close(); }
+      clearInterval(timer);
+      done(outcome);
+    }
+    function onMessage(event) {
+      if (event.origin !== window.location.origin) { return; }
+      var data = event.data || {};
+      if (data.type === CHANNEL && data.session_id === sessionId) { finish(data); }
+    }
+    window.addEventListener("message", onMessage);
+    if ("BroadcastChannel" in window) {
+      channel = new BroadcastChannel(CHANNEL);
+      channel.onmessage = function (event) {
+        if (event.data && event.data.session_id === sessionId) { finish(event.data); }
+      };
+    }
+    var closedSeen = 0;
+    var timer = setInterval(function () {
+      fetch("/connections/oauth/" + sessionId, { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (state) {
+          if (state.status && state.status !== "pending") { finish(state); return; }
+          if (popup.closed) {
+            closedSeen += 1;
+            if (closedSeen >= 2) { finish({ status: "closed" }); }
+          }
+        })
+        .catch(function () { /* try again on the next tick */ });
+    }, 1500);
+  }
+})();
