@@ -37,7 +37,14 @@ def oauth_callback(request: Request, service: ServiceDep) -> HTMLResponse:
             "error_code": exc.code,
             "error_message": exc.message,
         }
-        return page("oauth_callback.html", 400, result=result, origin=origin, channel=CHANNEL)
+        return page(
+            "oauth_callback.html",
+            400,
+            referrer="no-referrer",
+            result=result,
+            origin=origin,
+            channel=CHANNEL,
+        )
     result = {
         "type": CHANNEL,
         "status": session.status,
@@ -49,4 +56,11 @@ def oauth_callback(request: Request, service: ServiceDep) -> HTMLResponse:
         "error_message": session.error_message,
     }
     status = 200 if session.status == "succeeded" else 400
-    return page("oauth_callback.html", status, result=result, origin=origin, channel=CHANNEL)
+    return page(
+        "oauth_callback.html",
+        status,
+        referrer="no-referrer",
+        result=result,
+        origin=origin,
+        channel=CHANNEL,
+    )

@@ -25,12 +25,19 @@ def render(template: str, **context: Any) -> str:
 
 
 def page(
-    template: str, status: int = 200, *, form_targets: str = "", **context: Any
+    template: str,
+    status: int = 200,
+    *,
+    form_targets: str = "",
+    referrer: str = "same-origin",
+    **context: Any,
 ) -> HTMLResponse:
     """Render a template as a page that loads nothing from anywhere but Gatekey.
 
     ``form_targets`` adds origins a form may end up at (browsers apply ``form-action`` to the
-    redirects after a submission too).
+    redirects after a submission too). The referrer policy is ``same-origin`` (browsers then
+    send a real ``Origin`` on our own form posts); pages whose URL holds a code or state
+    send none.
     """
     html = _env.get_template(template).render(**context)
     return HTMLResponse(
@@ -38,7 +45,7 @@ def page(
         status_code=status,
         headers={
             "Content-Security-Policy": CSP.format(form_targets=form_targets),
-            "Referrer-Policy": "no-referrer",
+            "Referrer-Policy": referrer,
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
         },

@@ -154,6 +154,7 @@ def sandbox_router(state: SandboxState) -> APIRouter:
         return page(
             "sandbox_consent.html",
             400 if problem else 200,
+            referrer="no-referrer",
             form_targets="" if problem else f" {target.scheme}://{target.netloc}",
             problem=problem,
             params=params,

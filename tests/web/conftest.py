@@ -1,0 +1,86 @@
+"""A served Gatekey (demo mode: the sandbox inside) and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from gatekey.api.app import create_app
+from gatekey.runtime import Runtime, install_demo, open_runtime
+from gatekey.service import Actor
+from gatekey.settings import Settings
+from tests.conftest import MASTER_KEY
+from tests.fakes.provider_server import provider_server
+from tests.fakes.servers import free_port, serve
+
+CHROMIUM = os.environ.get("GATEKEY_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@dataclass
+class Served:
+    url: str
+    runtime: Runtime
+    actor: Actor
+    signin_link: str
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium "
+            "(or set GATEKEY_TEST_CHROMIUM)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
+    port = free_port()
+    with provider_server(tmp_path / "apps"):
+        settings = Settings(
+            home=tmp_path / "home",
+            database_url=database_url,
+            master_keys=MASTER_KEY,
+            public_url=f"http://127.0.0.1:{port}",
+            demo=True,
+            apps_dir=tmp_path / "apps",
+            audit_flush_interval=0.05,
+        )
+        runtime = open_runtime(settings)
+        project, _ = runtime.service.bootstrap()
+        install_demo(runtime, project.id)
+        link = runtime.service.create_signin_link(project.id)
+        with serve(create_app(runtime), port) as url:
+            yield Served(url, runtime, Actor.operator(project.id), f"{url}/signin/{link}")
+        runtime.close()
+
+
+@pytest.fixture
+def page(browser: Browser, served: Served) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    signed_in = context.new_page()
+    signed_in.goto(served.signin_link)
+    assert signed_in.url.endswith("/connections")
+    yield signed_in
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a screenshot of a main state as a test artifact (``artifacts/screenshots``)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^a-z0-9-]', '-', name)}.png"))

@@ -1,0 +1,187 @@
+"""The Connections page in a real browser (Debian's Chromium through Playwright)."""
+
+from __future__ import annotations
+
+import httpx2
+import pytest
+from playwright.sync_api import Page, expect
+
+from gatekey.errors import ConnectionInactive
+from tests.fakes.provider_server import ACCEPTED
+from tests.web.conftest import Served, shot
+
+
+def _new(page: Page, app: str, name: str) -> None:
+    page.get_by_role("button", name="New connection").first.click()
+    dialog = page.get_by_role("dialog", name="New connection")
+    dialog.get_by_label("App").select_option(app)
+    page.locator("#new-connection").wait_for()
+    dialog.get_by_label("Name").fill(name)
+
+
+def _connect_in_popup(page: Page, button_name: str, user: str = "ada@example.com") -> None:
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name=button_name).first.click()
+    popup = opened.value
+    popup.get_by_label("Account").fill(user)
+    with popup.expect_event("close", timeout=15_000):
+        popup.get_by_role("button", name="Allow").click()
+
+
+def test_an_api_key_connection_with_inline_errors(page: Page, served: Served) -> None:
+    expect(page.get_by_role("heading", name="No connections yet")).to_be_visible()
+    shot(page, "empty")
+    _new(page, "local-crm", "CRM - Production")
+    page.get_by_label("API key").fill("CANARYwrong")
+    page.get_by_role("button", name="Save and test").click()
+    expect(page.locator("#new-connection .form-error")).to_contain_text("API key not recognised")
+    assert served.runtime.service.list_connections(served.actor).items == []
+
+    page.get_by_label("API key").fill(ACCEPTED)
+    page.get_by_role("button", name="Save and test").click()
+    card = page.locator(".conn", has_text="CRM - Production")
+    expect(card).to_contain_text("Active")
+    expect(card.locator(".account")).to_have_text("owner@local.test")
+    expect(page.locator("#dialog-new")).not_to_be_visible()
+    assert ACCEPTED not in page.content()
+
+
+def test_oauth_popup_revocation_and_reconnect_on_the_same_id(page: Page, served: Served) -> None:
+    _new(page, "sandbox", "Sandbox - Ada")
+    _connect_in_popup(page, "Connect Sandbox")
+    card = page.locator(".conn", has_text="Sandbox - Ada")
+    expect(card).to_contain_text("Active")
+    expect(card.locator(".account")).to_have_text("ada@example.com")
+    expect(card).to_contain_text("tasks.read")
+    connection_id = card.get_attribute("data-id") or ""
+    shot(page, "connected")
+
+    service = served.runtime.service
+    token = service.resolve_credentials(served.actor, connection_id).fields["access_token"]
+    httpx2.post(f"{served.url}/sandbox/control/revoke", trust_env=False).raise_for_status()
+    with pytest.raises(ConnectionInactive):
+        service.resolve_credentials(served.actor, connection_id, stale_token=token)
+
+    page.reload()
+    card = page.locator(f"#card-{connection_id}")
+    expect(card).to_contain_text("Inactive")
+    expect(card.locator(".reason")).to_contain_text("Access revoked")
+    attention = page.locator(".attention")
+    expect(attention).to_contain_text("1 connection needs attention")
+    expect(attention).to_contain_text("Sandbox - Ada")
+    shot(page, "needs-attention")
+
+    _connect_in_popup(page, "Reconnect")
+    card = page.locator(f"#card-{connection_id}")
+    expect(card).to_contain_text("Active")
+    expect(page.locator(".attention li")).to_have_count(0)
+    assert [c.id for c in service.list_connections(served.actor).items] == [connection_id]
+
+
+def test_filter_rename_and_delete(page: Page, served: Served) -> None:
+    service = served.runtime.service
+    for name in ("CRM - Staging", "CRM - Production"):
+        service.create_connection(
+            served.actor, app="local-crm", name=name, fields={"api_key": ACCEPTED}
+        )
+    broken = service.list_connections(served.actor, text="staging").items[0]
+    with served.runtime.db.write() as conn:
+        from gatekey.store import connections as rows
+
+        rows.set_values(
+            conn,
+            served.actor.project_id,
+            broken.id,
+            {"status": "inactive", "status_reason": "invalid_credentials"},
+        )
+    page.reload()
+    page.get_by_role("button", name="Inactive", exact=True).click()
+    expect(page.locator(".cards .conn")).to_have_count(1)
+    expect(page.locator(".cards .conn")).to_contain_text("CRM - Staging")
+    page.get_by_role("button", name="All", exact=True).click()
+    expect(page.locator(".cards .conn")).to_have_count(2)
+    page.get_by_label("Search connections").fill("production")
+    page.get_by_label("Search connections").press("Enter")
+    expect(page.locator(".cards .conn")).to_have_count(1)
+    page.goto(f"{served.url}/connections")
+
+    production = page.locator(".conn", has_text="CRM - Production")
+    production.get_by_text("More").click()
+    production.get_by_role("button", name="Rename").click()
+    page.locator("#rename-name").fill("crm - staging")
+    page.locator("#dialog-rename").get_by_role("button", name="Rename").click()
+    expect(page.locator("#dialog-rename .form-error")).to_contain_text("already exists")
+    page.locator("#rename-name").fill("CRM - Live")
+    page.locator("#dialog-rename").get_by_role("button", name="Rename").click()
+    expect(page.locator(".conn", has_text="CRM - Live")).to_be_visible()
+
+    live = page.locator(".conn", has_text="CRM - Live")
+    live.get_by_text("More").click()
+    live.get_by_role("button", name="Delete").click()
+    dialog = page.locator("#dialog-delete")
+    expect(dialog).to_contain_text("Delete CRM - Live?")
+    expect(dialog).to_contain_text("Workflows that use this connection will fail")
+    shot(page, "delete-warning")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.locator(".conn", has_text="CRM - Live")).to_have_count(0)
+    assert [c.name for c in service.list_connections(served.actor).items] == ["CRM - Staging"]
+
+
+def test_blocked_and_closed_popups_are_explained(page: Page, served: Served) -> None:
+    page.add_init_script("window.open = function () { return null; }")
+    page.reload()
+    _new(page, "sandbox", "Sandbox - Blocked")
+    page.get_by_role("button", name="Connect Sandbox").click()
+    expect(page.locator("#new-connection .form-error")).to_contain_text("blocked the sign-in")
+
+    page.goto(f"{served.url}/connections")  # a page without the override
+    fresh = page.context.new_page()
+    fresh.goto(f"{served.url}/connections")
+    _new(fresh, "sandbox", "Sandbox - Closed")
+    with fresh.expect_popup() as opened:
+        fresh.get_by_role("button", name="Connect Sandbox").click()
+    opened.value.close()
+    expect(fresh.locator("#new-connection .form-error")).to_contain_text(
+        "closed before you finished", timeout=10_000
+    )
+    assert served.runtime.service.list_connections(served.actor).items == []
+
+
+def test_sign_in_session_cookie_csrf_and_sign_out(page: Page, served: Served) -> None:
+    cookie = next(c for c in page.context.cookies() if c["name"] == "gatekey_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
+    response = page.request.get(f"{served.url}/connections")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    forged = page.request.post(f"{served.url}/connections/oauth", form={"app": "sandbox"})
+    assert forged.status == 403 and forged.json()["code"] == "forbidden"
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to Gatekey")).to_be_visible()
+    page.goto(f"{served.url}/connections")
+    assert "/signin" in page.url
+    page.get_by_label("Admin API key").fill("gk_not-a-key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".form-error")).to_contain_text("unknown, expired or revoked API key")
+    runtime_key = served.runtime.service.create_api_key(served.actor, name="w", role="runtime")
+    page.get_by_label("Admin API key").fill(runtime_key.token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".form-error")).to_contain_text("admin API key")
+    admin_key = served.runtime.service.create_api_key(served.actor, name="a", role="admin")
+    page.get_by_label("Admin API key").fill(admin_key.token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Connections", exact=True)).to_be_visible()
+    used_link = page.context.new_page()
+    used_link.goto(served.signin_link)
+    expect(used_link.locator(".form-error")).to_contain_text("used already")
+
+
+def test_oauth_clients_settings(page: Page, served: Served) -> None:
+    page.get_by_role("link", name="OAuth clients").click()
+    expect(page.locator("tr[data-app=sandbox]")).to_be_visible()
+    page.get_by_label("App", exact=True).select_option("github")
+    page.get_by_label("Client ID").fill("Iv1.page")
+    page.get_by_label("Client secret").fill("page-secret-CANARY-12")
+    page.get_by_role("button", name="Add client").click()
+    expect(page.locator("tr[data-app=github]")).to_contain_text("Iv1.page")
+    assert "CANARY" not in page.content()
+    shot(page, "oauth-clients")
