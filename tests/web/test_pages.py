@@ -185,3 +185,22 @@ def test_oauth_clients_settings(page: Page, served: Served) -> None:
     expect(page.locator("tr[data-app=github]")).to_contain_text("Iv1.page")
     assert "CANARY" not in page.content()
     shot(page, "oauth-clients")
+
+
+def test_update_credentials_keeps_the_id(page: Page, served: Served) -> None:
+    created = served.runtime.service.create_connection(
+        served.actor, app="local-crm", name="CRM", fields={"api_key": ACCEPTED}
+    )
+    page.reload()
+    card = page.locator(f"#card-{created.id}")
+    card.get_by_text("More").click()
+    card.get_by_role("button", name="Update credentials").click()
+    dialog = page.get_by_role("dialog", name="Update credentials")
+    dialog.get_by_label("API key").fill("CANARYstale")
+    dialog.get_by_role("button", name="Save and test").click()
+    expect(dialog.locator(".form-error")).to_contain_text("API key not recognised")
+    dialog.get_by_label("API key").fill(ACCEPTED)
+    dialog.get_by_role("button", name="Save and test").click()
+    expect(dialog).not_to_be_visible()
+    expect(page.locator(f"#card-{created.id}")).to_contain_text("Active")
+    assert served.runtime.service.get_connection(served.actor, created.id).version > 1

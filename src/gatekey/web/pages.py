@@ -149,13 +149,25 @@ def connections_page(
 
 
 @router.get("/connections/new", response_class=HTMLResponse)
-def new_connection_form(session: PageSession, service: ServiceDep, app: str) -> HTMLResponse:
-    """The second step of "New connection": a name, then fields or a Connect button."""
+def new_connection_form(
+    session: PageSession, service: ServiceDep, app: str, connection_id: str = ""
+) -> HTMLResponse:
+    """The second step of "New connection": a name, then fields or a Connect button.
+
+    With ``connection_id``: new credentials for that connection (same ID).
+    """
     try:
         entry = service.get_app(session.actor, app)
     except GatekeyError as exc:
         return HTMLResponse(f"<p class='form-error' role='alert'>{escape(exc.message)}</p>", 400)
     method = entry.method()
+    replacing = None
+    if connection_id:
+        try:
+            replacing = service.get_connection(session.actor, connection_id)
+            method = entry.method(replacing.auth_kind)
+        except (GatekeyError, LookupError):
+            return HTMLResponse("<p class='form-error' role='alert'>Connection not found.</p>", 404)
     clients = {c.app for c in service.list_oauth_clients(session.actor)}
     html = render(
         "_new_form.html",
@@ -166,6 +178,7 @@ def new_connection_form(session: PageSession, service: ServiceDep, app: str) -> 
         has_client=entry.key in clients,
         session=session,
         suggested=f"{entry.name} - ",
+        replacing=replacing,
     )
     return HTMLResponse(html)
 
@@ -186,6 +199,22 @@ async def create_connection(
     except GatekeyError as exc:
         return _json_error(exc)
     return JSONResponse({"ok": True, "id": created.id, "html": _card_html(service, created)})
+
+
+@router.post("/connections/{connection_id}/credentials")
+async def replace_credentials(
+    connection_id: str, request: Request, session: PostSession, service: ServiceDep
+) -> JSONResponse:
+    form = await request.form()
+    fields = {k[6:]: str(v) for k, v in form.items() if k.startswith("field.") and str(v) != ""}
+    config = {k[7:]: str(v) for k, v in form.items() if k.startswith("config.") and str(v) != ""}
+    try:
+        changed = service.replace_credentials(
+            session.actor, connection_id, fields=fields, config=config or None
+        )
+    except GatekeyError as exc:
+        return _json_error(exc)
+    return JSONResponse({"ok": True, "id": changed.id, "html": _card_html(service, changed)})
 
 
 def _card_html(service: ConnectionService, connection: Connection) -> str:

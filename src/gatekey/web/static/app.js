@@ -114,6 +114,14 @@
       if (name && opener.dataset.name) { name.value = opener.dataset.name; }
       var menu = opener.closest("details");
       if (menu) { menu.open = false; }
+      var bodyHolder = dialog.querySelector(".dialog-body");
+      if (bodyHolder && opener.dataset.app) {
+        bodyHolder.innerHTML = "";
+        fetch("/connections/new?app=" + encodeURIComponent(opener.dataset.app) +
+              "&connection_id=" + encodeURIComponent(opener.dataset.id), { credentials: "same-origin" })
+          .then(function (r) { return r.text(); })
+          .then(function (html) { bodyHolder.innerHTML = html; });
+      }
       dialog.showModal();
       return;
     }
