@@ -18,9 +18,11 @@ from gatekey.models import (
     AuthorizationSession,
     Connection,
     ConnectionPage,
+    ConnectionUsage,
     CreatedApiKey,
     Credentials,
     Deleted,
+    Flow,
     OAuthClient,
     TestResult,
 )
@@ -173,8 +175,33 @@ class Client:
             connection_id, {"fields": fields, "config": config, "skip_test": not validate}
         )
 
-    def delete_connection(self, connection_id: str) -> Deleted:
-        return Deleted.model_validate(self._call("DELETE", f"/api/v1/connections/{connection_id}"))
+    def delete_connection(self, connection_id: str, *, force: bool = False) -> Deleted:
+        params = {"force": "true"} if force else None
+        return Deleted.model_validate(
+            self._call("DELETE", f"/api/v1/connections/{connection_id}", params=params)
+        )
+
+    def connection_usage(self, connection_id: str) -> ConnectionUsage:
+        return ConnectionUsage.model_validate(
+            self._call("GET", f"/api/v1/connections/{connection_id}/usage")
+        )
+
+    def create_flow(self, name: str, definition: dict[str, Any], description: str = "") -> Flow:
+        body = {"name": name, "definition": definition, "description": description}
+        return Flow.model_validate(self._call("POST", "/api/v1/flows", json=body))
+
+    def list_flows(self, connection_id: str | None = None) -> list[Flow]:
+        params = {"connection": connection_id} if connection_id else None
+        return [Flow.model_validate(f) for f in self._call("GET", "/api/v1/flows", params=params)]
+
+    def get_flow(self, flow_id: str) -> Flow:
+        return Flow.model_validate(self._call("GET", f"/api/v1/flows/{flow_id}"))
+
+    def update_flow(self, flow_id: str, **changes: Any) -> Flow:
+        return Flow.model_validate(self._call("PATCH", f"/api/v1/flows/{flow_id}", json=changes))
+
+    def delete_flow(self, flow_id: str) -> None:
+        self._call("DELETE", f"/api/v1/flows/{flow_id}")
 
     def resolve_credentials(
         self, connection_id: str, *, stale_token: str | None = None

@@ -15,9 +15,11 @@ from gatekey.models import (
     AuthorizationSession,
     Connection,
     ConnectionPage,
+    ConnectionUsage,
     CreatedApiKey,
     Credentials,
     Deleted,
+    Flow,
     OAuthClient,
     TestResult,
 )
@@ -93,8 +95,28 @@ class Gatekey:
     ) -> Connection:
         return self.service.replace_credentials(self.actor, connection_id, fields=fields, **options)
 
-    def delete_connection(self, connection_id: str) -> Deleted:
-        return self.service.delete_connection(self.actor, connection_id)
+    def delete_connection(self, connection_id: str, *, force: bool = False) -> Deleted:
+        return self.service.delete_connection(self.actor, connection_id, force=force)
+
+    def connection_usage(self, connection_id: str) -> ConnectionUsage:
+        return self.service.connection_usage(self.actor, connection_id)
+
+    def create_flow(self, name: str, definition: dict[str, Any], description: str = "") -> Flow:
+        return self.service.create_flow(
+            self.actor, name=name, definition=definition, description=description
+        )
+
+    def list_flows(self, connection_id: str | None = None) -> list[Flow]:
+        return self.service.list_flows(self.actor, connection_id=connection_id)
+
+    def get_flow(self, flow_id: str) -> Flow:
+        return self.service.get_flow(self.actor, flow_id)
+
+    def update_flow(self, flow_id: str, **changes: Any) -> Flow:
+        return self.service.update_flow(self.actor, flow_id, **changes)
+
+    def delete_flow(self, flow_id: str) -> None:
+        self.service.delete_flow(self.actor, flow_id)
 
     def resolve_credentials(
         self, connection_id: str, *, stale_token: str | None = None

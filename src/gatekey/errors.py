@@ -15,7 +15,8 @@ contain a secret value::
      ├── NotFound                  not_found                404
      ├── Conflict                  conflict                 409
      │    ├── DuplicateName        duplicate_name
-     │    └── KeyInUse             key_in_use
+     │    ├── KeyInUse             key_in_use
+     │    └── ConnectionInUse      connection_in_use        (flows use it; force to delete)
      ├── AuthenticationFailed      unauthenticated          401
      ├── PermissionDenied          forbidden                403
      ├── CredentialsRejected       invalid_credentials      422  (the provider said no)
@@ -97,6 +98,12 @@ class DuplicateName(Conflict):
 
 class KeyInUse(Conflict):
     code = "key_in_use"
+
+
+class ConnectionInUse(Conflict):
+    """Flows still use the connection; ``flows`` names them. Pass ``force`` to delete anyway."""
+
+    code = "connection_in_use"
 
 
 class AuthenticationFailed(GatekeyError):
@@ -197,6 +204,7 @@ __all__ = [
     "AuthenticationFailed",
     "AuthorizationFailed",
     "Conflict",
+    "ConnectionInUse",
     "ConnectionInactive",
     "CredentialsRejected",
     "CryptoError",

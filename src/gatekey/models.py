@@ -63,6 +63,7 @@ class Connection(_Model):
     last_refreshed_at: datetime | None = None
     last_used_at: datetime | None = None
     oauth_client_id: str | None = None
+    flows: int = Field(default=0, description="how many flows use it (by id or as default)")
     last_error: str | None = None
     last_error_at: datetime | None = None
     version: int
@@ -203,3 +204,33 @@ class AuthorizationSession(_Model):
     error_message: str | None = None
     expires_at: datetime
     created_at: datetime
+
+
+class FlowStepRef(_Model):
+    step_id: str
+    app: str
+    connection_id: str | None = Field(description="None: the project's default for the app")
+
+
+class Flow(_Model):
+    id: str
+    project_id: str
+    name: str
+    description: str
+    definition: dict[str, Any]
+    connections: list[FlowStepRef]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class FlowUse(_Model):
+    flow_id: str
+    flow_name: str
+    steps: list[str]
+    by_default: bool = Field(description="the steps name the app's default connection")
+
+
+class ConnectionUsage(_Model):
+    connection_id: str
+    flows: list[FlowUse]

@@ -57,7 +57,19 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
-    allowed = {"errors", "id", "app", "field", "reason", "key_id", "provider_status", "data_keys"}
+    allowed = {
+        "errors",
+        "id",
+        "app",
+        "field",
+        "reason",
+        "key_id",
+        "provider_status",
+        "data_keys",
+        "retry_after",
+        "flows",
+        "connections",
+    }
     return {k: v for k, v in exc.details.items() if k in allowed}
 
 

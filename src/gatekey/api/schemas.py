@@ -77,3 +77,18 @@ class AuthorizationStart(_Body):
     config: dict[str, Any] | None = Field(default=None, description="e.g. a Shopify shop")
     metadata: dict[str, Any] | None = None
     is_default: bool | None = None
+
+
+class FlowCreate(_Body):
+    name: str = Field(max_length=1000, examples=["Welcome email"])
+    description: str = Field(default="", max_length=2000)
+    definition: dict[str, Any] = Field(
+        description='{"steps": [{"id", "app", "connection": "conn_..." or "default", "type": '
+        '"http" or "python", "http": {...} or "python": {"callable": "pkg.mod:fn"}}]}'
+    )
+
+
+class FlowUpdate(_Body):
+    name: str | None = Field(default=None, max_length=1000)
+    description: str | None = Field(default=None, max_length=2000)
+    definition: dict[str, Any] | None = None

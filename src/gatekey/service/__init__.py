@@ -9,6 +9,7 @@ from __future__ import annotations
 from gatekey.service.access import AccessMixin
 from gatekey.service.base import Actor, Clock, ServiceBase, utcnow
 from gatekey.service.connections import ConnectionsMixin
+from gatekey.service.flows import FlowsMixin
 from gatekey.service.master_keys import MasterKeysMixin
 from gatekey.service.oauth_flow import OAuthFlowMixin
 from gatekey.service.tokens import TokensMixin
@@ -19,6 +20,7 @@ class ConnectionService(
     TokensMixin,
     OAuthFlowMixin,
     ConnectionsMixin,
+    FlowsMixin,
     WebSessionsMixin,
     AccessMixin,
     MasterKeysMixin,

@@ -21,6 +21,7 @@ from gatekey.domain.connection import Reason, Status, clean_name, name_key
 from gatekey.errors import (
     Conflict,
     ConnectionInactive,
+    ConnectionInUse,
     CredentialsRejected,
     DuplicateName,
     GatekeyError,
@@ -43,14 +44,16 @@ from gatekey.oauth.provider import ClientCredentials
 from gatekey.service.base import Actor, ServiceBase
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
+from gatekey.store import flows as flow_rows
 from gatekey.store import sealed
 from gatekey.store.hot import SecretRow
 
 MAX_METADATA_BYTES = 16 * 1024
 
 
-def _connection_of(row: Row[Any]) -> Connection:
+def _connection_of(row: Row[Any], flows: int = 0) -> Connection:
     return Connection(
+        flows=flows,
         id=row.id,
         project_id=row.project_id,
         app=row.app_key,
@@ -317,7 +320,8 @@ class ConnectionsMixin(ServiceBase):
                 after=after,
                 limit=limit + 1,
             )
-        items = [_connection_of(r) for r in found[:limit]]
+            counts = flow_rows.flow_counts(conn, actor.project_id, [r.id for r in found[:limit]])
+        items = [_connection_of(r, counts.get(r.id, 0)) for r in found[:limit]]
         next_cursor = _encode_cursor(items[-1].id) if len(found) > limit else None
         return ConnectionPage(items=items, next_cursor=next_cursor)
 
@@ -325,9 +329,10 @@ class ConnectionsMixin(ServiceBase):
         self._check_id(connection_id)
         with self.db.read() as conn:
             row = rows.get(conn, actor.project_id, connection_id)
+            counts = flow_rows.flow_counts(conn, actor.project_id, [connection_id])
         if row is None:
             raise self._missing(connection_id)
-        return _connection_of(row)
+        return _connection_of(row, counts.get(connection_id, 0))
 
     def update_connection(
         self,
@@ -440,12 +445,24 @@ class ConnectionsMixin(ServiceBase):
             actor, connection_id, fields=fields, config=config, validate=validate
         )
 
-    def delete_connection(self, actor: Actor, connection_id: str) -> Deleted:
+    def delete_connection(
+        self, actor: Actor, connection_id: str, *, force: bool = False
+    ) -> Deleted:
+        """Delete a connection; refused while flows use it, unless ``force``."""
         self._require_admin(actor)
         self._check_id(connection_id)
         with self._changing(actor, "connection.delete", connection_id) as conn:
             row = rows.get(conn, actor.project_id, connection_id)
-            if row is None or not rows.remove(conn, actor.project_id, connection_id):
+            if row is None:
+                raise self._missing(connection_id)
+            users = sorted({u.name for u in flow_rows.using(conn, actor.project_id, row.id)})
+            if users and not force:
+                raise ConnectionInUse(
+                    f"{row.name!r} is used by {len(users)} flow(s): {', '.join(users)}; "
+                    "point them at another connection first, or delete anyway",
+                    flows=users,
+                )
+            if not rows.remove(conn, actor.project_id, connection_id):
                 raise self._missing(connection_id)
             audit_rows.record_now(
                 conn,

@@ -387,11 +387,13 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
 
     # -- revocation at the provider (RFC 7009) --------------------------------------------------
 
-    def delete_connection(self, actor: Actor, connection_id: str) -> Deleted:
+    def delete_connection(
+        self, actor: Actor, connection_id: str, *, force: bool = False
+    ) -> Deleted:
         """Delete, then revoke an OAuth2 grant at the provider, best effort, retried on 503."""
         self._require_admin(actor)
         revocation = self._revocation(actor, connection_id)
-        deleted = super().delete_connection(actor, connection_id)
+        deleted = super().delete_connection(actor, connection_id, force=force)
         if revocation is None:
             return deleted
         if revocation is NOT_SUPPORTED:

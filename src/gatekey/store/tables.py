@@ -192,6 +192,35 @@ signin_links = Table(
     Column("used_at", UTCDateTime(), nullable=True),
 )
 
+flows = Table(
+    "flows",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("description", Text(), nullable=False),
+    Column("definition", JSON(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("uq_flows_project_id_name_key", "project_id", "name_key", unique=True),
+)
+
+flow_refs = Table(
+    "flow_refs",
+    metadata,
+    Column("flow_id", String(40), ForeignKey("flows.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", String(40), nullable=False),
+    Column("step_id", String(40), primary_key=True),
+    Column("app_key", String(64), nullable=False),
+    Column("connection_id", String(40), nullable=True),
+    Index("ix_flow_refs_connection", "connection_id"),
+    Index("ix_flow_refs_app", "project_id", "app_key"),
+    Index("ix_flow_refs_flow", "flow_id"),
+)
+"""One row per step: which connection (or, when null, the app's default) each step uses."""
+
 SEALED_TABLES = (connections, oauth_clients, oauth_sessions)
 """Every table holding an envelope-sealed payload; master-key rotation rewraps them all."""
 

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Path, Query, Response
 from gatekey.api.deps import ActorDep, ServiceDep
 from gatekey.api.schemas import ConnectionCreate, ConnectionUpdate, CredentialsRequest
 from gatekey.domain.connection import Status
-from gatekey.models import AuditEvent, Connection, ConnectionPage, Credentials, Deleted, TestResult
+from gatekey.models import (
+    AuditEvent,
+    Connection,
+    ConnectionPage,
+    ConnectionUsage,
+    Credentials,
+    Deleted,
+    TestResult,
+)
 
 router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
 ConnectionId = Annotated[str, Path(max_length=64, examples=["conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"])]
@@ -72,8 +80,22 @@ def update_connection(
 
 
 @router.delete("/{connection_id}", response_model=Deleted)
-def delete_connection(connection_id: ConnectionId, actor: ActorDep, service: ServiceDep) -> Deleted:
-    return service.delete_connection(actor, connection_id)
+def delete_connection(
+    connection_id: ConnectionId,
+    actor: ActorDep,
+    service: ServiceDep,
+    force: Annotated[bool, Query(description="delete even if flows use it")] = False,
+) -> Deleted:
+    """Delete; answers 409 ``connection_in_use`` naming the flows unless ``force``."""
+    return service.delete_connection(actor, connection_id, force=force)
+
+
+@router.get("/{connection_id}/usage", response_model=ConnectionUsage)
+def connection_usage(
+    connection_id: ConnectionId, actor: ActorDep, service: ServiceDep
+) -> ConnectionUsage:
+    """The flows, and their steps, that use this connection (as the app default included)."""
+    return service.connection_usage(actor, connection_id)
 
 
 @router.post("/{connection_id}/credentials", response_model=Credentials)

@@ -1,0 +1,128 @@
+"""Flow definitions: steps that act on apps through connections. Pure validation, no I/O.
+
+A step names an app and a connection (an id, or ``default`` for the project's default
+connection of that app) and is either ``http`` (a request relative to the app's base URL) or
+``python`` (a dotted path to a callable ``(input, auths, steps) -> result``). Strings in an
+http step may hold ``{{ input.<name> }}`` and ``{{ steps.<id>.output.<path> }}``; a template
+may only name steps that come earlier.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gatekey.errors import InvalidFields
+
+STEP_ID = r"^[a-z][a-z0-9_]{0,39}$"
+_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+_REFERENCE = re.compile(
+    r"^(?:input(?:\.[A-Za-z0-9_]+)*|steps\.([a-z][a-z0-9_]*)\.output(?:\.[A-Za-z0-9_]+)*)$"
+)
+MAX_STEPS = 50
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HttpAction(_Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    path: str = Field(min_length=1, max_length=2000)
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    body: Any = None
+
+    @model_validator(mode="after")
+    def _relative(self) -> HttpAction:
+        if "://" in self.path or self.path.startswith("//"):
+            raise ValueError("path must be relative to the app's base URL")
+        if any(h.lower() in ("authorization", "cookie") for h in self.headers):
+            raise ValueError("the connection supplies authentication; do not set it here")
+        return self
+
+
+class PythonAction(_Strict):
+    callable: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$|^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$")
+
+
+class Step(_Strict):
+    id: str = Field(pattern=STEP_ID)
+    app: str = Field(min_length=1, max_length=64)
+    connection: str = Field(default="default", max_length=64)
+    type: Literal["http", "python"]
+    http: HttpAction | None = None
+    python: PythonAction | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        if self.type == "http" and (self.http is None or self.python is not None):
+            raise ValueError("an http step needs an 'http' section and nothing else")
+        if self.type == "python" and (self.python is None or self.http is not None):
+            raise ValueError("a python step needs a 'python' section and nothing else")
+        return self
+
+
+class FlowDefinition(_Strict):
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def parse(definition: Any) -> FlowDefinition:
+    """Validate a flow definition; errors name the step (``steps.<n>.<field>``)."""
+    try:
+        flow = FlowDefinition.model_validate(definition)
+    except ValidationError as exc:
+        raise InvalidFields(
+            "the flow definition is not valid",
+            errors=[
+                {
+                    "field": ".".join(str(p) for p in e["loc"]) or "(root)",
+                    "message": e["msg"],
+                }
+                for e in exc.errors()
+            ],
+        ) from None
+    problems: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for index, step in enumerate(flow.steps):
+        where = f"steps.{index}"
+        if step.id in seen:
+            problems.append(
+                {"field": f"{where}.id", "message": f"step id {step.id!r} is used twice"}
+            )
+        if step.http is not None:
+            for text in _strings(step.http.model_dump()):
+                for expression in _TEMPLATE.findall(text):
+                    match = _REFERENCE.match(expression)
+                    if match is None:
+                        problems.append(
+                            {
+                                "field": f"{where}.http",
+                                "message": f"template {{{{ {expression} }}}} is not "
+                                "input.<name> or steps.<id>.output.<path>",
+                            }
+                        )
+                    elif match.group(1) and match.group(1) not in seen:
+                        problems.append(
+                            {
+                                "field": f"{where}.http",
+                                "message": f"template refers to step {match.group(1)!r}, "
+                                "which does not come before this one",
+                            }
+                        )
+        seen.add(step.id)
+    if problems:
+        raise InvalidFields("the flow definition is not valid", errors=problems)
+    return flow

@@ -1,0 +1,190 @@
+"""Flows: definitions whose steps use connections, and which connections each flow uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from gatekey import ids
+from gatekey.domain import flows as flow_rules
+from gatekey.domain.connection import clean_name, name_key
+from gatekey.errors import DuplicateName, InvalidFields, InvalidId, NotFound
+from gatekey.models import ConnectionUsage, Flow, FlowStepRef, FlowUse
+from gatekey.service.base import Actor, ServiceBase
+from gatekey.store import audit as audit_rows
+from gatekey.store import connections as connection_rows
+from gatekey.store import flows as rows
+
+
+class FlowsMixin(ServiceBase):
+    """Create, list, change and delete flows; answer which flows use a connection."""
+
+    @staticmethod
+    def _check_flow_id(flow_id: str) -> None:
+        if not isinstance(flow_id, str) or not ids.is_valid("flow", flow_id):
+            raise InvalidId("flow ids look like flow_ followed by 26 characters")
+
+    def _flow_of(self, conn: Any, row: Any) -> Flow:
+        refs = rows.connections_of(conn, row.project_id, row.id)
+        return Flow(
+            id=row.id,
+            project_id=row.project_id,
+            name=row.name,
+            description=row.description,
+            definition=row.definition,
+            connections=[
+                FlowStepRef(step_id=r.step_id, app=r.app_key, connection_id=r.connection_id)
+                for r in refs
+            ],
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    def _validated(
+        self, actor: Actor, definition: Any
+    ) -> tuple[dict[str, Any], list[tuple[str, str, str | None]]]:
+        """Check the definition, its apps and its connections; return it and its references."""
+        flow = flow_rules.parse(definition)
+        problems: list[dict[str, str]] = []
+        refs: list[tuple[str, str, str | None]] = []
+        with self.db.read() as conn:
+            for index, step in enumerate(flow.steps):
+                where = f"steps.{index}"
+                if step.app not in self.catalog:
+                    problems.append({"field": f"{where}.app", "message": f"no app {step.app!r}"})
+                    continue
+                if step.connection == "default":
+                    refs.append((step.id, step.app, None))
+                    continue
+                found = None
+                if ids.is_valid("conn", step.connection):
+                    found = connection_rows.get(conn, actor.project_id, step.connection)
+                if found is None:
+                    problems.append(
+                        {
+                            "field": f"{where}.connection",
+                            "message": f"connection {step.connection} not found",
+                        }
+                    )
+                elif found.app_key != step.app:
+                    problems.append(
+                        {
+                            "field": f"{where}.connection",
+                            "message": f"connection {step.connection} is a {found.app_key} "
+                            f"connection, not {step.app}",
+                        }
+                    )
+                else:
+                    refs.append((step.id, step.app, step.connection))
+        if problems:
+            raise InvalidFields("the flow definition is not valid", errors=problems)
+        return flow.model_dump(mode="json", exclude_none=True), refs
+
+    def create_flow(
+        self, actor: Actor, *, name: str, definition: Any, description: str = ""
+    ) -> Flow:
+        self._require_admin(actor)
+        display = clean_name(name)
+        stored, refs = self._validated(actor, definition)
+        now = self.clock()
+        flow_id = ids.new_id("flow")
+        try:
+            with self._changing(actor, "flow.create", flow_id) as conn:
+                if rows.name_taken(conn, actor.project_id, name_key(display), None):
+                    raise DuplicateName(f"a flow named {display!r} already exists")
+                rows.insert(
+                    conn,
+                    {
+                        "id": flow_id,
+                        "project_id": actor.project_id,
+                        "name": display,
+                        "name_key": name_key(display),
+                        "description": str(description or "")[:2000],
+                        "definition": stored,
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+                rows.replace_refs(conn, actor.project_id, flow_id, refs)
+                audit_rows.record_now(
+                    conn, [self._event(actor, "flow.create", "flow", flow_id, steps=len(refs))]
+                )
+        except IntegrityError:
+            raise DuplicateName(f"a flow named {display!r} already exists") from None
+        return self.get_flow(actor, flow_id)
+
+    def list_flows(self, actor: Actor, *, connection_id: str | None = None) -> list[Flow]:
+        with self.db.read() as conn:
+            found = [self._flow_of(conn, r) for r in rows.all_of(conn, actor.project_id)]
+        if connection_id is not None:
+            users = {u.flow_id for u in self.connection_usage(actor, connection_id).flows}
+            found = [f for f in found if f.id in users]
+        return found
+
+    def get_flow(self, actor: Actor, flow_id: str) -> Flow:
+        self._check_flow_id(flow_id)
+        with self.db.read() as conn:
+            row = rows.get(conn, actor.project_id, flow_id)
+            if row is None:
+                raise NotFound(f"flow {flow_id} not found", id=flow_id)
+            return self._flow_of(conn, row)
+
+    def update_flow(
+        self,
+        actor: Actor,
+        flow_id: str,
+        *,
+        name: str | None = None,
+        definition: Any = None,
+        description: str | None = None,
+    ) -> Flow:
+        self._require_admin(actor)
+        self._check_flow_id(flow_id)
+        values: dict[str, Any] = {"updated_at": self.clock()}
+        refs = None
+        if name is not None:
+            display = clean_name(name)
+            values.update(name=display, name_key=name_key(display))
+        if definition is not None:
+            values["definition"], refs = self._validated(actor, definition)
+        if description is not None:
+            values["description"] = str(description)[:2000]
+        with self._changing(actor, "flow.update", flow_id) as conn:
+            if name is not None and rows.name_taken(
+                conn, actor.project_id, values["name_key"], flow_id
+            ):
+                raise DuplicateName(f"a flow named {values['name']!r} already exists")
+            if not rows.set_values(conn, actor.project_id, flow_id, values):
+                raise NotFound(f"flow {flow_id} not found", id=flow_id)
+            if refs is not None:
+                rows.replace_refs(conn, actor.project_id, flow_id, refs)
+            audit_rows.record_now(conn, [self._event(actor, "flow.update", "flow", flow_id)])
+        return self.get_flow(actor, flow_id)
+
+    def delete_flow(self, actor: Actor, flow_id: str) -> None:
+        self._require_admin(actor)
+        self._check_flow_id(flow_id)
+        with self._changing(actor, "flow.delete", flow_id) as conn:
+            if not rows.remove(conn, actor.project_id, flow_id):
+                raise NotFound(f"flow {flow_id} not found", id=flow_id)
+            audit_rows.record_now(conn, [self._event(actor, "flow.delete", "flow", flow_id)])
+
+    def connection_usage(self, actor: Actor, connection_id: str) -> ConnectionUsage:
+        """Return the flows, and their steps, that use a connection (as default included)."""
+        with self.db.read() as conn:
+            if connection_rows.get(conn, actor.project_id, connection_id) is None:
+                raise NotFound(f"connection {connection_id} not found", id=connection_id)
+            found = rows.using(conn, actor.project_id, connection_id)
+        uses: dict[str, dict[str, Any]] = {}
+        for row in found:
+            use = uses.setdefault(
+                row.id, {"flow_id": row.id, "flow_name": row.name, "steps": [], "by_default": False}
+            )
+            use["steps"].append(row.step_id)
+            use["by_default"] = use["by_default"] or bool(row.by_default)
+        return ConnectionUsage(
+            connection_id=connection_id, flows=[FlowUse(**u) for u in uses.values()]
+        )
