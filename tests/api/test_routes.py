@@ -273,3 +273,35 @@ def test_a_patch_applies_all_of_its_changes_or_none(
         "••••0009",
         2,
     )
+
+
+def test_usage_and_the_in_use_refusal(client: TestClient, admin: dict[str, str]) -> None:
+    cid = _create(client, admin).json()["id"]
+    step = {"id": "mail", "app": "sendgrid", "connection": cid, "type": "http"}
+    flow = client.post(
+        "/api/v1/flows",
+        json={"name": "Welcome", "definition": {"steps": [{**step, "http": {"path": "/v3/x"}}]}},
+        headers=admin,
+    )
+    assert flow.status_code == 201, flow.text
+    usage = client.get(f"/api/v1/connections/{cid}/usage", headers=admin).json()
+    assert usage["flows"] == [
+        {
+            "flow_id": flow.json()["id"],
+            "flow_name": "Welcome",
+            "steps": ["mail"],
+            "by_default": False,
+        }
+    ]
+    assert client.get(f"/api/v1/connections/{cid}", headers=admin).json()["flows"] == 1
+    refused = client.delete(f"/api/v1/connections/{cid}", headers=admin)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "connection_in_use" and refused.json()["flows"] == ["Welcome"]
+    bad = client.post(
+        "/api/v1/flows",
+        json={"name": "Bad", "definition": {"steps": [{**step, "connection": "conn_x"}]}},
+        headers=admin,
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("steps.0")
+    forced = client.delete(f"/api/v1/connections/{cid}", params={"force": "true"}, headers=admin)
+    assert forced.status_code == 200

@@ -84,6 +84,22 @@ def test_filter_rename_and_delete(page: Page, served: Served) -> None:
         service.create_connection(
             served.actor, app="local-crm", name=name, fields={"api_key": ACCEPTED}
         )
+    production_id = service.list_connections(served.actor, text="production").items[0].id
+    service.create_flow(
+        served.actor,
+        name="Nightly sync",
+        definition={
+            "steps": [
+                {
+                    "id": "pull",
+                    "app": "local-crm",
+                    "connection": production_id,
+                    "type": "http",
+                    "http": {"path": "/me"},
+                }
+            ]
+        },
+    )
     broken = service.list_connections(served.actor, text="staging").items[0]
     with served.runtime.db.write() as conn:
         from gatekey.store import connections as rows
@@ -116,15 +132,22 @@ def test_filter_rename_and_delete(page: Page, served: Served) -> None:
     expect(page.locator(".conn", has_text="CRM - Live")).to_be_visible()
 
     live = page.locator(".conn", has_text="CRM - Live")
+    expect(live.locator(".usage")).to_have_text("1 flow")
     live.get_by_text("More").click()
     live.get_by_role("button", name="Delete").click()
     dialog = page.locator("#dialog-delete")
     expect(dialog).to_contain_text("Delete CRM - Live?")
-    expect(dialog).to_contain_text("Workflows that use this connection will fail")
+    expect(dialog).to_contain_text("These flows use it and will fail")
+    expect(dialog).to_contain_text("Nightly sync (step pull)")
     shot(page, "delete-warning")
     dialog.get_by_role("button", name="Delete").click()
     expect(page.locator(".conn", has_text="CRM - Live")).to_have_count(0)
     assert [c.name for c in service.list_connections(served.actor).items] == ["CRM - Staging"]
+    staging = page.locator(".conn", has_text="CRM - Staging")
+    staging.get_by_text("More").click()
+    staging.get_by_role("button", name="Delete").click()
+    expect(dialog).to_contain_text("No flow uses this connection")
+    dialog.get_by_role("button", name="Cancel").click()
 
 
 def test_blocked_and_closed_popups_are_explained(page: Page, served: Served) -> None:

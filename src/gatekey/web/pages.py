@@ -309,10 +309,25 @@ def test(connection_id: str, session: PostSession, service: ServiceDep) -> JSONR
     )
 
 
-@router.post("/connections/{connection_id}/delete")
-def delete(connection_id: str, session: PostSession, service: ServiceDep) -> JSONResponse:
+@router.get("/connections/{connection_id}/usage")
+def usage(connection_id: str, session: PageSession, service: ServiceDep) -> JSONResponse:
     try:
-        deleted = service.delete_connection(session.actor, connection_id)
+        found = service.connection_usage(session.actor, connection_id)
+    except GatekeyError as exc:
+        return _json_error(exc, 404)
+    return JSONResponse({"flows": [{"name": u.flow_name, "steps": u.steps} for u in found.flows]})
+
+
+@router.post("/connections/{connection_id}/delete")
+def delete(
+    connection_id: str,
+    session: PostSession,
+    service: ServiceDep,
+    force: Annotated[str, Form(max_length=5)] = "",
+) -> JSONResponse:
+    """Delete; the dialog has shown the flows that use it, and says so with ``force``."""
+    try:
+        deleted = service.delete_connection(session.actor, connection_id, force=force == "1")
     except GatekeyError as exc:
         return _json_error(exc)
     return JSONResponse({"ok": True, "removed": deleted.id, "message": deleted.message})
@@ -326,6 +341,7 @@ def detail(connection_id: str, session: PageSession, service: ServiceDep) -> Res
     try:
         connection = service.get_connection(session.actor, connection_id)
         trail = service.audit_trail(session.actor, connection_id, limit=50)
+        used = service.connection_usage(session.actor, connection_id).flows
     except GatekeyError as exc:
         return page("not_found.html", 404, session=session, message=exc.message)
     return page(
@@ -333,6 +349,7 @@ def detail(connection_id: str, session: PageSession, service: ServiceDep) -> Res
         session=session,
         card=_card(service, connection),
         trail=trail,
+        used=used,
     )
 
 

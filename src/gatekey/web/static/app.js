@@ -42,6 +42,27 @@
     return card;
   }
 
+  function fillUsage(holder, flows) {
+    holder.innerHTML = "";
+    var intro = document.createElement("p");
+    if (!flows.length) {
+      intro.textContent = "No flow uses this connection.";
+      holder.appendChild(intro);
+      return;
+    }
+    intro.className = "warning";
+    intro.textContent = "These flows use it and will fail until they use another connection:";
+    holder.appendChild(intro);
+    var list = document.createElement("ul");
+    flows.forEach(function (flow) {
+      var item = document.createElement("li");
+      item.textContent = flow.name + " (step" + (flow.steps.length === 1 ? " " : "s ") +
+        flow.steps.join(", ") + ")";
+      list.appendChild(item);
+    });
+    holder.appendChild(list);
+  }
+
   function showErrors(form, result) {
     var box = form.querySelector(".form-error");
     form.querySelectorAll(".field-error").forEach(function (el) { el.hidden = true; });
@@ -114,6 +135,15 @@
       if (name && opener.dataset.name) { name.value = opener.dataset.name; }
       var menu = opener.closest("details");
       if (menu) { menu.open = false; }
+      dialog.querySelectorAll("[data-oauth-only]").forEach(function (el) {
+        el.hidden = !opener.dataset.oauth;
+      });
+      var usageHolder = dialog.querySelector('[data-fill="usage"]');
+      if (usageHolder) {
+        fetch("/connections/" + encodeURIComponent(opener.dataset.id) + "/usage", { credentials: "same-origin" })
+          .then(function (r) { return r.json(); })
+          .then(function (found) { fillUsage(usageHolder, found.flows || []); });
+      }
       var bodyHolder = dialog.querySelector(".dialog-body");
       if (bodyHolder && opener.dataset.app) {
         bodyHolder.innerHTML = "";
