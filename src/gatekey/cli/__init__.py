@@ -506,15 +506,16 @@ def connections_delete(
     connection_id: str,
     project: ProjectOpt = "default",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    force: Annotated[bool, typer.Option(help="delete even if flows use it")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete a connection."""
+    """Delete a connection (refused while flows use it, unless --force)."""
     with _runtime() as rt:
         actor = _actor(rt, project)
         c = rt.service.get_connection(actor, connection_id)
         if not yes and sys.stdin.isatty():
             typer.confirm(f"Delete {c.name!r} ({c.id})?", abort=True)
-        deleted = rt.service.delete_connection(actor, connection_id)
+        deleted = rt.service.delete_connection(actor, connection_id, force=force)
         _emit(deleted, as_json, lambda: out.print(deleted.message, markup=False))
 
 
@@ -582,4 +583,5 @@ def main() -> None:
 
 
 # The OAuth commands register themselves on the groups above.
+from gatekey.cli import flows as flows  # noqa: E402
 from gatekey.cli import oauth as oauth  # noqa: E402

@@ -1,0 +1,132 @@
+"""CLI commands for flows (definitions from YAML or JSON files) and connection usage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from gatekey import errors
+from gatekey.cli import (
+    JsonOpt,
+    ProjectOpt,
+    _actor,
+    _emit,
+    _runtime,
+    _table,
+    app,
+    connections_app,
+    out,
+)
+
+flows_app = typer.Typer(help="Flows whose steps use connections.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
+
+
+def _definition(path: Path) -> dict[str, object]:
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise errors.InvalidInput(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise errors.InvalidInput(f"{path} must hold a mapping with 'steps'")
+    return data
+
+
+@flows_app.command("create")
+def flows_create(
+    name: Annotated[str, typer.Option(help="a name for the flow")],
+    file: Annotated[Path, typer.Option("--file", "-f", help="YAML or JSON with 'steps'")],
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a flow from a definition file."""
+    with _runtime() as rt:
+        flow = rt.service.create_flow(_actor(rt, project), name=name, definition=_definition(file))
+        _emit(flow, as_json, lambda: out.print(f"created {flow.id} {flow.name!r}", markup=False))
+
+
+@flows_app.command("update")
+def flows_update(
+    flow_id: str,
+    file: Annotated[Path | None, typer.Option("--file", "-f")] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace a flow's definition or rename it."""
+    with _runtime() as rt:
+        flow = rt.service.update_flow(
+            _actor(rt, project),
+            flow_id,
+            name=name,
+            definition=_definition(file) if file else None,
+        )
+        _emit(flow, as_json, lambda: out.print(f"updated {flow.id}", markup=False))
+
+
+@flows_app.command("list")
+def flows_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
+    """List flows and the connections their steps use."""
+    with _runtime() as rt:
+        found = rt.service.list_flows(_actor(rt, project))
+        _emit(
+            found,
+            as_json,
+            lambda: _table(
+                "Flows",
+                ["ID", "Name", "Steps", "Connections"],
+                [
+                    (
+                        f.id,
+                        f.name,
+                        len(f.connections),
+                        ", ".join(
+                            f"{r.step_id}: {r.connection_id or r.app + ' (default)'}"
+                            for r in f.connections
+                        ),
+                    )
+                    for f in found
+                ],
+            ),
+        )
+
+
+@flows_app.command("show")
+def flows_show(flow_id: str, project: ProjectOpt = "default") -> None:
+    """Print a flow as JSON."""
+    with _runtime() as rt:
+        flow = rt.service.get_flow(_actor(rt, project), flow_id)
+        typer.echo(flow.model_dump_json(indent=2))
+
+
+@flows_app.command("delete")
+def flows_delete(flow_id: str, project: ProjectOpt = "default") -> None:
+    """Delete a flow."""
+    with _runtime() as rt:
+        rt.service.delete_flow(_actor(rt, project), flow_id)
+        out.print(f"deleted {flow_id}", markup=False)
+
+
+@connections_app.command("usage")
+def connections_usage(
+    connection_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
+    """Which flows (and steps) use a connection."""
+    with _runtime() as rt:
+        found = rt.service.connection_usage(_actor(rt, project), connection_id)
+        _emit(
+            found,
+            as_json,
+            lambda: out.print(
+                "\n".join(
+                    f"{u.flow_name} ({u.flow_id}): steps {', '.join(u.steps)}"
+                    + (" [as the app default]" if u.by_default else "")
+                    for u in found.flows
+                )
+                or "no flow uses it",
+                markup=False,
+            ),
+        )
