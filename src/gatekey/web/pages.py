@@ -50,6 +50,15 @@ def _card(service: ConnectionService, connection: Connection) -> dict[str, Any]:
     }
 
 
+def _prefixed(form: Any, prefix: str) -> dict[str, str]:
+    """Return the non-empty form values named ``<prefix><name>``, keyed by name."""
+    return {
+        k[len(prefix) :]: str(v)
+        for k, v in form.items()
+        if k.startswith(prefix) and isinstance(v, str) and v != ""
+    }
+
+
 def _json_error(exc: GatekeyError, status: int = 400) -> JSONResponse:
     body: dict[str, Any] = {"ok": False, "code": exc.code, "message": exc.message}
     if isinstance(exc, InvalidFields):
@@ -190,8 +199,7 @@ async def create_connection(
     form = await request.form()
     app = str(form.get("app", ""))
     name = str(form.get("name", ""))
-    fields = {k[6:]: str(v) for k, v in form.items() if k.startswith("field.") and str(v) != ""}
-    config = {k[7:]: str(v) for k, v in form.items() if k.startswith("config.") and str(v) != ""}
+    fields, config = _prefixed(form, "field."), _prefixed(form, "config.")
     try:
         created = service.create_connection(
             session.actor, app=app, name=name, fields=fields, config=config
@@ -206,8 +214,7 @@ async def replace_credentials(
     connection_id: str, request: Request, session: PostSession, service: ServiceDep
 ) -> JSONResponse:
     form = await request.form()
-    fields = {k[6:]: str(v) for k, v in form.items() if k.startswith("field.") and str(v) != ""}
-    config = {k[7:]: str(v) for k, v in form.items() if k.startswith("config.") and str(v) != ""}
+    fields, config = _prefixed(form, "field."), _prefixed(form, "config.")
     try:
         changed = service.replace_credentials(
             session.actor, connection_id, fields=fields, config=config or None
@@ -225,7 +232,7 @@ def _card_html(service: ConnectionService, connection: Connection) -> str:
 async def start_oauth(request: Request, session: PostSession, service: ServiceDep) -> JSONResponse:
     form = await request.form()
     connection_id = str(form.get("connection_id", "")) or None
-    config = {k[7:]: str(v) for k, v in form.items() if k.startswith("config.") and str(v) != ""}
+    config = _prefixed(form, "config.")
     try:
         started = service.start_authorization(
             session.actor,
