@@ -56,6 +56,11 @@ class Prober:
     def __init__(self, http: httpx2.Client) -> None:
         self._http = http
 
+    @property
+    def http(self) -> httpx2.Client:
+        """The client for requests to apps' APIs (the proxy sends through it too)."""
+        return self._http
+
     def check(
         self,
         app: App,

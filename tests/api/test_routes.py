@@ -305,3 +305,14 @@ def test_usage_and_the_in_use_refusal(client: TestClient, admin: dict[str, str])
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("steps.0")
     forced = client.delete(f"/api/v1/connections/{cid}", params={"force": "true"}, headers=admin)
     assert forced.status_code == 200
+
+
+def test_the_proxy_over_http(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str], providers: FakeProviders
+) -> None:
+    cid = _create(client, admin).json()["id"]
+    answer = client.get(f"/api/v1/proxy/{cid}/v3/scopes", headers=worker)
+    assert answer.status_code == 200 and answer.json() == {"scopes": ["mail.send"]}
+    assert GOOD_SENDGRID not in answer.text
+    outside = client.get(f"/api/v1/proxy/{cid}/https:%2F%2Fevil.example%2Fx", headers=worker)
+    assert outside.status_code == 422 and outside.json()["code"] == "invalid_input"

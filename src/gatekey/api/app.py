@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from gatekey.api import problems
-from gatekey.api.routes import api_keys, apps, connections, flows, oauth, oauth_clients
+from gatekey.api.routes import api_keys, apps, connections, flows, oauth, oauth_clients, proxy
 from gatekey.oauth.sandbox import sandbox_router
 from gatekey.runtime import Runtime, background_refresher
 from gatekey.web import callback, pages
@@ -75,6 +75,7 @@ def create_app(
     app.include_router(oauth_clients.router)
     app.include_router(oauth.router)
     app.include_router(flows.router)
+    app.include_router(proxy.router)
     app.include_router(callback.router)
     app.include_router(pages.router)
 

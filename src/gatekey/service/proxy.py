@@ -1,0 +1,113 @@
+"""The credential-free proxy: forward a request to a connection's app with its auth applied.
+
+The caller never holds a token: Gatekey resolves the connection's credentials (refreshing an
+expiring OAuth2 token first), sends the request to the app's base URL, and when the app
+answers with one of its ``expired_token_status`` codes, refreshes once and retries once. A
+target outside the app's base URL is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import httpx2
+
+from gatekey.errors import InvalidInput, ProviderUnavailable
+from gatekey.models import Credentials
+from gatekey.service.base import Actor
+from gatekey.service.connections import ConnectionsMixin
+
+MAX_BODY = 10 * 1024 * 1024
+_DROP_REQUEST = frozenset(
+    {"authorization", "cookie", "host", "content-length", "connection", "proxy-authorization",
+     "transfer-encoding", "te", "upgrade", "x-api-key", "x-csrf-token"}
+)  # fmt: skip
+_KEEP_RESPONSE = frozenset(
+    {"content-type", "content-language", "cache-control", "etag", "last-modified", "link",
+     "location", "retry-after", "x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining",
+     "x-ratelimit-reset"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Proxied:
+    """The app's answer, with only the headers worth passing on."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = field(repr=False)
+
+
+def target_url(base_url: str, path: str) -> str:
+    """Join a relative path to the base URL; refuse anything that would leave it."""
+    raw = unquote(path)
+    if "://" in raw or raw.startswith("//") or "\\" in raw or any(ord(c) < 32 for c in raw):
+        raise InvalidInput("the proxy path must be relative to the app's base URL")
+    base = urlsplit(base_url)
+    joined = posixpath.normpath(posixpath.join(base.path or "/", raw.lstrip("/")))
+    prefix = (base.path or "/").rstrip("/")
+    if not (joined == prefix or joined.startswith(prefix + "/") or prefix == ""):
+        raise InvalidInput("the proxy path leaves the app's base URL")
+    if raw.endswith("/") and not joined.endswith("/"):
+        joined += "/"
+    return f"{base.scheme}://{base.netloc}{joined}"
+
+
+class ProxyMixin(ConnectionsMixin):
+    def proxy(
+        self,
+        actor: Actor,
+        connection_id: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Proxied:
+        """Send one request to the connection's app, authenticated by Gatekey."""
+        if len(body) > MAX_BODY:
+            raise InvalidInput("the request body is larger than 10 MiB")
+        credentials = self.resolve_credentials(actor, connection_id)
+        url = target_url(credentials.base_url, path)
+        sent = {k: v for k, v in (headers or {}).items() if k.lower() not in _DROP_REQUEST}
+        response = self._send(credentials, method, url, query or {}, sent, body)
+        if response.status_code in credentials.expired_token_status:
+            token = credentials.fields.get("access_token")
+            credentials = self.resolve_credentials(
+                actor, connection_id, stale_token=str(token) if token else None
+            )
+            response = self._send(credentials, method, url, query or {}, sent, body)
+        kept = {k: v for k, v in response.headers.items() if k.lower() in _KEEP_RESPONSE}
+        return Proxied(response.status_code, kept, response.content[:MAX_BODY])
+
+    def _send(
+        self,
+        credentials: Credentials,
+        method: str,
+        url: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> httpx2.Response:
+        auth_headers = dict(credentials.headers)
+        if credentials.basic is not None:
+            pair = f"{credentials.basic.username}:{credentials.basic.password}".encode()
+            auth_headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        try:
+            return self.prober.http.request(
+                method,
+                url,
+                params={**query, **credentials.query},
+                headers={**headers, **auth_headers},
+                content=body or None,
+            )
+        except httpx2.HTTPError as exc:
+            raise ProviderUnavailable(
+                f"{credentials.app} could not be reached ({type(exc).__name__}); try again later",
+                app=credentials.app,
+            ) from None
