@@ -234,3 +234,32 @@ class FlowUse(_Model):
 class ConnectionUsage(_Model):
     connection_id: str
     flows: list[FlowUse]
+
+
+class RunStep(_Model):
+    step_id: str
+    connection_id: str | None = None
+    status: Literal["pending", "running", "succeeded", "failed"]
+    output: Any = None
+    error_code: str | None = None
+    error_message: str | None = None
+    duration_ms: int | None = None
+
+
+class Run(_Model):
+    """One execution of a flow; step outputs have every secret value masked."""
+
+    id: str
+    flow_id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    trigger: str
+    input: dict[str, Any]
+    error_code: str | None = None
+    error_message: str | None = None
+    failed_step: str | None = None
+    failed_connection_id: str | None = None
+    retry_of: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    steps: list[RunStep]

@@ -10,6 +10,7 @@ may only name steps that come earlier.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -126,3 +127,36 @@ def parse(definition: Any) -> FlowDefinition:
     if problems:
         raise InvalidFields("the flow definition is not valid", errors=problems)
     return flow
+
+
+class TemplateError(InvalidFields):
+    code = "template_error"
+
+
+def _lookup(expression: str, context: Mapping[str, Any]) -> Any:
+    node: Any = context
+    for part in expression.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise TemplateError(
+                f"{{{{ {expression} }}}} has no value",
+                errors=[{"field": expression, "message": "no such value"}],
+            )
+    return node
+
+
+def render(value: Any, context: Mapping[str, Any]) -> Any:
+    """Fill ``{{ ... }}`` templates: a string that is one template keeps the value's type."""
+    if isinstance(value, str):
+        whole = _TEMPLATE.fullmatch(value.strip())
+        if whole is not None:
+            return _lookup(whole.group(1), context)
+        return _TEMPLATE.sub(lambda m: str(_lookup(m.group(1), context)), value)
+    if isinstance(value, dict):
+        return {render(k, context): render(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, context) for v in value]
+    return value

@@ -13,12 +13,14 @@ from gatekey.service.flows import FlowsMixin
 from gatekey.service.master_keys import MasterKeysMixin
 from gatekey.service.oauth_flow import OAuthFlowMixin
 from gatekey.service.proxy import ProxyMixin
+from gatekey.service.runs import RunsMixin
 from gatekey.service.tokens import TokensMixin
 from gatekey.service.web_sessions import WebSession, WebSessionsMixin
 
 
 class ConnectionService(
     TokensMixin,
+    RunsMixin,
     ProxyMixin,
     OAuthFlowMixin,
     ConnectionsMixin,

@@ -221,6 +221,44 @@ flow_refs = Table(
 )
 """One row per step: which connection (or, when null, the app's default) each step uses."""
 
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id"), nullable=False),
+    Column("flow_id", String(40), nullable=False),
+    Column("flow_version", Integer(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("input", JSON(), nullable=False),
+    Column("error_code", String(40), nullable=True),
+    Column("error_message", Text(), nullable=True),
+    Column("failed_step", String(40), nullable=True),
+    Column("failed_connection_id", String(40), nullable=True),
+    Column("retry_of", String(40), nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Index("ix_runs_queue", "status", "created_at"),
+    Index("ix_runs_project_flow", "project_id", "flow_id", "id"),
+)
+
+run_steps = Table(
+    "run_steps",
+    metadata,
+    Column("run_id", String(40), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("step_id", String(40), primary_key=True),
+    Column("position", Integer(), nullable=False),
+    Column("connection_id", String(40), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("output", JSON(), nullable=True),
+    Column("error_code", String(40), nullable=True),
+    Column("error_message", Text(), nullable=True),
+    Column("duration_ms", Integer(), nullable=True),
+    Index("ix_run_steps_connection", "connection_id"),
+)
+
 SEALED_TABLES = (connections, oauth_clients, oauth_sessions)
 """Every table holding an envelope-sealed payload; master-key rotation rewraps them all."""
 

@@ -1,0 +1,89 @@
+"""SQL for runs and their steps; the queue is the ``runs`` table itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, or_, select, update
+
+from gatekey.store.tables import run_steps, runs
+
+
+def insert(conn: Connection, values: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> None:
+    conn.execute(runs.insert().values(**values))
+    if steps:
+        conn.execute(run_steps.insert(), list(steps))
+
+
+def get(conn: Connection, project_id: str, run_id: str) -> Row[Any] | None:
+    return conn.execute(
+        select(runs).where(runs.c.id == run_id, runs.c.project_id == project_id)
+    ).first()
+
+
+def by_id(conn: Connection, run_id: str) -> Row[Any] | None:
+    return conn.execute(select(runs).where(runs.c.id == run_id)).first()
+
+
+def steps_of(conn: Connection, run_id: str) -> Sequence[Row[Any]]:
+    query: Select[Any] = (
+        select(run_steps).where(run_steps.c.run_id == run_id).order_by(run_steps.c.position)
+    )
+    found: Sequence[Row[Any]] = conn.execute(query).all()
+    return found
+
+
+def page(
+    conn: Connection,
+    project_id: str,
+    *,
+    flow_id: str | None,
+    status: str | None,
+    connection_id: str | None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    query: Select[Any] = select(runs).where(runs.c.project_id == project_id)
+    if flow_id:
+        query = query.where(runs.c.flow_id == flow_id)
+    if status:
+        query = query.where(runs.c.status == status)
+    if connection_id:
+        uses = select(run_steps.c.run_id).where(run_steps.c.connection_id == connection_id)
+        query = query.where(or_(runs.c.id.in_(uses), runs.c.failed_connection_id == connection_id))
+    found: Sequence[Row[Any]] = conn.execute(query.order_by(runs.c.id.desc()).limit(limit)).all()
+    return found
+
+
+def claim_next(conn: Connection, worker: str, now: datetime) -> str | None:
+    """Take the oldest queued run for ``worker``; each run is claimed exactly once.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so workers on several hosts never wait on each
+    other. SQLite: writers are serialised by ``BEGIN IMMEDIATE``; the status check in the
+    UPDATE keeps the claim a compare-and-swap all the same.
+    """
+    query = select(runs.c.id).where(runs.c.status == "queued").order_by(runs.c.created_at)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    run_id = conn.execute(query.limit(1)).scalar()
+    if run_id is None:
+        return None
+    result = conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id, runs.c.status == "queued")
+        .values(status="running", claimed_by=worker, started_at=now)
+    )
+    return str(run_id) if result.rowcount == 1 else None
+
+
+def set_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None:
+    conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+
+def set_step(conn: Connection, run_id: str, step_id: str, values: Mapping[str, Any]) -> None:
+    conn.execute(
+        update(run_steps)
+        .where(run_steps.c.run_id == run_id, run_steps.c.step_id == step_id)
+        .values(**values)
+    )

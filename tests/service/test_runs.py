@@ -1,0 +1,110 @@
+"""Runs: fresh credentials per run, outputs without secrets, the revoke-reconnect-retry story."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekey.service import Actor, ConnectionService
+from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
+from tests.fakes.sandbox import Sandbox
+from tests.service.test_oauth_flow import connect
+
+
+def echo_auth(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
+    """A python step: sees the connection's fields and the earlier steps' outputs."""
+    return {
+        "key": auths["sendgrid"]["api_key"],
+        "who": run_input["who"],
+        "scopes": steps["scopes"]["body"]["scopes"],
+    }
+
+
+def _sendgrid_flow(service: ConnectionService, actor: Actor) -> str:
+    service.create_connection(
+        actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}
+    )
+    return service.create_flow(
+        actor,
+        name="Scopes",
+        definition={
+            "steps": [
+                {"id": "scopes", "app": "sendgrid", "type": "http", "http": {"path": "/v3/scopes"}},
+                {
+                    "id": "echo",
+                    "app": "sendgrid",
+                    "type": "python",
+                    "python": {"callable": "tests.service.test_runs:echo_auth"},
+                },
+            ]
+        },
+    ).id
+
+
+def test_a_run_with_an_http_and_a_python_step(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
+    flow_id = _sendgrid_flow(service, actor)
+    queued = service.trigger_run(actor, flow_id, {"who": "ada"})
+    assert queued.status == "queued"
+    assert service.work_once("w1") == queued.id
+    assert service.work_once("w1") is None
+    run = service.get_run(actor, queued.id)
+    assert run.status == "succeeded", run.error_message
+    scopes, echo = run.steps
+    assert scopes.output == {"status": 200, "body": {"scopes": ["mail.send"]}}
+    assert echo.output == {"key": "••••", "who": "ada", "scopes": ["mail.send"]}
+    assert GOOD_SENDGRID not in run.model_dump_json()
+    assert [r.id for r in service.list_runs(actor, flow_id=flow_id, status="succeeded")] == [run.id]
+
+
+def test_a_rejected_key_fails_the_run_and_marks_the_connection(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
+    flow_id = _sendgrid_flow(service, actor)
+    providers.accepted.discard(GOOD_SENDGRID)
+    run_id = service.trigger_run(actor, flow_id, {"who": "ada"}).id
+    service.work_once("w1")
+    run = service.get_run(actor, run_id)
+    assert run.status == "failed" and run.error_code == "auth_failed"
+    assert run.failed_step == "scopes" and run.failed_connection_id
+    assert "SendGrid" in (run.error_message or "") or "sendgrid" in (run.error_message or "")
+    connection = service.get_connection(actor, run.failed_connection_id)
+    assert connection.status == "inactive"
+
+
+def test_revoke_fail_reconnect_retry(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    service, actor = oauth_service, oauth_actor
+    connection_id = connect(service, actor, sandbox)
+    flow_id = service.create_flow(
+        actor,
+        name="Who am I",
+        definition={
+            "steps": [{"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}}]
+        },
+    ).id
+    first = service.trigger_run(actor, flow_id).id
+    service.work_once("w1")
+    assert service.get_run(actor, first).status == "succeeded"
+
+    sandbox.control("revoke")
+    sandbox.state.access.clear()
+    failed_id = service.trigger_run(actor, flow_id).id
+    service.work_once("w1")
+    failed = service.get_run(actor, failed_id)
+    assert failed.status == "failed" and failed.error_code == "connection_inactive"
+    assert failed.failed_connection_id == connection_id
+    assert connection_id in (failed.error_message or "")
+    assert service.get_connection(actor, connection_id).status == "inactive"
+    assert [r.id for r in service.list_runs(actor, connection_id=connection_id)] == [
+        failed_id,
+        first,
+    ]
+
+    session = service.start_authorization(actor, connection_id=connection_id)
+    service.complete_authorization(sandbox.consent(session.authorize_url or ""))
+    retried = service.retry_run(actor, failed_id)
+    assert retried.retry_of == failed_id
+    service.work_once("w1")
+    assert service.get_run(actor, retried.id).status == "succeeded"
