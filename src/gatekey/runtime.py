@@ -24,6 +24,7 @@ from gatekey.service import Actor, ConnectionService, utcnow
 from gatekey.settings import Settings
 from gatekey.store.audit import AuditWriter
 from gatekey.store.database import Database
+from gatekey.workflows.worker import RunWorker
 
 log = logging.getLogger(__name__)
 
@@ -141,4 +142,13 @@ def background_refresher(runtime: Runtime) -> BackgroundRefresher:
         interval=settings.refresh_interval,
         concurrency=settings.refresh_concurrency,
         rate_per_app=settings.refresh_rate_per_app,
+    )
+
+
+def run_worker(runtime: Runtime) -> RunWorker:
+    """Return (not started) the pool that executes queued runs."""
+    return RunWorker(
+        runtime.service,
+        threads=runtime.settings.run_workers,
+        idle_wait=runtime.settings.run_poll_interval,
     )

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     refresh_rate_per_app: int = Field(
         default=60, description="background refreshes per app per minute"
     )
+    run_workers: int = Field(default=4, ge=1, description="threads executing queued runs")
+    run_poll_interval: float = Field(default=0.5, description="seconds between queue polls")
     demo: bool = False
 
     @property

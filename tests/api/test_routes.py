@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gatekey.api.app import create_app
-from gatekey.runtime import Runtime
+from gatekey.runtime import Runtime, run_worker
 from gatekey.service import Actor, ConnectionService
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
@@ -316,3 +316,22 @@ def test_the_proxy_over_http(
     assert GOOD_SENDGRID not in answer.text
     outside = client.get(f"/api/v1/proxy/{cid}/https:%2F%2Fevil.example%2Fx", headers=worker)
     assert outside.status_code == 422 and outside.json()["code"] == "invalid_input"
+
+
+def test_runs_over_http(client: TestClient, admin: dict[str, str], runtime: Runtime) -> None:
+    cid = _create(client, admin).json()["id"]
+    step = {"id": "s", "app": "sendgrid", "connection": cid, "type": "http"}
+    definition = {"steps": [{**step, "http": {"path": "/v3/scopes"}}]}
+    flow = client.post(
+        "/api/v1/flows", json={"name": "F", "definition": definition}, headers=admin
+    ).json()
+    queued = client.post(f"/api/v1/flows/{flow['id']}/runs", json={"a": 1}, headers=admin)
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    run_worker(runtime).drain()
+    run = client.get(f"/api/v1/runs/{queued.json()['id']}", headers=admin).json()
+    assert run["status"] == "succeeded" and run["input"] == {"a": 1}
+    assert run["steps"][0]["output"]["status"] == 200
+    listed = client.get("/api/v1/runs", params={"flow": flow["id"]}, headers=admin).json()
+    assert [r["id"] for r in listed] == [run["id"]]
+    again = client.post(f"/api/v1/runs/{run['id']}/retry", headers=admin)
+    assert again.status_code == 422 and "only failed runs" in again.json()["detail"]

@@ -11,9 +11,18 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from gatekey.api import problems
-from gatekey.api.routes import api_keys, apps, connections, flows, oauth, oauth_clients, proxy
+from gatekey.api.routes import (
+    api_keys,
+    apps,
+    connections,
+    flows,
+    oauth,
+    oauth_clients,
+    proxy,
+    runs,
+)
 from gatekey.oauth.sandbox import sandbox_router
-from gatekey.runtime import Runtime, background_refresher
+from gatekey.runtime import Runtime, background_refresher, run_worker
 from gatekey.web import callback, pages
 from gatekey.web.auth import SignInRequired, to_sign_in
 
@@ -25,16 +34,21 @@ def create_app(
 ) -> FastAPI:
     """Build the API around an open runtime; with ``close_runtime`` shutdown closes it.
 
-    With ``refresh_in_background`` a refresher thread renews expiring tokens while it serves.
+    With ``refresh_in_background`` a refresher thread renews expiring tokens and a pool of
+    run workers executes queued runs while it serves.
     """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        refresher = None
+        refresher = worker = None
         if refresh_in_background:
             refresher = background_refresher(runtime)
             refresher.start()
+            worker = run_worker(runtime)
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         if refresher is not None:
             refresher.stop()
         if close_runtime:
@@ -76,6 +90,7 @@ def create_app(
     app.include_router(oauth.router)
     app.include_router(flows.router)
     app.include_router(proxy.router)
+    app.include_router(runs.router)
     app.include_router(callback.router)
     app.include_router(pages.router)
 

@@ -191,22 +191,30 @@ def connections_authorization(
 def worker(
     once: Annotated[bool, typer.Option(help="sweep once and exit")] = False,
 ) -> None:
-    """Refresh expiring tokens and idle grants in the background (what 'serve' also does)."""
-    from gatekey.runtime import background_refresher
+    """Execute queued runs and refresh expiring tokens (what 'serve' also does)."""
+    from gatekey.runtime import background_refresher, run_worker
 
     with _runtime() as rt:
         refresher = background_refresher(rt)
+        runs = run_worker(rt)
         if once:
             result = refresher.sweep()
+            executed = runs.drain()
             out.print(
-                f"refreshed {result.refreshed}, failed {result.failed}, deferred {result.deferred}",
+                f"refreshed {result.refreshed}, failed {result.failed}, deferred {result.deferred}"
+                f"; executed {executed} run(s)",
                 markup=False,
             )
             return
         err.print(
-            f"refreshing every {rt.settings.refresh_interval:g} s (Ctrl-C stops)", markup=False
+            f"executing runs with {rt.settings.run_workers} threads, refreshing every "
+            f"{rt.settings.refresh_interval:g} s (Ctrl-C stops)",
+            markup=False,
         )
+        runs.start()
         try:
             refresher.run_forever()
         except KeyboardInterrupt:
             refresher.stop()
+        finally:
+            runs.stop()

@@ -1,0 +1,57 @@
+"""Execute queued runs: a bounded pool of threads, each claiming one run at a time.
+
+Inside ``gatekey serve`` and as ``gatekey worker``; any number of processes on any number of
+hosts can run it against one database, since a run is claimed exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gatekey.service import ConnectionService
+
+log = logging.getLogger(__name__)
+
+
+class RunWorker:
+    def __init__(self, service: ConnectionService, *, threads: int, idle_wait: float) -> None:
+        self._service = service
+        self._threads = max(threads, 1)
+        self._idle = idle_wait
+        self._stop = threading.Event()
+        self._pool: list[threading.Thread] = []
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def drain(self) -> int:
+        """Execute queued runs until none is left; return how many ran (for tests and --once)."""
+        done = 0
+        while self._service.work_once(self.name) is not None:
+            done += 1
+        return done
+
+    def _loop(self, index: int) -> None:
+        worker = f"{self.name}:{index}"
+        while not self._stop.is_set():
+            try:
+                ran = self._service.work_once(worker)
+            except Exception:
+                log.exception("run worker %s failed", worker)
+                ran = None
+            if ran is None:
+                self._stop.wait(self._idle)
+
+    def start(self) -> None:
+        for index in range(self._threads):
+            thread = threading.Thread(target=self._loop, args=(index,), daemon=True)
+            thread.start()
+            self._pool.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._pool:
+            thread.join(timeout=30)
