@@ -219,6 +219,7 @@ class Flow(_Model):
     description: str
     definition: dict[str, Any]
     connections: list[FlowStepRef]
+    has_webhook: bool = False
     version: int
     created_at: datetime
     updated_at: datetime

@@ -335,3 +335,47 @@ def test_runs_over_http(client: TestClient, admin: dict[str, str], runtime: Runt
     assert [r["id"] for r in listed] == [run["id"]]
     again = client.post(f"/api/v1/runs/{run['id']}/retry", headers=admin)
     assert again.status_code == 422 and "only failed runs" in again.json()["detail"]
+
+
+def test_webhook_trigger_and_rotation(
+    client: TestClient, admin: dict[str, str], runtime: Runtime
+) -> None:
+    cid = _create(client, admin).json()["id"]
+    step = {"id": "s", "app": "sendgrid", "connection": cid, "type": "http"}
+    flow = client.post(
+        "/api/v1/flows",
+        json={"name": "Hooked", "definition": {"steps": [{**step, "http": {"path": "/v3/x"}}]}},
+        headers=admin,
+    ).json()
+    first = client.post(f"/api/v1/flows/{flow['id']}/webhook", headers=admin).json()["url"]
+    path = first.split("127.0.0.1:8040", 1)[1]
+    hit = client.post(path, json={"email": "a@b.c"})
+    assert hit.status_code == 202
+    run = client.get(f"/api/v1/runs/{hit.json()['run_id']}", headers=admin).json()
+    assert run["trigger"] == "webhook" and run["input"] == {"email": "a@b.c"}
+    second = client.post(f"/api/v1/flows/{flow['id']}/webhook", headers=admin).json()["url"]
+    assert second != first
+    assert client.post(path, json={}).status_code == 404, "the old URL stopped working"
+    assert client.post(f"/hooks/{flow['id']}/guess", json={}).status_code == 404
+    assert client.get(f"/api/v1/flows/{flow['id']}", headers=admin).json()["has_webhook"]
+
+
+def test_replace_moves_flow_steps_to_another_connection(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    old = _create(client, admin, "Old").json()["id"]
+    new = _create(client, admin, "New").json()["id"]
+    step = {"id": "s", "app": "sendgrid", "connection": old, "type": "http"}
+    flow = client.post(
+        "/api/v1/flows",
+        json={"name": "F", "definition": {"steps": [{**step, "http": {"path": "/v3/x"}}]}},
+        headers=admin,
+    ).json()
+    moved = client.post(
+        f"/api/v1/connections/{old}/replace", json={"replacement": new}, headers=admin
+    )
+    assert moved.json() == {"moved": 1}
+    after = client.get(f"/api/v1/flows/{flow['id']}", headers=admin).json()
+    assert after["definition"]["steps"][0]["connection"] == new
+    assert after["connections"][0]["connection_id"] == new
+    assert client.delete(f"/api/v1/connections/{old}", headers=admin).status_code == 200

@@ -91,6 +91,7 @@ def create_app(
     app.include_router(flows.router)
     app.include_router(proxy.router)
     app.include_router(runs.router)
+    app.include_router(runs.hooks)
     app.include_router(callback.router)
     app.include_router(pages.router)
 

@@ -92,3 +92,7 @@ class FlowUpdate(_Body):
     name: str | None = Field(default=None, max_length=1000)
     description: str | None = Field(default=None, max_length=2000)
     definition: dict[str, Any] | None = None
+
+
+class ReplaceBody(_Body):
+    replacement: str = Field(max_length=64, description="the connection to use instead")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from gatekey import ids
 from gatekey.domain import flows as flow_rules
-from gatekey.domain.connection import clean_name, name_key
-from gatekey.errors import DuplicateName, InvalidFields, InvalidId, NotFound
+from gatekey.domain.connection import Role, clean_name, name_key
+from gatekey.errors import DuplicateName, InvalidFields, InvalidId, InvalidInput, NotFound
 from gatekey.models import ConnectionUsage, Flow, FlowStepRef, FlowUse
 from gatekey.service.base import Actor, ServiceBase
 from gatekey.store import audit as audit_rows
@@ -37,6 +40,7 @@ class FlowsMixin(ServiceBase):
                 FlowStepRef(step_id=r.step_id, app=r.app_key, connection_id=r.connection_id)
                 for r in refs
             ],
+            has_webhook=row.webhook_hash is not None,
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -188,3 +192,82 @@ class FlowsMixin(ServiceBase):
         return ConnectionUsage(
             connection_id=connection_id, flows=[FlowUse(**u) for u in uses.values()]
         )
+
+    def replace_connection(self, actor: Actor, connection_id: str, replacement_id: str) -> int:
+        """Point every flow step that names ``connection_id`` at ``replacement_id`` instead.
+
+        Both must be connections of the same app in the actor's project; one transaction.
+        Return how many steps moved.
+        """
+        self._require_admin(actor)
+        moved = 0
+        with self._changing(actor, "connection.replace", connection_id) as conn:
+            old = connection_rows.get(conn, actor.project_id, connection_id)
+            new = connection_rows.get(conn, actor.project_id, replacement_id)
+            if old is None or new is None:
+                missing = connection_id if old is None else replacement_id
+                raise NotFound(f"connection {missing} not found", id=missing)
+            if old.app_key != new.app_key:
+                raise InvalidInput(
+                    f"{new.name!r} is a {new.app_key} connection; {old.name!r} is {old.app_key}"
+                )
+            for row in rows.all_of(conn, actor.project_id):
+                steps = row.definition.get("steps", [])
+                changed = [s for s in steps if s.get("connection") == connection_id]
+                if not changed:
+                    continue
+                definition = {
+                    **row.definition,
+                    "steps": [
+                        {**s, "connection": replacement_id}
+                        if s.get("connection") == connection_id
+                        else s
+                        for s in steps
+                    ],
+                }
+                rows.set_values(
+                    conn,
+                    actor.project_id,
+                    row.id,
+                    {"definition": definition, "updated_at": self.clock()},
+                )
+                rows.move_refs(conn, row.id, connection_id, replacement_id)
+                moved += len(changed)
+            audit_rows.record_now(
+                conn,
+                [
+                    self._event(
+                        actor,
+                        "connection.replace",
+                        "connection",
+                        connection_id,
+                        replacement=replacement_id,
+                        steps=moved,
+                    )
+                ],
+            )
+        return moved
+
+    def rotate_webhook(self, actor: Actor, flow_id: str) -> str:
+        """Give the flow a new webhook secret (the old URL stops working); return it once."""
+        self._require_admin(actor)
+        self.get_flow(actor, flow_id)
+        secret = secrets.token_urlsafe(32)
+        with self._changing(actor, "flow.webhook", flow_id) as conn:
+            rows.set_values(
+                conn,
+                actor.project_id,
+                flow_id,
+                {"webhook_hash": hashlib.sha256(secret.encode()).hexdigest()},
+            )
+            audit_rows.record_now(conn, [self._event(actor, "flow.webhook", "flow", flow_id)])
+        return secret
+
+    def webhook_actor(self, flow_id: str, secret: str) -> Actor:
+        """Return who a webhook call acts as, if the flow's current secret matches."""
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        with self.db.read() as conn:
+            row = rows.by_webhook(conn, digest)
+        if row is None or row.id != flow_id or not hmac.compare_digest(row.webhook_hash, digest):
+            raise NotFound("no such webhook")
+        return Actor(project_id=row.project_id, key_id=f"webhook:{flow_id}", role=Role.RUNTIME)

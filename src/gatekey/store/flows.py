@@ -125,3 +125,15 @@ def connections_of(conn: Connection, project_id: str, flow_id: str) -> Sequence[
     )
     found: Sequence[Row[Any]] = conn.execute(query).all()
     return found
+
+
+def move_refs(conn: Connection, flow_id: str, old: str, new: str) -> None:
+    conn.execute(
+        update(flow_refs)
+        .where(flow_refs.c.flow_id == flow_id, flow_refs.c.connection_id == old)
+        .values(connection_id=new)
+    )
+
+
+def by_webhook(conn: Connection, webhook_hash: str) -> Row[Any] | None:
+    return conn.execute(select(flows).where(flows.c.webhook_hash == webhook_hash)).first()

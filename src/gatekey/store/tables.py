@@ -201,6 +201,7 @@ flows = Table(
     Column("name_key", String(200), nullable=False),
     Column("description", Text(), nullable=False),
     Column("definition", JSON(), nullable=False),
+    Column("webhook_hash", String(64), nullable=True, unique=True),
     Column("version", Integer(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 
 from gatekey.api.deps import ActorDep, ServiceDep
+from gatekey.api.schemas import ReplaceBody
 from gatekey.models import Run
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
@@ -48,3 +49,40 @@ def get_run(run_id: RunId, actor: ActorDep, service: ServiceDep) -> Run:
 def retry_run(run_id: RunId, actor: ActorDep, service: ServiceDep) -> Run:
     """Queue a failed run again with its original input."""
     return service.retry_run(actor, run_id)
+
+
+@router.post("/flows/{flow_id}/webhook", status_code=201)
+def rotate_webhook(
+    flow_id: FlowId, request: Request, actor: ActorDep, service: ServiceDep
+) -> dict[str, str]:
+    """Create or rotate the flow's webhook URL (shown once; the old one stops working)."""
+    secret = service.rotate_webhook(actor, flow_id)
+    origin = request.app.state.runtime.settings.origin
+    return {"url": f"{origin}/hooks/{flow_id}/{secret}"}
+
+
+@router.post("/connections/{connection_id}/replace")
+def replace_connection(
+    connection_id: Annotated[str, Path(max_length=64)],
+    body: ReplaceBody,
+    actor: ActorDep,
+    service: ServiceDep,
+) -> dict[str, int]:
+    """Move every flow step that names this connection to another one of the same app."""
+    return {"moved": service.replace_connection(actor, connection_id, body.replacement)}
+
+
+hooks = APIRouter(tags=["runs"])
+
+
+@hooks.post("/hooks/{flow_id}/{secret}", status_code=202)
+def webhook(
+    flow_id: FlowId,
+    secret: Annotated[str, Path(max_length=100)],
+    service: ServiceDep,
+    body: Annotated[dict[str, Any] | None, Body()] = None,
+) -> dict[str, str]:
+    """Trigger a run from outside; the secret in the path is the credential."""
+    actor = service.webhook_actor(flow_id, secret)
+    run = service.trigger_run(actor, flow_id, body or {}, trigger="webhook")
+    return {"run_id": run.id, "status": run.status}

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("name_key", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("definition", sa.JSON(), nullable=False),
+        sa.Column("webhook_hash", sa.String(length=64), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
@@ -35,6 +36,7 @@ def upgrade() -> None:
             ["project_id"], ["projects.id"], name=op.f("fk_flows_project_id_projects")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flows")),
+        sa.UniqueConstraint("webhook_hash", name=op.f("uq_flows_webhook_hash")),
     )
     with op.batch_alter_table("flows", schema=None) as batch_op:
         batch_op.create_index(
