@@ -32,4 +32,12 @@ def test_embedded_and_http_clients_offer_the_same_methods() -> None:
         "delete_oauth_client",
         "start_authorization",
         "authorization_status",
+        "create_flow",
+        "list_flows",
+        "connection_usage",
+        "trigger_run",
+        "get_run",
+        "list_runs",
+        "retry_run",
+        "replace_connection",
     } <= shared

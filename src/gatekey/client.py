@@ -24,6 +24,7 @@ from gatekey.models import (
     Deleted,
     Flow,
     OAuthClient,
+    Run,
     TestResult,
 )
 
@@ -293,3 +294,29 @@ class Client:
             if session.status != "pending" or time.monotonic() >= deadline:
                 return session
             time.sleep(interval)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def trigger_run(self, flow_id: str, run_input: dict[str, Any] | None = None) -> Run:
+        return Run.model_validate(
+            self._call("POST", f"/api/v1/flows/{flow_id}/runs", json=run_input or {})
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return Run.model_validate(self._call("GET", f"/api/v1/runs/{run_id}"))
+
+    def list_runs(self, **filters: Any) -> list[Run]:
+        """Filters: ``flow``, ``status``, ``connection``, ``limit``."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return [Run.model_validate(r) for r in self._call("GET", "/api/v1/runs", params=params)]
+
+    def retry_run(self, run_id: str) -> Run:
+        return Run.model_validate(self._call("POST", f"/api/v1/runs/{run_id}/retry"))
+
+    def replace_connection(self, connection_id: str, replacement_id: str) -> int:
+        result = self._call(
+            "POST",
+            f"/api/v1/connections/{connection_id}/replace",
+            json={"replacement": replacement_id},
+        )
+        return int(result["moved"])

@@ -21,9 +21,10 @@ from gatekey.models import (
     Deleted,
     Flow,
     OAuthClient,
+    Run,
     TestResult,
 )
-from gatekey.runtime import Runtime, open_runtime
+from gatekey.runtime import Runtime, open_runtime, run_worker
 from gatekey.service import Actor
 from gatekey.settings import Settings
 
@@ -156,3 +157,29 @@ class Gatekey:
 
     def list_api_keys(self) -> list[ApiKey]:
         return self.service.list_api_keys(self.actor)
+
+    def trigger_run(self, flow_id: str, run_input: dict[str, Any] | None = None) -> Run:
+        return self.service.trigger_run(self.actor, flow_id, run_input or {})
+
+    def get_run(self, run_id: str) -> Run:
+        return self.service.get_run(self.actor, run_id)
+
+    def list_runs(self, **filters: Any) -> list[Run]:
+        """Filters: ``flow``, ``status``, ``connection``, ``limit``."""
+        return self.service.list_runs(
+            self.actor,
+            flow_id=filters.get("flow"),
+            status=filters.get("status"),
+            connection_id=filters.get("connection"),
+            limit=filters.get("limit", 50),
+        )
+
+    def retry_run(self, run_id: str) -> Run:
+        return self.service.retry_run(self.actor, run_id)
+
+    def replace_connection(self, connection_id: str, replacement_id: str) -> int:
+        return self.service.replace_connection(self.actor, connection_id, replacement_id)
+
+    def run_queued(self) -> int:
+        """Execute every queued run in this process (embedded mode has no server)."""
+        return run_worker(self.runtime).drain()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -130,3 +131,83 @@ def connections_usage(
                 markup=False,
             ),
         )
+
+
+@flows_app.command("webhook")
+def flows_webhook(flow_id: str, project: ProjectOpt = "default") -> None:
+    """Create or rotate the flow's webhook URL (printed once; the old one stops working)."""
+    with _runtime() as rt:
+        secret = rt.service.rotate_webhook(_actor(rt, project), flow_id)
+        out.print(f"{rt.settings.origin}/hooks/{flow_id}/{secret}", markup=False, soft_wrap=True)
+
+
+@connections_app.command("replace")
+def connections_replace(
+    connection_id: str,
+    replacement: Annotated[str, typer.Option("--with", help="the connection to use instead")],
+    project: ProjectOpt = "default",
+) -> None:
+    """Point every flow step that uses a connection at another one of the same app."""
+    with _runtime() as rt:
+        moved = rt.service.replace_connection(_actor(rt, project), connection_id, replacement)
+        out.print(f"moved {moved} step(s) to {replacement}", markup=False)
+
+
+runs_app = typer.Typer(help="Runs of flows.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("trigger")
+def runs_trigger(
+    flow_id: str,
+    run_input: Annotated[str, typer.Option("--input", help="a JSON object")] = "{}",
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Queue a run ('gatekey serve' or 'gatekey worker' executes it)."""
+    try:
+        data = json.loads(run_input)
+    except ValueError:
+        raise errors.InvalidInput("--input must be a JSON object") from None
+    with _runtime() as rt:
+        run = rt.service.trigger_run(_actor(rt, project), flow_id, data)
+        _emit(run, as_json, lambda: out.print(f"queued {run.id}", markup=False))
+
+
+@runs_app.command("list")
+def runs_list(
+    flow: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option()] = None,
+    connection: Annotated[str | None, typer.Option()] = None,
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """List runs, newest first."""
+    with _runtime() as rt:
+        found = rt.service.list_runs(
+            _actor(rt, project), flow_id=flow, status=status, connection_id=connection
+        )
+        _emit(
+            found,
+            as_json,
+            lambda: _table(
+                "Runs",
+                ["ID", "Flow", "Status", "Error", "Created"],
+                [(r.id, r.flow_id, r.status, r.error_code or "", r.created_at) for r in found],
+            ),
+        )
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, project: ProjectOpt = "default") -> None:
+    """Print a run with its steps as JSON (secrets masked)."""
+    with _runtime() as rt:
+        typer.echo(rt.service.get_run(_actor(rt, project), run_id).model_dump_json(indent=2))
+
+
+@runs_app.command("retry")
+def runs_retry(run_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
+    """Queue a failed run again with its original input."""
+    with _runtime() as rt:
+        run = rt.service.retry_run(_actor(rt, project), run_id)
+        _emit(run, as_json, lambda: out.print(f"queued {run.id} (retry of {run_id})", markup=False))
