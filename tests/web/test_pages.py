@@ -227,3 +227,55 @@ def test_update_credentials_keeps_the_id(page: Page, served: Served) -> None:
     expect(dialog).not_to_be_visible()
     expect(page.locator(f"#card-{created.id}")).to_contain_text("Active")
     assert served.runtime.service.get_connection(served.actor, created.id).version > 1
+
+
+def test_a_failed_run_after_revocation_is_rerun_after_reconnect(page: Page, served: Served) -> None:
+    from gatekey.runtime import run_worker
+
+    service = served.runtime.service
+    _new(page, "sandbox", "Sandbox - Ops")
+    _connect_in_popup(page, "Connect Sandbox")
+    connection_id = page.locator(".conn", has_text="Sandbox - Ops").get_attribute("data-id") or ""
+    flow = service.create_flow(
+        served.actor,
+        name="Who am I",
+        definition={
+            "steps": [
+                {
+                    "id": "me",
+                    "app": "sandbox",
+                    "connection": connection_id,
+                    "type": "http",
+                    "http": {"path": "/api/me"},
+                }
+            ]
+        },
+    )
+    worker = run_worker(served.runtime)
+    httpx2.post(f"{served.url}/sandbox/control/revoke", trust_env=False).raise_for_status()
+    served.runtime.sandbox.access.clear()  # type: ignore[union-attr]
+    failed = service.trigger_run(served.actor, flow.id)
+    worker.drain()
+
+    page.goto(f"{served.url}/runs?status=failed")
+    row = page.locator(f"tr[data-run='{failed.id}']")
+    expect(row).to_contain_text("Failed")
+    row.get_by_role("link").first.click()
+    expect(page.locator(".reason")).to_contain_text("connection_inactive")
+    expect(page.locator(".reason")).to_contain_text("Sandbox - Ops")
+    shot(page, "failed-run")
+
+    page.goto(f"{served.url}/connections")
+    expect(page.locator(f"#card-{connection_id}")).to_contain_text("Inactive")
+    expect(page.locator(f"#card-{connection_id} .usage")).to_have_text("1 flow")
+    _connect_in_popup(page, "Reconnect")
+    expect(page.locator(f"#card-{connection_id}")).to_contain_text("Active")
+
+    page.goto(f"{served.url}/runs/{failed.id}")
+    page.get_by_role("button", name="Re-run").click()
+    page.wait_for_url(lambda url: "/runs/run_" in url and failed.id not in url)
+    worker.drain()
+    page.reload()
+    expect(page.locator(".page-head")).to_contain_text("Succeeded")
+    expect(page.locator(".page-head")).to_contain_text(f"retry of {failed.id}")
+    expect(page.locator("tr[data-step='me']")).to_contain_text("ada@example.com")

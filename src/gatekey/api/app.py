@@ -23,7 +23,7 @@ from gatekey.api.routes import (
 )
 from gatekey.oauth.sandbox import sandbox_router
 from gatekey.runtime import Runtime, background_refresher, run_worker
-from gatekey.web import callback, pages
+from gatekey.web import callback, pages, workflow_pages
 from gatekey.web.auth import SignInRequired, to_sign_in
 
 MAX_BODY = 1024 * 1024
@@ -94,6 +94,7 @@ def create_app(
     app.include_router(runs.hooks)
     app.include_router(callback.router)
     app.include_router(pages.router)
+    app.include_router(workflow_pages.router)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:

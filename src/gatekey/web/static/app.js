@@ -87,6 +87,7 @@
       if (!result.ok) { showErrors(form, result); return; }
       var dialog = form.closest("dialog");
       if (dialog) { dialog.close(); }
+      if (result.redirect) { location.href = result.redirect; return; }
       if (result.reload) { location.reload(); return; }
       if (result.removed) {
         var gone = document.getElementById("card-" + result.removed);
@@ -107,6 +108,7 @@
     post(button.dataset.post).then(function (result) {
       button.disabled = false;
       var card = button.closest(".conn");
+      if (result.redirect) { location.href = result.redirect; return; }
       if (result.reload) { location.reload(); return; }
       if (result.html) { card = placeCard(result.id, result.html) || card; }
       var message = card && card.querySelector(".card-message");
@@ -138,6 +140,19 @@
       dialog.querySelectorAll("[data-oauth-only]").forEach(function (el) {
         el.hidden = !opener.dataset.oauth;
       });
+      var sameApp = dialog.querySelector("select[data-same-app]");
+      if (sameApp) {
+        sameApp.innerHTML = "";
+        document.querySelectorAll(".conn").forEach(function (other) {
+          var button = other.querySelector('[data-dialog="delete"]');
+          if (other.dataset.id === opener.dataset.id || !button) { return; }
+          if (other.dataset.app !== opener.dataset.appKey) { return; }
+          var option = document.createElement("option");
+          option.value = other.dataset.id;
+          option.textContent = button.dataset.name;
+          sameApp.appendChild(option);
+        });
+      }
       var usageHolder = dialog.querySelector('[data-fill="usage"]');
       if (usageHolder) {
         fetch("/connections/" + encodeURIComponent(opener.dataset.id) + "/usage", { credentials: "same-origin" })
