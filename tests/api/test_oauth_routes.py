@@ -137,3 +137,44 @@ def test_callback_script_posts_to_the_exact_origin_only(http: TestClient) -> Non
     assert "postMessage(message, data.origin)" in script.text
     assert '"*"' not in script.text and "'*'" not in script.text
     assert "BroadcastChannel" in script.text
+
+
+def test_revoke_failed_run_reconnect_retry_over_http(
+    http: TestClient, admin: dict[str, str], sandbox: Sandbox, oauth_runtime: Runtime
+) -> None:
+    from gatekey.runtime import run_worker
+
+    _register(http, admin)
+    worker = run_worker(oauth_runtime)
+
+    def authorize(body: dict[str, str]) -> str:
+        started = http.post("/api/v1/oauth/sessions", json=body, headers=admin).json()
+        http.get("/oauth/callback", params=sandbox.consent(started["authorize_url"]))
+        done = http.get(f"/api/v1/oauth/sessions/{started['id']}", headers=admin).json()
+        assert done["status"] == "succeeded"
+        return str(done["connection_id"])
+
+    cid = authorize({"app": "sandbox", "name": "Sandbox - Ops"})
+    step = {"id": "me", "app": "sandbox", "connection": cid, "type": "http"}
+    flow = http.post(
+        "/api/v1/flows",
+        json={"name": "Who", "definition": {"steps": [{**step, "http": {"path": "/api/me"}}]}},
+        headers=admin,
+    ).json()
+    sandbox.control("revoke")
+    sandbox.state.access.clear()
+    run_id = http.post(f"/api/v1/flows/{flow['id']}/runs", json={}, headers=admin).json()["id"]
+    worker.drain()
+    failed = http.get(f"/api/v1/runs/{run_id}", headers=admin).json()
+    assert failed["status"] == "failed" and failed["error_code"] == "connection_inactive"
+    assert failed["failed_connection_id"] == cid
+    connection = http.get(f"/api/v1/connections/{cid}", headers=admin).json()
+    assert connection["status"] == "inactive" and connection["status_reason"] == "revoked"
+
+    assert authorize({"connection_id": cid}) == cid
+    retried = http.post(f"/api/v1/runs/{run_id}/retry", headers=admin).json()
+    assert retried["retry_of"] == run_id
+    worker.drain()
+    done = http.get(f"/api/v1/runs/{retried['id']}", headers=admin).json()
+    assert done["status"] == "succeeded"
+    assert done["steps"][0]["output"]["body"]["email"] == "ada@example.com"

@@ -108,3 +108,38 @@ def test_revoke_fail_reconnect_retry(
     assert retried.retry_of == failed_id
     service.work_once("w1")
     assert service.get_run(actor, retried.id).status == "succeeded"
+
+
+def sandbox_token(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
+    return {"token_tail": auths["sandbox"]["access_token"][-6:]}
+
+
+def test_a_token_refreshed_mid_run_reaches_the_later_steps(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    service, actor = oauth_service, oauth_actor
+    connection_id = connect(service, actor, sandbox)
+    flow = service.create_flow(
+        actor,
+        name="Refresh mid-run",
+        definition={
+            "steps": [
+                {"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}},
+                {
+                    "id": "code",
+                    "app": "sandbox",
+                    "type": "python",
+                    "python": {"callable": "tests.service.test_runs:sandbox_token"},
+                },
+            ]
+        },
+    )
+    sandbox.state.access.clear()  # the first step's 401 makes the proxy refresh
+    run_id = service.trigger_run(actor, flow.id).id
+    service.work_once("w1")
+    run = service.get_run(actor, run_id)
+    assert run.status == "succeeded", run.error_message
+    assert sandbox.token_requests("refresh_token") == 1
+    current = service.resolve_credentials(actor, connection_id).fields["access_token"]
+    # The python step saw the refreshed token (its output is masked, so compare the tail).
+    assert run.steps[1].output == {"token_tail": current[-6:]}

@@ -289,6 +289,8 @@ class RunsMixin(ProxyMixin, FlowsMixin):
     ) -> Any:
         if step.python is not None:
             target = step_rules.load_callable(step.python.callable)
+            # Resolved again: an earlier step may have refreshed the token; never a stale copy.
+            creds = self.resolve_credentials(actor, creds.connection_id)
             auths = {step.app: dict(creds.fields)}
             outputs = {k: v["output"] for k, v in context["steps"].items()}
             try:
