@@ -143,3 +143,35 @@ def test_a_token_refreshed_mid_run_reaches_the_later_steps(
     current = service.resolve_credentials(actor, connection_id).fields["access_token"]
     # The python step saw the refreshed token (its output is masked, so compare the tail).
     assert run.steps[1].output == {"token_tail": current[-6:]}
+
+
+def leak_token(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
+    return {"token": auths["sandbox"]["access_token"]}
+
+
+def test_outputs_mask_tokens_refreshed_during_the_run(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    service, actor = oauth_service, oauth_actor
+    connect(service, actor, sandbox)
+    flow = service.create_flow(
+        actor,
+        name="Leaky",
+        definition={
+            "steps": [
+                {"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}},
+                {
+                    "id": "leak",
+                    "app": "sandbox",
+                    "type": "python",
+                    "python": {"callable": "tests.service.test_runs:leak_token"},
+                },
+            ]
+        },
+    )
+    sandbox.state.access.clear()
+    run_id = service.trigger_run(actor, flow.id).id
+    service.work_once("w1")
+    run = service.get_run(actor, run_id)
+    assert run.steps[1].output == {"token": "••••"}
+    assert "sbx_at_" not in run.model_dump_json()

@@ -40,6 +40,8 @@ class Proxied:
     status: int
     headers: dict[str, str]
     body: bytes = field(repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The credential values the request was sent with (for masking what is recorded)."""
 
 
 def target_url(base_url: str, path: str) -> str:
@@ -83,7 +85,8 @@ class ProxyMixin(ConnectionsMixin):
             )
             response = self._send(credentials, method, url, query or {}, sent, body)
         kept = {k: v for k, v in response.headers.items() if k.lower() in _KEEP_RESPONSE}
-        return Proxied(response.status_code, kept, response.content[:MAX_BODY])
+        used = tuple(str(v) for v in credentials.fields.values() if isinstance(v, str))
+        return Proxied(response.status_code, kept, response.content[:MAX_BODY], used)
 
     def _send(
         self,

@@ -223,7 +223,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
                 run_id, step.id, {"status": "running", "connection_id": creds.connection_id}
             )
             try:
-                output = self._execute_step(actor, step, creds, context)
+                output = self._execute_step(actor, step, creds, context, secrets)
             except GatekeyError as exc:
                 self._record_step(
                     run_id,
@@ -286,11 +286,14 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         step: flow_rules.Step,
         creds: Credentials,
         context: dict[str, Any],
+        secrets: list[str],
     ) -> Any:
+        """Run one step; add the credential values it used to ``secrets`` (for masking)."""
         if step.python is not None:
             target = step_rules.load_callable(step.python.callable)
             # Resolved again: an earlier step may have refreshed the token; never a stale copy.
             creds = self.resolve_credentials(actor, creds.connection_id)
+            secrets.extend(str(v) for v in creds.fields.values() if isinstance(v, str))
             auths = {step.app: dict(creds.fields)}
             outputs = {k: v["output"] for k, v in context["steps"].items()}
             try:
@@ -315,6 +318,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
             headers=headers,
             body=body,
         )
+        secrets.extend(answer.secrets)
         output = step_rules.response_output(
             answer.status, answer.headers.get("content-type", ""), answer.body
         )
