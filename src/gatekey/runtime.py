@@ -151,4 +151,5 @@ def run_worker(runtime: Runtime) -> RunWorker:
         runtime.service,
         threads=runtime.settings.run_workers,
         idle_wait=runtime.settings.run_poll_interval,
+        abandon_after=timedelta(minutes=runtime.settings.run_timeout_minutes),
     )

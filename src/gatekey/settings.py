@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     run_workers: int = Field(default=4, ge=1, description="threads executing queued runs")
     run_poll_interval: float = Field(default=0.5, description="seconds between queue polls")
+    run_timeout_minutes: int = Field(
+        default=30, ge=1, description="a run still running after this is failed as worker_lost"
+    )
     demo: bool = False
 
     @property

@@ -175,3 +175,24 @@ def test_outputs_mask_tokens_refreshed_during_the_run(
     run = service.get_run(actor, run_id)
     assert run.steps[1].output == {"token": "••••"}
     assert "sbx_at_" not in run.model_dump_json()
+
+
+def test_runs_abandoned_by_a_dead_worker_fail_instead_of_running_twice(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
+    from datetime import timedelta
+
+    from gatekey.store import runs as run_rows
+
+    flow_id = _sendgrid_flow(service, actor)
+    run_id = service.trigger_run(actor, flow_id, {"who": "ada"}).id
+    with service.db.write() as conn:
+        assert run_rows.claim_next(conn, "dead-worker", service.clock()) == run_id
+    assert service.fail_abandoned_runs(timedelta(minutes=30)) == 0, "not old enough yet"
+    real = service.clock
+    service.clock = lambda: real() + timedelta(minutes=31)
+    assert service.fail_abandoned_runs(timedelta(minutes=30)) == 1
+    lost = service.get_run(actor, run_id)
+    assert lost.status == "failed" and lost.error_code == "worker_lost"
+    assert service.work_once("w2") is None, "it is not queued again"
+    assert service.retry_run(actor, run_id).status == "queued"

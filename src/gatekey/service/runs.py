@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from gatekey import ids
@@ -183,6 +184,15 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         )
 
     # -- execution ------------------------------------------------------------------------------
+
+    def fail_abandoned_runs(self, older_than: timedelta) -> int:
+        """Fail runs that have been ``running`` longer than ``older_than``: their worker died.
+
+        They are failed, not re-queued, so no run's steps ever execute twice; people retry.
+        """
+        now = self.clock()
+        with self.db.write() as conn:
+            return rows.fail_abandoned(conn, now - older_than, now)
 
     def work_once(self, worker: str) -> str | None:
         """Claim the oldest queued run and execute it; return its id, or None if none waits."""

@@ -87,3 +87,18 @@ def set_step(conn: Connection, run_id: str, step_id: str, values: Mapping[str, A
         .where(run_steps.c.run_id == run_id, run_steps.c.step_id == step_id)
         .values(**values)
     )
+
+
+def fail_abandoned(conn: Connection, started_before: datetime, now: datetime) -> int:
+    """Fail runs still ``running`` since before ``started_before`` (their worker is gone)."""
+    result = conn.execute(
+        update(runs)
+        .where(runs.c.status == "running", runs.c.started_at < started_before)
+        .values(
+            status="failed",
+            error_code="worker_lost",
+            error_message="the worker running it stopped before it finished; retry it",
+            finished_at=now,
+        )
+    )
+    return int(result.rowcount)

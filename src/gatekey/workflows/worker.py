@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,8 +20,16 @@ log = logging.getLogger(__name__)
 
 
 class RunWorker:
-    def __init__(self, service: ConnectionService, *, threads: int, idle_wait: float) -> None:
+    def __init__(
+        self,
+        service: ConnectionService,
+        *,
+        threads: int,
+        idle_wait: float,
+        abandon_after: timedelta = timedelta(minutes=30),
+    ) -> None:
         self._service = service
+        self._abandon_after = abandon_after
         self._threads = max(threads, 1)
         self._idle = idle_wait
         self._stop = threading.Event()
@@ -43,7 +52,18 @@ class RunWorker:
                 log.exception("run worker %s failed", worker)
                 ran = None
             if ran is None:
+                if index == 0:
+                    self._reap()
                 self._stop.wait(self._idle)
+
+    def _reap(self) -> None:
+        try:
+            lost = self._service.fail_abandoned_runs(self._abandon_after)
+        except Exception:
+            log.exception("could not check for abandoned runs")
+            return
+        if lost:
+            log.warning("%d run(s) abandoned by a stopped worker were marked failed", lost)
 
     def start(self) -> None:
         for index in range(self._threads):
