@@ -279,3 +279,16 @@ def test_a_failed_run_after_revocation_is_rerun_after_reconnect(page: Page, serv
     expect(page.locator(".page-head")).to_contain_text("Succeeded")
     expect(page.locator(".page-head")).to_contain_text(f"retry of {failed.id}")
     expect(page.locator("tr[data-step='me']")).to_contain_text("ada@example.com")
+
+
+def test_the_apps_page_searches_and_connects(page: Page, served: Served) -> None:
+    page.get_by_role("link", name="Apps", exact=True).click()
+    expect(page.locator(".app[data-app=github]")).to_contain_text("OAuth2")
+    page.get_by_label("Search apps").fill("crm")
+    page.get_by_label("Search apps").press("Enter")
+    card = page.locator(".app[data-app=local-crm]")
+    expect(card).to_be_visible()
+    expect(page.locator(".app[data-app=github]")).to_have_count(0)
+    card.get_by_role("link", name="Connect").click()
+    expect(page.get_by_role("dialog", name="New connection")).to_be_visible()
+    expect(page.locator("#new-connection input[name=app]")).to_have_value("local-crm")

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from gatekey.api.deps import ServiceDep
 from gatekey.errors import GatekeyError
 from gatekey.web.auth import PageSession, PostSession
-from gatekey.web.pages import _json_error
+from gatekey.web.pages import KIND_LABELS, _json_error
 from gatekey.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -101,3 +101,17 @@ def replace(
     except GatekeyError as exc:
         return _json_error(exc)
     return JSONResponse({"ok": True, "reload": True, "message": f"Moved {moved} step(s)"})
+
+
+@router.get("/apps", response_class=HTMLResponse)
+def apps_page(session: PageSession, service: ServiceDep, q: str = "") -> HTMLResponse:
+    """The catalog: search, auth kinds, docs links, and a shortcut to connect."""
+    q = q.strip()[:100]
+    return page(
+        "apps.html",
+        session=session,
+        nav="apps",
+        apps=service.list_apps(session.actor, q or None),
+        q=q,
+        kinds=KIND_LABELS,
+    )

@@ -174,6 +174,14 @@
   });
 
   var appSelect = document.getElementById("new-app");
+  var wanted = new URLSearchParams(window.location.search).get("new");
+  if (appSelect && wanted) {
+    setTimeout(function () {
+      document.getElementById("dialog-new").showModal();
+      appSelect.value = wanted;
+      appSelect.dispatchEvent(new Event("change"));
+    }, 0);
+  }
   if (appSelect) {
     appSelect.addEventListener("change", function () {
       var holder = document.getElementById("new-form");
