@@ -22,6 +22,7 @@ contain a secret value::
      ├── CredentialsRejected       invalid_credentials      422  (the provider said no)
      ├── ProviderUnavailable       provider_unavailable     502  (timeouts, 5xx, network)
      ├── ConnectionInactive        connection_inactive      409
+     ├── MissingScopes             missing_scopes           409  (granted scopes lack some)
      ├── OAuthClientRejected       oauth_client_rejected    502  (invalid_client: fix the client)
      ├── GrantRevoked              grant_revoked            409  (invalid_grant: reconnect)
      ├── TokenRequestRefused       token_request_refused    502
@@ -187,6 +188,12 @@ class ConnectionInactive(GatekeyError):
     code = "connection_inactive"
 
 
+class MissingScopes(GatekeyError):
+    """The connection was not granted scopes the caller declared it needs (``missing``)."""
+
+    code = "missing_scopes"
+
+
 class CryptoError(GatekeyError):
     code = "crypto_error"
 
@@ -219,6 +226,7 @@ __all__ = [
     "IssuerMismatch",
     "KeyInUse",
     "MasterKeyMissing",
+    "MissingScopes",
     "NotFound",
     "OAuthClientMissing",
     "OAuthClientRejected",

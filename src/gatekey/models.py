@@ -264,3 +264,17 @@ class Run(_Model):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     steps: list[RunStep]
+
+
+class Diagnosis(_Model):
+    """Whether a connection can serve a caller that needs ``required_scopes``, and why not."""
+
+    connection_id: str
+    ok: bool
+    status: Status
+    status_reason: Reason | None = None
+    status_message: str | None = None
+    granted_scopes: list[str]
+    missing_scopes: list[str]
+    expires_at: datetime | None = None
+    last_error: str | None = None

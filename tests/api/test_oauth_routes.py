@@ -178,3 +178,27 @@ def test_revoke_failed_run_reconnect_retry_over_http(
     done = http.get(f"/api/v1/runs/{retried['id']}", headers=admin).json()
     assert done["status"] == "succeeded"
     assert done["steps"][0]["output"]["body"]["email"] == "ada@example.com"
+
+
+def test_diagnosis_and_required_scopes_over_http(
+    http: TestClient, admin: dict[str, str], sandbox: Sandbox
+) -> None:
+    _register(http, admin)
+    started = http.post(
+        "/api/v1/oauth/sessions", json={"app": "sandbox", "name": "Scoped"}, headers=admin
+    ).json()
+    http.get("/oauth/callback", params=sandbox.consent(started["authorize_url"]))
+    cid = http.get(f"/api/v1/oauth/sessions/{started['id']}", headers=admin).json()["connection_id"]
+    diagnosis = http.get(
+        f"/api/v1/connections/{cid}/diagnosis",
+        params=[("scopes", "tasks.read"), ("scopes", "tasks.write")],
+        headers=admin,
+    ).json()
+    assert diagnosis["ok"] is False and diagnosis["missing_scopes"] == ["tasks.write"]
+    refused = http.post(
+        f"/api/v1/connections/{cid}/credentials",
+        json={"required_scopes": ["tasks.write"]},
+        headers=admin,
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "missing_scopes"
+    assert refused.json()["missing"] == ["tasks.write"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from gatekey.service import Actor, ConnectionService
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import Sandbox
@@ -196,3 +198,40 @@ def test_runs_abandoned_by_a_dead_worker_fail_instead_of_running_twice(
     assert lost.status == "failed" and lost.error_code == "worker_lost"
     assert service.work_once("w2") is None, "it is not queued again"
     assert service.retry_run(actor, run_id).status == "queued"
+
+
+def test_declared_scopes_are_checked_before_the_provider_says_403(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    from gatekey.errors import MissingScopes
+
+    service, actor = oauth_service, oauth_actor
+    connection_id = connect(service, actor, sandbox)
+    with pytest.raises(MissingScopes) as caught:
+        service.resolve_credentials(actor, connection_id, required_scopes=["tasks.write"])
+    assert caught.value.details["missing"] == ["tasks.write"]
+    assert service.resolve_credentials(actor, connection_id, required_scopes=["tasks.read"])
+    diagnosis = service.diagnose_connection(actor, connection_id, ["tasks.read", "tasks.write"])
+    assert not diagnosis.ok and diagnosis.missing_scopes == ["tasks.write"]
+    assert diagnosis.granted_scopes == ["profile", "tasks.read"]
+    flow = service.create_flow(
+        actor,
+        name="Writes",
+        definition={
+            "steps": [
+                {
+                    "id": "write",
+                    "app": "sandbox",
+                    "scopes": ["tasks.write"],
+                    "type": "http",
+                    "http": {"method": "POST", "path": "/api/me"},
+                }
+            ]
+        },
+    )
+    run_id = service.trigger_run(actor, flow.id).id
+    service.work_once("w1")
+    run = service.get_run(actor, run_id)
+    assert run.error_code == "missing_scopes" and run.failed_connection_id == connection_id
+    assert "tasks.write" in (run.error_message or "")
+    assert sandbox.state.counts.get("api", 0) == 1, "only connect's test request reached it"

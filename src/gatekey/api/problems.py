@@ -19,6 +19,7 @@ _STATUS: list[tuple[type[errors.GatekeyError], int]] = [
     (errors.InvalidInput, 422),
     (errors.NotFound, 404),
     (errors.ConnectionInactive, 409),
+    (errors.MissingScopes, 409),
     (errors.Conflict, 409),
     (errors.AuthenticationFailed, 401),
     (errors.PermissionDenied, 403),
@@ -68,6 +69,7 @@ def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
         "data_keys",
         "retry_after",
         "flows",
+        "missing",
         "connections",
     }
     return {k: v for k, v in exc.details.items() if k in allowed}

@@ -52,6 +52,9 @@ class CredentialsRequest(_Body):
         default=None,
         description="the access token the app just refused as expired: refresh unless done",
     )
+    required_scopes: list[str] = Field(
+        default_factory=list, description="fail with missing_scopes unless all were granted"
+    )
 
 
 class OAuthClientCreate(_Body):

@@ -53,6 +53,7 @@ class Step(_Strict):
     id: str = Field(pattern=STEP_ID)
     app: str = Field(min_length=1, max_length=64)
     connection: str = Field(default="default", max_length=64)
+    scopes: list[str] = Field(default_factory=list, description="scopes the step needs")
     type: Literal["http", "python"]
     http: HttpAction | None = None
     python: PythonAction | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from gatekey.errors import (
     GatekeyError,
     InvalidId,
     InvalidInput,
+    MissingScopes,
     NotFound,
     PayloadTooLarge,
 )
@@ -38,6 +40,7 @@ from gatekey.models import (
     ConnectionPage,
     Credentials,
     Deleted,
+    Diagnosis,
     TestResult,
 )
 from gatekey.oauth.provider import ClientCredentials
@@ -78,6 +81,18 @@ def _connection_of(row: Row[Any], flows: int = 0) -> Connection:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def check_scopes(name: str, connection_id: str, granted: Any, required: Sequence[str]) -> None:
+    """Raise ``MissingScopes`` naming what ``required`` has that ``granted`` lacks."""
+    missing = [s for s in required if s not in set(granted or [])]
+    if missing:
+        raise MissingScopes(
+            f"connection {name!r} ({connection_id}) was not granted {', '.join(missing)}; "
+            "reconnect it asking for them",
+            id=connection_id,
+            missing=missing,
+        )
 
 
 def _encode_cursor(after: str) -> str:
@@ -503,7 +518,12 @@ class ConnectionsMixin(ServiceBase):
         return row, secret
 
     def resolve_credentials(
-        self, actor: Actor, connection_id: str, *, stale_token: str | None = None
+        self,
+        actor: Actor,
+        connection_id: str,
+        *,
+        stale_token: str | None = None,
+        required_scopes: Sequence[str] = (),
     ) -> Credentials:
         """Return ready-to-use credentials for an execution; audited, never logged.
 
@@ -511,7 +531,8 @@ class ConnectionsMixin(ServiceBase):
         are queued for the group-commit writer. An OAuth2 token that expires within the
         refresh margin is refreshed first; ``stale_token`` (the token the app just refused with
         one of ``expired_token_status``) forces a refresh unless another caller already did.
-        Refresh tokens and client secrets are never handed out.
+        Refresh tokens and client secrets are never handed out. ``required_scopes`` that the
+        grant lacks fail with ``missing_scopes`` instead of a provider's 403 later.
         """
         try:
             row, entry, method, secret = self._open(actor, connection_id)
@@ -522,6 +543,8 @@ class ConnectionsMixin(ServiceBase):
                     id=row.id,
                     reason=row.status_reason,
                 )
+            if required_scopes:
+                check_scopes(row.name, row.id, row.scopes, required_scopes)
             if method.oauth2 is not None:
                 row, secret = self._fresh(row, method, secret, stale_token)
         except GatekeyError as exc:
@@ -557,6 +580,24 @@ class ConnectionsMixin(ServiceBase):
             expires_at=row.expires_at,
             token_type=token_type,
             expired_token_status=expired_status,
+        )
+
+    def diagnose_connection(
+        self, actor: Actor, connection_id: str, required_scopes: Sequence[str] = ()
+    ) -> Diagnosis:
+        """Say whether the connection can serve a caller needing ``required_scopes``."""
+        connection = self.get_connection(actor, connection_id)
+        missing = [s for s in required_scopes if s not in set(connection.scopes)]
+        return Diagnosis(
+            connection_id=connection.id,
+            ok=connection.status == Status.ACTIVE and not missing,
+            status=connection.status,
+            status_reason=connection.status_reason,
+            status_message=connection.status_message,
+            granted_scopes=connection.scopes,
+            missing_scopes=missing,
+            expires_at=connection.expires_at,
+            last_error=connection.last_error,
         )
 
     def test_connection(self, actor: Actor, connection_id: str) -> TestResult:

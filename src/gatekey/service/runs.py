@@ -285,7 +285,9 @@ class RunsMixin(ProxyMixin, FlowsMixin):
                     )
                 connection_id = found
             try:
-                out[step.id] = self.resolve_credentials(actor, connection_id)
+                out[step.id] = self.resolve_credentials(
+                    actor, connection_id, required_scopes=step.scopes
+                )
             except GatekeyError as exc:
                 raise _StepError(exc, step.id, connection_id) from None
         return out

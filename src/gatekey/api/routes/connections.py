@@ -16,6 +16,7 @@ from gatekey.models import (
     ConnectionUsage,
     Credentials,
     Deleted,
+    Diagnosis,
     TestResult,
 )
 
@@ -112,7 +113,21 @@ def resolve_credentials(
     """
     response.headers["Cache-Control"] = "no-store"
     stale = body.stale_token.get_secret_value() if body and body.stale_token else None
-    return service.resolve_credentials(actor, connection_id, stale_token=stale)
+    scopes = body.required_scopes if body else []
+    return service.resolve_credentials(
+        actor, connection_id, stale_token=stale, required_scopes=scopes
+    )
+
+
+@router.get("/{connection_id}/diagnosis", response_model=Diagnosis)
+def diagnose_connection(
+    connection_id: ConnectionId,
+    actor: ActorDep,
+    service: ServiceDep,
+    scopes: Annotated[list[str] | None, Query(description="scopes the caller needs")] = None,
+) -> Diagnosis:
+    """Whether the connection is active and was granted the scopes a caller needs."""
+    return service.diagnose_connection(actor, connection_id, scopes or [])
 
 
 @router.post("/{connection_id}/test", response_model=TestResult)
