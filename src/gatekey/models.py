@@ -278,3 +278,10 @@ class Diagnosis(_Model):
     missing_scopes: list[str]
     expires_at: datetime | None = None
     last_error: str | None = None
+
+
+class ImportResult(_Model):
+    created: list[str]
+    skipped: list[dict[str, str]] = Field(
+        description="entries not imported, with the code and message saying why"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -211,3 +212,68 @@ def runs_retry(run_id: str, project: ProjectOpt = "default", as_json: JsonOpt = 
     with _runtime() as rt:
         run = rt.service.retry_run(_actor(rt, project), run_id)
         _emit(run, as_json, lambda: out.print(f"queued {run.id} (retry of {run_id})", markup=False))
+
+
+@connections_app.command("export")
+def connections_export(
+    file: Annotated[Path, typer.Option("--file", "-f", help="where to write the JSON")],
+    passphrase_env: Annotated[
+        str | None,
+        typer.Option(help="name of an environment variable holding the passphrase"),
+    ] = None,
+    plaintext: Annotated[
+        bool, typer.Option("--plaintext", help="write secrets unencrypted (be careful)")
+    ] = False,
+    project: ProjectOpt = "default",
+) -> None:
+    """Export the project's connections; secrets sealed with a passphrase unless --plaintext."""
+    passphrase = None
+    if passphrase_env:
+        passphrase = os.environ.get(passphrase_env)
+        if not passphrase:
+            raise errors.InvalidInput(f"environment variable {passphrase_env} is empty")
+    elif not plaintext:
+        passphrase = typer.prompt("Passphrase for the export", hide_input=True, err=True)
+    with _runtime() as rt:
+        document = rt.service.export_connections(
+            _actor(rt, project), passphrase=passphrase, plaintext=plaintext
+        )
+        file.touch(mode=0o600)
+        file.write_text(json.dumps(document, indent=2), "utf-8")
+        out.print(
+            f"exported {len(document['connections'])} connection(s) to {file}"
+            + (" (secrets in PLAINTEXT)" if plaintext and passphrase is None else ""),
+            markup=False,
+        )
+
+
+@connections_app.command("import")
+def connections_import(
+    file: Annotated[Path, typer.Option("--file", "-f", help="a Gatekey export")],
+    passphrase_env: Annotated[str | None, typer.Option()] = None,
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Import connections (OAuth2 entries keep their tokens: nobody re-authorizes)."""
+    try:
+        document = json.loads(file.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise errors.InvalidInput(f"cannot read {file}: {exc}") from None
+    passphrase = None
+    if isinstance(document, dict) and document.get("encryption"):
+        passphrase = (
+            os.environ.get(passphrase_env, "")
+            if passphrase_env
+            else typer.prompt("Passphrase of the export", hide_input=True, err=True)
+        )
+    with _runtime() as rt:
+        result = rt.service.import_connections(_actor(rt, project), document, passphrase=passphrase)
+        _emit(
+            result,
+            as_json,
+            lambda: out.print(
+                f"imported {len(result.created)}, skipped {len(result.skipped)}"
+                + "".join(f"\n  {s['name']}: [{s['code']}] {s['message']}" for s in result.skipped),
+                markup=False,
+            ),
+        )

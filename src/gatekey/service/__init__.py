@@ -15,11 +15,13 @@ from gatekey.service.oauth_flow import OAuthFlowMixin
 from gatekey.service.proxy import ProxyMixin
 from gatekey.service.runs import RunsMixin
 from gatekey.service.tokens import TokensMixin
+from gatekey.service.transfer import TransferMixin
 from gatekey.service.web_sessions import WebSession, WebSessionsMixin
 
 
 class ConnectionService(
     TokensMixin,
+    TransferMixin,
     RunsMixin,
     ProxyMixin,
     OAuthFlowMixin,

@@ -1,0 +1,200 @@
+"""Export and import connections: move between Gatekey installs, or in from another tool.
+
+An export holds each connection's secret sealed with a passphrase (``crypto/export.py``), or in
+plaintext only when the operator asks for it. An import takes the same document; OAuth2
+entries carry their token set (access token, refresh token, expiry) so people need not
+re-authorize, and are tied to the project's OAuth client for the app.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gatekey import ids
+from gatekey.catalog.schema import AuthKind
+from gatekey.crypto.export import PassphraseBox
+from gatekey.domain import fields as field_rules
+from gatekey.domain.connection import Status, clean_name, name_key
+from gatekey.errors import DuplicateName, GatekeyError, InvalidInput
+from gatekey.models import ImportResult
+from gatekey.service.base import Actor
+from gatekey.service.connections import ConnectionsMixin
+from gatekey.service.oauth_clients import OAuthClientsMixin
+from gatekey.store import audit as audit_rows
+from gatekey.store import connections as rows
+
+FORMAT = "gatekey-export/1"
+MAX_ENTRIES = 10_000
+
+
+def _when(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(float(value), UTC)
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"expires_at {value!r} is not a date") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
+    def export_connections(
+        self, actor: Actor, *, passphrase: str | None = None, plaintext: bool = False
+    ) -> dict[str, Any]:
+        """Return every connection of the project as an export document."""
+        self._require_admin(actor)
+        if passphrase is None and not plaintext:
+            raise InvalidInput("give a passphrase to seal the secrets, or ask for plaintext")
+        box = PassphraseBox(passphrase) if passphrase is not None else None
+        entries: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            found = self.list_connections(actor, cursor=cursor, limit=200)
+            for connection in found.items:
+                _, _, _, secret = self._open(actor, connection.id)
+                position = len(entries)
+                entries.append(
+                    {
+                        "id": connection.id,
+                        "app": connection.app,
+                        "auth_kind": connection.auth_kind,
+                        "name": connection.name,
+                        "is_default": connection.is_default,
+                        "config": connection.config,
+                        "metadata": connection.metadata,
+                        "scopes": connection.scopes,
+                        "account_label": connection.account_label,
+                        "expires_at": connection.expires_at.isoformat()
+                        if connection.expires_at
+                        else None,
+                        "secret": {"sealed": box.seal(secret, position)}
+                        if box is not None
+                        else {"plaintext": secret},
+                    }
+                )
+            if found.next_cursor is None:
+                break
+            cursor = found.next_cursor
+        self.audit.submit(
+            self._event(
+                actor,
+                "connection.export",
+                "project",
+                actor.project_id,
+                connections=len(entries),
+                sealed=box is not None,
+            )
+        )
+        return {
+            "format": FORMAT,
+            "exported_at": self.clock().isoformat(),
+            "encryption": box.header if box is not None else None,
+            "connections": entries,
+        }
+
+    def import_connections(
+        self, actor: Actor, document: Any, *, passphrase: str | None = None
+    ) -> ImportResult:
+        """Create the document's connections; a name already taken is skipped, not replaced."""
+        self._require_admin(actor)
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise InvalidInput(f"not a Gatekey export (format {FORMAT} expected)")
+        entries = document.get("connections")
+        if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
+            raise InvalidInput("connections must be a list of at most 10,000 entries")
+        header = document.get("encryption")
+        box = None
+        if header is not None:
+            if passphrase is None:
+                raise InvalidInput("this export is sealed: give its passphrase")
+            box = PassphraseBox(passphrase, header)
+        created: list[str] = []
+        skipped: list[dict[str, str]] = []
+        for position, entry in enumerate(entries):
+            name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
+            try:
+                if not isinstance(entry, dict):
+                    raise InvalidInput("each entry must be an object")
+                secret_box = entry.get("secret") or {}
+                if "sealed" in secret_box:
+                    if box is None:
+                        raise InvalidInput("a sealed secret in an export without encryption")
+                    secret = box.open(secret_box["sealed"], position)
+                elif "plaintext" in secret_box and isinstance(secret_box["plaintext"], dict):
+                    secret = secret_box["plaintext"]
+                else:
+                    raise InvalidInput("each entry needs secret.sealed or secret.plaintext")
+                created.append(self._import_one(actor, entry, secret))
+            except GatekeyError as exc:
+                skipped.append({"name": name, "code": exc.code, "message": exc.message})
+        return ImportResult(created=created, skipped=skipped)
+
+    def _import_one(self, actor: Actor, entry: dict[str, Any], secret: dict[str, Any]) -> str:
+        app = self.catalog.get(str(entry.get("app", "")))
+        method = self._method(app, entry.get("auth_kind"))
+        if method.kind is not AuthKind.OAUTH2:
+            return self.create_connection(
+                actor,
+                app=app.key,
+                name=str(entry.get("name", "")),
+                fields=secret,
+                config=entry.get("config") or {},
+                auth_kind=method.kind.value,
+                metadata=entry.get("metadata") or {},
+                validate=False,
+            ).id
+        if not isinstance(secret.get("access_token"), str) or not secret["access_token"]:
+            raise InvalidInput("an OAuth2 entry needs secret access_token")
+        display = clean_name(entry.get("name", ""))
+        config = field_rules.validate(
+            method.config,
+            {k: v for k, v in (entry.get("config") or {}).items() if k in method.config.properties},
+            what="config",
+        )
+        extra = {k: v for k, v in (entry.get("config") or {}).items() if k not in config}
+        client_id, _ = self._client_for_app(actor.project_id, app)
+        connection_id = ids.new_id("conn")
+        kept = {k: v for k, v in secret.items() if k not in ("expires_at", "expires_in")}
+        sealed_box = self.vault.seal(actor.project_id, connection_id, kept)
+        now = self.clock()
+        scopes = entry.get("scopes") or []
+        with self._changing(actor, "connection.import", connection_id) as conn:
+            if rows.name_taken(conn, actor.project_id, name_key(display), except_id=None):
+                raise DuplicateName(f"a connection named {display!r} already exists")
+            rows.lock_defaults(conn, actor.project_id, app.key)
+            make_default = rows.default_for(conn, actor.project_id, app.key) is None
+            rows.insert(
+                conn,
+                {
+                    "id": connection_id,
+                    "project_id": actor.project_id,
+                    "app_key": app.key,
+                    "auth_kind": AuthKind.OAUTH2.value,
+                    "name": display,
+                    "name_key": name_key(display),
+                    "status": Status.ACTIVE.value,
+                    "is_default": make_default,
+                    "account_label": entry.get("account_label"),
+                    "scopes": [str(s) for s in scopes if isinstance(s, str)],
+                    "config": {**extra, **config},
+                    "public_fields": {},
+                    "meta": entry.get("metadata") or {},
+                    "secret_ciphertext": sealed_box.ciphertext,
+                    "dek_wrapped": sealed_box.wrapped_key,
+                    "kek_id": sealed_box.key_id,
+                    "expires_at": _when(entry.get("expires_at") or secret.get("expires_at")),
+                    "last_refreshed_at": None,
+                    "oauth_client_id": client_id,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            audit_rows.record_now(
+                conn,
+                [self._event(actor, "connection.import", "connection", connection_id, app=app.key)],
+            )
+        return connection_id
