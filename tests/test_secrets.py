@@ -128,9 +128,10 @@ def test_query_parameter_keys_stay_out_of_request_logs(
     )
     runtime.close()
     assert providers.requests == []
-    lines = [r.getMessage() for r in caplog.records]
-    assert any("https://qp.test/me" in line for line in lines)
+    lines = [r.getMessage() + repr(r.args) for r in caplog.records]
+    assert caplog.records, "DEBUG logging was captured"
     assert not any("CANARY" in line for line in lines)
+    assert not any(r.name.startswith(("httpx2", "httpcore2")) for r in caplog.records)
 
 
 def test_oauth_tokens_and_client_secrets_never_leak(
@@ -195,3 +196,60 @@ def test_oauth_tokens_and_client_secrets_never_leak(
             blob = path.read_bytes()
             assert b"sbx_rt_" not in blob and b"sbx_at_" not in blob
             assert CLIENT_SECRET.encode() not in blob
+
+
+def test_a_test_path_keeps_its_own_query_string(tmp_path: Path) -> None:
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "qs.yaml").write_text(
+        "key: qs\nname: Query String\ndocs_url: https://qs.test/docs\nbase_url: https://qs.test\n"
+        "description: d\ncategories: [test]\n"
+        "auth:\n  - kind: api_key\n    fields:\n      required: [key]\n      properties:\n"
+        "        key: {title: Key, secret: true}\n"
+        "    apply: [{type: query, name: api_key, value: '{key}'}]\n"
+        "    test_request: {path: '/users?type=CurrentUser'}\n"
+    )
+    seen: list[httpx2.URL] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.url)
+        return httpx2.Response(200, json={})
+
+    settings = Settings(home=tmp_path, master_keys=MASTER_KEY, apps_dir=tmp_path / "apps")
+    runtime = open_runtime(settings, transport=httpx2.MockTransport(handler))
+    project, _ = runtime.service.bootstrap()
+    from gatekey.service import Actor
+
+    runtime.service.create_connection(
+        Actor.operator(project.id), app="qs", name="qs", fields={"key": "k-123456"}
+    )
+    runtime.close()
+    assert dict(seen[0].params) == {"type": "CurrentUser", "api_key": "k-123456"}
+
+
+def test_secrets_in_url_paths_stay_out_of_logs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, sandbox: Sandbox
+) -> None:
+    """Telegram-style apps carry the key in the path; no wire log line may show it."""
+    caplog.set_level(logging.DEBUG)
+    (tmp_path / "apps").mkdir()
+    base = sandbox.url.rsplit("/sandbox", 1)[0]
+    (tmp_path / "apps" / "pathkey.yaml").write_text(
+        "key: pathkey\nname: Path Key\ndocs_url: https://pk.test/docs\n"
+        f"base_url: '{base}/bot{{token}}'\ndescription: d\ncategories: [test]\n"
+        "auth:\n  - kind: api_key\n    fields:\n      required: [token]\n      properties:\n"
+        "        token: {title: Token, secret: true}\n"
+        "    apply: [{type: header, name: Accept, value: application/json}]\n"
+    )
+    settings = Settings(home=tmp_path, master_keys=MASTER_KEY, apps_dir=tmp_path / "apps")
+    runtime = open_runtime(settings)
+    project, _ = runtime.service.bootstrap()
+    from gatekey.service import Actor
+
+    actor = Actor.operator(project.id)
+    created = runtime.service.create_connection(
+        actor, app="pathkey", name="pk", fields={"token": "CANARYpathtoken9"}, validate=False
+    )
+    runtime.service.proxy(actor, created.id, "GET", "getMe")
+    runtime.close()
+    logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
+    assert "CANARYpathtoken9" not in logged

@@ -77,7 +77,9 @@ class Prober:
         url = auth.base_url + (path if path.startswith("/") else "/" + path)
         headers = {"Accept": "application/json", **spec.headers, **auth.request_headers()}
         try:
-            response = self._http.request(spec.method, url, headers=headers, params=auth.query)
+            # Merge, not replace: a test path may carry a query string of its own.
+            target = httpx2.URL(url).copy_merge_params(auth.query) if auth.query else url
+            response = self._http.request(spec.method, target, headers=headers)
         except httpx2.HTTPError as exc:
             log.info("test request to %s failed: %s", app.key, type(exc).__name__)
             raise ProviderUnavailable(

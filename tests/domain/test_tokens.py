@@ -32,19 +32,19 @@ def test_merge_takes_a_rotated_refresh_token() -> None:
 
 
 @pytest.mark.parametrize(
-    ("response", "refreshable", "expected"),
+    ("response", "refetchable", "expected"),
     [
-        ({"expires_in": 3600}, True, T0 + timedelta(hours=1)),
+        ({"expires_in": 3600}, False, T0 + timedelta(hours=1)),
         ({"expires_in": "120"}, True, T0 + timedelta(seconds=120)),
-        ({}, True, None),
-        ({}, False, T0 + tokens.DEFAULT_UNREFRESHABLE_LIFETIME),
-        ({"expires_in": 0}, False, T0 + tokens.DEFAULT_UNREFRESHABLE_LIFETIME),
+        ({}, False, None),  # a code grant without a lifetime does not expire (GitHub)
+        ({}, True, T0 + tokens.DEFAULT_UNREFRESHABLE_LIFETIME),  # client credentials
+        ({"expires_in": 0}, True, T0 + tokens.DEFAULT_UNREFRESHABLE_LIFETIME),
     ],
 )
 def test_expiry_counts_from_the_send_time(
-    response: dict[str, object], refreshable: bool, expected: datetime | None
+    response: dict[str, object], refetchable: bool, expected: datetime | None
 ) -> None:
-    assert tokens.expires_at(response, T0, refreshable=refreshable) == expected
+    assert tokens.expires_at(response, T0, refetchable=refetchable) == expected
 
 
 def test_margin_is_the_smaller_of_the_app_margin_and_half_the_lifetime() -> None:

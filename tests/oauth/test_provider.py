@@ -202,3 +202,25 @@ def test_token_endpoint_errors_are_sorted_into_classes(
     if status == 429:
         assert isinstance(caught.value, ProviderUnavailable)
         assert caught.value.retry_after == 30
+
+
+def test_refresh_goes_to_the_apps_refresh_url_when_it_has_one() -> None:
+    from gatekey.catalog.schema import OAuth2Spec
+
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url))
+        return httpx2.Response(200, json={"access_token": "new", "expires_in": 60})
+
+    spec = OAuth2Spec(
+        authorization_url="https://auth.example/authorize",
+        token_url="https://auth.example/token",
+        refresh_url="https://api.example/refresh",
+    )
+    with httpx2.MockTransport(handler) as transport:
+        answer = ProviderClient(transport, timeout=5, clock=utcnow).refresh(
+            spec, {}, ClientCredentials("c", "s"), app_name="X", refresh_token="rt"
+        )
+    assert seen == ["https://api.example/refresh"]
+    assert answer.body["access_token"] == "new"

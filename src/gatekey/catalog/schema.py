@@ -158,6 +158,9 @@ class OAuth2Spec(_Strict):
         default=None, description="required for the authorization-code grant"
     )
     token_url: str
+    refresh_url: str | None = Field(
+        default=None, description="where refresh requests go, when not the token URL (Figma)"
+    )
     revocation_url: str | None = None
     issuer: str | None = Field(
         default=None, description="the `iss` the provider puts on its redirect (RFC 9207)"
@@ -259,7 +262,11 @@ class App(_Strict):
                 templates.extend(_rule_templates(rule))
             if method.oauth2 is not None:
                 templates.append(method.oauth2.token_url)
-                for url in (method.oauth2.authorization_url, method.oauth2.revocation_url):
+                for url in (
+                    method.oauth2.authorization_url,
+                    method.oauth2.revocation_url,
+                    method.oauth2.refresh_url,
+                ):
                     if url:
                         templates.append(url)
             for template in templates:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from gatekey.catalog.schema import (
     App,
@@ -36,7 +37,8 @@ class AppliedAuth:
 
     def __repr__(self) -> str:
         return (
-            f"AppliedAuth(base_url={self.base_url!r}, headers={sorted(self.headers)!r}, "
+            f"AppliedAuth(host={urlsplit(self.base_url).netloc!r}, "
+            f"headers={sorted(self.headers)!r}, "
             f"query={sorted(self.query)!r}, basic={self.basic is not None})"
         )
 

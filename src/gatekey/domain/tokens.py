@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-#: Lifetime assumed for a token whose response names none and that cannot be refreshed
-#: (client credentials): re-fetched hourly rather than trusted forever.
+#: Lifetime assumed for a client-credentials token whose response names none: fetched again
+#: hourly rather than trusted forever.
 DEFAULT_UNREFRESHABLE_LIFETIME = timedelta(hours=1)
 MAX_BACKOFF = timedelta(minutes=5)
 #: Fields of a token response that describe the response, not the grant.
@@ -47,13 +47,14 @@ def merge(
 
 
 def expires_at(
-    response: Mapping[str, Any], sent_at: datetime, *, refreshable: bool
+    response: Mapping[str, Any], sent_at: datetime, *, refetchable: bool
 ) -> datetime | None:
     """Return when the access token expires, counted from when the request was sent.
 
-    Counting from the send time, not the receipt, errs on the early side. A token without a
-    lifetime that can be refreshed is taken as not expiring (GitHub OAuth apps); one that
-    cannot be refreshed is given ``DEFAULT_UNREFRESHABLE_LIFETIME``.
+    Counting from the send time, not the receipt, errs on the early side. A token the provider
+    gives no lifetime is taken as not expiring (GitHub OAuth apps, ClickUp, Todoist), unless
+    Gatekey can fetch a new one unattended (``refetchable``: client credentials), which it
+    then does every ``DEFAULT_UNREFRESHABLE_LIFETIME``.
     """
     raw = response.get("expires_in")
     seconds: float | None = None
@@ -63,7 +64,7 @@ def expires_at(
         seconds = float(raw.strip())
     if seconds is not None and seconds > 0:
         return sent_at + timedelta(seconds=seconds)
-    if refreshable:
+    if not refetchable:
         return None
     return sent_at + DEFAULT_UNREFRESHABLE_LIFETIME
 

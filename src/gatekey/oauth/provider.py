@@ -186,7 +186,7 @@ class ProviderClient:
         sent_at = self._clock()
         with self._client(spec, client, [refresh_token], app_name) as session:
             body = session.refresh_token(
-                render(spec.token_url, values),
+                render(spec.refresh_url or spec.token_url, values),
                 refresh_token=refresh_token,
                 **spec.extra_token_params,
             )

@@ -216,7 +216,7 @@ class ConnectionsMixin(ServiceBase):
         )
         secret, token_config = tokens.merge(cleaned, response.body, spec.token_response_config)
         extra = {
-            "expires_at": tokens.expires_at(response.body, response.sent_at, refreshable=False),
+            "expires_at": tokens.expires_at(response.body, response.sent_at, refetchable=True),
             "last_refreshed_at": response.sent_at,
             "scopes": tokens.granted_scopes(
                 response.body, spec.default_scopes, spec.scope_separator

@@ -347,7 +347,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         for name in spec.callback_config:
             if params.get(name):
                 config[name] = _provider_text(params[name])
-        expires = tokens.expires_at(body, response.sent_at, refreshable="refresh_token" in secret)
+        expires = tokens.expires_at(body, response.sent_at, refetchable=False)
         granted = tokens.granted_scopes(body, row.scopes, spec.scope_separator)
         label = self._account_label(entry, method, spec, body, secret, config)
         connection_id = row.connection_id or ids.new_id("conn")

@@ -249,8 +249,8 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
         owner: str,
     ) -> Fresh:
         new_secret, config_update = tokens.merge(secret, response.body, spec.token_response_config)
-        refreshable = "refresh_token" in new_secret
-        expires = tokens.expires_at(response.body, response.sent_at, refreshable=refreshable)
+        unattended = row.auth_kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS.value
+        expires = tokens.expires_at(response.body, response.sent_at, refetchable=unattended)
         box = self.vault.seal(row.project_id, row.id, new_secret)
         values: dict[str, Any] = {
             "secret_ciphertext": box.ciphertext,
