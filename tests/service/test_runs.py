@@ -6,10 +6,33 @@ from typing import Any
 
 import pytest
 
+from gatekey.models import Run
 from gatekey.service import Actor, ConnectionService
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import Sandbox
 from tests.service.test_oauth_flow import connect
+
+ME = {"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}}
+
+
+def _python(step_id: str, function: str) -> dict[str, Any]:
+    """A python step calling a function of this module."""
+    return {
+        "id": step_id,
+        "app": "sandbox",
+        "type": "python",
+        "python": {"callable": f"tests.service.test_runs:{function}"},
+    }
+
+
+def _run_once(
+    service: ConnectionService, actor: Actor, name: str, steps: list[dict[str, Any]]
+) -> Run:
+    """Create a flow, run it once in this process, and return the finished run."""
+    flow = service.create_flow(actor, name=name, definition={"steps": steps})
+    run_id = service.trigger_run(actor, flow.id).id
+    service.work_once("w1")
+    return service.get_run(actor, run_id)
 
 
 def echo_auth(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
@@ -121,25 +144,8 @@ def test_a_token_refreshed_mid_run_reaches_the_later_steps(
 ) -> None:
     service, actor = oauth_service, oauth_actor
     connection_id = connect(service, actor, sandbox)
-    flow = service.create_flow(
-        actor,
-        name="Refresh mid-run",
-        definition={
-            "steps": [
-                {"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}},
-                {
-                    "id": "code",
-                    "app": "sandbox",
-                    "type": "python",
-                    "python": {"callable": "tests.service.test_runs:sandbox_token"},
-                },
-            ]
-        },
-    )
     sandbox.state.access.clear()  # the first step's 401 makes the proxy refresh
-    run_id = service.trigger_run(actor, flow.id).id
-    service.work_once("w1")
-    run = service.get_run(actor, run_id)
+    run = _run_once(service, actor, "Refresh mid-run", [ME, _python("code", "sandbox_token")])
     assert run.status == "succeeded", run.error_message
     assert sandbox.token_requests("refresh_token") == 1
     current = service.resolve_credentials(actor, connection_id).fields["access_token"]
@@ -156,25 +162,8 @@ def test_outputs_mask_tokens_refreshed_during_the_run(
 ) -> None:
     service, actor = oauth_service, oauth_actor
     connect(service, actor, sandbox)
-    flow = service.create_flow(
-        actor,
-        name="Leaky",
-        definition={
-            "steps": [
-                {"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}},
-                {
-                    "id": "leak",
-                    "app": "sandbox",
-                    "type": "python",
-                    "python": {"callable": "tests.service.test_runs:leak_token"},
-                },
-            ]
-        },
-    )
     sandbox.state.access.clear()
-    run_id = service.trigger_run(actor, flow.id).id
-    service.work_once("w1")
-    run = service.get_run(actor, run_id)
+    run = _run_once(service, actor, "Leaky", [ME, _python("leak", "leak_token")])
     assert run.steps[1].output == {"token": "••••"}
     assert "sbx_at_" not in run.model_dump_json()
 
