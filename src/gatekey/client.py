@@ -102,6 +102,18 @@ class Client:
         result: dict[str, Any] = self._call("GET", f"/api/v1/apps/{key}")
         return result
 
+    def add_app(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """Add an app definition (the catalog's schema) to this key's project."""
+        result: dict[str, Any] = self._call("POST", "/api/v1/apps", json=definition)
+        return result
+
+    def replace_app(self, key: str, definition: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("PUT", f"/api/v1/apps/{key}", json=definition)
+        return result
+
+    def delete_app(self, key: str) -> None:
+        self._call("DELETE", f"/api/v1/apps/{key}")
+
     def create_connection(
         self,
         app: str,

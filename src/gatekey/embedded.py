@@ -72,6 +72,16 @@ class Gatekey:
     def get_app(self, key: str) -> App:
         return self.service.get_app(self.actor, key)
 
+    def add_app(self, definition: dict[str, Any]) -> App:
+        """Add an app definition (the catalog's schema) to this project."""
+        return self.service.add_app(self.actor, definition)
+
+    def replace_app(self, key: str, definition: dict[str, Any]) -> App:
+        return self.service.replace_app(self.actor, key, definition)
+
+    def delete_app(self, key: str) -> None:
+        self.service.delete_app(self.actor, key)
+
     def create_connection(
         self, app: str, name: str, fields: dict[str, Any] | None = None, **options: Any
     ) -> Connection:

@@ -8,6 +8,7 @@ contain a secret value::
      ├── InvalidInput              invalid_input            400/422
      │    ├── OAuthClientMissing   oauth_client_missing     (no client registered for the app)
      │    ├── UnknownApp           unknown_app
+     │    ├── InvalidAppDefinition invalid_app_definition  (the app schema refused it)
      │    ├── InvalidFields        invalid_fields
      │    ├── InvalidName          invalid_name
      │    ├── InvalidId            invalid_id
@@ -16,6 +17,8 @@ contain a secret value::
      ├── Conflict                  conflict                 409
      │    ├── DuplicateName        duplicate_name
      │    ├── KeyInUse             key_in_use
+     │    ├── AppExists            app_exists               (the key is taken)
+     │    ├── AppInUse             app_in_use               (connections or flows use it)
      │    └── ConnectionInUse      connection_in_use        (flows use it; force to delete)
      ├── AuthenticationFailed      unauthenticated          401
      ├── PermissionDenied          forbidden                403
@@ -64,6 +67,12 @@ class UnknownApp(InvalidInput):
     code = "unknown_app"
 
 
+class InvalidAppDefinition(InvalidInput):
+    """An app definition does not fit the catalog schema; ``details["errors"]`` says where."""
+
+    code = "invalid_app_definition"
+
+
 class InvalidFields(InvalidInput):
     """Credential or config fields do not match the app's schema.
 
@@ -99,6 +108,16 @@ class DuplicateName(Conflict):
 
 class KeyInUse(Conflict):
     code = "key_in_use"
+
+
+class AppExists(Conflict):
+    code = "app_exists"
+
+
+class AppInUse(Conflict):
+    """Connections or flows still use the app; ``connections`` counts, ``flows`` names them."""
+
+    code = "app_in_use"
 
 
 class ConnectionInUse(Conflict):
@@ -208,6 +227,8 @@ class MasterKeyMissing(CryptoError):
 
 __all__ = [
     "AccessDenied",
+    "AppExists",
+    "AppInUse",
     "AuthenticationFailed",
     "AuthorizationFailed",
     "Conflict",
@@ -219,6 +240,7 @@ __all__ = [
     "DuplicateName",
     "GatekeyError",
     "GrantRevoked",
+    "InvalidAppDefinition",
     "InvalidFields",
     "InvalidId",
     "InvalidInput",

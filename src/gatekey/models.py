@@ -26,9 +26,14 @@ class AppSummary(_Model):
     docs_url: str
     auth_kinds: list[AuthKind]
     builtin: bool
+    source: Literal["builtin", "directory", "project"] = "builtin"
+    """``builtin`` ships with Gatekey, ``directory`` comes from GATEKEY_APPS_DIR, ``project`` was
+    added to this project through the API."""
 
     @classmethod
-    def of(cls, app: App) -> AppSummary:
+    def of(
+        cls, app: App, source: Literal["builtin", "directory", "project"] = "builtin"
+    ) -> AppSummary:
         return cls(
             key=app.key,
             name=app.name,
@@ -37,6 +42,7 @@ class AppSummary(_Model):
             docs_url=str(app.docs_url),
             auth_kinds=[m.kind for m in app.auth],
             builtin=app.builtin,
+            source=source,
         )
 
 

@@ -107,6 +107,13 @@ def open_runtime(
     )
     try:
         service.check_master_keys()
+        for project_id, key in service.apps.shadowed():
+            log.warning(
+                "project %s has its own app %r, now hidden by the catalog app of that key; "
+                "its connections use the catalog's definition",
+                project_id,
+                key,
+            )
     except Exception:
         audit.close()
         http.close()

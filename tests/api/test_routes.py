@@ -93,6 +93,43 @@ def test_apps_are_listed_and_described(client: TestClient, worker: dict[str, str
     assert client.get("/api/v1/apps?q=mail", headers=worker).json()
 
 
+def test_a_project_adds_changes_and_deletes_its_own_app(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str], outsider: dict[str, str]
+) -> None:
+    from tests.service.test_apps import acme
+
+    refused = client.post("/api/v1/apps", json=acme(docs_url="nope"), headers=admin)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "invalid_app_definition"
+    assert refused.json()["errors"][0]["field"] == "docs_url"
+    assert client.post("/api/v1/apps", json=acme(), headers=worker).status_code == 403
+
+    added = client.post("/api/v1/apps", json=acme(), headers=admin)
+    assert added.status_code == 201, added.text
+    assert added.json()["source"] == "project" and added.json()["builtin"] is False
+    again = client.post("/api/v1/apps", json=acme(), headers=admin)
+    assert (again.status_code, again.json()["code"]) == (409, "app_exists")
+    listed = {a["key"]: a for a in client.get("/api/v1/apps", headers=worker).json()}
+    assert listed["acme-crm"]["source"] == "project"
+    assert "acme-crm" not in {a["key"] for a in client.get("/api/v1/apps", headers=outsider).json()}
+    assert client.get("/api/v1/apps/acme-crm", headers=outsider).status_code == 422
+
+    body = {"app": "acme-crm", "name": "Acme", "fields": {"api_key": GOOD_SENDGRID}}
+    created = client.post("/api/v1/connections", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    in_use = client.delete("/api/v1/apps/acme-crm", headers=admin)
+    assert (in_use.status_code, in_use.json()["code"]) == (409, "app_in_use")
+    assert in_use.json()["connections"] == 1
+
+    changed = client.put("/api/v1/apps/acme-crm", json=acme(name="Acme 2"), headers=admin)
+    assert changed.json()["name"] == "Acme 2"
+    catalog = client.put("/api/v1/apps/sendgrid", json=acme(key="sendgrid"), headers=admin)
+    assert catalog.status_code == 403
+    client.delete(f"/api/v1/connections/{created.json()['id']}", headers=admin)
+    assert client.delete("/api/v1/apps/acme-crm", headers=admin).status_code == 204
+    assert client.get("/api/v1/apps/acme-crm", headers=admin).status_code == 422
+
+
 def test_openapi_is_published(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/connections/{connection_id}/credentials" in spec["paths"]

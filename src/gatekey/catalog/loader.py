@@ -10,13 +10,9 @@ import yaml
 from pydantic import ValidationError
 
 from gatekey.catalog.schema import App
-from gatekey.errors import InvalidInput, UnknownApp
+from gatekey.errors import InvalidAppDefinition, UnknownApp
 
-
-class CatalogError(InvalidInput):
-    """An app definition file is not valid; start-up refuses it."""
-
-    code = "invalid_app_definition"
+CatalogError = InvalidAppDefinition
 
 
 class Catalog:
@@ -28,6 +24,9 @@ class Catalog:
             if app.key in self._apps:
                 raise CatalogError(f"app key {app.key!r} is defined twice")
             self._apps[app.key] = app
+
+    def find(self, key: str) -> App | None:
+        return self._apps.get(key)
 
     def get(self, key: str) -> App:
         try:
@@ -54,12 +53,25 @@ def parse_app(text: str, source: str, *, builtin: bool) -> App:
     if not isinstance(data, dict):
         raise CatalogError(f"{source}: an app definition must be a mapping")
     data.setdefault("builtin", builtin)
+    return app_from_data(data, source)
+
+
+def app_from_data(data: dict[str, object], source: str) -> App:
+    """Validate one app definition; the error names the source and every field at fault."""
     try:
         return App.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(root)"
-        raise CatalogError(f"{source}: {where}: {first['msg']}") from None
+        found = [
+            {
+                "field": ".".join(str(p) for p in error["loc"]) or "(root)",
+                "message": error["msg"],
+            }
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        first = found[0]
+        raise CatalogError(
+            f"{source}: {first['field']}: {first['message']}", errors=found[:20]
+        ) from None
 
 
 def builtin_apps() -> list[App]:

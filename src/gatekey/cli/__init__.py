@@ -280,29 +280,71 @@ def api_keys_revoke(key_id: str, project: ProjectOpt = "default") -> None:
 
 @apps_app.command("list")
 def apps_list(
-    search: Annotated[str | None, typer.Option("--search", "-s")] = None, as_json: JsonOpt = False
+    search: Annotated[str | None, typer.Option("--search", "-s")] = None,
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
 ) -> None:
-    """List the apps Gatekey can connect to."""
+    """List the apps Gatekey can connect to: the catalog and the project's own apps."""
     with _runtime() as rt:
-        found = rt.service.list_apps(Actor.operator(""), search)
+        found = rt.service.list_apps(_actor(rt, project), search)
         _emit(
             found,
             as_json,
             lambda: _table(
                 "Apps",
-                ["Key", "Name", "Auth", "Docs"],
-                [(a.key, a.name, ", ".join(a.auth_kinds), a.docs_url) for a in found],
+                ["Key", "Name", "Auth", "Source", "Docs"],
+                [(a.key, a.name, ", ".join(a.auth_kinds), a.source, a.docs_url) for a in found],
             ),
         )
 
 
 @apps_app.command("show")
-def apps_show(key: str) -> None:
+def apps_show(key: str, project: ProjectOpt = "default") -> None:
     """Show an app's definition (fields, how they are applied, test request)."""
     from gatekey.catalog.schema import public_view
 
     with _runtime() as rt:
-        out.print_json(json.dumps(public_view(rt.service.get_app(Actor.operator(""), key))))
+        out.print_json(json.dumps(public_view(rt.service.get_app(_actor(rt, project), key))))
+
+
+def _definition_file(path: Path) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise _fail(errors.InvalidAppDefinition(f"{path}: cannot read it: {exc}")) from None
+
+
+DefinitionFile = Annotated[
+    Path, typer.Argument(help="app definition, YAML or JSON, in the catalog's schema")
+]
+
+
+@apps_app.command("add")
+def apps_add(file: DefinitionFile, project: ProjectOpt = "default") -> None:
+    """Add an app to a project from a definition file (validated like the catalog's own)."""
+    definition = _definition_file(file)
+    with _runtime() as rt:
+        added = rt.service.add_app(_actor(rt, project), definition)
+        out.print(f"added {added.key} ({added.name}) to project {project}")
+
+
+@apps_app.command("replace")
+def apps_replace(key: str, file: DefinitionFile, project: ProjectOpt = "default") -> None:
+    """Replace one of a project's apps with a new definition (same key)."""
+    definition = _definition_file(file)
+    with _runtime() as rt:
+        changed = rt.service.replace_app(_actor(rt, project), key, definition)
+        out.print(f"replaced {changed.key} ({changed.name})")
+
+
+@apps_app.command("delete")
+def apps_delete(key: str, project: ProjectOpt = "default") -> None:
+    """Delete one of a project's apps; refused while connections or flows use it."""
+    with _runtime() as rt:
+        rt.service.delete_app(_actor(rt, project), key)
+        out.print(f"deleted {key}")
 
 
 # -- connections ------------------------------------------------------------------------------
@@ -416,7 +458,8 @@ def connections_create(
         values = _pairs(field, "--field")
         if fields_file is not None:
             values = {**json.loads(fields_file.read_text("utf-8")), **values}
-        entry = rt.service.get_app(Actor.operator(""), app_key)
+        actor = _actor(rt, project)
+        entry = rt.service.get_app(actor, app_key)
         try:
             wanted = entry.method(auth_kind).fields
         except LookupError:
@@ -426,7 +469,7 @@ def connections_create(
                 spec = wanted.properties[fname]
                 values[fname] = typer.prompt(spec.title, hide_input=spec.secret)
         c = rt.service.create_connection(
-            _actor(rt, project),
+            actor,
             app=app_key,
             name=name,
             fields=values,

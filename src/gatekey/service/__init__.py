@@ -7,6 +7,7 @@ adapter can forget them. Nothing above this module touches tables or ciphers.
 from __future__ import annotations
 
 from gatekey.service.access import AccessMixin
+from gatekey.service.apps import AppsMixin
 from gatekey.service.base import Actor, Clock, ServiceBase, utcnow
 from gatekey.service.connections import ConnectionsMixin
 from gatekey.service.flows import FlowsMixin
@@ -26,6 +27,7 @@ class ConnectionService(
     ProxyMixin,
     OAuthFlowMixin,
     ConnectionsMixin,
+    AppsMixin,
     FlowsMixin,
     WebSessionsMixin,
     AccessMixin,

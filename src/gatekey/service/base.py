@@ -19,6 +19,7 @@ from gatekey.errors import (
 )
 from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
+from gatekey.service.app_registry import AppRegistry
 from gatekey.store.audit import AuditWriter, Event
 from gatekey.store.database import Database
 from gatekey.store.hot import SecretReader
@@ -62,6 +63,7 @@ class ServiceBase:
     ) -> None:
         self.db = db
         self.catalog = catalog
+        self.apps = AppRegistry(db, catalog)
         self.vault = vault
         self.prober = prober
         self.audit = audit

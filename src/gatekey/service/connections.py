@@ -33,7 +33,6 @@ from gatekey.errors import (
     PayloadTooLarge,
 )
 from gatekey.models import (
-    AppSummary,
     AuditEvent,
     BasicAuth,
     Connection,
@@ -132,23 +131,7 @@ class Prepared:
 
 
 class ConnectionsMixin(ServiceBase):
-    """The catalog and the connections of the actor's project."""
-
-    # -- apps -------------------------------------------------------------------------------
-
-    def list_apps(self, actor: Actor, text: str | None = None) -> list[AppSummary]:
-        needle = (text or "").casefold()
-        return [
-            AppSummary.of(app)
-            for app in self.catalog
-            if not needle
-            or needle in app.key
-            or needle in app.name.casefold()
-            or any(needle in c for c in app.categories)
-        ]
-
-    def get_app(self, actor: Actor, key: str) -> App:
-        return self.catalog.get(key)
+    """The connections of the actor's project."""
 
     # -- connections ------------------------------------------------------------------------
 
@@ -240,7 +223,7 @@ class ConnectionsMixin(ServiceBase):
     ) -> Connection:
         """Create a connection; with ``validate`` the provider must accept the credentials first."""
         self._require_admin(actor)
-        entry = self.catalog.get(app)
+        entry = self.apps.get(actor.project_id, app)
         method = self._method(entry, auth_kind)
         display = clean_name(name)
         meta = check_metadata(metadata)
@@ -319,7 +302,7 @@ class ConnectionsMixin(ServiceBase):
         if status is not None and status not in {s.value for s in Status}:
             raise InvalidInput(f"status must be one of {', '.join(s.value for s in Status)}")
         if app is not None:
-            self.catalog.get(app)
+            self.apps.get(actor.project_id, app)
         if not 1 <= limit <= 200:
             raise InvalidInput("limit must be between 1 and 200")
         if text is not None and len(text) > 200:
@@ -487,9 +470,8 @@ class ConnectionsMixin(ServiceBase):
                     )
                 ],
             )
-        app_name = (
-            self.catalog.get(row.app_key).name if row.app_key in self.catalog else row.app_key
-        )
+        found = self.apps.find(actor.project_id, row.app_key)
+        app_name = found.name if found is not None else row.app_key
         if row.is_default:
             message = (
                 f"deleted {row.name!r}; it was the default {app_name} connection, and no "
@@ -506,7 +488,7 @@ class ConnectionsMixin(ServiceBase):
         row = self.secrets.read(actor.project_id, connection_id)
         if row is None:
             raise self._missing(connection_id)
-        entry = self.catalog.get(row.app_key)
+        entry = self.apps.get(actor.project_id, row.app_key)
         method = self._method(entry, row.auth_kind)
         secret = self.vault.open(actor.project_id, connection_id, sealed.sealed_of(row))
         return row, entry, method, secret

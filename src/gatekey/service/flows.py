@@ -56,7 +56,7 @@ class FlowsMixin(ServiceBase):
         with self.db.read() as conn:
             for index, step in enumerate(flow.steps):
                 where = f"steps.{index}"
-                if step.app not in self.catalog:
+                if self.apps.find(actor.project_id, step.app, conn) is None:
                     problems.append({"field": f"{where}.app", "message": f"no app {step.app!r}"})
                     continue
                 if step.connection == "default":

@@ -68,8 +68,8 @@ def parse_scopes(value: Any) -> list[str] | None:
 class OAuthClientsMixin(ServiceBase):
     """Register, list, change and remove the OAuth clients of the actor's project."""
 
-    def _oauth_app(self, key: str) -> App:
-        entry = self.catalog.get(key)
+    def _oauth_app(self, project_id: str, key: str) -> App:
+        entry = self.apps.get(project_id, key)
         if not any(m.kind is AuthKind.OAUTH2 for m in entry.auth):
             raise InvalidInput(f"{entry.name} does not use the OAuth2 authorization-code flow")
         return entry
@@ -90,7 +90,7 @@ class OAuthClientsMixin(ServiceBase):
     ) -> OAuthClient:
         """Register the project's OAuth client for an app (one per app)."""
         self._require_admin(actor)
-        entry = self._oauth_app(app)
+        entry = self._oauth_app(actor.project_id, app)
         cid = _text(client_id, "client_id")
         secret = _text(client_secret, "client_secret")
         scope_list = parse_scopes(scopes)

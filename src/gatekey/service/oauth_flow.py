@@ -133,7 +133,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
             app = existing.app
         if app is None:
             raise InvalidInput("app is required")
-        entry = self.catalog.get(app)
+        entry = self.apps.get(actor.project_id, app)
         method, spec = self._code_method(entry)
         if existing is not None:
             display = clean_name(name) if name is not None else existing.name
@@ -287,7 +287,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
             )
 
     def _finish(self, actor: Actor, row: Any, params: Mapping[str, str]) -> str:
-        entry = self.catalog.get(row.app_key)
+        entry = self.apps.get(row.project_id, row.app_key)
         method, spec = self._code_method(entry)
         values = template_values(method, row.config)
         error = params.get("error")

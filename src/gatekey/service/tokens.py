@@ -108,7 +108,7 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
         row = self.secrets.read(project_id, connection_id)
         if row is None or row.status != Status.ACTIVE.value:
             return False
-        method = self.catalog.get(row.app_key).method(row.auth_kind)
+        method = self.apps.get(row.project_id, row.app_key).method(row.auth_kind)
         assert method.oauth2 is not None
         if not idle and not self._due(row, method.oauth2, ahead):
             return False
@@ -133,7 +133,7 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                 raise NotFound(f"connection {first.id} not found", id=first.id)
             if row.status != Status.ACTIVE.value:
                 raise inactive_error(row)
-            entry = self.catalog.get(row.app_key)
+            entry = self.apps.get(row.project_id, row.app_key)
             method = entry.method(row.auth_kind)
             assert method.oauth2 is not None
             secret = self.vault.open(row.project_id, row.id, sealed.sealed_of(row))
@@ -363,10 +363,11 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
             )
         out = []
         for row in found:
-            if row.app_key not in self.catalog:
+            entry = self.apps.find(row.project_id, row.app_key)
+            if entry is None:
                 continue
             try:
-                method = self.catalog.get(row.app_key).method(row.auth_kind)
+                method = entry.method(row.auth_kind)
             except LookupError:
                 continue
             days = method.oauth2.idle_refresh_days if method.oauth2 else None

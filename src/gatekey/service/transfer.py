@@ -133,7 +133,7 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
         return ImportResult(created=created, skipped=skipped)
 
     def _import_one(self, actor: Actor, entry: dict[str, Any], secret: dict[str, Any]) -> str:
-        app = self.catalog.get(str(entry.get("app", "")))
+        app = self.apps.get(actor.project_id, str(entry.get("app", "")))
         method = self._method(app, entry.get("auth_kind"))
         if method.kind is not AuthKind.OAUTH2:
             return self.create_connection(

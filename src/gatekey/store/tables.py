@@ -263,6 +263,18 @@ run_steps = Table(
 SEALED_TABLES = (connections, oauth_clients, oauth_sessions)
 """Every table holding an envelope-sealed payload; master-key rotation rewraps them all."""
 
+project_apps = Table(
+    "project_apps",
+    metadata,
+    Column("project_id", String(40), ForeignKey("projects.id"), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("definition", JSON(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+"""Apps a project added through the API: validated definitions, seen by that project only."""
+
 audit_events = Table(
     "audit_events",
     metadata,

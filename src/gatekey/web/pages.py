@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import escape
 
 from gatekey.api.deps import ServiceDep
-from gatekey.catalog.schema import App, AuthKind
+from gatekey.catalog.schema import AuthKind
 from gatekey.errors import GatekeyError, InvalidFields
 from gatekey.models import Connection
 from gatekey.service import ConnectionService, WebSession
@@ -37,13 +37,15 @@ REASONS = {
 }
 
 
-def _card(service: ConnectionService, connection: Connection) -> dict[str, Any]:
-    app: App | None = (
-        service.catalog.get(connection.app) if connection.app in service.catalog else None
-    )
+def _card(
+    service: ConnectionService, connection: Connection, names: dict[str, str] | None = None
+) -> dict[str, Any]:
+    if names is None:
+        app = service.apps.find(connection.project_id, connection.app)
+        names = {app.key: app.name} if app else {}
     return {
         "c": connection,
-        "app_name": app.name if app else connection.app,
+        "app_name": names.get(connection.app, connection.app),
         "kind": KIND_LABELS.get(connection.auth_kind, connection.auth_kind),
         "reason": REASONS.get(connection.status_reason or "", connection.status_reason or ""),
         "oauth": connection.auth_kind == AuthKind.OAUTH2.value,
@@ -134,20 +136,21 @@ def connections_page(
 ) -> HTMLResponse:
     actor = session.actor
     status = status if status in ("active", "inactive") else ""
-    app = app if app in service.catalog else ""
+    apps = service.list_apps(actor)
+    names = {a.key: a.name for a in apps}
+    app = app if app in names else ""
     q = q.strip()[:200]
     shown = service.list_connections(
         actor, status=status or None, app=app or None, text=q or None, limit=200
     ).items
     attention = service.list_connections(actor, status="inactive", limit=200).items
     everything = service.list_connections(actor, limit=200).items
-    apps = service.list_apps(actor)
     used_apps = sorted({c.app for c in everything})
     return page(
         "connections.html",
         session=session,
-        cards=[_card(service, c) for c in shown],
-        attention=[_card(service, c) for c in attention],
+        cards=[_card(service, c, names) for c in shown],
+        attention=[_card(service, c, names) for c in attention],
         total=len(everything),
         status_filter=status,
         app=app,

@@ -1,0 +1,143 @@
+"""Apps: the catalog every project shares, plus the apps a project adds through the API."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from gatekey.catalog.loader import app_from_data
+from gatekey.catalog.schema import KEY_PATTERN, App, public_view
+from gatekey.errors import (
+    AppExists,
+    AppInUse,
+    InvalidAppDefinition,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+)
+from gatekey.models import AppSummary
+from gatekey.service.base import Actor, ServiceBase
+from gatekey.store import apps as app_rows
+from gatekey.store import audit as audit_rows
+
+MAX_DEFINITION_BYTES = 64 * 1024
+_KEY = re.compile(KEY_PATTERN)
+
+
+def _definition(definition: Any) -> App:
+    """Validate a definition sent through the API with the schema the catalog files use."""
+    if not isinstance(definition, dict):
+        raise InvalidAppDefinition("an app definition is a JSON object")
+    size = len(json.dumps(definition, default=str).encode())
+    if size > MAX_DEFINITION_BYTES:
+        raise PayloadTooLarge(f"an app definition may be at most {MAX_DEFINITION_BYTES} bytes")
+    if "builtin" in definition:
+        raise InvalidAppDefinition(
+            "builtin is set by Gatekey, not by a definition",
+            errors=[{"field": "builtin", "message": "not allowed here"}],
+        )
+    return app_from_data({**definition, "builtin": False}, "app definition")
+
+
+def stored_definition(app: App) -> dict[str, Any]:
+    view = public_view(app)
+    view.pop("builtin", None)
+    return view
+
+
+class AppsMixin(ServiceBase):
+    """List and show apps; add, replace and delete the actor's project apps."""
+
+    def list_apps(self, actor: Actor, text: str | None = None) -> list[AppSummary]:
+        needle = (text or "").casefold()
+        return [
+            AppSummary.of(app, self.apps.source(app))
+            for app in self.apps.all(actor.project_id)
+            if not needle
+            or needle in app.key
+            or needle in app.name.casefold()
+            or any(needle in c for c in app.categories)
+        ]
+
+    def get_app(self, actor: Actor, key: str) -> App:
+        return self.apps.get(actor.project_id, key)
+
+    def add_app(self, actor: Actor, definition: Any) -> App:
+        """Add an app to the actor's project; it is validated like a catalog file."""
+        self._require_admin(actor)
+        app = _definition(definition)
+        if app.key in self.catalog:
+            raise AppExists(f"the catalog already has an app {app.key!r}; pick another key")
+        try:
+            with self.db.write() as conn:
+                app_rows.insert(
+                    conn, actor.project_id, app.key, stored_definition(app), self.clock()
+                )
+                audit_rows.record_now(
+                    conn, [self._event(actor, "app.create", "app", app.key, name=app.name)]
+                )
+        except IntegrityError:
+            raise AppExists(f"this project already has an app {app.key!r}") from None
+        return self.apps.get(actor.project_id, app.key)
+
+    def replace_app(self, actor: Actor, key: str, definition: Any) -> App:
+        """Replace a project app's definition; auth kinds its connections use must stay."""
+        self._require_admin(actor)
+        self._own_app_key(key)
+        if isinstance(definition, dict) and "key" not in definition:
+            definition = {**definition, "key": key}
+        app = _definition(definition)
+        if app.key != key:
+            raise InvalidInput(f"the definition's key {app.key!r} is not {key!r}; keys stay")
+        with self.db.write() as conn:
+            if app_rows.get(conn, actor.project_id, key) is None:
+                raise NotFound(f"this project has no app {key!r}", app=key)
+            kept = {m.kind.value for m in app.auth}
+            dropped = {
+                k: n
+                for k, n in app_rows.auth_kinds_in_use(conn, actor.project_id, key).items()
+                if k not in kept
+            }
+            if dropped:
+                kinds = ", ".join(sorted(dropped))
+                raise AppInUse(
+                    f"{sum(dropped.values())} connection(s) use the auth kind(s) {kinds} that "
+                    "the new definition drops; keep them or delete those connections first",
+                    connections=sum(dropped.values()),
+                )
+            app_rows.replace(conn, actor.project_id, key, stored_definition(app), self.clock())
+            audit_rows.record_now(
+                conn, [self._event(actor, "app.update", "app", key, name=app.name)]
+            )
+        return self.apps.get(actor.project_id, key)
+
+    def delete_app(self, actor: Actor, key: str) -> None:
+        """Delete a project app no connection or flow uses, with its OAuth client."""
+        self._require_admin(actor)
+        self._own_app_key(key)
+        with self.db.write() as conn:
+            if app_rows.get(conn, actor.project_id, key) is None:
+                raise NotFound(f"this project has no app {key!r}", app=key)
+            used = sum(app_rows.auth_kinds_in_use(conn, actor.project_id, key).values())
+            users = app_rows.flows_using(conn, actor.project_id, key)
+            if used or users:
+                raise AppInUse(
+                    f"{used} connection(s) and {len(users)} flow(s) use {key!r}; "
+                    "delete the connections and change the flows first",
+                    connections=used,
+                    flows=users,
+                )
+            app_rows.remove(conn, actor.project_id, key)
+            audit_rows.record_now(conn, [self._event(actor, "app.delete", "app", key)])
+
+    def _own_app_key(self, key: str) -> None:
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            raise InvalidInput("app keys are lower-case letters, digits, '-' and '_'")
+        if key in self.catalog:
+            raise PermissionDenied(
+                f"{key!r} is a catalog app; the operator changes those (GATEKEY_APPS_DIR)"
+            )

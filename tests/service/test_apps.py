@@ -1,0 +1,292 @@
+"""Apps a project adds through the service: validated like catalog files, seen where those are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gatekey.catalog.loader import app_from_data, builtin_apps
+from gatekey.catalog.schema import public_view
+from gatekey.domain.connection import Role
+from gatekey.errors import (
+    AppExists,
+    AppInUse,
+    InvalidAppDefinition,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    UnknownApp,
+)
+from gatekey.runtime import Runtime, open_runtime
+from gatekey.service import Actor, ConnectionService
+from gatekey.service.apps import stored_definition
+from gatekey.settings import Settings
+from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
+
+
+def acme(**changes: Any) -> dict[str, Any]:
+    """An API-key app on a host the fake providers answer for any accepted token."""
+    definition: dict[str, Any] = {
+        "key": "acme-crm",
+        "name": "Acme CRM",
+        "description": "The in-house CRM.",
+        "categories": ["crm"],
+        "docs_url": "https://docs.acme.test/api",
+        "base_url": "https://api.acme.test",
+        "auth": [
+            {
+                "kind": "api_key",
+                "fields": {
+                    "type": "object",
+                    "required": ["api_key"],
+                    "properties": {"api_key": {"title": "API key", "secret": True}},
+                },
+                "apply": [{"type": "bearer", "value": "{api_key}"}],
+                "test_request": {"path": "/me", "account_label": ["email"]},
+            }
+        ],
+    }
+    definition.update(changes)
+    return definition
+
+
+def test_a_project_app_shows_up_for_that_project_only(
+    service: ConnectionService, actor: Actor, other_actor: Actor
+) -> None:
+    added = service.add_app(actor, acme())
+
+    assert added.key == "acme-crm" and not added.builtin
+    listed = {a.key: a for a in service.list_apps(actor)}
+    assert listed["acme-crm"].source == "project"
+    assert listed["sendgrid"].source == "builtin"
+    assert [a.key for a in service.list_apps(actor, "acme")] == ["acme-crm"]
+    assert service.get_app(actor, "acme-crm").name == "Acme CRM"
+    assert "acme-crm" not in {a.key for a in service.list_apps(other_actor)}
+    with pytest.raises(UnknownApp):
+        service.get_app(other_actor, "acme-crm")
+    with pytest.raises(UnknownApp):
+        service.create_connection(
+            other_actor, app="acme-crm", name="A", fields={"api_key": GOOD_SENDGRID}
+        )
+
+
+def test_connections_of_a_project_app_are_tested_and_resolved(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
+    service.add_app(actor, acme())
+
+    connection = service.create_connection(
+        actor, app="acme-crm", name="Acme", fields={"api_key": GOOD_SENDGRID}
+    )
+
+    assert connection.account_label == "someone@acme.test"
+    assert providers.requests[-1].url.host == "api.acme.test"
+    assert providers.requests[-1].headers["Authorization"] == f"Bearer {GOOD_SENDGRID}"
+    credentials = service.resolve_credentials(actor, connection.id)
+    assert credentials.headers == {"Authorization": f"Bearer {GOOD_SENDGRID}"}
+    assert credentials.base_url == "https://api.acme.test"
+    page = service.list_connections(actor, app="acme-crm")
+    assert [c.id for c in page.items] == [connection.id]
+    assert service.test_connection(actor, connection.id).ok
+
+
+def test_a_refused_definition_says_where_and_stores_nothing(
+    service: ConnectionService, actor: Actor
+) -> None:
+    broken = acme(base_url="https://{tenant}.acme.test", docs_url="not a url")
+    with pytest.raises(InvalidAppDefinition) as caught:
+        service.add_app(actor, broken)
+    fields = [e["field"] for e in caught.value.details["errors"]]
+    assert "docs_url" in fields
+    with pytest.raises(InvalidAppDefinition, match="JSON object"):
+        service.add_app(actor, ["not", "a", "mapping"])
+    with pytest.raises(InvalidAppDefinition, match="builtin"):
+        service.add_app(actor, acme(builtin=True))
+    with pytest.raises(PayloadTooLarge):
+        service.add_app(actor, acme(description="x" * 70_000))
+    assert "acme-crm" not in {a.key for a in service.list_apps(actor)}
+
+
+def test_keys_are_unique_within_what_a_project_sees(
+    service: ConnectionService, actor: Actor, other_actor: Actor
+) -> None:
+    with pytest.raises(AppExists, match="catalog"):
+        service.add_app(actor, acme(key="sendgrid"))
+    service.add_app(actor, acme())
+    with pytest.raises(AppExists, match="this project"):
+        service.add_app(actor, acme(name="Another"))
+    service.add_app(other_actor, acme(name="Their Acme"))
+    assert service.get_app(other_actor, "acme-crm").name == "Their Acme"
+    assert service.get_app(actor, "acme-crm").name == "Acme CRM"
+
+
+def test_only_admins_change_apps_and_catalog_apps_are_not_theirs(
+    service: ConnectionService, actor: Actor
+) -> None:
+    runtime_actor = Actor(actor.project_id, "key_runtime", Role.RUNTIME)
+    with pytest.raises(PermissionDenied):
+        service.add_app(runtime_actor, acme())
+    service.add_app(actor, acme())
+    assert service.get_app(runtime_actor, "acme-crm").key == "acme-crm"
+    with pytest.raises(PermissionDenied):
+        service.delete_app(runtime_actor, "acme-crm")
+    with pytest.raises(PermissionDenied, match="catalog app"):
+        service.replace_app(actor, "sendgrid", acme(key="sendgrid"))
+    with pytest.raises(PermissionDenied, match="catalog app"):
+        service.delete_app(actor, "sendgrid")
+    with pytest.raises(NotFound):
+        service.delete_app(actor, "nothing-here")
+    with pytest.raises(InvalidInput):
+        service.delete_app(actor, "../etc")
+
+
+def test_replace_keeps_what_connections_use(service: ConnectionService, actor: Actor) -> None:
+    service.add_app(actor, acme())
+    connection = service.create_connection(
+        actor, app="acme-crm", name="Acme", fields={"api_key": GOOD_SENDGRID}
+    )
+    basic_only = acme(
+        auth=[
+            {
+                "kind": "basic",
+                "fields": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": {"title": "User"},
+                        "password": {"title": "Password", "secret": True},
+                    },
+                },
+                "apply": [{"type": "basic", "username": "{username}", "password": "{password}"}],
+            }
+        ]
+    )
+    with pytest.raises(AppInUse) as caught:
+        service.replace_app(actor, "acme-crm", basic_only)
+    assert caught.value.details["connections"] == 1
+    with pytest.raises(InvalidInput, match="keys stay"):
+        service.replace_app(actor, "acme-crm", acme(key="acme-other"))
+
+    renamed = acme(name="Acme CRM (EU)", base_url="https://eu.api.acme.test")
+    del renamed["key"]
+    assert service.replace_app(actor, "acme-crm", renamed).name == "Acme CRM (EU)"
+
+    credentials = service.resolve_credentials(actor, connection.id)
+    assert credentials.base_url == "https://eu.api.acme.test"
+    assert service.get_app(actor, "acme-crm").name == "Acme CRM (EU)"
+
+
+def test_delete_waits_until_nothing_uses_the_app(service: ConnectionService, actor: Actor) -> None:
+    service.add_app(actor, acme())
+    connection = service.create_connection(
+        actor, app="acme-crm", name="Acme", fields={"api_key": GOOD_SENDGRID}
+    )
+    service.create_flow(
+        actor,
+        name="Sync",
+        definition={
+            "steps": [
+                {
+                    "id": "fetch",
+                    "app": "acme-crm",
+                    "connection": "default",
+                    "type": "http",
+                    "http": {"method": "GET", "path": "/contacts"},
+                }
+            ]
+        },
+    )
+    with pytest.raises(AppInUse) as caught:
+        service.delete_app(actor, "acme-crm")
+    assert caught.value.details == {"connections": 1, "flows": ["Sync"]}
+
+    service.delete_connection(actor, connection.id, force=True)
+    service.delete_flow(actor, service.list_flows(actor)[0].id)
+    service.delete_app(actor, "acme-crm")
+
+    assert "acme-crm" not in {a.key for a in service.list_apps(actor)}
+    actions = [e.action for e in service.audit_trail(actor) if e.object_id == "acme-crm"]
+    assert actions == ["app.delete", "app.create"]
+
+
+@pytest.fixture
+def live_runtime(settings: Settings) -> Iterator[Runtime]:
+    """A runtime that talks to real servers (no sandbox app in its catalog)."""
+    rt = open_runtime(settings)
+    yield rt
+    rt.close()
+
+
+def test_an_oauth_app_added_through_the_api_connects_and_refreshes(
+    live_runtime: Runtime, sandbox: Sandbox
+) -> None:
+    """The sandbox's definition under another key: authorize, resolve, refresh, all real."""
+    sandbox.control("reset")
+    service = live_runtime.service
+    project, _ = service.bootstrap()
+    actor = Actor.operator(project.id)
+    definition = stored_definition(sandbox.app)
+    definition.update(key="tasks-eu", name="Tasks EU")
+    service.add_app(actor, definition)
+    service.register_oauth_client(
+        actor, app="tasks-eu", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+
+    session = service.start_authorization(actor, app="tasks-eu", name="Tasks - Ada")
+    outcome = service.complete_authorization(sandbox.consent(session.authorize_url or ""))
+
+    assert outcome.status == "succeeded", outcome.error_message
+    connection_id = outcome.connection_id or ""
+    first = service.resolve_credentials(actor, connection_id).fields["access_token"]
+    fresh = service.resolve_credentials(actor, connection_id, stale_token=first)
+    assert fresh.fields["access_token"] != first
+    assert sandbox.token_requests("refresh_token") == 1
+
+
+def test_another_replica_sees_changes_at_once(
+    runtime: Runtime, settings: Settings, actor: Actor, providers: FakeProviders
+) -> None:
+    service = runtime.service
+    second = open_runtime(settings, transport=providers.transport())
+    try:
+        service.add_app(actor, acme())
+        assert second.service.get_app(actor, "acme-crm").name == "Acme CRM"
+        service.replace_app(actor, "acme-crm", acme(name="Acme v2"))
+        assert second.service.get_app(actor, "acme-crm").name == "Acme v2"
+        service.delete_app(actor, "acme-crm")
+        with pytest.raises(UnknownApp):
+            second.service.get_app(actor, "acme-crm")
+    finally:
+        second.close()
+
+
+def test_every_catalog_entry_survives_the_stored_form() -> None:
+    """What the API stores re-validates to the same app, so any catalog file can be posted."""
+    for app in builtin_apps():
+        again = app_from_data({**stored_definition(app), "builtin": True}, app.key)
+        assert again == app, app.key
+        assert "builtin" not in stored_definition(app)
+        assert public_view(again) == public_view(app)
+
+
+def test_a_catalog_app_added_later_hides_a_project_app_loudly(
+    runtime: Runtime,
+    settings: Settings,
+    actor: Actor,
+    providers: FakeProviders,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runtime.service.add_app(actor, acme())
+    newer = app_from_data({**acme(name="Acme (operator)"), "builtin": False}, "dir")
+    with caplog.at_level("WARNING", logger="gatekey.runtime"):
+        later = open_runtime(settings, transport=providers.transport(), extra_apps=[newer])
+    try:
+        assert "has its own app 'acme-crm', now hidden" in caplog.text
+        assert later.service.get_app(actor, "acme-crm").name == "Acme (operator)"
+        assert [a.source for a in later.service.list_apps(actor, "acme")] == ["directory"]
+    finally:
+        later.close()
