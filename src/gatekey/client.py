@@ -15,6 +15,7 @@ from gatekey.models import (
     ApiKey,
     AppSummary,
     AuditEvent,
+    AuditVerification,
     AuthorizationSession,
     Connection,
     ConnectionPage,
@@ -233,6 +234,16 @@ class Client:
     def audit_trail(self, connection_id: str) -> list[AuditEvent]:
         events = self._call("GET", f"/api/v1/connections/{connection_id}/audit")
         return [AuditEvent.model_validate(e) for e in events]
+
+    def project_audit(self, object_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        params: dict[str, Any] = {"limit": limit}
+        if object_id is not None:
+            params["object"] = object_id
+        events = self._call("GET", "/api/v1/audit", params=params)
+        return [AuditEvent.model_validate(e) for e in events]
+
+    def verify_audit(self) -> AuditVerification:
+        return AuditVerification.model_validate(self._call("GET", "/api/v1/audit/verify"))
 
     def create_api_key(self, name: str, role: str = "runtime") -> CreatedApiKey:
         body = {"name": name, "role": role}

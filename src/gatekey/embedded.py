@@ -12,6 +12,7 @@ from gatekey.models import (
     ApiKey,
     AppSummary,
     AuditEvent,
+    AuditVerification,
     AuthorizationSession,
     Connection,
     ConnectionPage,
@@ -161,6 +162,12 @@ class Gatekey:
 
     def audit_trail(self, connection_id: str | None = None) -> list[AuditEvent]:
         return self.service.audit_trail(self.actor, connection_id)
+
+    def project_audit(self, object_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        return self.service.project_audit(self.actor, object_id=object_id, limit=limit)
+
+    def verify_audit(self) -> AuditVerification:
+        return self.service.verify_audit(self.actor)
 
     def create_api_key(self, name: str, role: str = "runtime") -> CreatedApiKey:
         return self.service.create_api_key(self.actor, name=name, role=role)

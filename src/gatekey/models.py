@@ -184,6 +184,22 @@ class AuditEvent(_Model):
     detail: dict[str, Any]
 
 
+class AuditBreak(_Model):
+    """Where an audit chain does not hold (``entry_id`` is null when the head disagrees)."""
+
+    chain: str
+    seq: int
+    entry_id: int | None
+    problem: str
+
+
+class AuditVerification(_Model):
+    ok: bool
+    chains: int
+    entries: int
+    breaks: list[AuditBreak]
+
+
 class OAuthClient(_Model):
     """An OAuth client registered for an app in a project; the secret is never returned."""
 

@@ -130,6 +130,20 @@ def test_a_project_adds_changes_and_deletes_its_own_app(
     assert client.get("/api/v1/apps/acme-crm", headers=admin).status_code == 422
 
 
+def test_the_project_audit_trail_and_its_verification(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str]
+) -> None:
+    cid = _create(client, admin).json()["id"]
+    client.post(f"/api/v1/connections/{cid}/credentials", headers=worker)
+
+    trail = client.get("/api/v1/audit", params={"object": cid}, headers=admin).json()
+    assert [e["action"] for e in trail] == ["credentials.read", "connection.create"]
+    assert GOOD_SENDGRID not in str(trail)
+    assert client.get("/api/v1/audit", headers=worker).status_code == 403
+    checked = client.get("/api/v1/audit/verify", headers=admin).json()
+    assert checked["ok"] is True and checked["chains"] == 1 and checked["breaks"] == []
+
+
 def test_openapi_is_published(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/connections/{connection_id}/credentials" in spec["paths"]

@@ -132,6 +132,47 @@ def test_a_project_app_from_a_file(env: Path, tmp_path: Path) -> None:
     assert code == 2 and "unknown_app" in err
 
 
+def test_audit_list_and_verify(env: Path, database_url: str) -> None:
+    from sqlalchemy import create_engine, update
+
+    from gatekey.store.tables import audit_events
+
+    run(
+        "connections",
+        "create",
+        "--app",
+        "sendgrid",
+        "--name",
+        "SG",
+        "-f",
+        "api_key=SG.a.b",
+        "--skip-test",
+    )
+    run(
+        "connections",
+        "create",
+        "--app",
+        "stripe",
+        "--name",
+        "ST",
+        "-f",
+        "api_key=sk_test_1",
+        "--skip-test",
+    )
+    code, out, _ = run("audit", "list")
+    assert code == 0 and "connection.create" in out
+    code, out, _ = run("audit", "verify")
+    assert code == 0 and out.startswith("ok: ") and "all intact" in out
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(update(audit_events).where(audit_events.c.seq == 1).values(outcome="x"))
+    engine.dispose()
+    code, _, err = run("audit", "verify", "--project", "default")
+    assert code == 9
+    assert "#1: edited" in err and "error [audit_chain_broken]: 1 break(s)" in err
+
+
 def test_master_keys(env: Path) -> None:
     run(
         "connections",

@@ -87,6 +87,8 @@ def test_concurrent_creates_keep_one_default_and_unique_names(
         pool.map(_set_default, [(home, database_url, project.id, cid) for cid in ids])
     items = runtime.service.list_connections(actor, limit=200).items
     assert sum(c.is_default for c in items) == 1
+    audit = runtime.service.verify_audit(actor)
+    assert audit.ok and audit.entries >= 2 * WORKERS + 1, audit.breaks
     runtime.close()
 
 
@@ -115,4 +117,6 @@ def test_reads_keep_working_while_another_process_rotates(
     keys = runtime.service.master_keys()
     assert keys[0].data_keys == 60
     assert all(k.data_keys == 0 for k in keys[1:])
+    audit = runtime.service.verify_audit(Actor.operator(""), every_project=True)
+    assert audit.ok and audit.chains == 2, audit.breaks
     runtime.close()

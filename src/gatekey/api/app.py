@@ -14,6 +14,7 @@ from gatekey.api import problems
 from gatekey.api.routes import (
     api_keys,
     apps,
+    audit,
     connections,
     flows,
     oauth,
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(apps.router)
     app.include_router(connections.router)
     app.include_router(api_keys.router)
+    app.include_router(audit.router)
     app.include_router(oauth_clients.router)
     app.include_router(oauth.router)
     app.include_router(flows.router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gatekey.service.access import AccessMixin
 from gatekey.service.apps import AppsMixin
+from gatekey.service.audit import AuditMixin
 from gatekey.service.base import Actor, Clock, ServiceBase, utcnow
 from gatekey.service.connections import ConnectionsMixin
 from gatekey.service.flows import FlowsMixin
@@ -28,6 +29,7 @@ class ConnectionService(
     OAuthFlowMixin,
     ConnectionsMixin,
     AppsMixin,
+    AuditMixin,
     FlowsMixin,
     WebSessionsMixin,
     AccessMixin,

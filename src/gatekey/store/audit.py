@@ -4,6 +4,11 @@ Credential reads happen before every workflow step, so their audit entries and `
 stamps are queued in memory and written by one background thread in a single transaction every
 ``interval`` seconds (group commit), and on ``close()``. Changes (create, rename, delete, key
 rotation) are recorded in the same transaction as the change itself, with ``record_now``.
+
+Entries are hash-chained per project (``domain.audit_chain``): ``record_now`` locks the chain's
+head row, numbers and links the new entries, and moves the head, all in the caller's
+transaction, so concurrent writers (threads, processes, replicas) extend each chain one at a
+time. ``verify`` walks every chain and reports where one does not hold.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from gatekey.domain.audit_chain import GENESIS, Break, link
 from gatekey.store import connections as connection_rows
 from gatekey.store.database import Database
-from gatekey.store.tables import audit_events
+from gatekey.store.tables import audit_events, audit_heads
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +48,20 @@ class Event:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
-_COLUMNS = ("at", "project_id", "actor", "action", "object_type", "object_id", "outcome", "detail")
+_COLUMNS = (
+    "at",
+    "project_id",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "outcome",
+    "detail",
+    "chain",
+    "seq",
+    "prev_hash",
+    "hash",
+)
 _INSERT_SQL: dict[str, tuple[str, tuple[str, ...] | None]] = {}
 
 
@@ -69,13 +90,61 @@ def _driver_row(event: Event, sqlite: bool) -> dict[str, Any]:
     }
 
 
+def _lock_head(conn: Connection, chain: str) -> tuple[int, str]:
+    """Create the chain's head if needed, lock it until the transaction ends, return it."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        dialect_insert(audit_heads)
+        .values(chain=chain, seq=0, hash=GENESIS)
+        .on_conflict_do_nothing(index_elements=["chain"])
+    )
+    query = select(audit_heads.c.seq, audit_heads.c.hash).where(audit_heads.c.chain == chain)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    seq, digest = conn.execute(query).one()
+    return int(seq), str(digest)
+
+
+def _chain(conn: Connection, events: Sequence[Event], rows: list[dict[str, Any]]) -> None:
+    """Number and link ``rows`` (one per event) in their chains; move the heads.
+
+    Chains are locked in sorted order, so two transactions never wait on each other's heads.
+    """
+    members: dict[str, list[int]] = {}
+    for index, event in enumerate(events):
+        members.setdefault(event.project_id or "", []).append(index)
+    for chain in sorted(members):
+        seq, previous = _lock_head(conn, chain)
+        for index in members[chain]:
+            event, row = events[index], rows[index]
+            seq += 1
+            digest = link(
+                previous,
+                chain=chain,
+                seq=seq,
+                at=event.at,
+                actor=event.actor,
+                action=event.action,
+                object_type=event.object_type,
+                object_id=event.object_id,
+                outcome=event.outcome,
+                detail=json.loads(row["detail"]),
+            )
+            row.update(chain=chain, seq=seq, prev_hash=previous, hash=digest)
+            previous = digest
+        conn.execute(
+            update(audit_heads).where(audit_heads.c.chain == chain).values(seq=seq, hash=previous)
+        )
+
+
 def record_now(conn: Connection, events: Sequence[Event]) -> None:
-    """Write events inside the caller's transaction, as one driver-level batch."""
+    """Write events inside the caller's transaction, chained, as one driver-level batch."""
     if not events:
         return
     sql, order = _insert_sql(conn)
     sqlite = conn.dialect.name == "sqlite"
     rows = [_driver_row(e, sqlite) for e in events]
+    _chain(conn, events, rows)
     if order is not None:
         conn.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
     else:
@@ -91,6 +160,75 @@ def events_for(
     return conn.execute(
         query.order_by(audit_events.c.at.desc(), audit_events.c.id.desc()).limit(limit)
     ).all()
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    chains: int
+    entries: int
+    breaks: list[Break]
+
+
+def verify(conn: Connection, chain: str | None = None, page: int = 2000) -> Verification:
+    """Recompute every chain (or one) from the stored entries; list where each one breaks.
+
+    Reads in pages ordered by (chain, seq), so it runs in constant memory on any table size.
+    """
+    heads = {
+        r.chain: (int(r.seq), r.hash)
+        for r in conn.execute(select(audit_heads)).all()
+        if chain is None or r.chain == chain
+    }
+    breaks: list[Break] = []
+    entries = 0
+    seen: dict[str, tuple[int, str]] = {}
+    after: tuple[str, int] = ("", -1)
+    while True:
+        query = select(audit_events).where(
+            (audit_events.c.chain > after[0])
+            | ((audit_events.c.chain == after[0]) & (audit_events.c.seq > after[1]))
+        )
+        if chain is not None:
+            query = query.where(audit_events.c.chain == chain)
+        rows = conn.execute(
+            query.order_by(audit_events.c.chain, audit_events.c.seq).limit(page)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            entries += 1
+            seq, previous = seen.get(row.chain, (0, GENESIS))
+            if row.seq != seq + 1 or row.prev_hash != previous:
+                what = "missing entries before this one" if row.seq > seq + 1 else "out of order"
+                if row.seq == seq + 1:
+                    what = "does not link to the entry before it"
+                breaks.append(Break(row.chain, int(row.seq), int(row.id), what))
+            expected = link(
+                row.prev_hash,
+                chain=row.chain,
+                seq=int(row.seq),
+                at=row.at,
+                actor=row.actor,
+                action=row.action,
+                object_type=row.object_type,
+                object_id=row.object_id,
+                outcome=row.outcome,
+                detail=row.detail,
+            )
+            if expected != row.hash:
+                breaks.append(Break(row.chain, int(row.seq), int(row.id), "edited"))
+            seen[row.chain] = (int(row.seq), row.hash)
+        after = (rows[-1].chain, int(rows[-1].seq))
+    for name in sorted(set(heads) | set(seen)):
+        head = heads.get(name)
+        tip = seen.get(name, (0, GENESIS))
+        if head is None:
+            breaks.append(Break(name, tip[0], None, "the chain's head is missing"))
+        elif head != tip:
+            breaks.append(
+                Break(name, head[0], None, f"the newest entries are missing (head is {head[0]})")
+            )
+    return Verification(len(set(heads) | set(seen)), entries, breaks)
 
 
 def _roll_up_reads(events: list[Event]) -> list[Event]:
@@ -162,8 +300,10 @@ class AuditWriter:
                         used[event.object_id] = max(event.at, previous) if previous else event.at
                 try:
                     with self._db.write() as conn:
-                        record_now(conn, batch)
+                        # connection rows first, then the chain heads: the order every
+                        # change transaction takes them in, so none waits on another
                         connection_rows.touch(conn, used)
+                        record_now(conn, batch)
                 except Exception:
                     for event in batch:
                         self._queue.put(event)

@@ -289,5 +289,20 @@ audit_events = Table(
     Column("object_id", String(64), nullable=True),
     Column("outcome", String(16), nullable=False),
     Column("detail", JSON(), nullable=False),
+    Column("chain", String(40), nullable=False),
+    Column("seq", BigInteger(), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
     Index("ix_audit_events_object", "object_id", "id"),
+    Index("uq_audit_events_chain_seq", "chain", "seq", unique=True),
 )
+"""Hash-chained per project (``chain``: the project id, or ``""``); see ``domain.audit_chain``."""
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("chain", String(40), primary_key=True),
+    Column("seq", BigInteger(), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""The newest entry of each audit chain; its row lock orders the writers of that chain."""

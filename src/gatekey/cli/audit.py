@@ -1,0 +1,70 @@
+"""CLI commands for the audit trail: list it, and verify its hash chains."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gatekey.cli import JsonOpt, ProjectOpt, _actor, _emit, _runtime, _table, app, err, out
+from gatekey.service import Actor
+
+audit_app = typer.Typer(help="The audit trail: who did what, hash-chained.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("list")
+def audit_list(
+    object_id: Annotated[
+        str | None, typer.Option("--object", help="a connection, app, flow or key id")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """The newest audit entries of a project (never a secret)."""
+    with _runtime() as rt:
+        found = rt.service.project_audit(_actor(rt, project), object_id=object_id, limit=limit)
+        _emit(
+            found,
+            as_json,
+            lambda: _table(
+                "Audit",
+                ["Time", "Actor", "Action", "Object", "Outcome"],
+                [
+                    (e.at.isoformat(timespec="seconds"), e.actor, e.action, e.object_id, e.outcome)
+                    for e in found
+                ],
+            ),
+        )
+
+
+@audit_app.command("verify")
+def audit_verify(
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="one project; every one if left out")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute the hash chains; exit 9 if an entry was edited, removed or inserted."""
+    with _runtime() as rt:
+        if project is None:
+            result = rt.service.verify_audit(Actor.operator(""), every_project=True)
+        else:
+            result = rt.service.verify_audit(_actor(rt, project))
+        if as_json:
+            _emit(result, True, lambda: None)
+        elif result.ok:
+            out.print(f"ok: {result.entries} entries in {result.chains} chain(s), all intact")
+        else:
+            for b in result.breaks:
+                where = f"entry {b.entry_id} " if b.entry_id is not None else ""
+                chain = b.chain or "(no project)"
+                err.print(f"chain {chain}: {where}#{b.seq}: {b.problem}", markup=False)
+            err.print(
+                f"error [audit_chain_broken]: {len(result.breaks)} break(s) in "
+                f"{result.entries} entries",
+                markup=False,
+            )
+        if not result.ok:
+            raise typer.Exit(9)

@@ -1,0 +1,43 @@
+"""The audit trail: read it, and check that nobody edited or deleted an entry."""
+
+from __future__ import annotations
+
+from gatekey.errors import PermissionDenied
+from gatekey.models import AuditBreak, AuditEvent, AuditVerification
+from gatekey.service.base import Actor, ServiceBase
+from gatekey.store import audit as audit_rows
+
+
+class AuditMixin(ServiceBase):
+    """The project's trail for admins; verification of one chain or, for the operator, all."""
+
+    def project_audit(
+        self, actor: Actor, *, object_id: str | None = None, limit: int = 100
+    ) -> list[AuditEvent]:
+        """The newest entries of the actor's project, optionally about one object."""
+        self._require_admin(actor)
+        self.audit.flush()
+        with self.db.read() as conn:
+            found = audit_rows.events_for(conn, actor.project_id, object_id, limit)
+        return [AuditEvent.model_validate(r._asdict()) for r in found]
+
+    def verify_audit(self, actor: Actor, *, every_project: bool = False) -> AuditVerification:
+        """Recompute the hash chain of the actor's project (or every chain, for the operator).
+
+        ``ok`` is false when an entry was edited, removed or inserted, or the newest ones were cut.
+        """
+        self._require_admin(actor)
+        if every_project and actor.key_id != "operator":
+            raise PermissionDenied("only the operator verifies every project's chain")
+        self.audit.flush()
+        with self.db.read() as conn:
+            result = audit_rows.verify(conn, None if every_project else actor.project_id)
+        return AuditVerification(
+            ok=not result.breaks,
+            chains=result.chains,
+            entries=result.entries,
+            breaks=[
+                AuditBreak(chain=b.chain, seq=b.seq, entry_id=b.entry_id, problem=b.problem)
+                for b in result.breaks[:1000]
+            ],
+        )

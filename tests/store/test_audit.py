@@ -1,0 +1,202 @@
+"""The audit hash chain: intact after real work, and every kind of tampering is found."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import column, delete, insert, select, table, update
+
+from gatekey.domain.audit_chain import GENESIS, link
+from gatekey.service import Actor, ConnectionService
+from gatekey.store import audit as audit_rows
+from gatekey.store.database import Database, alembic_config
+from gatekey.store.tables import audit_events, audit_heads
+from tests.fakes.providers import GOOD_SENDGRID
+
+AT = datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def _entry(**changes: object) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "chain": "proj_1",
+        "seq": 1,
+        "at": AT,
+        "actor": "key_1",
+        "action": "connection.create",
+        "object_type": "connection",
+        "object_id": "conn_1",
+        "outcome": "ok",
+        "detail": {"app": "sendgrid"},
+    }
+    fields.update(changes)
+    return fields
+
+
+def test_the_link_covers_every_field_and_the_previous_hash() -> None:
+    base = link(GENESIS, **_entry())  # type: ignore[arg-type]
+    assert base == link(GENESIS, **_entry())  # type: ignore[arg-type]
+    assert base == link(GENESIS, **_entry(at=AT.replace(tzinfo=None)))  # type: ignore[arg-type]
+    variants = [
+        _entry(chain="proj_2"),
+        _entry(seq=2),
+        _entry(at=AT.replace(microsecond=0)),
+        _entry(actor="key_2"),
+        _entry(action="connection.delete"),
+        _entry(object_type="flow"),
+        _entry(object_id=None),
+        _entry(outcome="refused"),
+        _entry(detail={"app": "stripe"}),
+        _entry(detail={}),
+    ]
+    digests = {link(GENESIS, **v) for v in variants}  # type: ignore[arg-type]
+    assert len(digests) == len(variants) and base not in digests
+    assert link("f" * 64, **_entry()) != base  # type: ignore[arg-type]
+
+
+def _work(service: ConnectionService, actor: Actor, other_actor: Actor) -> None:
+    for who, name in ((actor, "A"), (other_actor, "B"), (actor, "C")):
+        made = service.create_connection(
+            who, app="sendgrid", name=name, fields={"api_key": GOOD_SENDGRID}, validate=False
+        )
+        service.resolve_credentials(who, made.id)
+        service.rename_connection(who, made.id, name + " 2")
+
+
+def test_real_work_leaves_intact_chains_per_project(
+    service: ConnectionService, actor: Actor, other_actor: Actor
+) -> None:
+    _work(service, actor, other_actor)
+    mine = service.verify_audit(actor)
+    everything = service.verify_audit(Actor.operator(""), every_project=True)
+
+    assert mine.ok and mine.chains == 1 and mine.entries >= 6
+    assert everything.ok and everything.chains >= 2
+    assert everything.entries > mine.entries
+    with service.db.read() as conn:
+        rows = conn.execute(
+            select(audit_events.c.seq).where(audit_events.c.chain == actor.project_id)
+        ).scalars()
+        assert sorted(rows) == list(range(1, mine.entries + 1))
+
+
+def _first_entry_id(service: ConnectionService, actor: Actor, seq: int) -> int:
+    with service.db.read() as conn:
+        found = conn.execute(
+            select(audit_events.c.id).where(
+                audit_events.c.chain == actor.project_id, audit_events.c.seq == seq
+            )
+        ).scalar_one()
+    return int(found)
+
+
+def test_an_edited_entry_is_found(
+    service: ConnectionService, actor: Actor, other_actor: Actor
+) -> None:
+    _work(service, actor, other_actor)
+    target = _first_entry_id(service, actor, 2)
+    with service.db.write() as conn:
+        conn.execute(
+            update(audit_events).where(audit_events.c.id == target).values(actor="someone_else")
+        )
+
+    result = service.verify_audit(actor)
+
+    assert not result.ok
+    assert [(b.entry_id, b.problem) for b in result.breaks] == [(target, "edited")]
+    assert service.verify_audit(other_actor).ok
+
+
+def test_a_removed_entry_and_a_cut_tail_are_found(
+    service: ConnectionService, actor: Actor, other_actor: Actor
+) -> None:
+    _work(service, actor, other_actor)
+    total = service.verify_audit(actor).entries
+    with service.db.write() as conn:
+        conn.execute(
+            delete(audit_events).where(audit_events.c.id == _first_entry_id(service, actor, 2))
+        )
+        conn.execute(
+            delete(audit_events).where(
+                audit_events.c.chain == actor.project_id, audit_events.c.seq == total
+            )
+        )
+
+    problems = [(b.seq, b.problem) for b in service.verify_audit(actor).breaks]
+
+    assert (3, "missing entries before this one") in problems
+    assert (total, f"the newest entries are missing (head is {total})") in problems
+
+
+def test_a_forged_entry_with_a_fresh_hash_still_breaks_the_chain(
+    service: ConnectionService, actor: Actor, other_actor: Actor
+) -> None:
+    """Rewriting one entry and its hash does not help: the next entry no longer links to it."""
+    _work(service, actor, other_actor)
+    target = _first_entry_id(service, actor, 2)
+    with service.db.write() as conn:
+        row = conn.execute(select(audit_events).where(audit_events.c.id == target)).one()
+        forged = {**row._asdict(), "outcome": "refused"}
+        digest = link(
+            row.prev_hash,
+            **{
+                k: forged[k]
+                for k in (
+                    "chain",
+                    "seq",
+                    "at",
+                    "actor",
+                    "action",
+                    "object_type",
+                    "object_id",
+                    "outcome",
+                    "detail",
+                )
+            },
+        )
+        conn.execute(
+            update(audit_events)
+            .where(audit_events.c.id == target)
+            .values(outcome="refused", hash=digest)
+        )
+
+    breaks = service.verify_audit(actor).breaks
+
+    assert [(b.seq, b.problem) for b in breaks] == [(3, "does not link to the entry before it")]
+
+
+def test_the_migration_chains_entries_written_before_it(database_url: str) -> None:
+    db = Database(database_url)
+    config = alembic_config()
+    with db.engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        command.downgrade(config, "0006")
+        conn.commit()
+    old_style = [
+        {
+            "at": AT,
+            "project_id": project,
+            "actor": "cli",
+            "action": "connection.create",
+            "object_type": "connection",
+            "object_id": f"conn_{n}",
+            "outcome": "ok",
+            "detail": {"n": n},
+        }
+        for n, project in enumerate(["proj_a", None, "proj_a", "proj_b"])
+    ]
+    legacy = table(
+        "audit_events",
+        *(column(name, audit_events.c[name].type) for name in old_style[0]),
+    )
+    with db.engine.begin() as conn:
+        conn.execute(insert(legacy), old_style)
+    db.migrate()
+    with db.read() as conn:
+        result = audit_rows.verify(conn)
+        heads = {r.chain: r.seq for r in conn.execute(select(audit_heads)).all()}
+    db.dispose()
+
+    assert result.breaks == [] and result.entries == 4
+    assert heads == {"proj_a": 2, "": 1, "proj_b": 1}
