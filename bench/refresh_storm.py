@@ -48,7 +48,11 @@ CALLBACK = "http://127.0.0.1:8040/oauth/callback"
 
 def _settings(home: str, url: str, pool: int = 10) -> Settings:
     return Settings(
-        home=Path(home), database_url=url, master_keys=MASTER_KEYS, database_pool_size=pool
+        home=Path(home),
+        database_url=url,
+        master_keys=MASTER_KEYS,
+        database_pool_size=pool,
+        egress_allow="127.0.0.1",  # the sandbox provider listens on loopback
     )
 
 

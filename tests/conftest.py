@@ -1,5 +1,10 @@
 """Fixtures shared by the suite: a database per test on SQLite and, when
-``GATEKEY_TEST_DATABASE_URL`` is set, on PostgreSQL too; a runtime wired to fake providers."""
+``GATEKEY_TEST_DATABASE_URL`` is set, on PostgreSQL too; a runtime wired to fake providers.
+
+The test servers (sandbox, loopback providers, oauth2-mock-server) listen on 127.0.0.1, which
+the egress guard refuses by default; the suite allows that one address, as an operator would,
+through ``GATEKEY_EGRESS_ALLOW`` (inherited by the processes tests start). The guard's own tests
+build their policies explicitly."""
 
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from gatekey.store.database import Database
 from gatekey.store.tables import metadata
 from tests.fakes.providers import FakeProviders
 from tests.fakes.sandbox import Sandbox, running_sandbox, sandbox_project
+
+os.environ.setdefault("GATEKEY_EGRESS_ALLOW", "127.0.0.1")
 
 PG_ENV = "GATEKEY_TEST_DATABASE_URL"
 MASTER_KEY = "mk-test-1:" + base64.b64encode(b"\x07" * 32).decode()

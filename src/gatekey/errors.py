@@ -24,6 +24,8 @@ contain a secret value::
      ├── PermissionDenied          forbidden                403
      ├── CredentialsRejected       invalid_credentials      422  (the provider said no)
      ├── ProviderUnavailable       provider_unavailable     502  (timeouts, 5xx, network)
+     ├── DestinationBlocked        destination_blocked      422  (SSRF guard: not a public address)
+     ├── RateLimited               rate_limited             429  (``retry_after`` seconds)
      ├── ConnectionInactive        connection_inactive      409
      ├── MissingScopes             missing_scopes           409  (granted scopes lack some)
      ├── OAuthClientRejected       oauth_client_rejected    502  (invalid_client: fix the client)
@@ -203,6 +205,24 @@ class TokenExchangeFailed(AuthorizationFailed):
     code = "oauth_token_exchange_failed"
 
 
+class RateLimited(GatekeyError):
+    """Too many requests for a key, a project or a client; ``retry_after`` says how long to wait."""
+
+    code = "rate_limited"
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.details.get("retry_after")
+        return float(value) if isinstance(value, int | float) else None
+
+
+class DestinationBlocked(GatekeyError):
+    """An outbound request would reach a loopback, private, link-local or other non-public
+    address; ``host`` names it. Only the operator's egress allowlist lets it through."""
+
+    code = "destination_blocked"
+
+
 class ConnectionInactive(GatekeyError):
     code = "connection_inactive"
 
@@ -237,6 +257,7 @@ __all__ = [
     "CredentialsRejected",
     "CryptoError",
     "DecryptionFailed",
+    "DestinationBlocked",
     "DuplicateName",
     "GatekeyError",
     "GrantRevoked",
@@ -255,6 +276,7 @@ __all__ = [
     "PayloadTooLarge",
     "PermissionDenied",
     "ProviderUnavailable",
+    "RateLimited",
     "SessionExpired",
     "StateInvalid",
     "TokenExchangeFailed",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import httpx2
 
@@ -15,11 +17,14 @@ from gatekey.catalog.loader import Catalog, load_catalog
 from gatekey.catalog.schema import App
 from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from gatekey.crypto.vault import Vault
+from gatekey.egress import EgressPolicy, GuardedTransport, parse_allowlist
+from gatekey.errors import InvalidInput
 from gatekey.oauth.background import BackgroundRefresher
 from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.sandbox import SandboxState, sandbox_app_definition
 from gatekey.oauth.sandbox.app import DEMO_CLIENT_ID
 from gatekey.probe import Prober
+from gatekey.ratelimit import Limits, MemoryLimiter, RedisLimiter
 from gatekey.service import Actor, ConnectionService, utcnow
 from gatekey.settings import Settings
 from gatekey.store.audit import AuditWriter
@@ -43,6 +48,8 @@ class Runtime:
     sandbox: SandboxState | None = None
 
     def close(self) -> None:
+        if isinstance(self.service.limiter, RedisLimiter):
+            self.service.limiter.close()
         self.service.audit.close()
         self.service.secrets.close()
         self.http.close()
@@ -84,7 +91,7 @@ def open_runtime(
         extra_apps = [*extra_apps, sandbox_app_definition(settings.origin + "/sandbox")]
     if extra_apps:
         catalog = Catalog([*catalog, *extra_apps])
-    shared = transport or httpx2.HTTPTransport()
+    shared = transport or GuardedTransport(egress_policy(settings))
     http = httpx2.Client(
         transport=shared,
         timeout=settings.provider_timeout,
@@ -92,6 +99,7 @@ def open_runtime(
         headers={"User-Agent": "gatekey/0.1"},
     )
     audit = AuditWriter(db, interval=settings.audit_flush_interval)
+    limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     oauth = ProviderClient(
         shared, timeout=settings.provider_timeout, clock=utcnow, user_agent="gatekey/0.1"
     )
@@ -104,6 +112,8 @@ def open_runtime(
         oauth,
         callback_url=settings.callback_url,
         session_ttl=timedelta(minutes=settings.oauth_session_minutes),
+        limiter=limiter,
+        limits=limits_of(settings),
     )
     try:
         service.check_master_keys()
@@ -120,6 +130,27 @@ def open_runtime(
         db.dispose()
         raise
     return Runtime(settings, db, catalog, provider, service, http, created, sandbox)
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The per-minute budgets from ``GATEKEY_RATE_*``."""
+    return Limits(
+        **{f.name: getattr(settings, f"rate_{f.name}") for f in dataclasses.fields(Limits)}
+    )
+
+
+def egress_policy(settings: Settings) -> EgressPolicy:
+    """The operator's allowlist; in demo mode also Gatekey's own origin (the sandbox)."""
+    allow = parse_allowlist(settings.egress_allow)
+    if settings.demo:
+        origin = urlsplit(settings.origin)
+        port = origin.port or (443 if origin.scheme == "https" else 80)
+        host = origin.hostname or settings.host
+        allow.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    try:
+        return EgressPolicy(allow)
+    except ValueError as exc:
+        raise InvalidInput(f"GATEKEY_EGRESS_ALLOW: {exc}") from None
 
 
 def install_demo(runtime: Runtime, project_id: str) -> None:

@@ -41,6 +41,25 @@ class Settings(BaseSettings):
         default=30, ge=1, description="a run still running after this is failed as worker_lost"
     )
     demo: bool = False
+    redis_url: str | None = Field(
+        default=None, description="share rate-limit budgets between replicas through Redis"
+    )
+    rate_resolve_per_key: int = Field(default=6000, ge=0, description="credential reads/min")
+    rate_resolve_per_project: int = Field(default=30000, ge=0)
+    rate_oauth_per_key: int = Field(default=60, ge=0, description="OAuth sessions started/min")
+    rate_oauth_per_project: int = Field(default=300, ge=0)
+    rate_callback_per_client: int = Field(default=60, ge=0, description="OAuth callbacks/min/IP")
+    rate_callback_per_project: int = Field(default=300, ge=0)
+    rate_signin_per_client: int = Field(default=10, ge=0, description="web sign-ins/min/IP")
+    rate_signin_per_project: int = Field(default=60, ge=0)
+    rate_auth_failures_per_client: int = Field(
+        default=30, ge=0, description="failed API-key attempts/min/IP before 429s"
+    )
+    egress_allow: str = Field(
+        default="",
+        description="comma-separated networks, addresses or host names (each optionally with "
+        ":port) Gatekey may connect to although they are not public, e.g. 10.0.0.0/8,crm.lan",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -20,11 +20,19 @@ def get_service(request: Request) -> ConnectionService:
 ServiceDep = Annotated[ConnectionService, Depends(get_service)]
 
 
+def client_address(request: Request) -> str | None:
+    """The peer's address (behind a proxy, run uvicorn with ``--proxy-headers``)."""
+    return request.client.host if request.client else None
+
+
 def get_actor(
+    request: Request,
     service: ServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
-    return service.authenticate(credentials.credentials if credentials else None)
+    return service.authenticate(
+        credentials.credentials if credentials else None, client=client_address(request)
+    )
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,8 @@ _STATUS: list[tuple[type[errors.GatekeyError], int]] = [
     (errors.AuthenticationFailed, 401),
     (errors.PermissionDenied, 403),
     (errors.CredentialsRejected, 422),
+    (errors.DestinationBlocked, 422),
+    (errors.RateLimited, 429),
     (errors.ProviderUnavailable, 502),
     (errors.OAuthClientRejected, 502),
     (errors.GrantRevoked, 409),
@@ -54,6 +57,9 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     headers = {"Cache-Control": "no-store"}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="gatekey"'
+    retry_after = extra.get("retry_after")
+    if status in (429, 502, 503) and isinstance(retry_after, int | float):
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -71,6 +77,7 @@ def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
         "flows",
         "missing",
         "connections",
+        "host",
     }
     return {k: v for k, v in exc.details.items() if k in allowed}
 

@@ -56,6 +56,7 @@ _EXIT = [
     (errors.PermissionDenied, 5),
     (errors.CredentialsRejected, 6),
     (errors.ProviderUnavailable, 7),
+    (errors.DestinationBlocked, 2),
     (errors.CryptoError, 8),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from gatekey.errors import (
     DuplicateName,
     InvalidInput,
     NotFound,
+    RateLimited,
 )
 from gatekey.models import (
     ApiKey,
@@ -109,17 +111,35 @@ class AccessMixin(ServiceBase):
                 raise NotFound(f"API key {key_id} not found")
             audit_rows.record_now(conn, [self._event(actor, "api_key.revoke", "api_key", key_id)])
 
-    def authenticate(self, token: str | None) -> Actor:
-        """Return the actor of a bearer token; every failure looks the same."""
-        failure = AuthenticationFailed("missing, unknown, expired or revoked API key")
-        if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-            raise failure
-        with self.db.read() as conn:
-            row = project_rows.key_by_hash(conn, _hash_token(token))
-        if row is None or row.revoked_at is not None:
-            raise failure
-        if row.expires_at is not None and row.expires_at <= self.clock():
-            raise failure
+    def authenticate(self, token: str | None, *, client: str | None = None) -> Actor:
+        """Return the actor of a bearer token; every failure looks the same.
+
+        With ``client`` (the caller's address), failures are counted: past
+        ``auth_failures_per_client`` a minute, every attempt from there is refused with
+        ``rate_limited`` until the budget refills, whether the key exists or not.
+        """
+        rate = self.limits.rate("auth_failures_per_client") if client else None
+        bucket = f"auth_failures_per_client:{client}"
+        if rate is not None:
+            wait = self.limiter.wait_for(bucket, rate)
+            if wait is not None:
+                raise RateLimited(
+                    "too many failed API-key attempts from this address; "
+                    f"try again in {math.ceil(wait)} s",
+                    retry_after=round(wait, 3),
+                )
+        row = None
+        if token and token.startswith(TOKEN_PREFIX) and len(token) <= 200:
+            with self.db.read() as conn:
+                row = project_rows.key_by_hash(conn, _hash_token(token))
+        if (
+            row is None
+            or row.revoked_at is not None
+            or (row.expires_at is not None and row.expires_at <= self.clock())
+        ):
+            if rate is not None:
+                self.limiter.hit(bucket, rate)
+            raise AuthenticationFailed("missing, unknown, expired or revoked API key")
         return Actor(project_id=row.project_id, key_id=row.id, role=Role(row.role))
 
     def bootstrap(self) -> tuple[Project, CreatedApiKey | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ from gatekey.domain.connection import Role
 from gatekey.errors import (
     GatekeyError,
     PermissionDenied,
+    RateLimited,
 )
 from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
+from gatekey.ratelimit import Limiter, Limits, MemoryLimiter
 from gatekey.service.app_registry import AppRegistry
 from gatekey.store.audit import AuditWriter, Event
 from gatekey.store.database import Database
@@ -60,6 +63,8 @@ class ServiceBase:
         clock: Clock = utcnow,
         callback_url: str = "http://127.0.0.1:8040/oauth/callback",
         session_ttl: timedelta = timedelta(minutes=10),
+        limiter: Limiter | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.db = db
         self.catalog = catalog
@@ -72,6 +77,28 @@ class ServiceBase:
         self.callback_url = callback_url
         self.session_ttl = session_ttl
         self.secrets = SecretReader(db)
+        self.limiter: Limiter = limiter or MemoryLimiter()
+        self.limits = limits or Limits()
+
+    def _throttle(self, limit: str, subject: str, what: str) -> None:
+        """Count a request against one budget of ``Limits``; raise ``RateLimited`` when spent."""
+        rate = self.limits.rate(limit)
+        if rate is None:
+            return
+        wait = self.limiter.hit(f"{limit}:{subject}", rate)
+        if wait is not None:
+            raise RateLimited(
+                f"too many {what} (at most {rate.count} a minute); "
+                f"try again in {math.ceil(wait)} s",
+                retry_after=round(wait, 3),
+            )
+
+    def _throttle_actor(self, kind: str, actor: Actor, what: str) -> None:
+        """The per-key and per-project budgets of ``kind``; the local operator has none."""
+        if actor.key_id == "operator":
+            return
+        self._throttle(f"{kind}_per_key", actor.key_id, what + " for this API key")
+        self._throttle(f"{kind}_per_project", actor.project_id, what + " in this project")
 
     @staticmethod
     def _require_admin(actor: Actor) -> None:

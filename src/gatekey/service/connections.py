@@ -516,6 +516,7 @@ class ConnectionsMixin(ServiceBase):
         Refresh tokens and client secrets are never handed out. ``required_scopes`` that the
         grant lacks fail with ``missing_scopes`` instead of a provider's 403 later.
         """
+        self._throttle_actor("resolve", actor, "credential requests")
         try:
             row, entry, method, secret = self._open(actor, connection_id)
             if row.status != Status.ACTIVE.value:

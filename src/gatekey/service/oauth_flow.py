@@ -125,6 +125,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         ``authorization_status``.
         """
         self._require_admin(actor)
+        self._throttle_actor("oauth", actor, "authorizations started")
         existing = None
         if connection_id is not None:
             existing = self.get_connection(actor, connection_id)
@@ -227,16 +228,27 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
             raise NotFound(f"authorization session {session_id} not found", id=session_id)
         return _session_of(row, self.clock())
 
-    def complete_authorization(self, params: Mapping[str, str]) -> AuthorizationSession:
+    def complete_authorization(
+        self, params: Mapping[str, str], *, client: str | None = None
+    ) -> AuthorizationSession:
         """Take the provider's redirect to the callback and finish the session it names.
 
         Raise ``StateInvalid`` when no session can be named (missing, forged or replayed
-        state); otherwise return the session, succeeded or failed.
+        state); otherwise return the session, succeeded or failed. ``client`` (the caller's
+        address) and the session's project each have a budget of callbacks a minute.
         """
+        if client is not None:
+            self._throttle("callback_per_client", client, "OAuth callbacks from this address")
         state = params.get("state") or ""
         if not state or len(state) > 500:
             raise StateInvalid("the callback carries no valid state; start connecting again")
         digest = state_hash(state)
+        with self.db.read() as conn:
+            named = oauth_rows.session_by_state(conn, digest)
+        if named is not None:
+            self._throttle(
+                "callback_per_project", named.project_id, "OAuth callbacks in this project"
+            )
         now = self.clock()
         with self.db.write() as conn:
             claimed = oauth_rows.claim_session(conn, digest, now)

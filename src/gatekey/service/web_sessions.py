@@ -55,14 +55,19 @@ class WebSessionsMixin(AccessMixin):
             )
         return token
 
-    def sign_in(self, *, api_key: str | None = None, link: str | None = None) -> tuple[str, str]:
+    def sign_in(
+        self, *, api_key: str | None = None, link: str | None = None, client: str | None = None
+    ) -> tuple[str, str]:
         """Start a web session from an admin API key or a one-time link.
 
-        Return the cookie token and the session's CSRF token.
+        Return the cookie token and the session's CSRF token. Attempts are limited per
+        ``client`` address and per project.
         """
+        if client is not None:
+            self._throttle("signin_per_client", client, "sign-in attempts from this address")
         now = self.clock()
         if api_key is not None:
-            actor = self.authenticate(api_key)
+            actor = self.authenticate(api_key, client=client)
             if actor.role is not Role.ADMIN:
                 raise AuthenticationFailed("sign in with an admin API key")
         elif link:
@@ -76,6 +81,7 @@ class WebSessionsMixin(AccessMixin):
             actor = Actor(project_id=project_id, key_id="signin-link", role=Role.ADMIN)
         else:
             raise AuthenticationFailed("sign in with an admin API key")
+        self._throttle("signin_per_project", actor.project_id, "sign-ins to this project")
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         with self.db.write() as conn:

@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from gatekey.api.deps import ServiceDep
-from gatekey.errors import GatekeyError
+from gatekey.api.deps import ServiceDep, client_address
+from gatekey.errors import GatekeyError, RateLimited
 from gatekey.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -27,7 +27,7 @@ def oauth_callback(request: Request, service: ServiceDep) -> HTMLResponse:
     params = {k: v for k, v in request.query_params.items() if len(v) <= 4096}
     result: dict[str, Any]
     try:
-        session = service.complete_authorization(params)
+        session = service.complete_authorization(params, client=client_address(request))
     except GatekeyError as exc:
         result = {
             "type": CHANNEL,
@@ -39,7 +39,7 @@ def oauth_callback(request: Request, service: ServiceDep) -> HTMLResponse:
         }
         return page(
             "oauth_callback.html",
-            400,
+            429 if isinstance(exc, RateLimited) else 400,
             referrer="no-referrer",
             result=result,
             origin=origin,

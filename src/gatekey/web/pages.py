@@ -9,9 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import escape
 
-from gatekey.api.deps import ServiceDep
+from gatekey.api.deps import ServiceDep, client_address
 from gatekey.catalog.schema import AuthKind
-from gatekey.errors import GatekeyError, InvalidFields
+from gatekey.errors import GatekeyError, InvalidFields, RateLimited
 from gatekey.models import Connection
 from gatekey.service import ConnectionService, WebSession
 from gatekey.web.auth import COOKIE, PageSession, PostSession, origin_of, set_session_cookie
@@ -92,9 +92,10 @@ def signin(
     if origin is not None and origin != origin_of(request):
         return page("signin.html", 403, next="/connections", error="Sign in from this page.")
     try:
-        token, _ = service.sign_in(api_key=api_key.strip())
+        token, _ = service.sign_in(api_key=api_key.strip(), client=client_address(request))
     except GatekeyError as exc:
-        return page("signin.html", 401, next=_safe_next(next), error=exc.message)
+        status = 429 if isinstance(exc, RateLimited) else 401
+        return page("signin.html", status, next=_safe_next(next), error=exc.message)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(request, response, token)
     return response
@@ -103,9 +104,10 @@ def signin(
 @router.get("/signin/{link}", response_class=HTMLResponse)
 def signin_link(request: Request, link: str, service: ServiceDep) -> Response:
     try:
-        token, _ = service.sign_in(link=link)
+        token, _ = service.sign_in(link=link, client=client_address(request))
     except GatekeyError as exc:
-        return page("signin.html", 401, next="/connections", error=exc.message)
+        status = 429 if isinstance(exc, RateLimited) else 401
+        return page("signin.html", status, next="/connections", error=exc.message)
     response = RedirectResponse("/connections", status_code=303)
     set_session_cookie(request, response, token)
     return response

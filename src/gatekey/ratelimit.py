@@ -1,0 +1,147 @@
+"""Rate limits: GCRA (a token bucket kept as one timestamp) in memory or in Redis.
+
+In memory, each process counts on its own: right for the embedded install and for one server.
+With ``GATEKEY_REDIS_URL`` every replica shares one budget per bucket (one Lua script per hit,
+atomic in Redis). Should Redis be unreachable, requests are let through and the failure logged:
+credentials keep flowing while the limiter is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``count`` requests per ``seconds``, in a burst or spread out."""
+
+    count: int
+    seconds: float = 60.0
+
+    @property
+    def interval(self) -> float:
+        return self.seconds / self.count
+
+
+class Limiter(Protocol):
+    def hit(self, bucket: str, rate: Rate) -> float | None:
+        """Count one request; return None if allowed, else the seconds until one would be."""
+
+    def wait_for(self, bucket: str, rate: Rate) -> float | None:
+        """Return the seconds until ``bucket`` allows a request, or None if it does now."""
+
+
+class MemoryLimiter:
+    """GCRA per bucket in this process; buckets idle past their window are dropped."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._due: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._sweep_at = clock() + 60
+
+    def hit(self, bucket: str, rate: Rate) -> float | None:
+        with self._lock:
+            now = self._clock()
+            if now >= self._sweep_at:
+                self._due = {k: v for k, v in self._due.items() if v > now}
+                self._sweep_at = now + 60
+            due = max(self._due.get(bucket, now), now) + rate.interval
+            wait = due - now - rate.seconds
+            if wait > 0:
+                return wait
+            self._due[bucket] = due
+            return None
+
+    def wait_for(self, bucket: str, rate: Rate) -> float | None:
+        with self._lock:
+            now = self._clock()
+            wait = max(self._due.get(bucket, now), now) + rate.interval - now - rate.seconds
+            return wait if wait > 0 else None
+
+
+# KEYS[1] the bucket; ARGV: interval and window in microseconds, 1 to count the hit or 0 to peek
+_GCRA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local due = tonumber(redis.call('GET', KEYS[1]) or now)
+if due < now then due = now end
+local next_due = due + interval
+local wait = next_due - now - window
+if wait > 0 then return wait end
+if ARGV[3] == '1' then
+  redis.call('SET', KEYS[1], next_due, 'PX', math.ceil((next_due - now) / 1000) + 1)
+end
+return 0
+"""
+
+
+class RedisLimiter:
+    """GCRA in Redis, shared by every process and replica that uses the same server."""
+
+    def __init__(self, url: str, prefix: str = "gatekey:rate:") -> None:
+        import redis
+
+        self._redis: Any = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._script: Any = self._redis.register_script(_GCRA)
+        self._prefix = prefix
+        self._warned_at = 0.0
+
+    def _run(self, bucket: str, rate: Rate, count: bool) -> float | None:
+        try:
+            wait = int(
+                self._script(
+                    keys=[self._prefix + bucket],
+                    args=[
+                        math.ceil(rate.interval * 1_000_000),
+                        math.ceil(rate.seconds * 1_000_000),
+                        "1" if count else "0",
+                    ],
+                )
+            )
+        except Exception as exc:  # the limiter must not take credentials down with it
+            if time.monotonic() - self._warned_at > 60:
+                self._warned_at = time.monotonic()
+                log.warning(
+                    "rate limiter: Redis unavailable (%s), not limiting", type(exc).__name__
+                )
+            return None
+        return wait / 1_000_000 if wait > 0 else None
+
+    def hit(self, bucket: str, rate: Rate) -> float | None:
+        return self._run(bucket, rate, True)
+
+    def wait_for(self, bucket: str, rate: Rate) -> float | None:
+        return self._run(bucket, rate, False)
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-minute budgets; 0 turns one off. See ``Settings`` for what each one covers."""
+
+    resolve_per_key: int = 6000
+    resolve_per_project: int = 30000
+    oauth_per_key: int = 60
+    oauth_per_project: int = 300
+    callback_per_client: int = 60
+    callback_per_project: int = 300
+    signin_per_client: int = 10
+    signin_per_project: int = 60
+    auth_failures_per_client: int = 30
+
+    def rate(self, name: str) -> Rate | None:
+        count = int(getattr(self, name))
+        return Rate(count) if count > 0 else None
