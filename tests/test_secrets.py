@@ -182,6 +182,10 @@ def test_oauth_tokens_and_client_secrets_never_leak(
         )
         seen.append(client.get(f"/api/v1/connections/{cid}", headers=headers).text)
         seen.append(client.delete(f"/api/v1/connections/{cid}", headers=headers).text)
+        metrics = client.get("/metrics").text
+        assert 'gatekey_token_refreshes_total{app="sandbox",outcome="grant_revoked"} 1.0' in metrics
+        seen.extend([metrics, client.get("/readyz").text])
+        seen.append(client.get("/api/v1/audit", headers=headers).text)
     runtime.close()
 
     tokens = ("sbx_rt_", "sbx_at_", CLIENT_SECRET, params["code"])

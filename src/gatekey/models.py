@@ -184,6 +184,11 @@ class AuditEvent(_Model):
     detail: dict[str, Any]
 
 
+class Readiness(_Model):
+    ready: bool
+    checks: dict[str, str]
+
+
 class AuditBreak(_Model):
     """Where an audit chain does not hold (``entry_id`` is null when the head disagrees)."""
 

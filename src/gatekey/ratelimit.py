@@ -124,6 +124,12 @@ class RedisLimiter:
     def wait_for(self, bucket: str, rate: Rate) -> float | None:
         return self._run(bucket, rate, False)
 
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except Exception:
+            return False
+
     def close(self) -> None:
         self._redis.close()
 

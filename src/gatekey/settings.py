@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8040
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     provider_timeout: float = 10.0
     audit_flush_interval: float = 0.2
     public_url: str | None = Field(

@@ -65,7 +65,9 @@ def test_credential_reads_per_key_then_per_project(
     _refused(refused)
     assert "in this project" in refused.json()["detail"]
     trail = runtime.service.audit_trail(Actor.operator(runtime.service.bootstrap()[0].id), cid)
-    assert sum(e.detail.get("count", 1) for e in trail if e.action == "credentials.read") == 5
+    reads = [e for e in trail if e.action == "credentials.read"]
+    assert sum(e.detail.get("count", 1) for e in reads if e.outcome == "ok") == 5
+    assert {e.detail.get("code") for e in reads if e.outcome == "refused"} == {"rate_limited"}
 
 
 def test_failed_keys_look_alike_and_are_counted_per_address(

@@ -1,40 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from gatekey.api.app import create_app
 from gatekey.runtime import Runtime, run_worker
 from gatekey.service import Actor, ConnectionService
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
 MISSING = "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def admin(service: ConnectionService, actor: Actor) -> dict[str, str]:
-    key = service.create_api_key(actor, name="admin", role="admin")
-    return {"Authorization": f"Bearer {key.token}"}
-
-
-@pytest.fixture
-def worker(service: ConnectionService, actor: Actor) -> dict[str, str]:
-    key = service.create_api_key(actor, name="worker", role="runtime")
-    return {"Authorization": f"Bearer {key.token}"}
-
-
-@pytest.fixture
-def outsider(service: ConnectionService, other_actor: Actor) -> dict[str, str]:
-    key = service.create_api_key(other_actor, name="outsider", role="admin")
-    return {"Authorization": f"Bearer {key.token}"}
 
 
 def _create(client: TestClient, headers: dict[str, str], name: str = "SendGrid - Production"):  # type: ignore[no-untyped-def]

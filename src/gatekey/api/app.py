@@ -8,6 +8,7 @@ from importlib import resources
 from importlib.metadata import version
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from gatekey.api import problems
@@ -22,6 +23,8 @@ from gatekey.api.routes import (
     proxy,
     runs,
 )
+from gatekey.api.schemas import Problem
+from gatekey.metrics import CONTENT_TYPE as METRICS_TYPE
 from gatekey.oauth.sandbox import sandbox_router
 from gatekey.runtime import Runtime, background_refresher, run_worker
 from gatekey.web import callback, pages, workflow_pages
@@ -57,11 +60,21 @@ def create_app(
         else:
             runtime.service.audit.flush()
 
+    problem = {
+        "model": Problem,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
     app = FastAPI(
         title="Gatekey",
         version=version("gatekey"),
         description="Encrypted, project-scoped connections for workflow automation.",
         lifespan=lifespan,
+        responses={
+            "4XX": {**problem, "description": "The request was refused: see `code`."},
+            "5XX": {**problem, "description": "Gatekey or a provider failed: see `code`."},
+        },
     )
     app.state.service = runtime.service
     app.state.runtime = runtime
@@ -82,7 +95,19 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """Readiness: database, master keys and audit writer work (Redis is reported)."""
+        state = runtime.service.readiness()
+        return JSONResponse(state.model_dump(), status_code=200 if state.ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text format; labels are app keys, operations and outcome codes."""
+        return Response(runtime.service.metrics.render(), media_type=METRICS_TYPE)
 
     app.include_router(apps.router)
     app.include_router(connections.router)

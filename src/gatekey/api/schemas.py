@@ -99,3 +99,16 @@ class FlowUpdate(_Body):
 
 class ReplaceBody(_Body):
     replacement: str = Field(max_length=64, description="the connection to use instead")
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457): ``code`` is stable; some codes add fields (``errors``, ``retry_after``,
+    ``flows``, ``missing``...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str

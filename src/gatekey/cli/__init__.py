@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gatekey import errors
+from gatekey import errors, logs
 from gatekey.domain.connection import Role
 from gatekey.models import Connection, Project, RotationProgress
 from gatekey.runtime import Runtime, install_demo, open_runtime
@@ -168,6 +168,7 @@ def serve(
     if port:
         overrides["port"] = port
     settings = Settings(**overrides)
+    logs.configure(settings.log_level, settings.log_format)
     try:
         runtime = open_runtime(settings)
         project = _announce(runtime)
@@ -194,6 +195,7 @@ def serve(
         host=bind_host,
         port=bind_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through Gatekey's redacting handler
         access_log=False,
     )
 

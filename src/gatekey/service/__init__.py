@@ -12,6 +12,7 @@ from gatekey.service.audit import AuditMixin
 from gatekey.service.base import Actor, Clock, ServiceBase, utcnow
 from gatekey.service.connections import ConnectionsMixin
 from gatekey.service.flows import FlowsMixin
+from gatekey.service.health import HealthMixin
 from gatekey.service.master_keys import MasterKeysMixin
 from gatekey.service.oauth_flow import OAuthFlowMixin
 from gatekey.service.proxy import ProxyMixin
@@ -33,6 +34,7 @@ class ConnectionService(
     FlowsMixin,
     WebSessionsMixin,
     AccessMixin,
+    HealthMixin,
     MasterKeysMixin,
 ):
     """Projects, API keys, connections, OAuth and master keys, each call for a given actor.

@@ -19,6 +19,7 @@ from gatekey.errors import (
     PermissionDenied,
     RateLimited,
 )
+from gatekey.metrics import Metrics
 from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
 from gatekey.ratelimit import Limiter, Limits, MemoryLimiter
@@ -79,6 +80,7 @@ class ServiceBase:
         self.secrets = SecretReader(db)
         self.limiter: Limiter = limiter or MemoryLimiter()
         self.limits = limits or Limits()
+        self.metrics = Metrics(db)
 
     def _throttle(self, limit: str, subject: str, what: str) -> None:
         """Count a request against one budget of ``Limits``; raise ``RateLimited`` when spent."""
@@ -87,6 +89,7 @@ class ServiceBase:
             return
         wait = self.limiter.hit(f"{limit}:{subject}", rate)
         if wait is not None:
+            self.metrics.rate_limited.labels(limit).inc()
             raise RateLimited(
                 f"too many {what} (at most {rate.count} a minute); "
                 f"try again in {math.ceil(wait)} s",

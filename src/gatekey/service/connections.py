@@ -174,13 +174,14 @@ class ConnectionsMixin(ServiceBase):
         label = None
         if validate:
             secret_values = [str(v) for k, v in secret.items() if k != "token_type"]
-            label = self.prober.check(
-                app,
-                method,
-                apply(app, method, handed),
-                template_values(method, handed),
-                secret_values,
-            )
+            with self.metrics.provider_call(app.key, "test"):
+                label = self.prober.check(
+                    app,
+                    method,
+                    apply(app, method, handed),
+                    template_values(method, handed),
+                    secret_values,
+                )
         return Prepared(secret, public, cleaned_config, label, extra)
 
     def _client_credentials_token(
@@ -190,13 +191,14 @@ class ConnectionsMixin(ServiceBase):
         spec = method.oauth2
         assert spec is not None
         client = ClientCredentials(str(cleaned["client_id"]), str(cleaned["client_secret"]))
-        response = self.provider.client_credentials(
-            spec,
-            template_values(method, config),
-            client,
-            app_name=app.name,
-            scopes=spec.default_scopes,
-        )
+        with self.metrics.provider_call(app.key, "token"):
+            response = self.provider.client_credentials(
+                spec,
+                template_values(method, config),
+                client,
+                app_name=app.name,
+                scopes=spec.default_scopes,
+            )
         secret, token_config = tokens.merge(cleaned, response.body, spec.token_response_config)
         extra = {
             "expires_at": tokens.expires_at(response.body, response.sent_at, refetchable=True),
@@ -516,8 +518,8 @@ class ConnectionsMixin(ServiceBase):
         Refresh tokens and client secrets are never handed out. ``required_scopes`` that the
         grant lacks fail with ``missing_scopes`` instead of a provider's 403 later.
         """
-        self._throttle_actor("resolve", actor, "credential requests")
         try:
+            self._throttle_actor("resolve", actor, "credential requests")
             row, entry, method, secret = self._open(actor, connection_id)
             if row.status != Status.ACTIVE.value:
                 raise ConnectionInactive(
@@ -531,6 +533,7 @@ class ConnectionsMixin(ServiceBase):
             if method.oauth2 is not None:
                 row, secret = self._fresh(row, method, secret, stale_token)
         except GatekeyError as exc:
+            self.metrics.resolved(exc.code)
             self.audit.submit(
                 self._event(
                     actor, "credentials.read", "connection", connection_id, "refused", code=exc.code
@@ -538,6 +541,7 @@ class ConnectionsMixin(ServiceBase):
             )
             raise
         auth = apply(entry, method, {**secret, **row.config})
+        self.metrics.resolved()
         self.audit.submit(self._event(actor, "credentials.read", "connection", connection_id))
         basic = None
         if auth.basic is not None:
@@ -597,9 +601,10 @@ class ConnectionsMixin(ServiceBase):
         secret_values = [str(v) for k, v in secret.items() if k in method.fields.secret_names]
         now = self.clock()
         try:
-            label = self.prober.check(
-                entry, method, auth, template_values(method, values), secret_values
-            )
+            with self.metrics.provider_call(entry.key, "test"):
+                label = self.prober.check(
+                    entry, method, auth, template_values(method, values), secret_values
+                )
         except CredentialsRejected as exc:
             self._set_status(
                 actor, connection_id, Status.INACTIVE, Reason.INVALID_CREDENTIALS, exc.message, now

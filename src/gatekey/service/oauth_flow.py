@@ -326,15 +326,16 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         )
         client = self._client_secret(row.project_id, row.oauth_client_id)
         try:
-            response = self.provider.exchange_code(
-                spec,
-                values,
-                client,
-                app_name=entry.name,
-                redirect_uri=row.redirect_uri,
-                code=code,
-                code_verifier=verifier,
-            )
+            with self.metrics.provider_call(entry.key, "authorize"):
+                response = self.provider.exchange_code(
+                    spec,
+                    values,
+                    client,
+                    app_name=entry.name,
+                    redirect_uri=row.redirect_uri,
+                    code=code,
+                    code_verifier=verifier,
+                )
         except GatekeyError as exc:
             if exc.code == "provider_unavailable":
                 raise
@@ -459,13 +460,14 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
                 return str(value)[:300]
         values = {**secret, **config}
         try:
-            return self.prober.check(
-                entry,
-                method,
-                apply(entry, method, values),
-                template_values(method, values),
-                [str(secret.get("access_token", ""))],
-            )
+            with self.metrics.provider_call(entry.key, "test"):
+                return self.prober.check(
+                    entry,
+                    method,
+                    apply(entry, method, values),
+                    template_values(method, values),
+                    [str(secret.get("access_token", ""))],
+                )
         except GatekeyError as exc:
             log.info("could not learn the %s account: %s", entry.key, exc.code)
             return None

@@ -102,13 +102,14 @@ class ProxyMixin(ConnectionsMixin):
             pair = f"{credentials.basic.username}:{credentials.basic.password}".encode()
             auth_headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         try:
-            return self.prober.http.request(
-                method,
-                url,
-                params={**query, **credentials.query},
-                headers={**headers, **auth_headers},
-                content=body or None,
-            )
+            with self.metrics.provider_call(credentials.app, "proxy"):
+                return self.prober.http.request(
+                    method,
+                    url,
+                    params={**query, **credentials.query},
+                    headers={**headers, **auth_headers},
+                    content=body or None,
+                )
         except httpx2.HTTPError as exc:
             raise ProviderUnavailable(
                 f"{credentials.app} could not be reached ({type(exc).__name__}); try again later",

@@ -205,6 +205,19 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
             spec, values, client, app_name=entry.name, refresh_token=str(refresh_token)
         )
 
+    def _counted_token_request(
+        self, row: SecretRow, entry: App, method: AuthMethod, secret: dict[str, Any]
+    ) -> TokenResponse:
+        """``_token_request``, timed and counted by outcome for the metrics."""
+        with self.metrics.provider_call(entry.key, "token"):
+            try:
+                response = self._token_request(row, entry, method, secret)
+            except GatekeyError as exc:
+                self.metrics.refreshes.labels(entry.key, exc.code).inc()
+                raise
+        self.metrics.refreshes.labels(entry.key, "ok").inc()
+        return response
+
     def _refresh_now(
         self,
         row: SecretRow,
@@ -217,7 +230,7 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
         spec = method.oauth2
         assert spec is not None
         try:
-            response = self._token_request(row, entry, method, secret)
+            response = self._counted_token_request(row, entry, method, secret)
         except GrantRevoked as exc:
             now_row = self.secrets.read(row.project_id, row.id)
             if now_row is not None and now_row.version != row.version:

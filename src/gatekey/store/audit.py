@@ -280,6 +280,15 @@ class AuditWriter:
     def submit(self, event: Event) -> None:
         self._queue.put(event)
 
+    @property
+    def alive(self) -> bool:
+        """Whether the writer thread is still committing."""
+        return self._thread.is_alive() and not self._stopped.is_set()
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
     def flush(self) -> int:
         """Write everything queued so far; return how many events were written."""
         with self._flush_lock:

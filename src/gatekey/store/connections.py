@@ -106,7 +106,11 @@ def remove(conn: Connection, project_id: str, connection_id: str) -> bool:
 
 
 def touch(conn: Connection, last_used: Mapping[str, datetime]) -> None:
-    """Record ``last_used_at`` for many connections in one statement batch."""
+    """Record ``last_used_at`` for many connections in one statement batch.
+
+    Rows are updated in id order, the order every other multi-row locker (the master-key
+    rewrap) takes them in, so two such transactions never deadlock on PostgreSQL.
+    """
     if not last_used:
         return
     statement = (
@@ -115,7 +119,7 @@ def touch(conn: Connection, last_used: Mapping[str, datetime]) -> None:
         .where(or_(t.c.last_used_at.is_(None), t.c.last_used_at < bindparam("used")))
         .values(last_used_at=bindparam("used"))
     )
-    conn.execute(statement, [{"cid": cid, "used": at} for cid, at in last_used.items()])
+    conn.execute(statement, [{"cid": cid, "used": at} for cid, at in sorted(last_used.items())])
 
 
 def claim_refresh(
