@@ -21,12 +21,15 @@ from gatekey.models import (
     ConnectionPage,
     ConnectionUsage,
     CreatedApiKey,
+    CreatedWebhook,
     Credentials,
     Deleted,
     Flow,
     OAuthClient,
     Run,
     TestResult,
+    Webhook,
+    WebhookDelivery,
 )
 
 
@@ -241,6 +244,27 @@ class Client:
             params["object"] = object_id
         events = self._call("GET", "/api/v1/audit", params=params)
         return [AuditEvent.model_validate(e) for e in events]
+
+    def add_webhook(
+        self, url: str, events: list[str] | None = None, description: str = ""
+    ) -> CreatedWebhook:
+        body = {"url": url, "events": events, "description": description}
+        return CreatedWebhook.model_validate(self._call("POST", "/api/v1/webhooks", json=body))
+
+    def list_webhooks(self) -> list[Webhook]:
+        return [Webhook.model_validate(w) for w in self._call("GET", "/api/v1/webhooks")]
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._call("DELETE", f"/api/v1/webhooks/{webhook_id}")
+
+    def webhook_deliveries(self, webhook_id: str, limit: int = 50) -> list[WebhookDelivery]:
+        found = self._call(
+            "GET", f"/api/v1/webhooks/{webhook_id}/deliveries", params={"limit": limit}
+        )
+        return [WebhookDelivery.model_validate(d) for d in found]
+
+    def ping_webhook(self, webhook_id: str) -> None:
+        self._call("POST", f"/api/v1/webhooks/{webhook_id}/ping")
 
     def verify_audit(self) -> AuditVerification:
         return AuditVerification.model_validate(self._call("GET", "/api/v1/audit/verify"))

@@ -18,12 +18,15 @@ from gatekey.models import (
     ConnectionPage,
     ConnectionUsage,
     CreatedApiKey,
+    CreatedWebhook,
     Credentials,
     Deleted,
     Flow,
     OAuthClient,
     Run,
     TestResult,
+    Webhook,
+    WebhookDelivery,
 )
 from gatekey.runtime import Runtime, open_runtime, run_worker
 from gatekey.service import Actor
@@ -165,6 +168,23 @@ class Gatekey:
 
     def project_audit(self, object_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
         return self.service.project_audit(self.actor, object_id=object_id, limit=limit)
+
+    def add_webhook(
+        self, url: str, events: list[str] | None = None, description: str = ""
+    ) -> CreatedWebhook:
+        return self.service.add_webhook(self.actor, url=url, events=events, description=description)
+
+    def list_webhooks(self) -> list[Webhook]:
+        return self.service.list_webhooks(self.actor)
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.service.delete_webhook(self.actor, webhook_id)
+
+    def webhook_deliveries(self, webhook_id: str, limit: int = 50) -> list[WebhookDelivery]:
+        return self.service.webhook_deliveries(self.actor, webhook_id, limit)
+
+    def ping_webhook(self, webhook_id: str) -> None:
+        self.service.ping_webhook(self.actor, webhook_id)
 
     def verify_audit(self) -> AuditVerification:
         return self.service.verify_audit(self.actor)

@@ -12,7 +12,7 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BODY = r"[0-9A-HJKMNP-TV-Z]{26}"
-PREFIXES = ("conn", "proj", "key", "oac", "oas", "flow", "run")
+PREFIXES = ("conn", "proj", "key", "oac", "oas", "flow", "run", "whk", "whd", "evt")
 
 
 def new_id(prefix: str, *, now: float | None = None) -> str:

@@ -184,6 +184,35 @@ class AuditEvent(_Model):
     detail: dict[str, Any]
 
 
+class Webhook(_Model):
+    """A project's status-webhook endpoint; its signing secret is shown once, at creation."""
+
+    id: str
+    project_id: str
+    url: str
+    description: str
+    events: list[str]
+    created_at: datetime
+    deliveries: dict[str, int] = {}
+
+
+class CreatedWebhook(Webhook):
+    secret: str
+
+
+class WebhookDelivery(_Model):
+    id: str
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
 class Readiness(_Model):
     ready: bool
     checks: dict[str, str]

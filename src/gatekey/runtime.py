@@ -17,6 +17,7 @@ from gatekey.catalog.loader import Catalog, load_catalog
 from gatekey.catalog.schema import App
 from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from gatekey.crypto.vault import Vault
+from gatekey.dispatcher import WebhookDispatcher
 from gatekey.egress import EgressPolicy, GuardedTransport, parse_allowlist
 from gatekey.errors import InvalidInput
 from gatekey.oauth.background import BackgroundRefresher
@@ -181,6 +182,11 @@ def background_refresher(runtime: Runtime) -> BackgroundRefresher:
         concurrency=settings.refresh_concurrency,
         rate_per_app=settings.refresh_rate_per_app,
     )
+
+
+def webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
+    """Return (not started) the thread that sends status webhooks."""
+    return WebhookDispatcher(runtime.service, interval=runtime.settings.webhook_poll_interval)
 
 
 def run_worker(runtime: Runtime) -> RunWorker:

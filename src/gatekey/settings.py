@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         default=30, ge=1, description="a run still running after this is failed as worker_lost"
     )
     demo: bool = False
+    webhook_poll_interval: float = Field(
+        default=2.0, gt=0, description="seconds between looks at the webhook outbox"
+    )
     redis_url: str | None = Field(
         default=None, description="share rate-limit budgets between replicas through Redis"
     )

@@ -38,14 +38,41 @@ def _settings(home: str, url: str) -> Settings:
     return Settings(home=Path(home), database_url=url, master_keys=MASTER_KEY)
 
 
-def _refresh_then_hang(home: str, url: str, sandbox_url: str, project: str, cid: str) -> None:
-    """Refresh, and stop dead between the provider's answer and the commit."""
+POINTS = ("before_send", "in_flight", "before_commit", "after_commit")
 
-    def hang(self: Any, *args: Any, **kwargs: Any) -> Any:
-        Path(home, "got-token").write_text("yes")
+
+def _refresh_then_hang(
+    home: str, url: str, sandbox_url: str, project: str, cid: str, point: str
+) -> None:
+    """Refresh, and stop dead at ``point``: before the token request is sent, while it is in
+    flight (the sandbox is slowed down), between the provider's answer and the commit, or
+    right after the commit."""
+    marker = Path(home, "at-point")
+
+    def hang() -> None:
+        marker.write_text(point)
         time.sleep(600)
 
-    TokensMixin._store_refresh = hang  # type: ignore[method-assign]
+    if point == "before_send":
+
+        def before_send(self: Any, *args: Any, **kwargs: Any) -> Any:
+            hang()
+
+        TokensMixin._token_request = before_send  # type: ignore[method-assign]
+    elif point == "before_commit":
+
+        def before_commit(self: Any, *args: Any, **kwargs: Any) -> Any:
+            hang()
+
+        TokensMixin._store_refresh = before_commit  # type: ignore[method-assign]
+    elif point == "after_commit":
+        store = TokensMixin._store_refresh
+
+        def after_commit(self: Any, *args: Any, **kwargs: Any) -> Any:
+            store(self, *args, **kwargs)
+            hang()
+
+        TokensMixin._store_refresh = after_commit  # type: ignore[method-assign]
     runtime = open_runtime(
         _settings(home, url), extra_apps=[sandbox_app_definition(sandbox_url)], migrate=False
     )
@@ -53,7 +80,7 @@ def _refresh_then_hang(home: str, url: str, sandbox_url: str, project: str, cid:
 
 
 def _crash_during_refresh(
-    tmp_path: Path, database_url: str, sandbox: Sandbox
+    tmp_path: Path, database_url: str, sandbox: Sandbox, point: str = "before_commit"
 ) -> tuple[ConnectionService, Actor, str, dict[str, Any], int, Any]:
     home = str(tmp_path / "home")
     runtime = open_runtime(_settings(home, database_url), extra_apps=[sandbox.app])
@@ -68,18 +95,75 @@ def _crash_during_refresh(
         )
     _, _, _, before = service._open(actor, cid)
     version = service.get_connection(actor, cid).version
+    if point == "in_flight":
+        sandbox.control("slow", ms=3000)
     child = multiprocessing.get_context("spawn").Process(
-        target=_refresh_then_hang, args=(home, database_url, sandbox.url, actor.project_id, cid)
+        target=_refresh_then_hang,
+        args=(home, database_url, sandbox.url, actor.project_id, cid, point),
     )
     child.start()
     deadline = time.monotonic() + 60
-    while not Path(home, "got-token").exists():
-        assert time.monotonic() < deadline and child.is_alive(), "the child never refreshed"
-        time.sleep(0.05)
+
+    def reached() -> bool:
+        if point == "in_flight":
+            return sandbox.token_requests("refresh_token") == 1
+        return Path(home, "at-point").exists()
+
+    while not reached():
+        assert time.monotonic() < deadline and child.is_alive(), f"the child never got {point}"
+        time.sleep(0.02)
     child.kill()  # SIGKILL: no cleanup, no rollback handler, no lease release
     child.join()
-    assert sandbox.token_requests("refresh_token") == 1
+    if point == "in_flight":
+        time.sleep(3.2)  # the provider answers the dead process, as a real one would
+        sandbox.control("slow", ms=0)
+    expected = 0 if point == "before_send" else 1
+    assert sandbox.token_requests("refresh_token") == expected
     return service, actor, cid, before, version, runtime
+
+
+ROUNDS = [
+    pytest.param(point, rotating, id=f"{point}-{'rotating' if rotating else 'keeping'}-{n}")
+    for point in POINTS
+    for rotating, rounds in ((False, 2), (True, 1))
+    for n in range(1, rounds + 1)
+]
+
+
+@pytest.mark.parametrize(("point", "rotating"), ROUNDS)
+def test_kill_9_at_each_point_of_a_refresh(
+    tmp_path: Path, database_url: str, sandbox: Sandbox, point: str, rotating: bool
+) -> None:
+    """After the kill and the lease's lapse, the next resolution gets a working token, or, only
+    when the provider rotated a refresh token whose answer died with the process, an Inactive
+    connection that says why. No token is lost and nothing half-written is served."""
+    sandbox.control("reset")
+    sandbox.state.rotate_refresh = rotating
+    try:
+        service, actor, cid, before, version, runtime = _crash_during_refresh(
+            tmp_path, database_url, sandbox, point
+        )
+        requests = sandbox.token_requests("refresh_token")
+        committed = point == "after_commit"
+        _, _, _, stored = service._open(actor, cid)
+        assert (stored != before) == committed, "only a commit changes the stored token set"
+        assert (service.get_connection(actor, cid).version > version) == committed
+        real = service.clock
+        service.clock = lambda: real() + LEASE + timedelta(seconds=1)  # the lease has lapsed
+        lost_answer = point in ("in_flight", "before_commit")
+        if rotating and lost_answer:
+            with pytest.raises(ConnectionInactive) as caught:
+                service.resolve_credentials(actor, cid)
+            assert caught.value.details["reason"] == "revoked"
+        else:
+            fresh = service.resolve_credentials(actor, cid)
+            assert fresh.fields["access_token"] != before["access_token"]
+            assert service.get_connection(actor, cid).status == "active"
+            extra = 0 if committed else 1
+            assert sandbox.token_requests("refresh_token") == requests + extra
+        runtime.close()
+    finally:
+        sandbox.state.rotate_refresh = True
 
 
 def test_kill_9_mid_refresh_keeps_the_previous_token_set(

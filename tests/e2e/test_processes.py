@@ -4,6 +4,7 @@ reads keep working while another process rotates the master key."""
 from __future__ import annotations
 
 import multiprocessing
+import time
 from pathlib import Path
 from typing import Any
 
@@ -119,4 +120,58 @@ def test_reads_keep_working_while_another_process_rotates(
     assert all(k.data_keys == 0 for k in keys[1:])
     audit = runtime.service.verify_audit(Actor.operator(""), every_project=True)
     assert audit.ok and audit.chains == 2, audit.breaks
+    runtime.close()
+
+
+def _rotate_until_killed(home: str, url: str) -> None:
+    """Rotate in small batches and stop dead (to be SIGKILLed) after a few committed batches."""
+    runtime = open_runtime(_settings(home, url))
+    marker = Path(home, "rewrapping")
+
+    def progress(state: Any) -> None:
+        if state.done >= 15:
+            marker.write_text(str(state.done))
+            time.sleep(600)
+
+    runtime.service.rotate_master_key(batch_size=5, progress=progress)
+
+
+def test_kill_9_mid_rewrap_resumes_while_reads_go_on(tmp_path: Path, database_url: str) -> None:
+    home = str(tmp_path / "home")
+    runtime = open_runtime(_settings(home, database_url))
+    project, _ = runtime.service.bootstrap()
+    actor = Actor.operator(project.id)
+    ids = [
+        runtime.service.create_connection(
+            actor, app="sendgrid", name=f"SG {i}", fields={"api_key": "SG.rot.ate"}, validate=False
+        ).id
+        for i in range(60)
+    ]
+    first = runtime.service.master_keys()[0].id
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        readers = pool.map_async(_read_many, [(home, database_url, project.id, ids, 80)] * 3)
+        rotator = context.Process(target=_rotate_until_killed, args=(home, database_url))
+        rotator.start()
+        deadline = time.monotonic() + 120
+        while not Path(home, "rewrapping").exists():
+            assert time.monotonic() < deadline and rotator.is_alive(), "no batch committed"
+            time.sleep(0.02)
+        rotator.kill()  # SIGKILL in the middle of the rewrap
+        rotator.join()
+        middle = {k.id: k.data_keys for k in runtime.service.master_keys()}
+        assert len(middle) == 2 and 0 < middle[first] < 60, middle
+
+        result = runtime.service.rotate_master_key(batch_size=5)  # resumes, adds no key
+        served = readers.get(timeout=300)
+    assert served == [60 * 80] * 3, "no read failed during the rotation, the kill or the resume"
+    keys = runtime.service.master_keys()
+    assert len(keys) == 2 and result.key_id == keys[0].id != first
+    assert {k.id: k.data_keys for k in keys} == {keys[0].id: 60, first: 0}
+    runtime.service.retire_master_key(first)
+    assert [k.id for k in runtime.service.master_keys()] == [keys[0].id]
+    assert all(
+        runtime.service.resolve_credentials(actor, cid).fields["api_key"] == "SG.rot.ate"
+        for cid in ids
+    )
     runtime.close()

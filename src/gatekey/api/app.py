@@ -22,11 +22,12 @@ from gatekey.api.routes import (
     oauth_clients,
     proxy,
     runs,
+    webhooks,
 )
 from gatekey.api.schemas import Problem
 from gatekey.metrics import CONTENT_TYPE as METRICS_TYPE
 from gatekey.oauth.sandbox import sandbox_router
-from gatekey.runtime import Runtime, background_refresher, run_worker
+from gatekey.runtime import Runtime, background_refresher, run_worker, webhook_dispatcher
 from gatekey.web import callback, pages, workflow_pages
 from gatekey.web.auth import SignInRequired, to_sign_in
 
@@ -44,13 +45,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        refresher = worker = None
+        refresher = worker = dispatcher = None
         if refresh_in_background:
             refresher = background_refresher(runtime)
             refresher.start()
             worker = run_worker(runtime)
             worker.start()
+            dispatcher = webhook_dispatcher(runtime)
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
         if worker is not None:
             worker.stop()
         if refresher is not None:
@@ -113,6 +118,7 @@ def create_app(
     app.include_router(connections.router)
     app.include_router(api_keys.router)
     app.include_router(audit.router)
+    app.include_router(webhooks.router)
     app.include_router(oauth_clients.router)
     app.include_router(oauth.router)
     app.include_router(flows.router)

@@ -101,6 +101,15 @@ class ReplaceBody(_Body):
     replacement: str = Field(max_length=64, description="the connection to use instead")
 
 
+class WebhookCreate(_Body):
+    url: str = Field(max_length=2000, description="where events are POSTed (http or https)")
+    events: list[str] | None = Field(
+        default=None,
+        description="connection.created, .inactive, .recovered, .reconnected, .deleted, or '*'",
+    )
+    description: str = Field(default="", max_length=200)
+
+
 class Problem(BaseModel):
     """An error (RFC 9457): ``code`` is stable; some codes add fields (``errors``, ``retry_after``,
     ``flows``, ``missing``...)."""

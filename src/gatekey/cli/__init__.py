@@ -628,7 +628,8 @@ def main() -> None:
     app()
 
 
-# The audit, flows and OAuth commands register themselves on the groups above.
+# The audit, flows, OAuth and webhook commands register themselves on the groups above.
 from gatekey.cli import audit as audit  # noqa: E402
 from gatekey.cli import flows as flows  # noqa: E402
 from gatekey.cli import oauth as oauth  # noqa: E402
+from gatekey.cli import webhooks as webhooks  # noqa: E402

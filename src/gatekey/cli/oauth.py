@@ -191,18 +191,20 @@ def connections_authorization(
 def worker(
     once: Annotated[bool, typer.Option(help="sweep once and exit")] = False,
 ) -> None:
-    """Execute queued runs and refresh expiring tokens (what 'serve' also does)."""
-    from gatekey.runtime import background_refresher, run_worker
+    """Execute queued runs, refresh expiring tokens, send webhooks (what 'serve' also does)."""
+    from gatekey.runtime import background_refresher, run_worker, webhook_dispatcher
 
     with _runtime() as rt:
         refresher = background_refresher(rt)
         runs = run_worker(rt)
+        hooks = webhook_dispatcher(rt)
         if once:
             result = refresher.sweep()
             executed = runs.drain()
+            sent = hooks.drain()
             out.print(
                 f"refreshed {result.refreshed}, failed {result.failed}, deferred {result.deferred}"
-                f"; executed {executed} run(s)",
+                f"; executed {executed} run(s); sent {sent} webhook(s)",
                 markup=False,
             )
             return
@@ -212,9 +214,11 @@ def worker(
             markup=False,
         )
         runs.start()
+        hooks.start()
         try:
             refresher.run_forever()
         except KeyboardInterrupt:
             refresher.stop()
         finally:
+            hooks.stop()
             runs.stop()

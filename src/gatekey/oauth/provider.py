@@ -297,5 +297,9 @@ def _classify(spec: OAuth2Spec, app_name: str, exc: OAuthError, masked: Sequence
 def _checked(body: Mapping[str, Any], sent_at: datetime, app_name: str) -> TokenResponse:
     token = {k: v for k, v in dict(body).items() if k != "expires_at"}
     if not isinstance(token.get("access_token"), str) or not token["access_token"]:
-        raise TokenRequestRefused(f"{app_name}'s token response has no access_token")
+        # a success without a token is the provider misbehaving, not a refusal (which comes as
+        # an error body): retry later rather than make people reconnect
+        raise ProviderUnavailable(
+            f"{app_name}'s token response has no access_token; try again later", app=app_name
+        )
     return TokenResponse(body=token, sent_at=sent_at)

@@ -20,6 +20,7 @@ from gatekey.service.runs import RunsMixin
 from gatekey.service.tokens import TokensMixin
 from gatekey.service.transfer import TransferMixin
 from gatekey.service.web_sessions import WebSession, WebSessionsMixin
+from gatekey.service.webhooks import WebhooksMixin
 
 
 class ConnectionService(
@@ -31,6 +32,7 @@ class ConnectionService(
     ConnectionsMixin,
     AppsMixin,
     AuditMixin,
+    WebhooksMixin,
     FlowsMixin,
     WebSessionsMixin,
     AccessMixin,

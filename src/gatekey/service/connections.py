@@ -281,6 +281,7 @@ class ConnectionsMixin(ServiceBase):
                         )
                     ],
                 )
+                self._emit_for(conn, "connection.created", actor.project_id, connection_id)
         except IntegrityError:
             raise self._integrity(actor, display) from None
         return self.get_connection(actor, connection_id)
@@ -392,6 +393,8 @@ class ConnectionsMixin(ServiceBase):
                         actor, "connection.update", "connection", connection_id, changed=changed
                     )
                     audit_rows.record_now(conn, [event])
+                    if credentials and row.status != Status.ACTIVE.value:
+                        self._emit_for(conn, "connection.recovered", actor.project_id, row.id)
         except IntegrityError:
             raise self._integrity(actor, display or "") from None
         return self.get_connection(actor, connection_id)
@@ -462,6 +465,7 @@ class ConnectionsMixin(ServiceBase):
                     "point them at another connection first, or delete anyway",
                     flows=users,
                 )
+            self._emit(conn, "connection.deleted", row)
             if not rows.remove(conn, actor.project_id, connection_id):
                 raise self._missing(connection_id)
             audit_rows.record_now(
@@ -634,7 +638,7 @@ class ConnectionsMixin(ServiceBase):
         **extra: Any,
     ) -> None:
         with self.db.write() as conn:
-            rows.set_values(
+            self._set_connection(
                 conn,
                 actor.project_id,
                 connection_id,

@@ -428,6 +428,8 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
                 row.id,
                 {"status": "succeeded", "result_connection_id": connection_id, "completed_at": now},
             )
+            event = "connection.reconnected" if row.connection_id else "connection.created"
+            self._emit_for(conn, event, row.project_id, connection_id)
             audit_rows.record_now(
                 conn,
                 [

@@ -350,7 +350,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         if creds.auth_kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
             return
         with self.db.write() as conn:
-            connection_rows.set_values(
+            self._set_connection(
                 conn,
                 actor.project_id,
                 creds.connection_id,

@@ -360,6 +360,7 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                     )
                 ],
             )
+            self._emit_for(conn, "connection.inactive", row.project_id, row.id)
 
     # -- background refresh ---------------------------------------------------------------------
 

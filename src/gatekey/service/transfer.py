@@ -197,4 +197,5 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
                 conn,
                 [self._event(actor, "connection.import", "connection", connection_id, app=app.key)],
             )
+            self._emit_for(conn, "connection.created", actor.project_id, connection_id)
         return connection_id

@@ -260,7 +260,49 @@ run_steps = Table(
     Index("ix_run_steps_connection", "connection_id"),
 )
 
-SEALED_TABLES = (connections, oauth_clients, oauth_sessions)
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("events", JSON(), nullable=False),
+    Column("secret_ciphertext", LargeBinary(), nullable=False),
+    Column("dek_wrapped", LargeBinary(), nullable=False),
+    Column("kek_id", String(64), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+"""Where a project wants status events sent; the signing secret is sealed like credentials."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "endpoint_id",
+        String(40),
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("project_id", String(40), nullable=False),
+    Column("event_id", String(40), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("body", LargeBinary(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    Column("claimed_until", UTCDateTime(), nullable=True),
+    Column("last_status", Integer(), nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+)
+"""The outbox: one row per (event, endpoint), written in the transaction of the change."""
+
+SEALED_TABLES = (connections, oauth_clients, oauth_sessions, webhook_endpoints)
 """Every table holding an envelope-sealed payload; master-key rotation rewraps them all."""
 
 project_apps = Table(

@@ -1,0 +1,48 @@
+"""The thread that sends due webhook deliveries (in ``serve`` and ``gatekey worker``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from gatekey.service import ConnectionService
+
+log = logging.getLogger(__name__)
+
+
+class WebhookDispatcher:
+    """Polls the outbox every ``interval`` seconds and sends what is due, in batches."""
+
+    def __init__(self, service: ConnectionService, *, interval: float = 2.0, batch: int = 20):
+        self.service = service
+        self.interval = interval
+        self.batch = batch
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def drain(self, rounds: int = 50) -> int:
+        """Send until nothing is due (or ``rounds`` batches); return how many were sent."""
+        sent = 0
+        for _ in range(rounds):
+            count = self.service.deliver_webhooks(self.batch)
+            sent += count
+            if count == 0:
+                break
+        return sent
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.drain()
+            except Exception as exc:  # keep dispatching; the type only (messages may hold URLs)
+                log.error("webhook dispatch failed: %s", type(exc).__name__)
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="gatekey-webhooks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
