@@ -13,8 +13,10 @@ from sqlalchemy import Connection as DbConnection
 
 from gatekey import ids
 from gatekey.catalog.loader import Catalog
+from gatekey.crypto.cache import SecretCache
 from gatekey.crypto.vault import Vault
 from gatekey.domain import webhooks as hooks
+from gatekey.domain.apply import AppliedAuth
 from gatekey.domain.connection import Role
 from gatekey.errors import (
     GatekeyError,
@@ -82,6 +84,8 @@ class ServiceBase:
         self.callback_url = callback_url
         self.session_ttl = session_ttl
         self.secrets = SecretReader(db)
+        self._opened: SecretCache[dict[str, Any]] = SecretCache()
+        self._applied: SecretCache[tuple[Any, AppliedAuth]] = SecretCache()
         self.limiter: Limiter = limiter or MemoryLimiter()
         self.limits = limits or Limits()
         self.metrics = Metrics(db)

@@ -496,8 +496,17 @@ class ConnectionsMixin(ServiceBase):
             raise self._missing(connection_id)
         entry = self.apps.get(actor.project_id, row.app_key)
         method = self._method(entry, row.auth_kind)
-        secret = self.vault.open(actor.project_id, connection_id, sealed.sealed_of(row))
-        return row, entry, method, secret
+        return row, entry, method, dict(self._secret_of(row))
+
+    def _secret_of(self, row: SecretRow) -> dict[str, Any]:
+        """The decrypted secret of a row just read, from the cache when its ciphertext is one
+        already opened (never returned to callers as is: they get a copy)."""
+        key = (row.project_id, row.id, row.secret_ciphertext)
+        found = self._opened.get(key)
+        if found is None:
+            found = self.vault.open(row.project_id, row.id, sealed.sealed_of(row))
+            self._opened.put(key, found)
+        return found
 
     def _fresh(
         self, row: SecretRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
@@ -538,15 +547,13 @@ class ConnectionsMixin(ServiceBase):
                 row, secret = self._fresh(row, method, secret, stale_token)
         except GatekeyError as exc:
             self.metrics.resolved(exc.code)
-            self.audit.submit(
-                self._event(
-                    actor, "credentials.read", "connection", connection_id, "refused", code=exc.code
-                )
+            self.audit.read(
+                self.clock(), actor.project_id, actor.key_id, connection_id, "refused", exc.code
             )
             raise
-        auth = apply(entry, method, {**secret, **row.config})
+        auth = self._applied_auth(row, entry, method, secret)
         self.metrics.resolved()
-        self.audit.submit(self._event(actor, "credentials.read", "connection", connection_id))
+        self.audit.read(self.clock(), actor.project_id, actor.key_id, connection_id)
         basic = None
         if auth.basic is not None:
             basic = BasicAuth.model_construct(username=auth.basic[0], password=auth.basic[1])
@@ -558,20 +565,33 @@ class ConnectionsMixin(ServiceBase):
             token_type = str(secret.get("token_type") or "Bearer")
             expired_status = method.oauth2.expired_token_status
         # Every value comes from validated, stored data: construct without re-validating.
-        return Credentials.model_construct(
+        return Credentials.trusted(
             connection_id=row.id,
             app=row.app_key,
             auth_kind=AuthKind(row.auth_kind),
             fields=handed,
             config=row.config,
             base_url=auth.base_url,
-            headers=auth.headers,
-            query=auth.query,
+            headers=dict(auth.headers),
+            query=dict(auth.query),
             basic=basic,
             expires_at=row.expires_at,
             token_type=token_type,
-            expired_token_status=expired_status,
+            expired_token_status=list(expired_status),
         )
+
+    def _applied_auth(
+        self, row: SecretRow, entry: App, method: AuthMethod, secret: dict[str, Any]
+    ) -> AppliedAuth:
+        """``apply`` for this version of the row (version covers config, ciphertext the
+        secret) under this definition of the app; computed once, then reused."""
+        key = (row.project_id, row.id, row.version, row.secret_ciphertext, row.auth_kind)
+        found = self._applied.get(key)
+        if found is not None and found[0] is entry:
+            return found[1]
+        auth = apply(entry, method, {**secret, **row.config})
+        self._applied.put(key, (entry, auth))
+        return auth
 
     def diagnose_connection(
         self, actor: Actor, connection_id: str, required_scopes: Sequence[str] = ()

@@ -271,6 +271,8 @@ class AuditWriter:
         self._interval = interval
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._reads: dict[tuple[str, str, str, str, str | None], list[Any]] = {}
+        self._reads_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._flush_lock = threading.Lock()
@@ -280,6 +282,43 @@ class AuditWriter:
     def submit(self, event: Event) -> None:
         self._queue.put(event)
 
+    def read(
+        self,
+        at: datetime,
+        project_id: str,
+        actor: str,
+        connection_id: str,
+        outcome: str = "ok",
+        code: str | None = None,
+    ) -> None:
+        """Count one credential read. The reads of one (actor, connection, outcome) between two
+        flushes become one entry (``detail.count``, ``detail.first_at``), counted here in the
+        caller's thread: the writer thread then has a handful of rows to write, not one Python
+        object per read, so it never holds the GIL long enough to slow resolutions down."""
+        key = (project_id, actor, connection_id, outcome, code)
+        with self._reads_lock:
+            seen = self._reads.get(key)
+            if seen is None:
+                self._reads[key] = [1, at, at]
+            else:
+                seen[0] += 1
+                seen[2] = at
+
+    def _take_reads(self) -> list[Event]:
+        with self._reads_lock:
+            reads, self._reads = self._reads, {}
+        events = []
+        for (project_id, actor, cid, outcome, code), (count, first, last) in reads.items():
+            detail: dict[str, Any] = {} if code is None else {"code": code}
+            if count > 1:
+                detail.update(count=count, first_at=first.isoformat())
+            events.append(
+                Event(
+                    last, project_id, actor, "credentials.read", "connection", cid, outcome, detail
+                )
+            )
+        return events
+
     @property
     def alive(self) -> bool:
         """Whether the writer thread is still committing."""
@@ -287,14 +326,21 @@ class AuditWriter:
 
     @property
     def backlog(self) -> int:
-        return self._queue.qsize()
+        return self._queue.qsize() + len(self._reads)
 
     def flush(self) -> int:
-        """Write everything queued so far; return how many events were written."""
+        """Write what was queued when called; return how many events were written.
+
+        One transaction per call (more only while the queue holds over ``max_batch`` changes):
+        reads that arrive meanwhile wait for the next flush. Looping until the queue is empty
+        would, under a steady stream of resolutions, commit tiny batches back to back, and each
+        commit costs every reader its page cache and a GIL hand-over.
+        """
         with self._flush_lock:
             written = 0
             while True:
-                batch = self._drain()
+                drained = self._drain()
+                batch = self._take_reads() + drained
                 if not batch:
                     return written
                 batch = _roll_up_reads(batch)
@@ -318,6 +364,8 @@ class AuditWriter:
                         self._queue.put(event)
                     raise
                 written += len(batch)
+                if len(drained) < self._max_batch:
+                    return written
 
     def close(self) -> None:
         self._stopped.set()

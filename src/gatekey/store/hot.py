@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import JSON, bindparam, select
 
 from gatekey.store.database import Database
 from gatekey.store.tables import connections as t
@@ -42,6 +42,24 @@ _COLUMNS = (
     t.c.refresh_retry_at,
     t.c.refresh_failures,
 )
+
+
+def _memo_json(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Parse a JSON column once per distinct text (``config`` and ``scopes`` repeat across
+    reads of a row); hand out a shallow copy so no caller can change the remembered value."""
+    seen: dict[Any, Any] = {}
+
+    def parse_once(raw: Any) -> Any:
+        if not isinstance(raw, str | bytes):
+            return parse(raw)
+        value = seen.get(raw)
+        if value is None:
+            if len(seen) >= 4096:
+                seen.clear()
+            value = seen[raw] = parse(raw)
+        return type(value)(value) if isinstance(value, dict | list) else value
+
+    return parse_once
 
 
 class SecretRow(NamedTuple):
@@ -86,7 +104,11 @@ class SecretReader:
         processors: list[Callable[[Any], Any] | None] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in _COLUMNS
         ]
-        self._processed = [(i, p) for i, p in enumerate(processors) if p is not None]
+        self._processed = [
+            (i, _memo_json(p) if isinstance(_COLUMNS[i].type, JSON) else p)
+            for i, p in enumerate(processors)
+            if p is not None
+        ]
         self._sqlite = dialect.name == "sqlite"
         self._local = threading.local()
         self._owned: list[Any] = []

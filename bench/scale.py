@@ -1,0 +1,130 @@
+"""Scale: 100,000 connections across 1,000 projects.
+
+Measured side by side in one run: the Connections list of one project filtered by status and
+app (the service call behind the page and ``GET /connections``), and a credential resolution
+at 100,000 connections against the same resolution in a database of 1,000 (alternating rounds,
+medians; the goal is a ratio of at most 1.1). Also the database size per connection. SQLite,
+and PostgreSQL too with ``GATEKEY_BENCH_PG``.
+
+    python bench/scale.py [--projects 1000] [--per-project 100] [--rounds 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from gatekey.runtime import Runtime, open_runtime
+from gatekey.service import Actor
+from gatekey.settings import Settings
+from seeding import postgres_database, seed
+
+
+def _open(url: str | None, home: Path) -> Runtime:
+    settings = Settings(
+        home=home,
+        database_url=url or f"sqlite:///{home}/gatekey.db",
+        master_keys="mk-bench:" + "A" * 43 + "=",
+    )
+    return open_runtime(settings)
+
+
+def _targets(runtime: Runtime, project_ids: list[str], count: int) -> list[tuple[Actor, str]]:
+    rng = random.Random(1)
+    chosen = []
+    for project_id in rng.sample(project_ids, min(count, len(project_ids))):
+        actor = Actor.operator(project_id)
+        items = runtime.service.list_connections(actor, status="active", limit=50).items
+        chosen.append((actor, rng.choice(items).id))
+    return chosen
+
+
+def _resolve_round(runtime: Runtime, targets: list[tuple[Actor, str]], calls: int) -> float:
+    start = time.perf_counter()
+    for n in range(calls):
+        actor, cid = targets[n % len(targets)]
+        runtime.service.resolve_credentials(actor, cid)
+    return (time.perf_counter() - start) / calls
+
+
+def _list_round(runtime: Runtime, actors: list[Actor], calls: int) -> float:
+    start = time.perf_counter()
+    for n in range(calls):
+        runtime.service.list_connections(actors[n % len(actors)], status="active", app="stripe")
+    return (time.perf_counter() - start) / calls
+
+
+def _size(runtime: Runtime, url: str | None, home: Path) -> int:
+    """Bytes of the database: the PostgreSQL database, or the SQLite files once closed."""
+    if url is None:
+        runtime.close()  # the last connection checkpoints the WAL into the file
+        return sum(p.stat().st_size for p in home.glob("gatekey.db*"))
+    with runtime.db.read() as conn:
+        size = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    runtime.close()
+    return size
+
+
+def run(url_big: str | None, url_small: str | None, label: str, options: Any) -> None:
+    big_home = Path(tempfile.mkdtemp(prefix="gk-bench-scale-"))
+    small_home = Path(tempfile.mkdtemp(prefix="gk-bench-scale-small-"))
+    big, small = _open(url_big, big_home), _open(url_small, small_home)
+    started = time.perf_counter()
+    big_projects = seed(big, options.projects, options.per_project)
+    small_projects = seed(small, 10, 100)
+    total = options.projects * options.per_project
+    print(f"{label}: seeded {total:,} + 1,000 connections in {time.perf_counter() - started:.0f} s")
+    big_targets = _targets(big, big_projects, 200)
+    small_targets = _targets(small, small_projects, 10)
+    actors = [a for a, _ in big_targets]
+    for fn in (
+        lambda: _resolve_round(big, big_targets, 500),
+        lambda: _resolve_round(small, small_targets, 500),
+    ):
+        fn()
+    big_times, small_times, list_times = [], [], []
+    for _ in range(options.rounds):
+        big_times.append(_resolve_round(big, big_targets, options.calls))
+        small_times.append(_resolve_round(small, small_targets, options.calls))
+        list_times.append(_list_round(big, actors, 200))
+    size = _size(big, url_big, big_home)
+    small.close()
+    ratio = statistics.median(big_times) / statistics.median(small_times)
+    listing = statistics.median(list_times) * 1000
+    print(
+        f"{label}: list one project's active Stripe connections: {listing:.2f} ms median "
+        f"(goal <= 15 ms: {'met' if listing <= 15 else 'NOT met'})"
+    )
+    print(
+        f"{label}: resolution {statistics.median(big_times) * 1e6:.1f} us at {total:,} vs "
+        f"{statistics.median(small_times) * 1e6:.1f} us at 1,000; database "
+        f"{size / (total + 1000):,.0f} bytes per connection"
+    )
+    print(f"{label}: ratio resolution at {total:,} / at 1,000: {ratio:.2f} (goal <= 1.10)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=1000)
+    parser.add_argument("--per-project", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--calls", type=int, default=2000)
+    options = parser.parse_args()
+    run(None, None, "SQLite", options)
+    with postgres_database() as big, postgres_database() as small:
+        if big is not None:
+            run(big, small, "PostgreSQL", options)
+
+
+if __name__ == "__main__":
+    main()
