@@ -138,8 +138,8 @@ class RedisLimiter:
 class Limits:
     """Per-minute budgets; 0 turns one off. See ``Settings`` for what each one covers."""
 
-    resolve_per_key: int = 6000
-    resolve_per_project: int = 30000
+    resolve_per_key: int = 60_000
+    resolve_per_project: int = 300_000
     oauth_per_key: int = 60
     oauth_per_project: int = 300
     callback_per_client: int = 60

@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="share rate-limit budgets between replicas through Redis"
     )
-    rate_resolve_per_key: int = Field(default=6000, ge=0, description="credential reads/min")
-    rate_resolve_per_project: int = Field(default=30000, ge=0)
+    rate_resolve_per_key: int = Field(default=60_000, ge=0, description="credential reads/min")
+    rate_resolve_per_project: int = Field(default=300_000, ge=0)
     rate_oauth_per_key: int = Field(default=60, ge=0, description="OAuth sessions started/min")
     rate_oauth_per_project: int = Field(default=300, ge=0)
     rate_callback_per_client: int = Field(default=60, ge=0, description="OAuth callbacks/min/IP")

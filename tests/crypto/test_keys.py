@@ -69,3 +69,16 @@ def test_repr_hides_material() -> None:
     key = generate()
     assert base64.b64encode(key.material).decode() not in repr(key)
     assert repr(key) == f"MasterKey(id={key.id!r})"
+
+
+def test_generated_ids_avoid_the_taken_ones() -> None:
+    from datetime import UTC, datetime
+
+    from gatekey.crypto.keys import generate
+
+    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    taken: set[str] = set()
+    for _ in range(2000):  # one second's worth of rotations and more
+        key = generate(now, taken=taken)
+        assert key.id not in taken and key.id.startswith("mk-20261130-120000-")
+        taken.add(key.id)

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,10 +77,14 @@ class KeyProvider(Protocol):
     def remove(self, key_id: str) -> None: ...
 
 
-def generate(now: datetime | None = None) -> MasterKey:
-    """Return a new random 256-bit key with a sortable id (``mk-20261123-121500-ab12``)."""
+def generate(now: datetime | None = None, taken: Collection[str] = ()) -> MasterKey:
+    """Return a new random 256-bit key with a sortable id (``mk-20261123-121500-ab12cd34``),
+    none of ``taken`` (several rotations can happen within one second)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return MasterKey(id=f"mk-{stamp}-{secrets.token_hex(2)}", material=os.urandom(KEY_BYTES))
+    while True:
+        key_id = f"mk-{stamp}-{secrets.token_hex(4)}"
+        if key_id not in taken:
+            return MasterKey(id=key_id, material=os.urandom(KEY_BYTES))
 
 
 def parse_entries(text: str, source: str) -> list[MasterKey]:

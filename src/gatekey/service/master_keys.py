@@ -67,7 +67,7 @@ class MasterKeysMixin(ServiceBase):
             usage = sealed.key_usage(conn)
         leftover = sum(n for k, n in usage.items() if k != ring.primary.id)
         if leftover == 0:
-            self.vault.provider.add(generate(self.clock()))
+            self.vault.provider.add(generate(self.clock(), taken=ring.ids))
             ring = self.vault.reload()
             with self.db.write() as conn:
                 self._record_key_event(conn, "keys.add", ring.primary.id)

@@ -132,14 +132,18 @@ class SecretReader:
         if self._sqlite:
             row = self._thread_connection().execute(self._sql, params).fetchone()
         else:
+            # one round trip: the pooled connection reads in autocommit (no BEGIN, no
+            # ROLLBACK; a lone SELECT is consistent on its own) and goes back as it came
             raw = self._engine.raw_connection()
+            dbapi: Any = raw.dbapi_connection
             try:
+                dbapi.autocommit = True
                 cursor = raw.cursor()
                 cursor.execute(self._sql, params)
                 row = cursor.fetchone()
                 cursor.close()
-                raw.rollback()
             finally:
+                dbapi.autocommit = False
                 raw.close()
         if row is None:
             return None
