@@ -12,7 +12,7 @@ at the end). Each worker process warms its connection pool first, as a running s
 
 Printed last: storm time minus provider latency (goal: <= 150 ms) and storm / single.
 
-    python bench/refresh_storm.py [--processes 4] [--threads 15] [--latency 200] [--rounds 3]
+    python bench/refresh_storm.py [--processes 8] [--threads 25] [--latency 200] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -22,28 +22,30 @@ import base64
 import multiprocessing
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
-import httpx2
-import uvicorn
-from sqlalchemy import create_engine, make_url, text, update
+from sqlalchemy import update
 
-from gatekey.oauth.sandbox import SandboxState, create_sandbox_app, sandbox_app_definition
+from gatekey.oauth.sandbox import sandbox_app_definition
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor, utcnow
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from provider import CLIENT_ID, CLIENT_SECRET, serve_provider
+from seeding import databases
+
 # Spawned workers import this module again: the key travels in the environment.
 MASTER_KEYS = os.environ.setdefault(
     "GATEKEY_BENCH_MASTER_KEYS", "mk-bench:" + base64.b64encode(os.urandom(32)).decode()
 )
-CALLBACK = "http://127.0.0.1:8040/oauth/callback"
 
 
 def _settings(home: str, url: str, pool: int = 10) -> Settings:
@@ -102,42 +104,19 @@ def _storm(args: tuple[str, str, str, str, str, int, float]) -> list[float]:
     return done
 
 
-def _consent(authorize_url: str, sandbox_url: str) -> dict[str, str]:
-    query = dict(parse_qsl(urlsplit(authorize_url).query))
-    with httpx2.Client(trust_env=False) as http:
-        answer = http.post(f"{sandbox_url}/authorize", data={**query, "decision": "approve"})
-    return dict(parse_qsl(urlsplit(answer.headers["location"]).query))
-
-
-def _serve_sandbox() -> tuple[SandboxState, str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    state = SandboxState(issuer=f"http://127.0.0.1:{port}/sandbox")
-    state.register_client("bench", "bench-secret", [CALLBACK])
-    server = uvicorn.Server(
-        uvicorn.Config(create_sandbox_app(state), host="127.0.0.1", port=port, log_level="error")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    return state, f"http://127.0.0.1:{port}/sandbox"
-
-
 def run(url: str, label: str, options: argparse.Namespace) -> None:
-    state, sandbox_url = _serve_sandbox()
+    provider = serve_provider()
+    state, sandbox_url = provider.state, provider.url
     home = tempfile.mkdtemp(prefix="gk-bench-")
     runtime = open_runtime(_settings(home, url), extra_apps=[sandbox_app_definition(sandbox_url)])
     service = runtime.service
     project, _ = service.bootstrap()
     actor = Actor.operator(project.id)
     service.register_oauth_client(
-        actor, app="sandbox", client_id="bench", client_secret="bench-secret"
+        actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
     session = service.start_authorization(actor, app="sandbox", name=f"bench {time.time()}")
-    outcome = service.complete_authorization(_consent(session.authorize_url or "", sandbox_url))
+    outcome = service.complete_authorization(provider.consent(session.authorize_url or ""))
     cid = outcome.connection_id or ""
     state.delay_ms = options.latency
     latency = options.latency / 1000
@@ -184,28 +163,13 @@ def run(url: str, label: str, options: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=15)
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=25)
     parser.add_argument("--latency", type=int, default=200, help="provider latency in ms")
     parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
-    home = tempfile.mkdtemp(prefix="gk-bench-sqlite-")
-    run(f"sqlite:///{home}/gatekey.db", "SQLite", options)
-    pg = os.environ.get("GATEKEY_BENCH_PG")
-    if pg:
-        base = make_url(pg)
-        name = f"gatekey_bench_{os.getpid()}"
-        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            run(
-                base.set(database=name).render_as_string(hide_password=False), "PostgreSQL", options
-            )
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    for url, label in databases():
+        run(url, label, options)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ every column holds what the service would have written.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,6 +89,16 @@ def seed(runtime: Runtime, projects_count: int, per_project: int, batch: int = 5
     if rows:
         flush()
     return project_ids
+
+
+def databases() -> Iterator[tuple[str, str]]:
+    """Yield (url, label): SQLite in a new directory, then PostgreSQL if ``GATEKEY_BENCH_PG``
+    is set (a database of its own, dropped when the loop moves past it)."""
+    home = tempfile.mkdtemp(prefix="gk-bench-sqlite-")
+    yield f"sqlite:///{home}/gatekey.db", "SQLite"
+    with postgres_database() as pg:
+        if pg:
+            yield pg, "PostgreSQL"
 
 
 @contextmanager

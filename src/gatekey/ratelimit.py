@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+EPSILON = 1e-9  # seconds; float sums such as 0.11 - 0.1 must not refuse a request due now
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class MemoryLimiter:
                 self._sweep_at = now + 60
             due = max(self._due.get(bucket, now), now) + rate.interval
             wait = due - now - rate.seconds
-            if wait > 0:
+            if wait > EPSILON:
                 return wait
             self._due[bucket] = due
             return None
@@ -65,7 +66,7 @@ class MemoryLimiter:
         with self._lock:
             now = self._clock()
             wait = max(self._due.get(bucket, now), now) + rate.interval - now - rate.seconds
-            return wait if wait > 0 else None
+            return wait if wait > EPSILON else None
 
 
 # KEYS[1] the bucket; ARGV: interval and window in microseconds, 1 to count the hit or 0 to peek

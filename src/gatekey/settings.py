@@ -33,9 +33,11 @@ class Settings(BaseSettings):
     )
     oauth_session_minutes: int = 10
     refresh_interval: float = Field(default=30.0, description="seconds between background sweeps")
-    refresh_concurrency: int = 4
-    refresh_rate_per_app: int = Field(
-        default=60, description="background refreshes per app per minute"
+    refresh_concurrency: int = Field(default=8, ge=1, description="background refreshes in flight")
+    refresh_rate_per_app: float = Field(
+        default=10.0,
+        gt=0,
+        description="background token requests per app per second (shared through Redis)",
     )
     run_workers: int = Field(default=4, ge=1, description="threads executing queued runs")
     run_poll_interval: float = Field(default=0.5, description="seconds between queue polls")

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import update
 
-from gatekey.oauth.background import BackgroundRefresher, RateCap
+from gatekey.oauth import background
+from gatekey.oauth.background import BackgroundRefresher, pace
+from gatekey.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from gatekey.service import Actor, ConnectionService
 from gatekey.store.tables import connections
 from tests.fakes.sandbox import Sandbox
@@ -50,20 +57,118 @@ def test_sweep_records_failures_without_deactivating(
     assert connection.status == "active" and "503" in (connection.last_error or "")
 
 
-def test_the_rate_cap_defers_the_rest_of_a_burst(
+def test_the_rate_cap_defers_what_it_cannot_start_before_the_sweep_ends(
     oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     ids = [connect(oauth_service, oauth_actor, sandbox, name=f"Burst {n}") for n in range(3)]
     for connection_id in ids:
-        _expire_in(oauth_service, connection_id, timedelta(minutes=1))
-    result = BackgroundRefresher(oauth_service, interval=30, concurrency=4, rate_per_app=2).sweep()
-    assert (result.refreshed, result.deferred) == (2, 1)
+        _expire_in(oauth_service, connection_id, timedelta(seconds=-1))
+    # one a second: the first starts at once, the second would start a second later, after
+    # this 0.2 s sweep has ended
+    refresher = BackgroundRefresher(
+        oauth_service, interval=0.2, concurrency=4, rate_per_app=1, limiter=MemoryLimiter()
+    )
+    result = refresher.sweep()
+    assert (result.refreshed, result.deferred) == (1, 2)
+    assert sandbox.token_requests("refresh_token") == 1
 
 
-def test_rate_cap_slides_over_a_minute() -> None:
+def test_a_sweep_pages_through_everything_due_at_the_apps_pace(
+    oauth_service: ConnectionService,
+    oauth_actor: Actor,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = [connect(oauth_service, oauth_actor, sandbox, name=f"Due {n}") for n in range(7)]
+    same = oauth_service.clock() + timedelta(minutes=1)
+    with oauth_service.db.write() as conn:  # one expiry for all: pages break ties by id
+        conn.execute(update(connections).where(connections.c.id.in_(ids)).values(expires_at=same))
+    monkeypatch.setattr(background, "BATCH", 2)
+    refresher = BackgroundRefresher(
+        oauth_service, interval=30, concurrency=3, rate_per_app=50, limiter=MemoryLimiter()
+    )
+    began = time.monotonic()
+    result = refresher.sweep()
+    elapsed = time.monotonic() - began
+    assert (result.refreshed, result.failed, result.deferred) == (7, 0, 0)
+    assert sandbox.token_requests("refresh_token") == 7
+    # 50 a second: the last of 7 cannot start before 6/50 s (a lower bound only: a slow
+    # machine makes it later, never sooner)
+    assert elapsed >= 6 / 50
+    page = oauth_service.refresh_candidates(ahead=timedelta(seconds=60), limit=10)
+    assert page.due == [] and page.after is None
+
+
+def test_candidates_are_due_by_their_apps_margin_soonest_first(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    late, soon, outside = (connect(oauth_service, oauth_actor, sandbox, name=n) for n in "ABC")
+    with oauth_service.db.write() as conn:  # an hour-long token: the app's 5-minute margin
+        conn.execute(
+            update(connections).values(last_refreshed_at=oauth_service.clock() - timedelta(hours=1))
+        )
+    _expire_in(oauth_service, late, timedelta(minutes=5, seconds=30))
+    _expire_in(oauth_service, soon, timedelta(minutes=2))
+    _expire_in(oauth_service, outside, timedelta(minutes=20))  # within the 1 h prefilter only
+    first = oauth_service.refresh_candidates(ahead=timedelta(seconds=60), limit=1)
+    assert [c.connection_id for c in first.due] == [soon] and first.after is not None
+    second = oauth_service.refresh_candidates(
+        ahead=timedelta(seconds=60), limit=5, after=first.after
+    )
+    assert [c.connection_id for c in second.due] == [late] and second.after is None
+
+
+def test_pace_admits_one_request_per_interval_never_a_burst() -> None:
     now = [0.0]
-    cap = RateCap(2, monotonic=lambda: now[0])
-    assert cap.allow("a") and cap.allow("a") and not cap.allow("a")
-    assert cap.allow("b")
-    now[0] = 60.5
-    assert cap.allow("a")
+    limiter = MemoryLimiter(clock=lambda: now[0])
+    rate = pace(10)
+    assert limiter.hit("a", rate) is None
+    wait = limiter.hit("a", rate)
+    assert wait is not None and wait == pytest.approx(0.1)
+    now[0] += 0.11
+    assert limiter.hit("a", rate) is None and limiter.hit("a", rate) is not None
+    now[0] += 5  # idle for a while: still one at a time, no saved-up burst
+    assert limiter.hit("a", rate) is None and limiter.hit("a", rate) is not None
+    assert limiter.hit("b", rate) is None
+
+
+def _limiters() -> list[Any]:
+    """One limiter shared by two refreshers: in memory, and in Redis when the suite has one."""
+    kinds: list[Any] = [pytest.param("memory", id="memory")]
+    kinds.append(
+        pytest.param(
+            "redis",
+            id="redis",
+            marks=pytest.mark.skipif(
+                not os.environ.get("GATEKEY_TEST_REDIS_URL"),
+                reason="GATEKEY_TEST_REDIS_URL is not set",
+            ),
+        )
+    )
+    return kinds
+
+
+@pytest.mark.parametrize("kind", _limiters())
+def test_refreshers_sharing_a_limiter_share_one_cap(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox, kind: str
+) -> None:
+    ids = [connect(oauth_service, oauth_actor, sandbox, name=f"Shared {n}") for n in range(3)]
+    for connection_id in ids:
+        _expire_in(oauth_service, connection_id, timedelta(seconds=-1))
+    if kind == "redis":
+        prefix = f"test-{uuid.uuid4().hex}:"
+        limiters: list[Limiter] = [
+            RedisLimiter(os.environ["GATEKEY_TEST_REDIS_URL"], prefix=prefix) for _ in range(2)
+        ]
+    else:
+        limiters = [MemoryLimiter()] * 2
+    replicas = [
+        BackgroundRefresher(
+            oauth_service, interval=0.2, concurrency=2, rate_per_app=1, limiter=limiter
+        )
+        for limiter in limiters
+    ]
+    first, second = (replica.sweep() for replica in replicas)
+    assert (first.refreshed, first.deferred) == (1, 2)
+    assert (second.refreshed, second.deferred) == (0, 2), "the first replica spent the budget"
+    assert sandbox.token_requests("refresh_token") == 1

@@ -1,11 +1,16 @@
 """Background refresh: renew tokens before executions need them, and keep idle grants alive.
 
-Runs inside ``gatekey serve`` and as ``gatekey worker``. Each sweep asks the store for active
-OAuth2 connections whose token expires before the next sweep (plus the refresh margin) or
-whose grant has sat unused for the app's ``idle_refresh_days``, and refreshes them through the
-service, so the same single-flight lease applies: several replicas sweeping at once still
-make one token request per expiry. Concurrency is bounded and each app has a rate cap per
-process, so a thousand connections of one app expiring together do not trip its rate limit.
+Runs inside ``gatekey serve`` and as ``gatekey worker``. A sweep pages through active OAuth2
+connections, soonest expiry first, whose token falls due (by its app's margin) before the
+sweep after next, or whose grant has sat unused for the app's ``idle_refresh_days``, and
+refreshes them through the service, so the same single-flight lease applies: several replicas
+sweeping at once still make one token request per expiry.
+
+Token requests are paced per app: one every ``1 / rate_per_app`` seconds, never a burst (a GCRA
+bucket in the service's rate limiter, so replicas sharing Redis share the cap). A thousand connections of one app expiring together are refreshed at the
+cap, earliest first, without tripping the provider's limits or holding up other apps. A sweep
+works for at most ``interval`` seconds; what it could not reach is counted as deferred and the
+next sweep starts at once.
 """
 
 from __future__ import annotations
@@ -13,17 +18,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gatekey.errors import GatekeyError
+from gatekey.ratelimit import Limiter, Rate
 
 if TYPE_CHECKING:
     from gatekey.service import ConnectionService
+    from gatekey.service.tokens import RefreshCandidate
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -36,23 +43,9 @@ class SweepResult:
     deferred: int = 0
 
 
-class RateCap:
-    """At most ``per_minute`` starts per key in any sliding minute."""
-
-    def __init__(self, per_minute: int, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._limit = per_minute
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-        self._monotonic = monotonic
-
-    def allow(self, key: str) -> bool:
-        now = self._monotonic()
-        window = self._seen[key]
-        while window and window[0] <= now - 60:
-            window.popleft()
-        if len(window) >= self._limit:
-            return False
-        window.append(now)
-        return True
+def pace(rate_per_second: float) -> Rate:
+    """A bucket that admits one request every ``1 / rate_per_second`` seconds, no burst."""
+    return Rate(1, 1 / rate_per_second)
 
 
 class BackgroundRefresher:
@@ -64,41 +57,58 @@ class BackgroundRefresher:
         *,
         interval: float,
         concurrency: int,
-        rate_per_app: int,
+        rate_per_app: float,
+        limiter: Limiter | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._service = service
         self._interval = interval
         self._concurrency = max(concurrency, 1)
-        self._cap = RateCap(rate_per_app)
+        self._rate = pace(rate_per_app)
+        self._limiter = limiter or service.limiter
+        self._monotonic = monotonic
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def sweep(self) -> SweepResult:
-        """Refresh what is due before the next sweep; return what happened."""
+        """Refresh what falls due before the sweep after next; return what happened."""
         service = self._service
         ahead = timedelta(seconds=self._interval) * 2
+        deadline = self._monotonic() + self._interval
         result = SweepResult()
-        jobs: list[tuple[str, str, bool]] = []
-        for candidate in service.refresh_candidates(ahead=ahead, limit=BATCH):
-            if not self._cap.allow(candidate.app):
-                result.deferred += 1
-                continue
-            jobs.append((candidate.project_id, candidate.connection_id, candidate.idle))
+        tally = threading.Lock()
+        slots = threading.Semaphore(self._concurrency)
 
-        def run(job: tuple[str, str, bool]) -> bool | None:
-            project_id, connection_id, idle = job
+        def run(candidate: RefreshCandidate) -> None:
             try:
-                return service.refresh_ahead(project_id, connection_id, ahead=ahead, idle=idle)
+                outcome: bool | None = service.refresh_ahead(
+                    candidate.project_id, candidate.connection_id, ahead=ahead, idle=candidate.idle
+                )
             except GatekeyError as exc:
-                log.info("background refresh of %s: %s", connection_id, exc.code)
-                return None
-
-        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="gk-refresh") as pool:
-            for outcome in pool.map(run, jobs):
+                log.info("background refresh of %s: %s", candidate.connection_id, exc.code)
+                outcome = None
+            except Exception:
+                log.exception("background refresh of %s failed", candidate.connection_id)
+                outcome = None
+            finally:
+                slots.release()
+            with tally:
                 if outcome is None:
                     result.failed += 1
                 elif outcome:
                     result.refreshed += 1
+
+        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="gk-refresh") as pool:
+            after = None
+            while not self._stop.is_set():
+                page = service.refresh_candidates(ahead=ahead, limit=BATCH, after=after)
+                left = self._dispatch(page.due, pool, slots, run, deadline)
+                if left:
+                    result.deferred += left + self._count_rest(ahead, page.after)
+                    break
+                if page.after is None:
+                    break
+                after = page.after
         service.purge_authorization_sessions()
         if result.refreshed or result.failed or result.deferred:
             log.info(
@@ -109,13 +119,55 @@ class BackgroundRefresher:
             )
         return result
 
+    def _count_rest(self, ahead: timedelta, after: tuple[datetime | None, str] | None) -> int:
+        """Count what is due past ``after``: the rest the next sweep starts with."""
+        count = 0
+        while after is not None:
+            page = self._service.refresh_candidates(ahead=ahead, limit=BATCH, after=after)
+            count += len(page.due)
+            after = page.after
+        return count
+
+    def _dispatch(
+        self,
+        candidates: list[RefreshCandidate],
+        pool: ThreadPoolExecutor,
+        slots: threading.Semaphore,
+        run: Callable[[RefreshCandidate], None],
+        deadline: float,
+    ) -> int:
+        """Start every candidate, each app at its pace; return how many are left when the
+        deadline or ``stop()`` comes first."""
+        queues: dict[str, deque[RefreshCandidate]] = {}
+        for candidate in candidates:
+            queues.setdefault(candidate.app, deque()).append(candidate)
+        while queues:
+            soonest: float | None = None
+            for app in list(queues):
+                slots.acquire()  # a free worker first, so the bucket is hit only to start
+                wait = self._limiter.hit(f"refresh:{app}", self._rate)
+                if wait is not None:
+                    slots.release()
+                    soonest = wait if soonest is None else min(soonest, wait)
+                    continue
+                queue = queues[app]
+                pool.submit(run, queue.popleft())
+                if not queue:
+                    del queues[app]
+            if soonest is None or not queues:
+                continue
+            if self._monotonic() + soonest > deadline or self._stop.wait(soonest):
+                return sum(len(queue) for queue in queues.values())
+        return 0
+
     def run_forever(self) -> None:
         while not self._stop.is_set():
+            began = self._monotonic()
             try:
                 self.sweep()
             except Exception:
                 log.exception("background refresh sweep failed")
-            self._stop.wait(self._interval)
+            self._stop.wait(max(self._interval - (self._monotonic() - began), 0))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run_forever, name="gk-refresher", daemon=True)

@@ -18,7 +18,7 @@ import hmac
 import logging
 import secrets as random_tokens
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
@@ -62,6 +62,14 @@ class RefreshCandidate(NamedTuple):
     connection_id: str
     app: str
     idle: bool
+
+
+class CandidatePage(NamedTuple):
+    """Connections due for a background refresh, and where the next page starts (None: the
+    last page)."""
+
+    due: list[RefreshCandidate]
+    after: tuple[datetime | None, str] | None
 
 
 def inactive_error(row: SecretRow | Any) -> ConnectionInactive:
@@ -364,9 +372,16 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
 
     # -- background refresh ---------------------------------------------------------------------
 
-    def refresh_candidates(self, *, ahead: timedelta, limit: int) -> list[RefreshCandidate]:
-        """Return connections whose token falls due within ``ahead`` or whose grant sits idle
-        longer than its app's ``idle_refresh_days``."""
+    def refresh_candidates(
+        self,
+        *,
+        ahead: timedelta,
+        limit: int,
+        after: tuple[datetime | None, str] | None = None,
+    ) -> CandidatePage:
+        """Return one page of connections whose token falls due (by its app's margin) within
+        ``ahead``, or whose grant sits idle longer than its app's ``idle_refresh_days``;
+        soonest expiry first. Pass ``page.after`` back to read the next page."""
         now = self.clock()
         with self.db.read() as conn:
             found = rows.refresh_candidates(
@@ -374,6 +389,7 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                 due_before=now + ahead + MAX_MARGIN,
                 idle_before=now - timedelta(days=1),
                 limit=limit,
+                after=after,
             )
         out = []
         for row in found:
@@ -381,19 +397,23 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
             if entry is None:
                 continue
             try:
-                method = entry.method(row.auth_kind)
+                spec = entry.method(row.auth_kind).oauth2
             except LookupError:
                 continue
-            days = method.oauth2.idle_refresh_days if method.oauth2 else None
+            if spec is None:
+                continue
+            days = spec.idle_refresh_days
             idle = (
                 days is not None
                 and row.last_refreshed_at is not None
                 and row.last_refreshed_at < now - timedelta(days=days)
             )
-            due_soon = row.expires_at is not None and row.expires_at < now + ahead + MAX_MARGIN
-            if idle or due_soon:
+            margin = timedelta(seconds=spec.refresh_margin_seconds)
+            due = tokens.refresh_due(row.expires_at, row.last_refreshed_at, margin, now + ahead)
+            if idle or due:
                 out.append(RefreshCandidate(row.project_id, row.id, row.app_key, idle))
-        return out
+        last = (found[-1].expires_at, found[-1].id) if len(found) == limit else None
+        return CandidatePage(out, last)
 
     def purge_authorization_sessions(self, older_than: timedelta = timedelta(days=1)) -> int:
         """Delete authorization sessions that expired more than ``older_than`` ago."""

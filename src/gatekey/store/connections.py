@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, func, or_, select, update
 
 from gatekey.store.tables import connections as t
 
@@ -162,28 +162,43 @@ def finish_refresh(
 
 
 def refresh_candidates(
-    conn: Connection, *, due_before: datetime, idle_before: datetime, limit: int
+    conn: Connection,
+    *,
+    due_before: datetime,
+    idle_before: datetime,
+    limit: int,
+    after: tuple[datetime | None, str] | None = None,
 ) -> Sequence[Row[Any]]:
-    """Return active OAuth2 connections whose token expires soon or whose grant sits idle."""
-    query: Select[Any] = (
-        select(
-            t.c.id,
-            t.c.project_id,
-            t.c.app_key,
-            t.c.auth_kind,
-            t.c.expires_at,
-            t.c.last_refreshed_at,
-        )
-        .where(
-            t.c.status == "active",
-            t.c.auth_kind.in_(("oauth2", "oauth2_client_credentials")),
-            or_(
-                t.c.expires_at < due_before,
-                t.c.last_refreshed_at < idle_before,
-            ),
-        )
-        .order_by(t.c.expires_at.asc().nulls_last(), t.c.id)
-        .limit(limit)
+    """Return active OAuth2 connections whose token expires soon or whose grant sits idle,
+    soonest expiry first (no expiry last), one page of ``limit`` past the ``after`` row's
+    ``(expires_at, id)``."""
+    query: Select[Any] = select(
+        t.c.id,
+        t.c.project_id,
+        t.c.app_key,
+        t.c.auth_kind,
+        t.c.expires_at,
+        t.c.last_refreshed_at,
+    ).where(
+        t.c.status == "active",
+        t.c.auth_kind.in_(("oauth2", "oauth2_client_credentials")),
+        or_(
+            t.c.expires_at < due_before,
+            t.c.last_refreshed_at < idle_before,
+        ),
     )
+    if after is not None:
+        expires, last_id = after
+        if expires is None:
+            query = query.where(t.c.expires_at.is_(None), t.c.id > last_id)
+        else:
+            query = query.where(
+                or_(
+                    t.c.expires_at > expires,
+                    and_(t.c.expires_at == expires, t.c.id > last_id),
+                    t.c.expires_at.is_(None),
+                )
+            )
+    query = query.order_by(t.c.expires_at.asc().nulls_last(), t.c.id).limit(limit)
     found: Sequence[Row[Any]] = conn.execute(query).all()
     return found

@@ -1,0 +1,94 @@
+"""Replicas sweeping at once: each due token is refreshed by one of them, once.
+
+Three processes (as three ``gatekey serve`` replicas would) run a background sweep at the same
+instant over the same due connections, with the provider answering slowly so the sweeps
+overlap. The provider sees one token request per connection; every connection ends with a
+token its executions can use without refreshing again. SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+
+from gatekey.oauth.sandbox import sandbox_app_definition
+from gatekey.runtime import background_refresher, open_runtime
+from gatekey.service import utcnow
+from gatekey.settings import Settings
+from gatekey.store.tables import connections
+from tests.conftest import MASTER_KEY
+from tests.fakes.sandbox import Sandbox, sandbox_project
+from tests.service.test_oauth_flow import connect
+
+REPLICAS = 3
+DUE = 12
+
+
+def _settings(home: str, url: str) -> Settings:
+    return Settings(
+        home=Path(home),
+        database_url=url,
+        master_keys=MASTER_KEY,
+        audit_flush_interval=0.05,
+        refresh_rate_per_app=200,
+        refresh_concurrency=4,
+    )
+
+
+def _sweep(args: tuple[str, str, str, float]) -> tuple[int, int]:
+    home, url, sandbox_url, start = args
+    runtime = open_runtime(
+        _settings(home, url), extra_apps=[sandbox_app_definition(sandbox_url)], migrate=False
+    )
+    try:
+        refresher = background_refresher(runtime)
+        time.sleep(max(start - time.time(), 0))
+        result = refresher.sweep()
+        return result.refreshed, result.failed
+    finally:
+        runtime.close()
+
+
+def test_replicas_sweeping_at_once_refresh_each_due_token_once(
+    tmp_path: Path, database_url: str, sandbox: Sandbox
+) -> None:
+    home = str(tmp_path / "home")
+    sandbox.control("reset")
+    runtime = open_runtime(_settings(home, database_url), extra_apps=[sandbox.app])
+    try:
+        actor = sandbox_project(runtime.service)
+        ids = [connect(runtime.service, actor, sandbox, name=f"Due {n}") for n in range(DUE)]
+        old = {
+            cid: runtime.service.resolve_credentials(actor, cid).fields["access_token"]
+            for cid in ids
+        }
+        with runtime.db.write() as conn:
+            conn.execute(
+                update(connections)
+                .where(connections.c.id.in_(ids))
+                .values(expires_at=utcnow() + timedelta(seconds=30))
+            )
+        sandbox.control("slow", ms=150)
+        before = sandbox.token_requests("refresh_token")
+        start = time.time() + 4.0
+        with multiprocessing.get_context("spawn").Pool(REPLICAS) as pool:
+            results = pool.map(_sweep, [(home, database_url, sandbox.url, start)] * REPLICAS)
+        sandbox.control("slow", ms=0)
+        assert sandbox.token_requests("refresh_token") - before == DUE
+        assert sum(failed for _, failed in results) == 0
+        assert sum(refreshed for refreshed, _ in results) >= DUE
+        after = sandbox.token_requests("refresh_token")
+        for cid in ids:
+            fresh = runtime.service.resolve_credentials(actor, cid)
+            assert fresh.fields["access_token"] != old[cid]
+            assert fresh.expires_at is not None and fresh.expires_at > utcnow() + timedelta(
+                minutes=30
+            )
+        assert sandbox.token_requests("refresh_token") == after, "nothing left to refresh inline"
+    finally:
+        sandbox.control("slow", ms=0)
+        runtime.close()
