@@ -3,7 +3,8 @@
 The provider (the sandbox authorization server, on its own port) answers the token request
 after ``--latency`` ms. Measured side by side in one run, on SQLite and, when
 ``GATEKEY_BENCH_PG`` names a PostgreSQL server, on PostgreSQL (a database of its own, dropped
-at the end). Each worker process warms its connection pool first, as a running server has.
+at the end). Each worker process (a replica) warms its connection pool and every caller thread
+first, as a running server has, and reports ready; all are then released at one instant.
 
 - ``single``: one caller resolving an expired token (one refresh, nobody waiting);
 - ``storm``: ``--processes`` x ``--threads`` callers released at the same instant on one
@@ -28,6 +29,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
 
@@ -54,37 +56,50 @@ def _settings(home: str, url: str, pool: int = 10) -> Settings:
         database_url=url,
         master_keys=MASTER_KEYS,
         database_pool_size=pool,
+        database_max_overflow=0,
         egress_allow="127.0.0.1",  # the sandbox provider listens on loopback
     )
 
 
-def _storm(args: tuple[str, str, str, str, str, int, float]) -> list[float]:
-    home, url, sandbox_url, project_id, cid, threads, start = args
+def _storm(
+    args: tuple[str, str, str, str, str, int, int],
+    ready: Any,
+    go: Any,
+    start_at: Any,
+    out: Any,
+) -> None:
+    """One replica: warm every caller thread (its pooled or per-thread connection, as a running
+    server's threads are), report ready, then release them all at ``start_at``; put the
+    times each caller held its token on ``out``."""
+    home, url, sandbox_url, project_id, cid, threads, pool = args
     runtime = open_runtime(
-        _settings(home, url, threads + 5),
+        _settings(home, url, pool),
         extra_apps=[sandbox_app_definition(sandbox_url)],
         migrate=False,
     )
     actor = Actor.operator(project_id)
-    if not runtime.db.is_sqlite:  # SQLite readers open their own per-thread connections
-        warm = threading.Barrier(threads)
+    if not runtime.db.is_sqlite:
+        warm = threading.Barrier(pool)
 
         def hold_a_connection() -> None:
             with runtime.db.read():
                 warm.wait()
 
-        warmers = [threading.Thread(target=hold_a_connection) for _ in range(threads)]
+        warmers = [threading.Thread(target=hold_a_connection) for _ in range(pool)]
         for warmer in warmers:
             warmer.start()
         for warmer in warmers:
             warmer.join()
     done: list[float] = []
-    lock = threading.Lock()
-
     errors: list[BaseException] = []
+    lock = threading.Lock()
+    warmed = threading.Barrier(threads + 1)
 
     def one() -> None:
-        time.sleep(max(start - time.time(), 0))
+        runtime.service.secrets.read(project_id, cid)  # this thread's connection, warm
+        warmed.wait()
+        go.wait()
+        time.sleep(max(start_at.value - time.time(), 0))
         try:
             runtime.service.resolve_credentials(actor, cid)
         except Exception as exc:
@@ -96,12 +111,41 @@ def _storm(args: tuple[str, str, str, str, str, int, float]) -> list[float]:
     workers = [threading.Thread(target=one) for _ in range(threads)]
     for worker in workers:
         worker.start()
+    warmed.wait()
+    ready.put(os.getpid())
     for worker in workers:
         worker.join()
     runtime.close()
-    if errors:
-        raise RuntimeError(f"{len(errors)} callers failed, first: {errors[0]!r}")
-    return done
+    out.put(done if not errors else f"{len(errors)} callers failed, first: {errors[0]!r}")
+
+
+def _release(
+    options: argparse.Namespace, args: tuple[str, str, str, str, str, int, int]
+) -> tuple[float, list[float]]:
+    """Start the replicas, wait until every one is warm, release them together; return the
+    release time and when each caller held its token."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    start_at = ctx.Value("d", 0.0)
+    replicas = [
+        ctx.Process(target=_storm, args=(args, ready, go, start_at, out))
+        for _ in range(options.processes)
+    ]
+    for replica in replicas:
+        replica.start()
+    for _ in replicas:
+        ready.get(timeout=120)
+    start_at.value = time.time() + 0.2
+    go.set()
+    finished: list[float] = []
+    for _ in replicas:
+        batch = out.get(timeout=120)
+        if isinstance(batch, str):
+            raise RuntimeError(batch)
+        finished.extend(batch)
+    for replica in replicas:
+        replica.join()
+    return start_at.value, finished
 
 
 def run(url: str, label: str, options: argparse.Namespace) -> None:
@@ -129,8 +173,8 @@ def run(url: str, label: str, options: argparse.Namespace) -> None:
                 .values(expires_at=utcnow() - timedelta(seconds=1))
             )
 
-    singles, storms, requests = [], [], []
-    pool = multiprocessing.get_context("spawn").Pool(options.processes)
+    singles, storms, requests, asked, firsts = [], [], [], [], []
+    wall = time.time() - time.monotonic()
     for _ in range(options.rounds):
         expire()
         began = time.perf_counter()
@@ -139,13 +183,13 @@ def run(url: str, label: str, options: argparse.Namespace) -> None:
 
         expire()
         before = state.counts.get("token:refresh_token", 0)
-        start = time.time() + 3.0
-        args = (home, url, sandbox_url, project.id, cid, options.threads, start)
-        finished = pool.map(_storm, [args] * options.processes)
-        storms.append(max(t for batch in finished for t in batch) - start)
+        provider.token_times.clear()
+        args = (home, url, sandbox_url, project.id, cid, options.threads, options.pool)
+        start, finished = _release(options, args)
+        storms.append(max(finished) - start)
+        firsts.append(min(finished) - start)
+        asked.append(min(provider.token_times) + wall - start)
         requests.append(state.counts.get("token:refresh_token", 0) - before)
-    pool.close()
-    pool.join()
     runtime.close()
 
     single = statistics.median(singles)
@@ -157,6 +201,11 @@ def run(url: str, label: str, options: argparse.Namespace) -> None:
     print(
         f"  storm (last caller) med {storm * 1000:7.1f} ms   token requests per storm: {requests}"
     )
+    print(
+        f"  timeline (medians): provider asked at +{statistics.median(asked) * 1000:.0f} ms, "
+        f"first caller served +{statistics.median(firsts) * 1000:.0f} ms, "
+        f"last +{storm * 1000:.0f} ms"
+    )
     print(f"  storm - provider latency: {(storm - latency) * 1000:.0f} ms (goal <= 150 ms)")
     print(f"  storm / single: {storm / single:.2f}x")
 
@@ -167,6 +216,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=25)
     parser.add_argument("--latency", type=int, default=200, help="provider latency in ms")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--pool", type=int, default=10, help="PostgreSQL connections per process (no overflow)"
+    )
     options = parser.parse_args()
     for url, label in databases():
         run(url, label, options)

@@ -77,7 +77,10 @@ def open_runtime(
     pool = (
         {}
         if settings.resolved_database_url.startswith("sqlite")
-        else {"pool_size": settings.database_pool_size}
+        else {
+            "pool_size": settings.database_pool_size,
+            "max_overflow": settings.database_max_overflow,
+        }
     )
     db = Database(settings.resolved_database_url, **pool)
     if migrate:

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         default=10, ge=1, description="PostgreSQL connections kept per process"
     )
+    database_max_overflow: int = Field(
+        default=10, ge=0, description="PostgreSQL connections opened past the pool under load"
+    )
     master_keys: SecretStr | None = None
     apps_dir: Path | None = None
     host: str = "127.0.0.1"

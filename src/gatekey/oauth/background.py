@@ -7,8 +7,9 @@ refreshes them through the service, so the same single-flight lease applies: sev
 sweeping at once still make one token request per expiry.
 
 Token requests are paced per app: one every ``1 / rate_per_app`` seconds, never a burst (a GCRA
-bucket in the service's rate limiter, so replicas sharing Redis share the cap). A thousand connections of one app expiring together are refreshed at the
-cap, earliest first, without tripping the provider's limits or holding up other apps. A sweep
+bucket in the service's rate limiter, so replicas sharing Redis share the cap). A thousand
+connections of one app expiring together are refreshed at the cap, earliest first, without
+tripping the provider's limits or holding up other apps. A sweep
 works for at most ``interval`` seconds; what it could not reach is counted as deferred and the
 next sweep starts at once.
 """
