@@ -25,11 +25,11 @@ def test_trusted_equals_model_construct() -> None:
         "token_type": None,
         "expired_token_status": [401],
     }
-    fast = Credentials.trusted(**dict(values))
+    fast = Credentials.trusted(dict(values))
     slow = Credentials.model_construct(**dict(values))
     assert fast == slow
     assert fast.model_dump_json() == slow.model_dump_json()
     assert fast.model_fields_set == slow.model_fields_set
     assert repr(fast) == repr(slow) and "CANARY" not in repr(fast)
     with pytest.raises(TypeError, match="exactly"):
-        Credentials.trusted(connection_id="x")
+        Credentials.trusted({"connection_id": "x"})

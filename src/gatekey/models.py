@@ -125,17 +125,19 @@ class Credentials(_Model):
     __str__ = __repr__
 
     @classmethod
-    def trusted(cls, **values: Any) -> Credentials:
+    def trusted(cls, values: dict[str, Any]) -> Credentials:
         """Build from values that were validated when stored, every field given: what
         ``model_construct`` does without its per-field default handling (the resolution hot
-        path builds one per workflow step; a test pins the result to ``model_construct``'s)."""
+        path builds one per workflow step; a test pins the result to ``model_construct``'s).
+        ``values`` becomes the model's own dict: pass a fresh one."""
         if values.keys() != _CREDENTIAL_FIELDS:
             raise TypeError(f"Credentials.trusted needs exactly {sorted(_CREDENTIAL_FIELDS)}")
         built = object.__new__(cls)
-        object.__setattr__(built, "__dict__", values)
-        object.__setattr__(built, "__pydantic_fields_set__", _CREDENTIAL_FIELDS)
-        object.__setattr__(built, "__pydantic_extra__", None)
-        object.__setattr__(built, "__pydantic_private__", None)
+        _set = object.__setattr__
+        _set(built, "__dict__", values)
+        _set(built, "__pydantic_fields_set__", _CREDENTIAL_FIELDS)
+        _set(built, "__pydantic_extra__", None)
+        _set(built, "__pydantic_private__", None)
         return built
 
 

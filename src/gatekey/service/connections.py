@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
@@ -48,9 +48,12 @@ from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import flows as flow_rows
 from gatekey.store import sealed
-from gatekey.store.hot import SecretRow
+from gatekey.store.hot import AnyRow, HotRow, SecretRow
 
 MAX_METADATA_BYTES = 16 * 1024
+_ACTIVE = Status.ACTIVE.value
+_KINDS = {kind.value: kind for kind in AuthKind}
+R = TypeVar("R", SecretRow, HotRow)
 
 
 def _connection_of(row: Row[Any], flows: int = 0) -> Connection:
@@ -79,6 +82,15 @@ def _connection_of(row: Row[Any], flows: int = 0) -> Connection:
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
+    )
+
+
+def inactive_error(row: SecretRow | Any) -> ConnectionInactive:
+    return ConnectionInactive(
+        f"connection {row.name!r} ({row.id}) is inactive: "
+        f"{row.status_message or row.status_reason or row.status}; reconnect it",
+        id=row.id,
+        reason=row.status_reason,
     )
 
 
@@ -490,15 +502,28 @@ class ConnectionsMixin(ServiceBase):
     def _open(
         self, actor: Actor, connection_id: str
     ) -> tuple[SecretRow, App, AuthMethod, dict[str, Any]]:
+        return self._unseal(actor, connection_id, self.secrets.read)
+
+    def _unseal(
+        self, actor: Actor, connection_id: str, read: Callable[[str, str], R | None]
+    ) -> tuple[R, App, AuthMethod, dict[str, Any]]:
+        """Read the row with ``read`` (whole or hot) and open its secret (a copy)."""
         self._check_id(connection_id)
-        row = self.secrets.read(actor.project_id, connection_id)
+        row = read(actor.project_id, connection_id)
         if row is None:
             raise self._missing(connection_id)
         entry = self.apps.get(actor.project_id, row.app_key)
         method = self._method(entry, row.auth_kind)
         return row, entry, method, dict(self._secret_of(row))
 
-    def _secret_of(self, row: SecretRow) -> dict[str, Any]:
+    def _whole(self, row: HotRow) -> SecretRow:
+        """The whole row behind a hot one, for the paths that need more (errors)."""
+        whole = self.secrets.read(row.project_id, row.id)
+        if whole is None:
+            raise self._missing(row.id)
+        return whole
+
+    def _secret_of(self, row: AnyRow) -> dict[str, Any]:
         """The decrypted secret of a row just read, from the cache when its ciphertext is one
         already opened (never returned to callers as is: they get a copy)."""
         key = (row.project_id, row.id, row.secret_ciphertext)
@@ -509,8 +534,8 @@ class ConnectionsMixin(ServiceBase):
         return found
 
     def _fresh(
-        self, row: SecretRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
-    ) -> tuple[SecretRow, dict[str, Any]]:
+        self, row: AnyRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
+    ) -> tuple[AnyRow, dict[str, Any]]:
         """Return the token set to hand out; ``service.tokens`` refreshes OAuth2 tokens here."""
         return row, secret
 
@@ -533,16 +558,12 @@ class ConnectionsMixin(ServiceBase):
         """
         try:
             self._throttle_actor("resolve", actor, "credential requests")
-            row, entry, method, secret = self._open(actor, connection_id)
-            if row.status != Status.ACTIVE.value:
-                raise ConnectionInactive(
-                    f"connection {row.name!r} ({row.id}) is inactive: "
-                    f"{row.status_message or row.status_reason}; reconnect it",
-                    id=row.id,
-                    reason=row.status_reason,
-                )
-            if required_scopes:
-                check_scopes(row.name, row.id, row.scopes, required_scopes)
+            hot, entry, method, secret = self._unseal(actor, connection_id, self.secrets.read_hot)
+            row: AnyRow = hot
+            if hot.status != _ACTIVE:
+                raise inactive_error(self._whole(hot))
+            if required_scopes and not set(required_scopes).issubset(hot.scopes):
+                check_scopes(self._whole(hot).name, hot.id, hot.scopes, required_scopes)
             if method.oauth2 is not None:
                 row, secret = self._fresh(row, method, secret, stale_token)
         except GatekeyError as exc:
@@ -566,22 +587,24 @@ class ConnectionsMixin(ServiceBase):
             expired_status = method.oauth2.expired_token_status
         # Every value comes from validated, stored data: construct without re-validating.
         return Credentials.trusted(
-            connection_id=row.id,
-            app=row.app_key,
-            auth_kind=AuthKind(row.auth_kind),
-            fields=handed,
-            config=row.config,
-            base_url=auth.base_url,
-            headers=dict(auth.headers),
-            query=dict(auth.query),
-            basic=basic,
-            expires_at=row.expires_at,
-            token_type=token_type,
-            expired_token_status=list(expired_status),
+            {
+                "connection_id": row.id,
+                "app": row.app_key,
+                "auth_kind": _KINDS[row.auth_kind],
+                "fields": handed,
+                "config": row.config,
+                "base_url": auth.base_url,
+                "headers": dict(auth.headers),
+                "query": dict(auth.query),
+                "basic": basic,
+                "expires_at": row.expires_at,
+                "token_type": token_type,
+                "expired_token_status": list(expired_status),
+            }
         )
 
     def _applied_auth(
-        self, row: SecretRow, entry: App, method: AuthMethod, secret: dict[str, Any]
+        self, row: AnyRow, entry: App, method: AuthMethod, secret: dict[str, Any]
     ) -> AppliedAuth:
         """``apply`` for this version of the row (version covers config, ciphertext the
         secret) under this definition of the app; computed once, then reused."""
@@ -614,7 +637,8 @@ class ConnectionsMixin(ServiceBase):
     def test_connection(self, actor: Actor, connection_id: str) -> TestResult:
         """Run the app's test request; a refusal marks the connection inactive, success heals it."""
         self._require_admin(actor)
-        row, entry, method, secret = self._open(actor, connection_id)
+        whole, entry, method, secret = self._open(actor, connection_id)
+        row: AnyRow = whole
         if method.oauth2 is not None and row.status == Status.ACTIVE.value:
             try:
                 row, secret = self._fresh(row, method, secret)
@@ -643,9 +667,9 @@ class ConnectionsMixin(ServiceBase):
             None,
             None,
             now,
-            account_label=label or row.account_label,
+            account_label=label or whole.account_label,
         )
-        return TestResult(ok=True, account_label=label or row.account_label, message=message)
+        return TestResult(ok=True, account_label=label or whole.account_label, message=message)
 
     def _set_status(
         self,

@@ -39,13 +39,13 @@ from gatekey.models import Deleted
 from gatekey.oauth.flights import Flights
 from gatekey.oauth.provider import ClientCredentials, TokenResponse
 from gatekey.service.base import Actor
-from gatekey.service.connections import ConnectionsMixin
+from gatekey.service.connections import ConnectionsMixin, inactive_error
 from gatekey.service.oauth_clients import OAuthClientsMixin
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import oauth as oauth_rows
 from gatekey.store import sealed
-from gatekey.store.hot import SecretRow
+from gatekey.store.hot import AnyRow, SecretRow
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ REVOKE_ATTEMPTS = 3
 NOT_SUPPORTED = object()
 POLL_SECONDS = 0.01
 MAX_MARGIN = timedelta(hours=1)
-Fresh = tuple[SecretRow, dict[str, Any]]
+Fresh = tuple[AnyRow, dict[str, Any]]
 
 
 class RefreshCandidate(NamedTuple):
@@ -72,15 +72,6 @@ class CandidatePage(NamedTuple):
     after: tuple[datetime | None, str] | None
 
 
-def inactive_error(row: SecretRow | Any) -> ConnectionInactive:
-    return ConnectionInactive(
-        f"connection {row.name!r} ({row.id}) is inactive: "
-        f"{row.status_message or row.status_reason}; reconnect it",
-        id=row.id,
-        reason=row.status_reason,
-    )
-
-
 class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
     """Refresh on resolution, on demand (the app said the token expired) and in the background."""
 
@@ -92,13 +83,13 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
             self._flights = Flights()
         return self._flights
 
-    def _due(self, row: SecretRow, spec: OAuth2Spec, ahead: timedelta = timedelta(0)) -> bool:
+    def _due(self, row: AnyRow, spec: OAuth2Spec, ahead: timedelta = timedelta(0)) -> bool:
         margin = timedelta(seconds=spec.refresh_margin_seconds)
         now = self.clock() + ahead
         return tokens.refresh_due(row.expires_at, row.last_refreshed_at, margin, now)
 
     def _fresh(
-        self, row: SecretRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
+        self, row: AnyRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
     ) -> Fresh:
         """Return the row and token set to hand out, refreshed first when due (or stale)."""
         assert method.oauth2 is not None
@@ -128,7 +119,7 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
 
     def _refresh_shared(
         self,
-        first: SecretRow,
+        first: AnyRow,
         stale: str | None,
         *,
         ahead: timedelta = timedelta(0),

@@ -89,26 +89,76 @@ class SecretRow(NamedTuple):
         return f"SecretRow(id={self.id!r}, kek_id={self.kek_id!r})"
 
 
+class HotRow(NamedTuple):
+    """What a credential resolution reads: a ``SecretRow`` without the columns only errors and
+    refreshes need (the name, status details, the OAuth client and refresh bookkeeping; those
+    paths read the whole row). Every column read costs a resolution about 0.15 µs on SQLite."""
+
+    id: str
+    project_id: str
+    app_key: str
+    auth_kind: str
+    status: str
+    config: dict[str, Any]
+    expires_at: Any
+    secret_ciphertext: bytes
+    dek_wrapped: bytes
+    kek_id: str
+    scopes: list[str]
+    version: int
+    last_refreshed_at: Any
+
+    def __repr__(self) -> str:
+        return f"HotRow(id={self.id!r}, kek_id={self.kek_id!r})"
+
+
+_HOT_COLUMNS = tuple(getattr(t.c, name) for name in HotRow._fields[2:])
+AnyRow = SecretRow | HotRow
+
+
+class _Query:
+    """One SELECT by (project, id), compiled once, with the result processors it needs."""
+
+    def __init__(self, columns: tuple[Any, ...], dialect: Any) -> None:
+        statement = select(*columns).where(
+            t.c.id == bindparam("cid"), t.c.project_id == bindparam("pid")
+        )
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        order = compiled.positiontup if compiled.positional else None
+        self.id_first = order is not None and order[0] == "cid"
+        self.positional = order is not None
+        processors: list[Callable[[Any], Any] | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
+        self.processed = [
+            (i, _memo_json(p) if isinstance(columns[i].type, JSON) else p)
+            for i, p in enumerate(processors)
+            if p is not None
+        ]
+
+    def params(self, project_id: str, connection_id: str) -> Any:
+        if not self.positional:
+            return {"cid": connection_id, "pid": project_id}
+        return (connection_id, project_id) if self.id_first else (project_id, connection_id)
+
+    def process(self, row: Any) -> list[Any]:
+        values = list(row)
+        for index, processor in self.processed:
+            if values[index] is not None:
+                values[index] = processor(values[index])
+        return values
+
+
 class SecretReader:
-    """Reads ``SecretRow`` by (project, id) with one round trip and no ORM work."""
+    """Reads ``SecretRow`` (or the narrower ``HotRow``) by (project, id) with one round trip
+    and no ORM work."""
 
     def __init__(self, db: Database) -> None:
         self._engine = db.engine
         dialect = db.engine.dialect
-        statement = select(*_COLUMNS).where(
-            t.c.id == bindparam("cid"), t.c.project_id == bindparam("pid")
-        )
-        compiled = statement.compile(dialect=dialect)
-        self._sql = str(compiled)
-        self._order = compiled.positiontup if compiled.positional else None
-        processors: list[Callable[[Any], Any] | None] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in _COLUMNS
-        ]
-        self._processed = [
-            (i, _memo_json(p) if isinstance(_COLUMNS[i].type, JSON) else p)
-            for i, p in enumerate(processors)
-            if p is not None
-        ]
+        self._full = _Query(_COLUMNS, dialect)
+        self._hot = _Query(_HOT_COLUMNS, dialect)
         self._sqlite = dialect.name == "sqlite"
         self._local = threading.local()
         self._owned: list[Any] = []
@@ -125,33 +175,35 @@ class SecretReader:
                 self._owned.append(connection)
         return connection
 
-    def read(self, project_id: str, connection_id: str) -> SecretRow | None:
-        params: Any = {"cid": connection_id, "pid": project_id}
-        if self._order is not None:
-            params = tuple(params[name] for name in self._order)
+    def _fetch(self, query: _Query, project_id: str, connection_id: str) -> Any:
+        params = query.params(project_id, connection_id)
         if self._sqlite:
-            row = self._thread_connection().execute(self._sql, params).fetchone()
-        else:
-            # one round trip: the pooled connection reads in autocommit (no BEGIN, no
-            # ROLLBACK; a lone SELECT is consistent on its own) and goes back as it came
-            raw = self._engine.raw_connection()
-            dbapi: Any = raw.dbapi_connection
-            try:
-                dbapi.autocommit = True
-                cursor = raw.cursor()
-                cursor.execute(self._sql, params)
-                row = cursor.fetchone()
-                cursor.close()
-            finally:
-                dbapi.autocommit = False
-                raw.close()
+            return self._thread_connection().execute(query.sql, params).fetchone()
+        # one round trip: the pooled connection reads in autocommit (no BEGIN, no ROLLBACK;
+        # a lone SELECT is consistent on its own) and goes back as it came
+        raw = self._engine.raw_connection()
+        dbapi: Any = raw.dbapi_connection
+        try:
+            dbapi.autocommit = True
+            cursor = raw.cursor()
+            cursor.execute(query.sql, params)
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            dbapi.autocommit = False
+            raw.close()
+        return row
+
+    def read(self, project_id: str, connection_id: str) -> SecretRow | None:
+        row = self._fetch(self._full, project_id, connection_id)
+        return None if row is None else SecretRow(*self._full.process(row))
+
+    def read_hot(self, project_id: str, connection_id: str) -> HotRow | None:
+        """The row as a resolution needs it (see ``HotRow``)."""
+        row = self._fetch(self._hot, project_id, connection_id)
         if row is None:
             return None
-        values = list(row)
-        for index, processor in self._processed:
-            if values[index] is not None:
-                values[index] = processor(values[index])
-        return SecretRow(*values)
+        return HotRow(connection_id, project_id, *self._hot.process(row))
 
     def close(self) -> None:
         """Close the per-thread SQLite connections."""
