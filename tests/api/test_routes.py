@@ -403,3 +403,20 @@ def test_replace_moves_flow_steps_to_another_connection(
     assert after["definition"]["steps"][0]["connection"] == new
     assert after["connections"][0]["connection_id"] == new
     assert client.delete(f"/api/v1/connections/{old}", headers=admin).status_code == 200
+
+
+def test_every_response_carries_the_security_headers(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    for response in (
+        client.get("/api/v1/me", headers=admin),
+        client.get("/api/v1/me"),  # a refusal too
+        client.post("/api/v1/connections", content=b"x" * (2 * 1024 * 1024), headers=admin),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["referrer-policy"] == "no-referrer"
+    declared = client.post(
+        "/api/v1/connections", content=b"{}", headers={**admin, "Content-Length": "12x"}
+    )
+    assert (declared.status_code, declared.json()["code"]) == (413, "payload_too_large")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from importlib.metadata import version
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from gatekey.api import problems
+from gatekey.api.guard import Guard
 from gatekey.api.routes import (
     api_keys,
     apps,
@@ -30,8 +31,6 @@ from gatekey.oauth.sandbox import sandbox_router
 from gatekey.runtime import Runtime, background_refresher, run_worker, webhook_dispatcher
 from gatekey.web import callback, pages, workflow_pages
 from gatekey.web.auth import SignInRequired, to_sign_in
-
-MAX_BODY = 1024 * 1024
 
 
 def create_app(
@@ -85,18 +84,7 @@ def create_app(
     app.state.runtime = runtime
     problems.install(app)
 
-    @app.middleware("http")
-    async def _guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return problems.problem(413, "payload_too_large", "request body is larger than 1 MiB")
-        response = await call_next(request)
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
+    app.add_middleware(Guard)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
