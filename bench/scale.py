@@ -2,7 +2,8 @@
 
 Measured side by side in one run: the Connections list of one project filtered by status and
 app (the service call behind the page and ``GET /connections``), and a credential resolution
-at 100,000 connections against the same resolution in a database of 1,000 (alternating rounds,
+at 100,000 connections against the same resolution in a database of 1,000 (200 connections
+resolved in turn in each: one in each of 200 projects, 20 in each of 10; alternating rounds,
 medians; the goal is a ratio of at most 1.1). Also the database size per connection. SQLite,
 and PostgreSQL too with ``GATEKEY_BENCH_PG``.
 
@@ -40,13 +41,18 @@ def _open(url: str | None, home: Path) -> Runtime:
 
 
 def _targets(runtime: Runtime, project_ids: list[str], count: int) -> list[tuple[Actor, str]]:
+    """``count`` distinct active connections spread evenly over as many projects as there are
+    (up to ``count``): both databases are measured on working sets of the same size."""
     rng = random.Random(1)
+    projects = rng.sample(project_ids, min(count, len(project_ids)))
+    each = -(-count // len(projects))
     chosen = []
-    for project_id in rng.sample(project_ids, min(count, len(project_ids))):
+    for project_id in projects:
         actor = Actor.operator(project_id)
-        items = runtime.service.list_connections(actor, status="active", limit=50).items
-        chosen.append((actor, rng.choice(items).id))
-    return chosen
+        items = runtime.service.list_connections(actor, status="active", limit=100).items
+        chosen.extend((actor, item.id) for item in rng.sample(items, each))
+    rng.shuffle(chosen)
+    return chosen[:count]
 
 
 def _resolve_round(runtime: Runtime, targets: list[tuple[Actor, str]], calls: int) -> float:
@@ -85,7 +91,7 @@ def run(url_big: str | None, url_small: str | None, label: str, options: Any) ->
     total = options.projects * options.per_project
     print(f"{label}: seeded {total:,} + 1,000 connections in {time.perf_counter() - started:.0f} s")
     big_targets = _targets(big, big_projects, 200)
-    small_targets = _targets(small, small_projects, 10)
+    small_targets = _targets(small, small_projects, 200)
     actors = [a for a, _ in big_targets]
     for fn in (
         lambda: _resolve_round(big, big_targets, 500),
