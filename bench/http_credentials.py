@@ -29,6 +29,10 @@ import httpx2
 
 from gatekey import Gatekey
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import write_table
+
 LUA = """
 wrk.method = "{method}"
 wrk.headers["Authorization"] = "Bearer {token}"
@@ -135,6 +139,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     ratios = []
+    table = []
     print(f"{'endpoint':<12} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for connections in (1, 8, 32):
         med = {}
@@ -144,11 +149,35 @@ def main() -> None:
             m = med[name]
             print(f"{name:<12} {connections:>4} {m['rps']:>9.0f} {m['p50']:>8.2f} {m['p99']:>8.2f}")
         ratios.append((connections, med["credentials"]["rps"] / med["trivial"]["rps"]))
+        cred, triv = med["credentials"], med["trivial"]
+        table.append(
+            [
+                connections,
+                f"{cred['rps']:.0f}",
+                f"{triv['rps']:.0f}",
+                f"{ratios[-1][1]:.2f}",
+                f"{cred['p50']:.1f} / {cred['p99']:.1f} ms",
+                f"{triv['p50']:.1f} / {triv['p99']:.1f} ms",
+            ]
+        )
     for connections, ratio in ratios:
         print(
             f"throughput ratio credentials / trivial at {connections:>2} connections: "
             f"{ratio:.2f} (goal >= 0.70)"
         )
+    write_table(
+        "http_credentials",
+        "POST /credentials vs GET /me on one server (wrk)",
+        [
+            "connections",
+            "credentials req/s",
+            "trivial req/s",
+            "ratio (goal ≥ 0.7)",
+            "credentials p50 / p99",
+            "trivial p50 / p99",
+        ],
+        table,
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +25,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gatekey import Gatekey
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import write_table
 
 MASTER = os.urandom(32)
 MASTER_KEYS = "mk-bench:" + base64.b64encode(MASTER).decode()
@@ -110,6 +115,19 @@ def main() -> None:
     print(f"floor (raw SELECT + unwrap + decrypt): {result['floor_us']:.1f} us median per call")
     print(f"Gatekey.resolve_credentials:           {result['gatekey_us']:.1f} us median per call")
     print(f"ratio embedded resolution / floor: {result['ratio']:.2f} (goal <= 1.30)")
+    write_table(
+        "resolve_embedded",
+        "Embedded credential resolution vs the floor",
+        ["connections", "floor median", "Gatekey median", "ratio (goal ≤ 1.3)"],
+        [
+            [
+                f"{args.connections:,}",
+                f"{result['floor_us']:.1f} µs",
+                f"{result['gatekey_us']:.1f} µs",
+                f"{result['ratio']:.2f}x",
+            ]
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gatekey.runtime import open_runtime
 from gatekey.settings import Settings
+from report import write_table
 from seeding import postgres_database, seed
 
 
@@ -39,7 +40,7 @@ def crypto_floor(count: int) -> float:
     return time.perf_counter() - start
 
 
-def run(url: str | None, label: str, options: argparse.Namespace) -> None:
+def run(url: str | None, label: str, options: argparse.Namespace) -> list[object]:
     home = Path(tempfile.mkdtemp(prefix="gk-bench-rotation-"))
     settings = Settings(home=home, database_url=url or f"sqlite:///{home}/gatekey.db")
     runtime = open_runtime(settings)
@@ -62,6 +63,13 @@ def run(url: str | None, label: str, options: argparse.Namespace) -> None:
         f"{statistics.median(floors):,.0f}/s; goal >= 10,000/s: "
         f"{'met' if rate >= 10_000 else 'NOT met'}"
     )
+    return [
+        label,
+        f"{total:,}",
+        f"{rate:,.0f}",
+        " / ".join(f"{r:,.0f}" for r in rates),
+        f"{statistics.median(floors):,.0f}",
+    ]
 
 
 def main() -> None:
@@ -70,10 +78,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=1000)
     options = parser.parse_args()
-    run(None, "SQLite", options)
+    rows = [run(None, "SQLite", options)]
     with postgres_database() as pg:
         if pg is not None:
-            run(pg, "PostgreSQL", options)
+            rows.append(run(pg, "PostgreSQL", options))
+    write_table(
+        "rotation",
+        "Master-key rotation",
+        ["database", "connections", "rewraps/s (goal ≥ 10,000)", "rounds", "crypto floor/s"],
+        rows,
+    )
 
 
 if __name__ == "__main__":

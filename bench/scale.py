@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
+from report import write_table
 from seeding import postgres_database, seed
 
 
@@ -81,7 +82,7 @@ def _size(runtime: Runtime, url: str | None, home: Path) -> int:
     return size
 
 
-def run(url_big: str | None, url_small: str | None, label: str, options: Any) -> None:
+def run(url_big: str | None, url_small: str | None, label: str, options: Any) -> list[object]:
     big_home = Path(tempfile.mkdtemp(prefix="gk-bench-scale-"))
     small_home = Path(tempfile.mkdtemp(prefix="gk-bench-scale-small-"))
     big, small = _open(url_big, big_home), _open(url_small, small_home)
@@ -121,6 +122,14 @@ def run(url_big: str | None, url_small: str | None, label: str, options: Any) ->
         f"{size / (total + 1000):,.0f} bytes per connection"
     )
     print(f"{label}: ratio resolution at {total:,} / at 1,000: {ratio:.2f} (goal <= 1.10)")
+    return [
+        label,
+        f"{listing:.2f} ms",
+        f"{statistics.median(big_times) * 1e6:.1f} µs",
+        f"{statistics.median(small_times) * 1e6:.1f} µs",
+        f"{ratio:.2f}",
+        f"{size / (total + 1000):,.0f}",
+    ]
 
 
 def main() -> None:
@@ -130,10 +139,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--calls", type=int, default=2000)
     options = parser.parse_args()
-    run(None, None, "SQLite", options)
+    rows = [run(None, None, "SQLite", options)]
     with postgres_database() as big, postgres_database() as small:
         if big is not None:
-            run(big, small, "PostgreSQL", options)
+            rows.append(run(big, small, "PostgreSQL", options))
+    write_table(
+        "scale",
+        f"Scale: {options.projects * options.per_project:,} connections, "
+        f"{options.projects:,} projects",
+        [
+            "database",
+            "list, median (goal ≤ 15 ms)",
+            f"resolution at {options.projects * options.per_project:,}",
+            "at 1,000",
+            "ratio (goal ≤ 1.1)",
+            "bytes per connection",
+        ],
+        rows,
+    )
 
 
 if __name__ == "__main__":
