@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from sqlalchemy import column, delete, insert, select, table, update
 
@@ -78,6 +79,32 @@ def test_real_work_leaves_intact_chains_per_project(
             select(audit_events.c.seq).where(audit_events.c.chain == actor.project_id)
         ).scalars()
         assert sorted(rows) == list(range(1, mine.entries + 1))
+
+
+def test_one_flush_chains_reads_from_many_projects(
+    service: ConnectionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_rows, "HEADS_PER_STATEMENT", 2)  # several statements per flush
+    actors = []
+    for n in range(5):
+        project = service.create_project(f"tenant {n}")
+        who = Actor.operator(project.id)
+        made = service.create_connection(
+            who, app="sendgrid", name="Mail", fields={"api_key": GOOD_SENDGRID}, validate=False
+        )
+        actors.append((who, made.id))
+    service.audit.flush()
+    for _ in range(3):  # reads of five projects queued together, written in one flush
+        for who, cid in actors:
+            service.resolve_credentials(who, cid)
+        service.audit.flush()
+    everything = service.verify_audit(Actor.operator(""), every_project=True)
+    assert everything.ok and everything.chains >= 5
+    with service.db.read() as conn:
+        heads = dict(conn.execute(select(audit_heads.c.chain, audit_heads.c.seq)).all())
+    for who, _ in actors:
+        assert service.verify_audit(who).ok
+        assert heads[who.project_id] == service.verify_audit(who).entries
 
 
 def _first_entry_id(service: ConnectionService, actor: Actor, seq: int) -> int:

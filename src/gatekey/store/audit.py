@@ -32,6 +32,7 @@ from gatekey.store.database import Database
 from gatekey.store.tables import audit_events, audit_heads
 
 log = logging.getLogger(__name__)
+HEADS_PER_STATEMENT = 500  # chains per statement (SQLite allows 32,766 parameters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,31 +91,41 @@ def _driver_row(event: Event, sqlite: bool) -> dict[str, Any]:
     }
 
 
-def _lock_head(conn: Connection, chain: str) -> tuple[int, str]:
-    """Create the chain's head if needed, lock it until the transaction ends, return it."""
+def _lock_heads(conn: Connection, chains: list[str]) -> dict[str, tuple[int, str]]:
+    """Create the chains' heads if needed, lock them until the transaction ends (in sorted
+    order: two transactions never wait on each other's heads), return them. Two statements per
+    500 chains: a flush of reads from 200 projects used to run 600."""
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(
-        dialect_insert(audit_heads)
-        .values(chain=chain, seq=0, hash=GENESIS)
-        .on_conflict_do_nothing(index_elements=["chain"])
-    )
-    query = select(audit_heads.c.seq, audit_heads.c.hash).where(audit_heads.c.chain == chain)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    seq, digest = conn.execute(query).one()
-    return int(seq), str(digest)
+    heads: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(chains), HEADS_PER_STATEMENT):
+        part = chains[start : start + HEADS_PER_STATEMENT]
+        conn.execute(  # one statement, compiled once, run for many rows
+            dialect_insert(audit_heads).on_conflict_do_nothing(index_elements=["chain"]),
+            [{"chain": chain, "seq": 0, "hash": GENESIS} for chain in part],
+        )
+        query = (
+            select(audit_heads.c.chain, audit_heads.c.seq, audit_heads.c.hash)
+            .where(audit_heads.c.chain.in_(part))
+            .order_by(audit_heads.c.chain)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        heads.update(
+            (chain, (int(seq), str(digest))) for chain, seq, digest in conn.execute(query).all()
+        )
+    return heads
 
 
 def _chain(conn: Connection, events: Sequence[Event], rows: list[dict[str, Any]]) -> None:
-    """Number and link ``rows`` (one per event) in their chains; move the heads.
-
-    Chains are locked in sorted order, so two transactions never wait on each other's heads.
-    """
+    """Number and link ``rows`` (one per event) in their chains; move the heads."""
     members: dict[str, list[int]] = {}
     for index, event in enumerate(events):
         members.setdefault(event.project_id or "", []).append(index)
-    for chain in sorted(members):
-        seq, previous = _lock_head(conn, chain)
+    chains = sorted(members)
+    heads = _lock_heads(conn, chains)
+    moved = []
+    for chain in chains:
+        seq, previous = heads[chain]
         for index in members[chain]:
             event, row = events[index], rows[index]
             seq += 1
@@ -132,9 +143,13 @@ def _chain(conn: Connection, events: Sequence[Event], rows: list[dict[str, Any]]
             )
             row.update(chain=chain, seq=seq, prev_hash=previous, hash=digest)
             previous = digest
-        conn.execute(
-            update(audit_heads).where(audit_heads.c.chain == chain).values(seq=seq, hash=previous)
-        )
+        moved.append({"head": chain, "new_seq": seq, "new_hash": previous})
+    conn.execute(
+        update(audit_heads)
+        .where(audit_heads.c.chain == bindparam("head"))
+        .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")),
+        moved,
+    )
 
 
 def record_now(conn: Connection, events: Sequence[Event]) -> None:
