@@ -4,7 +4,11 @@
 The test servers (sandbox, loopback providers, oauth2-mock-server) listen on 127.0.0.1, which
 the egress guard refuses by default; the suite allows that one address, as an operator would,
 through ``GATEKEY_EGRESS_ALLOW`` (inherited by the processes tests start). The guard's own tests
-build their policies explicitly."""
+build their policies explicitly.
+
+python steps: the suite registers ``tests/fakes/steps.py`` through ``GATEKEY_STEPS``, puts the
+repository on ``PYTHONPATH`` (so the step child can import it) and, when it runs as root, picks
+in ``GATEKEY_STEP_PYTHON`` an interpreter that ``nobody`` can run."""
 
 from __future__ import annotations
 
@@ -22,10 +26,14 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store.database import Database
 from gatekey.store.tables import metadata
+from tests.fakes import step_setup
 from tests.fakes.providers import FakeProviders
 from tests.fakes.sandbox import Sandbox, running_sandbox, sandbox_project
 
 os.environ.setdefault("GATEKEY_EGRESS_ALLOW", "127.0.0.1")
+os.environ.setdefault("GATEKEY_STEPS", step_setup.setting())
+os.environ.setdefault("GATEKEY_STEP_PYTHON", step_setup.interpreter())
+os.environ["PYTHONPATH"] = step_setup.python_path()
 
 PG_ENV = "GATEKEY_TEST_DATABASE_URL"
 MASTER_KEY = "mk-test-1:" + base64.b64encode(b"\x07" * 32).decode()

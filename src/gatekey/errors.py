@@ -12,7 +12,8 @@ contain a secret value::
      │    ├── InvalidFields        invalid_fields
      │    ├── InvalidName          invalid_name
      │    ├── InvalidId            invalid_id
-     │    └── PayloadTooLarge      payload_too_large
+     │    ├── PayloadTooLarge      payload_too_large
+     │    └── UnsupportedMediaType unsupported_media_type   415  (multipart to a form route)
      ├── NotFound                  not_found                404
      ├── Conflict                  conflict                 409
      │    ├── DuplicateName        duplicate_name
@@ -31,6 +32,12 @@ contain a secret value::
      ├── OAuthClientRejected       oauth_client_rejected    502  (invalid_client: fix the client)
      ├── GrantRevoked              grant_revoked            409  (invalid_grant: reconnect)
      ├── TokenRequestRefused       token_request_refused    502
+     ├── StepFailed                step_failed              (a run's step failed; the run stops)
+     │    ├── StepNotRegistered    step_not_registered      (names no step the operator registered)
+     │    ├── StepTimedOut         step_timeout             (past its wall-clock or CPU limit)
+     │    ├── StepOutOfMemory      step_memory_exceeded     (past its memory limit)
+     │    ├── StepExited           step_exited              (exited or was killed without a result)
+     │    └── StepSandboxFailed    step_sandbox_failed      (its child process could not be started)
      ├── AuthorizationFailed       authorization_failed     400  (an OAuth flow went wrong)
      │    ├── StateInvalid         oauth_state_invalid      (unknown, forged or replayed state)
      │    ├── SessionExpired       oauth_session_expired
@@ -94,6 +101,12 @@ class InvalidId(InvalidInput):
 
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(InvalidInput):
+    """The body's media type is not one the route takes (``multipart/form-data`` on a form)."""
+
+    code = "unsupported_media_type"
 
 
 class NotFound(GatekeyError):
@@ -179,6 +192,38 @@ class TokenRequestRefused(GatekeyError):
     """The token endpoint refused the request for another reason; retrying will not help."""
 
     code = "token_request_refused"
+
+
+class StepFailed(GatekeyError):
+    """A step of a run failed; the run stops there. ``logs`` holds its captured output."""
+
+    code = "step_failed"
+
+
+class StepNotRegistered(StepFailed):
+    """A python step names no step the operator registered (entry points or ``GATEKEY_STEPS``)."""
+
+    code = "step_not_registered"
+
+
+class StepTimedOut(StepFailed):
+    code = "step_timeout"
+
+
+class StepOutOfMemory(StepFailed):
+    code = "step_memory_exceeded"
+
+
+class StepExited(StepFailed):
+    """The step's process exited (``SystemExit``, ``os._exit``, a signal) without a result."""
+
+    code = "step_exited"
+
+
+class StepSandboxFailed(StepFailed):
+    """The step's child process could not be started (interpreter, user or host missing)."""
+
+    code = "step_sandbox_failed"
 
 
 class AuthorizationFailed(GatekeyError):
@@ -279,7 +324,14 @@ __all__ = [
     "RateLimited",
     "SessionExpired",
     "StateInvalid",
+    "StepExited",
+    "StepFailed",
+    "StepNotRegistered",
+    "StepOutOfMemory",
+    "StepSandboxFailed",
+    "StepTimedOut",
     "TokenExchangeFailed",
     "TokenRequestRefused",
     "UnknownApp",
+    "UnsupportedMediaType",
 ]

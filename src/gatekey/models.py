@@ -320,6 +320,9 @@ class RunStep(_Model):
     error_code: str | None = None
     error_message: str | None = None
     duration_ms: int | None = None
+    logs: str | None = Field(
+        default=None, description="what a python step printed, capped, secrets masked"
+    )
 
 
 class Run(_Model):

@@ -30,6 +30,8 @@ from gatekey.service import Actor, ConnectionService, utcnow
 from gatekey.settings import Settings
 from gatekey.store.audit import AuditWriter
 from gatekey.store.database import Database
+from gatekey.workflows.registry import StepRegistry
+from gatekey.workflows.sandbox import StepSandbox, make_undumpable
 from gatekey.workflows.worker import RunWorker
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ def open_runtime(
     """Open the database (migrating it), load keys and catalog; fail early and clearly."""
     settings = settings or Settings()
     logs.install()
+    make_undumpable()  # before any key is loaded: no same-user process reads this one's memory
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     pool = (
         {}
@@ -102,6 +105,13 @@ def open_runtime(
         follow_redirects=False,
         headers={"User-Agent": "gatekey/0.1"},
     )
+    step_registry = StepRegistry.installed(settings.steps)
+    step_sandbox = StepSandbox(
+        timeout=settings.step_timeout_seconds,
+        memory_mb=settings.step_memory_mb,
+        user=settings.step_user,
+        python=settings.step_python,
+    )
     audit = AuditWriter(db, interval=settings.audit_flush_interval)
     limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
     oauth = ProviderClient(
@@ -118,6 +128,8 @@ def open_runtime(
         session_ttl=timedelta(minutes=settings.oauth_session_minutes),
         limiter=limiter,
         limits=limits_of(settings),
+        step_registry=step_registry,
+        step_sandbox=step_sandbox,
     )
     try:
         service.check_master_keys()

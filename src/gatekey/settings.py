@@ -47,6 +47,22 @@ class Settings(BaseSettings):
     run_timeout_minutes: int = Field(
         default=30, ge=1, description="a run still running after this is failed as worker_lost"
     )
+    steps: str = Field(
+        default="",
+        description="python steps flows may name, as comma-separated name=package.module:function "
+        "(added to the gatekey.steps entry-point group)",
+    )
+    step_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="wall-clock (and CPU) seconds a python step may take"
+    )
+    step_memory_mb: int = Field(default=512, ge=32, description="address space of a python step")
+    step_user: str | None = Field(
+        default=None,
+        description="the user python steps run as; when Gatekey runs as root, nobody by default",
+    )
+    step_python: str | None = Field(
+        default=None, description="the interpreter python steps run in (default: Gatekey's own)"
+    )
     demo: bool = False
     webhook_poll_interval: float = Field(
         default=2.0, gt=0, description="seconds between looks at the webhook outbox"

@@ -56,7 +56,7 @@ def test_runs_from_the_command_line(env: Path, tmp_path: Path) -> None:  # noqa:
                         "app": "sendgrid",
                         "connection": cid,
                         "type": "python",
-                        "python": {"callable": "tests.service.test_runs:echo_auth"},
+                        "python": {"callable": "echo_auth"},
                     }
                 ]
             }

@@ -15,14 +15,9 @@ from tests.service.test_oauth_flow import connect
 ME = {"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}}
 
 
-def _python(step_id: str, function: str) -> dict[str, Any]:
-    """A python step calling a function of this module."""
-    return {
-        "id": step_id,
-        "app": "sandbox",
-        "type": "python",
-        "python": {"callable": f"tests.service.test_runs:{function}"},
-    }
+def _python(step_id: str, step: str) -> dict[str, Any]:
+    """A python step running a registered step of ``tests/fakes/steps.py``."""
+    return {"id": step_id, "app": "sandbox", "type": "python", "python": {"callable": step}}
 
 
 def _run_once(
@@ -33,15 +28,6 @@ def _run_once(
     run_id = service.trigger_run(actor, flow.id).id
     service.work_once("w1")
     return service.get_run(actor, run_id)
-
-
-def echo_auth(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
-    """A python step: sees the connection's fields and the earlier steps' outputs."""
-    return {
-        "key": auths["sendgrid"]["api_key"],
-        "who": run_input["who"],
-        "scopes": steps["scopes"]["body"]["scopes"],
-    }
 
 
 def _sendgrid_flow(service: ConnectionService, actor: Actor) -> str:
@@ -58,7 +44,7 @@ def _sendgrid_flow(service: ConnectionService, actor: Actor) -> str:
                     "id": "echo",
                     "app": "sendgrid",
                     "type": "python",
-                    "python": {"callable": "tests.service.test_runs:echo_auth"},
+                    "python": {"callable": "echo_auth"},
                 },
             ]
         },
@@ -135,10 +121,6 @@ def test_revoke_fail_reconnect_retry(
     assert service.get_run(actor, retried.id).status == "succeeded"
 
 
-def sandbox_token(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
-    return {"token_tail": auths["sandbox"]["access_token"][-6:]}
-
-
 def test_a_token_refreshed_mid_run_reaches_the_later_steps(
     oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
@@ -151,10 +133,6 @@ def test_a_token_refreshed_mid_run_reaches_the_later_steps(
     current = service.resolve_credentials(actor, connection_id).fields["access_token"]
     # The python step saw the refreshed token (its output is masked, so compare the tail).
     assert run.steps[1].output == {"token_tail": current[-6:]}
-
-
-def leak_token(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
-    return {"token": auths["sandbox"]["access_token"]}
 
 
 def test_outputs_mask_tokens_refreshed_during_the_run(

@@ -2,7 +2,9 @@
 
 A step names an app and a connection (an id, or ``default`` for the project's default
 connection of that app) and is either ``http`` (a request relative to the app's base URL) or
-``python`` (a dotted path to a callable ``(input, auths, steps) -> result``). Strings in an
+``python`` (a step the operator registered, ``(input, auths, steps) -> result``, named by its
+registered name or its registered ``module:function``; which names exist is the service's
+business, so this module only checks the shape). Strings in an
 http step may hold ``{{ input.<name> }}`` and ``{{ steps.<id>.output.<path> }}``; a template
 may only name steps that come earlier.
 """
@@ -46,7 +48,10 @@ class HttpAction(_Strict):
 
 
 class PythonAction(_Strict):
-    callable: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$|^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$")
+    callable: str = Field(
+        pattern=r"^[A-Za-z_][\w.:-]{0,199}$",
+        description="a registered step: its name, or the module:function it is registered as",
+    )
 
 
 class Step(_Strict):

@@ -33,6 +33,8 @@ from gatekey.store import webhooks as webhook_rows
 from gatekey.store.audit import AuditWriter, Event
 from gatekey.store.database import Database
 from gatekey.store.hot import SecretReader
+from gatekey.workflows.registry import StepRegistry
+from gatekey.workflows.sandbox import StepSandbox
 
 Clock = Callable[[], datetime]
 
@@ -72,6 +74,8 @@ class ServiceBase:
         session_ttl: timedelta = timedelta(minutes=10),
         limiter: Limiter | None = None,
         limits: Limits | None = None,
+        step_registry: StepRegistry | None = None,
+        step_sandbox: StepSandbox | None = None,
     ) -> None:
         self.db = db
         self.catalog = catalog
@@ -89,6 +93,8 @@ class ServiceBase:
         self.limiter: Limiter = limiter or MemoryLimiter()
         self.limits = limits or Limits()
         self.metrics = Metrics(db)
+        self.step_registry = step_registry or StepRegistry.installed()
+        self.step_sandbox = step_sandbox or StepSandbox()
 
     def _throttle(self, limit: str, subject: str, what: str) -> None:
         """Count a request against one budget of ``Limits``; raise ``RateLimited`` when spent."""

@@ -56,6 +56,15 @@ class FlowsMixin(ServiceBase):
         with self.db.read() as conn:
             for index, step in enumerate(flow.steps):
                 where = f"steps.{index}"
+                if step.python is not None and step.python.callable not in self.step_registry:
+                    problems.append(
+                        {
+                            "field": f"{where}.python.callable",
+                            "message": f"{step.python.callable!r} is not a registered step "
+                            "(the operator registers steps in the gatekey.steps entry-point "
+                            "group or GATEKEY_STEPS)",
+                        }
+                    )
                 if self.apps.find(actor.project_id, step.app, conn) is None:
                     problems.append({"field": f"{where}.app", "message": f"no app {step.app!r}"})
                     continue

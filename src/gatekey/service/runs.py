@@ -3,8 +3,9 @@
 Before any step runs, every connection the run needs is resolved (OAuth2 tokens refreshed
 once if due), so a revoked connection fails the run at once with an error that names it.
 http steps go through the proxy (the flow never holds a token; a 401 is refreshed and retried
-once); python steps get ``auths.<app>.<field>``. A run that failed can be retried with its
-original input; the retry links to the run it repeats.
+once); python steps run only registered code, in a child process (``workflows.sandbox``),
+and get ``auths.<app>.<field>`` of their own connection only. A run that failed can be retried
+with its original input; the retry links to the run it repeats.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from gatekey.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    StepFailed,
+    StepNotRegistered,
 )
 from gatekey.models import Credentials, Run, RunStep
 from gatekey.service.base import Actor
@@ -39,12 +42,6 @@ from gatekey.workflows import steps as step_rules
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 64 * 1024
-
-
-class StepFailed(GatekeyError):
-    """A step failed; the run stops there."""
-
-    code = "step_failed"
 
 
 class AuthFailed(GatekeyError):
@@ -77,6 +74,7 @@ def _run_of(row: Any, steps: list[Any]) -> Run:
                 error_code=s.error_code,
                 error_message=s.error_message,
                 duration_ms=s.duration_ms,
+                logs=s.logs,
             )
             for s in steps
         ],
@@ -195,12 +193,29 @@ class RunsMixin(ProxyMixin, FlowsMixin):
             return rows.fail_abandoned(conn, now - older_than, now)
 
     def work_once(self, worker: str) -> str | None:
-        """Claim the oldest queued run and execute it; return its id, or None if none waits."""
+        """Claim the oldest queued run and execute it; return its id, or None if none waits.
+
+        A run that stops on anything unexpected (``BaseException`` included) is failed at once
+        as ``internal_error`` rather than left running until it counts as abandoned.
+        """
         with self.db.write() as conn:
             run_id = rows.claim_next(conn, worker, self.clock())
         if run_id is None:
             return None
-        self.execute_run(run_id)
+        try:
+            self.execute_run(run_id)
+        except BaseException as exc:
+            log.error("run %s stopped on %s", run_id, type(exc).__name__, exc_info=exc)
+            self._end_run(
+                run_id,
+                "failed",
+                "internal_error",
+                f"the run stopped on an internal error ({type(exc).__name__})",
+                None,
+                None,
+            )
+            if not isinstance(exc, Exception):
+                raise
         return run_id
 
     def execute_run(self, run_id: str) -> None:
@@ -213,11 +228,17 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         if flow_row is None:
             self._end_run(run_id, "failed", "not_found", "the flow was deleted", None, None)
             return
-        definition = flow_rules.parse(flow_row.definition)
         try:
+            definition = flow_rules.parse(flow_row.definition)
+            self._check_registered(definition)
             resolved = self._resolve_all(actor, run_id, definition)
         except _StepError as exc:
+            failed = {"error_code": exc.error.code, "error_message": exc.error.message}
+            self._record_step(run_id, exc.step, {"status": "failed", **failed})
             self._end_run(run_id, "failed", exc.error.code, exc.error.message, exc.step, exc.cid)
+            return
+        except GatekeyError as exc:
+            self._end_run(run_id, "failed", exc.code, exc.message, None, None)
             return
         context: dict[str, Any] = {"input": row.input, "steps": {}}
         secrets = [
@@ -233,7 +254,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
                 run_id, step.id, {"status": "running", "connection_id": creds.connection_id}
             )
             try:
-                output = self._execute_step(actor, step, creds, context, secrets)
+                output, logs = self._execute_step(actor, step, creds, context, secrets)
             except GatekeyError as exc:
                 self._record_step(
                     run_id,
@@ -243,6 +264,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
                         "error_code": exc.code,
                         "error_message": step_rules.redact(exc.message, secrets),
                         "duration_ms": int((time.monotonic() - began) * 1000),
+                        "logs": step_rules.recorded_logs(exc.details.get("logs", ""), secrets),
                     },
                 )
                 self._end_run(
@@ -263,9 +285,23 @@ class RunsMixin(ProxyMixin, FlowsMixin):
                     "status": "succeeded",
                     "output": shown,
                     "duration_ms": int((time.monotonic() - began) * 1000),
+                    "logs": step_rules.recorded_logs(logs, secrets),
                 },
             )
         self._end_run(run_id, "succeeded", None, None, None, None)
+
+    def _check_registered(self, definition: flow_rules.FlowDefinition) -> None:
+        """Refuse, before any step runs, a python step whose name is not (or no longer)
+        registered: a flow stored before registration existed, or a registration removed."""
+        for step in definition.steps:
+            if step.python is not None and step.python.callable not in self.step_registry:
+                raise _StepError(
+                    StepNotRegistered(
+                        f"step {step.id}: {step.python.callable!r} is not a registered step"
+                    ),
+                    step.id,
+                    None,
+                )
 
     def _resolve_all(
         self, actor: Actor, run_id: str, definition: flow_rules.FlowDefinition
@@ -299,19 +335,22 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         creds: Credentials,
         context: dict[str, Any],
         secrets: list[str],
-    ) -> Any:
-        """Run one step; add the credential values it used to ``secrets`` (for masking)."""
+    ) -> tuple[Any, str]:
+        """Run one step; return its output and what it printed. Add the credential values it
+        used to ``secrets`` (for masking)."""
         if step.python is not None:
-            target = step_rules.load_callable(step.python.callable)
+            target = self.step_registry.resolve(step.python.callable)
+            if target is None:
+                raise StepNotRegistered(
+                    f"step {step.id}: {step.python.callable!r} is not a registered step"
+                )
             # Resolved again: an earlier step may have refreshed the token; never a stale copy.
             creds = self.resolve_credentials(actor, creds.connection_id)
             secrets.extend(str(v) for v in creds.fields.values() if isinstance(v, str))
             auths = {step.app: dict(creds.fields)}
             outputs = {k: v["output"] for k, v in context["steps"].items()}
-            try:
-                return target(context["input"], auths, outputs)
-            except Exception as exc:
-                raise StepFailed(f"step {step.id} raised {type(exc).__name__}: {exc}") from None
+            result = self.step_sandbox.run(step.id, target, context["input"], auths, outputs)
+            return result.output, result.logs
         assert step.http is not None
         http = step.http
         path = str(flow_rules.render(http.path, context))
@@ -343,7 +382,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
             raise AuthFailed(message, id=creds.connection_id)
         if answer.status >= 400:
             raise StepFailed(f"step {step.id}: {creds.app} answered HTTP {answer.status}")
-        return output
+        return output, ""
 
     def _deauthorize(self, actor: Actor, creds: Credentials, message: str) -> None:
         """A definitive refusal: mark the connection inactive so people see it."""

@@ -257,6 +257,8 @@ run_steps = Table(
     Column("error_code", String(40), nullable=True),
     Column("error_message", Text(), nullable=True),
     Column("duration_ms", Integer(), nullable=True),
+    # What a python step printed (stdout and stderr), capped and with the run's secrets masked.
+    Column("logs", Text(), nullable=True),
     Index("ix_run_steps_connection", "connection_id"),
 )
 

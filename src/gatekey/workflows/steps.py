@@ -1,33 +1,19 @@
-"""What a step does once its credentials are resolved: call a Python callable, shape outputs.
+"""What a step does once its credentials are resolved, and how its results are recorded.
 
-Outputs are recorded with every secret value of the run's credentials masked.
+Outputs and captured logs are recorded with every secret value of the run's credentials masked.
+python steps run registered code in a child process (``registry``, ``sandbox``); nothing here
+imports step code.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gatekey.errors import InvalidInput
-
 MAX_OUTPUT = 64 * 1024
+MAX_LOGS = 64 * 1024
 MASK = "••••"
-
-
-def load_callable(path: str) -> Callable[..., Any]:
-    """Import ``package.module:function`` (or ``package.module.function``)."""
-    module_name, sep, attribute = path.partition(":")
-    if not sep:
-        module_name, _, attribute = path.rpartition(".")
-    try:
-        target = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError):
-        raise InvalidInput(f"cannot import the step's callable {path!r}") from None
-    if not callable(target):
-        raise InvalidInput(f"{path!r} is not callable")
-    return target  # type: ignore[no-any-return]
 
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:
@@ -71,3 +57,14 @@ def response_output(status: int, content_type: str, body: bytes) -> dict[str, An
     else:
         data = body.decode("utf-8", "replace")
     return {"status": status, "body": data}
+
+
+def recorded_logs(raw: str, secrets: Iterable[str]) -> str | None:
+    """Mask a step's captured output, then cap it at ``MAX_LOGS`` characters (in that order,
+    so a secret cut by the cap is masked whole)."""
+    if not raw:
+        return None
+    text: str = redact(raw, secrets)
+    if len(text) > MAX_LOGS:
+        text = text[:MAX_LOGS] + "\n[output truncated]"
+    return text

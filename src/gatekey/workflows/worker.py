@@ -1,7 +1,9 @@
 """Execute queued runs: a bounded pool of threads, each claiming one run at a time.
 
 Inside ``gatekey serve`` and as ``gatekey worker``; any number of processes on any number of
-hosts can run it against one database, since a run is claimed exactly once.
+hosts can run it against one database, since a run is claimed exactly once. A thread survives
+whatever the work it calls raises, ``BaseException`` included (``SystemExit`` would otherwise
+end it silently), so the pool never shrinks; only ``stop()`` ends it.
 """
 
 from __future__ import annotations
@@ -37,19 +39,36 @@ class RunWorker:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     def drain(self) -> int:
-        """Execute queued runs until none is left; return how many ran (for tests and --once)."""
-        done = 0
-        while self._service.work_once(self.name) is not None:
+        """Execute queued runs until none is left; return how many ran (for tests and --once).
+
+        A run that stops on anything is failed and the next one taken; the operator's Ctrl-C
+        (``KeyboardInterrupt`` in this thread), or three failures in a row (the database is
+        gone), end it.
+        """
+        done = failures = 0
+        while True:
+            try:
+                ran = self._service.work_once(self.name)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                failures += 1
+                if failures >= 3:
+                    raise
+                log.error("run worker %s failed (%s)", self.name, type(exc).__name__, exc_info=exc)
+                continue
+            failures = 0
+            if ran is None:
+                return done
             done += 1
-        return done
 
     def _loop(self, index: int) -> None:
         worker = f"{self.name}:{index}"
         while not self._stop.is_set():
             try:
                 ran = self._service.work_once(worker)
-            except Exception:
-                log.exception("run worker %s failed", worker)
+            except BaseException as exc:
+                log.error("run worker %s failed (%s)", worker, type(exc).__name__, exc_info=exc)
                 ran = None
             if ran is None:
                 if index == 0:
@@ -59,8 +78,8 @@ class RunWorker:
     def _reap(self) -> None:
         try:
             lost = self._service.fail_abandoned_runs(self._abandon_after)
-        except Exception:
-            log.exception("could not check for abandoned runs")
+        except BaseException as exc:
+            log.error("could not check for abandoned runs (%s)", type(exc).__name__, exc_info=exc)
             return
         if lost:
             log.warning("%d run(s) abandoned by a stopped worker were marked failed", lost)

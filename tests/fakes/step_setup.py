@@ -1,0 +1,52 @@
+"""How the suite registers and runs its python steps, as an operator would: settings only."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS = (
+    "echo_auth",
+    "sandbox_token",
+    "leak_token",
+    "good",
+    "snoop",
+    "sleepy",
+    "hog",
+    "exits",
+    "interrupts",
+    "hard_exit",
+    "raises",
+)
+
+
+def setting() -> str:
+    """``GATEKEY_STEPS``: every step of ``tests/fakes/steps.py``, and one that exits on import."""
+    entries = [f"{name}=tests.fakes.steps:{name}" for name in STEPS]
+    entries.append("exit_on_import=tests.fakes.exit_on_import:step")
+    return ",".join(entries)
+
+
+def python_path() -> str:
+    """``PYTHONPATH`` with the repository first, so the step child imports ``tests.fakes``."""
+    parts = [str(ROOT), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    return os.pathsep.join(p for p in dict.fromkeys(parts) if p)
+
+
+def interpreter() -> str:
+    """``GATEKEY_STEP_PYTHON``: this interpreter, unless the step user (``nobody`` when the suite
+    runs as root) cannot run it (a pyenv under /root): then Debian's."""
+    if os.geteuid() != 0:
+        return sys.executable
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        try:
+            subprocess.run(
+                [candidate, "-c", ""], user="nobody", check=True, capture_output=True, timeout=30
+            )
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return candidate
+    return sys.executable
