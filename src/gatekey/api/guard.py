@@ -1,4 +1,11 @@
-"""What every HTTP exchange goes through: a body-size check and the security headers.
+"""What every HTTP exchange goes through: the body checks and the security headers.
+
+Before the app sees a request: a ``multipart/form-data`` (or other ``multipart/*``) body is
+refused with 415 ``unsupported_media_type``, since no Gatekey route takes files (the proxy
+passes bodies through unparsed, so it may carry them); a body over ``MAX_BODY`` is refused with
+413 ``payload_too_large``, whether it declares a ``Content-Length`` or comes without one
+(chunked: such a body is read here, up to the limit, before any route parses it). So no form
+is ever parsed, or spooled to a temporary file, past these checks.
 
 Pure ASGI: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware("http")``) runs each request
 body read through a task group of its own, which cost a ``POST /credentials`` 11% of its CPU
@@ -11,12 +18,15 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatekey.api import problems
+from gatekey.errors import PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY = 1024 * 1024
+PASS_THROUGH = ("/api/v1/proxy/",)
+"""Path prefixes whose bodies Gatekey forwards without parsing: multipart may go there."""
 
 
 class Guard:
-    """Refuse a declared body over ``MAX_BODY`` (413 ``payload_too_large``); give every response
+    """Refuse multipart bodies (415) and bodies over ``MAX_BODY`` (413); give every response
     ``X-Content-Type-Options: nosniff`` and, unless the route chose its own,
     ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``."""
 
@@ -27,14 +37,27 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            refusal = problems.problem(
-                413, "payload_too_large", "request body is larger than 1 MiB"
-            )
-            await refusal(scope, receive, self._with_headers(send))
+        send = self._with_headers(send)
+        headers = Headers(scope=scope)
+        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type.startswith("multipart/") and not scope["path"].startswith(PASS_THROUGH):
+            await _refuse(
+                415, UnsupportedMediaType.code, "this route takes no files: send a form "
+                "(application/x-www-form-urlencoded) or JSON", scope, receive, send
+            )  # fmt: skip
             return
-        await self.app(scope, receive, self._with_headers(send))
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > MAX_BODY:
+                await _too_large(scope, receive, send)
+                return
+        else:  # chunked, or an HTTP/2 stream: the length is known once it has been read
+            read = await _read_within(receive, MAX_BODY)
+            if read is None:
+                await _too_large(scope, receive, send)
+                return
+            receive = _replay(read, receive)
+        await self.app(scope, receive, send)
 
     @staticmethod
     def _with_headers(send: Send) -> Send:
@@ -47,3 +70,43 @@ class Guard:
             await send(message)
 
         return send_with_headers
+
+
+async def _refuse(
+    status: int, code: str, detail: str, scope: Scope, receive: Receive, send: Send
+) -> None:
+    await problems.problem(status, code, detail)(scope, receive, send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    await _refuse(
+        413, PayloadTooLarge.code, "request body is larger than 1 MiB", scope, receive, send
+    )
+
+
+async def _read_within(receive: Receive, limit: int) -> list[Message] | None:
+    """Read a whole body of unknown length; None once it passes ``limit`` bytes."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages  # the client went away: the app sees that as it would have
+        size += len(message.get("body", b""))
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that hands out the messages already read, then the live ones."""
+    queued = list(messages)
+
+    async def replay() -> Message:
+        if queued:
+            return queued.pop(0)
+        return await receive()
+
+    return replay
