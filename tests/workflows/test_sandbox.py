@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from gatekey.errors import (
+    InvalidInput,
     StepExited,
     StepFailed,
     StepOutOfMemory,
     StepSandboxFailed,
     StepTimedOut,
 )
+from gatekey.runtime import Runtime
 from gatekey.workflows.sandbox import StepSandbox
 
 AUTHS = {"sendgrid": {"api_key": "SG.sandbox.CANARY0001"}}
@@ -120,3 +124,20 @@ def test_an_interpreter_the_step_user_cannot_run_is_a_clear_error() -> None:
     with pytest.raises(StepSandboxFailed) as caught:
         broken.run("s", "tests.fakes.steps:good", {}, {}, {})
     assert "GATEKEY_STEP_PYTHON" in caught.value.message
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux")
+def test_a_process_that_opened_a_runtime_is_not_dumpable(runtime: Runtime) -> None:
+    """So a step child of the same user cannot read its /proc/<pid>/environ or memory."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(3, 0, 0, 0, 0) == 0  # PR_GET_DUMPABLE
+
+
+def test_a_step_user_needs_a_root_gatekey(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InvalidInput, match="never run as root"):
+        StepSandbox(user="root")
+    with pytest.raises(InvalidInput, match="no user"):
+        StepSandbox(user="no-such-user-here")
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    with pytest.raises(InvalidInput, match="running as root"):
+        StepSandbox(user="nobody")

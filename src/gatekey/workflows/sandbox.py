@@ -106,6 +106,10 @@ def step_user(name: str | None) -> tuple[int, int] | None:
         raise InvalidInput("GATEKEY_STEP_USER: python steps never run as root")
     if entry.pw_uid == os.geteuid():
         return None
+    if os.geteuid() != 0:
+        raise InvalidInput(
+            f"GATEKEY_STEP_USER: only a Gatekey running as root can run steps as {name!r}"
+        )
     return entry.pw_uid, entry.pw_gid
 
 
