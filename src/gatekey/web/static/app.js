@@ -14,11 +14,12 @@
     el._timer = setTimeout(function () { el.hidden = true; }, 5000);
   }
 
+  // Sent URL-encoded: Gatekey takes no file uploads, and refuses multipart/form-data (415).
   function post(url, body) {
     return fetch(url, {
       method: "POST",
       headers: { "X-CSRF-Token": csrf, "Accept": "application/json" },
-      body: body || new FormData(),
+      body: new URLSearchParams(body || new FormData()),
       credentials: "same-origin"
     }).then(function (response) {
       return response.json().catch(function () {
