@@ -20,6 +20,7 @@ STEPS = (
     "interrupts",
     "hard_exit",
     "raises",
+    "daemon",
 )
 
 

@@ -90,3 +90,19 @@ def hard_exit(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str,
 
 def raises(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
     raise ValueError(f"bad input {run_input.get('who')!r}")
+
+
+def daemon(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
+    """Detach a process as ``pty:spawn`` or a daemon would (own session, double fork), return."""
+    detach = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    print('grandchild', os.getpid(), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", detach], start_new_session=True)
+    time.sleep(0.5)
+    print(f"pids {child.pid}", flush=True)
+    if run_input.get("then") == "sleep":
+        time.sleep(600)
+    return {"detached": child.pid}

@@ -91,6 +91,23 @@ def test_a_step_past_the_time_limit_is_stopped_with_what_it_started(tmp_path: Pa
     assert not _alive(host) and not _alive(grandchild), "no process is left behind"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="subreaper is Linux")
+@pytest.mark.parametrize("then", ["return", "sleep"])
+def test_processes_a_step_detaches_are_stopped_with_it(then: str) -> None:
+    """A session of their own (as ``pty:spawn`` makes) does not let them outlive the step."""
+    quick = StepSandbox(timeout=2, memory_mb=256, python=os.environ["GATEKEY_STEP_PYTHON"])
+    logs = ""
+    try:
+        logs = quick.run("d", "tests.fakes.steps:daemon", {"then": then}, {}, {}).logs
+    except StepTimedOut as exc:
+        assert then == "sleep"
+        logs = exc.details["logs"]
+    (detached,) = _pids(logs)
+    forked = re.search(r"grandchild (\d+)", logs)
+    assert forked, logs
+    assert not _alive(detached) and not _alive(int(forked.group(1))), "nothing is left running"
+
+
 def test_a_step_past_the_memory_limit_fails_clearly(sandbox: StepSandbox) -> None:
     with pytest.raises(StepOutOfMemory) as caught:
         sandbox.run("big", "tests.fakes.steps:hog", {}, {}, {})

@@ -38,6 +38,7 @@ from gatekey.errors import (
     StepSandboxFailed,
     StepTimedOut,
 )
+from gatekey.workflows import step_host
 
 HOST = str(Path(__file__).with_name("step_host.py"))
 MAX_RESULT = 1024 * 1024
@@ -233,7 +234,7 @@ class StepSandbox:
                         stop_at = now + _GRACE
                     elif now >= deadline:
                         timed_out = True
-                        _kill_group(process.pid)
+                        _kill_tree(process.pid)
                         stop_at = now + _GRACE
                 if stop_at is not None and (now >= stop_at or not selector.get_map()):
                     break
@@ -327,6 +328,28 @@ def _has_exited(pid: int) -> bool:
         return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:
         return True
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill a live child with all its descendants: those still in its process group, and
+    those that left it (``setsid``), which stay below the child as it is their subreaper."""
+    for _ in range(50):
+        left = _descendants(pid)
+        if not left:
+            break
+        for descendant in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(descendant, signal.SIGKILL)
+    _kill_group(pid)
+
+
+def _descendants(root: int) -> list[int]:
+    found, pending = [], [root]
+    while pending:
+        children = step_host.children_of(pending.pop())
+        found += children
+        pending += children
+    return found
 
 
 def _kill_group(pgid: int) -> None:

@@ -13,21 +13,69 @@ chose for steps, with no access to Gatekey's keys or settings.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import importlib
+import json
 import os
+import resource
+import signal
 import sys
+import time
+import traceback
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# Run as a script, this file's folder heads sys.path; a step module must not resolve there.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
-
-import contextlib  # noqa: E402
-import importlib  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import traceback  # noqa: E402
-from typing import Any  # noqa: E402
-
 MESSAGE_LIMIT = 2000
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    """Linux: what the step starts stays this process's descendant even when it detaches
+    (``setsid``, a double fork), so it can be found and stopped (``_stop_descendants``)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _stop_descendants() -> None:
+    """Kill and reap everything the step left running, orphans included."""
+    me = os.getpid()
+    for _ in range(200):
+        left = children_of(me)
+        if not left:
+            return
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        reaped = False
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            reaped = True
+        if not reaped:
+            time.sleep(0.005)
 
 
 def _limit(memory_mb: int, cpu_seconds: int) -> None:
@@ -89,13 +137,17 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
+    # Run as a script, this file's folder heads sys.path; a step module must not resolve there.
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
     result_fd = int(argv[1])
     os.set_inheritable(result_fd, False)
     request = json.loads(sys.stdin.buffer.read())
     _detach_stdin()
+    _become_subreaper()
     _limit(int(request["memory_mb"]), int(request["cpu_seconds"]))
     result = _call(request)
     del request
+    _stop_descendants()
     data = json.dumps(result).encode()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # the step closed it
