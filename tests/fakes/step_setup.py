@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,9 +34,22 @@ def setting() -> str:
     return ",".join(entries)
 
 
+MODULES = ("tests/__init__.py", "tests/fakes/__init__.py", "tests/fakes/steps.py",
+           "tests/fakes/exit_on_import.py")  # fmt: skip
+
+
 def python_path() -> str:
-    """``PYTHONPATH`` with the repository first, so the step child imports ``tests.fakes``."""
-    parts = [str(ROOT), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    """``PYTHONPATH`` for the step child: a world-readable copy of the step modules first (the
+    checkout may sit where ``nobody`` cannot read, as under /root), then the inherited one."""
+    copy = Path(tempfile.mkdtemp(prefix="gatekey-test-steps-"))
+    copy.chmod(0o755)
+    for module in MODULES:
+        target = copy / module
+        target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / module, target)
+        target.chmod(0o644)
+    atexit.register(shutil.rmtree, copy, ignore_errors=True)
+    parts = [str(copy), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
     return os.pathsep.join(p for p in dict.fromkeys(parts) if p)
 
 

@@ -40,7 +40,8 @@ from gatekey.errors import (
 )
 from gatekey.workflows import step_host
 
-HOST = str(Path(__file__).with_name("step_host.py"))
+HOST = Path(__file__).with_name("step_host.py")
+_HOST_SOURCE = HOST.read_bytes()
 MAX_RESULT = 1024 * 1024
 MAX_CAPTURE = 128 * 1024
 """Bytes of output kept: twice what a run step records, so masking sees whole secrets."""
@@ -154,9 +155,14 @@ class StepSandbox:
         with tempfile.TemporaryDirectory(
             prefix="gatekey-step-", ignore_cleanup_errors=True
         ) as work:
+            # The host runs from a copy in the step's own folder: the step user needs no access
+            # to Gatekey's installation (only to the interpreter and the step's package).
+            host = Path(work) / HOST.name
+            host.write_bytes(_HOST_SOURCE)
             if self._user is not None:
                 os.chown(work, *self._user)
-            exchange = self._spawn(step_id, work, request)
+                os.chown(host, *self._user)
+            exchange = self._spawn(step_id, work, str(host), request)
         return self._outcome(step_id, target, exchange)
 
     def _environment(self, work: str) -> dict[str, str]:
@@ -169,12 +175,12 @@ class StepSandbox:
         )
         return env
 
-    def _spawn(self, step_id: str, work: str, request: bytes) -> _Exchange:
+    def _spawn(self, step_id: str, work: str, host: str, request: bytes) -> _Exchange:
         result_read, result_write = os.pipe()
         uid, gid = self._user if self._user is not None else (None, None)
         try:
             process = subprocess.Popen(
-                [self.python, "-u", "-B", HOST, str(result_write)],
+                [self.python, "-u", "-B", host, str(result_write)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -1,11 +1,12 @@
 """The child process a python step runs in: ``python -u -B step_host.py <result-fd>``.
 
-``gatekey.workflows.sandbox`` starts it with a scrubbed environment, a fresh temporary working
-directory, a session of its own and, when Gatekey runs as root, an unprivileged user. It reads
-one JSON request from stdin (the registered ``module:function``, the run input, the step's
-``auths``, the earlier steps' outputs and the limits), sets its resource limits, imports the
-step and calls it, and writes one JSON result to the result descriptor. Whatever the step
-prints goes to stdout and stderr, which the parent captures and masks.
+``gatekey.workflows.sandbox`` starts it, from a copy of this file in the step's fresh temporary
+working directory, with a scrubbed environment, a session of its own and, when Gatekey runs as
+root, an unprivileged user. It reads one JSON request from stdin (the registered
+``module:function``, the run input, the step's ``auths``, the earlier steps' outputs and the
+limits), sets its resource limits, imports the step and calls it, stops whatever the step
+left running, and writes one JSON result to the result descriptor. Whatever the step prints
+goes to stdout and stderr, which the parent captures and masks.
 
 Standard library only, and nothing of Gatekey: it runs under whatever interpreter the operator
 chose for steps, with no access to Gatekey's keys or settings.
