@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import pwd
@@ -73,8 +74,12 @@ def make_undumpable() -> bool:
     ``/proc/<pid>/environ``, ``mem`` or ``fd``, nor attach to it. Return whether it took."""
     if not sys.platform.startswith("linux"):
         return False
-    libc = ctypes.CDLL(None, use_errno=True)
-    return int(libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)) == 0
+    return int(_libc().prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)) == 0
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass(frozen=True, slots=True)
