@@ -13,7 +13,18 @@ from typing import Any
 import httpx2
 import pytest
 
-from gatekey.egress import EgressPolicy, GuardedBackend, GuardedTransport, refusal, resolve
+from gatekey import special_purpose
+from gatekey.egress import (
+    EgressPolicy,
+    GuardedBackend,
+    GuardedClient,
+    GuardedTransport,
+    IPAddress,
+    destination,
+    preflight,
+    refusal,
+    resolve,
+)
 from gatekey.errors import DestinationBlocked, InvalidInput
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor, ConnectionService
@@ -77,13 +88,70 @@ PAYLOADS = [form for base in BASES for form in _spellings(base)] + [
     "64:ff9b:1::a00:1",
     "255.255.255.255",
     "240.0.0.1",
+    "fec0::1",  # site-local, deprecated (RFC 3879): Python's ipaddress calls it global
+    "fec0:0:0:ffff::1",
+    "feff:ffff::1",
+    "3fff::1",  # documentation (RFC 9637)
+    "3fff:fff:ffff::1",
+    "5f00::1",  # SRv6 SIDs (RFC 9602)
+    "100:0:0:1::1",  # dummy prefix (RFC 9780)
+    "2001:2::1",  # benchmarking
+    "192.88.99.2",  # 6a44 relay anycast
+    "192.88.99.1",  # deprecated 6to4 relay anycast
+    "192.0.0.171",  # NAT64/DNS64 discovery
 ]
 
-PUBLIC = ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "2a00:1450:4001::200e"]
+PUBLIC = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "93.184.216.34",
+    "2606:4700:4700::1111",
+    "2a00:1450:4001::200e",
+    "3fff:1000::1",  # just past 3fff::/20
+    "2a01:4f8::1",
+]
 
 
 def test_the_payload_list_is_long_enough() -> None:
-    assert len(set(PAYLOADS)) >= 100
+    assert len(set(PAYLOADS)) >= 130
+
+
+def _edges(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[IPAddress]:
+    return [network.network_address, network.broadcast_address]
+
+
+@pytest.mark.parametrize(
+    "entry", [e for e in (*special_purpose.IPV4, *special_purpose.IPV6) if e.blocked], ids=str
+)
+def test_every_registry_row_not_globally_reachable_is_refused(
+    entry: special_purpose.Entry,
+) -> None:
+    for ip in _edges(entry.network):
+        assert refusal(ip) is not None, (entry.prefix, entry.name, str(ip))
+        with pytest.raises(DestinationBlocked):
+            GuardedBackend(EgressPolicy()).connect_tcp(str(ip), 443, timeout=1)
+
+
+def test_the_registry_is_dated_and_well_formed() -> None:
+    rows = (*special_purpose.IPV4, *special_purpose.IPV6)
+    assert special_purpose.TAKEN >= "2025-04"
+    assert len({e.prefix for e in rows}) == len(rows)
+    for entry in rows:
+        assert str(entry.network) == entry.prefix and entry.rfc.startswith("RFC ")
+        assert entry.blocked == (entry.reachable is False or entry.terminated)
+    blocked = {e.prefix for e in rows if e.blocked}
+    assert {"3fff::/20", "5f00::/16", "100:0:0:1::/64", "192.88.99.2/32"} <= blocked
+    # the most specific row decides: PCP anycast is global inside IETF protocol assignments
+    pcp = special_purpose.entry_for(ipaddress.ip_address("2001:1::1"))
+    assert pcp is not None and pcp.reachable is True
+    assert special_purpose.entry_for(ipaddress.ip_address("8.8.8.8")) is None
+
+
+def test_beyond_the_registry_site_local_and_all_of_192_0_0_0_24_are_refused() -> None:
+    assert refusal(ipaddress.ip_address("fec0::1")) == "site-local"
+    assert refusal(ipaddress.ip_address("3fff::1")) == "documentation"
+    # the registry calls PCP anycast global; 192.0.0.0/24 is refused whole (metadata lives there)
+    assert refusal(ipaddress.ip_address("192.0.0.9")) == "reserved"
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -286,3 +354,51 @@ def test_a_token_url_pointing_at_metadata_is_refused(
             fields={"client_id": "a", "client_secret": "b"},
         )
     assert service.list_connections(actor).items == []
+
+
+UNUSABLE = [
+    "http://0177.0.0.1/x",
+    "http://[::1",
+    "http://[::1]x/",
+    "http://a b/",
+    "http://%zz/",
+    "http://x.test:99999/",
+    "http://x.test:0/",
+    "http://\x01.test/",
+    "http:///x",
+    "ftp://x.test/",
+    "file:///etc/passwd",
+    "/relative",
+]
+
+
+@pytest.mark.parametrize("url", UNUSABLE)
+def test_a_url_the_client_cannot_send_is_invalid_input_never_an_httpx_error(
+    url: str, loopback: int
+) -> None:
+    with pytest.raises(InvalidInput) as parsed:
+        destination(url)
+    assert parsed.value.code == "invalid_input" and url not in parsed.value.message
+    with GuardedClient(transport=GuardedTransport(EgressPolicy(["127.0.0.1"]))) as client:
+        with pytest.raises(InvalidInput) as sent:
+            client.post(url, content=b"x")
+        assert sent.value.code == "invalid_input"
+        with pytest.raises(InvalidInput):
+            preflight(client, url)
+    assert _Hello.seen == []
+
+
+def test_preflight_applies_the_policy_to_the_resolved_host(loopback: int) -> None:
+    client = GuardedClient(transport=GuardedTransport(EgressPolicy(["127.0.0.1"])))
+    with client:
+        assert str(preflight(client, f"http://127.0.0.1:{loopback}/x")).endswith("/x")
+        for blocked in ("http://169.254.169.254/", "http://[fec0::1]/", "http://[3fff::1]/"):
+            with pytest.raises(DestinationBlocked):
+                preflight(client, blocked)
+        assert str(preflight(client, "https://not-registered-yet.invalid/")).startswith("https")
+    plain = httpx2.Client()  # an injected transport owns its egress: the parse only
+    with plain:
+        assert preflight(plain, "http://169.254.169.254/").host == "169.254.169.254"
+        with pytest.raises(InvalidInput):
+            preflight(plain, "http://0177.0.0.1/")
+    assert _Hello.seen == []

@@ -11,7 +11,11 @@ log = logging.getLogger(__name__)
 
 
 class WebhookDispatcher:
-    """Polls the outbox every ``interval`` seconds and sends what is due, in batches."""
+    """Polls the outbox every ``interval`` seconds and sends what is due, in fair batches.
+
+    Each delivery is settled on its own (``deliver_webhooks``), and the loop outlives any error
+    a batch raises (the database away, say): it logs the type and polls again.
+    """
 
     def __init__(self, service: ConnectionService, *, interval: float = 2.0, batch: int = 20):
         self.service = service
@@ -21,12 +25,12 @@ class WebhookDispatcher:
         self._thread: threading.Thread | None = None
 
     def drain(self, rounds: int = 50) -> int:
-        """Send until nothing is due (or ``rounds`` batches); return how many were sent."""
+        """Send until nothing is due (or ``rounds`` batches); return how many were attempted."""
         sent = 0
         for _ in range(rounds):
             count = self.service.deliver_webhooks(self.batch)
             sent += count
-            if count == 0:
+            if count == 0 or self._stop.is_set():
                 break
         return sent
 

@@ -10,6 +10,17 @@ multicast, reserved, unspecified and every other non-global address, including I
 decimal, octal or hex and IPv4 carried inside IPv6 (mapped, 6to4, Teredo, NAT64). Redirects are
 never followed by Gatekey's clients. ``GATEKEY_EGRESS_ALLOW`` (networks, addresses or host
 names, each optionally with ``:port``) is the only way around it.
+
+What is refused comes from two sources: Python's ``ipaddress`` (loopback, private, link-local,
+multicast, reserved) and the IANA Special-Purpose Address Registries shipped as data in
+``gatekey.special_purpose`` (every row not globally reachable), plus deprecated site-local
+``fec0::/10`` (RFC 3879) and the whole of ``192.0.0.0/24`` (cloud metadata lives there).
+
+A URL the HTTP client cannot use (it cannot parse it, the scheme is not http(s), the port is out
+of range, the host is no name or address) is refused before anything is sent, with
+``InvalidInput``; ``GuardedClient`` does that for every request, so no ``httpx2.InvalidURL``
+reaches a caller. ``preflight`` applies the same parse and the policy, resolving the host when it
+can, for URLs people register (webhooks) so a refusal is seen then and not at delivery.
 """
 
 from __future__ import annotations
@@ -25,21 +36,28 @@ import httpcore2
 import httpx2
 from httpcore2._backends.sync import SyncStream
 
-from gatekey.errors import DestinationBlocked
+from gatekey import special_purpose
+from gatekey.errors import DestinationBlocked, InvalidInput
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], list[IPAddress]]
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-# global by the registry's reading but never a provider: IETF protocol assignments (Oracle
-# Cloud's metadata service is 192.0.0.192) and shared address space (Alibaba's is 100.100.100.200)
-_ALSO_REFUSED = (
-    ipaddress.IPv4Network("192.0.0.0/24"),
-    ipaddress.IPv4Network("100.64.0.0/10"),
+# Refused beyond the registry: all of 192.0.0.0/24, whose anycast rows the registry calls global
+# but where Oracle Cloud's metadata service is (192.0.0.192); shared address space (Alibaba's
+# metadata is 100.100.100.200); site-local, deprecated by RFC 3879 and absent from the registry,
+# which Python's ipaddress calls global; documentation (RFC 9637), for Pythons that predate it.
+_ALSO_REFUSED: tuple[tuple[IPNetwork, str], ...] = (
+    (ipaddress.IPv4Network("192.0.0.0/24"), "reserved"),
+    (ipaddress.IPv4Network("100.64.0.0/10"), "reserved"),
+    (ipaddress.IPv6Network("fec0::/10"), "site-local"),
+    (ipaddress.IPv6Network("3fff::/20"), "documentation"),
 )
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 _HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+# a host the resolver could look up: DNS labels (underscores occur in real names), a final dot
+_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?", re.IGNORECASE)
 
 
 def _embedded_v4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
@@ -80,8 +98,14 @@ def refusal(ip: IPAddress) -> str | None:
         return "multicast"
     if ip.is_private:
         return "private"
-    if ip.is_reserved or any(ip in n for n in _ALSO_REFUSED if n.version == ip.version):
+    for network, reason in _ALSO_REFUSED:
+        if network.version == ip.version and ip in network:
+            return reason
+    if ip.is_reserved:
         return "reserved"
+    entry = special_purpose.entry_for(ip)
+    if entry is not None and entry.blocked:
+        return f"special-purpose ({entry.name}, {entry.rfc})"
     if not ip.is_global:
         return "non-public"
     return None
@@ -160,6 +184,28 @@ class GuardedBackend(httpcore2.SyncBackend):
         self.policy = policy
         self.resolver = resolver
 
+    def allowed(self, host: str, port: int, found: Sequence[IPAddress]) -> list[IPAddress]:
+        """The addresses of ``found`` the policy allows; refuse when there is none."""
+        permitted = [ip for ip in found if self.policy.refusal(host, port, ip) is None]
+        if not permitted:
+            reasons = {self.policy.refusal(host, port, ip) or "" for ip in found}
+            kinds = ", ".join(sorted(reasons)) or "no"
+            raise DestinationBlocked(
+                f"{host} resolves only to {kinds} addresses; Gatekey does not connect there "
+                "(an operator can allow it with GATEKEY_EGRESS_ALLOW)",
+                host=host,
+            )
+        return permitted
+
+    def check(self, host: str, port: int) -> None:
+        """Refuse ``host`` now if it resolves only to refused addresses. A name that does not
+        resolve (yet) passes: every connect resolves and checks again."""
+        try:
+            found = self.resolver(host, port)
+        except (OSError, UnicodeError, ValueError):
+            return
+        self.allowed(host, port, found)
+
     def connect_tcp(
         self,
         host: str,
@@ -170,15 +216,10 @@ class GuardedBackend(httpcore2.SyncBackend):
     ) -> httpcore2.NetworkStream:
         try:
             addresses = self.resolver(host, port)
-        except (OSError, UnicodeError) as exc:
+        except (OSError, UnicodeError, ValueError) as exc:
             raise httpcore2.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        reasons: list[str] = []
         last_error: OSError | None = None
-        for ip in addresses:
-            reason = self.policy.refusal(host, port, ip)
-            if reason is not None:
-                reasons.append(reason)
-                continue
+        for ip in self.allowed(host, port, addresses):
             try:
                 sock = socket.create_connection(
                     (str(ip), port),
@@ -194,14 +235,7 @@ class GuardedBackend(httpcore2.SyncBackend):
                 sock.setsockopt(*option)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return SyncStream(sock)
-        if last_error is not None:
-            raise httpcore2.ConnectError(str(last_error)) from last_error
-        kinds = ", ".join(sorted(set(reasons))) or "no"
-        raise DestinationBlocked(
-            f"{host} resolves only to {kinds} addresses; Gatekey does not connect there "
-            "(an operator can allow it with GATEKEY_EGRESS_ALLOW)",
-            host=host,
-        )
+        raise httpcore2.ConnectError(str(last_error)) from last_error
 
 
 class GuardedTransport(httpx2.HTTPTransport):
@@ -212,8 +246,85 @@ class GuardedTransport(httpx2.HTTPTransport):
         pool = self._pool
         if not isinstance(pool, httpcore2.ConnectionPool):
             raise TypeError("the egress guard needs a direct connection pool, not a proxy")
+        self.backend = GuardedBackend(policy, resolver)
         # httpx2 takes no backend argument; the tests prove every connect goes through this one
-        pool._network_backend = GuardedBackend(policy, resolver)
+        pool._network_backend = self.backend
+
+
+def _unusable(why: str) -> InvalidInput:
+    # never the URL itself: its query may carry a credential
+    return InvalidInput(f"the destination URL cannot be used: {why}", field="url")
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def usable(url: httpx2.URL) -> httpx2.URL:
+    """Refuse (``InvalidInput``) a parsed URL the transport could not send anywhere."""
+    if url.scheme not in ("http", "https"):
+        raise _unusable("only http and https URLs are sent")
+    host = url.raw_host.decode("ascii", "replace")
+    if not host:
+        raise _unusable("it has no host")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise _unusable("the port is out of range")
+    if not (_is_address(host) or (len(host) <= 254 and _NAME.fullmatch(host))):
+        raise _unusable("the host is neither a host name nor an IP address")
+    return url
+
+
+def destination(url: Any) -> httpx2.URL:
+    """Parse ``url`` as the HTTP client will; refuse (``InvalidInput``) what it could not send."""
+    try:
+        parsed = url if isinstance(url, httpx2.URL) else httpx2.URL(url)
+    except (httpx2.InvalidURL, ValueError, TypeError):
+        raise _unusable("the HTTP client cannot parse it") from None
+    return usable(parsed)
+
+
+class UsableURLs:
+    """Mixin for ``httpx2.Client`` classes (Authlib's too): a request to a URL the client
+    cannot send raises ``InvalidInput`` before anything is sent, never ``httpx2.InvalidURL``."""
+
+    def build_request(self, method: str, url: httpx2.URL | str, **options: Any) -> httpx2.Request:
+        try:
+            request: httpx2.Request = super().build_request(  # type: ignore[misc]
+                method, url, **options
+            )
+        except httpx2.InvalidURL:
+            raise _unusable("the HTTP client cannot parse it") from None
+        usable(request.url)
+        return request
+
+
+class GuardedClient(UsableURLs, httpx2.Client):
+    """The client of every outbound request: refuses URLs it cannot send (``UsableURLs``) and
+    checks a destination ahead of time (``preflight``) against its transport's policy."""
+
+    def __init__(self, *, transport: httpx2.BaseTransport | None = None, **options: Any) -> None:
+        super().__init__(transport=transport, **options)
+        self._guard = transport.backend if isinstance(transport, GuardedTransport) else None
+
+    def preflight(self, url: Any) -> httpx2.URL:
+        """Parse ``url`` and apply the egress policy to its host now (when it resolves)."""
+        parsed = destination(url)
+        if self._guard is not None:
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            self._guard.check(parsed.raw_host.decode("ascii"), port)
+        return parsed
+
+
+def preflight(client: httpx2.Client, url: Any) -> httpx2.URL:
+    """``GuardedClient.preflight``; for any other client (an injected transport owns its own
+    egress) the parse only."""
+    if isinstance(client, GuardedClient):
+        return client.preflight(url)
+    return destination(url)
 
 
 def parse_allowlist(value: str | Sequence[str] | None) -> list[str]:

@@ -15,6 +15,7 @@ import httpx2
 from gatekey.catalog.schema import App, AuthMethod, TestRequest
 from gatekey.domain.apply import AppliedAuth
 from gatekey.domain.templates import render
+from gatekey.egress import destination
 from gatekey.errors import CredentialsRejected, ProviderUnavailable
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,9 @@ class Prober:
         url = auth.base_url + (path if path.startswith("/") else "/" + path)
         headers = {"Accept": "application/json", **spec.headers, **auth.request_headers()}
         try:
-            # Merge, not replace: a test path may carry a query string of its own.
-            target = httpx2.URL(url).copy_merge_params(auth.query) if auth.query else url
+            target = destination(url)  # InvalidInput, never httpx2.InvalidURL
+            if auth.query:  # Merge, not replace: a test path may carry a query string of its own.
+                target = target.copy_merge_params(auth.query)
             response = self._http.request(spec.method, target, headers=headers)
         except httpx2.HTTPError as exc:
             log.info("test request to %s failed: %s", app.key, type(exc).__name__)

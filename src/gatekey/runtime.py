@@ -18,7 +18,7 @@ from gatekey.catalog.schema import App
 from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from gatekey.crypto.vault import Vault
 from gatekey.dispatcher import WebhookDispatcher
-from gatekey.egress import EgressPolicy, GuardedTransport, parse_allowlist
+from gatekey.egress import EgressPolicy, GuardedClient, GuardedTransport, parse_allowlist
 from gatekey.errors import InvalidInput
 from gatekey.oauth.background import BackgroundRefresher
 from gatekey.oauth.provider import ProviderClient
@@ -99,7 +99,7 @@ def open_runtime(
     if extra_apps:
         catalog = Catalog([*catalog, *extra_apps])
     shared = transport or GuardedTransport(egress_policy(settings))
-    http = httpx2.Client(
+    http = GuardedClient(
         transport=shared,
         timeout=settings.provider_timeout,
         follow_redirects=False,

@@ -22,7 +22,7 @@ def test_webhooks_over_http(
     assert [(d["event_type"], d["status"]) for d in log] == [("webhook.ping", "pending")]
 
     bad = client.post("/api/v1/webhooks", json={"url": "gopher://x"}, headers=admin)
-    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_fields")
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
     assert client.get("/api/v1/webhooks", headers=worker).status_code == 403
     assert client.delete(f"/api/v1/webhooks/{hook['id']}", headers=admin).status_code == 204
     gone = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=admin)

@@ -1,5 +1,5 @@
 """A loopback HTTP server that plays a webhook receiver (``POST /hook``) and a provider API
-(``GET /me``), answering with the statuses a test sets."""
+(``GET /me``), answering with the statuses, and after the delays, a test sets."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class Receiver:
     hook_statuses: list[int] = field(default_factory=list)
     me_status: int = 200
     delay: float = 0.0
+    me_delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -54,6 +55,7 @@ def receiver() -> Iterator[Receiver]:
             self._answer(status)
 
         def do_GET(self) -> None:
+            time.sleep(state.me_delay)
             if self.path == "/me" and state.me_status == 200:
                 self._answer(200, b'{"email": "owner@receiver.test"}')
             else:

@@ -10,13 +10,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
+from gatekey import ids
+from gatekey.dispatcher import WebhookDispatcher
 from gatekey.domain import webhooks as hooks
 from gatekey.domain.connection import Role
-from gatekey.errors import InvalidFields, NotFound, PermissionDenied
+from gatekey.errors import (
+    DestinationBlocked,
+    InvalidFields,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
+from gatekey.store import webhooks as webhook_rows
+from gatekey.store.tables import webhook_deliveries, webhook_endpoints
 from tests.fakes.receiver import Receiver, receiver
 from tests.service.test_apps import acme
 
@@ -134,16 +145,143 @@ def test_failed_deliveries_are_retried_with_backoff_then_given_up(
     assert service.deliver_webhooks() == 0
 
 
-def test_a_blocked_destination_fails_at_once(
-    live: tuple[ConnectionService, Actor, Runtime],
+def test_a_destination_blocked_after_registration_fails_at_once(
+    settings: Settings, live: tuple[ConnectionService, Actor, Runtime]
 ) -> None:
+    """Registered while the operator allowed it; the allowlist no longer does."""
     service, actor, _ = live
-    created = service.add_webhook(actor, url="http://169.254.169.254/latest/meta-data")
-    service.ping_webhook(actor, created.id)
-    service.deliver_webhooks()
+    metadata = "http://169.254.169.254/latest/meta-data"
+    with pytest.raises(DestinationBlocked):
+        service.add_webhook(actor, url=metadata)
+    wider = open_runtime(settings.model_copy(update={"egress_allow": "169.254.169.254"}))
+    try:
+        created = wider.service.add_webhook(actor, url=metadata)
+        wider.service.ping_webhook(actor, created.id)
+    finally:
+        wider.close()
+    assert service.deliver_webhooks() == 1
     (delivery,) = service.webhook_deliveries(actor, created.id)
     assert delivery.status == "failed" and delivery.attempts == 1
     assert "GATEKEY_EGRESS_ALLOW" in (delivery.last_error or "")
+
+
+UNUSABLE = [
+    "http://0177.0.0.1/x",  # octal IPv4: httpx2 refuses to parse it
+    "http://[::1",
+    "http://[::1]x/",
+    "http://a b/",
+    "http://%zz/",
+    "http://x.test:99999/",
+    "http://x.test:0/",
+    "http://\x01.test/",
+    "http:///path-only",
+    "https://user:pw@x.test/",
+    "ftp://x.test/",
+    "gopher://x.test/",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "not a url",
+    "x" * 2100,
+    "",
+    7,
+    None,
+]
+BLOCKED = [
+    "http://10.0.0.1/",
+    "http://169.254.169.254/latest/meta-data",
+    "http://0.0.0.0/",
+    "http://[fec0::1]/",
+    "http://[3fff::1]/",
+    "http://[::ffff:10.0.0.1]/",
+    "http://[::1]:8080/",  # the suite allows 127.0.0.1 only
+]
+
+
+def test_a_url_that_can_never_be_delivered_to_is_refused_at_registration(
+    live: tuple[ConnectionService, Actor, Runtime],
+) -> None:
+    service, actor, _ = live
+    for url in UNUSABLE:
+        with pytest.raises(InvalidInput) as refused:
+            service.add_webhook(actor, url=url)
+        assert refused.value.code == "invalid_input", url
+        assert refused.value.details["field"] == "url"
+    for url in BLOCKED:
+        with pytest.raises(DestinationBlocked, match="GATEKEY_EGRESS_ALLOW"):
+            service.add_webhook(actor, url=url)
+    assert service.list_webhooks(actor) == []
+    # a host that does not resolve yet is taken: the delivery resolves and checks again
+    assert service.add_webhook(actor, url="https://hooks.not-yet.test/x").url.endswith("/x")
+
+
+def _legacy_endpoint(service: ConnectionService, actor: Actor, url: str) -> str:
+    """An endpoint stored as registration did before it checked URLs."""
+    webhook_id = ids.new_id("whk")
+    box = service.vault.seal(actor.project_id, webhook_id, {"secret": hooks.new_secret()})
+    with service.db.write() as conn:
+        webhook_rows.insert_endpoint(
+            conn,
+            {
+                "id": webhook_id,
+                "project_id": actor.project_id,
+                "url": url,
+                "description": "",
+                "events": ["*"],
+                "secret_ciphertext": box.ciphertext,
+                "dek_wrapped": box.wrapped_key,
+                "kek_id": box.key_id,
+                "created_at": service.clock(),
+            },
+        )
+    return webhook_id
+
+
+def _queue_to(service: ConnectionService, actor: Actor, webhook_id: str, count: int) -> None:
+    with service.db.write() as conn:
+        for _ in range(count):
+            service._enqueue_event(conn, actor.project_id, hooks.PING, {}, [webhook_id])
+
+
+def test_one_broken_delivery_never_stops_the_others(
+    live: tuple[ConnectionService, Actor, Runtime], hub: Receiver
+) -> None:
+    """60 deliveries to URLs the client cannot even parse (stored before URLs were checked),
+    one whose secret no longer decrypts, and another project's good one: every delivery is
+    settled, the good one is delivered, none is left claimed."""
+    service, actor, _ = live
+    broken = [
+        _legacy_endpoint(service, actor, url)
+        for url in ("http://0177.0.0.1/x", "http://[::1", "http://a b/", "http://x.test:99999/")
+    ]
+    for webhook_id in broken:
+        _queue_to(service, actor, webhook_id, 15)
+    sealed_wrong = _legacy_endpoint(service, actor, f"{hub.url}/hook")
+    with service.db.write() as conn:
+        conn.execute(
+            update(webhook_endpoints)
+            .where(webhook_endpoints.c.id == sealed_wrong)
+            .values(secret_ciphertext=b"\x00" * 48)
+        )
+    _queue_to(service, actor, sealed_wrong, 1)
+    other = Actor.operator(service.create_project("other").id)
+    good = service.add_webhook(other, url=f"{hub.url}/hook")
+    service.ping_webhook(other, good.id)
+
+    assert WebhookDispatcher(service).drain() == 62
+    assert [d.status for d in service.webhook_deliveries(other, good.id)] == ["delivered"]
+    assert [r.headers["Gatekey-Event"] for r in hub.hooks] == ["webhook.ping"]
+    for webhook_id in broken:
+        log = service.webhook_deliveries(actor, webhook_id)
+        assert len(log) == 15 and {(d.status, d.attempts) for d in log} == {("failed", 1)}
+        assert all("cannot be used" in (d.last_error or "") for d in log)
+    (undecryptable,) = service.webhook_deliveries(actor, sealed_wrong)
+    assert (undecryptable.status, undecryptable.attempts) == ("pending", 1)
+    assert undecryptable.last_error
+    with service.db.read() as conn:
+        held = conn.execute(
+            select(webhook_deliveries.c.id).where(webhook_deliveries.c.claimed_until.isnot(None))
+        ).all()
+    assert held == []
 
 
 def test_endpoints_get_the_events_they_asked_for_and_only_their_projects(
@@ -163,9 +301,6 @@ def test_endpoints_get_the_events_they_asked_for_and_only_their_projects(
 
 def test_bad_input_and_roles(live: tuple[ConnectionService, Actor, Runtime]) -> None:
     service, actor, _ = live
-    for url in ("ftp://x.test/", "not a url", "https://user:pw@x.test/", "x" * 2100, 7):
-        with pytest.raises(InvalidFields):
-            service.add_webhook(actor, url=url)
     with pytest.raises(InvalidFields):
         service.add_webhook(actor, url="https://x.test/", events=["connection.exploded"])
     with pytest.raises(InvalidFields):

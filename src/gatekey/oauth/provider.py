@@ -27,6 +27,7 @@ from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 from gatekey.catalog.schema import OAuth2Spec
 from gatekey.domain.templates import render
 from gatekey.domain.tokens import retry_after_seconds
+from gatekey.egress import UsableURLs
 from gatekey.errors import (
     GrantRevoked,
     OAuthClientRejected,
@@ -68,6 +69,10 @@ class _Shared(httpx2.BaseTransport):
         """The pool outlives the client; the runtime closes it."""
 
 
+class _Session(UsableURLs, OAuth2Client):  # type: ignore[misc]
+    """Authlib's client; a token URL it cannot send is ``InvalidInput``, not a crash."""
+
+
 class ProviderClient:
     """Token requests for any app; the transport and the clock are injected."""
 
@@ -93,7 +98,7 @@ class ProviderClient:
         app_name: str,
         redirect_uri: str | None = None,
     ) -> Iterator[OAuth2Client]:
-        session = OAuth2Client(
+        session = _Session(
             client_id=client.client_id,
             client_secret=client.client_secret,
             token_endpoint_auth_method=spec.client_auth_method,

@@ -49,7 +49,10 @@ def target_url(base_url: str, path: str) -> str:
     raw = unquote(path)
     if "://" in raw or raw.startswith("//") or "\\" in raw or any(ord(c) < 32 for c in raw):
         raise InvalidInput("the proxy path must be relative to the app's base URL")
-    base = urlsplit(base_url)
+    try:
+        base = urlsplit(base_url)
+    except ValueError:  # "http://[::1": the client would refuse it too
+        raise InvalidInput("the app's base URL is not a URL Gatekey can send to") from None
     joined = posixpath.normpath(posixpath.join(base.path or "/", raw.lstrip("/")))
     prefix = (base.path or "/").rstrip("/")
     if not (joined == prefix or joined.startswith(prefix + "/") or prefix == ""):

@@ -1,9 +1,16 @@
 """Status webhooks: endpoints per project, events written to an outbox in the transaction of
 the change, and delivery with signatures, retries and a log.
 
-Delivery is at least once: a delivery is claimed for a minute (compare-and-swap, so one sender
-across processes and replicas has it), sent, and settled. A sender that dies mid-send leaves
-the claim to lapse and the delivery is sent again; receivers dedupe by the event ``id``.
+Delivery is at least once: a batch of deliveries is claimed (compare-and-swap, so one sender
+across processes and replicas has each), sent, and each settled on its own. A sender that dies
+mid-batch leaves the claims to lapse and those deliveries are sent again; receivers dedupe by the
+event ``id``. Batches are fair across projects (``store.webhooks.claim_due``), and nothing one
+delivery does (a URL the client cannot use, a refused destination, an unreachable endpoint, an
+error of Gatekey's own) stops the batch: it is recorded on that delivery, retried or failed.
+
+An endpoint's URL is checked when it is registered (``egress.preflight``: parsed as the HTTP
+client will, and its host held to the egress policy when it resolves), so a URL that can never be
+delivered to is refused then with ``invalid_input`` or ``destination_blocked``.
 """
 
 from __future__ import annotations
@@ -11,13 +18,19 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx2
 
-from gatekey import ids
+from gatekey import egress, ids
 from gatekey.domain import webhooks as hooks
-from gatekey.errors import DestinationBlocked, InvalidFields, InvalidId, InvalidInput, NotFound
+from gatekey.errors import (
+    DestinationBlocked,
+    GatekeyError,
+    InvalidFields,
+    InvalidId,
+    InvalidInput,
+    NotFound,
+)
 from gatekey.models import CreatedWebhook, Webhook, WebhookDelivery
 from gatekey.service.base import Actor, ServiceBase
 from gatekey.store import audit as audit_rows
@@ -28,21 +41,12 @@ log = logging.getLogger(__name__)
 
 CLAIM = timedelta(seconds=60)
 SEND_TIMEOUT = 10.0
+PER_PROJECT = 5
+"""At most this many deliveries of one project in a batch."""
 
 
-def _check_url(url: Any) -> str:
-    if not isinstance(url, str) or len(url) > 2000:
-        raise InvalidFields(
-            "url must be an http(s) URL of at most 2000 characters",
-            errors=[{"field": "url", "message": "an http(s) URL"}],
-        )
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
-        raise InvalidFields(
-            "url must be an http(s) URL with a host and no credentials in it",
-            errors=[{"field": "url", "message": "an http(s) URL with a host"}],
-        )
-    return url.strip()
+def _url_refused(why: str) -> InvalidInput:
+    return InvalidInput(why, field="url", errors=[{"field": "url", "message": why}])
 
 
 def _check_events(events: Any) -> list[str]:
@@ -80,12 +84,25 @@ class WebhooksMixin(ServiceBase):
             deliveries=rows.counts_of(conn, row.id),
         )
 
+    def _check_webhook_url(self, url: Any) -> str:
+        """The URL to store; refuse one the sender could never deliver to."""
+        if not isinstance(url, str) or not url.strip() or len(url) > 2000:
+            raise _url_refused("url must be an http(s) URL of at most 2000 characters")
+        clean = url.strip()
+        try:
+            parsed = egress.preflight(self.prober.http, clean)  # DestinationBlocked goes through
+        except InvalidInput as exc:
+            raise _url_refused(exc.message) from None
+        if parsed.userinfo:
+            raise _url_refused("url must not carry credentials; the signature authenticates")
+        return clean
+
     def add_webhook(
         self, actor: Actor, *, url: Any, events: Any = None, description: Any = ""
     ) -> CreatedWebhook:
         """Register an endpoint; the returned ``secret`` signs every delivery (shown once)."""
         self._require_admin(actor)
-        clean_url = _check_url(url)
+        clean_url = self._check_webhook_url(url)
         wanted = _check_events(events)
         if not isinstance(description, str) or len(description) > 200:
             raise InvalidInput("description must be text of at most 200 characters")
@@ -145,6 +162,11 @@ class WebhooksMixin(ServiceBase):
         """Queue a ``webhook.ping`` event to that endpoint only."""
         self._require_admin(actor)
         self._check_webhook_id(webhook_id)
+        with self.db.read() as conn:
+            found = rows.endpoint(conn, actor.project_id, webhook_id)
+        if found is None:
+            raise NotFound(f"webhook {webhook_id} not found", id=webhook_id)
+        self._check_webhook_url(found.url)  # registered before URLs were checked, or the DNS moved
         with self.db.write() as conn:
             if rows.endpoint(conn, actor.project_id, webhook_id) is None:
                 raise NotFound(f"webhook {webhook_id} not found", id=webhook_id)
@@ -153,47 +175,29 @@ class WebhooksMixin(ServiceBase):
     # -- sending ----------------------------------------------------------------------------
 
     def deliver_webhooks(self, limit: int = 20) -> int:
-        """Send the deliveries that are due (for the background dispatcher); return how many."""
+        """Send one fair batch of due deliveries (for the background dispatcher); return how
+        many were attempted. One delivery's failure, whatever it is, never stops the others."""
         now = self.clock()
-        with self.db.read() as conn:
-            candidates = [r.id for r in rows.due(conn, now, limit)]
-        sent = 0
-        for delivery_id in candidates:
-            with self.db.write() as conn:
-                if not rows.claim(conn, delivery_id, now, now + CLAIM):
-                    continue
-                row = rows.delivery_with_endpoint(conn, delivery_id)
-            if row is not None:
-                self._send_delivery(row)
-                sent += 1
-        return sent
-
-    def _send_delivery(self, row: Any) -> None:
-        secret = str(
-            self.vault.open(row.project_id, row.endpoint_id, sealed.sealed_of(row))["secret"]
-        )
-        now = self.clock()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "gatekey-webhooks/1",
-            "Gatekey-Event": row.event_type,
-            "Gatekey-Delivery": row.id,
-            "Gatekey-Signature": hooks.signature(secret, int(now.timestamp()), row.body),
-        }
-        status: int | None = None
-        error: str | None = None
-        final = False
-        try:
-            response = self.prober.http.post(
-                row.url, content=row.body, headers=headers, timeout=SEND_TIMEOUT
+        until = now + CLAIM + timedelta(seconds=SEND_TIMEOUT * limit)
+        with self.db.write() as conn:
+            claimed = rows.claim_due(
+                conn, now, until, limit=limit, per_project=min(limit, PER_PROJECT)
             )
-            status = response.status_code
-            if not 200 <= status < 300:
-                error = f"the endpoint answered HTTP {status}"
-        except DestinationBlocked as exc:
-            error, final = exc.message, True
-        except httpx2.HTTPError as exc:
-            error = f"could not reach the endpoint ({type(exc).__name__})"
+        attempted = 0
+        for delivery_id in claimed:
+            try:
+                attempted += self._deliver(delivery_id)
+            except Exception as exc:  # the claim lapses and it is sent again; the type only
+                log.error("webhook delivery %s not settled: %s", delivery_id, type(exc).__name__)
+        return attempted
+
+    def _deliver(self, delivery_id: str) -> int:
+        with self.db.read() as conn:
+            row = rows.delivery_with_endpoint(conn, delivery_id)
+        if row is None:  # its endpoint was removed meanwhile
+            return 0
+        now = self.clock()
+        status, error, final = self._attempt(row)
         attempts = row.attempts + 1
         if error is None:
             values: dict[str, Any] = {
@@ -216,3 +220,38 @@ class WebhooksMixin(ServiceBase):
             log.info("webhook delivery %s failed (attempt %d): %s", row.id, attempts, error)
         with self.db.write() as conn:
             rows.finish(conn, row.id, values)
+        return 1
+
+    def _attempt(self, row: Any) -> tuple[int | None, str | None, bool]:
+        """Send once: (HTTP status, error or None, whether the error is final). Never raises."""
+        try:
+            url = egress.destination(row.url)
+            secret = str(
+                self.vault.open(row.project_id, row.endpoint_id, sealed.sealed_of(row))["secret"]
+            )
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "gatekey-webhooks/1",
+                "Gatekey-Event": row.event_type,
+                "Gatekey-Delivery": row.id,
+                "Gatekey-Signature": hooks.signature(
+                    secret, int(self.clock().timestamp()), row.body
+                ),
+            }
+            # the status is all a delivery needs: the receiver's body is never read
+            with self.prober.http.stream(
+                "POST", url, content=row.body, headers=headers, timeout=SEND_TIMEOUT
+            ) as response:
+                status = response.status_code
+        except (DestinationBlocked, InvalidInput) as exc:
+            return None, exc.message, True
+        except GatekeyError as exc:
+            return None, exc.message, False
+        except httpx2.HTTPError as exc:
+            return None, f"could not reach the endpoint ({type(exc).__name__})", False
+        except Exception as exc:  # a bug must cost one delivery, never the batch
+            log.error("webhook delivery %s: %s", row.id, type(exc).__name__)
+            return None, f"Gatekey could not send it ({type(exc).__name__}); it is retried", False
+        if 200 <= status < 300:
+            return status, None, False
+        return status, f"the endpoint answered HTTP {status}", False

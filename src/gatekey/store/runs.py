@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, or_, select, update
+from sqlalchemy import Connection, Row, Select, func, or_, select, update
 
 from gatekey.store.tables import run_steps, runs
 
@@ -56,25 +56,61 @@ def page(
     return found
 
 
+CANDIDATES = 32
+"""Projects looked at per claim, best first; claimers racing for one skip to the next."""
+
+
 def claim_next(conn: Connection, worker: str, now: datetime) -> str | None:
-    """Take the oldest queued run for ``worker``; each run is claimed exactly once.
+    """Take the next queued run for ``worker``, fairly across projects; each run is claimed
+    exactly once.
+
+    Fair share rather than FIFO: the project with the fewest runs running goes first (the one
+    waiting longest among equals), and its oldest queued run is taken. A project with a thousand
+    runs queued and every worker busy with them waits behind another project's first run, and
+    projects with backlogs take turns.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so workers on several hosts never wait on each
-    other. SQLite: writers are serialised by ``BEGIN IMMEDIATE``; the status check in the
-    UPDATE keeps the claim a compare-and-swap all the same.
+    other. SQLite: writers are serialised by ``BEGIN IMMEDIATE``. On both the status check in
+    the UPDATE keeps the claim a compare-and-swap.
     """
-    query = select(runs.c.id).where(runs.c.status == "queued").order_by(runs.c.created_at)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    run_id = conn.execute(query.limit(1)).scalar()
-    if run_id is None:
-        return None
-    result = conn.execute(
-        update(runs)
-        .where(runs.c.id == run_id, runs.c.status == "queued")
-        .values(status="running", claimed_by=worker, started_at=now)
+    waiting = (
+        select(runs.c.project_id, func.min(runs.c.created_at).label("since"))
+        .where(runs.c.status == "queued")
+        .group_by(runs.c.project_id)
+        .subquery()
     )
-    return str(run_id) if result.rowcount == 1 else None
+    busy = (
+        select(runs.c.project_id, func.count().label("running"))
+        .where(runs.c.status == "running")
+        .group_by(runs.c.project_id)
+        .subquery()
+    )
+    projects = conn.execute(
+        select(waiting.c.project_id)
+        .select_from(waiting.outerjoin(busy, busy.c.project_id == waiting.c.project_id))
+        .order_by(func.coalesce(busy.c.running, 0), waiting.c.since, waiting.c.project_id)
+        .limit(CANDIDATES)
+    ).scalars()
+    for project_id in list(projects):
+        oldest = (
+            select(runs.c.id)
+            .where(runs.c.project_id == project_id, runs.c.status == "queued")
+            .order_by(runs.c.created_at, runs.c.id)
+            .limit(1)
+        )
+        if conn.dialect.name == "postgresql":
+            oldest = oldest.with_for_update(skip_locked=True)
+        run_id = conn.execute(oldest).scalar()
+        if run_id is None:
+            continue  # other workers hold every queued run of that project
+        result = conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "queued")
+            .values(status="running", claimed_by=worker, started_at=now)
+        )
+        if result.rowcount == 1:
+            return str(run_id)
+    return None
 
 
 def set_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None:

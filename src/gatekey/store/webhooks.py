@@ -47,40 +47,68 @@ def enqueue(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         conn.execute(webhook_deliveries.insert(), [dict(r) for r in rows])
 
 
-def due(conn: Connection, now: datetime, limit: int) -> Sequence[Row[Any]]:
-    """Pending deliveries whose time has come and that nobody holds a live claim on."""
-    query = (
-        select(webhook_deliveries.c.id)
-        .where(
-            webhook_deliveries.c.status == "pending",
-            webhook_deliveries.c.next_attempt_at <= now,
-            or_(
-                webhook_deliveries.c.claimed_until.is_(None),
-                webhook_deliveries.c.claimed_until < now,
-            ),
-        )
-        .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
-        .limit(limit)
-    )
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+_ROUNDS = 4
+"""Batches ranked per claim when concurrent claimers hold the best ones (PostgreSQL)."""
 
 
-def claim(conn: Connection, delivery_id: str, now: datetime, until: datetime) -> bool:
-    """Take a delivery for ``until`` (compare-and-swap: one claimer wins across processes)."""
-    result = conn.execute(
-        update(webhook_deliveries)
-        .where(
-            webhook_deliveries.c.id == delivery_id,
-            webhook_deliveries.c.status == "pending",
-            or_(
-                webhook_deliveries.c.claimed_until.is_(None),
-                webhook_deliveries.c.claimed_until < now,
-            ),
+def claim_due(
+    conn: Connection, now: datetime, until: datetime, *, limit: int, per_project: int
+) -> list[str]:
+    """Claim up to ``limit`` due deliveries until ``until``, fairly across projects; return
+    their ids in the order to send them.
+
+    Round-robin by project: each project's due deliveries are ranked oldest first, and the batch
+    takes every project's first before any project's second (smaller backlogs first among
+    equals), at most ``per_project`` of one project. So one project's backlog or failing
+    endpoint never pushes another project's delivery past the next batch. The claim is a
+    compare-and-swap (one claimer wins across processes and replicas); on PostgreSQL the rows are
+    also locked ``FOR UPDATE SKIP LOCKED``, so concurrent claimers take different deliveries
+    instead of waiting for each other.
+    """
+    d = webhook_deliveries
+    unclaimed = or_(d.c.claimed_until.is_(None), d.c.claimed_until < now)
+    held: list[str] = []  # locked by a concurrent claimer: rank without them
+    for _ in range(_ROUNDS):
+        due = [d.c.status == "pending", d.c.next_attempt_at <= now, unclaimed]
+        if held:
+            due.append(d.c.id.not_in(held))
+        ranked = (
+            select(
+                d.c.id,
+                d.c.next_attempt_at,
+                func.row_number()
+                .over(partition_by=d.c.project_id, order_by=(d.c.next_attempt_at, d.c.id))
+                .label("turn"),
+                func.count().over(partition_by=d.c.project_id).label("backlog"),
+            )
+            .where(*due)
+            .subquery()
         )
+        fair = (
+            select(ranked.c.id)
+            .where(ranked.c.turn <= per_project)
+            .order_by(ranked.c.turn, ranked.c.backlog, ranked.c.next_attempt_at, ranked.c.id)
+            .limit(limit)
+        )
+        order = [str(r) for r in conn.execute(fair).scalars()]
+        if not order or conn.dialect.name != "postgresql":
+            break
+        free = select(d.c.id).where(d.c.id.in_(order), d.c.status == "pending", unclaimed)
+        locked = {str(r) for r in conn.execute(free.with_for_update(skip_locked=True)).scalars()}
+        held.extend(i for i in order if i not in locked)
+        order = [i for i in order if i in locked]
+        if order:
+            break
+    if not order:
+        return []
+    taken = conn.execute(
+        update(d)
+        .where(d.c.id.in_(order), d.c.status == "pending", unclaimed)
         .values(claimed_until=until)
-    )
-    return result.rowcount == 1
+        .returning(d.c.id)
+    ).scalars()
+    won = {str(r) for r in taken}
+    return [i for i in order if i in won]
 
 
 def delivery_with_endpoint(conn: Connection, delivery_id: str) -> Row[Any] | None:
