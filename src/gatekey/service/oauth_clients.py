@@ -143,7 +143,7 @@ class OAuthClientsMixin(ServiceBase):
             row = oauth_rows.client_by_id(conn, actor.project_id, oauth_client_id)
             if row is None:
                 raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
-            used = oauth_rows.connections_using(conn, oauth_client_id)
+            used = oauth_rows.connections_using(conn, actor.project_id, oauth_client_id)
         return _client_of(row, used)
 
     def update_oauth_client(
@@ -199,7 +199,11 @@ class OAuthClientsMixin(ServiceBase):
         self._require_admin(actor)
         self._check_client_id(oauth_client_id)
         with self._changing(actor, "oauth_client.delete", oauth_client_id) as conn:
-            used = oauth_rows.connections_using(conn, oauth_client_id)
+            # Another project's client is missing here: look it up in the actor's project
+            # before saying anything about it, its connections included.
+            if oauth_rows.client_by_id(conn, actor.project_id, oauth_client_id) is None:
+                raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
+            used = oauth_rows.connections_using(conn, actor.project_id, oauth_client_id)
             if used:
                 raise Conflict(
                     f"{used} connection(s) use this OAuth client; delete or reconnect them first",
