@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
-from gatekey.domain import tokens
+from gatekey.domain import masking, tokens
 from gatekey.domain.apply import AppliedAuth, apply, template_values
 from gatekey.domain.connection import Reason, Status, clean_name, name_key
 from gatekey.errors import (
@@ -185,14 +185,13 @@ class ConnectionsMixin(ServiceBase):
             handed = {**secret, **cleaned_config}
         label = None
         if validate:
-            secret_values = [str(v) for k, v in secret.items() if k != "token_type"]
             with self.metrics.provider_call(app.key, "test"):
                 label = self.prober.check(
                     app,
                     method,
                     apply(app, method, handed),
                     template_values(method, handed),
-                    secret_values,
+                    masking.secret_values(secret, method.fields.secret_names),
                 )
         return Prepared(secret, public, cleaned_config, label, extra)
 
@@ -646,12 +645,15 @@ class ConnectionsMixin(ServiceBase):
                 return TestResult(ok=False, message=exc.message)
         values = {**secret, **row.config}
         auth: AppliedAuth = apply(entry, method, values)
-        secret_values = [str(v) for k, v in secret.items() if k in method.fields.secret_names]
         now = self.clock()
         try:
             with self.metrics.provider_call(entry.key, "test"):
                 label = self.prober.check(
-                    entry, method, auth, template_values(method, values), secret_values
+                    entry,
+                    method,
+                    auth,
+                    template_values(method, values),
+                    masking.secret_values(secret, method.fields.secret_names),
                 )
         except CredentialsRejected as exc:
             self._set_status(
