@@ -124,7 +124,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         the person. The session lasts ``session_ttl``; its outcome is read with
         ``authorization_status``.
         """
-        self._require_admin(actor)
+        self._authorize(actor, "start_authorization")
         self._throttle_actor("oauth", actor, "authorizations started")
         existing = None
         if connection_id is not None:
@@ -220,6 +220,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         return _session_of(row, now, authorize_url)
 
     def authorization_status(self, actor: Actor, session_id: str) -> AuthorizationSession:
+        self._authorize(actor, "authorization_status")
         if not isinstance(session_id, str) or not ids.is_valid("oas", session_id):
             raise NotFound(f"authorization session {session_id!r} not found")
         with self.db.read() as conn:
