@@ -282,12 +282,13 @@ def test_verify_sees_one_snapshot_while_another_process_writes(
     operator = Actor.operator("")
     seen: list[int] = []
     try:
-        before = _entries(service)
-        deadline = time.monotonic() + 60  # a hang guard only
-        while _entries(service) < before + 100 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert writer.poll() is None, "the writer process stopped early"
-        for round_ in range(60):
+        for round_ in range(40):
+            # let the writer move on before each round (a hang guard, not a timing assertion)
+            last = _entries(service)
+            deadline = time.monotonic() + 60
+            while _entries(service) < last + 5 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert writer.poll() is None, "the writer process stopped early"
             result = (
                 service.verify_audit(operator, every_project=True)
                 if round_ % 2
@@ -296,12 +297,11 @@ def test_verify_sees_one_snapshot_while_another_process_writes(
             assert result.breaks == [], f"round {round_}: {result.breaks[:3]}"
             if round_ % 2:
                 seen.append(result.entries)
-        assert writer.poll() is None, "the writer process stopped early"
     finally:
         stop.touch()
         writer.wait(timeout=60)
     assert writer.returncode == 0
-    assert len(set(seen)) > 10, "the writer did not write while verification ran"
+    assert seen == sorted(seen) and len(set(seen)) == len(seen), "the chains did not grow"
     assert service.verify_audit(operator, every_project=True).ok
 
     target = _first_entry_id(service, other_actor, 2)
