@@ -2,7 +2,9 @@
 
 The HTTP client is injected, so tests hand in a transport that plays the provider. Outcomes are
 kept apart: the provider refusing the credentials (``CredentialsRejected``, with its own words)
-is not the provider being unreachable or failing (``ProviderUnavailable``).
+is not the provider being unreachable or failing (``ProviderUnavailable``). Whatever the
+provider says (its error message, the account label) is masked (``domain.masking``) for every
+secret the request carried, in every form it may be echoed in.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import httpx2
 
 from gatekey.catalog.schema import App, AuthMethod, TestRequest
 from gatekey.domain.apply import AppliedAuth
+from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.egress import destination
 from gatekey.errors import CredentialsRejected, ProviderUnavailable
@@ -36,19 +39,26 @@ def dig(body: Any, path: str) -> Any:
 
 
 def _first(body: Any, paths: list[str]) -> str | None:
+    """The first non-empty text at one of ``paths``, whole: mask it before cutting it short."""
     for path in paths:
         value = dig(body, path)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()[:MAX_MESSAGE]
+            return str(value).strip()
     return None
 
 
 def scrub(message: str, secrets: list[str]) -> str:
-    """Replace every secret value in a provider's message by a mask."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            message = message.replace(secret, "••••")
-    return message
+    """Replace every secret value in a provider's message, in any form, by a mask."""
+    return Masker(secrets).text(message)
+
+
+def request_masker(auth: AppliedAuth, secrets: list[str]) -> Masker:
+    """Mask what a request was sent with: the secrets, the basic pair, and every header or
+    query value built from a secret (``Token token=...``, ``Bearer ...``)."""
+    found = Masker(secrets)
+    sent = [*auth.request_headers().values(), *auth.query.values()]
+    composed = [v for v in sent if v != found.text(v)]
+    return Masker([*secrets, *composed], pairs=[auth.basic] if auth.basic else [])
 
 
 class Prober:
@@ -93,8 +103,10 @@ class Prober:
             body = response.json()
         except ValueError:
             body = None
+        masker = request_masker(auth, secrets)
         if response.status_code in spec.ok_status:
-            return _first(body, spec.account_label)
+            label = _first(body, spec.account_label)
+            return masker.text(label)[:MAX_MESSAGE] if label else None
         provider_says = _first(body, spec.error_message)
         if response.status_code in (429,) or response.status_code >= 500:
             raise ProviderUnavailable(
@@ -104,5 +116,5 @@ class Prober:
             )
         message = f"{app.name} rejected the credentials (HTTP {response.status_code})"
         if provider_says:
-            message += f": {scrub(provider_says, secrets)}"
+            message += f": {masker.text(provider_says)[:MAX_MESSAGE]}"
         raise CredentialsRejected(message, app=app.key, provider_status=response.status_code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -202,3 +203,100 @@ def test_diagnosis_and_required_scopes_over_http(
     )
     assert refused.status_code == 409 and refused.json()["code"] == "missing_scopes"
     assert refused.json()["missing"] == ["tasks.write"]
+
+
+def _shape(response: Any, *ids: str) -> tuple[int, str]:
+    text = response.text
+    for one in ids:
+        text = text.replace(one, "ID")
+    return response.status_code, text
+
+
+def test_another_projects_objects_answer_exactly_like_missing_ones(
+    http: TestClient, admin: dict[str, str], oauth_service: ConnectionService, sandbox: Sandbox
+) -> None:
+    """Their OAuth client in use, webhook, API key, app and flow: every endpoint answers as for
+    an id that does not exist (no 409 counting their connections), and nothing of theirs moves."""
+    theirs = Actor.operator(oauth_service.create_project("theirs").id)
+    client = oauth_service.register_oauth_client(
+        theirs, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    started = oauth_service.start_authorization(theirs, app="sandbox", name="Theirs")
+    done = oauth_service.complete_authorization(sandbox.consent(started.authorize_url or ""))
+    assert done.status == "succeeded"
+    hook = oauth_service.add_webhook(theirs, url="https://hooks.example.com/x")
+    key = oauth_service.create_api_key(theirs, name="their key", role="admin")
+    app_def = {
+        "key": "their-crm",
+        "name": "Their CRM",
+        "base_url": "https://crm.example.com",
+        "docs_url": "https://crm.example.com/docs",
+        "description": "Theirs.",
+        "auth": [
+            {
+                "kind": "api_key",
+                "fields": {"properties": {"api_key": {"title": "Key", "secret": True}}},
+                "apply": [{"type": "header", "name": "X-Key", "value": "{api_key}"}],
+            }
+        ],
+    }
+    oauth_service.add_app(theirs, app_def)
+    connection_id = done.connection_id or ""
+    replacement = {k: v for k, v in app_def.items() if k != "key"}
+    flow = oauth_service.create_flow(
+        theirs,
+        name="Their flow",
+        definition={
+            "steps": [
+                {
+                    "id": "a",
+                    "app": "sandbox",
+                    "connection": connection_id,
+                    "type": "http",
+                    "http": {"method": "GET", "path": "/api/me"},
+                }
+            ]
+        },
+    )
+    missing = {
+        "oac": "oac_01JD3W6ZK2Q8V5N0C7H9X4T1RB",
+        "whk": "whk_01JD3W6ZK2Q8V5N0C7H9X4T1RB",
+        "key": "key_01JD3W6ZK2Q8V5N0C7H9X4T1RB",
+        "flow": "flow_01JD3W6ZK2Q8V5N0C7H9X4T1RB",
+    }
+    calls = [
+        ("DELETE", "/api/v1/oauth-clients/{}", client.id, missing["oac"], None),
+        ("GET", "/api/v1/oauth-clients/{}", client.id, missing["oac"], None),
+        ("PATCH", "/api/v1/oauth-clients/{}", client.id, missing["oac"], {"scopes": ["x"]}),
+        ("DELETE", "/api/v1/webhooks/{}", hook.id, missing["whk"], None),
+        ("GET", "/api/v1/webhooks/{}/deliveries", hook.id, missing["whk"], None),
+        ("POST", "/api/v1/webhooks/{}/ping", hook.id, missing["whk"], None),
+        ("DELETE", "/api/v1/api-keys/{}", key.id, missing["key"], None),
+        ("DELETE", "/api/v1/apps/{}", "their-crm", "nobodys-crm", None),
+        ("PUT", "/api/v1/apps/{}", "their-crm", "nobodys-crm", replacement),
+        ("GET", "/api/v1/apps/{}", "their-crm", "nobodys-crm", None),
+        ("DELETE", "/api/v1/flows/{}", flow.id, missing["flow"], None),
+        ("GET", "/api/v1/flows/{}", flow.id, missing["flow"], None),
+        ("POST", "/api/v1/flows/{}/runs", flow.id, missing["flow"], None),
+        (
+            "DELETE",
+            "/api/v1/connections/{}",
+            connection_id,
+            "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB",
+            None,
+        ),
+    ]
+    for method, path, their_id, missing_id, body in calls:
+        kwargs: dict[str, Any] = {"headers": admin}
+        if body is not None:
+            kwargs["json"] = body
+        answer = http.request(method, path.format(their_id), **kwargs)
+        nothing = http.request(method, path.format(missing_id), **kwargs)
+        assert answer.status_code in (404, 422), (method, path, answer.text)
+        assert _shape(answer, their_id) == _shape(nothing, missing_id), (method, path)
+    assert oauth_service.get_oauth_client(theirs, client.id).connections == 1
+    assert [w.id for w in oauth_service.list_webhooks(theirs)] == [hook.id]
+    assert [k.id for k in oauth_service.list_api_keys(theirs) if k.revoked_at is None] == [key.id]
+    assert oauth_service.get_app(theirs, "their-crm").name == "Their CRM"
+    assert oauth_service.get_flow(theirs, flow.id).name == "Their flow"
+    assert oauth_service.get_connection(theirs, connection_id).status == "active"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import column, delete, insert, select, table, update
+from sqlalchemy import column, delete, func, insert, select, table, update
 
 from gatekey.domain.audit_chain import GENESIS, link
 from gatekey.service import Actor, ConnectionService
@@ -227,3 +231,82 @@ def test_the_migration_chains_entries_written_before_it(database_url: str) -> No
 
     assert result.breaks == [] and result.entries == 4
     assert heads == {"proj_a": 2, "": 1, "proj_b": 1}
+
+
+_WRITER = """
+import sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from gatekey.store.audit import Event, record_now
+from gatekey.store.database import Database
+
+url, stop, chains = sys.argv[1], Path(sys.argv[2]), sys.argv[3].split(",")
+db = Database(url)
+n = 0
+while not stop.exists():
+    n += 1
+    events = [
+        Event(datetime.now(UTC), chain, "key_writer", "credentials.read", "connection",
+              f"conn_{n}", detail={"n": n, "i": i})
+        for chain in chains
+        for i in range(1 + n % 3)
+    ]
+    with db.write() as conn:
+        record_now(conn, events)
+db.dispose()
+"""
+
+
+def _entries(service: ConnectionService) -> int:
+    with service.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(audit_events)).scalar_one())
+
+
+def test_verify_sees_one_snapshot_while_another_process_writes(
+    service: ConnectionService, actor: Actor, other_actor: Actor, tmp_path: Path
+) -> None:
+    """A writer in another process appends to two chains the whole time: no verification
+    reports a break that is not there, and a real one is still found afterwards."""
+    _work(service, actor, other_actor)
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _WRITER,
+            str(service.db.url.render_as_string(hide_password=False)),
+            str(stop),
+            f"{actor.project_id},{other_actor.project_id}",
+        ]
+    )
+    operator = Actor.operator("")
+    seen: list[int] = []
+    try:
+        for round_ in range(40):
+            # let the writer move on before each round (a hang guard, not a timing assertion)
+            last = _entries(service)
+            deadline = time.monotonic() + 60
+            while _entries(service) < last + 5 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert writer.poll() is None, "the writer process stopped early"
+            result = (
+                service.verify_audit(operator, every_project=True)
+                if round_ % 2
+                else service.verify_audit(actor)
+            )
+            assert result.breaks == [], f"round {round_}: {result.breaks[:3]}"
+            if round_ % 2:
+                seen.append(result.entries)
+    finally:
+        stop.touch()
+        writer.wait(timeout=60)
+    assert writer.returncode == 0
+    assert seen == sorted(seen) and len(set(seen)) == len(seen), "the chains did not grow"
+    assert service.verify_audit(operator, every_project=True).ok
+
+    target = _first_entry_id(service, other_actor, 2)
+    with service.db.write() as conn:
+        conn.execute(update(audit_events).where(audit_events.c.id == target).values(outcome="x"))
+    assert [(b.entry_id, b.problem) for b in service.verify_audit(other_actor).breaks] == [
+        (target, "edited")
+    ]

@@ -1,10 +1,11 @@
-"""Connection rules that need no I/O: statuses, reasons, names, roles."""
+"""Connection rules that need no I/O: statuses, reasons, names (roles: ``domain.roles``)."""
 
 from __future__ import annotations
 
 import unicodedata
 from enum import StrEnum
 
+from gatekey.domain.roles import Role as Role  # its home is domain.roles
 from gatekey.errors import InvalidName
 
 MAX_NAME = 200
@@ -24,13 +25,6 @@ class Reason(StrEnum):
     INVALID_CREDENTIALS = "invalid_credentials"
     MISSING_SCOPES = "missing_scopes"
     DECRYPTION_FAILED = "decryption_failed"
-
-
-class Role(StrEnum):
-    """``admin`` manages the project; ``runtime`` reads metadata and resolves credentials."""
-
-    ADMIN = "admin"
-    RUNTIME = "runtime"
 
 
 def clean_name(name: object, *, what: str = "name", limit: int = MAX_NAME) -> str:

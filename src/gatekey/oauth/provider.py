@@ -10,7 +10,8 @@ of a token request into the classes the rest of Gatekey acts on:
 - ``ProviderUnavailable``: timeouts, connection errors, 5xx, 429 (with ``Retry-After``),
   bodies that are not a JSON object; retrying later may.
 
-Messages carry the provider's words with every secret value of the request masked.
+Messages carry the provider's words with every secret value of the request masked, in every
+form it may be echoed in (``domain.masking``: ``base64(client_id:client_secret)`` included).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import httpx2
 from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 
 from gatekey.catalog.schema import OAuth2Spec
+from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.domain.tokens import retry_after_seconds
 from gatekey.egress import UsableURLs
@@ -34,7 +36,6 @@ from gatekey.errors import (
     ProviderUnavailable,
     TokenRequestRefused,
 )
-from gatekey.probe import scrub
 
 _CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
 MAX_MESSAGE = 300
@@ -111,7 +112,9 @@ class ProviderClient:
             trust_env=False,
             headers={"User-Agent": self._user_agent, "Accept": "application/json"},
         )
-        masked = [client.client_secret, *secrets]
+        masked = Masker(
+            [client.client_secret, *secrets], pairs=[(client.client_id, client.client_secret)]
+        )
         hook = _response_hook(app_name, self._clock)
         session.register_compliance_hook("access_token_response", hook)
         session.register_compliance_hook("refresh_token_response", hook)
@@ -283,9 +286,9 @@ def _response_hook(
     return hook
 
 
-def _classify(spec: OAuth2Spec, app_name: str, exc: OAuthError, masked: Sequence[str]) -> Exception:
-    error = str(exc.error or "")
-    said = scrub(str(exc.description or error), list(masked))[:MAX_MESSAGE]
+def _classify(spec: OAuth2Spec, app_name: str, exc: OAuthError, masked: Masker) -> Exception:
+    error = masked.text(str(exc.error or ""))[:MAX_MESSAGE]
+    said = masked.text(str(exc.description or error))[:MAX_MESSAGE]
     if error in spec.revoked_errors:
         return GrantRevoked(f"{app_name} says the grant is no longer valid: {said}", error=error)
     if error in _CLIENT_ERRORS:

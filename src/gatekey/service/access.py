@@ -72,7 +72,7 @@ class AccessMixin(ServiceBase):
     def create_api_key(
         self, actor: Actor, *, name: str, role: str, expires_in: timedelta | None = None
     ) -> CreatedApiKey:
-        self._require_admin(actor)
+        self._authorize(actor, "create_api_key")
         display = clean_name(name, what="key name", limit=100)
         try:
             key_role = Role(role)
@@ -100,12 +100,12 @@ class AccessMixin(ServiceBase):
         return key
 
     def list_api_keys(self, actor: Actor) -> list[ApiKey]:
-        self._require_admin(actor)
+        self._authorize(actor, "list_api_keys")
         with self.db.read() as conn:
             return [_api_key_of(r) for r in project_rows.keys_of(conn, actor.project_id)]
 
     def revoke_api_key(self, actor: Actor, key_id: str) -> None:
-        self._require_admin(actor)
+        self._authorize(actor, "revoke_api_key")
         with self.db.write() as conn:
             if not project_rows.revoke_key(conn, actor.project_id, key_id, self.clock()):
                 raise NotFound(f"API key {key_id} not found")

@@ -53,6 +53,7 @@ class AppsMixin(ServiceBase):
     """List and show apps; add, replace and delete the actor's project apps."""
 
     def list_apps(self, actor: Actor, text: str | None = None) -> list[AppSummary]:
+        self._authorize(actor, "list_apps")
         needle = (text or "").casefold()
         return [
             AppSummary.of(app, self.apps.source(app))
@@ -64,11 +65,12 @@ class AppsMixin(ServiceBase):
         ]
 
     def get_app(self, actor: Actor, key: str) -> App:
+        self._authorize(actor, "get_app")
         return self.apps.get(actor.project_id, key)
 
     def add_app(self, actor: Actor, definition: Any) -> App:
         """Add an app to the actor's project; it is validated like a catalog file."""
-        self._require_admin(actor)
+        self._authorize(actor, "add_app")
         app = _definition(definition)
         if app.key in self.catalog:
             raise AppExists(f"the catalog already has an app {app.key!r}; pick another key")
@@ -86,7 +88,7 @@ class AppsMixin(ServiceBase):
 
     def replace_app(self, actor: Actor, key: str, definition: Any) -> App:
         """Replace a project app's definition; auth kinds its connections use must stay."""
-        self._require_admin(actor)
+        self._authorize(actor, "replace_app")
         self._own_app_key(key)
         if isinstance(definition, dict) and "key" not in definition:
             definition = {**definition, "key": key}
@@ -117,7 +119,7 @@ class AppsMixin(ServiceBase):
 
     def delete_app(self, actor: Actor, key: str) -> None:
         """Delete a project app no connection or flow uses, with its OAuth client."""
-        self._require_admin(actor)
+        self._authorize(actor, "delete_app")
         self._own_app_key(key)
         with self.db.write() as conn:
             if app_rows.get(conn, actor.project_id, key) is None:

@@ -15,7 +15,7 @@ class AuditMixin(ServiceBase):
         self, actor: Actor, *, object_id: str | None = None, limit: int = 100
     ) -> list[AuditEvent]:
         """The newest entries of the actor's project, optionally about one object."""
-        self._require_admin(actor)
+        self._authorize(actor, "project_audit")
         self.audit.flush()
         with self.db.read() as conn:
             found = audit_rows.events_for(conn, actor.project_id, object_id, limit)
@@ -25,13 +25,13 @@ class AuditMixin(ServiceBase):
         """Recompute the hash chain of the actor's project (or every chain, for the operator).
 
         ``ok`` is false when an entry was edited, removed or inserted, or the newest ones were cut.
+        The chains are read on one snapshot, so writers in other processes cause no false break.
         """
-        self._require_admin(actor)
+        self._authorize(actor, "verify_audit")
         if every_project and actor.key_id != "operator":
             raise PermissionDenied("only the operator verifies every project's chain")
         self.audit.flush()
-        with self.db.read() as conn:
-            result = audit_rows.verify(conn, None if every_project else actor.project_id)
+        result = audit_rows.verify_snapshot(self.db, None if every_project else actor.project_id)
         return AuditVerification(
             ok=not result.breaks,
             chains=result.chains,

@@ -15,9 +15,10 @@ from gatekey import ids
 from gatekey.catalog.loader import Catalog
 from gatekey.crypto.cache import SecretCache
 from gatekey.crypto.vault import Vault
+from gatekey.domain import roles
 from gatekey.domain import webhooks as hooks
 from gatekey.domain.apply import AppliedAuth
-from gatekey.domain.connection import Role
+from gatekey.domain.roles import AnyRole, Role
 from gatekey.errors import (
     GatekeyError,
     PermissionDenied,
@@ -37,6 +38,8 @@ from gatekey.workflows.registry import StepRegistry
 from gatekey.workflows.sandbox import StepSandbox
 
 Clock = Callable[[], datetime]
+OPERATOR = "operator"
+"""The ``key_id`` of the local operator's actor."""
 
 
 def utcnow() -> datetime:
@@ -49,12 +52,12 @@ class Actor:
 
     project_id: str
     key_id: str
-    role: Role
+    role: AnyRole
 
     @classmethod
     def operator(cls, project_id: str) -> Actor:
-        """The local operator (CLI, embedded SDK): admin of the project."""
-        return cls(project_id=project_id, key_id="operator", role=Role.ADMIN)
+        """The local operator (CLI, embedded SDK): admin of the project, allowed everything."""
+        return cls(project_id=project_id, key_id=OPERATOR, role=Role.ADMIN)
 
 
 class ServiceBase:
@@ -175,9 +178,18 @@ class ServiceBase:
             self._emit_for(conn, event, project_id, cid)
 
     @staticmethod
+    def _authorize(actor: Actor, operation: str) -> None:
+        """Refuse ``operation`` unless the table in ``domain.roles`` allows it to the actor's
+        role; the local operator may do everything."""
+        if actor.key_id != OPERATOR and not roles.allowed(actor.role, operation):
+            raise PermissionDenied(roles.refusal(actor.role, operation))
+
+    @staticmethod
     def _require_admin(actor: Actor) -> None:
         if actor.role is not Role.ADMIN:
-            raise PermissionDenied("this API key has the runtime role; an admin key is needed")
+            raise PermissionDenied(
+                f"this API key has the {actor.role} role; an admin key is needed"
+            )
 
     def _event(
         self,

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
-from gatekey.domain import tokens
+from gatekey.domain import masking, tokens
 from gatekey.domain.apply import AppliedAuth, apply, template_values
 from gatekey.domain.connection import Reason, Status, clean_name, name_key
 from gatekey.errors import (
@@ -185,14 +185,13 @@ class ConnectionsMixin(ServiceBase):
             handed = {**secret, **cleaned_config}
         label = None
         if validate:
-            secret_values = [str(v) for k, v in secret.items() if k != "token_type"]
             with self.metrics.provider_call(app.key, "test"):
                 label = self.prober.check(
                     app,
                     method,
                     apply(app, method, handed),
                     template_values(method, handed),
-                    secret_values,
+                    masking.secret_values(secret, method.fields.secret_names),
                 )
         return Prepared(secret, public, cleaned_config, label, extra)
 
@@ -236,7 +235,7 @@ class ConnectionsMixin(ServiceBase):
         validate: bool = True,
     ) -> Connection:
         """Create a connection; with ``validate`` the provider must accept the credentials first."""
-        self._require_admin(actor)
+        self._authorize(actor, "create_connection")
         entry = self.apps.get(actor.project_id, app)
         method = self._method(entry, auth_kind)
         display = clean_name(name)
@@ -314,6 +313,7 @@ class ConnectionsMixin(ServiceBase):
         cursor: str | None = None,
         limit: int = 50,
     ) -> ConnectionPage:
+        self._authorize(actor, "list_connections")
         if status is not None and status not in {s.value for s in Status}:
             raise InvalidInput(f"status must be one of {', '.join(s.value for s in Status)}")
         if app is not None:
@@ -339,6 +339,7 @@ class ConnectionsMixin(ServiceBase):
         return ConnectionPage(items=items, next_cursor=next_cursor)
 
     def get_connection(self, actor: Actor, connection_id: str) -> Connection:
+        self._authorize(actor, "get_connection")
         self._check_id(connection_id)
         with self.db.read() as conn:
             row = rows.get(conn, actor.project_id, connection_id)
@@ -364,7 +365,7 @@ class ConnectionsMixin(ServiceBase):
         New ``fields`` (or ``config``) are validated like a new connection, the provider's
         check included, before anything is written; the id never changes.
         """
-        self._require_admin(actor)
+        self._authorize(actor, "update_connection")
         self._check_id(connection_id)
         display = clean_name(name) if name is not None else None
         meta = check_metadata(metadata) if metadata is not None else None
@@ -441,9 +442,11 @@ class ConnectionsMixin(ServiceBase):
         }
 
     def rename_connection(self, actor: Actor, connection_id: str, name: str) -> Connection:
+        self._authorize(actor, "rename_connection")
         return self.update_connection(actor, connection_id, name=name)
 
     def set_default(self, actor: Actor, connection_id: str) -> Connection:
+        self._authorize(actor, "set_default")
         return self.update_connection(actor, connection_id, is_default=True)
 
     def replace_credentials(
@@ -456,6 +459,7 @@ class ConnectionsMixin(ServiceBase):
         validate: bool = True,
     ) -> Connection:
         """Put new credentials on the same connection id, validated like a new connection."""
+        self._authorize(actor, "replace_credentials")
         return self.update_connection(
             actor, connection_id, fields=fields, config=config, validate=validate
         )
@@ -464,7 +468,7 @@ class ConnectionsMixin(ServiceBase):
         self, actor: Actor, connection_id: str, *, force: bool = False
     ) -> Deleted:
         """Delete a connection; refused while flows use it, unless ``force``."""
-        self._require_admin(actor)
+        self._authorize(actor, "delete_connection")
         self._check_id(connection_id)
         with self._changing(actor, "connection.delete", connection_id) as conn:
             row = rows.get(conn, actor.project_id, connection_id)
@@ -557,6 +561,7 @@ class ConnectionsMixin(ServiceBase):
         grant lacks fail with ``missing_scopes`` instead of a provider's 403 later.
         """
         try:
+            self._authorize(actor, "resolve_credentials")
             self._throttle_actor("resolve", actor, "credential requests")
             hot, entry, method, secret = self._unseal(actor, connection_id, self.secrets.read_hot)
             row: AnyRow = hot
@@ -620,6 +625,7 @@ class ConnectionsMixin(ServiceBase):
         self, actor: Actor, connection_id: str, required_scopes: Sequence[str] = ()
     ) -> Diagnosis:
         """Say whether the connection can serve a caller needing ``required_scopes``."""
+        self._authorize(actor, "diagnose_connection")
         connection = self.get_connection(actor, connection_id)
         missing = [s for s in required_scopes if s not in set(connection.scopes)]
         return Diagnosis(
@@ -636,7 +642,7 @@ class ConnectionsMixin(ServiceBase):
 
     def test_connection(self, actor: Actor, connection_id: str) -> TestResult:
         """Run the app's test request; a refusal marks the connection inactive, success heals it."""
-        self._require_admin(actor)
+        self._authorize(actor, "test_connection")
         whole, entry, method, secret = self._open(actor, connection_id)
         row: AnyRow = whole
         if method.oauth2 is not None and row.status == Status.ACTIVE.value:
@@ -646,12 +652,15 @@ class ConnectionsMixin(ServiceBase):
                 return TestResult(ok=False, message=exc.message)
         values = {**secret, **row.config}
         auth: AppliedAuth = apply(entry, method, values)
-        secret_values = [str(v) for k, v in secret.items() if k in method.fields.secret_names]
         now = self.clock()
         try:
             with self.metrics.provider_call(entry.key, "test"):
                 label = self.prober.check(
-                    entry, method, auth, template_values(method, values), secret_values
+                    entry,
+                    method,
+                    auth,
+                    template_values(method, values),
+                    masking.secret_values(secret, method.fields.secret_names),
                 )
         except CredentialsRejected as exc:
             self._set_status(
@@ -711,7 +720,7 @@ class ConnectionsMixin(ServiceBase):
     def audit_trail(
         self, actor: Actor, connection_id: str | None = None, limit: int = 100
     ) -> list[AuditEvent]:
-        self._require_admin(actor)
+        self._authorize(actor, "audit_trail")
         if connection_id is not None:
             self.get_connection(actor, connection_id)
         self.audit.flush()

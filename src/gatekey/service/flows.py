@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from gatekey import ids
 from gatekey.domain import flows as flow_rules
-from gatekey.domain.connection import Role, clean_name, name_key
+from gatekey.domain.connection import clean_name, name_key
+from gatekey.domain.roles import Internal
 from gatekey.errors import DuplicateName, InvalidFields, InvalidId, InvalidInput, NotFound
 from gatekey.models import ConnectionUsage, Flow, FlowStepRef, FlowUse
 from gatekey.service.base import Actor, ServiceBase
@@ -98,7 +99,7 @@ class FlowsMixin(ServiceBase):
     def create_flow(
         self, actor: Actor, *, name: str, definition: Any, description: str = ""
     ) -> Flow:
-        self._require_admin(actor)
+        self._authorize(actor, "create_flow")
         display = clean_name(name)
         stored, refs = self._validated(actor, definition)
         now = self.clock()
@@ -130,6 +131,7 @@ class FlowsMixin(ServiceBase):
         return self.get_flow(actor, flow_id)
 
     def list_flows(self, actor: Actor, *, connection_id: str | None = None) -> list[Flow]:
+        self._authorize(actor, "list_flows")
         with self.db.read() as conn:
             found = [self._flow_of(conn, r) for r in rows.all_of(conn, actor.project_id)]
         if connection_id is not None:
@@ -138,6 +140,7 @@ class FlowsMixin(ServiceBase):
         return found
 
     def get_flow(self, actor: Actor, flow_id: str) -> Flow:
+        self._authorize(actor, "get_flow")
         self._check_flow_id(flow_id)
         with self.db.read() as conn:
             row = rows.get(conn, actor.project_id, flow_id)
@@ -154,7 +157,7 @@ class FlowsMixin(ServiceBase):
         definition: Any = None,
         description: str | None = None,
     ) -> Flow:
-        self._require_admin(actor)
+        self._authorize(actor, "update_flow")
         self._check_flow_id(flow_id)
         values: dict[str, Any] = {"updated_at": self.clock()}
         refs = None
@@ -178,7 +181,7 @@ class FlowsMixin(ServiceBase):
         return self.get_flow(actor, flow_id)
 
     def delete_flow(self, actor: Actor, flow_id: str) -> None:
-        self._require_admin(actor)
+        self._authorize(actor, "delete_flow")
         self._check_flow_id(flow_id)
         with self._changing(actor, "flow.delete", flow_id) as conn:
             if not rows.remove(conn, actor.project_id, flow_id):
@@ -187,6 +190,7 @@ class FlowsMixin(ServiceBase):
 
     def connection_usage(self, actor: Actor, connection_id: str) -> ConnectionUsage:
         """Return the flows, and their steps, that use a connection (as default included)."""
+        self._authorize(actor, "connection_usage")
         with self.db.read() as conn:
             if connection_rows.get(conn, actor.project_id, connection_id) is None:
                 raise NotFound(f"connection {connection_id} not found", id=connection_id)
@@ -208,7 +212,7 @@ class FlowsMixin(ServiceBase):
         Both must be connections of the same app in the actor's project; one transaction.
         Return how many steps moved.
         """
-        self._require_admin(actor)
+        self._authorize(actor, "replace_connection")
         moved = 0
         with self._changing(actor, "connection.replace", connection_id) as conn:
             old = connection_rows.get(conn, actor.project_id, connection_id)
@@ -259,7 +263,7 @@ class FlowsMixin(ServiceBase):
 
     def rotate_webhook(self, actor: Actor, flow_id: str) -> str:
         """Give the flow a new webhook secret (the old URL stops working); return it once."""
-        self._require_admin(actor)
+        self._authorize(actor, "rotate_webhook")
         self.get_flow(actor, flow_id)
         secret = secrets.token_urlsafe(32)
         with self._changing(actor, "flow.webhook", flow_id) as conn:
@@ -279,4 +283,4 @@ class FlowsMixin(ServiceBase):
             row = rows.by_webhook(conn, digest)
         if row is None or row.id != flow_id or not hmac.compare_digest(row.webhook_hash, digest):
             raise NotFound("no such webhook")
-        return Actor(project_id=row.project_id, key_id=f"webhook:{flow_id}", role=Role.RUNTIME)
+        return Actor(row.project_id, key_id=f"webhook:{flow_id}", role=Internal.FLOW_WEBHOOK)

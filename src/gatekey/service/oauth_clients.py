@@ -89,7 +89,7 @@ class OAuthClientsMixin(ServiceBase):
         scopes: Any = None,
     ) -> OAuthClient:
         """Register the project's OAuth client for an app (one per app)."""
-        self._require_admin(actor)
+        self._authorize(actor, "register_oauth_client")
         entry = self._oauth_app(actor.project_id, app)
         cid = _text(client_id, "client_id")
         secret = _text(client_secret, "client_secret")
@@ -132,18 +132,18 @@ class OAuthClientsMixin(ServiceBase):
         return self.get_oauth_client(actor, oauth_client_id)
 
     def list_oauth_clients(self, actor: Actor) -> list[OAuthClient]:
-        self._require_admin(actor)
+        self._authorize(actor, "list_oauth_clients")
         with self.db.read() as conn:
             return [_client_of(r) for r in oauth_rows.clients_of(conn, actor.project_id)]
 
     def get_oauth_client(self, actor: Actor, oauth_client_id: str) -> OAuthClient:
-        self._require_admin(actor)
+        self._authorize(actor, "get_oauth_client")
         self._check_client_id(oauth_client_id)
         with self.db.read() as conn:
             row = oauth_rows.client_by_id(conn, actor.project_id, oauth_client_id)
             if row is None:
                 raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
-            used = oauth_rows.connections_using(conn, oauth_client_id)
+            used = oauth_rows.connections_using(conn, actor.project_id, oauth_client_id)
         return _client_of(row, used)
 
     def update_oauth_client(
@@ -157,7 +157,7 @@ class OAuthClientsMixin(ServiceBase):
         clear_scopes: bool = False,
     ) -> OAuthClient:
         """Change the client id, the secret or the scopes override; connections keep working."""
-        self._require_admin(actor)
+        self._authorize(actor, "update_oauth_client")
         self._check_client_id(oauth_client_id)
         values: dict[str, Any] = {"updated_at": self.clock()}
         changed = []
@@ -196,10 +196,14 @@ class OAuthClientsMixin(ServiceBase):
 
     def delete_oauth_client(self, actor: Actor, oauth_client_id: str) -> None:
         """Remove a client no connection uses."""
-        self._require_admin(actor)
+        self._authorize(actor, "delete_oauth_client")
         self._check_client_id(oauth_client_id)
         with self._changing(actor, "oauth_client.delete", oauth_client_id) as conn:
-            used = oauth_rows.connections_using(conn, oauth_client_id)
+            # Another project's client is missing here: look it up in the actor's project
+            # before saying anything about it, its connections included.
+            if oauth_rows.client_by_id(conn, actor.project_id, oauth_client_id) is None:
+                raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
+            used = oauth_rows.connections_using(conn, actor.project_id, oauth_client_id)
             if used:
                 raise Conflict(
                     f"{used} connection(s) use this OAuth client; delete or reconnect them first",

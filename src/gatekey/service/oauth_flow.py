@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.domain import fields as field_rules
-from gatekey.domain import tokens
+from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
 from gatekey.domain.connection import Role, Status, clean_name, name_key
 from gatekey.domain.templates import render
@@ -124,7 +124,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         the person. The session lasts ``session_ttl``; its outcome is read with
         ``authorization_status``.
         """
-        self._require_admin(actor)
+        self._authorize(actor, "start_authorization")
         self._throttle_actor("oauth", actor, "authorizations started")
         existing = None
         if connection_id is not None:
@@ -220,6 +220,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         return _session_of(row, now, authorize_url)
 
     def authorization_status(self, actor: Actor, session_id: str) -> AuthorizationSession:
+        self._authorize(actor, "authorization_status")
         if not isinstance(session_id, str) or not ids.is_valid("oas", session_id):
             raise NotFound(f"authorization session {session_id!r} not found")
         with self.db.read() as conn:
@@ -455,11 +456,13 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         secret: Mapping[str, Any],
         config: Mapping[str, Any],
     ) -> str | None:
-        """Name the account from the token response, or else from the app's test request."""
+        """Name the account from the token response, or else from the app's test request;
+        a label that holds a token is stored masked."""
+        hidden = masking.secret_values(secret)
         for path in spec.account_label:
             value = dig(body, path)
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-                return str(value)[:300]
+                return masking.Masker(hidden).text(str(value))[:300]
         values = {**secret, **config}
         try:
             with self.metrics.provider_call(entry.key, "test"):
@@ -468,7 +471,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
                     method,
                     apply(entry, method, values),
                     template_values(method, values),
-                    [str(secret.get("access_token", ""))],
+                    hidden,
                 )
         except GatekeyError as exc:
             log.info("could not learn the %s account: %s", entry.key, exc.code)

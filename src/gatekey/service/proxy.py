@@ -75,6 +75,7 @@ class ProxyMixin(ConnectionsMixin):
         body: bytes = b"",
     ) -> Proxied:
         """Send one request to the connection's app, authenticated by Gatekey."""
+        self._authorize(actor, "proxy")
         if len(body) > MAX_BODY:
             raise InvalidInput("the request body is larger than 10 MiB")
         credentials = self.resolve_credentials(actor, connection_id)

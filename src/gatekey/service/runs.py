@@ -19,7 +19,9 @@ from typing import Any
 from gatekey import ids
 from gatekey.catalog.schema import AuthKind
 from gatekey.domain import flows as flow_rules
-from gatekey.domain.connection import Reason, Role, Status
+from gatekey.domain import masking
+from gatekey.domain.connection import Reason, Status
+from gatekey.domain.roles import Internal
 from gatekey.errors import (
     ConnectionInactive,
     GatekeyError,
@@ -88,6 +90,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         self, actor: Actor, flow_id: str, run_input: Any = None, *, trigger: str = "manual"
     ) -> Run:
         """Queue a run of the flow's current definition."""
+        self._authorize(actor, "trigger_run")
         flow = self.get_flow(actor, flow_id)
         data = {} if run_input is None else run_input
         if not isinstance(data, dict):
@@ -139,6 +142,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         return self.get_run(actor, run_id)
 
     def get_run(self, actor: Actor, run_id: str) -> Run:
+        self._authorize(actor, "get_run")
         if not isinstance(run_id, str) or not ids.is_valid("run", run_id):
             raise InvalidId("run ids look like run_ followed by 26 characters")
         with self.db.read() as conn:
@@ -156,6 +160,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         connection_id: str | None = None,
         limit: int = 50,
     ) -> list[Run]:
+        self._authorize(actor, "list_runs")
         if status is not None and status not in ("queued", "running", "succeeded", "failed"):
             raise InvalidInput("status must be queued, running, succeeded or failed")
         if not 1 <= limit <= 200:
@@ -173,6 +178,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
 
     def retry_run(self, actor: Actor, run_id: str) -> Run:
         """Queue a failed run again, with its original input, linked to it."""
+        self._authorize(actor, "retry_run")
         failed = self.get_run(actor, run_id)
         if failed.status != "failed":
             raise InvalidInput(f"only failed runs can be retried; this one is {failed.status}")
@@ -224,7 +230,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
             flow_row = flow_rows.get(conn, row.project_id, row.flow_id) if row else None
         if row is None:
             return
-        actor = Actor(project_id=row.project_id, key_id=f"run:{run_id}", role=Role.RUNTIME)
+        actor = Actor(project_id=row.project_id, key_id=f"run:{run_id}", role=Internal.RUN)
         if flow_row is None:
             self._end_run(run_id, "failed", "not_found", "the flow was deleted", None, None)
             return
@@ -241,12 +247,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
             self._end_run(run_id, "failed", exc.code, exc.message, None, None)
             return
         context: dict[str, Any] = {"input": row.input, "steps": {}}
-        secrets = [
-            str(v)
-            for creds in resolved.values()
-            for v in creds.fields.values()
-            if isinstance(v, str)
-        ]
+        secrets = [v for creds in resolved.values() for v in _field_secrets(creds)]
         for step in definition.steps:
             creds = resolved[step.id]
             began = time.monotonic()
@@ -346,7 +347,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
                 )
             # Resolved again: an earlier step may have refreshed the token; never a stale copy.
             creds = self.resolve_credentials(actor, creds.connection_id)
-            secrets.extend(str(v) for v in creds.fields.values() if isinstance(v, str))
+            secrets.extend(_field_secrets(creds))
             auths = {step.app: dict(creds.fields)}
             outputs = {k: v["output"] for k, v in context["steps"].items()}
             result = self.step_sandbox.run(step.id, target, context["input"], auths, outputs)
@@ -428,6 +429,13 @@ class RunsMixin(ProxyMixin, FlowsMixin):
                 },
             )
         log.info("run %s %s%s", run_id, status, f" ({code})" if code else "")
+
+
+def _field_secrets(creds: Credentials) -> list[str]:
+    """Every string a step is handed, but those that only describe a token (``Bearer``)."""
+    return [
+        v for k, v in creds.fields.items() if isinstance(v, str) and k not in masking.DESCRIPTIVE
+    ]
 
 
 class _StepError(Exception):

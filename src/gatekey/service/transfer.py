@@ -45,7 +45,7 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
         self, actor: Actor, *, passphrase: str | None = None, plaintext: bool = False
     ) -> dict[str, Any]:
         """Return every connection of the project as an export document."""
-        self._require_admin(actor)
+        self._authorize(actor, "export_connections")
         if passphrase is None and not plaintext:
             raise InvalidInput("give a passphrase to seal the secrets, or ask for plaintext")
         box = PassphraseBox(passphrase) if passphrase is not None else None
@@ -99,7 +99,7 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
         self, actor: Actor, document: Any, *, passphrase: str | None = None
     ) -> ImportResult:
         """Create the document's connections; a name already taken is skipped, not replaced."""
-        self._require_admin(actor)
+        self._authorize(actor, "import_connections")
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise InvalidInput(f"not a Gatekey export (format {FORMAT} expected)")
         entries = document.get("connections")

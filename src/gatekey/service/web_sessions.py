@@ -1,7 +1,8 @@
 """Sign-in for the web pages: an admin API key or a one-time link, then a session cookie.
 
 The cookie carries a random token; the database keeps its hash, the project, the acting key
-and the CSRF token of the session, so any replica can serve the next request.
+and the CSRF token of the session, so any replica can serve the next request. A session ends
+with the API key that opened it: every request checks that key is neither revoked nor expired.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class WebSessionsMixin(AccessMixin):
                     "this sign-in link was used already or has expired; restart 'gatekey serve' "
                     "for a new one, or sign in with an admin API key"
                 )
-            actor = Actor(project_id=project_id, key_id="signin-link", role=Role.ADMIN)
+            actor = Actor(project_id=project_id, key_id=web_rows.LINK_ACTOR, role=Role.ADMIN)
         else:
             raise AuthenticationFailed("sign in with an admin API key")
         self._throttle("signin_per_project", actor.project_id, "sign-ins to this project")
@@ -102,6 +103,7 @@ class WebSessionsMixin(AccessMixin):
         return token, csrf
 
     def web_session(self, token: str | None) -> WebSession:
+        """Return who a session cookie signs in; it ends with its expiry or with its API key."""
         if not token or len(token) > 200:
             raise AuthenticationFailed("not signed in")
         with self.db.read() as conn:

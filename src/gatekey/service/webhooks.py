@@ -101,7 +101,7 @@ class WebhooksMixin(ServiceBase):
         self, actor: Actor, *, url: Any, events: Any = None, description: Any = ""
     ) -> CreatedWebhook:
         """Register an endpoint; the returned ``secret`` signs every delivery (shown once)."""
-        self._require_admin(actor)
+        self._authorize(actor, "add_webhook")
         clean_url = self._check_webhook_url(url)
         wanted = _check_events(events)
         if not isinstance(description, str) or len(description) > 200:
@@ -132,12 +132,12 @@ class WebhooksMixin(ServiceBase):
         return CreatedWebhook(**created.model_dump(), secret=secret)
 
     def list_webhooks(self, actor: Actor) -> list[Webhook]:
-        self._require_admin(actor)
+        self._authorize(actor, "list_webhooks")
         with self.db.read() as conn:
             return [self._webhook_of(conn, r) for r in rows.endpoints_of(conn, actor.project_id)]
 
     def delete_webhook(self, actor: Actor, webhook_id: str) -> None:
-        self._require_admin(actor)
+        self._authorize(actor, "delete_webhook")
         self._check_webhook_id(webhook_id)
         with self.db.write() as conn:
             if not rows.remove_endpoint(conn, actor.project_id, webhook_id):
@@ -150,7 +150,7 @@ class WebhooksMixin(ServiceBase):
         self, actor: Actor, webhook_id: str, limit: int = 50
     ) -> list[WebhookDelivery]:
         """The delivery log of an endpoint, newest first."""
-        self._require_admin(actor)
+        self._authorize(actor, "webhook_deliveries")
         self._check_webhook_id(webhook_id)
         with self.db.read() as conn:
             if rows.endpoint(conn, actor.project_id, webhook_id) is None:
@@ -160,7 +160,7 @@ class WebhooksMixin(ServiceBase):
 
     def ping_webhook(self, actor: Actor, webhook_id: str) -> None:
         """Queue a ``webhook.ping`` event to that endpoint only."""
-        self._require_admin(actor)
+        self._authorize(actor, "ping_webhook")
         self._check_webhook_id(webhook_id)
         with self.db.read() as conn:
             found = rows.endpoint(conn, actor.project_id, webhook_id)

@@ -8,7 +8,8 @@ rotation) are recorded in the same transaction as the change itself, with ``reco
 Entries are hash-chained per project (``domain.audit_chain``): ``record_now`` locks the chain's
 head row, numbers and links the new entries, and moves the head, all in the caller's
 transaction, so concurrent writers (threads, processes, replicas) extend each chain one at a
-time. ``verify`` walks every chain and reports where one does not hold.
+time. ``verify`` walks every chain, on one snapshot of the database, and reports where one
+does not hold.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -184,10 +186,36 @@ class Verification:
     breaks: list[Break]
 
 
+@contextmanager
+def snapshot(db: Database) -> Iterator[Connection]:
+    """A read-only transaction that sees one state of the database from its first read to
+    its end, whatever other processes commit meanwhile: REPEATABLE READ on PostgreSQL (READ
+    COMMITTED, the default, takes a new snapshot per statement); on SQLite in WAL mode every
+    read transaction already does."""
+    if db.is_sqlite:
+        with db.read() as conn:
+            yield conn
+        return
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield conn
+
+
+def verify_snapshot(db: Database, chain: str | None = None) -> Verification:
+    """``verify`` on one snapshot: heads and entries as of the same moment, so a writer
+    committing meanwhile cannot make a chain look cut or out of order."""
+    with snapshot(db) as conn:
+        return verify(conn, chain)
+
+
 def verify(conn: Connection, chain: str | None = None, page: int = 2000) -> Verification:
     """Recompute every chain (or one) from the stored entries; list where each one breaks.
 
     Reads in pages ordered by (chain, seq), so it runs in constant memory on any table size.
+    ``conn`` must see one snapshot throughout (``snapshot``): read in separate snapshots,
+    heads and entries written meanwhile disagree.
     """
     heads = {
         r.chain: (int(r.seq), r.hash)

@@ -69,8 +69,11 @@ def delete_client(conn: Connection, project_id: str, client_id: str) -> bool:
     return result.rowcount == 1
 
 
-def connections_using(conn: Connection, client_id: str) -> int:
-    query = select(func.count()).where(connections.c.oauth_client_id == client_id)
+def connections_using(conn: Connection, project_id: str, client_id: str) -> int:
+    """How many of the project's connections use the client (never another project's)."""
+    query = select(func.count()).where(
+        connections.c.project_id == project_id, connections.c.oauth_client_id == client_id
+    )
     return int(conn.execute(query).scalar_one())
 
 

@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, Row, and_, delete, or_, select, update
 
-from gatekey.store.tables import signin_links, web_sessions
+from gatekey.store.tables import api_keys, signin_links, web_sessions
+
+LINK_ACTOR = "signin-link"
+"""The ``actor`` of a session opened by a one-time link (every other one names its API key)."""
 
 
 def insert_session(conn: Connection, values: Mapping[str, Any]) -> None:
@@ -16,8 +19,22 @@ def insert_session(conn: Connection, values: Mapping[str, Any]) -> None:
 
 
 def session(conn: Connection, token_hash: str, now: datetime) -> Row[Any] | None:
-    query = select(web_sessions).where(
-        web_sessions.c.token_hash == token_hash, web_sessions.c.expires_at > now
+    """Return a live session: unexpired, and opened by a one-time link or by an API key that
+    is still valid (not revoked, not expired). One primary-key lookup joined to another."""
+    key_valid = and_(
+        api_keys.c.id.is_not(None),
+        api_keys.c.project_id == web_sessions.c.project_id,
+        api_keys.c.revoked_at.is_(None),
+        or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now),
+    )
+    query = (
+        select(web_sessions)
+        .select_from(web_sessions.outerjoin(api_keys, api_keys.c.id == web_sessions.c.actor))
+        .where(
+            web_sessions.c.token_hash == token_hash,
+            web_sessions.c.expires_at > now,
+            or_(web_sessions.c.actor == LINK_ACTOR, key_valid),
+        )
     )
     return conn.execute(query).first()
 

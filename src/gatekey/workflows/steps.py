@@ -1,39 +1,26 @@
 """What a step does once its credentials are resolved, and how its results are recorded.
 
-Outputs and captured logs are recorded with every secret value of the run's credentials masked.
-python steps run registered code in a child process (``registry``, ``sandbox``); nothing here
-imports step code.
+Outputs and captured logs are recorded with every secret value of the run's credentials masked
+(``domain.masking``: encoded, reversed and re-cased forms too). python steps run registered code
+in a child process (``registry``, ``sandbox``); nothing here imports step code.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
+
+from gatekey.domain import masking
 
 MAX_OUTPUT = 64 * 1024
 MAX_LOGS = 64 * 1024
-MASK = "••••"
+MASK = masking.MASK
 
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:
-    """Replace every secret value, anywhere in ``value``, by a mask."""
-    masked = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-    if not masked:
-        return value
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, str):
-            for secret in masked:
-                node = node.replace(secret, MASK)
-            return node
-        if isinstance(node, Mapping):
-            return {walk(str(k)): walk(v) for k, v in node.items()}
-        if isinstance(node, list | tuple):
-            return [walk(v) for v in node]
-        return node
-
-    return walk(value)
+    """Replace every secret value, in any form a provider may echo it, anywhere in ``value``."""
+    return masking.Masker(secrets).data(value)
 
 
 def jsonable(value: Any) -> Any:
