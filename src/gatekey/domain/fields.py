@@ -29,8 +29,8 @@ from gatekey.errors import InvalidFields, PayloadTooLarge
 
 MAX_VALUE_BYTES = 64 * 1024
 MASK = "••••"
-# RE2's \s is ASCII; \p{Z} and \p{Cc} keep other spaces and control characters out, as the
-# Unicode \s of the engine these ran on before did.
+# RE2's \s is ASCII: \p{Z} keeps the other Unicode spaces out, as the engine these ran on
+# before did, and \p{Cc} every control character, which that engine let through.
 _EMAIL = r"^[^@\s\p{Z}\p{Cc}]+@[^@\s\p{Z}\p{Cc}]+\.[^@\s\p{Z}\p{Cc}]+$"
 _URI = r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\p{Z}\p{Cc}]+$"
 
