@@ -420,3 +420,41 @@ def test_every_response_carries_the_security_headers(
         "/api/v1/connections", content=b"{}", headers={**admin, "Content-Length": "12x"}
     )
     assert (declared.status_code, declared.json()["code"]) == (413, "payload_too_large")
+
+
+def test_app_definitions_refuse_what_could_freeze_or_split_requests(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    from tests.domain.test_patterns import within
+    from tests.service.test_apps import acme, probe_app
+
+    backreference = acme()
+    backreference["auth"][0]["fields"]["properties"]["api_key"]["pattern"] = r"^(\w)\1$"
+    split_header = acme()
+    split_header["auth"][0]["apply"] = [
+        {"type": "header", "name": "X-Key", "value": "{api_key}\r\nX-Evil: 1"}
+    ]
+    for definition, field in [
+        (backreference, "auth.0.fields.properties.api_key.pattern"),
+        (split_header, "auth.0.apply.0.header.value"),
+    ]:
+        refused = client.post("/api/v1/apps", json=definition, headers=admin)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "invalid_app_definition"
+        assert [e["field"] for e in refused.json()["errors"]] == [field]
+
+    assert client.post("/api/v1/apps", json=probe_app(), headers=admin).status_code == 201
+
+    def probe() -> list[tuple[int, str, str]]:
+        answers = []
+        for value in ("a" * 29 + "!", "a" * 9_999 + "!"):
+            body = {"app": "acme-crm", "name": "Probe", "fields": {"api_key": value}}
+            answer = client.post("/api/v1/connections", json=body, headers=admin)
+            answers.append(
+                (answer.status_code, answer.json()["code"], answer.json()["errors"][0]["field"])
+            )
+        return answers
+
+    assert within(30, probe) == [(422, "invalid_fields", "fields.api_key")] * 2
+    assert client.get("/healthz").status_code == 200

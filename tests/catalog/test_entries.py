@@ -3,16 +3,19 @@ for how keys are applied, docs links, and a test request wherever the app can sa
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic_core import SchemaValidator, ValidationError, core_schema
 
 from gatekey.catalog.loader import load_catalog
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
 from gatekey.domain.apply import template_values
+from gatekey.domain.patterns import compile_pattern
 from gatekey.domain.templates import render
 from gatekey.errors import InvalidFields
 from gatekey.oauth.provider import ClientCredentials, ProviderClient
@@ -31,7 +34,7 @@ def _config(method: AuthMethod) -> dict[str, str]:
         options = [str(spec.default)] if spec.default is not None else []
         options += list(spec.enum or []) + CANDIDATES
         for option in options:
-            if spec.pattern is None or re.search(spec.pattern, option):
+            if spec.pattern is None or compile_pattern(spec.pattern).matches(option):
                 values[name] = option
                 break
         else:
@@ -103,3 +106,60 @@ def test_oauth2_entries_build_a_correct_authorization_url(app: App, method: Auth
     for name, value in spec.extra_authorize_params.items():
         assert query[name] == value
     assert render(spec.token_url, values).startswith("https://")
+
+
+FIELD_PATTERNS = sorted(
+    {
+        spec.pattern
+        for app in CATALOG
+        for method in app.auth
+        for schema in (method.fields, method.config)
+        for spec in schema.properties.values()
+        if spec.pattern
+    }
+)
+#: Characters where the engines' classes part: Unicode spaces, controls, line ends, letters.
+TRICKY = "\x00\t\n\x0b\x0c\r\x1c \x85\xa0\u1680\u2007\u2028\u3000\ufeffé\u0661K"
+
+
+def _samples(pattern: str) -> st.SearchStrategy[str]:
+    """Strings near the pattern (Python's reading of it, made readable where it lacks \\p)."""
+    near = st.from_regex(pattern.replace(r"\p{Z}", ""))
+    spliced = st.tuples(near, st.text(TRICKY, min_size=1, max_size=2), st.integers(0, 40)).map(
+        lambda t: t[0][: t[2]] + t[1] + t[0][t[2] :]
+    )
+    return st.one_of(near, spliced, spliced, st.text(TRICKY + "azAZ09-_.:/@", max_size=30))
+
+
+@pytest.mark.parametrize("pattern", FIELD_PATTERNS)
+def test_catalog_field_patterns_match_as_they_did(pattern: str) -> None:
+    """RE2 takes exactly what pydantic's regex engine, which ran field patterns before, took."""
+    before = SchemaValidator(core_schema.str_schema(pattern=pattern))
+    now = compile_pattern(pattern)
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(_samples(pattern))
+    def agree(text: str) -> None:
+        try:
+            before.validate_python(text)
+            took = True
+        except ValidationError:
+            took = False
+        assert now.matches(text) is took, repr(text)
+
+    agree()
+
+
+def test_the_derived_data_centre_is_read_as_before() -> None:
+    mailchimp = next(a for a in CATALOG if a.key == "mailchimp").method()
+    for key, dc in [("abc-us6", "us6"), ("a-b-us21", "us21"), ("k-us6-eu1", "eu1")]:
+        assert template_values(mailchimp, {"api_key": key})["dc"] == dc
+    for key in ["abc", "abc-us", "abc-6", "abc-us6-", "abc-US6"]:
+        with pytest.raises(InvalidFields):
+            template_values(mailchimp, {"api_key": key})

@@ -4,9 +4,12 @@ import base64
 
 import pytest
 
-from gatekey.catalog.loader import load_catalog
+from gatekey.catalog.loader import app_from_data, load_catalog
+from gatekey.catalog.schema import App
 from gatekey.domain.apply import apply
+from gatekey.domain.patterns import MAX_TEXT_BYTES
 from gatekey.errors import InvalidFields
+from tests.domain.test_patterns import within
 
 CATALOG = load_catalog()
 
@@ -63,3 +66,70 @@ def test_custom_http_header_name_from_config() -> None:
 def test_repr_hides_values() -> None:
     auth = _apply("sendgrid", {"api_key": "SG.CANARY.x"})
     assert "CANARY" not in repr(auth)
+
+
+def _probe_app() -> App:
+    return app_from_data(
+        {
+            "key": "probe",
+            "name": "Probe",
+            "docs_url": "https://docs.probe.test",
+            "base_url": "https://{dc}.probe.test",
+            "auth": [
+                {
+                    "kind": "api_key",
+                    "fields": {"properties": {"api_key": {"title": "Key", "secret": True}}},
+                    "derive": {"dc": {"source": "api_key", "pattern": r"^(a+)+(?P<value>x)$"}},
+                    "apply": [{"type": "bearer", "value": "{api_key}"}],
+                }
+            ],
+        },
+        "test",
+    )
+
+
+def test_the_probes_derive_pattern_answers_at_once_with_the_right_answer() -> None:
+    """On ``re`` 29 ``a``s and a ``!`` took 15 s with the GIL held; 10,000 never finished."""
+    app = _probe_app()
+    outcome: list[object] = []
+
+    def work() -> None:
+        for value in ("a" * 29 + "!", "a" * 9_999 + "!"):
+            try:
+                apply(app, app.method(), {"api_key": value})
+            except InvalidFields as exc:
+                outcome.append(exc.details["errors"])
+        outcome.append(apply(app, app.method(), {"api_key": "a" * 9_999 + "x"}).base_url)
+
+    within(30, work)
+    no_dc = [{"field": "fields.api_key", "message": "no dc in it"}]
+    assert outcome == [no_dc, no_dc, "https://x.probe.test"]
+
+
+def test_a_derive_source_too_long_to_match_is_invalid() -> None:
+    app = _probe_app()
+    with pytest.raises(InvalidFields) as caught:
+        apply(app, app.method(), {"api_key": "a" * (MAX_TEXT_BYTES + 1)})
+    assert caught.value.details["errors"][0]["field"] == "fields.api_key"
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"header_name": "X-Key", "header_value": "v\r\nX-Evil: 1"}, "fields.header_value"),
+        ({"header_name": "X-Key\r\nX-Evil", "header_value": "v"}, "config.header_name"),
+        ({"header_name": "X-Key", "header_value": "clé"}, "fields.header_value"),
+    ],
+)
+def test_a_value_a_header_cannot_carry_is_refused_naming_its_field(
+    values: dict[str, str], field: str
+) -> None:
+    with pytest.raises(InvalidFields) as caught:
+        _apply("custom-http", {"base_url": "https://api.acme.test", **values})
+    assert [e["field"] for e in caught.value.details["errors"]] == [field]
+    assert "X-Evil" not in caught.value.message and "clé" not in caught.value.message
+
+
+def test_a_bearer_token_a_header_cannot_carry_is_refused() -> None:
+    with pytest.raises(InvalidFields, match=r"fields\.api_key"):
+        _apply("sendgrid", {"api_key": "SG.x\ny"})

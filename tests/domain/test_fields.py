@@ -3,8 +3,11 @@ from __future__ import annotations
 import pytest
 
 from gatekey.catalog.loader import load_catalog
+from gatekey.catalog.schema import FieldsSchema
 from gatekey.domain.fields import MAX_VALUE_BYTES, mask, split, validate
+from gatekey.domain.patterns import MAX_TEXT_BYTES
 from gatekey.errors import InvalidFields, PayloadTooLarge
+from tests.domain.test_patterns import within
 
 CATALOG = load_catalog()
 SENDGRID = CATALOG.get("sendgrid").method().fields
@@ -58,3 +61,75 @@ def test_split_masks_secret_fields_only() -> None:
 
 def test_short_secrets_show_no_characters() -> None:
     assert mask("short") == "••••"
+
+
+def _schema(**spec: object) -> FieldsSchema:
+    return FieldsSchema.model_validate(
+        {"required": ["key"], "properties": {"key": {"title": "Key", **spec}}}
+    )
+
+
+def test_a_catastrophic_pattern_answers_at_once() -> None:
+    """``^(a+)+$`` backtracked for hours on 10,000 characters; RE2 answers right away."""
+    schema = _schema(pattern=r"^(a+)+$")
+    outcome: list[str] = []
+
+    def work() -> None:
+        for value in ("a" * 29 + "!", "a" * 9_999 + "!"):
+            try:
+                validate(schema, {"key": value})
+            except InvalidFields as exc:
+                outcome.append(exc.details["errors"][0]["message"])
+        outcome.append(validate(schema, {"key": "a" * 10_000})["key"][:3])
+
+    within(30, work)
+    assert outcome == ["does not look like a Key", "does not look like a Key", "aaa"]
+
+
+def test_a_value_too_long_for_its_pattern_is_refused_naming_the_field() -> None:
+    schema = _schema(pattern=r"^a+$")
+    assert validate(schema, {"key": "a" * MAX_TEXT_BYTES})
+    with pytest.raises(InvalidFields) as caught:
+        validate(schema, {"key": "a" * (MAX_TEXT_BYTES + 1)})
+    assert caught.value.details["errors"] == [
+        {
+            "field": "fields.key",
+            "message": f"is longer than {MAX_TEXT_BYTES} bytes, too long to check against "
+            "its pattern",
+        }
+    ]
+    assert validate(_schema(), {"key": "a" * (MAX_TEXT_BYTES + 1)})  # no pattern, no bound
+
+
+def test_a_value_that_is_not_unicode_is_invalid_not_a_crash() -> None:
+    with pytest.raises(InvalidFields) as caught:
+        validate(_schema(), {"key": "SG.a\ud800.b"})
+    assert caught.value.details["errors"] == [
+        {"field": "fields.key", "message": "is not valid Unicode text"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "good", "bad"),
+    [
+        ({"format": "email"}, "a@b.test", ["a b@c.test", "a@b\u00a0c.test", "a@b.test\n"]),
+        ({"format": "uri"}, "https://a.test/x", ["https://a.test/\u2028", "https://a b.test"]),
+        ({"pattern": "^[0-9]{1,12}$"}, "123", ["123\n", "1234567890123"]),
+    ],
+)
+def test_patterns_and_formats_keep_their_meaning(spec: dict, good: str, bad: list[str]) -> None:  # type: ignore[type-arg]
+    schema = _schema(**spec)
+    assert validate(schema, {"key": good}) == {"key": good}
+    for value in bad:
+        with pytest.raises(InvalidFields):
+            validate(schema, {"key": value})
+
+
+def test_uri_and_email_formats_refuse_control_characters() -> None:
+    """The engine before took ``\\x00`` as not-a-space; such a value cannot go in a URL."""
+    for spec, value in [
+        ({"format": "uri"}, "https://a.test/\x00"),
+        ({"format": "email"}, "a\x01@b.io"),
+    ]:
+        with pytest.raises(InvalidFields, match="must be a valid"):
+            validate(_schema(**spec), {"key": value})

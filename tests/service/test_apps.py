@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from gatekey.errors import (
     AppExists,
     AppInUse,
     InvalidAppDefinition,
+    InvalidFields,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -24,6 +25,7 @@ from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.service.apps import stored_definition
 from gatekey.settings import Settings
+from tests.domain.test_patterns import within
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
 
@@ -290,3 +292,190 @@ def test_a_catalog_app_added_later_hides_a_project_app_loudly(
         assert [a.source for a in later.service.list_apps(actor, "acme")] == ["directory"]
     finally:
         later.close()
+
+
+def probe_app() -> dict[str, Any]:
+    """The outside probe's app: a data centre derived by a catastrophic-backtracking pattern."""
+    definition = acme()
+    method = definition["auth"][0]
+    method["derive"] = {"dc": {"source": "api_key", "pattern": r"^(a+)+(?P<value>x)$"}}
+    method["apply"] = [
+        {"type": "bearer", "value": "{api_key}"},
+        {"type": "header", "name": "X-Acme-Dc", "value": "{dc}"},
+    ]
+    return definition
+
+
+def test_the_probes_derive_pattern_cannot_freeze_the_process(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
+    """On ``re``, 29 ``a``s and a ``!`` held the GIL for 15 s and 10,000 never finished."""
+    service.add_app(actor, probe_app())
+    accepted = "a" * 9_999 + "x"
+    providers.accepted.add(accepted)
+    outcome: list[object] = []
+
+    def work() -> None:
+        for value in ("a" * 29 + "!", "a" * 9_999 + "!"):
+            try:
+                service.create_connection(
+                    actor, app="acme-crm", name=f"Acme {len(value)}", fields={"api_key": value}
+                )
+            except InvalidFields as exc:
+                outcome.append(exc.details["errors"])
+        connection = service.create_connection(
+            actor, app="acme-crm", name="Acme", fields={"api_key": accepted}
+        )
+        outcome.append(service.resolve_credentials(actor, connection.id).headers["X-Acme-Dc"])
+
+    within(30, work)
+    no_dc = [{"field": "fields.api_key", "message": "no dc in it"}]
+    assert outcome == [no_dc, no_dc, "x"]
+    assert [r.headers["X-Acme-Dc"] for r in providers.requests] == ["x"]
+    assert [c.name for c in service.list_connections(actor, app="acme-crm").items] == ["Acme"]
+
+
+def _with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    definition = acme()
+    change(definition["auth"][0])
+    return definition
+
+
+@pytest.mark.parametrize(
+    ("definition", "field", "message"),
+    [
+        (
+            _with(lambda m: m["fields"]["properties"]["api_key"].update(pattern=r"^(a)\1$")),
+            "auth.0.fields.properties.api_key.pattern",
+            r"not a pattern RE2 can run: invalid escape sequence: \1",
+        ),
+        (
+            _with(
+                lambda m: m.update(
+                    derive={"dc": {"source": "api_key", "pattern": r"(?<=-)(?P<value>\w+)"}}
+                )
+            ),
+            "auth.0.derive.dc.pattern",
+            "not a pattern RE2 can run: invalid perl operator: (?<=",
+        ),
+        (
+            _with(
+                lambda m: m.update(
+                    derive={
+                        "dc": {"source": "api_key", "pattern": r"(?P<value>[a-z]{1000}\d{999})"}
+                    }
+                )
+            ),
+            "auth.0.derive.dc.pattern",
+            "the pattern is too complex",
+        ),
+    ],
+)
+def test_a_pattern_re2_cannot_run_is_refused_at_definition_naming_the_field(
+    service: ConnectionService,
+    actor: Actor,
+    definition: dict[str, Any],
+    field: str,
+    message: str,
+) -> None:
+    with pytest.raises(InvalidAppDefinition) as caught:
+        service.add_app(actor, definition)
+    errors = caught.value.details["errors"]
+    assert [e["field"] for e in errors] == [field]
+    assert message in errors[0]["message"]
+    assert "acme-crm" not in {a.key for a in service.list_apps(actor)}
+
+    service.add_app(actor, acme())
+    with pytest.raises(InvalidAppDefinition) as caught:
+        service.replace_app(actor, "acme-crm", definition)
+    assert [e["field"] for e in caught.value.details["errors"]] == [field]
+    assert service.get_app(actor, "acme-crm") == app_from_data({**acme(), "builtin": False}, "x")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "found"),
+    [
+        (
+            lambda m: m.update(apply=[{"type": "header", "name": "X-Key\r\nX-Evil", "value": "1"}]),
+            "auth.0.apply.0.header.name",
+            "a carriage return (CR)",
+        ),
+        (
+            lambda m: m.update(
+                apply=[{"type": "header", "name": "X-Key", "value": "{api_key}\r\nX-Evil: 1"}]
+            ),
+            "auth.0.apply.0.header.value",
+            "a carriage return (CR)",
+        ),
+        (
+            lambda m: m.update(apply=[{"type": "bearer", "value": "{api_key}\nX-Evil: 1"}]),
+            "auth.0.apply.0.bearer.value",
+            "a line feed (LF)",
+        ),
+        (
+            lambda m: m["test_request"].update(headers={"Accept\r\nX-Evil": "1"}),
+            "auth.0.test_request.headers",
+            "a carriage return (CR)",
+        ),
+        (
+            lambda m: m["test_request"].update(headers={"X-Trace": "1\nX-Evil: 1"}),
+            "auth.0.test_request.headers",
+            "a line feed (LF)",
+        ),
+        (
+            lambda m: m["test_request"].update(path="/me\r\nHost: evil.test"),
+            "auth.0.test_request.path",
+            "a carriage return (CR)",
+        ),
+        (
+            lambda m: m.update(base_url="https://api.acme.test/\nv2"),
+            "auth.0.base_url",
+            "a line feed (LF)",
+        ),
+    ],
+)
+def test_cr_lf_in_header_text_is_refused_at_definition_naming_the_field(
+    service: ConnectionService,
+    actor: Actor,
+    change: Callable[[dict[str, Any]], None],
+    field: str,
+    found: str,
+) -> None:
+    with pytest.raises(InvalidAppDefinition) as caught:
+        service.add_app(actor, _with(change))
+    errors = caught.value.details["errors"]
+    assert [e["field"] for e in errors] == [field]
+    assert errors[0]["message"].endswith(f"found {found}")
+    assert "\r" not in caught.value.message and "\n" not in caught.value.message
+    assert "acme-crm" not in {a.key for a in service.list_apps(actor)}
+
+
+def test_extra_oauth_parameters_refuse_control_characters(
+    service: ConnectionService, actor: Actor
+) -> None:
+    definition = stored_definition(service.catalog.get("gmail"))
+    definition.update(key="gmail-eu", name="Gmail EU")
+    definition["auth"][0]["oauth2"]["extra_authorize_params"] = {"prompt": "consent\r\nX: 1"}
+    with pytest.raises(InvalidAppDefinition) as caught:
+        service.add_app(actor, definition)
+    assert [e["field"] for e in caught.value.details["errors"]] == [
+        "auth.0.oauth2.extra_authorize_params"
+    ]
+    assert "parameter 'prompt'" in caught.value.message
+
+
+def test_a_secret_a_header_cannot_carry_is_refused_before_any_request(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
+    """It used to be sent, and the HTTP client's refusal surfaced as a misleading 502."""
+    with pytest.raises(InvalidFields) as caught:
+        service.create_connection(
+            actor,
+            app="custom-http",
+            name="Custom",
+            fields={"header_value": "Bearer CANARY\r\nX-Evil: 1"},
+            config={"base_url": "https://api.acme.test", "header_name": "X-Key"},
+        )
+    assert [e["field"] for e in caught.value.details["errors"]] == ["fields.header_value"]
+    assert "CANARY" not in str(caught.value.message) + str(caught.value.details)
+    assert providers.requests == []

@@ -63,7 +63,7 @@ def app_from_data(data: dict[str, object], source: str) -> App:
     except ValidationError as exc:
         found = [
             {
-                "field": ".".join(str(p) for p in error["loc"]) or "(root)",
+                "field": ".".join(_printable(str(p)) for p in error["loc"]) or "(root)",
                 "message": error["msg"],
             }
             for error in exc.errors(include_url=False, include_input=False)
@@ -72,6 +72,11 @@ def app_from_data(data: dict[str, object], source: str) -> App:
         raise CatalogError(
             f"{source}: {first['field']}: {first['message']}", errors=found[:20]
         ) from None
+
+
+def _printable(part: str) -> str:
+    """Return a location part as is, or escaped when it holds CR, LF or other unprintables."""
+    return part if part.isprintable() else repr(part)[1:-1]
 
 
 def builtin_apps() -> list[App]:

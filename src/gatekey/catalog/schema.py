@@ -4,6 +4,11 @@ An app is data: how to ask a person for credentials (a small JSON-schema whose p
 marked ``secret: true``), how those credentials are applied to a request, where the API lives,
 how to check the credentials and learn which account they belong to, and, for OAuth2, the
 provider's endpoints and quirks.
+
+Definitions come from operators' files and from project admins (``POST /api/v1/apps``), so what
+they hold is checked here, where a refusal names the field: patterns must be ones RE2 runs in
+linear time (``gatekey.domain.patterns``), and header names, header values, URLs and extra
+parameters may not hold CR, LF or other control characters (``gatekey.domain.headers``).
 """
 
 from __future__ import annotations
@@ -12,11 +17,53 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
 
+from gatekey.domain import headers
+from gatekey.domain.patterns import compile_pattern
 from gatekey.domain.templates import placeholders
 
 KEY_PATTERN = r"^[a-z][a-z0-9_-]{1,62}$"
+
+#: A header-name template: the text around its ``{placeholders}`` is an RFC 9110 token.
+HeaderNameTemplate = Annotated[str, AfterValidator(headers.check_name_template)]
+#: A header-value template: the text around its ``{placeholders}`` is visible ASCII.
+HeaderValueTemplate = Annotated[str, AfterValidator(headers.check_value_template)]
+#: A URL template, a query or form parameter: no CR, LF or other control character.
+PlainText = Annotated[str, AfterValidator(headers.check_no_control)]
+
+
+def _check_params(params: dict[str, str]) -> dict[str, str]:
+    for name, value in params.items():
+        try:
+            if not name:
+                raise ValueError("a parameter name may not be empty")
+            headers.check_no_control(name)
+            headers.check_no_control(value)
+        except ValueError as exc:
+            raise ValueError(f"parameter {name!r}: {exc}") from None
+    return params
+
+
+def _check_headers(fields: dict[str, str]) -> dict[str, str]:
+    for name, value in fields.items():
+        try:
+            headers.check_name(name)
+            headers.check_value(value)
+        except ValueError as exc:
+            raise ValueError(f"header {name!r}: {exc}") from None
+    return fields
+
+
+Params = Annotated[dict[str, str], AfterValidator(_check_params)]
 
 
 class AuthKind(StrEnum):
@@ -47,11 +94,12 @@ class FieldSpec(_Strict):
     default: str | int | bool | None = None
     placeholder: str | None = None
 
-    @model_validator(mode="after")
-    def _pattern_compiles(self) -> FieldSpec:
-        if self.pattern is not None:
-            re.compile(self.pattern)
-        return self
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_runs_on_re2(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            compile_pattern(pattern)
+        return pattern
 
 
 class FieldsSchema(_Strict):
@@ -80,21 +128,21 @@ class BearerRule(_Strict):
     """``Authorization: Bearer <value>``."""
 
     type: Literal["bearer"]
-    value: str
+    value: HeaderValueTemplate
 
 
 class HeaderRule(_Strict):
     """A named header; the prefix, if any, is part of the value template."""
 
     type: Literal["header"]
-    name: str
-    value: str
+    name: HeaderNameTemplate
+    value: HeaderValueTemplate
 
 
 class QueryRule(_Strict):
     type: Literal["query"]
-    name: str
-    value: str
+    name: PlainText = Field(min_length=1)
+    value: PlainText
 
 
 class BasicRule(_Strict):
@@ -117,19 +165,20 @@ class Derivation(_Strict):
     source: str
     pattern: str
 
-    @model_validator(mode="after")
-    def _has_value_group(self) -> Derivation:
-        if "value" not in re.compile(self.pattern).groupindex:
+    @field_validator("pattern")
+    @classmethod
+    def _runs_on_re2_with_a_value_group(cls, pattern: str) -> str:
+        if "value" not in compile_pattern(pattern).group_names:
             raise ValueError("derivation pattern needs a (?P<value>...) group")
-        return self
+        return pattern
 
 
 class TestRequest(_Strict):
     """A cheap request that proves the credentials work and names the account."""
 
     method: Literal["GET", "POST"] = "GET"
-    path: str
-    headers: dict[str, str] = Field(default_factory=dict)
+    path: PlainText
+    headers: Annotated[dict[str, str], AfterValidator(_check_headers)] = Field(default_factory=dict)
     ok_status: list[int] = Field(default_factory=lambda: [200])
     account_label: list[str] = Field(
         default_factory=list, description="dotted paths into the JSON body; first non-empty wins"
@@ -154,22 +203,24 @@ class OAuth2Spec(_Strict):
     Zendesk's subdomain). Quirks are data here, read by small named hooks in ``gatekey.oauth``.
     """
 
-    authorization_url: str | None = Field(
+    authorization_url: PlainText | None = Field(
         default=None, description="required for the authorization-code grant"
     )
-    token_url: str
-    refresh_url: str | None = Field(
+    token_url: PlainText
+    refresh_url: PlainText | None = Field(
         default=None, description="where refresh requests go, when not the token URL (Figma)"
     )
-    revocation_url: str | None = None
+    revocation_url: PlainText | None = None
     issuer: str | None = Field(
         default=None, description="the `iss` the provider puts on its redirect (RFC 9207)"
     )
     default_scopes: list[str] = Field(default_factory=list)
     scope_separator: str = " "
-    scope_param: str = Field(default="scope", description="Slack user scopes use `user_scope`")
-    extra_authorize_params: dict[str, str] = Field(default_factory=dict)
-    extra_token_params: dict[str, str] = Field(default_factory=dict)
+    scope_param: PlainText = Field(
+        default="scope", min_length=1, description="Slack user scopes use `user_scope`"
+    )
+    extra_authorize_params: Params = Field(default_factory=dict)
+    extra_token_params: Params = Field(default_factory=dict)
     client_auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
     pkce: bool = True
     token_response_config: list[str] = Field(
@@ -209,7 +260,7 @@ class AuthMethod(_Strict):
     )
     apply: list[ApplyRule] = Field(default_factory=list)
     derive: dict[str, Derivation] = Field(default_factory=dict)
-    base_url: str | None = None
+    base_url: PlainText | None = None
     test_request: TestRequest | None = None
     oauth2: OAuth2Spec | None = None
 
@@ -240,7 +291,7 @@ class App(_Strict):
     description: str = ""
     categories: list[str] = Field(default_factory=list)
     docs_url: HttpUrl
-    base_url: str
+    base_url: PlainText
     test_request: TestRequest | None = None
     auth: list[AuthMethod] = Field(min_length=1)
     builtin: bool = True

@@ -1,13 +1,14 @@
 """Turn stored credentials into what a request needs: headers, query parameters, basic auth.
 
 Pure: the catalog rules and the values in, a description out. Rules that refer to an optional
-field the connection left empty are skipped (OpenAI's organization header).
+field the connection left empty are skipped (OpenAI's organization header). Derived values come
+from RE2 (linear time, ``gatekey.domain.patterns``); a header whose filled-in name or value could
+not be sent (CR, LF, control or non-ASCII characters) is refused naming the field it came from.
 """
 
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,9 @@ from gatekey.catalog.schema import (
     HeaderRule,
     QueryRule,
 )
-from gatekey.domain.templates import can_render, render
+from gatekey.domain import headers as header_rules
+from gatekey.domain.patterns import MAX_TEXT_BYTES, TextTooLong, compile_pattern
+from gatekey.domain.templates import can_render, placeholders, render
 from gatekey.errors import InvalidFields
 
 
@@ -55,15 +58,52 @@ def template_values(method: AuthMethod, values: Mapping[str, Any]) -> dict[str, 
     """Return fields and config as strings plus the app's derived values."""
     out = {k: str(v) for k, v in values.items() if v is not None and v != ""}
     for name, derivation in method.derive.items():
-        source = out.get(derivation.source, "")
-        match = re.search(derivation.pattern, source)
-        if match is None:
+        field = _field_of(method, derivation.source)
+        try:
+            value = compile_pattern(derivation.pattern).find(
+                out.get(derivation.source, ""), "value"
+            )
+        except TextTooLong:
+            raise InvalidFields(
+                f"{derivation.source} is too long to read the {name} from",
+                errors=[{"field": field, "message": f"is longer than {MAX_TEXT_BYTES} bytes"}],
+            ) from None
+        if value is None:
             raise InvalidFields(
                 f"{derivation.source} does not contain the expected {name}",
-                errors=[{"field": f"fields.{derivation.source}", "message": f"no {name} in it"}],
+                errors=[{"field": field, "message": f"no {name} in it"}],
             )
-        out[name] = match.group("value")
+        out[name] = value
     return out
+
+
+def _field_of(method: AuthMethod, name: str) -> str:
+    """Name a value where the person entered it: ``fields.x`` or ``config.x``."""
+    for derived, derivation in method.derive.items():
+        if derived == name:
+            return _field_of(method, derivation.source)
+    if name in method.config.properties:
+        return f"config.{name}"
+    if name in method.fields.properties:
+        return f"fields.{name}"
+    return name
+
+
+def _header(method: AuthMethod, template: str, values: Mapping[str, str], *, name: bool) -> str:
+    """Fill a header template; refuse a value that cannot travel in a header, naming its field."""
+    fits = header_rules.is_name if name else header_rules.is_value
+    text = render(template, values)
+    if fits(text):
+        return text
+    used = placeholders(template)
+    culprits = {p for p in used if not fits(values[p])} or used
+    fields = sorted({_field_of(method, p) for p in culprits})
+    what = "a header name" if name else "a header value"
+    raise InvalidFields(
+        f"{', '.join(fields)} cannot be sent in {what} (line breaks, control or non-ASCII "
+        "characters, or for a name anything but letters, digits and !#$%&'*+-.^_`|~)",
+        errors=[{"field": f, "message": f"cannot be sent in {what}"} for f in fields],
+    )
 
 
 def base_url(app: App, method: AuthMethod, values: Mapping[str, str]) -> str:
@@ -90,10 +130,14 @@ def apply(app: App, method: AuthMethod, values: Mapping[str, Any]) -> AppliedAut
     for rule in rules(method):
         if isinstance(rule, BearerRule):
             if can_render(rule.value, filled):
-                headers["Authorization"] = "Bearer " + render(rule.value, filled)
+                headers["Authorization"] = "Bearer " + _header(
+                    method, rule.value, filled, name=False
+                )
         elif isinstance(rule, HeaderRule):
             if can_render(rule.value, filled) and can_render(rule.name, filled):
-                headers[render(rule.name, filled)] = render(rule.value, filled)
+                headers[_header(method, rule.name, filled, name=True)] = _header(
+                    method, rule.value, filled, name=False
+                )
         elif isinstance(rule, QueryRule):
             if can_render(rule.value, filled):
                 query[rule.name] = render(rule.value, filled)

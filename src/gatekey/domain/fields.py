@@ -2,22 +2,37 @@
 
 Validation is done by a pydantic model built once per schema, so types, patterns, lengths and
 unknown fields are checked by pydantic and reported per field, without echoing the value.
+Patterns (the app's, and the built-in ones for ``format``) run on RE2 in linear time
+(``gatekey.domain.patterns``); a value checked against one may be at most ``MAX_TEXT_BYTES``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
 from gatekey.catalog.schema import FieldSpec, FieldsSchema
+from gatekey.domain.patterns import MAX_TEXT_BYTES, Pattern, TextTooLong, compile_pattern
 from gatekey.errors import InvalidFields, PayloadTooLarge
 
 MAX_VALUE_BYTES = 64 * 1024
 MASK = "••••"
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-_URI = r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s]+$"
+# RE2's \s is ASCII: \p{Z} keeps the other Unicode spaces out, as the engine these ran on
+# before did, and \p{Cc} every control character, which that engine let through.
+_EMAIL = r"^[^@\s\p{Z}\p{Cc}]+@[^@\s\p{Z}\p{Cc}]+\.[^@\s\p{Z}\p{Cc}]+$"
+_URI = r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\p{Z}\p{Cc}]+$"
 
 
 def _annotation(spec: FieldSpec) -> Any:
@@ -27,7 +42,37 @@ def _annotation(spec: FieldSpec) -> Any:
         return bool
     if spec.enum:
         return Literal[tuple(spec.enum)]
-    return str
+    pattern = spec.pattern
+    if spec.format == "email":
+        pattern = pattern or _EMAIL
+    elif spec.format == "uri":
+        pattern = pattern or _URI
+    lengths = StringConstraints(
+        min_length=1 if spec.min_length is None else spec.min_length,
+        max_length=spec.max_length,
+    )
+    if pattern is None:
+        return Annotated[str, lengths]
+    return Annotated[str, lengths, AfterValidator(_matching(compile_pattern(pattern)))]
+
+
+def _matching(pattern: Pattern) -> Callable[[str], str]:
+    """Return a validator that passes values the pattern matches (anywhere, as JSON-schema)."""
+
+    def check(value: str) -> str:
+        try:
+            matched = pattern.matches(value)
+        except TextTooLong:
+            raise PydanticCustomError(
+                "pattern_text_too_long",
+                "is longer than {limit} bytes, too long to check against its pattern",
+                {"limit": MAX_TEXT_BYTES},
+            ) from None
+        if not matched:
+            raise PydanticCustomError("string_pattern_mismatch", "does not match its pattern")
+        return value
+
+    return check
 
 
 _MODELS: dict[int, tuple[FieldsSchema, type[BaseModel]]] = {}
@@ -46,23 +91,11 @@ def _model(schema: FieldsSchema) -> type[BaseModel]:
 def _build_model(schema: FieldsSchema) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for name, spec in schema.properties.items():
-        constraints: dict[str, Any] = {}
-        if spec.type == "string" and not spec.enum:
-            pattern = spec.pattern
-            if spec.format == "email":
-                pattern = pattern or _EMAIL
-            elif spec.format == "uri":
-                pattern = pattern or _URI
-            constraints = {
-                "pattern": pattern,
-                "min_length": 1 if spec.min_length is None else spec.min_length,
-                "max_length": spec.max_length,
-            }
         required = name in schema.required
-        default = ... if required else None
+        annotation = _annotation(spec)
         definitions[name] = (
-            _annotation(spec) if required else _annotation(spec) | None,
-            Field(default, **constraints),
+            annotation if required else annotation | None,
+            Field(... if required else None),
         )
     return create_model(
         "Fields",
@@ -80,7 +113,17 @@ def validate(schema: FieldsSchema, values: Any, *, what: str = "fields") -> dict
             f"{what} must be an object", errors=[{"field": what, "message": "must be an object"}]
         )
     for name, value in values.items():
-        if isinstance(value, str) and len(value.encode()) > MAX_VALUE_BYTES:
+        if not isinstance(value, str):
+            continue
+        try:
+            size = len(value.encode())
+        except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 can carry
+            field = f"{what}.{name}"
+            raise InvalidFields(
+                f"invalid {what}: {field}: is not valid Unicode text",
+                errors=[{"field": field, "message": "is not valid Unicode text"}],
+            ) from None
+        if size > MAX_VALUE_BYTES:
             raise PayloadTooLarge(
                 f"{what}.{name} is larger than {MAX_VALUE_BYTES // 1024} KiB", field=name
             )

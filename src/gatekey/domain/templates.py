@@ -30,6 +30,11 @@ def render(template: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(_sub, template)
 
 
+def literals(template: str) -> list[str]:
+    """Return the text between a template's placeholders, in order (``["https://", ".test"]``)."""
+    return _PLACEHOLDER.split(template)[::2]
+
+
 def can_render(template: str, values: Mapping[str, str]) -> bool:
     """Tell whether every placeholder has a non-empty value."""
     return all(values.get(name) for name in placeholders(template))
