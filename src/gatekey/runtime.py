@@ -103,7 +103,7 @@ def open_runtime(
         headers={"User-Agent": "gatekey/0.1"},
     )
     audit = AuditWriter(db, interval=settings.audit_flush_interval)
-    limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
+    limiter = redis_limiter(settings) if settings.redis_url else MemoryLimiter()
     oauth = ProviderClient(
         shared, timeout=settings.provider_timeout, clock=utcnow, user_agent="gatekey/0.1"
     )
@@ -134,6 +134,17 @@ def open_runtime(
         db.dispose()
         raise
     return Runtime(settings, db, catalog, provider, service, http, created, sandbox)
+
+
+def redis_limiter(settings: Settings) -> RedisLimiter:
+    """The shared limiter, with the timeouts and circuit breaker of ``GATEKEY_REDIS_*``."""
+    assert settings.redis_url is not None
+    return RedisLimiter(
+        settings.redis_url,
+        timeout=settings.redis_timeout,
+        failures=settings.redis_breaker_failures,
+        cool_off=settings.redis_cool_off,
+    )
 
 
 def limits_of(settings: Settings) -> Limits:
