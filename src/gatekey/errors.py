@@ -12,7 +12,8 @@ contain a secret value::
      │    ├── InvalidFields        invalid_fields
      │    ├── InvalidName          invalid_name
      │    ├── InvalidId            invalid_id
-     │    └── PayloadTooLarge      payload_too_large
+     │    ├── PayloadTooLarge      payload_too_large
+     │    └── InsecureHome         insecure_home            (start-up: files others could read)
      ├── NotFound                  not_found                404
      ├── Conflict                  conflict                 409
      │    ├── DuplicateName        duplicate_name
@@ -94,6 +95,13 @@ class InvalidId(InvalidInput):
 
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
+
+
+class InsecureHome(InvalidInput):
+    """``GATEKEY_HOME`` or the database file belongs to another user or cannot be made private
+    (0700/0600); ``path`` names it. Raised at start-up."""
+
+    code = "insecure_home"
 
 
 class NotFound(GatekeyError):
@@ -261,6 +269,7 @@ __all__ = [
     "DuplicateName",
     "GatekeyError",
     "GrantRevoked",
+    "InsecureHome",
     "InvalidAppDefinition",
     "InvalidFields",
     "InvalidId",

@@ -8,9 +8,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx2
+from sqlalchemy import make_url
 
 from gatekey import logs
 from gatekey.catalog.loader import Catalog, load_catalog
@@ -20,6 +22,7 @@ from gatekey.crypto.vault import Vault
 from gatekey.dispatcher import WebhookDispatcher
 from gatekey.egress import EgressPolicy, GuardedTransport, parse_allowlist
 from gatekey.errors import InvalidInput
+from gatekey.home import secure_home, secure_sqlite_file
 from gatekey.oauth.background import BackgroundRefresher
 from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.sandbox import SandboxState, sandbox_app_definition
@@ -73,7 +76,10 @@ def open_runtime(
     """Open the database (migrating it), load keys and catalog; fail early and clearly."""
     settings = settings or Settings()
     logs.install()
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secure_home(settings.home)
+    sqlite_file = sqlite_path(settings.resolved_database_url)
+    if sqlite_file is not None:
+        secure_sqlite_file(sqlite_file)
     pool = (
         {}
         if settings.resolved_database_url.startswith("sqlite")
@@ -134,6 +140,16 @@ def open_runtime(
         db.dispose()
         raise
     return Runtime(settings, db, catalog, provider, service, http, created, sandbox)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL (None for PostgreSQL and in-memory databases)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):
+        return None  # a URI filename: SQLite opens it as told
+    return Path(parsed.database).expanduser()
 
 
 def redis_limiter(settings: Settings) -> RedisLimiter:
