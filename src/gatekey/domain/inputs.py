@@ -57,29 +57,54 @@ def _join(where: str, key: object) -> str:
     return f"{where}.{_name(key)}" if where else _name(key)
 
 
+_OTHER, _TEXT, _NUMBER, _SEQUENCE, _MAPPING = range(5)
+_KINDS: dict[type, int] = {}
+
+
+def _kind(cls: type) -> int:
+    """What the walk does with instances of ``cls`` (worked out once per type)."""
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if issubclass(cls, str):
+            kind = _TEXT
+        elif issubclass(cls, float):
+            kind = _NUMBER
+        elif issubclass(cls, list | tuple | set | frozenset):
+            kind = _SEQUENCE
+        elif issubclass(cls, Mapping):
+            kind = _MAPPING
+        else:
+            kind = _OTHER
+        _KINDS[cls] = kind
+    return kind
+
+
 def find_flaw(value: object, field: str = "") -> Flaw | None:
     """Return the first string holding a NUL or number that is not finite in ``value``."""
-    stack: list[tuple[object, str]] = [(value, field)]
+    stack: list[tuple[Any, str]] = [(value, field)]
     while stack:
         item, where = stack.pop()
-        if isinstance(item, str):
+        kind = _kind(type(item))
+        if kind == _TEXT:
             if NUL in item:
                 return Flaw(where or "value", NUL_MESSAGE)
-        elif isinstance(item, float):
+        elif kind == _NUMBER:
             if not math.isfinite(item):
                 return Flaw(where or "value", NUMBER_MESSAGE)
-        elif isinstance(item, Mapping):
-            inner: list[tuple[object, str]] = []
+        elif kind == _SEQUENCE:
+            if item:
+                stack.extend(reversed([(child, _join(where, n)) for n, child in enumerate(item)]))
+        elif kind == _MAPPING:
+            inner: list[tuple[Any, str]] = []
             for key, child in item.items():
                 at = _join(where, key)
-                if (isinstance(key, str) and NUL in key) or (
-                    isinstance(key, float) and not math.isfinite(key)
+                key_kind = _kind(type(key))
+                if (key_kind == _TEXT and NUL in key) or (
+                    key_kind == _NUMBER and not math.isfinite(key)
                 ):
-                    return Flaw(at, NUL_MESSAGE if isinstance(key, str) else NUMBER_MESSAGE)
+                    return Flaw(at, NUL_MESSAGE if key_kind == _TEXT else NUMBER_MESSAGE)
                 inner.append((child, at))
             stack.extend(reversed(inner))
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend(reversed([(child, _join(where, n)) for n, child in enumerate(item)]))
     return None
 
 
@@ -90,6 +115,15 @@ def check(value: object, field: str) -> None:
         raise flaw.error()
 
 
+def _check_argument(value: object, name: str) -> None:
+    cls = type(value)
+    if cls is str:  # ids and names: most arguments, and on the hot path
+        if NUL in value:  # type: ignore[operator]
+            raise Flaw(name, NUL_MESSAGE).error()
+    elif value is not None and _kind(cls) != _OTHER and value:
+        check(value, name)
+
+
 def _checked(method: Callable[..., Any]) -> Callable[..., Any]:
     code = method.__code__
     positional = code.co_varnames[1 : code.co_argcount]  # after self
@@ -97,11 +131,9 @@ def _checked(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
         for name, value in zip(positional, args, strict=False):
-            if value is not None and not isinstance(value, bool | int):
-                check(value, name)
+            _check_argument(value, name)
         for name, value in kwargs.items():
-            if value is not None and not isinstance(value, bool | int):
-                check(value, name)
+            _check_argument(value, name)
         return method(self, *args, **kwargs)
 
     checked.__gatekey_checked__ = True  # type: ignore[attr-defined]
