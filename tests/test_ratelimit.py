@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from gatekey.breaker import State
+from gatekey.errors import RateLimited
 from gatekey.ratelimit import Limits, MemoryLimiter, Rate, RedisLimiter
+from gatekey.runtime import open_runtime
+from gatekey.service import Actor
+from gatekey.settings import Settings
+from tests.conftest import MASTER_KEY
+from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
+from tests.fakes.stall import StallingPeer
 
 
 class Clock:
@@ -99,3 +111,106 @@ def test_an_unreachable_redis_lets_requests_through(
         limiter.close()
     assert "Redis unavailable (ConnectionError), not limiting" in caplog.text
     assert caplog.text.count("Redis unavailable") == 1
+
+
+def _burst(limiter: RedisLimiter, bucket: str, hits: int, threads: int = 4) -> list[float | None]:
+    answers: list[float | None] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(hits // threads):
+            answer = limiter.hit(bucket, Rate(1, 60))
+            with lock:
+                answers.append(answer)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    return answers
+
+
+def test_a_stalled_redis_costs_one_short_wait_per_cool_off(
+    bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis accepts and never answers: after 3 failures no request waits on it until the
+    cool-off ends; then one request (of many at once) probes, and the circuit opens again."""
+    clock = Clock()
+    with StallingPeer() as peer:
+        limiter = RedisLimiter(peer.url, timeout=0.05, failures=3, cool_off=10, clock=clock)
+        try:
+            first = [limiter.hit(bucket, Rate(1, 60)) for _ in range(3)]
+            assert first == [None] * 3  # let through: the limiter fails open
+            assert peer.connections() == 3  # one attempt each, no retries
+            assert limiter.breaker.state is State.OPEN
+            assert _burst(limiter, bucket, 200) == [None] * 200
+            assert peer.connections() == 3  # nobody asked the stalled Redis
+            clock.now += 10
+            assert _burst(limiter, bucket, 200) == [None] * 200
+            assert peer.connections() == 4  # one probe for 200 requests
+            assert limiter.breaker.state is State.OPEN
+            clock.now += 10
+            assert limiter.wait_for(bucket, Rate(1, 60)) is None
+            assert peer.connections() == 5
+        finally:
+            limiter.close()
+    warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING]  # once for the opening
+
+
+def test_the_circuit_closes_when_redis_answers_again(
+    redis_url: str, bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    target = urlsplit(redis_url)
+    with StallingPeer() as peer:
+        limiter = RedisLimiter(peer.url, timeout=0.05, failures=1, cool_off=10, clock=clock)
+        try:
+            assert limiter.hit(bucket, Rate(1, 60)) is None
+            assert limiter.breaker.state is State.OPEN
+            peer.forward_to = (target.hostname or "127.0.0.1", target.port or 6379)
+            clock.now += 10
+            caplog.set_level(logging.INFO, logger="gatekey.ratelimit")
+            assert limiter.hit(bucket, Rate(1, 60)) is None  # the probe, counted by Redis
+            assert limiter.breaker.state is State.CLOSED
+            wait = limiter.hit(bucket, Rate(1, 60))
+            assert wait is not None and wait > 50  # limiting again
+        finally:
+            limiter.close()
+    assert "Redis answers again" in caplog.text
+
+
+def test_requests_of_a_service_behind_a_stalled_redis_do_not_wait(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The settings reach the limiter: 30 credential reads by an API key (two budgets each)
+    against a stalled Redis make 3 attempts at it, for the first requests only."""
+    with StallingPeer() as peer:
+        settings = Settings(
+            home=tmp_path / "home",
+            database_url=database_url,
+            master_keys=MASTER_KEY,
+            redis_url=peer.url,
+            redis_timeout=0.05,
+            redis_breaker_failures=3,
+            redis_cool_off=600,
+        )
+        runtime = open_runtime(settings, transport=FakeProviders().transport())
+        try:
+            service = runtime.service
+            project, _ = service.bootstrap()
+            operator = Actor.operator(project.id)
+            conn = service.create_connection(
+                operator, app="sendgrid", name="S", fields={"api_key": GOOD_SENDGRID}
+            )
+            key = service.create_api_key(operator, name="worker", role="runtime")
+            worker = service.authenticate(key.token)
+            for _ in range(30):
+                try:
+                    service.resolve_credentials(worker, conn.id)
+                except RateLimited:  # pragma: no cover - the limiter fails open
+                    raise AssertionError("a stalled limiter refused a request") from None
+            assert peer.connections() == 3
+        finally:
+            runtime.close()

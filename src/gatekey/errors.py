@@ -13,7 +13,8 @@ contain a secret value::
      │    ├── InvalidName          invalid_name
      │    ├── InvalidId            invalid_id
      │    ├── PayloadTooLarge      payload_too_large
-     │    └── UnsupportedMediaType unsupported_media_type   415  (multipart to a form route)
+     │    ├── UnsupportedMediaType unsupported_media_type   415  (multipart to a form route)
+     │    └── InsecureHome         insecure_home            (start-up: files others could read)
      ├── NotFound                  not_found                404
      ├── Conflict                  conflict                 409
      │    ├── DuplicateName        duplicate_name
@@ -107,6 +108,13 @@ class UnsupportedMediaType(InvalidInput):
     """The body's media type is not one the route takes (``multipart/form-data`` on a form)."""
 
     code = "unsupported_media_type"
+
+
+class InsecureHome(InvalidInput):
+    """``GATEKEY_HOME`` or the database file belongs to another user or cannot be made private
+    (0700/0600); ``path`` names it. Raised at start-up."""
+
+    code = "insecure_home"
 
 
 class NotFound(GatekeyError):
@@ -306,6 +314,7 @@ __all__ = [
     "DuplicateName",
     "GatekeyError",
     "GrantRevoked",
+    "InsecureHome",
     "InvalidAppDefinition",
     "InvalidFields",
     "InvalidId",

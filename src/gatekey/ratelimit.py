@@ -3,7 +3,11 @@
 In memory, each process counts on its own: right for the embedded install and for one server.
 With ``GATEKEY_REDIS_URL`` every replica shares one budget per bucket (one Lua script per hit,
 atomic in Redis). Should Redis be unreachable, requests are let through and the failure logged:
-credentials keep flowing while the limiter is down.
+credentials keep flowing while the limiter is down. Calls to Redis have short timeouts (tens of
+milliseconds) and no retries, behind a circuit breaker (``gatekey.breaker``): once Redis has
+failed a few times in a row, requests stop asking it for a cool-off, then one probes. A Redis
+that hangs costs one short wait per cool-off, not one per request; the warning is logged once
+each time the circuit opens.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from gatekey.breaker import CircuitBreaker
 
 log = logging.getLogger(__name__)
 EPSILON = 1e-9  # seconds; float sums such as 0.11 - 0.1 must not refuse a request due now
@@ -88,17 +94,39 @@ return 0
 
 
 class RedisLimiter:
-    """GCRA in Redis, shared by every process and replica that uses the same server."""
+    """GCRA in Redis, shared by every process and replica that uses the same server.
 
-    def __init__(self, url: str, prefix: str = "gatekey:rate:") -> None:
+    ``timeout`` bounds connecting and each answer; after ``failures`` failures in a row the
+    limiter lets requests through without asking Redis for ``cool_off`` seconds, then probes.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "gatekey:rate:",
+        *,
+        timeout: float = 0.05,
+        failures: int = 3,
+        cool_off: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        self._redis: Any = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._redis: Any = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),  # redis-py retries 3 times by default
+        )
         self._script: Any = self._redis.register_script(_GCRA)
         self._prefix = prefix
-        self._warned_at = 0.0
+        self.breaker = CircuitBreaker(failures, cool_off, clock)
 
     def _run(self, bucket: str, rate: Rate, count: bool) -> float | None:
+        if not self.breaker.allow():
+            return None
         try:
             wait = int(
                 self._script(
@@ -111,12 +139,15 @@ class RedisLimiter:
                 )
             )
         except Exception as exc:  # the limiter must not take credentials down with it
-            if time.monotonic() - self._warned_at > 60:
-                self._warned_at = time.monotonic()
+            if self.breaker.failed():
                 log.warning(
-                    "rate limiter: Redis unavailable (%s), not limiting", type(exc).__name__
+                    "rate limiter: Redis unavailable (%s), not limiting; asking again in %g s",
+                    type(exc).__name__,
+                    self.breaker.cool_off,
                 )
             return None
+        if self.breaker.succeeded():
+            log.info("rate limiter: Redis answers again, limiting")
         return wait / 1_000_000 if wait > 0 else None
 
     def hit(self, bucket: str, rate: Rate) -> float | None:

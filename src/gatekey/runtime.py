@@ -8,9 +8,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx2
+from sqlalchemy import make_url
 
 from gatekey import logs
 from gatekey.catalog.loader import Catalog, load_catalog
@@ -20,6 +22,7 @@ from gatekey.crypto.vault import Vault
 from gatekey.dispatcher import WebhookDispatcher
 from gatekey.egress import EgressPolicy, GuardedClient, GuardedTransport, parse_allowlist
 from gatekey.errors import InvalidInput
+from gatekey.home import secure_home, secure_sqlite_file
 from gatekey.oauth.background import BackgroundRefresher
 from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.sandbox import SandboxState, sandbox_app_definition
@@ -76,7 +79,10 @@ def open_runtime(
     settings = settings or Settings()
     logs.install()
     make_undumpable()  # before any key is loaded: no same-user process reads this one's memory
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secure_home(settings.home)
+    sqlite_file = sqlite_path(settings.resolved_database_url)
+    if sqlite_file is not None:
+        secure_sqlite_file(sqlite_file)
     pool = (
         {}
         if settings.resolved_database_url.startswith("sqlite")
@@ -113,7 +119,7 @@ def open_runtime(
         python=settings.step_python,
     )
     audit = AuditWriter(db, interval=settings.audit_flush_interval)
-    limiter = RedisLimiter(settings.redis_url) if settings.redis_url else MemoryLimiter()
+    limiter = redis_limiter(settings) if settings.redis_url else MemoryLimiter()
     oauth = ProviderClient(
         shared, timeout=settings.provider_timeout, clock=utcnow, user_agent="gatekey/0.1"
     )
@@ -146,6 +152,27 @@ def open_runtime(
         db.dispose()
         raise
     return Runtime(settings, db, catalog, provider, service, http, created, sandbox)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL (None for PostgreSQL and in-memory databases)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):
+        return None  # a URI filename: SQLite opens it as told
+    return Path(parsed.database).expanduser()
+
+
+def redis_limiter(settings: Settings) -> RedisLimiter:
+    """The shared limiter, with the timeouts and circuit breaker of ``GATEKEY_REDIS_*``."""
+    assert settings.redis_url is not None
+    return RedisLimiter(
+        settings.redis_url,
+        timeout=settings.redis_timeout,
+        failures=settings.redis_breaker_failures,
+        cool_off=settings.redis_cool_off,
+    )
 
 
 def limits_of(settings: Settings) -> Limits:

@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="share rate-limit budgets between replicas through Redis"
     )
+    redis_timeout: float = Field(
+        default=0.05, gt=0, description="seconds to connect to Redis, and to wait for each answer"
+    )
+    redis_breaker_failures: int = Field(
+        default=3, ge=1, description="Redis failures in a row before the limiter stops asking it"
+    )
+    redis_cool_off: float = Field(
+        default=10.0,
+        gt=0,
+        description="seconds the limiter lets requests through unasked before probing Redis",
+    )
     rate_resolve_per_key: int = Field(default=60_000, ge=0, description="credential reads/min")
     rate_resolve_per_project: int = Field(default=300_000, ge=0)
     rate_oauth_per_key: int = Field(default=60, ge=0, description="OAuth sessions started/min")

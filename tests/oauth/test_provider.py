@@ -18,7 +18,7 @@ from gatekey.errors import (
     ProviderUnavailable,
     TokenRequestRefused,
 )
-from gatekey.oauth.provider import ClientCredentials, ProviderClient
+from gatekey.oauth.provider import ClientCredentials, ProviderClient, ServerMetadata, metadata_urls
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, utcnow
 from gatekey.settings import Settings
@@ -44,7 +44,9 @@ def mock_app(server: MockOAuthServer, auth_method: str = "client_secret_basic") 
                         "authorization_url": server.authorization_url,
                         "token_url": server.token_url,
                         "revocation_url": server.revocation_url,
-                        "issuer": server.issuer,
+                        # no `issuer`: the package sends no `iss` (RFC 9207) unless told, and
+                        # its discovery document does not claim it; a declared issuer would
+                        # make `iss` required
                         "default_scopes": ["openid", "email"],
                         "client_auth_method": auth_method,
                     },
@@ -224,3 +226,26 @@ def test_refresh_goes_to_the_apps_refresh_url_when_it_has_one() -> None:
         )
     assert seen == ["https://api.example/refresh"]
     assert answer.body["access_token"] == "new"
+
+
+def test_server_metadata_is_read_from_the_server_and_must_name_it(
+    mock_idp: MockOAuthServer,
+) -> None:
+    """oauth2-mock-server publishes OpenID discovery and does not advertise ``iss``; a document
+    fetched for another identifier (here with a trailing slash) is not taken (RFC 8414 3.3)."""
+    with httpx2.HTTPTransport() as transport:
+        client = ProviderClient(transport, timeout=5, clock=utcnow)
+        found = client.server_metadata(mock_idp.issuer)
+        assert found == ServerMetadata(mock_idp.issuer, iss_parameter_supported=False)
+        assert client.server_metadata(mock_idp.issuer + "/") is None
+        assert client.server_metadata("http://127.0.0.1:1") is None  # nothing listens there
+
+
+def test_metadata_urls_follow_rfc_8414_then_openid_discovery() -> None:
+    assert metadata_urls("https://id.example.com/realms/acme") == [
+        "https://id.example.com/.well-known/oauth-authorization-server/realms/acme",
+        "https://id.example.com/realms/acme/.well-known/openid-configuration",
+    ]
+    assert metadata_urls("https://id.example.com")[0] == (
+        "https://id.example.com/.well-known/oauth-authorization-server"
+    )

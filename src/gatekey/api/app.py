@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from gatekey.api import problems
 from gatekey.api.guard import Guard
+from gatekey.api.inputs import InputGuard
 from gatekey.api.routes import (
     api_keys,
     apps,
@@ -84,6 +85,7 @@ def create_app(
     app.state.runtime = runtime
     problems.install(app)
 
+    app.add_middleware(InputGuard)  # inside Guard: the declared size is checked first
     app.add_middleware(Guard)
 
     @app.get("/healthz", include_in_schema=False)

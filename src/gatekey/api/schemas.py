@@ -10,7 +10,10 @@ from gatekey.domain.connection import Role
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields and non-finite numbers are refused (NUL characters and
+    NaN inside free-form dicts are refused before parsing, by ``gatekey.api.inputs``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ConnectionCreate(_Body):

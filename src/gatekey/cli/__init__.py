@@ -182,8 +182,7 @@ def serve(
         f"serving on http://{bind_host}:{bind_port}  (API docs: /docs)",
         markup=False,
     )
-    link = runtime.service.create_signin_link(project.id)
-    err.print(f"Sign in (one-time link): {settings.origin}/signin/{link}", markup=False)
+    signin.announce_link(runtime, project.id)
     if runtime.sandbox is not None:
         err.print(
             f"Demo: the Sandbox OAuth app is served at {settings.origin}/sandbox; connect it with "
@@ -632,4 +631,5 @@ def main() -> None:
 from gatekey.cli import audit as audit  # noqa: E402
 from gatekey.cli import flows as flows  # noqa: E402
 from gatekey.cli import oauth as oauth  # noqa: E402
+from gatekey.cli import signin as signin  # noqa: E402
 from gatekey.cli import webhooks as webhooks  # noqa: E402

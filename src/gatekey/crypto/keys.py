@@ -148,7 +148,13 @@ class FileKeyProvider:
         if not self.path.exists():
             self._write([generate()])
             self.created = True
-        mode = self.path.stat().st_mode & 0o777
+        info = self.path.stat()
+        if info.st_uid != os.geteuid():
+            raise CryptoError(
+                f"{self.path} belongs to user id {info.st_uid}, not to the user running Gatekey "
+                f"({os.geteuid()}); the master keys must be that user's alone"
+            )
+        mode = info.st_mode & 0o777
         if mode & 0o077:
             raise CryptoError(
                 f"{self.path} must not be readable by others (mode {mode:o}); chmod 600"

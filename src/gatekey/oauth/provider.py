@@ -1,4 +1,5 @@
-"""A provider's OAuth2 endpoints, through Authlib's client (RFC 6749, RFC 7636, RFC 7009).
+"""A provider's OAuth2 endpoints, through Authlib's client (RFC 6749, RFC 7636, RFC 7009), and
+its authorization-server metadata (RFC 8414, or OpenID Connect Discovery).
 
 Authlib speaks the protocol; this module feeds it the app's quirks from the catalog (URL
 templates, scope separator, extra parameters, client authentication) and sorts every outcome
@@ -12,15 +13,24 @@ of a token request into the classes the rest of Gatekey acts on:
 
 Messages carry the provider's words with every secret value of the request masked, in every
 form it may be echoed in (``domain.masking``: ``base64(client_id:client_secret)`` included).
+
+``server_metadata`` reads what the callback check of RFC 9207 needs: the server's ``issuer``
+and whether it sends ``iss`` on every authorization response
+(``authorization_response_iss_parameter_supported``). A document whose ``issuer`` is not the
+identifier it was fetched for is ignored (RFC 8414 section 3.3). Answers are kept for an hour,
+the absence of one for five minutes.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 from authlib.integrations.httpx_client import OAuth2Client, OAuthError
@@ -31,6 +41,7 @@ from gatekey.domain.templates import render
 from gatekey.domain.tokens import retry_after_seconds
 from gatekey.egress import UsableURLs
 from gatekey.errors import (
+    DestinationBlocked,
     GrantRevoked,
     OAuthClientRejected,
     ProviderUnavailable,
@@ -39,6 +50,28 @@ from gatekey.errors import (
 
 _CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
 MAX_MESSAGE = 300
+METADATA_TTL = 3600.0
+NO_METADATA_TTL = 300.0
+
+
+@dataclass(frozen=True)
+class ServerMetadata:
+    """What Gatekey reads of an authorization server's metadata document."""
+
+    issuer: str
+    iss_parameter_supported: bool
+
+
+def metadata_urls(issuer: str) -> list[str]:
+    """Where the metadata of ``issuer`` may be: RFC 8414 section 3.1 (the well-known segment
+    before the issuer's path), then OpenID Connect Discovery (after it)."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return [
+        f"{origin}/.well-known/oauth-authorization-server{path}",
+        f"{origin}{path}/.well-known/openid-configuration",
+    ]
 
 
 @dataclass(frozen=True)
@@ -89,6 +122,8 @@ class ProviderClient:
         self._timeout = timeout
         self._clock = clock
         self._user_agent = user_agent
+        self._metadata: dict[str, tuple[float, ServerMetadata | None]] = {}
+        self._metadata_lock = threading.Lock()
 
     @contextmanager
     def _client(
@@ -128,6 +163,35 @@ class ProviderClient:
                     f"{app_name} could not be reached ({type(exc).__name__}); try again later",
                     app=app_name,
                 ) from None
+
+    def server_metadata(self, issuer: str) -> ServerMetadata | None:
+        """The metadata the server ``issuer`` publishes, or None if it publishes none."""
+        now = time.monotonic()
+        with self._metadata_lock:
+            kept = self._metadata.get(issuer)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        found = self._fetch_metadata(issuer)
+        ttl = METADATA_TTL if found is not None else NO_METADATA_TTL
+        with self._metadata_lock:
+            self._metadata[issuer] = (now + ttl, found)
+        return found
+
+    def _fetch_metadata(self, issuer: str) -> ServerMetadata | None:
+        headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
+        with httpx2.Client(
+            transport=self._transport, timeout=self._timeout, follow_redirects=False
+        ) as http:
+            for url in metadata_urls(issuer):
+                try:
+                    response = http.get(url, headers=headers)
+                    body = response.json() if response.status_code == 200 else None
+                except (httpx2.HTTPError, ValueError, DestinationBlocked):
+                    continue  # no metadata there: the app's declaration decides
+                if isinstance(body, dict) and body.get("issuer") == issuer:
+                    supported = body.get("authorization_response_iss_parameter_supported")
+                    return ServerMetadata(issuer, supported is True)
+        return None
 
     def authorization_url(
         self,

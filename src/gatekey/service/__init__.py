@@ -6,6 +6,7 @@ adapter can forget them. Nothing above this module touches tables or ciphers.
 
 from __future__ import annotations
 
+from gatekey.domain.inputs import checked_arguments
 from gatekey.service.access import AccessMixin
 from gatekey.service.apps import AppsMixin
 from gatekey.service.audit import AuditMixin
@@ -23,6 +24,7 @@ from gatekey.service.web_sessions import WebSession, WebSessionsMixin
 from gatekey.service.webhooks import WebhooksMixin
 
 
+@checked_arguments
 class ConnectionService(
     TokensMixin,
     TransferMixin,
@@ -41,7 +43,9 @@ class ConnectionService(
 ):
     """Projects, API keys, connections, OAuth and master keys, each call for a given actor.
 
-    One class for the adapters to hold; its parts live in the modules of this package.
+    One class for the adapters to hold; its parts live in the modules of this package. Every
+    public method refuses a NUL character or a non-finite number in its arguments with
+    ``InvalidInput`` before it runs (``gatekey.domain.inputs``).
     """
 
 

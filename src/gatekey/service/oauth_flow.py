@@ -2,9 +2,10 @@
 
 RFC 6749 section 4.1 with PKCE (RFC 7636, S256) and the hygiene of RFC 9700: the ``state`` is
 random, one-time, stored only as a hash and bound to its session in the database (so any
-replica can take the callback); sessions expire; the redirect URI is one exact URL; the
-``iss`` of the redirect (RFC 9207) is checked when the provider sends one. Nothing is stored
-but the session's outcome when anything goes wrong.
+replica can take the callback); sessions expire; the redirect URI is one exact URL. The ``iss``
+of the redirect (RFC 9207) is checked before anything else in it, by exact string comparison,
+and required when the app declares its issuer or the server's metadata (RFC 8414) says it
+sends one. Nothing is stored but the session's outcome when anything goes wrong.
 """
 
 from __future__ import annotations
@@ -299,10 +300,40 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
                 ],
             )
 
+    def _expected_issuer(self, spec: OAuth2Spec, values: Mapping[str, str]) -> tuple[str, bool]:
+        """The issuer the callback must name, and whether it must name one at all (RFC 9207).
+
+        An app that declares its ``issuer`` must send ``iss``. Otherwise the metadata of the
+        server at the authorization URL's origin decides (RFC 8414): its ``issuer``, and
+        whether it advertises ``authorization_response_iss_parameter_supported``. Without
+        either, an ``iss`` that comes anyway must be that origin.
+        """
+        if spec.issuer:
+            return spec.issuer, True
+        origin = _origin(render(spec.authorization_url or "", values))
+        metadata = self.provider.server_metadata(origin)
+        if metadata is not None:
+            return metadata.issuer, metadata.iss_parameter_supported
+        return origin, False
+
     def _finish(self, actor: Actor, row: Any, params: Mapping[str, str]) -> str:
         entry = self.apps.get(row.project_id, row.app_key)
         method, spec = self._code_method(entry)
         values = template_values(method, row.config)
+        # the issuer first: until it is known who answered, nothing of the answer is shown,
+        # not even its error (RFC 9207 section 2.4; mix-up attacks)
+        expected, required = self._expected_issuer(spec, values)
+        issuer = params.get("iss")
+        if issuer is None and required:
+            raise IssuerMismatch(
+                f"the sign-in came back without naming its authorization server (iss), which "
+                f"{entry.name} ({expected}) always does; nothing was stored"
+            )
+        if issuer is not None and issuer != expected:  # exact: no slash or case folding
+            raise IssuerMismatch(
+                f"the sign-in came back from another authorization server than {entry.name}'s "
+                f"({expected}); nothing was stored"
+            )
         error = params.get("error")
         if error:
             said = _provider_text(params.get("error_description")) or _provider_text(error)
@@ -311,14 +342,6 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
             raise AuthorizationFailed(
                 f"{entry.name} answered {_provider_text(error)}: {said}", error=error
             )
-        issuer = params.get("iss")
-        if issuer is not None:
-            expected = spec.issuer or _origin(render(spec.authorization_url or "", values))
-            if issuer.rstrip("/") != expected.rstrip("/"):
-                raise IssuerMismatch(
-                    f"the sign-in came back from {_provider_text(issuer)!r}, not from "
-                    f"{entry.name}; nothing was stored"
-                )
         code = params.get("code")
         if not code:
             raise AuthorizationFailed(f"{entry.name} sent no authorization code")

@@ -40,11 +40,16 @@ class WebSession:
 
 class WebSessionsMixin(AccessMixin):
     def create_signin_link(self, project_id: str) -> str:
-        """Return a one-time sign-in token for the project's admin (printed at start)."""
+        """Return a one-time sign-in token for the project's admin, valid ``LINK_TTL``.
+
+        The project's older unused links stop working: the newest link is the only one.
+        Signed-in sessions and API keys are not touched.
+        """
         token = secrets.token_urlsafe(32)
         now = self.clock()
         with self.db.write() as conn:
             web_rows.purge(conn, now)
+            web_rows.supersede_links(conn, project_id)
             web_rows.insert_link(
                 conn,
                 {
@@ -76,8 +81,8 @@ class WebSessionsMixin(AccessMixin):
                 project_id = web_rows.use_link(conn, _hash(link), now)
             if project_id is None:
                 raise AuthenticationFailed(
-                    "this sign-in link was used already or has expired; restart 'gatekey serve' "
-                    "for a new one, or sign in with an admin API key"
+                    "this sign-in link was used already, has expired or was replaced by a newer "
+                    "one; run 'gatekey signin-link' for a new one, or sign in with an admin API key"
                 )
             actor = Actor(project_id=project_id, key_id=web_rows.LINK_ACTOR, role=Role.ADMIN)
         else:

@@ -48,6 +48,15 @@ def purge(conn: Connection, now: datetime) -> None:
     conn.execute(delete(signin_links).where(signin_links.c.expires_at <= now))
 
 
+def supersede_links(conn: Connection, project_id: str) -> None:
+    """End the project's unused links (a new one replaces them)."""
+    conn.execute(
+        delete(signin_links).where(
+            signin_links.c.project_id == project_id, signin_links.c.used_at.is_(None)
+        )
+    )
+
+
 def insert_link(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(signin_links.insert().values(**values))
 

@@ -1,0 +1,156 @@
+"""The one-time sign-in link is a credential: ``gatekey serve`` shows it on a terminal only and
+never logs it; ``gatekey signin-link`` prints a fresh one, which replaces older unused links."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2
+import pytest
+from typer.testing import CliRunner
+
+from gatekey.cli import app
+from gatekey.errors import AuthenticationFailed
+from gatekey.runtime import open_runtime
+from gatekey.settings import Settings
+from tests.fakes.servers import free_port
+
+LINK = re.compile(r"(https?://\S+/signin/([A-Za-z0-9_-]{20,}))")
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GATEKEY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GATEKEY_DATABASE_URL", database_url)
+    monkeypatch.delenv("GATEKEY_MASTER_KEYS", raising=False)
+    return tmp_path / "home"
+
+
+def test_signin_link_prints_a_fresh_link_that_replaces_older_ones(
+    env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    runner = CliRunner()
+    first = runner.invoke(app, ["signin-link"])
+    assert first.exit_code == 0, first.stderr
+    _, old_token = LINK.fullmatch(first.stdout.strip()).groups()  # type: ignore[union-attr]
+    assert "older unused links of the project no longer work" in first.stderr
+
+    runtime = open_runtime(Settings())
+    try:
+        service = runtime.service
+        session, _ = service.sign_in(link=old_token)  # a session signed in with the first link
+        second = runner.invoke(app, ["signin-link", "--quiet"])
+        assert second.exit_code == 0 and second.stderr == ""
+        new_token = LINK.fullmatch(second.stdout.strip()).group(2)  # type: ignore[union-attr]
+        assert new_token != old_token
+        third = runner.invoke(app, ["signin-link", "-q"]).stdout.strip()
+        with pytest.raises(AuthenticationFailed, match="replaced by a newer one"):
+            service.sign_in(link=new_token)  # unused, then replaced by the third
+        assert service.sign_in(link=LINK.fullmatch(third).group(2))  # type: ignore[union-attr]
+        assert service.web_session(session).actor.key_id == "signin-link"  # still signed in
+    finally:
+        runtime.close()
+    tokens = (old_token, new_token)
+    assert not [r for r in caplog.records if any(t in r.getMessage() for t in tokens)]
+
+
+def _environ(home: Path, database_url: str) -> dict[str, str]:
+    environ = {
+        **os.environ,
+        "GATEKEY_HOME": str(home),
+        "GATEKEY_DATABASE_URL": database_url,
+        "GATEKEY_LOG_FORMAT": "json",
+        "GATEKEY_LOG_LEVEL": "DEBUG",
+    }
+    environ.pop("GATEKEY_MASTER_KEYS", None)
+    return environ
+
+
+@contextmanager
+def _serve(home: Path, database_url: str, *, terminal: bool) -> Iterator[tuple[str, list[str]]]:
+    """``gatekey serve`` with its output on a pseudo-terminal or a pipe (a log collector);
+    yield its URL and the lines it printed up to serving."""
+    port = free_port()
+    command = [sys.executable, "-m", "gatekey", "serve", "--port", str(port)]
+    if terminal:
+        primary, secondary = pty.openpty()
+        process = subprocess.Popen(
+            command, env=_environ(home, database_url), stdout=secondary, stderr=secondary
+        )
+        os.close(secondary)
+        read = primary
+    else:
+        process = subprocess.Popen(
+            command,
+            env=_environ(home, database_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert process.stdout is not None
+        read = process.stdout.fileno()
+    printed = b""
+    deadline = time.monotonic() + 60  # hang guard only
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while time.monotonic() < deadline and b"Application startup complete" not in printed:
+            ready, _, _ = select.select([read], [], [], 1)
+            if ready:
+                chunk = os.read(read, 65536)
+                if not chunk:
+                    break
+                printed += chunk
+        assert b"Application startup complete" in printed, printed.decode(errors="replace")
+        yield base, printed.decode().replace("\r\n", "\n").splitlines()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if terminal:
+            os.close(read)
+        elif process.stdout is not None:
+            process.stdout.close()
+
+
+def _log_records(lines: list[str]) -> list[dict[str, str]]:
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "level" in record:
+            records.append(record)
+    return records
+
+
+def test_serve_into_a_log_prints_no_link(tmp_path: Path, database_url: str) -> None:
+    with _serve(tmp_path / "home", database_url, terminal=False) as (_, lines):
+        text = "\n".join(lines)
+        assert "/signin/" not in text
+        assert "run 'gatekey signin-link' for a one-time link" in text
+        assert _log_records(lines), "the JSON log format was in force"
+
+
+def test_serve_on_a_terminal_shows_a_working_link_outside_the_logs(
+    tmp_path: Path, database_url: str
+) -> None:
+    with _serve(tmp_path / "home", database_url, terminal=True) as (base, lines):
+        shown = [line for line in lines if "/signin/" in line]
+        assert len(shown) == 1 and shown[0].startswith("Sign in (one-time link): ")
+        url, token = LINK.search(shown[0]).groups()  # type: ignore[union-attr]
+        records = _log_records(lines)
+        assert records and not [r for r in records if token in json.dumps(r)]
+        with httpx2.Client(base_url=base) as browser:
+            signed = browser.get(url.replace(url.split("/signin/")[0], base))
+            assert signed.status_code == 303 and "gatekey_session" in signed.headers["set-cookie"]
