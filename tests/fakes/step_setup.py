@@ -24,6 +24,7 @@ STEPS = (
     "hard_exit",
     "raises",
     "daemon",
+    "odd_values",
 )
 
 

@@ -30,6 +30,12 @@ def leak_token(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str
     return {"token": auths["sandbox"]["access_token"]}
 
 
+def odd_values(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
+    """Returns what JSON in PostgreSQL cannot hold: a NUL character, NaN and infinities."""
+    print("printed\x00nul")
+    return {"text": "a\x00b", "nan": float("nan"), "inf": float("inf"), "k\x00": [-float("inf")]}
+
+
 def good(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
     return {"ok": True, "apps": sorted(auths)}
 

@@ -202,3 +202,15 @@ def test_declared_scopes_are_checked_before_the_provider_says_403(
     assert run.error_code == "missing_scopes" and run.failed_connection_id == connection_id
     assert "tasks.write" in (run.error_message or "")
     assert sandbox.state.counts.get("api", 0) == 1, "only connect's test request reached it"
+
+
+def test_step_output_with_nul_and_nan_is_stored_on_every_database(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    service, actor = oauth_service, oauth_actor
+    connect(service, actor, sandbox)
+    run = _run_once(service, actor, "Odd values", [_python("odd", "odd_values")])
+    assert run.status == "succeeded", run.error_message
+    (step,) = run.steps
+    assert step.output == {"text": "a\ufffdb", "nan": "nan", "inf": "inf", "k\ufffd": ["-inf"]}
+    assert step.logs is not None and "printed\ufffdnul" in step.logs

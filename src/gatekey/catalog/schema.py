@@ -212,7 +212,9 @@ class OAuth2Spec(_Strict):
     )
     revocation_url: PlainText | None = None
     issuer: str | None = Field(
-        default=None, description="the `iss` the provider puts on its redirect (RFC 9207)"
+        default=None,
+        description="the `iss` the provider puts on every redirect (RFC 9207); declaring it makes "
+        "`iss` required on the callback",
     )
     default_scopes: list[str] = Field(default_factory=list)
     scope_separator: str = " "

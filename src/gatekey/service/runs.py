@@ -404,7 +404,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
 
     def _record_step(self, run_id: str, step_id: str, values: dict[str, Any]) -> None:
         with self.db.write() as conn:
-            rows.set_step(conn, run_id, step_id, values)
+            rows.set_step(conn, run_id, step_id, step_rules.storable(values))
 
     def _end_run(
         self,
@@ -422,7 +422,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
                 {
                     "status": status,
                     "error_code": code,
-                    "error_message": message,
+                    "error_message": step_rules.storable(message),
                     "failed_step": step,
                     "failed_connection_id": connection_id,
                     "finished_at": self.clock(),

@@ -8,7 +8,8 @@ in a child process (``registry``, ``sandbox``); nothing here imports step code.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gatekey.domain import masking
@@ -24,14 +25,29 @@ def redact(value: Any, secrets: Iterable[str]) -> Any:
 
 
 def jsonable(value: Any) -> Any:
-    """Return ``value`` as JSON data, truncated to ``MAX_OUTPUT`` characters when large."""
+    """Return ``value`` as JSON data both databases store, truncated to ``MAX_OUTPUT``
+    characters when large: a NUL character (which PostgreSQL refuses in text and JSON) becomes
+    U+FFFD, a NaN or infinity (not JSON) becomes its name as text."""
     try:
-        text = json.dumps(value, default=str)
-    except (TypeError, ValueError):
-        text = json.dumps(str(value))
+        text = json.dumps(storable(value), default=str, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        text = json.dumps(storable(str(value)))
     if len(text) > MAX_OUTPUT:
         return {"truncated": True, "preview": text[:MAX_OUTPUT]}
     return json.loads(text)
+
+
+def storable(node: Any) -> Any:
+    """Return ``node`` with NUL characters as U+FFFD and non-finite numbers as text."""
+    if isinstance(node, str):
+        return node.replace("\x00", "\ufffd")
+    if isinstance(node, float) and not math.isfinite(node):
+        return str(node)
+    if isinstance(node, Mapping):
+        return {storable(str(k)): storable(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [storable(v) for v in node]
+    return node
 
 
 def response_output(status: int, content_type: str, body: bytes) -> dict[str, Any]:
