@@ -202,3 +202,32 @@ def test_declared_scopes_are_checked_before_the_provider_says_403(
     assert run.error_code == "missing_scopes" and run.failed_connection_id == connection_id
     assert "tasks.write" in (run.error_message or "")
     assert sandbox.state.counts.get("api", 0) == 1, "only connect's test request reached it"
+
+
+def test_a_header_filled_with_cr_lf_from_run_input_is_refused_before_sending(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
+    """It used to reach the HTTP client, whose refusal surfaced as a misleading 502."""
+    service.create_connection(
+        actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}
+    )
+    step = {
+        "id": "scopes",
+        "app": "sendgrid",
+        "type": "http",
+        "http": {"path": "/v3/scopes", "headers": {"X-Who": "{{ input.who }}"}},
+    }
+    flow = service.create_flow(actor, name="Who", definition={"steps": [step]})
+
+    service.trigger_run(actor, flow.id, {"who": "ada"})
+    service.work_once("w1")
+    assert providers.requests[-1].headers["X-Who"] == "ada"
+    sent = len(providers.requests)
+    run_id = service.trigger_run(actor, flow.id, {"who": "ada\r\nX-Evil: 1"}).id
+    service.work_once("w1")
+
+    run = service.get_run(actor, run_id)
+    assert (run.status, run.error_code, run.failed_step) == ("failed", "template_error", "scopes")
+    assert "X-Who" in (run.error_message or "")
+    assert "X-Evil" not in (run.error_message or "") + run.steps[0].model_dump_json()
+    assert len(providers.requests) == sent
