@@ -142,15 +142,14 @@ def parse(definition: Any) -> FlowDefinition:
     try:
         flow = FlowDefinition.model_validate(definition)
     except ValidationError as exc:
-        raise InvalidFields(
-            "the flow definition is not valid",
-            errors=[
+        raise _invalid(
+            [
                 {
-                    "field": ".".join(str(p) for p in e["loc"]) or "(root)",
+                    "field": ".".join(_printable(str(p)) for p in e["loc"]) or "(root)",
                     "message": e["msg"],
                 }
                 for e in exc.errors()
-            ],
+            ]
         ) from None
     problems: list[dict[str, str]] = []
     seen: set[str] = set()
@@ -188,8 +187,18 @@ def parse(definition: Any) -> FlowDefinition:
                         )
         seen.add(step.id)
     if problems:
-        raise InvalidFields("the flow definition is not valid", errors=problems)
+        raise _invalid(problems)
     return flow
+
+
+def _invalid(problems: list[dict[str, str]]) -> InvalidFields:
+    """The refusal; its message names the first problem (a run of a stored flow shows only it)."""
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return InvalidFields(
+        f"the flow definition is not valid: {first['field']}: {first['message']}{more}",
+        errors=problems,
+    )
 
 
 def _lookup(expression: str, context: Mapping[str, Any]) -> Any:
