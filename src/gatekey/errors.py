@@ -10,6 +10,7 @@ contain a secret value::
      │    ├── UnknownApp           unknown_app
      │    ├── InvalidAppDefinition invalid_app_definition  (the app schema refused it)
      │    ├── InvalidFields        invalid_fields
+     │    │    └── TemplateError   template_error           (a flow template cannot be filled)
      │    ├── InvalidName          invalid_name
      │    ├── InvalidId            invalid_id
      │    ├── PayloadTooLarge      payload_too_large
@@ -90,6 +91,12 @@ class InvalidFields(InvalidInput):
     """
 
     code = "invalid_fields"
+
+
+class TemplateError(InvalidFields):
+    """A flow step's ``{{ ... }}`` template has no value, or its value cannot be sent there."""
+
+    code = "template_error"
 
 
 class InvalidName(InvalidInput):
@@ -339,6 +346,7 @@ __all__ = [
     "StepOutOfMemory",
     "StepSandboxFailed",
     "StepTimedOut",
+    "TemplateError",
     "TokenExchangeFailed",
     "TokenRequestRefused",
     "UnknownApp",

@@ -29,6 +29,9 @@ class AppSummary(_Model):
     source: Literal["builtin", "directory", "project"] = "builtin"
     """``builtin`` ships with Gatekey, ``directory`` comes from GATEKEY_APPS_DIR, ``project`` was
     added to this project through the API."""
+    problem: str | None = None
+    """Set when a project app stored under older checks is refused now: what to fix. It cannot
+    be used (``get_app`` and connections on it fail) until its definition is replaced."""
 
     @classmethod
     def of(

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from gatekey.catalog.loader import app_from_data, builtin_apps
 from gatekey.catalog.schema import public_view
@@ -25,6 +26,7 @@ from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.service.apps import stored_definition
 from gatekey.settings import Settings
+from gatekey.store.tables import project_apps
 from tests.domain.test_patterns import within
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
@@ -479,3 +481,88 @@ def test_a_secret_a_header_cannot_carry_is_refused_before_any_request(
     assert [e["field"] for e in caught.value.details["errors"]] == ["fields.header_value"]
     assert "CANARY" not in str(caught.value.message) + str(caught.value.details)
     assert providers.requests == []
+
+
+def _stored_by_an_older_version(key: str) -> dict[str, Any]:
+    """Acme as a Gatekey before the RE2 and header checks stored it: a backreference in a field
+    pattern and CR/LF in a test-request header, both accepted then and refused now."""
+    definition = stored_definition(app_from_data({**acme(key=key), "builtin": False}, key))
+    method = definition["auth"][0]
+    method["fields"]["properties"]["api_key"]["pattern"] = r"^(SG)\1?"
+    method["test_request"]["headers"] = {"X-Trace": "1\r\nX-Evil: 1"}
+    return definition
+
+
+def test_an_app_stored_before_the_new_checks_fails_alone_and_says_what_to_fix(
+    service: ConnectionService,
+    actor: Actor,
+    other_actor: Actor,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """It used to make list_apps fail for the whole project with invalid_app_definition."""
+    service.add_app(actor, acme())
+    service.add_app(actor, acme(key="old-crm", name="Old CRM"))
+    connection = service.create_connection(
+        actor, app="old-crm", name="Old", fields={"api_key": GOOD_SENDGRID}
+    )
+    now = service.clock()
+    with service.db.write() as conn:  # as an older version's add and replace stored them
+        conn.execute(
+            project_apps.insert().values(
+                project_id=actor.project_id,
+                key="legacy-crm",
+                definition=_stored_by_an_older_version("legacy-crm"),
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            update(project_apps)
+            .where(project_apps.c.project_id == actor.project_id, project_apps.c.key == "old-crm")
+            .values(
+                definition=_stored_by_an_older_version("old-crm"),
+                version=project_apps.c.version + 1,
+            )
+        )
+
+    with caplog.at_level("WARNING", logger="gatekey.service.app_registry"):
+        for _ in range(3):
+            listed = {a.key: a for a in service.list_apps(actor)}
+        with pytest.raises(InvalidAppDefinition) as caught:
+            service.get_app(actor, "old-crm")
+        with pytest.raises(InvalidAppDefinition):
+            service.resolve_credentials(actor, connection.id)
+        with pytest.raises(InvalidAppDefinition):
+            service.create_connection(
+                actor, app="legacy-crm", name="Legacy", fields={"api_key": GOOD_SENDGRID}
+            )
+
+    assert listed["acme-crm"].problem is None and listed["sendgrid"].problem is None
+    assert service.get_app(actor, "acme-crm").name == "Acme CRM"
+    for key in ("old-crm", "legacy-crm"):
+        problem = listed[key].problem or ""
+        assert "auth.0.fields.properties.api_key.pattern" in problem and "replace" in problem
+        assert listed[key].auth_kinds == [] and listed[key].source == "project"
+    assert [a.key for a in service.list_apps(actor, "legacy")] == ["legacy-crm"]
+    assert caught.value.code == "invalid_app_definition"
+    assert [e["field"] for e in caught.value.details["errors"]] == [
+        "auth.0.fields.properties.api_key.pattern",
+        "auth.0.test_request.headers",
+    ]
+    assert "PUT /api/v1/apps/old-crm" in caught.value.message
+    assert [c.id for c in service.list_connections(actor).items] == [connection.id]
+    assert "old-crm" not in {a.key for a in service.list_apps(other_actor)}
+
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert sorted(r.getMessage().split("app ")[1].split(" ")[0] for r in warnings) == [
+        "'legacy-crm'",
+        "'old-crm'",
+    ]
+    assert all(actor.project_id in r.getMessage() for r in warnings)
+    assert "X-Evil" not in caplog.text and "(SG)" not in caplog.text
+
+    service.replace_app(actor, "old-crm", acme(key="old-crm", name="Old CRM"))
+    assert service.resolve_credentials(actor, connection.id).base_url == "https://api.acme.test"
+    service.delete_app(actor, "legacy-crm")
+    assert all(a.problem is None for a in service.list_apps(actor))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from gatekey.models import Run
 from gatekey.service import Actor, ConnectionService
+from gatekey.store.tables import flows
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import Sandbox
 from tests.service.test_oauth_flow import connect
@@ -214,3 +216,58 @@ def test_step_output_with_nul_and_nan_is_stored_on_every_database(
     (step,) = run.steps
     assert step.output == {"text": "a\ufffdb", "nan": "nan", "inf": "inf", "k\ufffd": ["-inf"]}
     assert step.logs is not None and "printed\ufffdnul" in step.logs
+
+
+def test_a_header_filled_with_cr_lf_from_run_input_is_refused_before_sending(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
+    """It used to reach the HTTP client, whose refusal surfaced as a misleading 502."""
+    service.create_connection(
+        actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}
+    )
+    step = {
+        "id": "scopes",
+        "app": "sendgrid",
+        "type": "http",
+        "http": {"path": "/v3/scopes", "headers": {"X-Who": "{{ input.who }}"}},
+    }
+    flow = service.create_flow(actor, name="Who", definition={"steps": [step]})
+
+    service.trigger_run(actor, flow.id, {"who": "ada"})
+    service.work_once("w1")
+    assert providers.requests[-1].headers["X-Who"] == "ada"
+    sent = len(providers.requests)
+    run_id = service.trigger_run(actor, flow.id, {"who": "ada\r\nX-Evil: 1"}).id
+    service.work_once("w1")
+
+    run = service.get_run(actor, run_id)
+    assert (run.status, run.error_code, run.failed_step) == ("failed", "template_error", "scopes")
+    assert "X-Who" in (run.error_message or "")
+    assert "X-Evil" not in (run.error_message or "") + run.steps[0].model_dump_json()
+    assert len(providers.requests) == sent
+
+
+def test_a_stored_flow_with_cr_lf_in_a_header_fails_its_run_naming_the_header(
+    service: ConnectionService, actor: Actor, providers: FakeProviders
+) -> None:
+    """A flow stored before header text was checked: its run fails saying what to fix."""
+    service.create_connection(
+        actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}
+    )
+    step = {"id": "scopes", "app": "sendgrid", "type": "http", "http": {"path": "/v3/scopes"}}
+    flow = service.create_flow(actor, name="Old", definition={"steps": [step]})
+    step["http"] = {"path": "/v3/scopes", "headers": {"X-Trace": "1\r\nX-Evil: 1"}}
+    with service.db.write() as conn:  # as a version before the header checks stored it
+        conn.execute(
+            update(flows).where(flows.c.id == flow.id).values(definition={"steps": [step]})
+        )
+    sent = len(providers.requests)
+
+    run_id = service.trigger_run(actor, flow.id).id
+    service.work_once("w1")
+
+    run = service.get_run(actor, run_id)
+    assert (run.status, run.error_code) == ("failed", "invalid_fields")
+    assert "steps.0.http.headers.X-Trace" in (run.error_message or "")
+    assert "carriage return (CR)" in (run.error_message or "")
+    assert len(providers.requests) == sent

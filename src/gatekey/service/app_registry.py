@@ -1,21 +1,55 @@
-"""Where the service finds apps: the shared catalog, then the project's own apps."""
+"""Where the service finds apps: the shared catalog, then the project's own apps.
+
+A project app is stored as the definition that passed the schema of its day. When a later
+Gatekey refuses it (patterns RE2 cannot run, CR or LF in header text), that one app is
+unusable: listings skip it (``listing`` says which and why), ``get`` and every connection
+operation on it fail with ``invalid_app_definition`` naming the fields to fix, and ``find``
+answers None, so the project's other apps, its pages and the refresh sweep keep working. Each
+such (project, key, version) is logged once, as a warning without the definition's content.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Connection as DbConnection
 
 from gatekey.catalog.loader import Catalog, app_from_data
 from gatekey.catalog.schema import KEY_PATTERN, App
-from gatekey.errors import UnknownApp
+from gatekey.errors import InvalidAppDefinition, UnknownApp
 from gatekey.store import apps as app_rows
 from gatekey.store.database import Database
+
+log = logging.getLogger(__name__)
 
 _KEY = re.compile(KEY_PATTERN)
 
 Source = Literal["builtin", "directory", "project"]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A stored project app the schema now refuses: its key, and the schema's errors."""
+
+    key: str
+    errors: list[dict[str, str]]
+
+    @property
+    def message(self) -> str:
+        first = self.errors[0] if self.errors else {"field": "(root)", "message": "refused"}
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        return (
+            f"app {self.key!r} was stored before Gatekey checked it as it does now and cannot "
+            f"be used: {first['field']}: {first['message']}{more}; replace its definition "
+            f"(PUT /api/v1/apps/{self.key} or gatekey apps replace)"
+        )
+
+    def error(self) -> InvalidAppDefinition:
+        return InvalidAppDefinition(self.message, app=self.key, errors=self.errors)
 
 
 class AppRegistry:
@@ -23,43 +57,42 @@ class AppRegistry:
 
     A project app is read from its row on every lookup (one primary-key read, and only for keys
     the shared catalog lacks), so a change made through one replica holds on every replica at
-    once; parsed definitions are cached by (project, key, version).
+    once; parsed definitions (and refusals) are cached by (project, key, version).
     """
 
     def __init__(self, db: Database, catalog: Catalog) -> None:
         self.db = db
         self.catalog = catalog
-        self._parsed: dict[tuple[str, str], tuple[int, App]] = {}
+        self._parsed: dict[tuple[str, str], tuple[int, App | Refused]] = {}
+        self._lock = threading.Lock()
 
     def find(self, project_id: str, key: str, conn: DbConnection | None = None) -> App | None:
-        app = self.catalog.find(key)
-        if app is not None or not project_id or not _KEY.fullmatch(key):
-            return app
-        if conn is None:
-            with self.db.read() as own:
-                row = app_rows.get(own, project_id, key)
-        else:
-            row = app_rows.get(conn, project_id, key)
-        return None if row is None else self._parse(project_id, key, row.version, row.definition)
+        """Return the app, or None when there is none or its stored definition is refused."""
+        found = self._lookup(project_id, key, conn)
+        return found if isinstance(found, App) else None
 
     def get(self, project_id: str, key: str, conn: DbConnection | None = None) -> App:
-        app = self.find(project_id, key, conn)
-        if app is None:
+        found = self._lookup(project_id, key, conn)
+        if found is None:
             raise UnknownApp(f"no app with key {key!r} in the catalog", app=key)
-        return app
+        if isinstance(found, Refused):
+            raise found.error()
+        return found
 
     def all(self, project_id: str) -> list[App]:
-        """The shared catalog and the project's apps, by name."""
+        """The shared catalog and the project's usable apps, by name."""
+        return self.listing(project_id)[0]
+
+    def listing(self, project_id: str) -> tuple[list[App], list[Refused]]:
+        """The usable apps (as ``all``), and the project's apps the schema now refuses, by key."""
         found = list(self.catalog)
-        if project_id:
-            with self.db.read() as conn:
-                rows = app_rows.all_of(conn, project_id)
-            found.extend(
-                self._parse(project_id, r.key, r.version, r.definition)
-                for r in rows
-                if r.key not in self.catalog
-            )
-        return sorted(found, key=lambda a: a.name.lower())
+        refused = []
+        for app in self._project_apps(project_id):
+            if isinstance(app, App):
+                found.append(app)
+            else:
+                refused.append(app)
+        return sorted(found, key=lambda a: a.name.lower()), refused
 
     def shadowed(self) -> list[tuple[str, str]]:
         """Project apps hidden because the shared catalog now has their key: (project, key)."""
@@ -72,10 +105,52 @@ class AppRegistry:
             return "project"
         return "builtin" if app.builtin else "directory"
 
-    def _parse(self, project_id: str, key: str, version: int, definition: Any) -> App:
+    def _lookup(self, project_id: str, key: str, conn: DbConnection | None) -> App | Refused | None:
+        app = self.catalog.find(key)
+        if app is not None or not project_id or not _KEY.fullmatch(key):
+            return app
+        if conn is None:
+            with self.db.read() as own:
+                row = app_rows.get(own, project_id, key)
+        else:
+            row = app_rows.get(conn, project_id, key)
+        return None if row is None else self._parse(project_id, key, row.version, row.definition)
+
+    def _project_apps(self, project_id: str) -> list[App | Refused]:
+        if not project_id:
+            return []
+        with self.db.read() as conn:
+            rows = app_rows.all_of(conn, project_id)
+        return [
+            self._parse(project_id, r.key, r.version, r.definition)
+            for r in rows
+            if r.key not in self.catalog
+        ]
+
+    def _parse(self, project_id: str, key: str, version: int, definition: Any) -> App | Refused:
         cached = self._parsed.get((project_id, key))
         if cached is not None and cached[0] == version:
             return cached[1]
-        app = app_from_data({**definition, "builtin": False}, f"app {key}")
-        self._parsed[(project_id, key)] = (version, app)
-        return app
+        parsed: App | Refused
+        try:
+            if not isinstance(definition, dict):
+                raise InvalidAppDefinition("the stored definition is not a JSON object")
+            parsed = app_from_data({**definition, "builtin": False}, f"app {key}")
+        except InvalidAppDefinition as exc:
+            errors = exc.details.get("errors") or [{"field": "(root)", "message": exc.message}]
+            parsed = Refused(key, list(errors))
+        with self._lock:
+            before = self._parsed.get((project_id, key))
+            self._parsed[(project_id, key)] = (version, parsed)
+        if isinstance(parsed, Refused) and (before is None or before[0] != version):
+            log.warning(
+                "project %s: app %r (version %d) is refused by the current app schema and "
+                "cannot be used until its definition is replaced (%d problem(s); "
+                "GET /api/v1/apps/%s says which)",
+                project_id,
+                key,
+                version,
+                len(parsed.errors),
+                key,
+            )
+        return parsed

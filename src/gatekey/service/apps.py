@@ -55,14 +55,31 @@ class AppsMixin(ServiceBase):
     def list_apps(self, actor: Actor, text: str | None = None) -> list[AppSummary]:
         self._authorize(actor, "list_apps")
         needle = (text or "").casefold()
-        return [
+        apps, unusable = self.apps.listing(actor.project_id)
+        usable = [
             AppSummary.of(app, self.apps.source(app))
-            for app in self.apps.all(actor.project_id)
+            for app in apps
             if not needle
             or needle in app.key
             or needle in app.name.casefold()
             or any(needle in c for c in app.categories)
         ]
+        refused = [
+            AppSummary(
+                key=r.key,
+                name=r.key,
+                description="",
+                categories=[],
+                docs_url="",
+                auth_kinds=[],
+                builtin=False,
+                source="project",
+                problem=r.message,
+            )
+            for r in unusable
+            if not needle or needle in r.key
+        ]
+        return usable + refused
 
     def get_app(self, actor: Actor, key: str) -> App:
         self._authorize(actor, "get_app")

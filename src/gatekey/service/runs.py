@@ -356,7 +356,7 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         http = step.http
         path = str(flow_rules.render(http.path, context))
         query = {k: str(v) for k, v in flow_rules.render(http.query, context).items()}
-        headers = {k: str(v) for k, v in flow_rules.render(http.headers, context).items()}
+        headers = flow_rules.render_headers(http.headers, context)
         body = b""
         if http.body is not None:
             body = json.dumps(flow_rules.render(http.body, context)).encode()
