@@ -31,6 +31,7 @@ contain a secret value::
      ├── OAuthClientRejected       oauth_client_rejected    502  (invalid_client: fix the client)
      ├── GrantRevoked              grant_revoked            409  (invalid_grant: reconnect)
      ├── TokenRequestRefused       token_request_refused    502
+     ├── DatabaseUnavailable       database_unavailable     503  (down, restarting; ``retry_after``)
      ├── AuthorizationFailed       authorization_failed     400  (an OAuth flow went wrong)
      │    ├── StateInvalid         oauth_state_invalid      (unknown, forged or replayed state)
      │    ├── SessionExpired       oauth_session_expired
@@ -181,6 +182,18 @@ class TokenRequestRefused(GatekeyError):
     code = "token_request_refused"
 
 
+class DatabaseUnavailable(GatekeyError):
+    """The database cannot be reached (down, restarting, out of connections): try again in
+    ``retry_after`` seconds."""
+
+    code = "database_unavailable"
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.details.get("retry_after")
+        return float(value) if isinstance(value, int | float) else None
+
+
 class AuthorizationFailed(GatekeyError):
     code = "authorization_failed"
 
@@ -256,6 +269,7 @@ __all__ = [
     "ConnectionInactive",
     "CredentialsRejected",
     "CryptoError",
+    "DatabaseUnavailable",
     "DecryptionFailed",
     "DestinationBlocked",
     "DuplicateName",
