@@ -119,6 +119,7 @@ def open_runtime(
         limiter=limiter,
         limits=limits_of(settings),
     )
+    service.refresh_commit_seconds = settings.refresh_commit_seconds
     try:
         service.check_master_keys()
         for project_id, key in service.apps.shadowed():

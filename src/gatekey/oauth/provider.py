@@ -84,6 +84,11 @@ class ProviderClient:
         self._clock = clock
         self._user_agent = user_agent
 
+    @property
+    def timeout(self) -> float:
+        """Seconds each phase of a request to a provider may take."""
+        return self._timeout
+
     @contextmanager
     def _client(
         self,
