@@ -85,6 +85,12 @@ def _setup(settings: Settings, sandbox: Sandbox) -> Setup:
     return Setup(runtime, service, actor, connection_id, transport)
 
 
+def _lease_of(setup: Setup) -> Any:
+    row = setup.service.secrets.read(setup.actor.project_id, setup.connection_id)
+    assert row is not None
+    return row.refresh_lease_until
+
+
 def _secret(setup: Setup) -> dict[str, Any]:
     return setup.service._open(setup.actor, setup.connection_id)[3]
 
@@ -157,6 +163,11 @@ def test_an_outage_longer_than_the_budget_is_a_503_and_a_log_line_without_the_to
     assert caught.value.retry_after is not None and caught.value.retry_after > 0
     lost = [r for r in caplog.records if r.levelno == logging.ERROR and "is lost" in r.message]
     assert len(lost) == 1 and setup.connection_id in lost[0].message
+    # the lease is handed to a thread that releases it once the database is back
+    deadline = time.monotonic() + 20
+    while _lease_of(setup) is not None:
+        assert time.monotonic() < deadline, "the lease was left to lapse"
+        time.sleep(0.05)
     assert "sbx_" not in caplog.text, "no token in any log line"
 
 

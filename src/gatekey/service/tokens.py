@@ -24,6 +24,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets as random_tokens
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -190,15 +191,22 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                     retry_after=round(wait, 1),
                 )
             owner = random_tokens.token_hex(16)
-            with self.db.write() as conn:
-                won = rows.claim_refresh(
-                    conn,
-                    row.id,
-                    version=row.version,
-                    owner=owner,
-                    until=now + self._lease(),
-                    now=now,
-                )
+            sent: list[bool] = []
+            try:
+                with self.db.write() as conn:
+                    sent.append(True)  # from here on the claim may commit unacknowledged
+                    won = rows.claim_refresh(
+                        conn,
+                        row.id,
+                        version=row.version,
+                        owner=owner,
+                        until=now + self._lease(),
+                        now=now,
+                    )
+            except DatabaseUnavailable:
+                if sent:
+                    self._release_when_back(row, owner)
+                raise
             if won:
                 fresh = self._refresh_now(row, entry, method, secret, owner)
                 if fresh is not None:
@@ -372,7 +380,7 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                 rotated,
                 self.refresh_commit_seconds,
             )
-            self._release_quietly(row, owner)
+            self._release_when_back(row, owner)
             raise
         if outcome == "refused":
             log.warning(
@@ -401,6 +409,23 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                 rows.finish_refresh(conn, row.id, owner, values, bump=False)
 
         self._ride_out(release, f"releasing the refresh lease of {row.id}")
+
+    def _release_when_back(self, row: SecretRow, owner: str) -> None:
+        """Drop a lease this refresh may hold, from a thread that rides out the outage, so
+        that whoever asks next need not wait for it to lapse (a no-op if it was not won)."""
+
+        def finish() -> None:
+            with self.db.write() as conn:
+                rows.finish_refresh(conn, row.id, owner, {}, bump=False)
+
+        def release() -> None:
+            try:  # until the lease would have lapsed anyway
+                what = f"releasing the refresh lease of {row.id}"
+                ride_out(finish, budget=self._lease().total_seconds(), what=what)
+            except DatabaseUnavailable:
+                log.warning("the refresh lease of %s is left to lapse", row.id)
+
+        threading.Thread(target=release, name="gk-lease-release", daemon=True).start()
 
     def _release_quietly(self, row: SecretRow, owner: str) -> None:
         """Drop the lease, best effort: if the database is away it lapses on its own."""
