@@ -27,6 +27,7 @@ from gatekey.settings import Settings
 from gatekey.store.database import Database
 from gatekey.store.tables import metadata
 from tests.fakes import step_setup
+from tests.fakes.postgres_cluster import PrivatePostgres, private_postgres, unavailable_reason
 from tests.fakes.providers import FakeProviders
 from tests.fakes.sandbox import Sandbox, running_sandbox, sandbox_project
 
@@ -60,6 +61,19 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def private_cluster() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of this test process's own, to stop and restart; the shared server
+    is never touched. Runs where the PostgreSQL tests run (``GATEKEY_TEST_DATABASE_URL``)."""
+    if not os.environ.get(PG_ENV):
+        pytest.skip(f"{PG_ENV} is not set")
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with private_postgres() as cluster:
+        yield cluster
 
 
 @pytest.fixture(params=BACKENDS)

@@ -40,6 +40,7 @@ contain a secret value::
      │    ├── StepOutOfMemory      step_memory_exceeded     (past its memory limit)
      │    ├── StepExited           step_exited              (exited or was killed without a result)
      │    └── StepSandboxFailed    step_sandbox_failed      (its child process could not be started)
+     ├── DatabaseUnavailable       database_unavailable     503  (down, restarting; ``retry_after``)
      ├── AuthorizationFailed       authorization_failed     400  (an OAuth flow went wrong)
      │    ├── StateInvalid         oauth_state_invalid      (unknown, forged or replayed state)
      │    ├── SessionExpired       oauth_session_expired
@@ -241,6 +242,18 @@ class StepSandboxFailed(StepFailed):
     code = "step_sandbox_failed"
 
 
+class DatabaseUnavailable(GatekeyError):
+    """The database cannot be reached (down, restarting, out of connections): try again in
+    ``retry_after`` seconds."""
+
+    code = "database_unavailable"
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.details.get("retry_after")
+        return float(value) if isinstance(value, int | float) else None
+
+
 class AuthorizationFailed(GatekeyError):
     code = "authorization_failed"
 
@@ -316,6 +329,7 @@ __all__ = [
     "ConnectionInactive",
     "CredentialsRejected",
     "CryptoError",
+    "DatabaseUnavailable",
     "DecryptionFailed",
     "DestinationBlocked",
     "DuplicateName",

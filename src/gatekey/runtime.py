@@ -137,6 +137,7 @@ def open_runtime(
         step_registry=step_registry,
         step_sandbox=step_sandbox,
     )
+    service.refresh_commit_seconds = settings.refresh_commit_seconds
     try:
         service.check_master_keys()
         for project_id, key in service.apps.shadowed():

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     )
     oauth_session_minutes: int = 10
     refresh_interval: float = Field(default=30.0, description="seconds between background sweeps")
+    refresh_commit_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="how long a refresh keeps trying to store the token set a provider issued "
+        "while the database is unavailable (a rotated refresh token exists nowhere else)",
+    )
     refresh_concurrency: int = Field(default=8, ge=1, description="background refreshes in flight")
     refresh_rate_per_app: float = Field(
         default=10.0,

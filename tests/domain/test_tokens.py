@@ -76,3 +76,23 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     assert tokens.retry_after_seconds("Thu, 01 Jan 2026 00:01:00 GMT", T0) == 60
     assert tokens.retry_after_seconds("soon", T0) is None
     assert tokens.retry_after_seconds(None, T0) is None
+
+
+def test_a_sweep_refreshes_an_hour_token_ahead_of_its_margin() -> None:
+    expires, margin, ahead = T0 + timedelta(hours=1), timedelta(minutes=5), timedelta(minutes=1)
+    due = expires - margin  # where a resolution would refresh it
+    assert not tokens.refresh_ahead_due(expires, T0, margin, due - ahead * 2, ahead)
+    assert tokens.refresh_ahead_due(expires, T0, margin, due - ahead, ahead)
+
+
+def test_a_sweep_leaves_a_token_shorter_than_its_lookahead_until_it_expired() -> None:
+    """20 s tokens, a sweep every 30 s (60 s ahead): each new token would be as due as the last,
+    on every sweep of every replica; it is refreshed once per lifetime instead."""
+    margin, ahead = timedelta(minutes=5), timedelta(seconds=60)
+    expires = T0 + timedelta(seconds=20)
+    for age in (0, 5, 10, 19):
+        assert not tokens.refresh_ahead_due(expires, T0, margin, T0 + timedelta(seconds=age), ahead)
+    assert tokens.refresh_ahead_due(expires, T0, margin, expires, ahead)
+    # a resolution still refreshes it at half its life
+    assert tokens.refresh_due(expires, T0, margin, T0 + timedelta(seconds=10))
+    assert not tokens.refresh_ahead_due(None, T0, margin, T0, ahead), "never expires"

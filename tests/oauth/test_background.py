@@ -9,21 +9,26 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from gatekey.catalog.schema import App
 from gatekey.oauth import background
 from gatekey.oauth.background import BackgroundRefresher, pace
 from gatekey.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from gatekey.runtime import open_runtime
 from gatekey.service import Actor, ConnectionService
+from gatekey.settings import Settings
 from gatekey.store.tables import connections
-from tests.fakes.sandbox import Sandbox
+from tests.fakes.sandbox import Sandbox, sandbox_project
 from tests.service.test_oauth_flow import connect
 
 
 def _expire_in(service: ConnectionService, connection_id: str, delta: timedelta) -> None:
+    """Make the token an hour-long one that expires ``delta`` from now."""
+    now = service.clock()
     with service.db.write() as conn:
         conn.execute(
             update(connections)
             .where(connections.c.id == connection_id)
-            .values(expires_at=service.clock() + delta)
+            .values(expires_at=now + delta, last_refreshed_at=now + delta - timedelta(hours=1))
         )
 
 
@@ -82,7 +87,11 @@ def test_a_sweep_pages_through_everything_due_at_the_apps_pace(
     ids = [connect(oauth_service, oauth_actor, sandbox, name=f"Due {n}") for n in range(7)]
     same = oauth_service.clock() + timedelta(minutes=1)
     with oauth_service.db.write() as conn:  # one expiry for all: pages break ties by id
-        conn.execute(update(connections).where(connections.c.id.in_(ids)).values(expires_at=same))
+        conn.execute(
+            update(connections)
+            .where(connections.c.id.in_(ids))
+            .values(expires_at=same, last_refreshed_at=same - timedelta(hours=1))
+        )
     monkeypatch.setattr(background, "BATCH", 2)
     refresher = BackgroundRefresher(
         oauth_service, interval=30, concurrency=3, rate_per_app=50, limiter=MemoryLimiter()
@@ -172,3 +181,56 @@ def test_refreshers_sharing_a_limiter_share_one_cap(
     assert (first.refreshed, first.deferred) == (1, 2)
     assert (second.refreshed, second.deferred) == (0, 2), "the first replica spent the budget"
     assert sandbox.token_requests("refresh_token") == 1
+
+
+def test_a_short_token_a_sweep_refreshed_is_left_alone_until_it_expires(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    """20 s tokens and a sweep every 30 s: the next sweep (or a sibling replica's) finds the new
+    token as due by the lookahead as the old one; it makes no token request for it."""
+    sandbox.control("ttl", seconds=20)
+    connection_id = connect(oauth_service, oauth_actor, sandbox)
+    _expire_in(oauth_service, connection_id, timedelta(seconds=-1))
+    refresher = BackgroundRefresher(oauth_service, interval=30, concurrency=1, rate_per_app=60)
+
+    assert refresher.sweep().refreshed == 1
+    for _ in range(3):
+        assert refresher.sweep().refreshed == 0, "a fresh token is not refreshed again"
+    assert sandbox.token_requests("refresh_token") == 1
+    real = oauth_service.clock
+    oauth_service.clock = lambda: real() + timedelta(seconds=21)  # its lifetime is over
+    assert refresher.sweep().refreshed == 1, "once per lifetime"
+    assert sandbox.token_requests("refresh_token") == 2
+
+
+def test_an_idle_grant_two_replicas_listed_is_refreshed_once(
+    settings: Settings, sandbox: Sandbox
+) -> None:
+    definition = sandbox.app.model_dump(mode="json", exclude_unset=True)
+    definition["auth"][0]["oauth2"]["idle_refresh_days"] = 30
+    sandbox.control("reset")
+    sandbox.control("ttl", seconds=3600)
+    runtime = open_runtime(settings, extra_apps=[App.model_validate(definition)])
+    try:
+        service = runtime.service
+        actor = sandbox_project(service)
+        connection_id = connect(service, actor, sandbox)
+        with service.db.write() as conn:  # unused for 40 days, its access token still valid
+            conn.execute(
+                update(connections)
+                .where(connections.c.id == connection_id)
+                .values(last_refreshed_at=service.clock() - timedelta(days=40))
+            )
+        (listed,) = service.refresh_candidates(ahead=timedelta(seconds=60), limit=10).due
+        assert listed.idle
+        # both replicas listed it before either refreshed it
+        refreshed = [
+            service.refresh_ahead(
+                listed.project_id, listed.connection_id, ahead=timedelta(seconds=60), idle=True
+            )
+            for _ in range(2)
+        ]
+        assert refreshed == [True, False]
+        assert sandbox.token_requests("refresh_token") == 1
+    finally:
+        runtime.close()

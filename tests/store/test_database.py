@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from gatekey.store.database import Database, alembic_config
+from gatekey.errors import DatabaseUnavailable
+from gatekey.store.database import Database, alembic_config, ride_out
+from gatekey.store.hot import SecretReader
 from gatekey.store.tables import metadata
+from tests.fakes.servers import free_port
 
 
 def test_migrations_create_exactly_the_tables(database_url: str) -> None:
@@ -28,3 +33,51 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path) -> None:  # type: ignore[no
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     db.dispose()
+
+
+def test_an_unreachable_database_is_unavailable_not_a_driver_error() -> None:
+    db = Database(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing")
+    with pytest.raises(DatabaseUnavailable) as caught, db.read() as conn:
+        conn.execute(text("SELECT 1"))
+    assert caught.value.code == "database_unavailable" and caught.value.retry_after == 1
+    assert "127.0.0.1" not in caught.value.message, "no host or port in the message"
+    with pytest.raises(DatabaseUnavailable), db.write() as conn:
+        conn.execute(text("SELECT 1"))
+    with pytest.raises(DatabaseUnavailable):
+        SecretReader(db).read_hot("proj_x", "conn_x")
+    db.dispose()
+
+
+def test_a_faulty_statement_is_not_an_outage(database_url: str) -> None:
+    db = Database(database_url)
+    with pytest.raises(DBAPIError) as caught, db.read() as conn:
+        conn.execute(text("SELECT * FROM no_such_table"))
+    assert not isinstance(caught.value, DatabaseUnavailable)
+    db.dispose()
+
+
+def test_ride_out_retries_an_outage_until_the_work_succeeds_or_the_budget_is_spent() -> None:
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise DatabaseUnavailable("down", retry_after=1)
+        return "done"
+
+    assert ride_out(flaky, budget=30, what="testing") == "done" and len(calls) == 3
+
+    def down() -> str:
+        raise DatabaseUnavailable("down", retry_after=1)
+
+    with pytest.raises(DatabaseUnavailable):
+        ride_out(down, budget=0.2, what="testing")
+
+    def broken() -> str:
+        calls.append(1)
+        raise ValueError("not an outage")
+
+    calls.clear()
+    with pytest.raises(ValueError, match="not an outage"):
+        ride_out(broken, budget=30, what="testing")
+    assert len(calls) == 1, "only an outage is retried"

@@ -1,4 +1,8 @@
-"""Map the exception tree to HTTP: ``application/problem+json`` (RFC 9457) with a stable code."""
+"""Map the exception tree to HTTP: ``application/problem+json`` (RFC 9457) with a stable code.
+
+An unreachable database is ``503 database_unavailable`` with ``Retry-After``, whether the
+store reported it or a driver error escaped; a person's browser gets a plain page instead.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gatekey import errors
+from gatekey.store import database
+from gatekey.web.render import page
 
 PROBLEM = "application/problem+json"
 
@@ -31,6 +38,7 @@ _STATUS: list[tuple[type[errors.GatekeyError], int]] = [
     (errors.OAuthClientRejected, 502),
     (errors.GrantRevoked, 409),
     (errors.TokenRequestRefused, 502),
+    (errors.DatabaseUnavailable, 503),
     (errors.AuthorizationFailed, 400),
     (errors.CryptoError, 500),
 ]
@@ -82,8 +90,33 @@ def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
     return {k: v for k, v in exc.details.items() if k in allowed}
 
 
+def unavailable(request: Request, exc: errors.DatabaseUnavailable) -> Response:
+    """503 with ``Retry-After``: a problem document, or a plain page for a person's browser."""
+    wants_page = not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+    if not wants_page:
+        return problem(503, exc.code, exc.message, **_safe_details(exc))
+    response = page("unavailable.html", 503)
+    response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after or 1)))
+    return response
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn errors into problem documents."""
+
+    @app.exception_handler(errors.DatabaseUnavailable)
+    async def _database(request: Request, exc: errors.DatabaseUnavailable) -> Response:
+        return unavailable(request, exc)
+
+    async def _driver(request: Request, exc: Exception) -> Response:
+        """A driver error that escaped the store: an outage is a 503, anything else a 500."""
+        if not database.unavailable(exc):
+            raise exc
+        return unavailable(request, database.outage())
+
+    app.add_exception_handler(sa_exc.DBAPIError, _driver)
+    app.add_exception_handler(sa_exc.TimeoutError, _driver)
 
     @app.exception_handler(errors.GatekeyError)
     async def _gatekey(_: Request, exc: errors.GatekeyError) -> JSONResponse:

@@ -88,6 +88,34 @@ def refresh_due(
     return now >= expires - margin(issued_at, expires, app_margin)
 
 
+def refresh_ahead_due(
+    expires: datetime | None,
+    issued_at: datetime | None,
+    app_margin: timedelta,
+    now: datetime,
+    ahead: timedelta,
+) -> bool:
+    """Tell whether a background sweep should replace the access token now, because it falls
+    due (``refresh_due``) within ``ahead``.
+
+    Only if that leaves the token at least half its lifetime: a token whose whole refresh
+    window fits in the lookahead (seconds-long tokens, a sweep every minute) would otherwise be
+    replaced on every sweep of every replica, each new one as due as the last. Such a token
+    is replaced once it has expired, at most once per lifetime; resolutions that use it
+    meanwhile refresh it when it falls due.
+    """
+    if expires is None:
+        return False
+    if now >= expires:
+        return True
+    due_at = expires - margin(issued_at, expires, app_margin)
+    if issued_at is not None and expires > issued_at:
+        midlife = issued_at + (expires - issued_at) / 2
+        if due_at - ahead < midlife:
+            return False
+    return now + ahead >= due_at
+
+
 def granted_scopes(
     response: Mapping[str, Any], requested: Sequence[str], separator: str
 ) -> list[str]:

@@ -4,7 +4,11 @@ Runs inside ``gatekey serve`` and as ``gatekey worker``. A sweep pages through a
 connections, soonest expiry first, whose token falls due (by its app's margin) before the
 sweep after next, or whose grant has sat unused for the app's ``idle_refresh_days``, and
 refreshes them through the service, so the same single-flight lease applies: several replicas
-sweeping at once still make one token request per expiry.
+sweeping at once still make one token request per expiry. Whether a token is due is judged
+again on the row as it is when its turn comes (a sibling may have refreshed it since the
+page was read), and a token whose refresh window is shorter than the lookahead is left until
+it expires (``domain.tokens.refresh_ahead_due``): at most one refresh per token per lifetime
+from the sweeps, however many replicas sweep.
 
 Token requests are paced per app: one every ``1 / rate_per_app`` seconds, never a burst (a GCRA
 bucket in the service's rate limiter, so replicas sharing Redis share the cap). A thousand
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from gatekey.errors import GatekeyError
+from gatekey.errors import DatabaseUnavailable, GatekeyError
 from gatekey.ratelimit import Limiter, Rate
 
 if TYPE_CHECKING:
@@ -166,6 +170,8 @@ class BackgroundRefresher:
             began = self._monotonic()
             try:
                 self.sweep()
+            except DatabaseUnavailable:
+                log.warning("background refresh sweep skipped: the database is unavailable")
             except Exception:
                 log.exception("background refresh sweep failed")
             self._stop.wait(max(self._interval - (self._monotonic() - began), 0))

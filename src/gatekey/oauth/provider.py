@@ -125,6 +125,11 @@ class ProviderClient:
         self._metadata: dict[str, tuple[float, ServerMetadata | None]] = {}
         self._metadata_lock = threading.Lock()
 
+    @property
+    def timeout(self) -> float:
+        """Seconds each phase of a request to a provider may take."""
+        return self._timeout
+
     @contextmanager
     def _client(
         self,

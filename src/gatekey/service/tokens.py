@@ -6,6 +6,13 @@ margin (``domain.tokens.margin``) is replaced. One caller per process runs the r
 version, lets exactly one of them call the provider. The others wait for the version to move
 and read the winner's token. The new token set is committed before anyone gets it.
 
+Once the provider has answered, its answer is written down across a database outage: the
+commit is retried for ``refresh_commit_seconds`` (a rotated refresh token exists nowhere
+else). It replaces the token set it was refreshed from, and only that one: still after the
+lease lapsed, never over a reconnect's. A refresh that ends without a commit releases its
+lease. Waiters give up after the provider timeout plus that budget, and see an outage as
+``DatabaseUnavailable`` at once.
+
 Failure classes (``oauth.provider``): a revoked grant makes the connection inactive, after a
 re-read shows no sibling rotated the token meanwhile; an OAuth client the provider refuses is
 reported as such and leaves the connection as it is; an unavailable provider is recorded and
@@ -17,9 +24,11 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets as random_tokens
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.domain import tokens
@@ -27,6 +36,7 @@ from gatekey.domain.apply import template_values
 from gatekey.domain.connection import Reason, Status
 from gatekey.errors import (
     ConnectionInactive,
+    DatabaseUnavailable,
     GatekeyError,
     GrantRevoked,
     NotFound,
@@ -45,6 +55,7 @@ from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import oauth as oauth_rows
 from gatekey.store import sealed
+from gatekey.store.database import ride_out
 from gatekey.store.hot import AnyRow, SecretRow
 
 log = logging.getLogger(__name__)
@@ -55,6 +66,7 @@ NOT_SUPPORTED = object()
 POLL_SECONDS = 0.01
 MAX_MARGIN = timedelta(hours=1)
 Fresh = tuple[AnyRow, dict[str, Any]]
+T = TypeVar("T")
 
 
 class RefreshCandidate(NamedTuple):
@@ -76,6 +88,9 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
     """Refresh on resolution, on demand (the app said the token expired) and in the background."""
 
     _flights: Flights[Fresh] | None = None
+    #: Seconds a refresh keeps trying to write down what the provider answered while the
+    #: database is unavailable (``GATEKEY_REFRESH_COMMIT_SECONDS``).
+    refresh_commit_seconds: float = 30.0
 
     @property
     def flights(self) -> Flights[Fresh]:
@@ -83,10 +98,22 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
             self._flights = Flights()
         return self._flights
 
-    def _due(self, row: AnyRow, spec: OAuth2Spec, ahead: timedelta = timedelta(0)) -> bool:
+    def _due(self, row: AnyRow, spec: OAuth2Spec, ahead: timedelta | None = None) -> bool:
+        """Whether a resolution must refresh first, or with ``ahead``, a background sweep."""
         margin = timedelta(seconds=spec.refresh_margin_seconds)
-        now = self.clock() + ahead
-        return tokens.refresh_due(row.expires_at, row.last_refreshed_at, margin, now)
+        now = self.clock()
+        if ahead is None:
+            return tokens.refresh_due(row.expires_at, row.last_refreshed_at, margin, now)
+        return tokens.refresh_ahead_due(row.expires_at, row.last_refreshed_at, margin, now, ahead)
+
+    def _idle(self, last_refreshed_at: datetime | None, spec: OAuth2Spec) -> bool:
+        """Whether the grant sat unrefreshed past the app's ``idle_refresh_days``."""
+        days = spec.idle_refresh_days
+        return (
+            days is not None
+            and last_refreshed_at is not None
+            and last_refreshed_at < self.clock() - timedelta(days=days)
+        )
 
     def _fresh(
         self, row: AnyRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
@@ -100,32 +127,41 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
     def refresh_ahead(
         self, project_id: str, connection_id: str, *, ahead: timedelta, idle: bool
     ) -> bool:
-        """Refresh a token that will be due within ``ahead`` (or an idle grant) now.
+        """Refresh a token due for it within ``ahead`` (or an idle grant) now.
 
-        For the background refresher; return whether a token request was made.
+        For the background refresher; return whether a token request was made. Both are
+        judged on the row as it is now, not as the sweep listed it: a sibling replica may have
+        refreshed it since.
         """
         row = self.secrets.read(project_id, connection_id)
         if row is None or row.status != Status.ACTIVE.value:
             return False
         method = self.apps.get(row.project_id, row.app_key).method(row.auth_kind)
         assert method.oauth2 is not None
+        idle = idle and self._idle(row.last_refreshed_at, method.oauth2)
         if not idle and not self._due(row, method.oauth2, ahead):
             return False
         version = row.version
         fresh, _ = self.flights.run(
-            row.id, lambda: self._refresh_shared(row, None, ahead=ahead, force=idle)
+            row.id, lambda: self._refresh_shared(row, None, ahead=ahead, idle=idle)
         )
         return fresh.version != version
+
+    def _lease(self) -> timedelta:
+        """How long a refresh may hold the lease: the provider's answer plus the commit."""
+        work = timedelta(seconds=self.provider.timeout + self.refresh_commit_seconds + 5)
+        return max(LEASE, work)
 
     def _refresh_shared(
         self,
         first: AnyRow,
         stale: str | None,
         *,
-        ahead: timedelta = timedelta(0),
-        force: bool = False,
+        ahead: timedelta | None = None,
+        idle: bool = False,
     ) -> Fresh:
-        deadline = time.monotonic() + LEASE.total_seconds() + 5
+        # a waiter gives up when the holder, had it been alive, would have given up too
+        deadline = time.monotonic() + self.provider.timeout + self.refresh_commit_seconds + 1
         while True:
             row = self.secrets.read(first.project_id, first.id)
             if row is None:
@@ -138,7 +174,9 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
             secret = self.vault.open(row.project_id, row.id, sealed.sealed_of(row))
             now = self.clock()
             current = str(secret.get("access_token", ""))
-            forced = force or (stale is not None and hmac.compare_digest(current, stale))
+            forced = (idle and self._idle(row.last_refreshed_at, method.oauth2)) or (
+                stale is not None and hmac.compare_digest(current, stale)
+            )
             if not forced and not self._due(row, method.oauth2, ahead):
                 return row, secret
             valid = row.expires_at is None or row.expires_at > now
@@ -153,22 +191,37 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                     retry_after=round(wait, 1),
                 )
             owner = random_tokens.token_hex(16)
-            with self.db.write() as conn:
-                won = rows.claim_refresh(
-                    conn, row.id, version=row.version, owner=owner, until=now + LEASE, now=now
-                )
+            sent: list[bool] = []
+            try:
+                with self.db.write() as conn:
+                    sent.append(True)  # from here on the claim may commit unacknowledged
+                    won = rows.claim_refresh(
+                        conn,
+                        row.id,
+                        version=row.version,
+                        owner=owner,
+                        until=now + self._lease(),
+                        now=now,
+                    )
+            except DatabaseUnavailable:
+                if sent:
+                    self._release_when_back(row, owner)
+                raise
             if won:
                 fresh = self._refresh_now(row, entry, method, secret, owner)
                 if fresh is not None:
                     return fresh
-                force, stale = False, None  # a sibling refreshed meanwhile: take its token
+                idle, stale = False, None  # a sibling refreshed meanwhile: take its token
                 continue
             if valid and not forced:
                 return row, secret
             self._await_change(row, deadline)
 
     def _await_change(self, row: SecretRow, deadline: float) -> None:
-        """Wait until the lease holder writes (the version moves) or its lease lapses."""
+        """Wait until the lease holder writes (the version moves) or its lease lapses.
+
+        An outage meanwhile ends the wait with ``DatabaseUnavailable``, at once.
+        """
         while time.monotonic() < deadline:
             time.sleep(POLL_SECONDS)
             now_row = self.secrets.read(row.project_id, row.id)
@@ -178,8 +231,12 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
             if lease is None or lease <= self.clock():
                 return
         raise ProviderUnavailable(
-            f"the token refresh of {row.name!r} took too long; try again", id=row.id
+            f"the token refresh of {row.name!r} took too long; try again", id=row.id, retry_after=1
         )
+
+    def _ride_out(self, work: Callable[[], T], what: str) -> T:
+        """Database work after the provider answered: retried across an outage."""
+        return ride_out(work, budget=self.refresh_commit_seconds, what=what)
 
     def _token_request(
         self, row: SecretRow, entry: App, method: AuthMethod, secret: dict[str, Any]
@@ -225,20 +282,30 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
         secret: dict[str, Any],
         owner: str,
     ) -> Fresh | None:
-        """Call the provider holding the lease; return None if a sibling rotated meanwhile."""
+        """Call the provider holding the lease; return None if a sibling rotated meanwhile.
+
+        Whatever the provider answered is written down even if the database goes away for a
+        while (``refresh_commit_seconds``): the new token set above all, since a rotated
+        refresh token exists nowhere else, but also a revoked grant or a failure to back off
+        from, so that no lease outlives the refresh that took it.
+        """
         spec = method.oauth2
         assert spec is not None
         try:
             response = self._counted_token_request(row, entry, method, secret)
         except GrantRevoked as exc:
-            now_row = self.secrets.read(row.project_id, row.id)
+            now_row = self._ride_out(
+                lambda: self.secrets.read(row.project_id, row.id), f"re-reading {row.id}"
+            )
             if now_row is not None and now_row.version != row.version:
                 self._release(row, owner, {})
                 return None
-            self._deactivate(row, owner, Reason.REVOKED, exc.message)
+            if not self._deactivate(row, owner, Reason.REVOKED, exc.message):
+                return None
             raise self._now_inactive(row, Reason.REVOKED, exc.message) from None
         except TokenRequestRefused as exc:
-            self._deactivate(row, owner, Reason.REFRESH_FAILED, exc.message)
+            if not self._deactivate(row, owner, Reason.REFRESH_FAILED, exc.message):
+                return None
             raise self._now_inactive(row, Reason.REFRESH_FAILED, exc.message) from None
         except (ProviderUnavailable, OAuthClientRejected, OAuthClientMissing) as exc:
             self._record_failure(row, owner, exc)
@@ -247,19 +314,19 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                 return row, secret
             raise
         except BaseException:
-            self._release(row, owner, {})
+            self._release_quietly(row, owner)
             raise
-        return self._store_refresh(row, entry, spec, secret, response, owner)
+        return self._store_refresh(row, spec, secret, response, owner)
 
     def _store_refresh(
         self,
         row: SecretRow,
-        entry: App,
         spec: OAuth2Spec,
         secret: dict[str, Any],
         response: TokenResponse,
         owner: str,
-    ) -> Fresh:
+    ) -> Fresh | None:
+        """Commit the provider's answer; return None if another token set was stored first."""
         new_secret, config_update = tokens.merge(secret, response.body, spec.token_response_config)
         unattended = row.auth_kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS.value
         expires = tokens.expires_at(response.body, response.sent_at, refetchable=unattended)
@@ -281,23 +348,51 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
             )
         if config_update:
             values["config"] = {**row.config, **config_update}
-        actor = Actor.operator(row.project_id)
-        with self.db.write() as conn:
-            stored = rows.finish_refresh(conn, row.id, owner, values, bump=True)
-            if stored:
-                event = self._event(
-                    actor,
-                    "connection.refresh",
-                    "connection",
+        rotated = new_secret.get("refresh_token") != secret.get("refresh_token")
+        event = self._event(
+            Actor.operator(row.project_id),
+            "connection.refresh",
+            "connection",
+            row.id,
+            rotated=rotated,
+        )
+
+        def commit() -> rows.Stored:
+            with self.db.write() as conn:
+                outcome = rows.store_refresh(
+                    conn,
                     row.id,
-                    rotated=new_secret.get("refresh_token") != secret.get("refresh_token"),
+                    read_sealed=row.secret_ciphertext,
+                    new_sealed=box.ciphertext,
+                    values=values,
                 )
-                audit_rows.record_now(conn, [event])
-        if not stored:
-            log.error("refresh lease of %s lapsed before its token set was stored", row.id)
-            raise ProviderUnavailable(f"the token refresh of {row.name!r} took too long; try again")
-        fresh = self.secrets.read(row.project_id, row.id)
-        assert fresh is not None
+                if outcome == "stored":
+                    audit_rows.record_now(conn, [event])
+            return outcome
+
+        try:
+            outcome = self._ride_out(commit, f"storing the refreshed token set of {row.id}")
+        except DatabaseUnavailable:
+            log.error(
+                "the token set issued for %s (refresh token rotated: %s) is lost: the database "
+                "stayed unavailable for %.0f s",
+                row.id,
+                rotated,
+                self.refresh_commit_seconds,
+            )
+            self._release_when_back(row, owner)
+            raise
+        if outcome == "refused":
+            log.warning(
+                "refresh of %s: another token set was stored meanwhile; this answer is dropped",
+                row.id,
+            )
+            return None
+        fresh = self._ride_out(
+            lambda: self.secrets.read(row.project_id, row.id), f"re-reading {row.id}"
+        )
+        if fresh is None:
+            raise NotFound(f"connection {row.id} not found", id=row.id)
         return fresh, new_secret
 
     @staticmethod
@@ -309,8 +404,36 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
         )
 
     def _release(self, row: SecretRow, owner: str, values: dict[str, Any]) -> None:
-        with self.db.write() as conn:
-            rows.finish_refresh(conn, row.id, owner, values, bump=False)
+        def release() -> None:
+            with self.db.write() as conn:
+                rows.finish_refresh(conn, row.id, owner, values, bump=False)
+
+        self._ride_out(release, f"releasing the refresh lease of {row.id}")
+
+    def _release_when_back(self, row: SecretRow, owner: str) -> None:
+        """Drop a lease this refresh may hold, from a thread that rides out the outage, so
+        that whoever asks next need not wait for it to lapse (a no-op if it was not won)."""
+
+        def finish() -> None:
+            with self.db.write() as conn:
+                rows.finish_refresh(conn, row.id, owner, {}, bump=False)
+
+        def release() -> None:
+            try:  # until the lease would have lapsed anyway
+                what = f"releasing the refresh lease of {row.id}"
+                ride_out(finish, budget=self._lease().total_seconds(), what=what)
+            except DatabaseUnavailable:
+                log.warning("the refresh lease of %s is left to lapse", row.id)
+
+        threading.Thread(target=release, name="gk-lease-release", daemon=True).start()
+
+    def _release_quietly(self, row: SecretRow, owner: str) -> None:
+        """Drop the lease, best effort: if the database is away it lapses on its own."""
+        try:
+            with self.db.write() as conn:
+                rows.finish_refresh(conn, row.id, owner, {}, bump=False)
+        except DatabaseUnavailable:
+            log.warning("the refresh lease of %s is left to lapse: database unavailable", row.id)
 
     def _record_failure(self, row: SecretRow, owner: str, exc: GatekeyError) -> None:
         now = self.clock()
@@ -328,38 +451,48 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
             },
         )
 
-    def _deactivate(self, row: SecretRow, owner: str, reason: Reason, message: str) -> None:
+    def _deactivate(self, row: SecretRow, owner: str, reason: Reason, message: str) -> bool:
+        """Make the connection inactive, if this refresh still holds the lease."""
         now = self.clock()
-        log.warning("connection %s is now inactive: %s", row.id, reason.value)
-        with self.db.write() as conn:
-            rows.finish_refresh(
-                conn,
-                row.id,
-                owner,
-                {
-                    "status": Status.INACTIVE.value,
-                    "status_reason": reason.value,
-                    "status_message": message,
-                    "last_error": message,
-                    "last_error_at": now,
-                    "updated_at": now,
-                },
-                bump=True,
-            )
-            audit_rows.record_now(
-                conn,
-                [
-                    self._event(
-                        Actor.operator(row.project_id),
-                        "connection.deactivate",
-                        "connection",
-                        row.id,
-                        "failed",
-                        reason=reason.value,
-                    )
-                ],
-            )
-            self._emit_for(conn, "connection.inactive", row.project_id, row.id)
+
+        def deactivate() -> bool:
+            with self.db.write() as conn:
+                done = rows.finish_refresh(
+                    conn,
+                    row.id,
+                    owner,
+                    {
+                        "status": Status.INACTIVE.value,
+                        "status_reason": reason.value,
+                        "status_message": message,
+                        "last_error": message,
+                        "last_error_at": now,
+                        "updated_at": now,
+                    },
+                    bump=True,
+                )
+                if not done:
+                    return False
+                audit_rows.record_now(
+                    conn,
+                    [
+                        self._event(
+                            Actor.operator(row.project_id),
+                            "connection.deactivate",
+                            "connection",
+                            row.id,
+                            "failed",
+                            reason=reason.value,
+                        )
+                    ],
+                )
+                self._emit_for(conn, "connection.inactive", row.project_id, row.id)
+                return True
+
+        done = self._ride_out(deactivate, f"deactivating {row.id}")
+        if done:
+            log.warning("connection %s is now inactive: %s", row.id, reason.value)
+        return done
 
     # -- background refresh ---------------------------------------------------------------------
 
@@ -393,14 +526,11 @@ class TokensMixin(OAuthClientsMixin, ConnectionsMixin):
                 continue
             if spec is None:
                 continue
-            days = spec.idle_refresh_days
-            idle = (
-                days is not None
-                and row.last_refreshed_at is not None
-                and row.last_refreshed_at < now - timedelta(days=days)
-            )
+            idle = self._idle(row.last_refreshed_at, spec)
             margin = timedelta(seconds=spec.refresh_margin_seconds)
-            due = tokens.refresh_due(row.expires_at, row.last_refreshed_at, margin, now + ahead)
+            due = tokens.refresh_ahead_due(
+                row.expires_at, row.last_refreshed_at, margin, now, ahead
+            )
             if idle or due:
                 out.append(RefreshCandidate(row.project_id, row.id, row.app_key, idle))
         last = (found[-1].expires_at, found[-1].id) if len(found) == limit else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, func, or_, select, update
 
@@ -159,6 +159,45 @@ def finish_refresh(
         .values(**values, **extra, refresh_lease_owner=None, refresh_lease_until=None)
     )
     return result.rowcount == 1
+
+
+Stored = Literal["stored", "stored_before", "refused"]
+
+
+def store_refresh(
+    conn: Connection,
+    connection_id: str,
+    *,
+    read_sealed: bytes,
+    new_sealed: bytes,
+    values: Mapping[str, Any],
+) -> Stored:
+    """Write a refreshed token set in place of the one it was refreshed from, bump the version
+    and drop the lease, whoever holds it by now.
+
+    The row must still hold the sealed token set the refresh started from (``read_sealed``:
+    every new token set is sealed afresh, a rewrap leaves it as it is). That holds while the
+    refresh keeps its lease, and also after the lease lapsed (a slow provider, a database
+    outage) as long as nobody stored another token set: the provider may have rotated the
+    refresh token, and the new one exists nowhere else. ``stored_before``: the row holds
+    ``new_sealed`` already, written by an earlier attempt whose commit was never acknowledged.
+    ``refused``: another token set (a sibling's refresh, a reconnect) came first, or the row
+    is gone.
+    """
+    result = conn.execute(
+        update(t)
+        .where(t.c.id == connection_id, t.c.secret_ciphertext == read_sealed)
+        .values(
+            **values,
+            version=t.c.version + 1,
+            refresh_lease_owner=None,
+            refresh_lease_until=None,
+        )
+    )
+    if result.rowcount == 1:
+        return "stored"
+    held = conn.execute(select(t.c.secret_ciphertext).where(t.c.id == connection_id)).scalar()
+    return "stored_before" if held == new_sealed else "refused"
 
 
 def refresh_candidates(

@@ -6,6 +6,7 @@ from the pool, outside an explicit transaction (a single SELECT is consistent on
 only the columns that need it go through SQLAlchemy's result processors (JSON, datetimes).
 On SQLite each thread keeps one connection of its own (detached from the pool, configured by
 the same connect hook), since checking a connection in and out costs as much as the query.
+A database that cannot be reached is reported as ``DatabaseUnavailable``, as ``Database`` does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, bindparam, select
 
-from gatekey.store.database import Database
+from gatekey.store.database import Database, outage, unavailable
 from gatekey.store.tables import connections as t
 
 _COLUMNS = (
@@ -177,20 +178,35 @@ class SecretReader:
 
     def _fetch(self, query: _Query, project_id: str, connection_id: str) -> Any:
         params = query.params(project_id, connection_id)
-        if self._sqlite:
-            return self._thread_connection().execute(query.sql, params).fetchone()
+        try:
+            if self._sqlite:
+                return self._thread_connection().execute(query.sql, params).fetchone()
+            return self._fetch_pooled(query.sql, params)
+        except Exception as exc:
+            if unavailable(exc):
+                raise outage() from exc
+            raise
+
+    def _fetch_pooled(self, sql: str, params: Any) -> Any:
         # one round trip: the pooled connection reads in autocommit (no BEGIN, no ROLLBACK;
-        # a lone SELECT is consistent on its own) and goes back as it came
+        # a lone SELECT is consistent on its own) and goes back as it came, or, when the
+        # database went away under it, is thrown away so the pool opens a new one
         raw = self._engine.raw_connection()
         dbapi: Any = raw.dbapi_connection
         try:
             dbapi.autocommit = True
             cursor = raw.cursor()
-            cursor.execute(query.sql, params)
+            cursor.execute(sql, params)
             row = cursor.fetchone()
             cursor.close()
-        finally:
             dbapi.autocommit = False
+        except BaseException as exc:
+            if unavailable(exc):
+                raw.invalidate(exc)
+            else:
+                dbapi.autocommit = False
+            raise
+        finally:
             raw.close()
         return row
 

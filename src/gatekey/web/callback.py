@@ -14,12 +14,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from gatekey.api.deps import ServiceDep, client_address
-from gatekey.errors import GatekeyError, RateLimited
+from gatekey.errors import DatabaseUnavailable, GatekeyError, RateLimited
 from gatekey.web.render import page
 
 router = APIRouter(include_in_schema=False)
 CHANNEL = "gatekey-oauth"
 MAX_VALUE = 4096
+
+
+def _status(exc: GatekeyError) -> int:
+    if isinstance(exc, DatabaseUnavailable):
+        return 503
+    return 429 if isinstance(exc, RateLimited) else 400
 
 
 @router.get("/oauth/callback", response_class=HTMLResponse)
@@ -41,7 +47,7 @@ def oauth_callback(request: Request, service: ServiceDep) -> HTMLResponse:
         }
         return page(
             "oauth_callback.html",
-            429 if isinstance(exc, RateLimited) else 400,
+            _status(exc),
             referrer="no-referrer",
             result=result,
             origin=origin,

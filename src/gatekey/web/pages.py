@@ -11,7 +11,7 @@ from markupsafe import escape
 
 from gatekey.api.deps import ServiceDep, client_address
 from gatekey.catalog.schema import AuthKind
-from gatekey.errors import GatekeyError, InvalidFields, RateLimited
+from gatekey.errors import DatabaseUnavailable, GatekeyError, InvalidFields, RateLimited
 from gatekey.models import Connection
 from gatekey.service import ConnectionService, WebSession
 from gatekey.web.auth import COOKIE, PageSession, PostSession, origin_of, set_session_cookie
@@ -65,7 +65,15 @@ def _json_error(exc: GatekeyError, status: int = 400) -> JSONResponse:
     body: dict[str, Any] = {"ok": False, "code": exc.code, "message": exc.message}
     if isinstance(exc, InvalidFields):
         body["fields"] = exc.details.get("errors", [])
+    if isinstance(exc, DatabaseUnavailable):
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
     return JSONResponse(body, status_code=status)
+
+
+def _signin_status(exc: GatekeyError) -> int:
+    if isinstance(exc, DatabaseUnavailable):
+        return 503
+    return 429 if isinstance(exc, RateLimited) else 401
 
 
 # -- sign-in ------------------------------------------------------------------------------------
@@ -94,7 +102,7 @@ def signin(
     try:
         token, _ = service.sign_in(api_key=api_key.strip(), client=client_address(request))
     except GatekeyError as exc:
-        status = 429 if isinstance(exc, RateLimited) else 401
+        status = _signin_status(exc)
         return page("signin.html", status, next=_safe_next(next), error=exc.message)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(request, response, token)
@@ -106,7 +114,7 @@ def signin_link(request: Request, link: str, service: ServiceDep) -> Response:
     try:
         token, _ = service.sign_in(link=link, client=client_address(request))
     except GatekeyError as exc:
-        status = 429 if isinstance(exc, RateLimited) else 401
+        status = _signin_status(exc)
         return page("signin.html", status, next="/connections", error=exc.message)
     response = RedirectResponse("/connections", status_code=303)
     set_session_cookie(request, response, token)
