@@ -124,16 +124,34 @@ def _check_argument(value: object, name: str) -> None:
         check(value, name)
 
 
+def _flawed(value: object) -> bool:
+    """Whether ``value`` holds a flaw; cheap for what most calls pass (ids, actors, None)."""
+    cls = type(value)
+    if cls is str:
+        return NUL in value  # type: ignore[operator]
+    if value is None:
+        return False
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = _kind(cls)
+    return kind != _OTHER and bool(value) and find_flaw(value) is not None
+
+
 def _checked(method: Callable[..., Any]) -> Callable[..., Any]:
     code = method.__code__
     positional = code.co_varnames[1 : code.co_argcount]  # after self
 
     @functools.wraps(method)
     def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        for name, value in zip(positional, args, strict=False):
-            _check_argument(value, name)
+        # The hot path (resolve_credentials before every step) pays for one cheap look per
+        # argument; names are worked out only to say which argument is at fault.
+        for value in args:
+            if _flawed(value):
+                for name, named in zip(positional, args, strict=False):
+                    _check_argument(named, name)
         for name, value in kwargs.items():
-            _check_argument(value, name)
+            if _flawed(value):
+                _check_argument(value, name)
         return method(self, *args, **kwargs)
 
     checked.__gatekey_checked__ = True  # type: ignore[attr-defined]
