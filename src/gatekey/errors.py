@@ -237,7 +237,8 @@ class StepExited(StepFailed):
 
 
 class StepSandboxFailed(StepFailed):
-    """The step's child process could not be started (interpreter, user or host missing)."""
+    """The step's child process could not be started (interpreter, user or host missing), or
+    could not be confined where confinement is required (``gatekey.workflows.sandbox``)."""
 
     code = "step_sandbox_failed"
 
