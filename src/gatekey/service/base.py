@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,13 +11,12 @@ from typing import Any
 
 from sqlalchemy import Connection as DbConnection
 
-from gatekey import ids
 from gatekey.catalog.loader import Catalog
 from gatekey.crypto.cache import SecretCache
 from gatekey.crypto.vault import Vault
 from gatekey.domain import roles
-from gatekey.domain import webhooks as hooks
 from gatekey.domain.apply import AppliedAuth
+from gatekey.domain.connection import Event as ConnectionEvent
 from gatekey.domain.roles import AnyRole, Role
 from gatekey.errors import (
     GatekeyError,
@@ -29,11 +28,11 @@ from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
 from gatekey.ratelimit import Limiter, Limits, MemoryLimiter
 from gatekey.service.app_registry import AppRegistry
-from gatekey.store import connections as connection_rows
-from gatekey.store import webhooks as webhook_rows
 from gatekey.store.audit import AuditWriter, Event
+from gatekey.store.connection_writer import ConnectionWriter
 from gatekey.store.database import Database
 from gatekey.store.hot import SecretReader
+from gatekey.store.webhooks import Outbox
 from gatekey.workflows.registry import StepRegistry
 from gatekey.workflows.sandbox import StepSandbox
 
@@ -98,6 +97,8 @@ class ServiceBase:
         self.metrics = Metrics(db)
         self.step_registry = step_registry or StepRegistry.installed()
         self.step_sandbox = step_sandbox or StepSandbox()
+        self.outbox = Outbox()
+        self.writer = ConnectionWriter(self.outbox)
 
     def _throttle(self, limit: str, subject: str, what: str) -> None:
         """Count a request against one budget of ``Limits``; raise ``RateLimited`` when spent."""
@@ -120,62 +121,13 @@ class ServiceBase:
         self._throttle(f"{kind}_per_key", actor.key_id, what + " for this API key")
         self._throttle(f"{kind}_per_project", actor.project_id, what + " in this project")
 
-    def _enqueue_event(
-        self,
-        conn: Any,
-        project_id: str,
-        event_type: str,
-        data: dict[str, Any],
-        endpoints: Sequence[str],
-    ) -> None:
-        if not endpoints:
-            return
-        now = self.clock()
-        event_id = ids.new_id("evt")
-        body = hooks.body(event_id, event_type, now, data)
-        webhook_rows.enqueue(
-            conn,
-            [
-                {
-                    "id": ids.new_id("whd"),
-                    "endpoint_id": endpoint_id,
-                    "project_id": project_id,
-                    "event_id": event_id,
-                    "event_type": event_type,
-                    "body": body,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for endpoint_id in endpoints
-            ],
-        )
-
-    def _emit(self, conn: DbConnection, event_type: str, connection: Any) -> None:
-        """Queue a status event about ``connection`` (a row) for the endpoints that want it,
-        in the caller's transaction: the change and its event commit together or not at all."""
-        endpoints = webhook_rows.subscribed(conn, connection.project_id, event_type)
-        if endpoints:
-            data = {"connection": hooks.connection_payload(connection)}
-            self._enqueue_event(conn, connection.project_id, event_type, data, endpoints)
-
     def _emit_for(self, conn: DbConnection, event_type: str, project_id: str, cid: str) -> None:
-        """``_emit`` for a connection read back inside the transaction (its new state)."""
-        row = connection_rows.get(conn, project_id, cid)
-        if row is not None:
-            self._emit(conn, event_type, row)
+        """Emit ``event_type`` about a connection as the transaction sees it now.
 
-    def _set_connection(
-        self, conn: DbConnection, project_id: str, cid: str, values: dict[str, Any]
-    ) -> None:
-        """Update a connection; a change of status queues ``inactive`` or ``recovered``."""
-        before = connection_rows.get(conn, project_id, cid)
-        connection_rows.set_values(conn, project_id, cid, values)
-        after = values.get("status")
-        if before is not None and after is not None and after != before.status:
-            event = "connection.inactive" if after == "inactive" else "connection.recovered"
-            self._emit_for(conn, event, project_id, cid)
+        Only for ``service.tokens``' deactivation, which writes the row itself until the
+        refresher calls ``ConnectionWriter.set_status`` (which emits the event it decides).
+        """
+        self.writer.announce(conn, project_id, cid, ConnectionEvent(event_type), self.clock())
 
     @staticmethod
     def _authorize(actor: Actor, operation: str) -> None:
@@ -212,13 +164,16 @@ class ServiceBase:
         )
 
     @contextmanager
-    def _changing(self, actor: Actor, action: str, object_id: str | None) -> Iterator[DbConnection]:
-        """A write transaction; a refused change is audited after the rollback."""
+    def _changing(
+        self, actor: Actor, action: str, object_type: str, object_id: str | None
+    ) -> Iterator[DbConnection]:
+        """A write transaction; a refused change is audited, as a change of the object it
+        was refused for, after the rollback."""
         try:
             with self.db.write() as conn:
                 yield conn
         except GatekeyError as exc:
             self.audit.submit(
-                self._event(actor, action, "connection", object_id, "refused", code=exc.code)
+                self._event(actor, action, object_type, object_id, "refused", code=exc.code)
             )
             raise
