@@ -23,6 +23,7 @@ from gatekey.domain import masking
 from gatekey.domain.connection import Change
 from gatekey.domain.roles import Internal
 from gatekey.errors import (
+    AuthFailed,
     ConnectionInactive,
     GatekeyError,
     InvalidId,
@@ -44,12 +45,6 @@ from gatekey.workflows import steps as step_rules
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 64 * 1024
-
-
-class AuthFailed(GatekeyError):
-    """The app refused the connection's credentials even after a refresh and a retry."""
-
-    code = "auth_failed"
 
 
 def _run_of(row: Any, steps: list[Any]) -> Run:
