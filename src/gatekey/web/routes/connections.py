@@ -38,18 +38,23 @@ def _page_of(
 ) -> ConnectionPage:
     """The page of connections after ``cursor``; one the service refuses (edited, or from
     another list) shows the first page rather than an error."""
-    query: dict[str, Any] = {
-        "status": filters["status"] or None,
-        "app": filters["app"] or None,
-        "text": filters["q"] or None,
-        "limit": PAGE,
-    }
+
+    def listed(after: str | None) -> ConnectionPage:
+        return service.list_connections(
+            actor,
+            status=filters["status"] or None,
+            app=filters["app"] or None,
+            text=filters["q"] or None,
+            cursor=after,
+            limit=PAGE,
+        )
+
     try:
-        return service.list_connections(actor, cursor=cursor or None, **query)
+        return listed(cursor or None)
     except InvalidInput:
         if not cursor:
             raise
-        return service.list_connections(actor, **query)
+        return listed(None)
 
 
 def _href(filters: dict[str, str], cursor: str | None = None) -> str:
@@ -82,7 +87,8 @@ def connections_page(
     filters = {"status": status, "app": app, "q": q.strip()[:200]}
     shown = _page_of(service, actor, filters, cursor)
     attention = service.list_connections(actor, status="inactive", limit=PAGE)
-    first = service.list_connections(actor, limit=PAGE)
+    unfiltered = not cursor and not any(filters.values())
+    first = shown if unfiltered else service.list_connections(actor, limit=PAGE)
     # the app filter lists the apps in use; past one page which those are is not known here,
     # so it lists every app (one no connection uses simply matches nothing)
     used = {c.app for c in first.items} if first.next_cursor is None else set(names)
