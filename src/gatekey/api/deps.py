@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes: the service and the calling actor."""
+"""Dependencies shared by the API routes: the calling actor, and the service (from ``asgi``)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gatekey.service import Actor, ConnectionService
+from gatekey.asgi import ServiceDep, client_address
+from gatekey.service import Actor
 
 _bearer = HTTPBearer(auto_error=False, description="a Gatekey API key: gk_...")
-
-
-def get_service(request: Request) -> ConnectionService:
-    service: ConnectionService = request.app.state.service
-    return service
-
-
-ServiceDep = Annotated[ConnectionService, Depends(get_service)]
-
-
-def client_address(request: Request) -> str | None:
-    """The peer's address (behind a proxy, run uvicorn with ``--proxy-headers``)."""
-    return request.client.host if request.client else None
 
 
 def get_actor(
@@ -36,3 +24,5 @@ def get_actor(
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+__all__ = ["ActorDep", "ServiceDep", "client_address", "get_actor"]
