@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from gatekey.api.app import create_app
 from gatekey.runtime import Runtime
+from gatekey.server import create_app
 from gatekey.service import Actor
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 

@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes: the service and the calling actor."""
+"""Dependencies shared by the routes: the service, the settings and the calling actor.
+
+The ASGI root (``gatekey.server``) keeps the runtime's parts on ``app.state``; only these
+functions read it, so a route names what it needs in its signature.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gatekey.service import Actor, ConnectionService
+from gatekey.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="a Gatekey API key: gk_...")
 
@@ -18,6 +23,14 @@ def get_service(request: Request) -> ConnectionService:
 
 
 ServiceDep = Annotated[ConnectionService, Depends(get_service)]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def client_address(request: Request) -> str | None:

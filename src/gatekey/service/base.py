@@ -31,9 +31,10 @@ from gatekey.ratelimit import Limiter, Limits, MemoryLimiter
 from gatekey.service.app_registry import AppRegistry
 from gatekey.store import connections as connection_rows
 from gatekey.store import webhooks as webhook_rows
-from gatekey.store.audit import AuditWriter, Event
+from gatekey.store.audit import Event
 from gatekey.store.database import Database
 from gatekey.store.hot import SecretReader
+from gatekey.workers.usage_writer import UsageWriter
 from gatekey.workflows.registry import StepRegistry
 from gatekey.workflows.sandbox import StepSandbox
 
@@ -69,7 +70,7 @@ class ServiceBase:
         catalog: Catalog,
         vault: Vault,
         prober: Prober,
-        audit: AuditWriter,
+        audit: UsageWriter,
         provider: ProviderClient,
         *,
         clock: Clock = utcnow,
