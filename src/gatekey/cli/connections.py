@@ -55,12 +55,16 @@ def connections_list(
 ) -> None:
     """List connections (no secret is ever shown)."""
     with operating(project) as op:
-        actor = op.actor
         items: list[Connection] = []
         cursor = None
         while True:
             page = op.service.list_connections(
-                actor, status=status, app=app_key, text=search, cursor=cursor, limit=min(limit, 200)
+                op.actor,
+                status=status,
+                app=app_key,
+                text=search,
+                cursor=cursor,
+                limit=min(limit, 200),
             )
             items.extend(page.items)
             cursor = page.next_cursor
@@ -128,8 +132,7 @@ def connections_create(
         values = pairs(field, "--field")
         if fields_file is not None:
             values = {**json.loads(fields_file.read_text("utf-8")), **values}
-        actor = op.actor
-        entry = op.service.get_app(actor, app_key)
+        entry = op.service.get_app(op.actor, app_key)
         try:
             wanted = entry.method(auth_kind).fields
         except LookupError:
@@ -139,7 +142,7 @@ def connections_create(
                 spec = wanted.properties[fname]
                 values[fname] = typer.prompt(spec.title, hide_input=spec.secret)
         c = op.service.create_connection(
-            actor,
+            op.actor,
             app=app_key,
             name=name,
             fields=values,
@@ -224,11 +227,10 @@ def connections_delete(
 ) -> None:
     """Delete a connection (refused while flows use it, unless --force)."""
     with operating(project) as op:
-        actor = op.actor
-        c = op.service.get_connection(actor, connection_id)
+        c = op.service.get_connection(op.actor, connection_id)
         if not yes and sys.stdin.isatty():
             typer.confirm(f"Delete {c.name!r} ({c.id})?", abort=True)
-        deleted = op.service.delete_connection(actor, connection_id, force=force)
+        deleted = op.service.delete_connection(op.actor, connection_id, force=force)
         emit(deleted, as_json, lambda: out.print(deleted.message, markup=False))
 
 
