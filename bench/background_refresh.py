@@ -38,13 +38,13 @@ from sqlalchemy import insert, select
 from gatekey import ids
 from gatekey.catalog.schema import App
 from gatekey.domain.connection import name_key
-from gatekey.oauth.background import SweepResult
 from gatekey.oauth.sandbox import sandbox_app_definition
 from gatekey.runtime import background_refresher, open_runtime
 from gatekey.service import Actor, utcnow
 from gatekey.settings import Settings
 from gatekey.store import sealed
 from gatekey.store.tables import connections
+from gatekey.workers.refresher import SweepResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

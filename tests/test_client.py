@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gatekey import Client, errors
-from gatekey.api.app import create_app
 from gatekey.runtime import Runtime
+from gatekey.server import create_app
 
 
 def _tree() -> Iterator[type[errors.GatekeyError]]:

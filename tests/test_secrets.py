@@ -10,8 +10,8 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from gatekey.api.app import create_app
 from gatekey.runtime import open_runtime
+from gatekey.server import create_app
 from gatekey.settings import Settings
 from tests.conftest import MASTER_KEY
 from tests.fakes.providers import FakeProviders

@@ -21,7 +21,7 @@ def get_service(request: Request) -> ConnectionService:
 
 
 def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.runtime.settings
+    settings: Settings = request.app.state.settings
     return settings
 
 

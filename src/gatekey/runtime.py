@@ -19,11 +19,9 @@ from gatekey.catalog.loader import Catalog, load_catalog
 from gatekey.catalog.schema import App
 from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from gatekey.crypto.vault import Vault
-from gatekey.dispatcher import WebhookDispatcher
 from gatekey.egress import EgressPolicy, GuardedClient, GuardedTransport, parse_allowlist
 from gatekey.errors import InvalidInput
 from gatekey.home import secure_home, secure_sqlite_file
-from gatekey.oauth.background import BackgroundRefresher
 from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.sandbox import SandboxState, sandbox_app_definition
 from gatekey.oauth.sandbox.app import DEMO_CLIENT_ID
@@ -31,11 +29,14 @@ from gatekey.probe import Prober
 from gatekey.ratelimit import Limits, MemoryLimiter, RedisLimiter
 from gatekey.service import Actor, ConnectionService, utcnow
 from gatekey.settings import Settings
-from gatekey.store.audit import AuditWriter
 from gatekey.store.database import Database
+from gatekey.workers.dispatcher import WebhookDispatcher
+from gatekey.workers.pool import Workers
+from gatekey.workers.refresher import BackgroundRefresher
+from gatekey.workers.runner import RunWorker
+from gatekey.workers.usage_writer import UsageWriter
 from gatekey.workflows.registry import StepRegistry
 from gatekey.workflows.sandbox import StepSandbox, make_undumpable
-from gatekey.workflows.worker import RunWorker
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,8 @@ def open_runtime(
         private=private_paths(settings),
         allow_unconfined=settings.step_unconfined,
     )
-    audit = AuditWriter(db, interval=settings.audit_flush_interval)
+    audit = UsageWriter(db, interval=settings.audit_flush_interval)
+    audit.start()
     limiter = redis_limiter(settings) if settings.redis_url else MemoryLimiter()
     oauth = ProviderClient(
         shared, timeout=settings.provider_timeout, clock=utcnow, user_agent="gatekey/0.1"
@@ -223,6 +225,11 @@ def install_demo(runtime: Runtime, project_id: str) -> None:
         service.register_oauth_client(
             actor, app="sandbox", client_id=DEMO_CLIENT_ID, client_secret=secret
         )
+
+
+def background_workers(runtime: Runtime) -> Workers:
+    """Return (not started) the loops of ``serve`` and ``gatekey worker``."""
+    return Workers(run_worker(runtime), webhook_dispatcher(runtime), background_refresher(runtime))
 
 
 def background_refresher(runtime: Runtime) -> BackgroundRefresher:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from gatekey.api.app import create_app
 from gatekey.runtime import Runtime
+from gatekey.server import create_app
 from gatekey.service import Actor, ConnectionService
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gatekey.api.app import create_app
 from gatekey.runtime import open_runtime
+from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
 from gatekey.web.deps import COOKIE

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from gatekey.api.app import create_app
 from gatekey.runtime import Runtime, open_runtime
+from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
 from tests.conftest import MASTER_KEY

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gatekey.api.app import create_app
 from gatekey.api.guard import MAX_BODY
 from gatekey.runtime import Runtime
+from gatekey.server import create_app
 from tests.fakes.servers import serve
 
 FORM_ROUTES = [

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gatekey.api.app import create_app
 from gatekey.runtime import Runtime
+from gatekey.server import create_app
 from gatekey.service import Actor, ConnectionService
 from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
 

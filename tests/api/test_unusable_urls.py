@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gatekey.api.app import create_app
 from gatekey.runtime import Runtime, open_runtime
+from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
 

@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from gatekey.dispatcher import WebhookDispatcher
 from gatekey.domain import webhooks as hooks
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.service.webhooks import PER_PROJECT
 from gatekey.settings import Settings
 from gatekey.store.tables import runs, webhook_deliveries
-from gatekey.workflows.worker import RunWorker
+from gatekey.workers.dispatcher import WebhookDispatcher
+from gatekey.workers.runner import RunWorker
 from tests.fakes.receiver import Receiver, receiver
 from tests.fakes.servers import free_port
 from tests.service.test_apps import acme

@@ -29,9 +29,9 @@ import httpx2
 import pytest
 import uvicorn
 
-from gatekey.api.app import create_app
 from gatekey.oauth.sandbox import sandbox_app_definition
 from gatekey.runtime import open_runtime
+from gatekey.server import create_app
 from gatekey.settings import Settings
 from tests.conftest import MASTER_KEY
 from tests.fakes.postgres_cluster import PrivatePostgres
@@ -66,7 +66,7 @@ def _replica(home: str, url: str, sandbox_url: str, port: int) -> None:
         _settings(Path(home), url), extra_apps=[sandbox_app_definition(sandbox_url)], migrate=False
     )
     uvicorn.run(
-        create_app(runtime, close_runtime=True, refresh_in_background=True),
+        create_app(runtime, close_runtime=True, run_workers=True),
         host="127.0.0.1",
         port=port,
         log_level="warning",

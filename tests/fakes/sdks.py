@@ -13,9 +13,9 @@ import httpx2
 from fastapi.testclient import TestClient
 
 from gatekey import Client, Gatekey
-from gatekey.api.app import create_app
 from gatekey.runtime import open_runtime
 from gatekey.sdk import SDK
+from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
 

@@ -21,11 +21,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from gatekey.api.app import create_app
 from gatekey.catalog.schema import App
 from gatekey.domain.masking import MASK
 from gatekey.errors import ConnectionInactive
 from gatekey.runtime import Runtime, open_runtime
+from gatekey.server import create_app
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store.tables import connections, oauth_sessions, run_steps, runs

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gatekey.api.app import create_app
 from gatekey.catalog.schema import App
 from gatekey.runtime import Runtime, open_runtime
+from gatekey.server import create_app
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from tests.fakes.oidc_server import CLIENT_ID, CLIENT_SECRET, OidcServer, running_oidc_server

@@ -17,8 +17,8 @@ from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store import flows as flow_rows
+from gatekey.workers.runner import RunWorker
 from gatekey.workflows.registry import StepRegistry
-from gatekey.workflows.worker import RunWorker
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
 PROBE = [

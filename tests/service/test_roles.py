@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from gatekey.api.app import create_app
 from gatekey.domain.roles import PERMISSIONS, ROLES, Internal, Role
 from gatekey.errors import GatekeyError, PermissionDenied
 from gatekey.runtime import Runtime
+from gatekey.server import create_app
 from gatekey.service import Actor, ConnectionService
 from gatekey.store import tables
 from tests.fakes.providers import GOOD_SENDGRID

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select, update
 
 from gatekey import ids
-from gatekey.dispatcher import WebhookDispatcher
 from gatekey.domain import webhooks as hooks
 from gatekey.domain.connection import Role
 from gatekey.errors import (
@@ -28,6 +27,7 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store import webhooks as webhook_rows
 from gatekey.store.tables import webhook_deliveries, webhook_endpoints
+from gatekey.workers.dispatcher import WebhookDispatcher
 from tests.fakes.receiver import Receiver, receiver
 from tests.service.test_apps import acme
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from gatekey.api.app import create_app
 from gatekey.runtime import install_demo, open_runtime
+from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
 from tests.conftest import MASTER_KEY

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from gatekey.api.app import create_app
 from gatekey.errors import AuthenticationFailed
 from gatekey.runtime import open_runtime
+from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
 from gatekey.store.tables import api_keys

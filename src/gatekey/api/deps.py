@@ -1,4 +1,5 @@
-"""Dependencies shared by the API routes: the calling actor, and the service (from ``asgi``)."""
+"""Dependencies shared by the API routes: the calling actor, and the service and settings
+(from ``asgi``, which the pages read too)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gatekey.asgi import ServiceDep, client_address
+from gatekey.asgi import ServiceDep, SettingsDep, client_address, get_settings
 from gatekey.service import Actor
 
 _bearer = HTTPBearer(auto_error=False, description="a Gatekey API key: gk_...")
@@ -25,4 +26,4 @@ def get_actor(
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
-__all__ = ["ActorDep", "ServiceDep", "client_address", "get_actor"]
+__all__ = ["ActorDep", "ServiceDep", "SettingsDep", "client_address", "get_actor", "get_settings"]

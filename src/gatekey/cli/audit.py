@@ -1,4 +1,4 @@
-"""CLI commands for the audit trail: list it, and verify its hash chains."""
+"""``gatekey audit``: list the audit trail, and verify its hash chains."""
 
 from __future__ import annotations
 
@@ -6,14 +6,24 @@ from typing import Annotated
 
 import typer
 
-from gatekey.cli import JsonOpt, ProjectOpt, _actor, _emit, _runtime, _table, app, err, out
+from gatekey.cli.app import (
+    JsonOpt,
+    ProjectOpt,
+    actor,
+    emit,
+    err,
+    group,
+    opened,
+    operating,
+    out,
+    table,
+)
 from gatekey.service import Actor
 
-audit_app = typer.Typer(help="The audit trail: who did what, hash-chained.", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
+commands = group("The audit trail: who did what, hash-chained.")
 
 
-@audit_app.command("list")
+@commands.command("list")
 def audit_list(
     object_id: Annotated[
         str | None, typer.Option("--object", help="a connection, app, flow or key id")
@@ -23,12 +33,12 @@ def audit_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The newest audit entries of a project (never a secret)."""
-    with _runtime() as rt:
-        found = rt.service.project_audit(_actor(rt, project), object_id=object_id, limit=limit)
-        _emit(
+    with operating(project) as op:
+        found = op.service.project_audit(op.actor, object_id=object_id, limit=limit)
+        emit(
             found,
             as_json,
-            lambda: _table(
+            lambda: table(
                 "Audit",
                 ["Time", "Actor", "Action", "Object", "Outcome"],
                 [
@@ -39,7 +49,7 @@ def audit_list(
         )
 
 
-@audit_app.command("verify")
+@commands.command("verify")
 def audit_verify(
     project: Annotated[
         str | None, typer.Option("--project", "-p", help="one project; every one if left out")
@@ -47,13 +57,13 @@ def audit_verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute the hash chains; exit 9 if an entry was edited, removed or inserted."""
-    with _runtime() as rt:
+    with opened() as rt:
         if project is None:
             result = rt.service.verify_audit(Actor.operator(""), every_project=True)
         else:
-            result = rt.service.verify_audit(_actor(rt, project))
+            result = rt.service.verify_audit(actor(rt, project))
         if as_json:
-            _emit(result, True, lambda: None)
+            emit(result, True, lambda: None)
         elif result.ok:
             out.print(f"ok: {result.entries} entries in {result.chains} chain(s), all intact")
         else:

@@ -14,8 +14,10 @@ from typing import Annotated
 
 import typer
 
-from gatekey.cli import ProjectOpt, _runtime, app
+from gatekey.cli.app import ProjectOpt, opened
 from gatekey.runtime import Runtime
+
+commands = typer.Typer()
 
 
 def signin_url(runtime: Runtime, project_id: str) -> str:
@@ -36,13 +38,13 @@ def announce_link(runtime: Runtime, project_id: str) -> None:
         )
 
 
-@app.command("signin-link")
+@commands.command("signin-link")
 def signin_link(
     project: ProjectOpt = "default",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print the link only")] = False,
 ) -> None:
     """Print a fresh one-time link that signs its opener in to the web pages as admin."""
-    with _runtime() as rt:
+    with opened() as rt:
         found = rt.service.find_project(project)
         url = signin_url(rt, found.id)
         typer.echo(url)

@@ -1,4 +1,4 @@
-"""CLI commands for status webhooks: endpoints, their delivery logs, a test ping."""
+"""``gatekey webhooks``: status webhooks: endpoints, their delivery logs, a test ping."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from typing import Annotated
 
 import typer
 
-from gatekey.cli import JsonOpt, ProjectOpt, _actor, _emit, _runtime, _table, app, err, out
+from gatekey.cli.app import JsonOpt, ProjectOpt, emit, err, group, operating, out, table
 
-webhooks_app = typer.Typer(help="Status webhooks of a project.", no_args_is_help=True)
-app.add_typer(webhooks_app, name="webhooks")
+commands = group("Status webhooks of a project.")
 
 
-@webhooks_app.command("add")
+@commands.command("add")
 def webhooks_add(
     url: str,
     event: Annotated[
@@ -23,12 +22,12 @@ def webhooks_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Register an endpoint; prints the signing secret once."""
-    with _runtime() as rt:
-        created = rt.service.add_webhook(
-            _actor(rt, project), url=url, events=event or None, description=description
+    with operating(project) as op:
+        created = op.service.add_webhook(
+            op.actor, url=url, events=event or None, description=description
         )
         if as_json:
-            _emit(created, True, lambda: None)
+            emit(created, True, lambda: None)
             return
         out.print(f"added {created.id} for {', '.join(created.events)}", markup=False)
         err.print(
@@ -38,15 +37,15 @@ def webhooks_add(
         )
 
 
-@webhooks_app.command("list")
+@commands.command("list")
 def webhooks_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
     """The project's endpoints and how their deliveries went."""
-    with _runtime() as rt:
-        found = rt.service.list_webhooks(_actor(rt, project))
-        _emit(
+    with operating(project) as op:
+        found = op.service.list_webhooks(op.actor)
+        emit(
             found,
             as_json,
-            lambda: _table(
+            lambda: table(
                 "Webhooks",
                 ["ID", "URL", "Events", "Deliveries"],
                 [
@@ -62,15 +61,15 @@ def webhooks_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> 
         )
 
 
-@webhooks_app.command("remove")
+@commands.command("remove")
 def webhooks_remove(webhook_id: str, project: ProjectOpt = "default") -> None:
     """Remove an endpoint and its delivery log."""
-    with _runtime() as rt:
-        rt.service.delete_webhook(_actor(rt, project), webhook_id)
+    with operating(project) as op:
+        op.service.delete_webhook(op.actor, webhook_id)
         out.print(f"removed {webhook_id}")
 
 
-@webhooks_app.command("deliveries")
+@commands.command("deliveries")
 def webhooks_deliveries(
     webhook_id: str,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
@@ -78,12 +77,12 @@ def webhooks_deliveries(
     as_json: JsonOpt = False,
 ) -> None:
     """The delivery log of an endpoint, newest first."""
-    with _runtime() as rt:
-        found = rt.service.webhook_deliveries(_actor(rt, project), webhook_id, limit)
-        _emit(
+    with operating(project) as op:
+        found = op.service.webhook_deliveries(op.actor, webhook_id, limit)
+        emit(
             found,
             as_json,
-            lambda: _table(
+            lambda: table(
                 "Deliveries",
                 ["ID", "Event", "Status", "Attempts", "Last answer"],
                 [
@@ -94,9 +93,9 @@ def webhooks_deliveries(
         )
 
 
-@webhooks_app.command("ping")
+@commands.command("ping")
 def webhooks_ping(webhook_id: str, project: ProjectOpt = "default") -> None:
     """Queue a webhook.ping event to the endpoint (sent by the worker or the server)."""
-    with _runtime() as rt:
-        rt.service.ping_webhook(_actor(rt, project), webhook_id)
+    with operating(project) as op:
+        op.service.ping_webhook(op.actor, webhook_id)
         out.print(f"queued a ping to {webhook_id}")

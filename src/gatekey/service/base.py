@@ -28,11 +28,12 @@ from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
 from gatekey.ratelimit import Limiter, Limits, MemoryLimiter
 from gatekey.service.app_registry import AppRegistry
-from gatekey.store.audit import AuditWriter, Event
+from gatekey.store.audit import Event
 from gatekey.store.connection_writer import ConnectionWriter
 from gatekey.store.database import Database
 from gatekey.store.hot import SecretReader
 from gatekey.store.webhooks import Outbox
+from gatekey.workers.usage_writer import UsageWriter
 from gatekey.workflows.registry import StepRegistry
 from gatekey.workflows.sandbox import StepSandbox
 
@@ -68,7 +69,7 @@ class ServiceBase:
         catalog: Catalog,
         vault: Vault,
         prober: Prober,
-        audit: AuditWriter,
+        audit: UsageWriter,
         provider: ProviderClient,
         *,
         clock: Clock = utcnow,

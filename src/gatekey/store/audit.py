@@ -1,9 +1,9 @@
-"""The audit trail, written off the hot path.
+"""The audit trail's SQL: chained inserts, reads, and the verification of every chain.
 
-Credential reads happen before every workflow step, so their audit entries and ``last_used_at``
-stamps are queued in memory and written by one background thread in a single transaction every
-``interval`` seconds (group commit), and on ``close()``. Changes (create, rename, delete, key
-rotation) are recorded in the same transaction as the change itself, with ``record_now``.
+Changes (create, rename, delete, key rotation) are recorded in the same transaction as the
+change itself, with ``record_now``. Credential reads happen before every workflow step, so the
+usage writer (``workers.usage_writer``) queues their entries and ``last_used_at`` stamps in
+memory and writes them with ``record_usage``, many in one transaction (group commit).
 
 Entries are hash-chained per project (``domain.audit_chain``): ``record_now`` locks the chain's
 head row, numbers and links the new entries, and moves the head, all in the caller's
@@ -15,12 +15,9 @@ does not hold.
 from __future__ import annotations
 
 import json
-import logging
-import queue
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +30,6 @@ from gatekey.store import connections as connection_rows
 from gatekey.store.database import Database
 from gatekey.store.tables import audit_events, audit_heads
 
-log = logging.getLogger(__name__)
 HEADS_PER_STATEMENT = 500  # chains per statement (SQLite allows 32,766 parameters)
 
 
@@ -154,6 +150,14 @@ def _chain(conn: Connection, events: Sequence[Event], rows: list[dict[str, Any]]
     )
 
 
+def record_usage(conn: Connection, events: Sequence[Event], used: Mapping[str, datetime]) -> None:
+    """Stamp ``last_used_at`` on the connections in ``used``, then write ``events``: the
+    connection rows first, then the chain heads, the order every change transaction takes
+    them in, so none waits on another."""
+    connection_rows.touch(conn, used)
+    record_now(conn, events)
+
+
 def record_now(conn: Connection, events: Sequence[Event]) -> None:
     """Write events inside the caller's transaction, chained, as one driver-level batch."""
     if not events:
@@ -272,163 +276,3 @@ def verify(conn: Connection, chain: str | None = None, page: int = 2000) -> Veri
                 Break(name, head[0], None, f"the newest entries are missing (head is {head[0]})")
             )
     return Verification(len(set(heads) | set(seen)), entries, breaks)
-
-
-def _roll_up_reads(events: list[Event]) -> list[Event]:
-    """Fold the credential reads of one batch into one entry per (actor, connection, outcome).
-
-    A flush covers a fraction of a second; an engine resolving the same connection before
-    every step would otherwise write one row per step. The entry keeps who, what, the outcome,
-    the number of reads and the first and last time (``detail.count``, ``detail.first_at``,
-    ``at``); every other action is kept one row per event.
-    """
-    groups: dict[tuple[Any, ...], list[Event]] = {}
-    out: list[Event] = []
-    for event in events:
-        if event.action != "credentials.read":
-            out.append(event)
-            continue
-        key = (
-            event.project_id,
-            event.actor,
-            event.object_id,
-            event.outcome,
-            tuple(sorted(event.detail.items())),
-        )
-        groups.setdefault(key, []).append(event)
-    for group in groups.values():
-        first = min(group, key=lambda e: e.at)
-        last = max(group, key=lambda e: e.at)
-        detail = dict(first.detail)
-        if len(group) > 1:
-            detail.update(count=len(group), first_at=first.at.isoformat())
-        out.append(replace(first, at=last.at, detail=detail))
-    return out
-
-
-class AuditWriter:
-    """Queues read events and ``last_used_at`` stamps; one thread commits them in batches."""
-
-    def __init__(self, db: Database, interval: float = 0.2, max_batch: int = 5000) -> None:
-        self._db = db
-        self._interval = interval
-        self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
-        self._reads: dict[tuple[str, str, str, str, str | None], list[Any]] = {}
-        self._reads_lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopped = threading.Event()
-        self._flush_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="gatekey-audit", daemon=True)
-        self._thread.start()
-
-    def submit(self, event: Event) -> None:
-        self._queue.put(event)
-
-    def read(
-        self,
-        at: datetime,
-        project_id: str,
-        actor: str,
-        connection_id: str,
-        outcome: str = "ok",
-        code: str | None = None,
-    ) -> None:
-        """Count one credential read. The reads of one (actor, connection, outcome) between two
-        flushes become one entry (``detail.count``, ``detail.first_at``), counted here in the
-        caller's thread: the writer thread then has a handful of rows to write, not one Python
-        object per read, so it never holds the GIL long enough to slow resolutions down."""
-        key = (project_id, actor, connection_id, outcome, code)
-        with self._reads_lock:
-            seen = self._reads.get(key)
-            if seen is None:
-                self._reads[key] = [1, at, at]
-            else:
-                seen[0] += 1
-                seen[2] = at
-
-    def _take_reads(self) -> list[Event]:
-        with self._reads_lock:
-            reads, self._reads = self._reads, {}
-        events = []
-        for (project_id, actor, cid, outcome, code), (count, first, last) in reads.items():
-            detail: dict[str, Any] = {} if code is None else {"code": code}
-            if count > 1:
-                detail.update(count=count, first_at=first.isoformat())
-            events.append(
-                Event(
-                    last, project_id, actor, "credentials.read", "connection", cid, outcome, detail
-                )
-            )
-        return events
-
-    @property
-    def alive(self) -> bool:
-        """Whether the writer thread is still committing."""
-        return self._thread.is_alive() and not self._stopped.is_set()
-
-    @property
-    def backlog(self) -> int:
-        return self._queue.qsize() + len(self._reads)
-
-    def flush(self) -> int:
-        """Write what was queued when called; return how many events were written.
-
-        One transaction per call (more only while the queue holds over ``max_batch`` changes):
-        reads that arrive meanwhile wait for the next flush. Looping until the queue is empty
-        would, under a steady stream of resolutions, commit tiny batches back to back, and each
-        commit costs every reader its page cache and a GIL hand-over.
-        """
-        with self._flush_lock:
-            written = 0
-            while True:
-                drained = self._drain()
-                batch = self._take_reads() + drained
-                if not batch:
-                    return written
-                batch = _roll_up_reads(batch)
-                used: dict[str, datetime] = {}
-                for event in batch:
-                    if (
-                        event.object_id
-                        and event.action == "credentials.read"
-                        and event.outcome == "ok"
-                    ):
-                        previous = used.get(event.object_id)
-                        used[event.object_id] = max(event.at, previous) if previous else event.at
-                try:
-                    with self._db.write() as conn:
-                        # connection rows first, then the chain heads: the order every
-                        # change transaction takes them in, so none waits on another
-                        connection_rows.touch(conn, used)
-                        record_now(conn, batch)
-                except Exception:
-                    for event in batch:
-                        self._queue.put(event)
-                    raise
-                written += len(batch)
-                if len(drained) < self._max_batch:
-                    return written
-
-    def close(self) -> None:
-        self._stopped.set()
-        self._wake.set()
-        self._thread.join(timeout=10)
-        self.flush()
-
-    def _drain(self) -> list[Event]:
-        batch: list[Event] = []
-        while len(batch) < self._max_batch:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return batch
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            self._wake.wait(self._interval)
-            try:
-                self.flush()
-            except Exception:
-                log.exception("audit flush failed; will retry")

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import update
 
-from gatekey.api.app import create_app
 from gatekey.errors import ConnectionInactive
 from gatekey.runtime import Runtime
+from gatekey.server import create_app
 from gatekey.service import Actor, ConnectionService
 from gatekey.store.tables import connections
 from tests.fakes.browser import Served, connect_in_popup, new_connection, shot

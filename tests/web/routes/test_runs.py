@@ -7,8 +7,8 @@ import httpx2
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
-from gatekey.api.app import create_app
 from gatekey.runtime import Runtime
+from gatekey.server import create_app
 from gatekey.service import Actor
 from tests.fakes.browser import Served, connect_in_popup, new_connection, shot
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query
 
-from gatekey.api.deps import ActorDep, ServiceDep
+from gatekey.api.deps import ActorDep, ServiceDep, SettingsDep
 from gatekey.api.schemas import ReplaceBody
 from gatekey.models import Run
 
@@ -53,12 +53,11 @@ def retry_run(run_id: RunId, actor: ActorDep, service: ServiceDep) -> Run:
 
 @router.post("/flows/{flow_id}/webhook", status_code=201)
 def rotate_webhook(
-    flow_id: FlowId, request: Request, actor: ActorDep, service: ServiceDep
+    flow_id: FlowId, actor: ActorDep, service: ServiceDep, settings: SettingsDep
 ) -> dict[str, str]:
     """Create or rotate the flow's webhook URL (shown once; the old one stops working)."""
     secret = service.rotate_webhook(actor, flow_id)
-    origin = request.app.state.runtime.settings.origin
-    return {"url": f"{origin}/hooks/{flow_id}/{secret}"}
+    return {"url": f"{settings.origin}/hooks/{flow_id}/{secret}"}
 
 
 @router.post("/connections/{connection_id}/replace")

@@ -24,21 +24,58 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from gatekey.errors import DatabaseUnavailable, GatekeyError
+from gatekey.errors import GatekeyError
 from gatekey.ratelimit import Limiter, Rate
-
-if TYPE_CHECKING:
-    from gatekey.service import ConnectionService
-    from gatekey.service.tokens import RefreshCandidate
+from gatekey.workers.loop import Loop, described
 
 log = logging.getLogger(__name__)
 BATCH = 500
+
+After = tuple[datetime | None, str]
+"""Where a page of candidates ends: (expiry, connection id), the order sweeps walk in."""
+
+
+class Candidate(Protocol):
+    """A connection whose token may fall due (the service's ``RefreshCandidate``)."""
+
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def connection_id(self) -> str: ...
+    @property
+    def app(self) -> str: ...
+    @property
+    def idle(self) -> bool: ...
+
+
+class CandidatePage(Protocol):
+    @property
+    def due(self) -> Sequence[Candidate]: ...
+    @property
+    def after(self) -> After | None: ...
+
+
+class Refreshes(Protocol):
+    """The system operations a sweep calls: the service implements them (no import upward)."""
+
+    @property
+    def limiter(self) -> Limiter: ...
+
+    def refresh_candidates(
+        self, *, ahead: timedelta, limit: int, after: After | None = None
+    ) -> CandidatePage: ...
+
+    def refresh_ahead(
+        self, project_id: str, connection_id: str, *, ahead: timedelta, idle: bool
+    ) -> bool: ...
+
+    def purge_authorization_sessions(self, older_than: timedelta = ...) -> int: ...
 
 
 @dataclass
@@ -54,11 +91,11 @@ def pace(rate_per_second: float) -> Rate:
 
 
 class BackgroundRefresher:
-    """Sweeps every ``interval`` seconds on a thread until ``stop()``."""
+    """Sweeps every ``interval`` seconds on a ``Loop`` until ``stop()``."""
 
     def __init__(
         self,
-        service: ConnectionService,
+        service: Refreshes,
         *,
         interval: float,
         concurrency: int,
@@ -72,8 +109,17 @@ class BackgroundRefresher:
         self._rate = pace(rate_per_app)
         self._limiter = limiter or service.limiter
         self._monotonic = monotonic
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.loop = Loop(
+            "gatekey-refresher",
+            self._step,
+            interval=interval,
+            log=log,
+            monotonic=monotonic,
+        )
+
+    def _step(self, _: int) -> bool:
+        self.sweep()
+        return False
 
     def sweep(self) -> SweepResult:
         """Refresh what falls due before the sweep after next; return what happened."""
@@ -84,7 +130,7 @@ class BackgroundRefresher:
         tally = threading.Lock()
         slots = threading.Semaphore(self._concurrency)
 
-        def run(candidate: RefreshCandidate) -> None:
+        def run(candidate: Candidate) -> None:
             try:
                 outcome: bool | None = service.refresh_ahead(
                     candidate.project_id, candidate.connection_id, ahead=ahead, idle=candidate.idle
@@ -92,8 +138,10 @@ class BackgroundRefresher:
             except GatekeyError as exc:
                 log.info("background refresh of %s: %s", candidate.connection_id, exc.code)
                 outcome = None
-            except Exception:
-                log.exception("background refresh of %s failed", candidate.connection_id)
+            except Exception as exc:
+                log.error(
+                    "background refresh of %s failed: %s", candidate.connection_id, described(exc)
+                )
                 outcome = None
             finally:
                 slots.release()
@@ -105,7 +153,7 @@ class BackgroundRefresher:
 
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="gk-refresh") as pool:
             after = None
-            while not self._stop.is_set():
+            while not self.loop.stopping:
                 page = service.refresh_candidates(ahead=ahead, limit=BATCH, after=after)
                 left = self._dispatch(page.due, pool, slots, run, deadline)
                 if left:
@@ -124,7 +172,7 @@ class BackgroundRefresher:
             )
         return result
 
-    def _count_rest(self, ahead: timedelta, after: tuple[datetime | None, str] | None) -> int:
+    def _count_rest(self, ahead: timedelta, after: After | None) -> int:
         """Count what is due past ``after``: the rest the next sweep starts with."""
         count = 0
         while after is not None:
@@ -135,15 +183,15 @@ class BackgroundRefresher:
 
     def _dispatch(
         self,
-        candidates: list[RefreshCandidate],
+        candidates: Sequence[Candidate],
         pool: ThreadPoolExecutor,
         slots: threading.Semaphore,
-        run: Callable[[RefreshCandidate], None],
+        run: Callable[[Candidate], None],
         deadline: float,
     ) -> int:
         """Start every candidate, each app at its pace; return how many are left when the
         deadline or ``stop()`` comes first."""
-        queues: dict[str, deque[RefreshCandidate]] = {}
+        queues: dict[str, deque[Candidate]] = {}
         for candidate in candidates:
             queues.setdefault(candidate.app, deque()).append(candidate)
         while queues:
@@ -161,26 +209,12 @@ class BackgroundRefresher:
                     del queues[app]
             if soonest is None or not queues:
                 continue
-            if self._monotonic() + soonest > deadline or self._stop.wait(soonest):
+            if self._monotonic() + soonest > deadline or self.loop.wait(soonest):
                 return sum(len(queue) for queue in queues.values())
         return 0
 
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            began = self._monotonic()
-            try:
-                self.sweep()
-            except DatabaseUnavailable:
-                log.warning("background refresh sweep skipped: the database is unavailable")
-            except Exception:
-                log.exception("background refresh sweep failed")
-            self._stop.wait(max(self._interval - (self._monotonic() - began), 0))
-
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="gk-refresher", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self.loop.stop()

@@ -2,8 +2,8 @@
 
 Inside ``gatekey serve`` and as ``gatekey worker``; any number of processes on any number of
 hosts can run it against one database, since a run is claimed exactly once. A thread survives
-whatever the work it calls raises, ``BaseException`` included (``SystemExit`` would otherwise
-end it silently), so the pool never shrinks; only ``stop()`` ends it.
+whatever the work it calls raises, ``BaseException`` included (the ``Loop`` isolates each
+claim), so the pool never shrinks; only ``stop()`` ends it.
 """
 
 from __future__ import annotations
@@ -11,20 +11,26 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from gatekey.service import ConnectionService
+from gatekey.workers.loop import Loop, log_failure
 
 log = logging.getLogger(__name__)
+
+
+class Runs(Protocol):
+    """The system operations the run workers call: the service implements them."""
+
+    def work_once(self, worker: str) -> str | None: ...
+
+    def fail_abandoned_runs(self, older_than: timedelta) -> int: ...
 
 
 class RunWorker:
     def __init__(
         self,
-        service: ConnectionService,
+        service: Runs,
         *,
         threads: int,
         idle_wait: float,
@@ -32,11 +38,13 @@ class RunWorker:
     ) -> None:
         self._service = service
         self._abandon_after = abandon_after
-        self._threads = max(threads, 1)
-        self._idle = idle_wait
-        self._stop = threading.Event()
-        self._pool: list[threading.Thread] = []
         self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.loop = Loop("gatekey-runs", self._step, interval=idle_wait, threads=threads, log=log)
+
+    @property
+    def alive(self) -> bool:
+        """Whether every thread of the pool is still taking runs."""
+        return self.loop.alive
 
     def drain(self) -> int:
         """Execute queued runs until none is left; return how many ran (for tests and --once).
@@ -55,42 +63,32 @@ class RunWorker:
                 failures += 1
                 if failures >= 3:
                     raise
-                log.error("run worker %s failed (%s)", self.name, type(exc).__name__, exc_info=exc)
+                log_failure(log, f"run worker {self.name}", exc)
                 continue
             failures = 0
             if ran is None:
                 return done
             done += 1
 
-    def _loop(self, index: int) -> None:
-        worker = f"{self.name}:{index}"
-        while not self._stop.is_set():
-            try:
-                ran = self._service.work_once(worker)
-            except BaseException as exc:
-                log.error("run worker %s failed (%s)", worker, type(exc).__name__, exc_info=exc)
-                ran = None
-            if ran is None:
-                if index == 0:
-                    self._reap()
-                self._stop.wait(self._idle)
+    def _step(self, index: int) -> bool:
+        """Take one run; when none waits, the first thread also fails abandoned runs."""
+        if self._service.work_once(f"{self.name}:{index}") is not None:
+            return True
+        if index == 0:
+            self._reap()
+        return False
 
     def _reap(self) -> None:
         try:
             lost = self._service.fail_abandoned_runs(self._abandon_after)
         except BaseException as exc:
-            log.error("could not check for abandoned runs (%s)", type(exc).__name__, exc_info=exc)
+            log_failure(log, "the check for abandoned runs", exc)
             return
         if lost:
             log.warning("%d run(s) abandoned by a stopped worker were marked failed", lost)
 
     def start(self) -> None:
-        for index in range(self._threads):
-            thread = threading.Thread(target=self._loop, args=(index,), daemon=True)
-            thread.start()
-            self._pool.append(thread)
+        self.loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._pool:
-            thread.join(timeout=30)
+        self.loop.stop()

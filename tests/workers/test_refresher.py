@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import update
 
 from gatekey.catalog.schema import App
-from gatekey.oauth import background
-from gatekey.oauth.background import BackgroundRefresher, pace
 from gatekey.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
+from gatekey.workers import refresher as refresher_module
+from gatekey.workers.refresher import BackgroundRefresher, pace
 from tests.fakes.sandbox import Sandbox, sandbox_project
 from tests.service.test_oauth_flow import connect
 
@@ -92,7 +92,7 @@ def test_a_sweep_pages_through_everything_due_at_the_apps_pace(
             .where(connections.c.id.in_(ids))
             .values(expires_at=same, last_refreshed_at=same - timedelta(hours=1))
         )
-    monkeypatch.setattr(background, "BATCH", 2)
+    monkeypatch.setattr(refresher_module, "BATCH", 2)
     refresher = BackgroundRefresher(
         oauth_service, interval=30, concurrency=3, rate_per_app=50, limiter=MemoryLimiter()
     )

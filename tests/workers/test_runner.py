@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from gatekey.workflows.worker import RunWorker
+from gatekey.workers.runner import RunWorker
 
 
 class _Work:
@@ -44,7 +44,7 @@ def test_every_thread_survives_base_exceptions_and_keeps_working() -> None:
         deadline = time.monotonic() + 30  # a hang guard only
         while len(work.done) < 20 and time.monotonic() < deadline:
             time.sleep(0.01)
-        alive = [t.is_alive() for t in worker._pool]
+        alive = [t.is_alive() for t in worker.loop.threads]
     finally:
         worker.stop()
     assert len(work.done) == 20, "the runs queued after the failures were all executed"

@@ -1,0 +1,162 @@
+"""The plumbing every ``gatekey`` command shares: the Typer app, exit codes, output, and the
+runtime a command works on.
+
+Errors print one line, ``error [code]: message``, and exit with a status chosen by the code.
+A command opens Gatekey with ``opened()`` (a runtime, closed when the command ends) or, acting
+in one project as the local operator, ``operating(project)`` (the runtime and the actor).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from gatekey import errors
+from gatekey.models import Project
+from gatekey.runtime import Runtime, open_runtime
+from gatekey.service import Actor, ConnectionService
+from gatekey.settings import Settings
+
+app = typer.Typer(
+    help="Gatekey: encrypted connections for workflow automation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+_EXIT = [
+    (errors.InvalidInput, 2),
+    (errors.NotFound, 3),
+    (errors.Conflict, 4),
+    (errors.ConnectionInactive, 4),
+    (errors.AuthenticationFailed, 5),
+    (errors.PermissionDenied, 5),
+    (errors.CredentialsRejected, 6),
+    (errors.ProviderUnavailable, 7),
+    (errors.DestinationBlocked, 2),
+    (errors.CryptoError, 8),
+]
+
+ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="project name or id")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def group(summary: str) -> typer.Typer:
+    """A command group that shows its help when called without a command."""
+    return typer.Typer(help=summary, no_args_is_help=True)
+
+
+def exit_code(exc: errors.GatekeyError) -> int:
+    for kind, code in _EXIT:
+        if isinstance(exc, kind):
+            return code
+    return 1
+
+
+def fail(exc: errors.GatekeyError) -> typer.Exit:
+    """Print the one-line error and return the exit to raise."""
+    err.print(f"error [{exc.code}]: {exc.message}", markup=False, highlight=False)
+    return typer.Exit(exit_code(exc))
+
+
+@contextmanager
+def opened(settings: Settings | None = None) -> Iterator[Runtime]:
+    """Open Gatekey for one command; errors become one line and an exit status."""
+    runtime: Runtime | None = None
+    try:
+        runtime = open_runtime(settings or Settings())
+        announce(runtime)
+        yield runtime
+    except errors.GatekeyError as exc:
+        raise fail(exc) from None
+    finally:
+        if runtime is not None:
+            runtime.close()
+
+
+@dataclass(frozen=True)
+class Operator:
+    """An open runtime and the local operator acting in one of its projects."""
+
+    runtime: Runtime
+    actor: Actor
+
+    @property
+    def service(self) -> ConnectionService:
+        return self.runtime.service
+
+
+@contextmanager
+def operating(project: str) -> Iterator[Operator]:
+    """``opened()``, acting as the operator in ``project`` (a name or an id)."""
+    with opened() as runtime:
+        yield Operator(runtime, actor(runtime, project))
+
+
+def actor(runtime: Runtime, project: str) -> Actor:
+    """The local operator in ``project`` (a name or an id)."""
+    return Actor.operator(runtime.service.find_project(project).id)
+
+
+def announce(runtime: Runtime) -> Project:
+    """Say what opening Gatekey created: the master key file, the first project's key."""
+    if runtime.key_file_created:
+        err.print(
+            f"Created master key file {runtime.settings.master_key_file} (mode 0600). "
+            "Back it up: without it nothing stored can be decrypted.",
+            markup=False,
+        )
+    project, key = runtime.service.bootstrap()
+    if key is not None:
+        err.print(
+            f"Created project 'default' and its admin API key (shown once):\n  {key.token}",
+            markup=False,
+        )
+    return project
+
+
+def emit(value: Any, as_json: bool, render: Callable[[], None]) -> None:
+    """Print ``value`` as JSON for scripts, or ``render`` it for a person."""
+    if as_json:
+        out.print_json(json.dumps(_plain(value)))
+    else:
+        render()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def table(title: str, columns: Sequence[str], data: Sequence[Sequence[Any]]) -> None:
+    """Print rows as a table; the first column never wraps (it holds ids)."""
+    shown = Table(title=title, title_justify="left", show_lines=False)
+    for number, column in enumerate(columns):
+        shown.add_column(column, no_wrap=number == 0, overflow="fold")
+    for row in data:
+        shown.add_row(*("" if v is None else str(v) for v in row))
+    out.print(shown)
+
+
+def pairs(values: list[str] | None, what: str) -> dict[str, Any]:
+    """Parse repeated ``name=value`` options."""
+    result: dict[str, Any] = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise errors.InvalidInput(f"{what} must be given as name=value")
+        result[name.strip()] = value
+    return result

@@ -1,0 +1,268 @@
+"""``gatekey connections``: create, inspect, test and delete a project's connections, and
+see or move the flow steps that use one.
+
+The OAuth consent commands (``connect``, ``reconnect``, ``authorization``) are in
+``cli.connect`` and export/import in ``cli.transfer``, on this same group.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, pairs, table
+from gatekey.models import Connection
+
+commands = group("Connections of a project.")
+
+
+def _status(c: Connection) -> str:
+    if c.status.value == "active":
+        return "Active"
+    return f"Inactive ({c.status_reason.value if c.status_reason else 'unknown'})"
+
+
+def _show(c: Connection) -> None:
+    rows = [
+        ("ID", c.id),
+        ("Name", c.name),
+        ("App", f"{c.app} ({c.auth_kind.value})"),
+        ("Status", _status(c)),
+        ("Default", "yes" if c.is_default else "no"),
+        ("Account", c.account_label or "-"),
+        *[(f"field {k}", str(v)) for k, v in c.fields.items()],
+        *[(f"config {k}", str(v)) for k, v in c.config.items()],
+        ("Last used", c.last_used_at or "never"),
+        ("Created", c.created_at),
+    ]
+    if c.status_message:
+        rows.insert(4, ("Reason", c.status_message))
+    table(c.name, ["", ""], rows)
+
+
+@commands.command("list")
+def connections_list(
+    project: ProjectOpt = "default",
+    status: Annotated[str | None, typer.Option(help="active or inactive")] = None,
+    app_key: Annotated[str | None, typer.Option("--app", help="app key")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-s")] = None,
+    limit: int = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """List connections (no secret is ever shown)."""
+    with operating(project) as op:
+        items: list[Connection] = []
+        cursor = None
+        while True:
+            page = op.service.list_connections(
+                op.actor,
+                status=status,
+                app=app_key,
+                text=search,
+                cursor=cursor,
+                limit=min(limit, 200),
+            )
+            items.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None or len(items) >= limit:
+                break
+        emit(
+            items[:limit],
+            as_json,
+            lambda: (
+                table(
+                    "Connections",
+                    ["ID", "Name", "App", "Status", "Default", "Account"],
+                    [
+                        (
+                            c.id,
+                            c.name,
+                            c.app,
+                            _status(c),
+                            "★" if c.is_default else "",
+                            c.account_label,
+                        )
+                        for c in items[:limit]
+                    ],
+                )
+                if items
+                else out.print(
+                    "No connections yet. Create one with: gatekey connections create "
+                    "--app sendgrid "
+                    "--name 'SendGrid - Production'"
+                )
+            ),
+        )
+
+
+@commands.command("show")
+def connections_show(
+    connection_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
+    """Show one connection."""
+    with operating(project) as op:
+        c = op.service.get_connection(op.actor, connection_id)
+        emit(c, as_json, lambda: _show(c))
+
+
+@commands.command("create")
+def connections_create(
+    app_key: Annotated[str, typer.Option("--app", help="app key, see 'gatekey apps list'")],
+    name: Annotated[str, typer.Option(help='a descriptive name, e.g. "SendGrid - Production"')],
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field", "-f", help="name=value; secret fields left out are asked for, hidden"
+        ),
+    ] = None,
+    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="name=value")] = None,
+    fields_file: Annotated[Path | None, typer.Option(help="JSON object of fields")] = None,
+    auth_kind: Annotated[str | None, typer.Option(help="when the app offers several")] = None,
+    default: Annotated[bool, typer.Option("--default", help="make it the app's default")] = False,
+    skip_test: Annotated[bool, typer.Option(help="store without asking the provider")] = False,
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a connection; the provider checks the credentials first unless --skip-test."""
+    with operating(project) as op:
+        values = pairs(field, "--field")
+        if fields_file is not None:
+            values = {**json.loads(fields_file.read_text("utf-8")), **values}
+        entry = op.service.get_app(op.actor, app_key)
+        try:
+            wanted = entry.method(auth_kind).fields
+        except LookupError:
+            wanted = entry.auth[0].fields
+        for fname in wanted.required:
+            if fname not in values and sys.stdin.isatty():
+                spec = wanted.properties[fname]
+                values[fname] = typer.prompt(spec.title, hide_input=spec.secret)
+        c = op.service.create_connection(
+            op.actor,
+            app=app_key,
+            name=name,
+            fields=values,
+            config=pairs(config, "--config"),
+            auth_kind=auth_kind,
+            is_default=True if default else None,
+            validate=not skip_test,
+        )
+        emit(
+            c,
+            as_json,
+            lambda: out.print(
+                f"created {c.id} {c.name!r} ({_status(c)}"
+                + (f", connected as {c.account_label}" if c.account_label else "")
+                + (", default" if c.is_default else "")
+                + ")",
+                markup=False,
+            ),
+        )
+
+
+@commands.command("rename")
+def connections_rename(
+    connection_id: str, name: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
+    """Rename a connection (its ID stays)."""
+    with operating(project) as op:
+        c = op.service.rename_connection(op.actor, connection_id, name)
+        emit(c, as_json, lambda: out.print(f"renamed {c.id} to {c.name!r}", markup=False))
+
+
+@commands.command("set-default")
+def connections_set_default(
+    connection_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
+    """Make a connection the default for its app."""
+    with operating(project) as op:
+        c = op.service.set_default(op.actor, connection_id)
+        emit(
+            c,
+            as_json,
+            lambda: out.print(f"{c.name!r} is now the default {c.app} connection", markup=False),
+        )
+
+
+@commands.command("test")
+def connections_test(
+    connection_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
+    """Ask the provider whether the stored credentials still work."""
+    with operating(project) as op:
+        result = op.service.test_connection(op.actor, connection_id)
+        emit(
+            result,
+            as_json,
+            lambda: out.print(
+                ("ok: " if result.ok else "failed: ")
+                + result.message
+                + (f" (connected as {result.account_label})" if result.account_label else ""),
+                markup=False,
+            ),
+        )
+        if not result.ok:
+            raise typer.Exit(6)
+
+
+@commands.command("credentials")
+def connections_credentials(connection_id: str, project: ProjectOpt = "default") -> None:
+    """Print the credentials as JSON, as an execution gets them (audited)."""
+    with operating(project) as op:
+        creds = op.service.resolve_credentials(op.actor, connection_id)
+        typer.echo(creds.model_dump_json(indent=2))
+
+
+@commands.command("delete")
+def connections_delete(
+    connection_id: str,
+    project: ProjectOpt = "default",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    force: Annotated[bool, typer.Option(help="delete even if flows use it")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a connection (refused while flows use it, unless --force)."""
+    with operating(project) as op:
+        c = op.service.get_connection(op.actor, connection_id)
+        if not yes and sys.stdin.isatty():
+            typer.confirm(f"Delete {c.name!r} ({c.id})?", abort=True)
+        deleted = op.service.delete_connection(op.actor, connection_id, force=force)
+        emit(deleted, as_json, lambda: out.print(deleted.message, markup=False))
+
+
+@commands.command("usage")
+def connections_usage(
+    connection_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False
+) -> None:
+    """Which flows (and steps) use a connection."""
+    with operating(project) as op:
+        found = op.service.connection_usage(op.actor, connection_id)
+        emit(
+            found,
+            as_json,
+            lambda: out.print(
+                "\n".join(
+                    f"{u.flow_name} ({u.flow_id}): steps {', '.join(u.steps)}"
+                    + (" [as the app default]" if u.by_default else "")
+                    for u in found.flows
+                )
+                or "no flow uses it",
+                markup=False,
+            ),
+        )
+
+
+@commands.command("replace")
+def connections_replace(
+    connection_id: str,
+    replacement: Annotated[str, typer.Option("--with", help="the connection to use instead")],
+    project: ProjectOpt = "default",
+) -> None:
+    """Point every flow step that uses a connection at another one of the same app."""
+    with operating(project) as op:
+        moved = op.service.replace_connection(op.actor, connection_id, replacement)
+        out.print(f"moved {moved} step(s) to {replacement}", markup=False)

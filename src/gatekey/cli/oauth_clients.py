@@ -1,0 +1,96 @@
+"""``gatekey oauth-clients``: a project's OAuth client (id and secret) per app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, table
+
+commands = group("OAuth clients (client id and secret) per app.")
+
+
+ScopeOpt = Annotated[
+    list[str] | None, typer.Option("--scope", help="a scope to ask for (repeat for several)")
+]
+
+
+@commands.command("add")
+def clients_add(
+    app_key: Annotated[str, typer.Option("--app", help="app key, see 'gatekey apps list'")],
+    client_id: Annotated[str, typer.Option(help="the client id the provider gave you")],
+    scope: ScopeOpt = None,
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Register the project's OAuth client for an app; the secret is asked for, hidden."""
+    secret = typer.prompt("Client secret", hide_input=True, err=True)
+    with operating(project) as op:
+        client = op.service.register_oauth_client(
+            op.actor,
+            app=app_key,
+            client_id=client_id,
+            client_secret=secret,
+            scopes=scope,
+        )
+        emit(
+            client,
+            as_json,
+            lambda: out.print(f"registered {client.id} for {client.app}", markup=False),
+        )
+
+
+@commands.command("list")
+def clients_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
+    """List OAuth clients (secrets are never shown)."""
+    with operating(project) as op:
+        found = op.service.list_oauth_clients(op.actor)
+        emit(
+            found,
+            as_json,
+            lambda: table(
+                "OAuth clients",
+                ["ID", "App", "Client ID", "Scopes", "Connections"],
+                [
+                    (
+                        c.id,
+                        c.app,
+                        c.client_id,
+                        " ".join(c.scopes or ["(app defaults)"]),
+                        c.connections,
+                    )
+                    for c in found
+                ],
+            ),
+        )
+
+
+@commands.command("update")
+def clients_update(
+    oauth_client_id: str,
+    client_id: Annotated[str | None, typer.Option(help="a new client id")] = None,
+    new_secret: Annotated[bool, typer.Option("--secret", help="ask for a new secret")] = False,
+    scope: ScopeOpt = None,
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a client's id, secret or scopes; its connections keep working."""
+    secret = typer.prompt("New client secret", hide_input=True, err=True) if new_secret else None
+    with operating(project) as op:
+        client = op.service.update_oauth_client(
+            op.actor,
+            oauth_client_id,
+            client_id=client_id,
+            client_secret=secret,
+            scopes=scope,
+        )
+        emit(client, as_json, lambda: out.print(f"updated {client.id}", markup=False))
+
+
+@commands.command("remove")
+def clients_remove(oauth_client_id: str, project: ProjectOpt = "default") -> None:
+    """Remove an OAuth client that no connection uses."""
+    with operating(project) as op:
+        op.service.delete_oauth_client(op.actor, oauth_client_id)
+        out.print(f"removed {oauth_client_id}", markup=False)

@@ -1,0 +1,69 @@
+"""``gatekey runs``: queue runs of a flow, list and inspect them, retry a failed one."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from gatekey import errors
+from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, table
+
+commands = group("Runs of flows.")
+
+
+@commands.command("trigger")
+def runs_trigger(
+    flow_id: str,
+    run_input: Annotated[str, typer.Option("--input", help="a JSON object")] = "{}",
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Queue a run ('gatekey serve' or 'gatekey worker' executes it)."""
+    try:
+        data = json.loads(run_input)
+    except ValueError:
+        raise errors.InvalidInput("--input must be a JSON object") from None
+    with operating(project) as op:
+        run = op.service.trigger_run(op.actor, flow_id, data)
+        emit(run, as_json, lambda: out.print(f"queued {run.id}", markup=False))
+
+
+@commands.command("list")
+def runs_list(
+    flow: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option()] = None,
+    connection: Annotated[str | None, typer.Option()] = None,
+    project: ProjectOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """List runs, newest first."""
+    with operating(project) as op:
+        found = op.service.list_runs(
+            op.actor, flow_id=flow, status=status, connection_id=connection
+        )
+        emit(
+            found,
+            as_json,
+            lambda: table(
+                "Runs",
+                ["ID", "Flow", "Status", "Error", "Created"],
+                [(r.id, r.flow_id, r.status, r.error_code or "", r.created_at) for r in found],
+            ),
+        )
+
+
+@commands.command("show")
+def runs_show(run_id: str, project: ProjectOpt = "default") -> None:
+    """Print a run with its steps as JSON (secrets masked)."""
+    with operating(project) as op:
+        typer.echo(op.service.get_run(op.actor, run_id).model_dump_json(indent=2))
+
+
+@commands.command("retry")
+def runs_retry(run_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
+    """Queue a failed run again with its original input."""
+    with operating(project) as op:
+        run = op.service.retry_run(op.actor, run_id)
+        emit(run, as_json, lambda: out.print(f"queued {run.id} (retry of {run_id})", markup=False))

@@ -1,0 +1,131 @@
+"""The long-running commands, ``gatekey serve`` and ``gatekey worker``, and ``gatekey migrate``.
+
+Both long-running commands install the same logging before anything opens (the redacting
+formatter of ``gatekey.logs``, one JSON object per line with ``GATEKEY_LOG_FORMAT=json``) and
+run the same background ``Workers``: ``serve`` in its ASGI lifespan, ``worker`` in the
+foreground until Ctrl-C or SIGTERM, when each loop finishes the piece of work it is on.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+
+from gatekey import errors, logs
+from gatekey.cli import signin
+from gatekey.cli.app import announce, err, fail, opened, out
+from gatekey.runtime import background_workers, install_demo, open_runtime
+from gatekey.settings import Settings
+
+commands = typer.Typer()
+
+
+def _logging(settings: Settings) -> Settings:
+    """Send every log record through the redacting handler, text or JSON, as configured."""
+    logs.configure(settings.log_level, settings.log_format)
+    return settings
+
+
+@commands.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="serve the Sandbox OAuth app under /sandbox")
+    ] = False,
+) -> None:
+    """Start the HTTP API (migrates the database first)."""
+    import uvicorn
+
+    from gatekey.server import create_app
+
+    overrides: dict[str, Any] = {"demo": True} if demo else {}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    settings = _logging(Settings(**overrides))
+    try:
+        runtime = open_runtime(settings)
+        project = announce(runtime)
+        install_demo(runtime, project.id)
+    except errors.GatekeyError as exc:
+        raise fail(exc) from None
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    err.print(
+        f"Gatekey {runtime.db.url.render_as_string(hide_password=True)} "
+        f"serving on http://{bind_host}:{bind_port}  (API docs: /docs)",
+        markup=False,
+    )
+    signin.announce_link(runtime, project.id)
+    if runtime.sandbox is not None:
+        err.print(
+            f"Demo: the Sandbox OAuth app is served at {settings.origin}/sandbox; connect it with "
+            'POST /api/v1/oauth/sessions {"app": "sandbox"}',
+            markup=False,
+        )
+    uvicorn.run(
+        create_app(runtime, close_runtime=True, run_workers=True),
+        host=bind_host,
+        port=bind_port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through Gatekey's redacting handler
+        access_log=False,
+    )
+
+
+@commands.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    with opened():
+        out.print("database is up to date")
+
+
+@commands.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="sweep once and exit")] = False,
+) -> None:
+    """Execute queued runs, refresh expiring tokens, send webhooks (what 'serve' also does)."""
+    with opened(_logging(Settings())) as rt:
+        workers = background_workers(rt)
+        if once:
+            done = workers.once()
+            result = done.sweep
+            out.print(
+                f"refreshed {result.refreshed}, failed {result.failed}, deferred {result.deferred}"
+                f"; executed {done.runs} run(s); sent {done.webhooks} webhook(s)",
+                markup=False,
+            )
+            return
+        with _stopped_by_sigterm() as stopped:
+            err.print(
+                f"executing runs with {rt.settings.run_workers} threads, refreshing every "
+                f"{rt.settings.refresh_interval:g} s (Ctrl-C stops)",
+                markup=False,
+            )
+            workers.start()
+            try:
+                while not stopped.wait(1):
+                    pass
+            except KeyboardInterrupt:
+                pass
+            finally:
+                workers.stop()
+
+
+@contextmanager
+def _stopped_by_sigterm() -> Iterator[threading.Event]:
+    """An event SIGTERM sets (how a service manager or a container stops a process), so the
+    loops finish the work they are on and the runtime writes what it holds before exiting."""
+    stopped = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        yield stopped
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,89 @@
+"""The ASGI root: the API, the web pages and the OAuth sandbox as one app, whose lifespan
+starts and stops the background ``Workers``.
+
+Each adapter keeps its own routes (``api.app.api_router``, the ``web`` routers, the sandbox's
+router); this module only composes them around an open runtime and installs what every HTTP
+exchange goes through: the problem documents for errors, the body guard and the security
+headers. Routes reach the runtime's parts through dependencies (``api.deps``), which read them
+from ``app.state``; no route reads ``app.state`` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from importlib.metadata import version
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from gatekey.api import problems
+from gatekey.api.app import PROBLEM_RESPONSES, api_router
+from gatekey.api.guard import Guard
+from gatekey.api.inputs import InputGuard
+from gatekey.oauth.sandbox import sandbox_router
+from gatekey.runtime import Runtime, background_workers
+from gatekey.web import callback, pages, workflow_pages
+from gatekey.web.auth import SignInRequired, to_sign_in
+
+
+def create_app(
+    runtime: Runtime, *, close_runtime: bool = False, run_workers: bool = False
+) -> FastAPI:
+    """Build the app around an open runtime; with ``close_runtime`` shutdown closes it.
+
+    With ``run_workers`` the lifespan runs the background ``Workers`` while it serves (run
+    workers, webhook dispatcher, token refresher), as ``gatekey serve`` does.
+    """
+    workers = background_workers(runtime) if run_workers else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if workers is not None:
+            workers.start()
+        try:
+            yield
+        finally:
+            if workers is not None:
+                workers.stop()
+            if close_runtime:
+                runtime.close()
+            else:
+                runtime.service.audit.flush()
+
+    app = FastAPI(
+        title="Gatekey",
+        version=version("gatekey"),
+        description="Encrypted, project-scoped connections for workflow automation.",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
+    app.state.service = runtime.service
+    app.state.settings = runtime.settings
+    app.state.runtime = runtime
+    problems.install(app)
+    app.add_middleware(InputGuard)  # inside Guard: the declared size is checked first
+    app.add_middleware(Guard)
+
+    app.include_router(api_router())
+    _include_pages(app)
+    if runtime.sandbox is not None:
+        app.include_router(sandbox_router(runtime.sandbox))
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(resources.files("gatekey.web") / "static")),
+        name="static",
+    )
+    return app
+
+
+def _include_pages(app: FastAPI) -> None:
+    """The web pages: the OAuth callback, the console, and a sign-in redirect for them."""
+    app.include_router(callback.router)
+    app.include_router(pages.router)
+    app.include_router(workflow_pages.router)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return to_sign_in(request)

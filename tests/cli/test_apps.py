@@ -1,0 +1,41 @@
+"""``gatekey apps``: the catalog and a project's own apps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.fakes.cli import run
+
+
+def test_apps(env: Path) -> None:
+    _, out, _ = run("apps", "list", "--json")
+    assert "sendgrid" in {a["key"] for a in json.loads(out)}
+    _code, out, _ = run("apps", "show", "twilio")
+    assert json.loads(out)["auth"][0]["kind"] == "basic"
+
+
+def test_a_project_app_from_a_file(env: Path, tmp_path: Path) -> None:
+    import yaml
+
+    from tests.service.test_apps import acme
+
+    definition = tmp_path / "acme.yaml"
+    definition.write_text(yaml.safe_dump(acme()))
+    code, out, _ = run("apps", "add", str(definition))
+    assert (code, out) == (0, "added acme-crm (Acme CRM) to project default\n")
+    code, out, _ = run("apps", "list", "--search", "acme")
+    assert code == 0 and "acme-crm" in out and "project" in out
+    _, out, _ = run("apps", "show", "acme-crm")
+    assert json.loads(out)["base_url"] == "https://api.acme.test"
+    code, _, err = run("apps", "add", str(definition))
+    assert (code, err) == (4, "error [app_exists]: this project already has an app 'acme-crm'\n")
+    definition.write_text(yaml.safe_dump(acme(name="Acme CRM 2")))
+    assert run("apps", "replace", "acme-crm", str(definition))[0] == 0
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("key: [unclosed")
+    code, _, err = run("apps", "add", str(broken))
+    assert code == 2 and err.startswith("error [invalid_app_definition]:")
+    assert run("apps", "delete", "acme-crm")[:2] == (0, "deleted acme-crm\n")
+    code, _, err = run("apps", "show", "acme-crm")
+    assert code == 2 and "unknown_app" in err

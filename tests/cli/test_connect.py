@@ -1,0 +1,13 @@
+"""``gatekey connections connect``: what it says when it cannot start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fakes.cli import run
+
+
+def test_connect_without_a_client_says_what_to_do(env: Path) -> None:
+    code, _, err = run("connections", "connect", "--app", "github", "--no-wait")
+    assert code == 2
+    assert "oauth_client_missing" in err and "register one" in err

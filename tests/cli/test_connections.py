@@ -1,0 +1,50 @@
+"""``gatekey connections``: a connection's whole life from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.fakes.cli import run
+
+
+def test_a_connection_from_the_command_line(env: Path) -> None:
+    code, out, err = run(
+        "connections",
+        "create",
+        "--app",
+        "sendgrid",
+        "--name",
+        "SendGrid - Production",
+        "--field",
+        "api_key=SG.cli.CANARYcli0001",
+        "--skip-test",
+        "--json",
+    )
+    assert code == 0, err
+    assert "Created master key file" in err
+    assert "admin API key (shown once)" in err
+    created = json.loads(out)
+    cid = created["id"]
+    assert created["fields"] == {"api_key": "••••0001"}
+    assert (env / "master.key").stat().st_mode & 0o777 == 0o600
+
+    code, out, _ = run("connections", "list", "--json")
+    assert [c["id"] for c in json.loads(out)] == [cid]
+    assert "CANARY" not in out
+    code, out, _ = run("connections", "list")
+    assert "SendGrid - Production" in out and "Active" in out
+
+    assert run("connections", "rename", cid, "SendGrid - Prod")[0] == 0
+    assert json.loads(run("connections", "show", cid, "--json")[1])["name"] == "SendGrid - Prod"
+    code, out, _ = run("connections", "set-default", cid)
+    assert "now the default" in out
+
+    code, out, _ = run("connections", "credentials", cid)
+    assert json.loads(out)["headers"]["Authorization"] == "Bearer SG.cli.CANARYcli0001"
+
+    code, out, _ = run("connections", "delete", cid, "--yes")
+    assert code == 0 and "no SendGrid connection is the default now" in out
+    code, _, err = run("connections", "show", cid)
+    assert code == 3
+    assert err.strip() == f"error [not_found]: connection {cid} not found"
