@@ -1,4 +1,9 @@
-"""Dependencies shared by the routes: the service and the calling actor."""
+"""Dependencies shared by the routes: the service and the calling actor.
+
+Both run on the event loop (``async def``): a request whose API key this process read lately
+is authenticated from memory (``service.key_cache``), without a hop to the thread pool; the
+others are authenticated on the pool, as the blocking calls they are.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from gatekey.service import Actor, ConnectionService
 
 _bearer = HTTPBearer(auto_error=False, description="a Gatekey API key: gk_...")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_service(request: Request) -> ConnectionService:
+async def get_service(request: Request) -> ConnectionService:
     service: ConnectionService = request.app.state.service
     return service
 
@@ -25,14 +32,27 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def get_actor(
-    request: Request,
-    service: ServiceDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def _actor(
+    request: Request, service: ConnectionService, bearer: BearerDep, *, peek: bool
 ) -> Actor:
-    return service.authenticate(
-        credentials.credentials if credentials else None, client=client_address(request)
-    )
+    token = bearer.credentials if bearer else None
+    client = client_address(request)
+    actor = service.cached_actor(token, client=client, peek=peek)
+    if actor is None:
+        actor = await run_in_threadpool(service.authenticate, token, client=client, peek=peek)
+    return actor
+
+
+async def get_actor(request: Request, service: ServiceDep, bearer: BearerDep) -> Actor:
+    return await _actor(request, service, bearer, peek=True)
+
+
+async def get_spending_actor(request: Request, service: ServiceDep, bearer: BearerDep) -> Actor:
+    """The actor of a route whose service call spends the actor's budget first (a credential
+    read): the look at the address's failed attempts is left to that call, so the request
+    costs one limiter call. Any other route takes ``ActorDep``."""
+    return await _actor(request, service, bearer, peek=False)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+SpendingActorDep = Annotated[Actor, Depends(get_spending_actor)]
