@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gatekey.service import Actor, ConnectionService
 from gatekey.store import connections as rows
-from gatekey.store.secret_reader import Details, SecretRow, Stamp
+from gatekey.store.secret_reader import Details, SecretRow
 from gatekey.store.tables import connections
 
 
@@ -22,7 +22,7 @@ def test_the_three_reads_agree(service: ConnectionService, actor: Actor) -> None
     whole = service.secrets.whole(actor.project_id, made.id)
     assert stamp is not None and row is not None and whole is not None
     assert whole[0] == row
-    assert stamp == Stamp(row.version, row.secret_ciphertext)
+    assert stamp == (row.version, row.secret_ciphertext)
     details = whole[1]
     assert details.name == "Hot" and details.refresh_failures == 0
     assert set(SecretRow._fields).isdisjoint(Details._fields)

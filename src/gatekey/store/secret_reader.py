@@ -84,12 +84,9 @@ class Details(NamedTuple):
     refresh_failures: int
 
 
-class Stamp(NamedTuple):
-    """What says whether something derived from a row still holds: every change to the
-    columns of ``SecretRow`` bumps ``version`` or writes a new ciphertext."""
-
-    version: int
-    secret_ciphertext: bytes
+Stamp = tuple[int, bytes]
+"""(version, ciphertext): what says whether something derived from a row still holds, since
+every change to the columns of ``SecretRow`` bumps the version or writes a new ciphertext."""
 
 
 _ROW = tuple(getattr(t.c, name) for name in SecretRow._fields[2:])
@@ -142,6 +139,7 @@ class SecretReader:
         self._row = _Query(_ROW, dialect)
         self._whole = _Query(_ROW + _DETAILS, dialect)
         self._stamp = _Query(_STAMP, dialect)
+        assert not self._stamp.processed, "a stamp is compared as the driver returns it"
         self._sqlite = dialect.name == "sqlite"
         self._local = threading.local()
         self._owned: list[Any] = []
@@ -162,7 +160,10 @@ class SecretReader:
         params = query.params(project_id, connection_id)
         try:
             if self._sqlite:
-                return self._thread_connection().execute(query.sql, params).fetchone()
+                connection = getattr(self._local, "connection", None)
+                if connection is None:
+                    connection = self._thread_connection()
+                return connection.execute(query.sql, params).fetchone()
             return self._fetch_pooled(query.sql, params)
         except Exception as exc:
             if unavailable(exc):
@@ -195,8 +196,8 @@ class SecretReader:
     def stamp(self, project_id: str, connection_id: str) -> Stamp | None:
         """The row's version and ciphertext: enough to tell whether a reading made from an
         earlier ``read`` of it still holds."""
-        row = self._fetch(self._stamp, project_id, connection_id)
-        return None if row is None else Stamp(*self._stamp.process(row))
+        row: Stamp | None = self._fetch(self._stamp, project_id, connection_id)
+        return row  # both drivers hand these two columns over as they are (no processors)
 
     def read(self, project_id: str, connection_id: str) -> SecretRow | None:
         row = self._fetch(self._row, project_id, connection_id)
