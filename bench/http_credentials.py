@@ -90,7 +90,7 @@ def main() -> None:
         with Gatekey(home=home, master_keys=keys) as gk:
             for i in range(1000):
                 gk.create_connection(
-                    "sendgrid", f"SendGrid {i}", {"api_key": f"SG.b{i}.x"}, validate=False
+                    "sendgrid", f"SendGrid {i}", {"api_key": f"SG.b{i}.x"}, skip_test=True
                 )
             target = gk.list_connections(limit=1).items[0].id
             token = gk.create_api_key("bench", role="runtime").token

@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import gatekey
 
 
@@ -41,3 +47,26 @@ def test_embedded_and_http_clients_offer_the_same_methods() -> None:
         "retry_run",
         "replace_connection",
     } <= shared
+
+
+SERVER_ONLY = ("sqlalchemy", "alembic", "fastapi", "starlette")
+
+
+def test_importing_the_http_client_loads_no_server_code() -> None:
+    """A worker that only talks to a server starts without the database or web stacks."""
+    probe = "import json, sys; from gatekey import Client; print(json.dumps(sorted(sys.modules)))"
+    source = str(Path(gatekey.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])}
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    loaded = {name.split(".")[0] for name in json.loads(ran.stdout)}
+    assert loaded & set(SERVER_ONLY) == set()
+
+
+def test_the_embedded_sdk_is_still_importable_by_name() -> None:
+    from gatekey import Gatekey
+    from gatekey.embedded import Gatekey as Embedded
+
+    assert Gatekey is Embedded is gatekey.Gatekey
+    assert "Gatekey" in dir(gatekey)

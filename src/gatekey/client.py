@@ -1,16 +1,17 @@
-"""The HTTP SDK: ``gatekey.Client(base_url, api_key)``, with the methods of ``gatekey.Gatekey``.
+"""The HTTP SDK: ``gatekey.Client(base_url, api_key)``, the ``gatekey.sdk.SDK`` surface.
 
 Problem documents come back as the same exceptions the service raises, chosen by their code.
+Importing it loads no server code (no SQLAlchemy, Alembic, FastAPI or Starlette).
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from typing import Any, Self
 
 import httpx2
 
-from gatekey import errors
+from gatekey import errors, sdk
+from gatekey.catalog.schema import App
 from gatekey.models import (
     ApiKey,
     AppSummary,
@@ -67,7 +68,7 @@ class Client:
     def __repr__(self) -> str:
         return f"Client(base_url={str(self._http.base_url)!r})"
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -102,18 +103,20 @@ class Client:
             AppSummary.model_validate(a) for a in self._call("GET", "/api/v1/apps", params=params)
         ]
 
-    def get_app(self, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"/api/v1/apps/{key}")
-        return result
+    def _app(self, method: str, path: str, **kwargs: Any) -> App:
+        """The app document without ``source``, which the embedded SDK cannot tell either."""
+        view = self._call(method, path, **kwargs)
+        return App.model_validate({k: v for k, v in view.items() if k != "source"})
 
-    def add_app(self, definition: dict[str, Any]) -> dict[str, Any]:
+    def get_app(self, key: str) -> App:
+        return self._app("GET", f"/api/v1/apps/{key}")
+
+    def add_app(self, definition: dict[str, Any]) -> App:
         """Add an app definition (the catalog's schema) to this key's project."""
-        result: dict[str, Any] = self._call("POST", "/api/v1/apps", json=definition)
-        return result
+        return self._app("POST", "/api/v1/apps", json=definition)
 
-    def replace_app(self, key: str, definition: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("PUT", f"/api/v1/apps/{key}", json=definition)
-        return result
+    def replace_app(self, key: str, definition: dict[str, Any]) -> App:
+        return self._app("PUT", f"/api/v1/apps/{key}", json=definition)
 
     def delete_app(self, key: str) -> None:
         self._call("DELETE", f"/api/v1/apps/{key}")
@@ -128,7 +131,7 @@ class Client:
         auth_kind: str | None = None,
         metadata: dict[str, Any] | None = None,
         is_default: bool | None = None,
-        validate: bool = True,
+        skip_test: bool = False,
     ) -> Connection:
         body = {
             "app": app,
@@ -138,7 +141,7 @@ class Client:
             "metadata": metadata or {},
             "auth_kind": auth_kind,
             "is_default": is_default,
-            "skip_test": not validate,
+            "skip_test": skip_test,
         }
         return Connection.model_validate(self._call("POST", "/api/v1/connections", json=body))
 
@@ -186,10 +189,10 @@ class Client:
         fields: dict[str, Any],
         *,
         config: dict[str, Any] | None = None,
-        validate: bool = True,
+        skip_test: bool = False,
     ) -> Connection:
         return self._patch(
-            connection_id, {"fields": fields, "config": config, "skip_test": not validate}
+            connection_id, {"fields": fields, "config": config, "skip_test": skip_test}
         )
 
     def delete_connection(self, connection_id: str, *, force: bool = False) -> Deleted:
@@ -221,12 +224,22 @@ class Client:
         self._call("DELETE", f"/api/v1/flows/{flow_id}")
 
     def resolve_credentials(
-        self, connection_id: str, *, stale_token: str | None = None
+        self,
+        connection_id: str,
+        *,
+        stale_token: str | None = None,
+        required_scopes: list[str] | None = None,
     ) -> Credentials:
         """Return fresh credentials; pass ``stale_token`` when the app refused it as expired."""
-        body = {"stale_token": stale_token} if stale_token else None
+        body: dict[str, Any] = {}
+        if stale_token:
+            body["stale_token"] = stale_token
+        if required_scopes:
+            body["required_scopes"] = list(required_scopes)
         return Credentials.model_validate(
-            self._call("POST", f"/api/v1/connections/{connection_id}/credentials", json=body)
+            self._call(
+                "POST", f"/api/v1/connections/{connection_id}/credentials", json=body or None
+            )
         )
 
     def test_connection(self, connection_id: str) -> TestResult:
@@ -234,8 +247,12 @@ class Client:
             self._call("POST", f"/api/v1/connections/{connection_id}/test")
         )
 
-    def audit_trail(self, connection_id: str) -> list[AuditEvent]:
-        events = self._call("GET", f"/api/v1/connections/{connection_id}/audit")
+    def audit_trail(self, connection_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        if connection_id is None:
+            return self.project_audit(limit=limit)
+        events = self._call(
+            "GET", f"/api/v1/connections/{connection_id}/audit", params={"limit": limit}
+        )
         return [AuditEvent.model_validate(e) for e in events]
 
     def project_audit(self, object_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
@@ -309,6 +326,8 @@ class Client:
         connection_id: str | None = None,
         scopes: list[str] | None = None,
         config: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        is_default: bool | None = None,
     ) -> AuthorizationSession:
         """Start connecting (or reconnecting ``connection_id``); open ``authorize_url``."""
         body = {
@@ -317,6 +336,8 @@ class Client:
             "connection_id": connection_id,
             "scopes": scopes,
             "config": config,
+            "metadata": metadata,
+            "is_default": is_default,
         }
         return AuthorizationSession.model_validate(
             self._call(
@@ -335,12 +356,9 @@ class Client:
         self, session_id: str, *, timeout: float = 600.0, interval: float = 1.0
     ) -> AuthorizationSession:
         """Poll the session until it succeeds or fails (or ``timeout`` passes)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            session = self.authorization_status(session_id)
-            if session.status != "pending" or time.monotonic() >= deadline:
-                return session
-            time.sleep(interval)
+        return sdk.wait_for_authorization(
+            self.authorization_status, session_id, timeout=timeout, interval=interval
+        )
 
     # -- runs --------------------------------------------------------------------------------
 

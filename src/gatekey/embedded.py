@@ -1,12 +1,16 @@
-"""Gatekey in your own process: the service without a server (``gatekey.Gatekey``)."""
+"""Gatekey in your own process: the service without a server (``gatekey.Gatekey``).
+
+It implements the ``gatekey.sdk.SDK`` surface, as ``gatekey.Client`` does over HTTP.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx2
 
+from gatekey import sdk
 from gatekey.catalog.schema import App
 from gatekey.models import (
     ApiKey,
@@ -37,7 +41,8 @@ class Gatekey:
     """Embedded Gatekey acting as the operator of one project (``default`` unless told).
 
     ``Gatekey(database_url="sqlite:///app.db")`` migrates the database and loads the master keys
-    just as ``gatekey serve`` does; the methods match those of ``gatekey.Client``.
+    just as ``gatekey serve`` does; the methods match those of ``gatekey.Client``
+    (``gatekey.sdk.SDK``), plus ``run_queued`` since no server runs the queue.
     """
 
     def __init__(
@@ -61,7 +66,7 @@ class Gatekey:
         self.service.bootstrap()
         self.actor = Actor.operator(self.service.find_project(project).id)
 
-    def __enter__(self) -> Gatekey:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -87,14 +92,41 @@ class Gatekey:
         self.service.delete_app(self.actor, key)
 
     def create_connection(
-        self, app: str, name: str, fields: dict[str, Any] | None = None, **options: Any
+        self,
+        app: str,
+        name: str,
+        fields: dict[str, Any] | None = None,
+        *,
+        config: dict[str, Any] | None = None,
+        auth_kind: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        is_default: bool | None = None,
+        skip_test: bool = False,
     ) -> Connection:
         return self.service.create_connection(
-            self.actor, app=app, name=name, fields=fields, **options
+            self.actor,
+            app=app,
+            name=name,
+            fields=fields,
+            config=config,
+            auth_kind=auth_kind,
+            metadata=metadata,
+            is_default=is_default,
+            validate=not skip_test,
         )
 
-    def list_connections(self, **filters: Any) -> ConnectionPage:
-        return self.service.list_connections(self.actor, **filters)
+    def list_connections(
+        self,
+        *,
+        status: str | None = None,
+        app: str | None = None,
+        text: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> ConnectionPage:
+        return self.service.list_connections(
+            self.actor, status=status, app=app, text=text, cursor=cursor, limit=limit
+        )
 
     def get_connection(self, connection_id: str) -> Connection:
         return self.service.get_connection(self.actor, connection_id)
@@ -106,9 +138,16 @@ class Gatekey:
         return self.service.set_default(self.actor, connection_id)
 
     def replace_credentials(
-        self, connection_id: str, fields: dict[str, Any], **options: Any
+        self,
+        connection_id: str,
+        fields: dict[str, Any],
+        *,
+        config: dict[str, Any] | None = None,
+        skip_test: bool = False,
     ) -> Connection:
-        return self.service.replace_credentials(self.actor, connection_id, fields=fields, **options)
+        return self.service.replace_credentials(
+            self.actor, connection_id, fields=fields, config=config, validate=not skip_test
+        )
 
     def delete_connection(self, connection_id: str, *, force: bool = False) -> Deleted:
         return self.service.delete_connection(self.actor, connection_id, force=force)
@@ -134,9 +173,18 @@ class Gatekey:
         self.service.delete_flow(self.actor, flow_id)
 
     def resolve_credentials(
-        self, connection_id: str, *, stale_token: str | None = None
+        self,
+        connection_id: str,
+        *,
+        stale_token: str | None = None,
+        required_scopes: list[str] | None = None,
     ) -> Credentials:
-        return self.service.resolve_credentials(self.actor, connection_id, stale_token=stale_token)
+        return self.service.resolve_credentials(
+            self.actor,
+            connection_id,
+            stale_token=stale_token,
+            required_scopes=required_scopes or (),
+        )
 
     def register_oauth_client(
         self, app: str, client_id: str, client_secret: str, scopes: list[str] | None = None
@@ -149,22 +197,55 @@ class Gatekey:
         return self.service.list_oauth_clients(self.actor)
 
     def update_oauth_client(self, oauth_client_id: str, **changes: Any) -> OAuthClient:
+        """Change ``client_id``, ``client_secret`` or ``scopes`` (None restores the defaults)."""
+        if "scopes" in changes and changes["scopes"] is None:
+            changes = {**changes, "clear_scopes": True}
         return self.service.update_oauth_client(self.actor, oauth_client_id, **changes)
 
     def delete_oauth_client(self, oauth_client_id: str) -> None:
         self.service.delete_oauth_client(self.actor, oauth_client_id)
 
-    def start_authorization(self, app: str | None = None, **options: Any) -> AuthorizationSession:
-        return self.service.start_authorization(self.actor, app=app, **options)
+    def start_authorization(
+        self,
+        app: str | None = None,
+        *,
+        name: str | None = None,
+        connection_id: str | None = None,
+        scopes: list[str] | None = None,
+        config: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        is_default: bool | None = None,
+    ) -> AuthorizationSession:
+        return self.service.start_authorization(
+            self.actor,
+            app=app,
+            name=name,
+            connection_id=connection_id,
+            scopes=scopes,
+            config=config,
+            metadata=metadata,
+            is_default=is_default,
+        )
 
     def authorization_status(self, session_id: str) -> AuthorizationSession:
         return self.service.authorization_status(self.actor, session_id)
 
+    def wait_for_authorization(
+        self, session_id: str, *, timeout: float = 600.0, interval: float = 1.0
+    ) -> AuthorizationSession:
+        """Poll the session until it succeeds or fails (or ``timeout`` passes).
+
+        This process serves no callback: ``gatekey serve`` on the same database completes it.
+        """
+        return sdk.wait_for_authorization(
+            self.authorization_status, session_id, timeout=timeout, interval=interval
+        )
+
     def test_connection(self, connection_id: str) -> TestResult:
         return self.service.test_connection(self.actor, connection_id)
 
-    def audit_trail(self, connection_id: str | None = None) -> list[AuditEvent]:
-        return self.service.audit_trail(self.actor, connection_id)
+    def audit_trail(self, connection_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        return self.service.audit_trail(self.actor, connection_id, limit)
 
     def project_audit(self, object_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
         return self.service.project_audit(self.actor, object_id=object_id, limit=limit)
@@ -194,6 +275,9 @@ class Gatekey:
 
     def list_api_keys(self) -> list[ApiKey]:
         return self.service.list_api_keys(self.actor)
+
+    def revoke_api_key(self, key_id: str) -> None:
+        self.service.revoke_api_key(self.actor, key_id)
 
     def trigger_run(self, flow_id: str, run_input: dict[str, Any] | None = None) -> Run:
         return self.service.trigger_run(self.actor, flow_id, run_input or {})

@@ -34,6 +34,7 @@ contain a secret value::
      ├── OAuthClientRejected       oauth_client_rejected    502  (invalid_client: fix the client)
      ├── GrantRevoked              grant_revoked            409  (invalid_grant: reconnect)
      ├── TokenRequestRefused       token_request_refused    502
+     ├── AuthFailed                auth_failed              (a run's step: refused after a refresh)
      ├── StepFailed                step_failed              (a run's step failed; the run stops)
      │    ├── StepNotRegistered    step_not_registered      (names no step the operator registered)
      │    ├── StepTimedOut         step_timeout             (past its wall-clock or CPU limit)
@@ -41,6 +42,8 @@ contain a secret value::
      │    ├── StepExited           step_exited              (exited or was killed without a result)
      │    └── StepSandboxFailed    step_sandbox_failed      (its child process could not be started)
      ├── DatabaseUnavailable       database_unavailable     503  (down, restarting; ``retry_after``)
+     ├── HttpError                 http_error               (refused before any route: bad request)
+     │    └── MethodNotAllowed     method_not_allowed       405
      ├── AuthorizationFailed       authorization_failed     400  (an OAuth flow went wrong)
      │    ├── StateInvalid         oauth_state_invalid      (unknown, forged or replayed state)
      │    ├── SessionExpired       oauth_session_expired
@@ -210,6 +213,12 @@ class TokenRequestRefused(GatekeyError):
     code = "token_request_refused"
 
 
+class AuthFailed(GatekeyError):
+    """The app refused the connection's credentials even after a refresh and a retry."""
+
+    code = "auth_failed"
+
+
 class StepFailed(GatekeyError):
     """A step of a run failed; the run stops there. ``logs`` holds its captured output."""
 
@@ -237,7 +246,8 @@ class StepExited(StepFailed):
 
 
 class StepSandboxFailed(StepFailed):
-    """The step's child process could not be started (interpreter, user or host missing)."""
+    """The step's child process could not be started (interpreter, user or host missing), or
+    could not be confined where confinement is required (``gatekey.workflows.sandbox``)."""
 
     code = "step_sandbox_failed"
 
@@ -252,6 +262,19 @@ class DatabaseUnavailable(GatekeyError):
     def retry_after(self) -> float | None:
         value = self.details.get("retry_after")
         return float(value) if isinstance(value, int | float) else None
+
+
+class HttpError(GatekeyError):
+    """The server refused the request before any route ran, with no finer code (the HTTP
+    status says why); the API answers it, so an SDK raises it back."""
+
+    code = "http_error"
+
+
+class MethodNotAllowed(HttpError):
+    """The path exists but does not take this HTTP method."""
+
+    code = "method_not_allowed"
 
 
 class AuthorizationFailed(GatekeyError):
@@ -322,6 +345,7 @@ __all__ = [
     "AccessDenied",
     "AppExists",
     "AppInUse",
+    "AuthFailed",
     "AuthenticationFailed",
     "AuthorizationFailed",
     "Conflict",
@@ -335,6 +359,7 @@ __all__ = [
     "DuplicateName",
     "GatekeyError",
     "GrantRevoked",
+    "HttpError",
     "InsecureHome",
     "InvalidAppDefinition",
     "InvalidFields",
@@ -344,6 +369,7 @@ __all__ = [
     "IssuerMismatch",
     "KeyInUse",
     "MasterKeyMissing",
+    "MethodNotAllowed",
     "MissingScopes",
     "NotFound",
     "OAuthClientMissing",

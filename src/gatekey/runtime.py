@@ -117,6 +117,8 @@ def open_runtime(
         memory_mb=settings.step_memory_mb,
         user=settings.step_user,
         python=settings.step_python,
+        private=private_paths(settings),
+        allow_unconfined=settings.step_unconfined,
     )
     audit = AuditWriter(db, interval=settings.audit_flush_interval)
     limiter = redis_limiter(settings) if settings.redis_url else MemoryLimiter()
@@ -164,6 +166,13 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.database.startswith("file:"):
         return None  # a URI filename: SQLite opens it as told
     return Path(parsed.database).expanduser()
+
+
+def private_paths(settings: Settings) -> list[Path]:
+    """What a python step must never read: Gatekey's home (the key file), and the SQLite
+    database wherever it lives."""
+    database = sqlite_path(settings.resolved_database_url)
+    return [settings.home, settings.master_key_file, *([database] if database else [])]
 
 
 def redis_limiter(settings: Settings) -> RedisLimiter:

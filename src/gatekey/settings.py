@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     step_python: str | None = Field(
         default=None, description="the interpreter python steps run in (default: Gatekey's own)"
     )
+    step_unconfined: bool = Field(
+        default=False,
+        description="run python steps even where they run as Gatekey's own user without "
+        "Landlock (they can then read what that user can read, the key file included)",
+    )
     demo: bool = False
     webhook_poll_interval: float = Field(
         default=2.0, gt=0, description="seconds between looks at the webhook outbox"

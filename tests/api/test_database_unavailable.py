@@ -16,7 +16,7 @@ from gatekey.api.app import create_app
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
-from gatekey.web.auth import COOKIE
+from gatekey.web.deps import COOKIE
 from tests.conftest import MASTER_KEY
 from tests.fakes.postgres_cluster import PrivatePostgres
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders

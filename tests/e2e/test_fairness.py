@@ -98,7 +98,9 @@ def test_a_flooding_project_does_not_hold_back_another(live: Runtime, hub: Recei
     refusing = service.add_webhook(a, url=f"http://127.0.0.1:{free_port()}/hook")
     with service.db.write() as conn:
         for _ in range(FLOOD):
-            service._enqueue_event(conn, a.project_id, hooks.PING, {}, [refusing.id])
+            service.outbox.add(
+                conn, a.project_id, hooks.PING, {}, service.clock(), endpoints=[refusing.id]
+            )
     for n in range(FLOOD):
         service.trigger_run(a, flow_a, {"n": n})
     flow_b = _flow(service, b, hub)

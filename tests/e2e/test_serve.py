@@ -102,13 +102,13 @@ def test_a_newcomer_uses_the_server_from_python(server: tuple[str, str, Path]) -
         with pytest.raises(DuplicateName):
             client.create_connection("local-crm", "local crm - production", {"api_key": ACCEPTED})
         sendgrid = client.create_connection(
-            "sendgrid", "SendGrid - Production", {"api_key": "SG.e2e.CANARYe2e"}, validate=False
+            "sendgrid", "SendGrid - Production", {"api_key": "SG.e2e.CANARYe2e"}, skip_test=True
         )
         page = client.list_connections(app="sendgrid")
         assert [c.id for c in page.items] == [sendgrid.id]
         assert client.rename_connection(sendgrid.id, "SendGrid - Prod").name == "SendGrid - Prod"
         second = client.create_connection(
-            "sendgrid", "SendGrid - Staging", {"api_key": "SG.two.CANARYtwo"}, validate=False
+            "sendgrid", "SendGrid - Staging", {"api_key": "SG.two.CANARYtwo"}, skip_test=True
         )
         assert client.set_default(second.id).is_default
         assert not client.get_connection(sendgrid.id).is_default

@@ -17,6 +17,7 @@ STEPS = (
     "leak_token",
     "good",
     "snoop",
+    "everyday",
     "sleepy",
     "hog",
     "exits",

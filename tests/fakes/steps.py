@@ -66,6 +66,32 @@ def snoop(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any
     }
 
 
+def everyday(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
+    """What an ordinary step does, confined or not: resolve a name, load the CA store for TLS,
+    write and read back a scratch file, run a program, call a local HTTP server."""
+    import socket
+    import ssl
+    import tempfile
+    import urllib.request
+
+    with tempfile.NamedTemporaryFile("w+", suffix=".txt") as scratch:
+        scratch.write("scratch")
+        scratch.flush()
+        scratch.seek(0)
+        written = scratch.read()
+    body = ""
+    if run_input.get("url"):
+        with urllib.request.urlopen(run_input["url"], timeout=5) as answer:  # noqa: S310 - a test URL
+            body = answer.read().decode()
+    return {
+        "resolved": sorted({a[4][0] for a in socket.getaddrinfo("localhost", 80)}),
+        "ca_certificates": ssl.create_default_context().cert_store_stats()["x509_ca"],
+        "scratch": written,
+        "program": subprocess.run(["true"], check=False).returncode,
+        "body": body,
+    }
+
+
 def sleepy(run_input: dict[str, Any], auths: dict[str, Any], steps: dict[str, Any]) -> Any:
     """Start a grandchild, say both pids, and sleep past any limit."""
     child = subprocess.Popen(["sleep", "600"])

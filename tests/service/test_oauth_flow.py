@@ -9,6 +9,7 @@ import pytest
 
 from gatekey.errors import DuplicateName, OAuthClientMissing, StateInvalid
 from gatekey.service import Actor, ConnectionService
+from tests.fakes.races import miss_next_name_check
 from tests.fakes.sandbox import Sandbox
 
 
@@ -172,6 +173,24 @@ def test_name_taken_while_consenting_fails_the_session(
     connect(oauth_service, oauth_actor, sandbox, name="Race")
     outcome = oauth_service.complete_authorization(params)
     assert outcome.error_code == "duplicate_name"
+    assert _count(oauth_service, oauth_actor) == 1
+
+
+def test_name_taken_between_the_check_and_the_insert_fails_the_session_alike(
+    oauth_service: ConnectionService,
+    oauth_actor: Actor,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The unique index refusing the insert is the same ``duplicate_name``, not a failure
+    "on our side"."""
+    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Race")
+    params = sandbox.consent(session.authorize_url or "")
+    connect(oauth_service, oauth_actor, sandbox, name="Race")
+    miss_next_name_check(monkeypatch)
+    outcome = oauth_service.complete_authorization(params)
+    assert (outcome.status, outcome.error_code) == ("failed", "duplicate_name")
+    assert outcome.error_message == "a connection named 'Race' already exists"
     assert _count(oauth_service, oauth_actor) == 1
 
 

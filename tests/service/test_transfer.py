@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from gatekey.errors import DecryptionFailed, InvalidInput
 from gatekey.service import Actor, ConnectionService
+from gatekey.store.tables import webhook_deliveries
 from tests.fakes.providers import GOOD_SENDGRID
+from tests.fakes.races import miss_next_name_check
 from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
 from tests.service.test_oauth_flow import connect
 
@@ -70,3 +74,54 @@ def test_oauth_tokens_move_without_reauthorizing(
     stale = service.resolve_credentials(other, moved).fields["access_token"]
     fresh = service.resolve_credentials(other, moved, stale_token=stale)
     assert fresh.fields["access_token"] != stale, "the imported refresh token works"
+
+
+def _oauth_document(name: str) -> dict[str, Any]:
+    return {
+        "format": "gatekey-export/1",
+        "encryption": None,
+        "connections": [
+            {
+                "app": "asana",
+                "auth_kind": "oauth2",
+                "name": name,
+                "scopes": ["tasks:read"],
+                "secret": {"plaintext": {"access_token": "CANARYimportTOKEN01"}},
+            }
+        ],
+    }
+
+
+def _written(service: ConnectionService, actor: Actor) -> tuple[int, int, list[str]]:
+    """Connections and queued events of the project, and its audited import actions."""
+    with service.db.read() as conn:
+        deliveries = conn.execute(select(func.count()).select_from(webhook_deliveries)).scalar()
+    trail = [f"{e.action}:{e.outcome}" for e in service.audit_trail(actor)]
+    count = len(service.list_connections(actor).items)
+    return count, int(deliveries or 0), [t for t in trail if t.startswith("connection.import:ok")]
+
+
+def test_an_oauth_import_colliding_with_a_name_is_skipped_with_the_stable_error(
+    service: ConnectionService, actor: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked before the write, or refused by the unique index when another writer took the
+    name since the check: the same ``duplicate_name``, and nothing written either way."""
+    service.register_oauth_client(actor, app="asana", client_id="gk", client_secret="CANARYcs01")
+    service.add_webhook(actor, url="https://hooks.example.test/in")
+    first = service.import_connections(actor, _oauth_document("Asana"))
+    assert len(first.created) == 1 and first.skipped == []
+    before = _written(service, actor)
+    assert before[1] == 1, "one connection.created event"
+    again = service.import_connections(actor, _oauth_document("ASANA"))
+    miss_next_name_check(monkeypatch)
+    raced = service.import_connections(actor, _oauth_document("asana"))
+    for result, name in ((again, "ASANA"), (raced, "asana")):
+        assert result.created == []
+        assert result.skipped == [
+            {
+                "name": name,
+                "code": "duplicate_name",
+                "message": f"a connection named {name!r} already exists",
+            }
+        ]
+    assert _written(service, actor) == before

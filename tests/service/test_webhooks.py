@@ -239,7 +239,9 @@ def _legacy_endpoint(service: ConnectionService, actor: Actor, url: str) -> str:
 def _queue_to(service: ConnectionService, actor: Actor, webhook_id: str, count: int) -> None:
     with service.db.write() as conn:
         for _ in range(count):
-            service._enqueue_event(conn, actor.project_id, hooks.PING, {}, [webhook_id])
+            service.outbox.add(
+                conn, actor.project_id, hooks.PING, {}, service.clock(), endpoints=[webhook_id]
+            )
 
 
 def test_one_broken_delivery_never_stops_the_others(

@@ -1,8 +1,8 @@
-"""Dependencies shared by the routes: the service and the calling actor.
+"""Dependencies shared by the API routes: the calling actor, and the service (from ``asgi``).
 
-Both run on the event loop (``async def``): a request whose API key this process read lately
-is authenticated from memory (``service.key_cache``), without a hop to the thread pool; the
-others are authenticated on the pool, as the blocking calls they are.
+The actor is found on the event loop (``async def``): a request whose API key this process
+read lately is authenticated from memory (``service.key_cache``), without a hop to the thread
+pool; the others are authenticated on the pool, as the blocking calls they are.
 """
 
 from __future__ import annotations
@@ -13,23 +13,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from gatekey.asgi import ServiceDep, client_address
 from gatekey.service import Actor, ConnectionService
 
 _bearer = HTTPBearer(auto_error=False, description="a Gatekey API key: gk_...")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-async def get_service(request: Request) -> ConnectionService:
-    service: ConnectionService = request.app.state.service
-    return service
-
-
-ServiceDep = Annotated[ConnectionService, Depends(get_service)]
-
-
-def client_address(request: Request) -> str | None:
-    """The peer's address (behind a proxy, run uvicorn with ``--proxy-headers``)."""
-    return request.client.host if request.client else None
 
 
 async def _actor(
@@ -56,3 +44,5 @@ async def get_spending_actor(request: Request, service: ServiceDep, bearer: Bear
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 SpendingActorDep = Annotated[Actor, Depends(get_spending_actor)]
+
+__all__ = ["ActorDep", "ServiceDep", "SpendingActorDep", "client_address", "get_actor"]

@@ -40,10 +40,16 @@ _STATUS: list[tuple[type[errors.GatekeyError], int]] = [
     (errors.TokenRequestRefused, 502),
     (errors.DatabaseUnavailable, 503),
     (errors.AuthorizationFailed, 400),
+    (errors.MethodNotAllowed, 405),
+    (errors.HttpError, 400),
     (errors.CryptoError, 500),
 ]
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_CODES = {
+    404: errors.NotFound.code,
+    405: errors.MethodNotAllowed.code,
+    413: errors.PayloadTooLarge.code,
+}
 
 
 def status_of(exc: errors.GatekeyError) -> int:
@@ -136,5 +142,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        code = _HTTP_CODES.get(exc.status_code, errors.HttpError.code)
         return problem(exc.status_code, code, str(exc.detail))

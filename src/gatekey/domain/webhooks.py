@@ -13,15 +13,11 @@ import json
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-EVENTS = (
-    "connection.created",
-    "connection.inactive",
-    "connection.recovered",
-    "connection.reconnected",
-    "connection.deleted",
-)
+from gatekey.domain.connection import Event
+
+EVENTS = tuple(event.value for event in Event)
 PING = "webhook.ping"
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix of generated secrets, not a secret)
 MAX_ATTEMPTS = 8
@@ -40,7 +36,28 @@ def retry_delay(attempts: int) -> timedelta | None:
     return timedelta(seconds=_BACKOFF[min(attempts, len(_BACKOFF)) - 1])
 
 
-def connection_payload(row: Any) -> dict[str, Any]:
+class Described(Protocol):
+    """What an event may say about a connection (a stored row has it all)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def app_key(self) -> str: ...
+    @property
+    def auth_kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def status_reason(self) -> str | None: ...
+    @property
+    def account_label(self) -> str | None: ...
+
+
+def connection_payload(row: Described) -> dict[str, Any]:
     """What an event says about a connection: never a secret, a field value or a config value."""
     return {
         "id": row.id,

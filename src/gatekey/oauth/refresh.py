@@ -28,11 +28,10 @@ from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.crypto.vault import Vault
 from gatekey.domain import refresh
 from gatekey.domain.apply import template_values
-from gatekey.domain.connection import Reason, Status
+from gatekey.domain.connection import Change, Status
 from gatekey.domain.credentials import inactive_error
 from gatekey.domain.refresh import Action, TokenState
 from gatekey.errors import (
-    ConnectionInactive,
     GatekeyError,
     GrantRevoked,
     NotFound,
@@ -292,13 +291,9 @@ class Refresher:
             if now_row is not None and now_row.version != row.version:
                 store.release(row, owner, {})
                 return None
-            if not store.deactivate(row, owner, Reason.REVOKED, exc.message):
-                return None
-            raise self._now_inactive(row, details, Reason.REVOKED, exc.message) from None
+            failed: tuple[Change, str] = (Change.GRANT_REVOKED, exc.message)
         except TokenRequestRefused as exc:
-            if not store.deactivate(row, owner, Reason.REFRESH_FAILED, exc.message):
-                return None
-            raise self._now_inactive(row, details, Reason.REFRESH_FAILED, exc.message) from None
+            failed = (Change.REFRESH_FAILED, exc.message)
         except (ProviderUnavailable, OAuthClientRejected, OAuthClientMissing) as exc:
             store.record_failure(row, details, owner, exc)
             valid = row.expires_at is None or row.expires_at > self._clock()
@@ -308,13 +303,18 @@ class Refresher:
         except BaseException:
             store.release_quietly(row, owner)
             raise
-        return store.store(row, spec, secret, response, owner)
-
-    @staticmethod
-    def _now_inactive(
-        row: SecretRow, details: Details, reason: Reason, message: str
-    ) -> ConnectionInactive:
-        return inactive_error(row.id, details.name, Status.INACTIVE.value, reason.value, message)
+        else:
+            return store.store(row, spec, secret, response, owner)
+        outcome = store.deactivate(row, owner, *failed)
+        if outcome is None:
+            return None  # the lease was lost meanwhile: whoever holds it decides
+        raise inactive_error(
+            row.id,
+            details.name,
+            outcome.status.value,
+            outcome.reason.value if outcome.reason else None,
+            outcome.message,
+        ) from None
 
     def candidates(
         self,

@@ -3,7 +3,8 @@
 Once the provider has answered, its answer is written down across a database outage: the
 commit is retried for ``commit_seconds`` (a rotated refresh token exists nowhere else). It
 replaces the token set it was refreshed from, and only that one: still after the lease lapsed,
-never over a reconnect's. A revoked grant, or a failure to back off from, is written down the
+never over a reconnect's. A revoked grant (through ``ConnectionWriter.set_status``, which
+emits the one event the change calls for), or a failure to back off from, is written down the
 same way, so that no lease outlives the refresh that took it; a refresh that ends without a
 commit releases its lease, from a thread that rides out the outage if need be.
 """
@@ -16,17 +17,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection as DbConnection
-
 from gatekey.catalog.schema import AuthKind, OAuth2Spec
 from gatekey.crypto.vault import Vault
 from gatekey.domain import tokens
-from gatekey.domain.connection import Reason, Status
+from gatekey.domain.connection import Change, Status, StatusChange, transition
 from gatekey.errors import DatabaseUnavailable, GatekeyError, NotFound, ProviderUnavailable
 from gatekey.oauth.provider import TokenResponse
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store.audit import Event
+from gatekey.store.connection_writer import ConnectionWriter
 from gatekey.store.database import Database, ride_out
 from gatekey.store.secret_reader import Details, SecretReader, SecretRow
 
@@ -37,8 +37,6 @@ LEASE = timedelta(seconds=60)
 SYSTEM = "operator"
 """The actor refreshes are audited as (the local operator's ``key_id``)."""
 Fresh = tuple[SecretRow, dict[str, Any]]
-Emit = Callable[[DbConnection, str, str, str], None]
-"""Queue a webhook event about a connection (event type, project, id) in a transaction."""
 T = TypeVar("T")
 
 
@@ -48,7 +46,7 @@ class RefreshStore:
         db: Database,
         reader: SecretReader,
         vault: Vault,
-        emit: Emit,
+        writer: ConnectionWriter,
         *,
         clock: Callable[[], datetime],
         provider_timeout: Callable[[], float],
@@ -57,7 +55,7 @@ class RefreshStore:
         self._db = db
         self._reader = reader
         self._vault = vault
-        self._emit = emit
+        self._writer = writer
         self._clock = clock
         self._provider_timeout = provider_timeout
         #: Seconds a refresh keeps trying to write down what the provider answered while the
@@ -215,35 +213,32 @@ class RefreshStore:
             },
         )
 
-    def deactivate(self, row: SecretRow, owner: str, reason: Reason, message: str) -> bool:
-        """Make the connection inactive, if this refresh still holds the lease."""
+    def deactivate(
+        self, row: SecretRow, owner: str, change: Change, message: str
+    ) -> StatusChange | None:
+        """Make the connection inactive (``change``: the grant was revoked, or refreshing
+        failed for good), if this refresh still holds the lease; return what changed."""
         now = self._clock()
+        reason = transition(Status.ACTIVE, change, message).reason
+        assert reason is not None
+        event = self._event(row, "connection.deactivate", "failed", reason=reason.value)
 
-        def deactivate() -> bool:
+        def deactivate() -> StatusChange | None:
             with self._db.write() as conn:
-                done = rows.finish_refresh(
+                return self._writer.set_status(
                     conn,
+                    row.project_id,
                     row.id,
-                    owner,
-                    {
-                        "status": Status.INACTIVE.value,
-                        "status_reason": reason.value,
-                        "status_message": message,
-                        "last_error": message,
-                        "last_error_at": now,
-                        "updated_at": now,
-                    },
-                    bump=True,
+                    change,
+                    now,
+                    message=message,
+                    values={"last_error": message, "last_error_at": now},
+                    audit=event,
+                    lease_owner=owner,
                 )
-                if not done:
-                    return False
-                event = self._event(row, "connection.deactivate", "failed", reason=reason.value)
-                audit_rows.record_now(conn, [event])
-                self._emit(conn, "connection.inactive", row.project_id, row.id)
-                return True
 
         done = self.ride_out(deactivate, f"deactivating {row.id}")
-        if done:
+        if done is not None:
             log.warning("connection %s is now inactive: %s", row.id, reason.value)
         return done
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
 
-from gatekey import ids
 from gatekey.catalog.loader import Catalog
 from gatekey.crypto.vault import Vault
-from gatekey.domain import webhooks as hooks
 from gatekey.domain.roles import Role
 from gatekey.errors import GatekeyError, PermissionDenied
 from gatekey.metrics import Metrics
@@ -29,11 +27,11 @@ from gatekey.service.app_registry import AppRegistry
 from gatekey.service.budgets import Budgets
 from gatekey.service.credentials import Resolver
 from gatekey.service.key_cache import KeyCache
-from gatekey.store import connections as connection_rows
-from gatekey.store import webhooks as webhook_rows
 from gatekey.store.audit import AuditWriter, Event
+from gatekey.store.connection_writer import ConnectionWriter
 from gatekey.store.database import Database
 from gatekey.store.secret_reader import SecretReader
+from gatekey.store.webhooks import Outbox
 from gatekey.workflows.registry import StepRegistry
 from gatekey.workflows.sandbox import StepSandbox
 
@@ -83,6 +81,8 @@ class ServiceBase:
         self.metrics = Metrics(db)
         self.step_registry = step_registry or StepRegistry.installed()
         self.step_sandbox = step_sandbox or StepSandbox()
+        self.outbox = Outbox()
+        self.writer = ConnectionWriter(self.outbox)
         self.budgets = Budgets(self.limiter, self.limits, self.metrics)
         self.keys = KeyCache(key_cache_seconds)
         # The credential parts: built here until the composition root builds every part. They
@@ -93,7 +93,7 @@ class ServiceBase:
             db,
             self.secrets,
             vault,
-            self._emit_for,
+            self.writer,
             clock=self._now,
             provider_timeout=lambda: provider.timeout,
             commit_seconds=refresh_commit_seconds,
@@ -133,63 +133,6 @@ class ServiceBase:
         """The per-key and per-project budgets of ``kind``; the local operator has none."""
         self.budgets.spend_actor(kind, actor, what)
 
-    def _enqueue_event(
-        self,
-        conn: Any,
-        project_id: str,
-        event_type: str,
-        data: dict[str, Any],
-        endpoints: Sequence[str],
-    ) -> None:
-        if not endpoints:
-            return
-        now = self.clock()
-        event_id = ids.new_id("evt")
-        body = hooks.body(event_id, event_type, now, data)
-        webhook_rows.enqueue(
-            conn,
-            [
-                {
-                    "id": ids.new_id("whd"),
-                    "endpoint_id": endpoint_id,
-                    "project_id": project_id,
-                    "event_id": event_id,
-                    "event_type": event_type,
-                    "body": body,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for endpoint_id in endpoints
-            ],
-        )
-
-    def _emit(self, conn: DbConnection, event_type: str, connection: Any) -> None:
-        """Queue a status event about ``connection`` (a row) for the endpoints that want it,
-        in the caller's transaction: the change and its event commit together or not at all."""
-        endpoints = webhook_rows.subscribed(conn, connection.project_id, event_type)
-        if endpoints:
-            data = {"connection": hooks.connection_payload(connection)}
-            self._enqueue_event(conn, connection.project_id, event_type, data, endpoints)
-
-    def _emit_for(self, conn: DbConnection, event_type: str, project_id: str, cid: str) -> None:
-        """``_emit`` for a connection read back inside the transaction (its new state)."""
-        row = connection_rows.get(conn, project_id, cid)
-        if row is not None:
-            self._emit(conn, event_type, row)
-
-    def _set_connection(
-        self, conn: DbConnection, project_id: str, cid: str, values: dict[str, Any]
-    ) -> None:
-        """Update a connection; a change of status queues ``inactive`` or ``recovered``."""
-        before = connection_rows.get(conn, project_id, cid)
-        connection_rows.set_values(conn, project_id, cid, values)
-        after = values.get("status")
-        if before is not None and after is not None and after != before.status:
-            event = "connection.inactive" if after == "inactive" else "connection.recovered"
-            self._emit_for(conn, event, project_id, cid)
-
     @staticmethod
     def _authorize(actor: Actor, operation: str) -> None:
         """Refuse ``operation`` unless the table in ``domain.roles`` allows it to the actor's
@@ -224,13 +167,16 @@ class ServiceBase:
         )
 
     @contextmanager
-    def _changing(self, actor: Actor, action: str, object_id: str | None) -> Iterator[DbConnection]:
-        """A write transaction; a refused change is audited after the rollback."""
+    def _changing(
+        self, actor: Actor, action: str, object_type: str, object_id: str | None
+    ) -> Iterator[DbConnection]:
+        """A write transaction; a refused change is audited, as a change of the object it
+        was refused for, after the rollback."""
         try:
             with self.db.write() as conn:
                 yield conn
         except GatekeyError as exc:
             self.audit.submit(
-                self._event(actor, action, "connection", object_id, "refused", code=exc.code)
+                self._event(actor, action, object_type, object_id, "refused", code=exc.code)
             )
             raise

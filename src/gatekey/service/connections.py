@@ -11,21 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
-from sqlalchemy.exc import IntegrityError
-
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
+from gatekey.crypto.envelope import Sealed
 from gatekey.domain import fields as field_rules
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import AppliedAuth, apply, template_values
-from gatekey.domain.connection import Reason, Status, clean_name, name_key
+from gatekey.domain.connection import Change, Status, clean_name
 from gatekey.errors import (
-    Conflict,
     ConnectionInactive,
     ConnectionInUse,
     CredentialsRejected,
-    DuplicateName,
     GatekeyError,
     InvalidInput,
     NotFound,
@@ -47,11 +43,13 @@ from gatekey.service.credentials import check_id, method_of, missing
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import flows as flow_rows
+from gatekey.store.connection_writer import NewConnection
+from gatekey.store.rows import ConnectionRow
 
 MAX_METADATA_BYTES = 16 * 1024
 
 
-def _connection_of(row: Row[Any], flows: int = 0) -> Connection:
+def _connection_of(row: ConnectionRow, flows: int = 0) -> Connection:
     return Connection(
         flows=flows,
         id=row.id,
@@ -103,6 +101,14 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
     if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
         raise PayloadTooLarge(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KiB")
     return metadata
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """New credentials for a connection: column values and the sealed secret."""
+
+    values: dict[str, Any]
+    sealed: Sealed = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -211,65 +217,34 @@ class ConnectionsMixin(ServiceBase):
         prepared = self._prepare(entry, method, fields, config, validate)
         now = self.clock()
         connection_id = ids.new_id("conn")
-        box = self.vault.seal(actor.project_id, connection_id, prepared.secret)
-        try:
-            with self._changing(actor, "connection.create", connection_id) as conn:
-                if rows.name_taken(conn, actor.project_id, name_key(display), except_id=None):
-                    raise DuplicateName(f"a connection named {display!r} already exists")
-                rows.lock_defaults(conn, actor.project_id, entry.key)
-                current_default = rows.default_for(conn, actor.project_id, entry.key)
-                make_default = current_default is None or bool(is_default)
-                if make_default and current_default is not None:
-                    rows.clear_default(conn, actor.project_id, entry.key, now)
-                rows.insert(
-                    conn,
-                    {
-                        "id": connection_id,
-                        "project_id": actor.project_id,
-                        "app_key": entry.key,
-                        "auth_kind": method.kind.value,
-                        "name": display,
-                        "name_key": name_key(display),
-                        "status": Status.ACTIVE.value,
-                        "is_default": make_default,
-                        "account_label": prepared.label,
-                        "scopes": [],
-                        "config": prepared.config,
-                        "public_fields": prepared.public,
-                        "meta": meta,
-                        "secret_ciphertext": box.ciphertext,
-                        "dek_wrapped": box.wrapped_key,
-                        "kek_id": box.key_id,
-                        "version": 1,
-                        **prepared.columns,
-                        "created_at": now,
-                        "updated_at": now,
-                    },
-                )
-                audit_rows.record_now(
-                    conn,
-                    [
-                        self._event(
-                            actor,
-                            "connection.create",
-                            "connection",
-                            connection_id,
-                            app=entry.key,
-                            default=make_default,
-                            validated=validate,
-                        )
-                    ],
-                )
-                self._emit_for(conn, "connection.created", actor.project_id, connection_id)
-        except IntegrityError:
-            raise self._integrity(actor, display) from None
+        token = prepared.columns
+        new = NewConnection(
+            id=connection_id,
+            project_id=actor.project_id,
+            app_key=entry.key,
+            auth_kind=method.kind.value,
+            name=display,
+            sealed=self.vault.seal(actor.project_id, connection_id, prepared.secret),
+            is_default=is_default,
+            account_label=prepared.label,
+            scopes=token.get("scopes", ()),
+            config=prepared.config,
+            public_fields=prepared.public,
+            meta=meta,
+            expires_at=token.get("expires_at"),
+            last_refreshed_at=token.get("last_refreshed_at"),
+        )
+        audit = self._event(
+            actor,
+            "connection.create",
+            "connection",
+            connection_id,
+            app=entry.key,
+            validated=validate,
+        )
+        with self._changing(actor, "connection.create", "connection", connection_id) as conn:
+            self.writer.insert(conn, new, audit, now)
         return self.get_connection(actor, connection_id)
-
-    def _integrity(self, actor: Actor, display: str) -> GatekeyError:
-        with self.db.read() as conn:
-            if rows.name_taken(conn, actor.project_id, name_key(display), except_id=None):
-                return DuplicateName(f"a connection named {display!r} already exists")
-        return Conflict("another change to the same connections happened at once; try again")
 
     def list_connections(
         self,
@@ -337,53 +312,55 @@ class ConnectionsMixin(ServiceBase):
         self._check_id(connection_id)
         display = clean_name(name) if name is not None else None
         meta = check_metadata(metadata) if metadata is not None else None
-        credentials: dict[str, Any] = {}
+        replacement = None
         if fields is not None or config is not None:
-            credentials = self._new_credentials(actor, connection_id, fields, config, validate)
+            replacement = self._new_credentials(actor, connection_id, fields, config, validate)
         now = self.clock()
-        try:
-            with self._changing(actor, "connection.update", connection_id) as conn:
+        with self._changing(actor, "connection.update", "connection", connection_id) as conn:
+            row = rows.get(conn, actor.project_id, connection_id)
+            if row is None:
+                raise self._missing(connection_id)
+            if is_default is not None:
+                rows.lock_defaults(conn, actor.project_id, row.app_key)
                 row = rows.get(conn, actor.project_id, connection_id)
                 if row is None:
                     raise self._missing(connection_id)
-                if is_default is not None:
-                    rows.lock_defaults(conn, actor.project_id, row.app_key)
-                    row = rows.get(conn, actor.project_id, connection_id)
-                    if row is None:
-                        raise self._missing(connection_id)
-                values: dict[str, Any] = {"updated_at": now, **credentials}
-                changed = ["credentials"] if credentials else []
-                if display is not None and display != row.name:
-                    if rows.name_taken(
-                        conn, actor.project_id, name_key(display), except_id=connection_id
-                    ):
-                        raise DuplicateName(f"a connection named {display!r} already exists")
-                    values.update(name=display, name_key=name_key(display))
-                    changed.append("name")
-                if is_default is not None and is_default != row.is_default:
-                    if is_default:
-                        rows.clear_default(conn, actor.project_id, row.app_key, now)
-                    values["is_default"] = is_default
-                    changed.append("is_default")
-                if meta is not None:
-                    values["meta"] = meta
-                    changed.append("metadata")
-                if changed:
-                    rows.set_values(conn, actor.project_id, connection_id, values)
-                    event = self._event(
-                        actor, "connection.update", "connection", connection_id, changed=changed
-                    )
-                    audit_rows.record_now(conn, [event])
-                    if credentials and row.status != Status.ACTIVE.value:
-                        self._emit_for(conn, "connection.recovered", actor.project_id, row.id)
-        except IntegrityError:
-            raise self._integrity(actor, display or "") from None
+            values: dict[str, Any] = {}
+            changed = ["credentials"] if replacement is not None else []
+            if display is not None and display != row.name:
+                self.writer.check_name(conn, actor.project_id, display, except_id=connection_id)
+                values["name"] = display
+                changed.append("name")
+            if is_default is not None and is_default != row.is_default:
+                if is_default:
+                    rows.clear_default(conn, actor.project_id, row.app_key, now)
+                values["is_default"] = is_default
+                changed.append("is_default")
+            if meta is not None:
+                values["meta"] = meta
+                changed.append("metadata")
+            audit = self._event(
+                actor, "connection.update", "connection", connection_id, changed=changed
+            )
+            if replacement is not None:
+                self.writer.set_status(
+                    conn,
+                    actor.project_id,
+                    connection_id,
+                    Change.CREDENTIALS_REPLACED,
+                    now,
+                    values={**replacement.values, **values},
+                    sealed=replacement.sealed,
+                    audit=audit,
+                )
+            elif changed:
+                self.writer.update(conn, actor.project_id, connection_id, values, now, audit)
         return self.get_connection(actor, connection_id)
 
     def _new_credentials(
         self, actor: Actor, connection_id: str, fields: Any, config: Any, validate: bool
-    ) -> dict[str, Any]:
-        """Validate and seal replacement credentials; return the column values to write."""
+    ) -> Replacement:
+        """Validate and seal replacement credentials."""
         row, details, entry, method, secret = self.resolver.open(actor, connection_id)
         if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS and fields is None:
             secret = {k: v for k, v in secret.items() if k in method.fields.properties}
@@ -395,19 +372,15 @@ class ConnectionsMixin(ServiceBase):
             {k: v for k, v in row.config.items() if k in known} if config is None else config,
             validate,
         )
-        box = self.vault.seal(actor.project_id, connection_id, prepared.secret)
-        return {
+        values = {
             **prepared.columns,
             "public_fields": prepared.public,
             "config": prepared.config,
             "account_label": prepared.label if validate else details.account_label,
-            "secret_ciphertext": box.ciphertext,
-            "dek_wrapped": box.wrapped_key,
-            "kek_id": box.key_id,
-            "status": Status.ACTIVE.value,
-            "status_reason": None,
-            "status_message": None,
         }
+        return Replacement(
+            values, self.vault.seal(actor.project_id, connection_id, prepared.secret)
+        )
 
     def rename_connection(self, actor: Actor, connection_id: str, name: str) -> Connection:
         self._authorize(actor, "rename_connection")
@@ -440,7 +413,7 @@ class ConnectionsMixin(ServiceBase):
         self._authorize(actor, "delete_connection")
         self._check_id(connection_id)
         revocation = self._revocation(actor, connection_id)  # while the secret exists
-        with self._changing(actor, "connection.delete", connection_id) as conn:
+        with self._changing(actor, "connection.delete", "connection", connection_id) as conn:
             row = rows.get(conn, actor.project_id, connection_id)
             if row is None:
                 raise self._missing(connection_id)
@@ -451,17 +424,11 @@ class ConnectionsMixin(ServiceBase):
                     "point them at another connection first, or delete anyway",
                     flows=users,
                 )
-            self._emit(conn, "connection.deleted", row)
-            if not rows.remove(conn, actor.project_id, connection_id):
-                raise self._missing(connection_id)
-            audit_rows.record_now(
-                conn,
-                [
-                    self._event(
-                        actor, "connection.delete", "connection", connection_id, app=row.app_key
-                    )
-                ],
+            audit = self._event(
+                actor, "connection.delete", "connection", connection_id, app=row.app_key
             )
+            if not self.writer.delete(conn, row, self.clock(), audit):
+                raise self._missing(connection_id)
         found = self.apps.find(actor.project_id, row.app_key)
         app_name = found.name if found is not None else row.app_key
         if row.is_default:
@@ -549,58 +516,43 @@ class ConnectionsMixin(ServiceBase):
                     masking.secret_values(secret, method.fields.secret_names),
                 )
         except CredentialsRejected as exc:
-            self._set_status(
-                actor, connection_id, Status.INACTIVE, Reason.INVALID_CREDENTIALS, exc.message, now
-            )
+            self._tested(actor, connection_id, Change.CREDENTIALS_REFUSED, now, exc.message)
             return TestResult(ok=False, message=exc.message)
         has_test = (method.test_request or entry.test_request) is not None
         message = "credentials accepted" if has_test else f"{entry.name} has no test request"
-        self._set_status(
-            actor,
-            connection_id,
-            Status.ACTIVE,
-            None,
-            None,
-            now,
-            account_label=label or details.account_label,
-        )
-        return TestResult(ok=True, account_label=label or details.account_label, message=message)
+        label = label or details.account_label
+        self._tested(actor, connection_id, Change.TEST_PASSED, now, account_label=label)
+        return TestResult(ok=True, account_label=label, message=message)
 
-    def _set_status(
+    def _tested(
         self,
         actor: Actor,
         connection_id: str,
-        status: Status,
-        reason: Reason | None,
-        message: str | None,
+        change: Change,
         now: datetime,
-        **extra: Any,
+        message: str | None = None,
+        **values: Any,
     ) -> None:
+        """Record the outcome of a test: the status change, audited as ``connection.test``."""
+        passed = change is Change.TEST_PASSED
+        audit = self._event(
+            actor,
+            "connection.test",
+            "connection",
+            connection_id,
+            "ok" if passed else "failed",
+            status=(Status.ACTIVE if passed else Status.INACTIVE).value,
+        )
         with self.db.write() as conn:
-            self._set_connection(
+            self.writer.set_status(
                 conn,
                 actor.project_id,
                 connection_id,
-                {
-                    "status": status.value,
-                    "status_reason": reason.value if reason else None,
-                    "status_message": message,
-                    "updated_at": now,
-                    **extra,
-                },
-            )
-            audit_rows.record_now(
-                conn,
-                [
-                    self._event(
-                        actor,
-                        "connection.test",
-                        "connection",
-                        connection_id,
-                        "ok" if status is Status.ACTIVE else "failed",
-                        status=status.value,
-                    )
-                ],
+                change,
+                now,
+                message=message,
+                values=values,
+                audit=audit,
             )
 
     def audit_trail(

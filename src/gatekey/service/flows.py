@@ -105,7 +105,7 @@ class FlowsMixin(ServiceBase):
         now = self.clock()
         flow_id = ids.new_id("flow")
         try:
-            with self._changing(actor, "flow.create", flow_id) as conn:
+            with self._changing(actor, "flow.create", "flow", flow_id) as conn:
                 if rows.name_taken(conn, actor.project_id, name_key(display), None):
                     raise DuplicateName(f"a flow named {display!r} already exists")
                 rows.insert(
@@ -168,7 +168,7 @@ class FlowsMixin(ServiceBase):
             values["definition"], refs = self._validated(actor, definition)
         if description is not None:
             values["description"] = str(description)[:2000]
-        with self._changing(actor, "flow.update", flow_id) as conn:
+        with self._changing(actor, "flow.update", "flow", flow_id) as conn:
             if name is not None and rows.name_taken(
                 conn, actor.project_id, values["name_key"], flow_id
             ):
@@ -183,7 +183,7 @@ class FlowsMixin(ServiceBase):
     def delete_flow(self, actor: Actor, flow_id: str) -> None:
         self._authorize(actor, "delete_flow")
         self._check_flow_id(flow_id)
-        with self._changing(actor, "flow.delete", flow_id) as conn:
+        with self._changing(actor, "flow.delete", "flow", flow_id) as conn:
             if not rows.remove(conn, actor.project_id, flow_id):
                 raise NotFound(f"flow {flow_id} not found", id=flow_id)
             audit_rows.record_now(conn, [self._event(actor, "flow.delete", "flow", flow_id)])
@@ -214,7 +214,7 @@ class FlowsMixin(ServiceBase):
         """
         self._authorize(actor, "replace_connection")
         moved = 0
-        with self._changing(actor, "connection.replace", connection_id) as conn:
+        with self._changing(actor, "connection.replace", "connection", connection_id) as conn:
             old = connection_rows.get(conn, actor.project_id, connection_id)
             new = connection_rows.get(conn, actor.project_id, replacement_id)
             if old is None or new is None:
@@ -266,7 +266,7 @@ class FlowsMixin(ServiceBase):
         self._authorize(actor, "rotate_webhook")
         self.get_flow(actor, flow_id)
         secret = secrets.token_urlsafe(32)
-        with self._changing(actor, "flow.webhook", flow_id) as conn:
+        with self._changing(actor, "flow.webhook", "flow", flow_id) as conn:
             rows.set_values(
                 conn,
                 actor.project_id,

@@ -21,6 +21,7 @@ from gatekey.oauth.provider import ClientCredentials
 from gatekey.service.base import Actor, ServiceBase
 from gatekey.store import audit as audit_rows
 from gatekey.store import oauth as oauth_rows
+from gatekey.store import sealed
 
 MAX_CLIENT_FIELD = 500
 
@@ -97,7 +98,9 @@ class OAuthClientsMixin(ServiceBase):
         oauth_client_id = ids.new_id("oac")
         box = self.vault.seal(actor.project_id, oauth_client_id, {"client_secret": secret})
         try:
-            with self._changing(actor, "oauth_client.create", oauth_client_id) as conn:
+            with self._changing(
+                actor, "oauth_client.create", "oauth_client", oauth_client_id
+            ) as conn:
                 if oauth_rows.client_for_app(conn, actor.project_id, entry.key) is not None:
                     raise Conflict(
                         f"an OAuth client for {entry.name} exists already; change it instead",
@@ -111,9 +114,7 @@ class OAuthClientsMixin(ServiceBase):
                         "app_key": entry.key,
                         "client_id": cid,
                         "scopes": scope_list,
-                        "secret_ciphertext": box.ciphertext,
-                        "dek_wrapped": box.wrapped_key,
-                        "kek_id": box.key_id,
+                        **sealed.columns(box),
                         "created_at": now,
                         "updated_at": now,
                     },
@@ -169,14 +170,12 @@ class OAuthClientsMixin(ServiceBase):
                 oauth_client_id,
                 {"client_secret": _text(client_secret, "client_secret")},
             )
-            values.update(
-                secret_ciphertext=box.ciphertext, dek_wrapped=box.wrapped_key, kek_id=box.key_id
-            )
+            values.update(sealed.columns(box))
             changed.append("client_secret")
         if scopes is not None or clear_scopes:
             values["scopes"] = None if clear_scopes else parse_scopes(scopes)
             changed.append("scopes")
-        with self._changing(actor, "oauth_client.update", oauth_client_id) as conn:
+        with self._changing(actor, "oauth_client.update", "oauth_client", oauth_client_id) as conn:
             if not oauth_rows.update_client(conn, actor.project_id, oauth_client_id, values):
                 raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
             audit_rows.record_now(
@@ -197,7 +196,7 @@ class OAuthClientsMixin(ServiceBase):
         """Remove a client no connection uses."""
         self._authorize(actor, "delete_oauth_client")
         self._check_client_id(oauth_client_id)
-        with self._changing(actor, "oauth_client.delete", oauth_client_id) as conn:
+        with self._changing(actor, "oauth_client.delete", "oauth_client", oauth_client_id) as conn:
             # Another project's client is missing here: look it up in the actor's project
             # before saying anything about it, its connections included.
             if oauth_rows.client_by_id(conn, actor.project_id, oauth_client_id) is None:

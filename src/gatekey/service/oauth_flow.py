@@ -14,6 +14,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +23,7 @@ from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.domain import fields as field_rules
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
-from gatekey.domain.connection import Role, Status, clean_name, name_key
+from gatekey.domain.connection import Change, Role, clean_name, name_key
 from gatekey.domain.templates import render
 from gatekey.errors import (
     AccessDenied,
@@ -46,6 +47,8 @@ from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import oauth as oauth_rows
 from gatekey.store import sealed
+from gatekey.store.connection_writer import NewConnection
+from gatekey.store.rows import OAuthSessionRow
 
 log = logging.getLogger(__name__)
 MAX_PROVIDER_TEXT = 300
@@ -55,7 +58,9 @@ def state_hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def _session_of(row: Any, now: Any, authorize_url: str | None = None) -> AuthorizationSession:
+def _session_of(
+    row: OAuthSessionRow, now: datetime, authorize_url: str | None = None
+) -> AuthorizationSession:
     status = row.status
     error_code, error_message = row.error_code, row.error_message
     if status in ("pending", "exchanging"):
@@ -161,8 +166,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         )
         meta = check_metadata(metadata)
         with self.db.read() as conn:
-            if rows.name_taken(conn, actor.project_id, name_key(display), except_id=connection_id):
-                raise DuplicateName(f"a connection named {display!r} already exists")
+            self.writer.check_name(conn, actor.project_id, display, except_id=connection_id)
         client = self._client_secret(actor.project_id, client_row_id)
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)
@@ -179,7 +183,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         now = self.clock()
         session_id = ids.new_id("oas")
         box = self.vault.seal(actor.project_id, session_id, {"code_verifier": verifier})
-        with self._changing(actor, "oauth.start", session_id) as conn:
+        with self._changing(actor, "oauth.start", "oauth_session", session_id) as conn:
             oauth_rows.insert_session(
                 conn,
                 {
@@ -197,9 +201,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
                     "redirect_uri": self.callback_url,
                     "status": "pending",
                     "actor": actor.key_id,
-                    "secret_ciphertext": box.ciphertext,
-                    "dek_wrapped": box.wrapped_key,
-                    "kek_id": box.key_id,
+                    **sealed.columns(box),
                     "created_at": now,
                     "expires_at": now + self.session_ttl,
                 },
@@ -218,6 +220,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
                 ],
             )
             row = oauth_rows.session_by_id(conn, actor.project_id, session_id)
+        assert row is not None  # inserted just now, in this transaction
         return _session_of(row, now, authorize_url)
 
     def authorization_status(self, actor: Actor, session_id: str) -> AuthorizationSession:
@@ -278,7 +281,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
             log.info("authorization session %s connected %s", row.id, connection_id)
         return self.authorization_status(actor, row.id)
 
-    def _fail_session(self, actor: Actor, row: Any, exc: GatekeyError) -> None:
+    def _fail_session(self, actor: Actor, row: OAuthSessionRow, exc: GatekeyError) -> None:
         log.info("authorization session %s failed: %s", row.id, exc.code)
         with self.db.write() as conn:
             oauth_rows.finish_session(
@@ -316,7 +319,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
             return metadata.issuer, metadata.iss_parameter_supported
         return origin, False
 
-    def _finish(self, actor: Actor, row: Any, params: Mapping[str, str]) -> str:
+    def _finish(self, actor: Actor, row: OAuthSessionRow, params: Mapping[str, str]) -> str:
         entry = self.apps.get(row.project_id, row.app_key)
         method, spec = self._code_method(entry)
         values = template_values(method, row.config)
@@ -369,7 +372,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
     def _store_grant(
         self,
         actor: Actor,
-        row: Any,
+        row: OAuthSessionRow,
         entry: App,
         method: AuthMethod,
         spec: OAuth2Spec,
@@ -390,83 +393,66 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
         connection_id = row.connection_id or ids.new_id("conn")
         box = self.vault.seal(row.project_id, connection_id, secret)
         now = self.clock()
-        grant = {
-            "status": Status.ACTIVE.value,
-            "status_reason": None,
-            "status_message": None,
-            "account_label": label,
-            "scopes": granted,
-            "config": config,
-            "secret_ciphertext": box.ciphertext,
-            "dek_wrapped": box.wrapped_key,
-            "kek_id": box.key_id,
-            "expires_at": expires,
-            "last_refreshed_at": response.sent_at,
-            "oauth_client_id": row.oauth_client_id,
-            "refresh_lease_owner": None,
-            "refresh_lease_until": None,
-            "refresh_failures": 0,
-            "refresh_retry_at": None,
-            "last_error": None,
-            "last_error_at": None,
-            "updated_at": now,
-        }
         display = row.connection_name
+        detail: dict[str, Any] = {"app": entry.key, "session": row.id, "scopes": granted}
         with self.db.write() as conn:
-            taken = rows.name_taken(
-                conn, row.project_id, name_key(display), except_id=row.connection_id
-            )
-            if taken:
-                raise DuplicateName(f"a connection named {display!r} was created meanwhile")
-            if row.connection_id is not None:
-                grant.update(name=display, name_key=name_key(display))
-                if not rows.set_values(conn, row.project_id, connection_id, grant):
-                    raise NotFound("the connection being reconnected was deleted meanwhile")
-                action = "connection.reconnect"
-            else:
-                rows.lock_defaults(conn, row.project_id, entry.key)
-                current = rows.default_for(conn, row.project_id, entry.key)
-                make_default = current is None or bool(row.is_default)
-                if make_default and current is not None:
-                    rows.clear_default(conn, row.project_id, entry.key, now)
-                rows.insert(
-                    conn,
-                    {
-                        **grant,
-                        "id": connection_id,
-                        "project_id": row.project_id,
-                        "app_key": entry.key,
-                        "auth_kind": AuthKind.OAUTH2.value,
-                        "name": display,
-                        "name_key": name_key(display),
-                        "is_default": make_default,
-                        "public_fields": {},
-                        "meta": row.meta,
-                        "version": 1,
-                        "created_at": now,
-                    },
+            if row.connection_id is None:
+                new = NewConnection(
+                    id=connection_id,
+                    project_id=row.project_id,
+                    app_key=entry.key,
+                    auth_kind=AuthKind.OAUTH2.value,
+                    name=display,
+                    sealed=box,
+                    is_default=row.is_default,
+                    account_label=label,
+                    scopes=granted,
+                    config=config,
+                    meta=row.meta,
+                    expires_at=expires,
+                    last_refreshed_at=response.sent_at,
+                    oauth_client_id=row.oauth_client_id,
                 )
-                action = "connection.create"
+                audit = self._event(
+                    actor, "connection.create", "connection", connection_id, **detail
+                )
+                self.writer.insert(conn, new, audit, now)
+            else:
+                self.writer.check_name(conn, row.project_id, display, except_id=connection_id)
+                audit = self._event(
+                    actor, "connection.reconnect", "connection", connection_id, **detail
+                )
+                grant = {
+                    "name": display,
+                    "account_label": label,
+                    "scopes": granted,
+                    "config": config,
+                    "expires_at": expires,
+                    "last_refreshed_at": response.sent_at,
+                    "oauth_client_id": row.oauth_client_id,
+                    "refresh_lease_owner": None,
+                    "refresh_lease_until": None,
+                    "refresh_failures": 0,
+                    "refresh_retry_at": None,
+                    "last_error": None,
+                    "last_error_at": None,
+                }
+                changed = self.writer.set_status(
+                    conn,
+                    row.project_id,
+                    connection_id,
+                    Change.RECONNECTED,
+                    now,
+                    values=grant,
+                    sealed=box,
+                    audit=audit,
+                )
+                if changed is None:
+                    raise NotFound("the connection being reconnected was deleted meanwhile")
             oauth_rows.finish_session(
                 conn,
                 row.id,
                 {"status": "succeeded", "result_connection_id": connection_id, "completed_at": now},
-            )
-            event = "connection.reconnected" if row.connection_id else "connection.created"
-            self._emit_for(conn, event, row.project_id, connection_id)
-            audit_rows.record_now(
-                conn,
-                [
-                    self._event(
-                        actor,
-                        action,
-                        "connection",
-                        connection_id,
-                        app=entry.key,
-                        session=row.id,
-                        scopes=granted,
-                    )
-                ],
             )
         return connection_id
 

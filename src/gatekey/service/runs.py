@@ -20,9 +20,10 @@ from gatekey import ids
 from gatekey.catalog.schema import AuthKind
 from gatekey.domain import flows as flow_rules
 from gatekey.domain import masking
-from gatekey.domain.connection import Reason, Status
+from gatekey.domain.connection import Change
 from gatekey.domain.roles import Internal
 from gatekey.errors import (
+    AuthFailed,
     ConnectionInactive,
     GatekeyError,
     InvalidId,
@@ -44,12 +45,6 @@ from gatekey.workflows import steps as step_rules
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 64 * 1024
-
-
-class AuthFailed(GatekeyError):
-    """The app refused the connection's credentials even after a refresh and a retry."""
-
-    code = "auth_failed"
 
 
 def _run_of(row: Any, steps: list[Any]) -> Run:
@@ -390,16 +385,13 @@ class RunsMixin(ProxyMixin, FlowsMixin):
         if creds.auth_kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
             return
         with self.db.write() as conn:
-            self._set_connection(
+            self.writer.set_status(
                 conn,
                 actor.project_id,
                 creds.connection_id,
-                {
-                    "status": Status.INACTIVE.value,
-                    "status_reason": Reason.INVALID_CREDENTIALS.value,
-                    "status_message": message,
-                    "updated_at": self.clock(),
-                },
+                Change.CREDENTIALS_REFUSED,
+                self.clock(),
+                message=message,
             )
 
     def _record_step(self, run_id: str, step_id: str, values: dict[str, Any]) -> None:

@@ -15,14 +15,13 @@ from gatekey import ids
 from gatekey.catalog.schema import AuthKind
 from gatekey.crypto.export import PassphraseBox
 from gatekey.domain import fields as field_rules
-from gatekey.domain.connection import Status, clean_name, name_key
-from gatekey.errors import DuplicateName, GatekeyError, InvalidInput
+from gatekey.domain.connection import clean_name
+from gatekey.errors import GatekeyError, InvalidInput
 from gatekey.models import ImportResult
 from gatekey.service.base import Actor
 from gatekey.service.connections import ConnectionsMixin
 from gatekey.service.oauth_clients import OAuthClientsMixin
-from gatekey.store import audit as audit_rows
-from gatekey.store import connections as rows
+from gatekey.store.connection_writer import NewConnection
 
 FORMAT = "gatekey-export/1"
 MAX_ENTRIES = 10_000
@@ -158,44 +157,22 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
         client_id, _ = self._client_for_app(actor.project_id, app)
         connection_id = ids.new_id("conn")
         kept = {k: v for k, v in secret.items() if k not in ("expires_at", "expires_in")}
-        sealed_box = self.vault.seal(actor.project_id, connection_id, kept)
-        now = self.clock()
         scopes = entry.get("scopes") or []
-        with self._changing(actor, "connection.import", connection_id) as conn:
-            if rows.name_taken(conn, actor.project_id, name_key(display), except_id=None):
-                raise DuplicateName(f"a connection named {display!r} already exists")
-            rows.lock_defaults(conn, actor.project_id, app.key)
-            make_default = rows.default_for(conn, actor.project_id, app.key) is None
-            rows.insert(
-                conn,
-                {
-                    "id": connection_id,
-                    "project_id": actor.project_id,
-                    "app_key": app.key,
-                    "auth_kind": AuthKind.OAUTH2.value,
-                    "name": display,
-                    "name_key": name_key(display),
-                    "status": Status.ACTIVE.value,
-                    "is_default": make_default,
-                    "account_label": entry.get("account_label"),
-                    "scopes": [str(s) for s in scopes if isinstance(s, str)],
-                    "config": {**extra, **config},
-                    "public_fields": {},
-                    "meta": entry.get("metadata") or {},
-                    "secret_ciphertext": sealed_box.ciphertext,
-                    "dek_wrapped": sealed_box.wrapped_key,
-                    "kek_id": sealed_box.key_id,
-                    "expires_at": _when(entry.get("expires_at") or secret.get("expires_at")),
-                    "last_refreshed_at": None,
-                    "oauth_client_id": client_id,
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            audit_rows.record_now(
-                conn,
-                [self._event(actor, "connection.import", "connection", connection_id, app=app.key)],
-            )
-            self._emit_for(conn, "connection.created", actor.project_id, connection_id)
+        new = NewConnection(
+            id=connection_id,
+            project_id=actor.project_id,
+            app_key=app.key,
+            auth_kind=AuthKind.OAUTH2.value,
+            name=display,
+            sealed=self.vault.seal(actor.project_id, connection_id, kept),
+            account_label=entry.get("account_label"),
+            scopes=[str(s) for s in scopes if isinstance(s, str)],
+            config={**extra, **config},
+            meta=entry.get("metadata") or {},
+            expires_at=_when(entry.get("expires_at") or secret.get("expires_at")),
+            oauth_client_id=client_id,
+        )
+        audit = self._event(actor, "connection.import", "connection", connection_id, app=app.key)
+        with self._changing(actor, "connection.import", "connection", connection_id) as conn:
+            self.writer.insert(conn, new, audit, self.clock())
         return connection_id

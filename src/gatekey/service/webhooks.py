@@ -110,7 +110,7 @@ class WebhooksMixin(ServiceBase):
         webhook_id = ids.new_id("whk")
         box = self.vault.seal(actor.project_id, webhook_id, {"secret": secret})
         now = self.clock()
-        with self.db.write() as conn:
+        with self._changing(actor, "webhook.create", "webhook", webhook_id) as conn:
             rows.insert_endpoint(
                 conn,
                 {
@@ -119,9 +119,7 @@ class WebhooksMixin(ServiceBase):
                     "url": clean_url,
                     "description": description,
                     "events": wanted,
-                    "secret_ciphertext": box.ciphertext,
-                    "dek_wrapped": box.wrapped_key,
-                    "kek_id": box.key_id,
+                    **sealed.columns(box),
                     "created_at": now,
                 },
             )
@@ -139,7 +137,7 @@ class WebhooksMixin(ServiceBase):
     def delete_webhook(self, actor: Actor, webhook_id: str) -> None:
         self._authorize(actor, "delete_webhook")
         self._check_webhook_id(webhook_id)
-        with self.db.write() as conn:
+        with self._changing(actor, "webhook.delete", "webhook", webhook_id) as conn:
             if not rows.remove_endpoint(conn, actor.project_id, webhook_id):
                 raise NotFound(f"webhook {webhook_id} not found", id=webhook_id)
             audit_rows.record_now(
@@ -170,7 +168,9 @@ class WebhooksMixin(ServiceBase):
         with self.db.write() as conn:
             if rows.endpoint(conn, actor.project_id, webhook_id) is None:
                 raise NotFound(f"webhook {webhook_id} not found", id=webhook_id)
-            self._enqueue_event(conn, actor.project_id, hooks.PING, {}, [webhook_id])
+            self.outbox.add(
+                conn, actor.project_id, hooks.PING, {}, self.clock(), endpoints=[webhook_id]
+            )
 
     # -- sending ----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, func, or_, select, update
 
+from gatekey.store.rows import ConnectionRow
 from gatekey.store.tables import connections as t
 
 SECRET_COLUMNS = ("secret_ciphertext", "dek_wrapped", "kek_id")
@@ -18,9 +19,16 @@ def insert(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(t.insert().values(**values))
 
 
-def get(conn: Connection, project_id: str, connection_id: str) -> Row[Any] | None:
+def get(
+    conn: Connection, project_id: str, connection_id: str, *, for_update: bool = False
+) -> ConnectionRow | None:
+    """The row, or None; ``for_update`` locks it until the transaction ends (PostgreSQL;
+    SQLite writers are serialised already)."""
     query = select(*_PUBLIC).where(t.c.id == connection_id, t.c.project_id == project_id)
-    return conn.execute(query).first()
+    if for_update:
+        query = query.with_for_update()
+    found = conn.execute(query).first()
+    return None if found is None else ConnectionRow.of(found)
 
 
 def page(
@@ -32,7 +40,7 @@ def page(
     text: str | None,
     after: str | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> list[ConnectionRow]:
     """Return up to ``limit`` rows ordered by id (creation order), after the cursor id."""
     query = select(*_PUBLIC).where(t.c.project_id == project_id)
     if status is not None:
@@ -51,7 +59,7 @@ def page(
         )
     if after is not None:
         query = query.where(t.c.id > after)
-    return conn.execute(query.order_by(t.c.id).limit(limit)).all()
+    return [ConnectionRow.of(r) for r in conn.execute(query.order_by(t.c.id).limit(limit))]
 
 
 def name_taken(conn: Connection, project_id: str, name_key: str, *, except_id: str | None) -> bool:
@@ -81,14 +89,23 @@ def default_for(conn: Connection, project_id: str, app_key: str) -> str | None:
 
 
 def set_values(
-    conn: Connection, project_id: str, connection_id: str, values: Mapping[str, Any]
+    conn: Connection,
+    project_id: str,
+    connection_id: str,
+    values: Mapping[str, Any],
+    *,
+    lease_owner: str | None = None,
 ) -> bool:
-    """Update a row and bump its version; return whether it existed."""
-    result = conn.execute(
-        update(t)
-        .where(t.c.id == connection_id, t.c.project_id == project_id)
-        .values(**values, version=t.c.version + 1)
-    )
+    """Update a row and bump its version; return whether it existed.
+
+    With ``lease_owner``, only while that refresh holds the row's lease, which it drops.
+    """
+    query = update(t).where(t.c.id == connection_id, t.c.project_id == project_id)
+    extra: dict[str, Any] = {}
+    if lease_owner is not None:
+        query = query.where(t.c.refresh_lease_owner == lease_owner)
+        extra = {"refresh_lease_owner": None, "refresh_lease_until": None}
+    result = conn.execute(query.values(**values, **extra, version=t.c.version + 1))
     return result.rowcount == 1
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, delete, func, select, update
 
+from gatekey.store.rows import OAuthSessionRow
 from gatekey.store.tables import connections, oauth_clients, oauth_sessions
 
 _CLIENT_PUBLIC = [
@@ -81,17 +82,18 @@ def insert_session(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(oauth_sessions.insert().values(**values))
 
 
-def session_by_id(conn: Connection, project_id: str, session_id: str) -> Row[Any] | None:
+def session_by_id(conn: Connection, project_id: str, session_id: str) -> OAuthSessionRow | None:
     query = select(oauth_sessions).where(
         oauth_sessions.c.id == session_id, oauth_sessions.c.project_id == project_id
     )
-    return conn.execute(query).first()
+    found = conn.execute(query).first()
+    return None if found is None else OAuthSessionRow.of(found)
 
 
-def session_by_state(conn: Connection, state_hash: str) -> Row[Any] | None:
-    return conn.execute(
-        select(oauth_sessions).where(oauth_sessions.c.state_hash == state_hash)
-    ).first()
+def session_by_state(conn: Connection, state_hash: str) -> OAuthSessionRow | None:
+    query = select(oauth_sessions).where(oauth_sessions.c.state_hash == state_hash)
+    found = conn.execute(query).first()
+    return None if found is None else OAuthSessionRow.of(found)
 
 
 def claim_session(conn: Connection, state_hash: str, now: datetime) -> bool:

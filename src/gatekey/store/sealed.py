@@ -1,7 +1,9 @@
-"""SQL over every table holding a sealed payload (``tables.SEALED_TABLES``): key usage, rewrap.
+"""SQL over every table holding a sealed payload (``tables.SEALED_TABLES``): the envelope
+columns read and written, key usage, rewrap.
 
 Each such table has ``id``, ``project_id`` and the three envelope columns; the envelope's
-binding is (project, row id), so a rewrap never needs to know what the payload is.
+binding is (project, row id), so a rewrap never needs to know what the payload is. ``columns``
+and ``sealed_of`` are the only places that name the three columns for a write or a read.
 """
 
 from __future__ import annotations
@@ -13,6 +15,15 @@ from sqlalchemy import Connection, Row, Select, Table, bindparam, func, select, 
 
 from gatekey.crypto.envelope import Sealed
 from gatekey.store.tables import SEALED_TABLES
+
+
+def columns(box: Sealed) -> dict[str, Any]:
+    """The column values that store ``box`` in a row of any sealed table."""
+    return {
+        "secret_ciphertext": box.ciphertext,
+        "dek_wrapped": box.wrapped_key,
+        "kek_id": box.key_id,
+    }
 
 
 def sealed_of(row: Any) -> Sealed:

@@ -8,7 +8,59 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, func, or_, select, update
 
+from gatekey import ids
+from gatekey.domain import webhooks as hooks
 from gatekey.store.tables import webhook_deliveries, webhook_endpoints
+
+
+class Outbox:
+    """Queues webhook events in the transaction of the change they report.
+
+    The change and its deliveries commit together or not at all, so a receiver never hears of
+    a change that was rolled back, and never misses one that was committed (transactional
+    outbox); the dispatcher sends them later. The one way events are written.
+    """
+
+    def subscribers(self, conn: Connection, project_id: str, event_type: str) -> list[str]:
+        """The project's endpoints that want ``event_type``."""
+        return subscribed(conn, project_id, event_type)
+
+    def add(
+        self,
+        conn: Connection,
+        project_id: str,
+        event_type: str,
+        data: Mapping[str, Any],
+        now: datetime,
+        *,
+        endpoints: Sequence[str] | None = None,
+    ) -> int:
+        """Queue one event for ``endpoints`` (None: the project's endpoints subscribed to
+        ``event_type``); return how many deliveries were queued."""
+        targets = subscribed(conn, project_id, event_type) if endpoints is None else endpoints
+        if not targets:
+            return 0
+        event_id = ids.new_id("evt")
+        body = hooks.body(event_id, event_type, now, data)
+        enqueue(
+            conn,
+            [
+                {
+                    "id": ids.new_id("whd"),
+                    "endpoint_id": endpoint_id,
+                    "project_id": project_id,
+                    "event_id": event_id,
+                    "event_type": event_type,
+                    "body": body,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for endpoint_id in targets
+            ],
+        )
+        return len(targets)
 
 
 def insert_endpoint(conn: Connection, values: Mapping[str, Any]) -> None:

@@ -1,52 +1,9 @@
-"""Jinja2 rendering and the security headers every page carries."""
+"""The web's templates (``web/templates``), rendered as pages with Gatekey's security headers."""
 
 from __future__ import annotations
 
-from typing import Any
+from gatekey.templating import Templates
 
-from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
-
-_env = Environment(
-    loader=PackageLoader("gatekey.web", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-)
-
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'{form_targets}; "
-    "frame-ancestors 'none'"
-)
-
-
-def render(template: str, **context: Any) -> str:
-    """Render a fragment (a card, a form) for a page's script to insert."""
-    return _env.get_template(template).render(**context)
-
-
-def page(
-    template: str,
-    status: int = 200,
-    *,
-    form_targets: str = "",
-    referrer: str = "same-origin",
-    **context: Any,
-) -> HTMLResponse:
-    """Render a template as a page that loads nothing from anywhere but Gatekey.
-
-    ``form_targets`` adds origins a form may end up at (browsers apply ``form-action`` to the
-    redirects after a submission too). The referrer policy is ``same-origin`` (browsers then
-    send a real ``Origin`` on our own form posts); pages whose URL holds a code or state
-    send none.
-    """
-    html = _env.get_template(template).render(**context)
-    return HTMLResponse(
-        html,
-        status_code=status,
-        headers={
-            "Content-Security-Policy": CSP.format(form_targets=form_targets),
-            "Referrer-Policy": referrer,
-            "Cache-Control": "no-store",
-            "X-Frame-Options": "DENY",
-        },
-    )
+_templates = Templates("gatekey.web")
+render = _templates.render
+page = _templates.page

@@ -9,6 +9,13 @@ space and CPU limit, and, when Gatekey runs as root, an unprivileged user (``nob
 ``/proc/<pid>`` are out of its reach. It receives only the step's resolved ``auths`` and returns
 JSON on a pipe of its own; what it prints is captured (capped) for the run, never logged.
 
+On Linux the child also confines itself with Landlock before it imports the step: it may read
+the interpreter, the system libraries and its ``sys.path`` (the step's package), and write only
+its working directory. When the step runs as Gatekey's own user (Gatekey is not root), that
+confinement is what keeps ``GATEKEY_HOME`` out of reach, so it is required: where it cannot be
+applied (no Landlock, or Gatekey's home inside the step's python path) the step fails with
+``step_sandbox_failed`` rather than run, unless the operator sets ``GATEKEY_STEP_UNCONFINED``.
+
 The server makes itself non-dumpable (Linux ``PR_SET_DUMPABLE``), so a child running as the
 same user cannot read its memory or ``/proc/<pid>/environ`` either.
 """
@@ -27,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,17 +138,25 @@ class StepSandbox:
         memory_mb: int = 512,
         user: str | None = None,
         python: str | None = None,
+        private: Sequence[Path] = (),
+        allow_unconfined: bool = False,
     ) -> None:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.python = python or sys.executable
         self.user_name = user or ("nobody" if os.geteuid() == 0 else None)
         self._user = step_user(user)
+        self.private = tuple(str(p) for p in private)
+        # Another user is kept out of Gatekey's 0600 files by their modes; Gatekey's own user is
+        # kept out only by Landlock, so for it confinement is a condition of running at all.
+        self.confinement = (
+            "required" if self._user is None and not allow_unconfined else "best-effort"
+        )
 
     def __repr__(self) -> str:
         return (
             f"StepSandbox(timeout={self.timeout:g}, memory_mb={self.memory_mb}, "
-            f"user={self.user_name!r}, python={self.python!r})"
+            f"user={self.user_name!r}, python={self.python!r}, confinement={self.confinement!r})"
         )
 
     def run(self, step_id: str, target: str, run_input: Any, auths: Any, steps: Any) -> StepResult:
@@ -154,6 +170,8 @@ class StepSandbox:
                 "steps": steps,
                 "memory_mb": self.memory_mb,
                 "cpu_seconds": max(1, int(self.timeout + 0.999)),
+                "confinement": self.confinement,
+                "private": self.private,
             },
             default=str,
         ).encode()
@@ -317,6 +335,14 @@ def _failure(
         )
     if kind == "exit":
         return StepExited(f"{doing} tried to exit ({raised}); the run stops here", logs=logs)
+    if kind == "unconfined":
+        return StepSandboxFailed(
+            f"step {step_id} was not run: it would run as Gatekey's own user and could not be "
+            f"confined ({answer.get('message')}); run Gatekey as root (steps then run as "
+            "nobody), on Linux with Landlock, or set GATEKEY_STEP_UNCONFINED=true to run steps "
+            "that can read what Gatekey's user can read",
+            logs=logs,
+        )
     if kind == "not_callable":
         return StepFailed(f"step {step_id}: {target} is not callable", logs=logs)
     if kind == "output":

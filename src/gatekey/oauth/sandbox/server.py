@@ -25,9 +25,10 @@ from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from gatekey.web.render import page
+from gatekey.templating import Templates
 
 CODE_TTL = 120.0
+page = Templates("gatekey.oauth.sandbox").page
 
 
 @dataclass

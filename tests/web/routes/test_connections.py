@@ -1,38 +1,33 @@
-"""The Connections page in a real browser (Debian's Chromium through Playwright)."""
+"""The Connections page in a real browser (Debian's Chromium through Playwright), and its
+pages over plain HTTP."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import httpx2
 import pytest
-from playwright.sync_api import Page, expect
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import update
 
+from gatekey.api.app import create_app
 from gatekey.errors import ConnectionInactive
-from gatekey.service.apps import stored_definition
+from gatekey.runtime import Runtime
+from gatekey.service import Actor, ConnectionService
+from gatekey.store.tables import connections
+from tests.fakes.browser import Served, connect_in_popup, new_connection, shot
 from tests.fakes.provider_server import ACCEPTED
-from tests.web.conftest import Served, shot
+from tests.fakes.providers import GOOD_SENDGRID, GOOD_STRIPE
 
-
-def _new(page: Page, app: str, name: str) -> None:
-    page.get_by_role("button", name="New connection").first.click()
-    dialog = page.get_by_role("dialog", name="New connection")
-    dialog.get_by_label("App").select_option(app)
-    page.locator("#new-connection").wait_for()
-    dialog.get_by_label("Name").fill(name)
-
-
-def _connect_in_popup(page: Page, button_name: str, user: str = "ada@example.com") -> None:
-    with page.expect_popup() as opened:
-        page.get_by_role("button", name=button_name).first.click()
-    popup = opened.value
-    popup.get_by_label("Account").fill(user)
-    with popup.expect_event("close", timeout=15_000):
-        popup.get_by_role("button", name="Allow").click()
+MORE_THAN_A_PAGE = 203  # the page shows 200 at a time
 
 
 def test_an_api_key_connection_with_inline_errors(page: Page, served: Served) -> None:
     expect(page.get_by_role("heading", name="No connections yet")).to_be_visible()
     shot(page, "empty")
-    _new(page, "local-crm", "CRM - Production")
+    new_connection(page, "local-crm", "CRM - Production")
     page.get_by_label("API key").fill("CANARYwrong")
     page.get_by_role("button", name="Save and test").click()
     expect(page.locator("#new-connection .form-error")).to_contain_text("API key not recognised")
@@ -48,8 +43,8 @@ def test_an_api_key_connection_with_inline_errors(page: Page, served: Served) ->
 
 
 def test_oauth_popup_revocation_and_reconnect_on_the_same_id(page: Page, served: Served) -> None:
-    _new(page, "sandbox", "Sandbox - Ada")
-    _connect_in_popup(page, "Connect Sandbox")
+    new_connection(page, "sandbox", "Sandbox - Ada")
+    connect_in_popup(page, "Connect Sandbox")
     card = page.locator(".conn", has_text="Sandbox - Ada")
     expect(card).to_contain_text("Active")
     expect(card.locator(".account")).to_have_text("ada@example.com")
@@ -72,7 +67,7 @@ def test_oauth_popup_revocation_and_reconnect_on_the_same_id(page: Page, served:
     expect(attention).to_contain_text("Sandbox - Ada")
     shot(page, "needs-attention")
 
-    _connect_in_popup(page, "Reconnect")
+    connect_in_popup(page, "Reconnect")
     card = page.locator(f"#card-{connection_id}")
     expect(card).to_contain_text("Active")
     expect(page.locator(".attention li")).to_have_count(0)
@@ -154,14 +149,14 @@ def test_filter_rename_and_delete(page: Page, served: Served) -> None:
 def test_blocked_and_closed_popups_are_explained(page: Page, served: Served) -> None:
     page.add_init_script("window.open = function () { return null; }")
     page.reload()
-    _new(page, "sandbox", "Sandbox - Blocked")
+    new_connection(page, "sandbox", "Sandbox - Blocked")
     page.get_by_role("button", name="Connect Sandbox").click()
     expect(page.locator("#new-connection .form-error")).to_contain_text("blocked the sign-in")
 
     page.goto(f"{served.url}/connections")  # a page without the override
     fresh = page.context.new_page()
     fresh.goto(f"{served.url}/connections")
-    _new(fresh, "sandbox", "Sandbox - Closed")
+    new_connection(fresh, "sandbox", "Sandbox - Closed")
     with fresh.expect_popup() as opened:
         fresh.get_by_role("button", name="Connect Sandbox").click()
     opened.value.close()
@@ -169,46 +164,6 @@ def test_blocked_and_closed_popups_are_explained(page: Page, served: Served) -> 
         "closed before you finished", timeout=10_000
     )
     assert served.runtime.service.list_connections(served.actor).items == []
-
-
-def test_sign_in_session_cookie_csrf_and_sign_out(page: Page, served: Served) -> None:
-    cookie = next(c for c in page.context.cookies() if c["name"] == "gatekey_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
-    response = page.request.get(f"{served.url}/connections")
-    assert "default-src 'none'" in response.headers["content-security-policy"]
-    forged = page.request.post(f"{served.url}/connections/oauth", form={"app": "sandbox"})
-    assert forged.status == 403 and forged.json()["code"] == "forbidden"
-
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("heading", name="Sign in to Gatekey")).to_be_visible()
-    page.goto(f"{served.url}/connections")
-    assert "/signin" in page.url
-    page.get_by_label("Admin API key").fill("gk_not-a-key")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".form-error")).to_contain_text("unknown, expired or revoked API key")
-    runtime_key = served.runtime.service.create_api_key(served.actor, name="w", role="runtime")
-    page.get_by_label("Admin API key").fill(runtime_key.token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".form-error")).to_contain_text("admin API key")
-    admin_key = served.runtime.service.create_api_key(served.actor, name="a", role="admin")
-    page.get_by_label("Admin API key").fill(admin_key.token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Connections", exact=True)).to_be_visible()
-    used_link = page.context.new_page()
-    used_link.goto(served.signin_link)
-    expect(used_link.locator(".form-error")).to_contain_text("used already")
-
-
-def test_oauth_clients_settings(page: Page, served: Served) -> None:
-    page.get_by_role("link", name="OAuth clients").click()
-    expect(page.locator("tr[data-app=sandbox]")).to_be_visible()
-    page.get_by_label("App", exact=True).select_option("github")
-    page.get_by_label("Client ID").fill("Iv1.page")
-    page.get_by_label("Client secret").fill("page-secret-CANARY-12")
-    page.get_by_role("button", name="Add client").click()
-    expect(page.locator("tr[data-app=github]")).to_contain_text("Iv1.page")
-    assert "CANARY" not in page.content()
-    shot(page, "oauth-clients")
 
 
 def test_update_credentials_keeps_the_id(page: Page, served: Served) -> None:
@@ -230,86 +185,99 @@ def test_update_credentials_keeps_the_id(page: Page, served: Served) -> None:
     assert served.runtime.service.get_connection(served.actor, created.id).version > 1
 
 
-def test_a_failed_run_after_revocation_is_rerun_after_reconnect(page: Page, served: Served) -> None:
-    from gatekey.runtime import run_worker
+def _many(service: ConnectionService, actor: Actor, app: str, key: str, count: int) -> list[str]:
+    """Create ``count`` connections named ``<app> 000``, ``<app> 001``...; return their ids."""
+    return [
+        service.create_connection(
+            actor, app=app, name=f"{app} {i:03}", fields={"api_key": key}, validate=False
+        ).id
+        for i in range(count)
+    ]
 
-    service = served.runtime.service
-    _new(page, "sandbox", "Sandbox - Ops")
-    _connect_in_popup(page, "Connect Sandbox")
-    connection_id = page.locator(".conn", has_text="Sandbox - Ops").get_attribute("data-id") or ""
-    flow = service.create_flow(
-        served.actor,
-        name="Who am I",
-        definition={
-            "steps": [
-                {
-                    "id": "me",
-                    "app": "sandbox",
-                    "connection": connection_id,
-                    "type": "http",
-                    "http": {"path": "/api/me"},
-                }
-            ]
-        },
+
+def _cards(page_html: str) -> list[str]:
+    return re.findall(
+        r'<article class="conn card[^"]*" id="card-[^"]+" data-id="([^"]+)"', page_html
     )
-    worker = run_worker(served.runtime)
-    httpx2.post(f"{served.url}/sandbox/control/revoke", trust_env=False).raise_for_status()
-    served.runtime.sandbox.access.clear()  # type: ignore[union-attr]
-    failed = service.trigger_run(served.actor, flow.id)
-    worker.drain()
-
-    page.goto(f"{served.url}/runs?status=failed")
-    row = page.locator(f"tr[data-run='{failed.id}']")
-    expect(row).to_contain_text("Failed")
-    row.get_by_role("link").first.click()
-    expect(page.locator(".reason")).to_contain_text("connection_inactive")
-    expect(page.locator(".reason")).to_contain_text("Sandbox - Ops")
-    shot(page, "failed-run")
-
-    page.goto(f"{served.url}/connections")
-    expect(page.locator(f"#card-{connection_id}")).to_contain_text("Inactive")
-    expect(page.locator(f"#card-{connection_id} .usage")).to_have_text("1 flow")
-    _connect_in_popup(page, "Reconnect")
-    expect(page.locator(f"#card-{connection_id}")).to_contain_text("Active")
-
-    page.goto(f"{served.url}/runs/{failed.id}")
-    page.get_by_role("button", name="Re-run").click()
-    page.wait_for_url(lambda url: "/runs/run_" in url and failed.id not in url)
-    worker.drain()
-    page.reload()
-    expect(page.locator(".page-head")).to_contain_text("Succeeded")
-    expect(page.locator(".page-head")).to_contain_text(f"retry of {failed.id}")
-    expect(page.locator("tr[data-step='me']")).to_contain_text("ada@example.com")
 
 
-def test_the_apps_page_searches_and_connects(page: Page, served: Served) -> None:
-    page.get_by_role("link", name="Apps", exact=True).click()
-    expect(page.locator(".app[data-app=github]")).to_contain_text("OAuth2")
-    page.get_by_label("Search apps").fill("crm")
-    page.get_by_label("Search apps").press("Enter")
-    card = page.locator(".app[data-app=local-crm]")
-    expect(card).to_be_visible()
-    expect(page.locator(".app[data-app=github]")).to_have_count(0)
-    card.get_by_role("link", name="Connect").click()
-    expect(page.get_by_role("dialog", name="New connection")).to_be_visible()
-    expect(page.locator("#new-connection input[name=app]")).to_have_value("local-crm")
+def _link(page_html: str, text: str) -> str | None:
+    found = re.search(rf'<a href="([^"]+)"[^>]*>{text}</a>', page_html)
+    return html.unescape(found.group(1)) if found else None
 
 
-def test_an_app_added_to_the_project_is_connectable_like_any_other(
-    page: Page, served: Served
+def test_more_than_a_page_of_connections_pages_over_plain_http(runtime: Runtime) -> None:
+    service = runtime.service
+    project, _ = service.bootstrap()
+    actor = Actor.operator(project.id)
+    made = _many(service, actor, "sendgrid", GOOD_SENDGRID, MORE_THAN_A_PAGE - 1)
+    last = service.create_connection(
+        actor, app="stripe", name="Billing", fields={"api_key": GOOD_STRIPE}, validate=False
+    )
+    made.append(last.id)
+    with TestClient(create_app(runtime)) as client:
+        link = service.create_signin_link(project.id)
+        assert client.get(f"/signin/{link}", follow_redirects=False).status_code == 303
+
+        first = client.get("/connections")
+        assert first.status_code == 200
+        assert _cards(first.text) == made[:200]
+        assert _link(first.text, "First page") is None
+        app_filter = re.search(r'<select id="filter-app".*?</select>', first.text, re.S)
+        assert app_filter is not None
+        assert 'value="stripe"' in app_filter.group(0)  # its only connection is on page two
+        after = _link(first.text, "Next page")
+        assert after is not None and after.startswith("/connections?cursor=")
+
+        second = client.get(after)
+        assert _cards(second.text) == made[200:]
+        assert "Billing" in second.text
+        assert _link(second.text, "Next page") is None
+        assert _link(second.text, "First page") == "/connections"
+
+        searched = client.get("/connections", params={"q": "sendgrid"})
+        after = _link(searched.text, "Next page")
+        assert after is not None and "q=sendgrid" in after
+        assert _cards(client.get(after).text) == made[200:-1]
+
+        assert _cards(client.get("/connections", params={"cursor": "not-one"}).text) == made[:200]
+
+
+def test_more_than_a_page_needing_attention_links_to_all_of_them(runtime: Runtime) -> None:
+    service = runtime.service
+    project, _ = service.bootstrap()
+    actor = Actor.operator(project.id)
+    _many(service, actor, "sendgrid", GOOD_SENDGRID, MORE_THAN_A_PAGE)
+    with service.db.write() as conn:
+        conn.execute(
+            update(connections)
+            .where(connections.c.project_id == project.id)
+            .values(status="inactive", status_reason="invalid_credentials")
+        )
+    with TestClient(create_app(runtime)) as client:
+        link = service.create_signin_link(project.id)
+        client.get(f"/signin/{link}", follow_redirects=False)
+        listed = client.get("/connections").text
+    assert "200+ connections need attention" in listed
+    assert _link(listed, "Show every inactive connection") == "/connections?status=inactive"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_the_next_page_link_in_a_browser(
+    browser: Browser, served: Served, javascript: bool
 ) -> None:
-    service, actor = served.runtime.service, served.actor
-    definition = stored_definition(service.get_app(actor, "local-crm"))
-    definition.update(key="team-crm", name="Team CRM")
-    service.add_app(actor, definition)
-    page.reload()
-
-    _new(page, "team-crm", "Team CRM - Main")
-    page.get_by_label("API key").fill(ACCEPTED)
-    page.get_by_role("button", name="Save and test").click()
-    expect(page.locator(".conn", has_text="Team CRM - Main")).to_contain_text("Active")
-
-    page.get_by_role("link", name="Apps", exact=True).click()
-    expect(page.locator(".app[data-app=team-crm] .tag").first).to_have_text("This project")
-    expect(page.locator(".app[data-app=local-crm] .tag").first).to_have_text("Operator")
-    expect(page.locator(".app[data-app=github] h3 .tag")).to_have_count(0)
+    _many(served.runtime.service, served.actor, "local-crm", ACCEPTED, MORE_THAN_A_PAGE)
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(served.signin_link)
+    cards = page.locator(".cards .conn")
+    expect(cards).to_have_count(200)
+    expect(cards.first).to_contain_text("local-crm 000")
+    page.get_by_role("link", name="Next page").click()
+    expect(cards).to_have_count(MORE_THAN_A_PAGE - 200)
+    expect(cards.first).to_contain_text("local-crm 200")
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+    shot(page, f"second-page-{'script' if javascript else 'no-script'}")
+    page.get_by_role("link", name="First page").click()
+    expect(cards).to_have_count(200)
+    context.close()

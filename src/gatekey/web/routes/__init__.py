@@ -1,0 +1,1 @@
+"""The pages' routes, one module per page group; each holds a ``router``."""

@@ -1,0 +1,50 @@
+"""The Flows page (which connections each flow uses), and Replace in flows from a card's menu:
+every step on one connection moved to another of the same app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from gatekey.asgi import ServiceDep
+from gatekey.errors import GatekeyError
+from gatekey.web.deps import PageSession, PostSession
+from gatekey.web.errors import fragment_error
+from gatekey.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/flows", response_class=HTMLResponse)
+def flows_page(session: PageSession, service: ServiceDep, connection: str = "") -> HTMLResponse:
+    actor = session.actor
+    try:
+        found = service.list_flows(actor, connection_id=connection or None)
+    except GatekeyError:
+        found, connection = service.list_flows(actor), ""
+    names = {c.id: c.name for c in service.list_connections(actor, limit=200).items}
+    return page(
+        "flows.html",
+        session=session,
+        nav="flows",
+        flows=found,
+        names=names,
+        connection=connection,
+        connection_name=names.get(connection, ""),
+    )
+
+
+@router.post("/connections/{connection_id}/replace")
+def replace(
+    connection_id: str,
+    session: PostSession,
+    service: ServiceDep,
+    replacement: Annotated[str, Form(max_length=64)] = "",
+) -> JSONResponse:
+    try:
+        moved = service.replace_connection(session.actor, connection_id, replacement)
+    except GatekeyError as exc:
+        return fragment_error(exc)
+    return JSONResponse({"ok": True, "reload": True, "message": f"Moved {moved} step(s)"})

@@ -1,0 +1,68 @@
+"""The Runs pages: runs filtered by status, flow or connection; one run with its steps; Re-run."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from gatekey.asgi import ServiceDep
+from gatekey.errors import GatekeyError
+from gatekey.web.deps import PageSession, PostSession
+from gatekey.web.errors import fragment_error
+from gatekey.web.render import page
+
+router = APIRouter(include_in_schema=False)
+STATUSES = ("queued", "running", "succeeded", "failed")
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(
+    session: PageSession,
+    service: ServiceDep,
+    status: str = "",
+    flow: str = "",
+    connection: str = "",
+) -> HTMLResponse:
+    actor = session.actor
+    status = status if status in STATUSES else ""
+    try:
+        found = service.list_runs(
+            actor,
+            status=status or None,
+            flow_id=flow or None,
+            connection_id=connection or None,
+            limit=100,
+        )
+    except GatekeyError:
+        found = service.list_runs(actor, limit=100)
+    flows = {f.id: f.name for f in service.list_flows(actor)}
+    return page(
+        "runs.html",
+        session=session,
+        nav="runs",
+        runs=found,
+        flows=flows,
+        status_filter=status,
+        flow=flow,
+        connection=connection,
+    )
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(run_id: str, session: PageSession, service: ServiceDep) -> Response:
+    try:
+        run = service.get_run(session.actor, run_id)
+        flow_name = service.get_flow(session.actor, run.flow_id).name
+    except GatekeyError as exc:
+        return page("not_found.html", 404, session=session, message=exc.message)
+    names = {c.id: c.name for c in service.list_connections(session.actor, limit=200).items}
+    return page("run.html", session=session, nav="runs", run=run, flow_name=flow_name, names=names)
+
+
+@router.post("/runs/{run_id}/retry")
+def retry(run_id: str, session: PostSession, service: ServiceDep) -> JSONResponse:
+    try:
+        again = service.retry_run(session.actor, run_id)
+    except GatekeyError as exc:
+        return fragment_error(exc)
+    return JSONResponse({"ok": True, "redirect": f"/runs/{again.id}"})

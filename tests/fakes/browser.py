@@ -1,0 +1,47 @@
+"""What the page tests do in the browser, named as a person would say it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+from gatekey.runtime import Runtime
+from gatekey.service import Actor
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@dataclass
+class Served:
+    url: str
+    runtime: Runtime
+    actor: Actor
+    signin_link: str
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a screenshot of a main state as a test artifact (``artifacts/screenshots``)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^a-z0-9-]', '-', name)}.png"))
+
+
+def new_connection(page: Page, app: str, name: str) -> None:
+    """Open "New connection", pick ``app`` and type ``name``; the app's form is then shown."""
+    page.get_by_role("button", name="New connection").first.click()
+    dialog = page.get_by_role("dialog", name="New connection")
+    dialog.get_by_label("App").select_option(app)
+    page.locator("#new-connection").wait_for()
+    dialog.get_by_label("Name").fill(name)
+
+
+def connect_in_popup(page: Page, button_name: str, user: str = "ada@example.com") -> None:
+    """Click ``button_name``, allow as ``user`` in the sandbox's popup, wait for it to close."""
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name=button_name).first.click()
+    popup = opened.value
+    popup.get_by_label("Account").fill(user)
+    with popup.expect_event("close", timeout=15_000):
+        popup.get_by_role("button", name="Allow").click()

@@ -1,0 +1,174 @@
+"""The one SDK surface: ``Client`` and ``Gatekey`` match ``gatekey.sdk.SDK`` and behave alike."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from gatekey import Client, Gatekey
+from gatekey.catalog.schema import App
+from gatekey.errors import MissingScopes, NotFound
+from gatekey.models import AuthorizationSession
+from gatekey.sdk import SDK, wait_for_authorization
+from gatekey.settings import Settings
+from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
+from tests.fakes.sdks import KINDS, open_sdk
+
+EMBEDDED_ONLY = {"run_queued"}  # no server runs the queue in embedded mode
+
+
+def _surface() -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in vars(SDK).items()
+        if inspect.isfunction(member) and member.__qualname__.startswith("SDK.")
+    }
+
+
+def _public(cls: type) -> set[str]:
+    return {n for n, m in vars(cls).items() if inspect.isfunction(m) and not n.startswith("_")}
+
+
+@pytest.mark.parametrize("cls", [Client, Gatekey], ids=["http", "embedded"])
+def test_every_method_has_the_protocols_signature(cls: type) -> None:
+    differing = {
+        name: f"{inspect.signature(getattr(cls, name))} != {signature}"
+        for name, signature in _surface().items()
+        if inspect.signature(getattr(cls, name)) != signature
+    }
+    assert differing == {}
+
+
+def test_no_public_method_stands_outside_the_protocol() -> None:
+    surface = {n for n in _surface() if not n.startswith("_")}
+    assert _public(Client) == surface
+    assert _public(Gatekey) == surface | EMBEDDED_ONLY
+    assert {"__enter__", "__exit__", "close"} <= set(_surface())
+
+
+@pytest.fixture(params=KINDS)
+def sdk(
+    request: pytest.FixtureRequest, settings: Settings, providers: FakeProviders
+) -> Iterator[SDK]:
+    with open_sdk(request.param, settings, providers.transport()) as opened:
+        yield opened
+
+
+def test_skip_test_stores_without_asking_the_provider(sdk: SDK, providers: FakeProviders) -> None:
+    made = sdk.create_connection(
+        "sendgrid", "Unchecked", {"api_key": "SG.unchecked.value"}, skip_test=True
+    )
+    replaced = sdk.replace_credentials(made.id, {"api_key": "SG.second.value"}, skip_test=True)
+    assert providers.requests == []
+    assert replaced.status == "active"
+    checked = sdk.create_connection("sendgrid", "Checked", {"api_key": GOOD_SENDGRID})
+    assert len(providers.requests) == 1 and checked.status == "active"
+
+
+def test_required_scopes_reach_the_resolver(sdk: SDK) -> None:
+    made = sdk.create_connection("sendgrid", "Mail", {"api_key": GOOD_SENDGRID})
+    assert sdk.resolve_credentials(made.id, required_scopes=[]).connection_id == made.id
+    with pytest.raises(MissingScopes) as caught:
+        sdk.resolve_credentials(made.id, required_scopes=["mail.send"])
+    assert caught.value.details["missing"] == ["mail.send"]
+
+
+def test_apps_come_back_as_catalog_entries(sdk: SDK) -> None:
+    github = sdk.get_app("github")
+    assert isinstance(github, App) and github.key == "github" and github.builtin
+    definition: dict[str, Any] = {
+        "key": "acme",
+        "name": "Acme",
+        "docs_url": "https://acme.example/docs",
+        "base_url": "https://api.acme.example",
+        "auth": [
+            {
+                "kind": "api_key",
+                "fields": {
+                    "type": "object",
+                    "properties": {"api_key": {"title": "Key", "secret": True}},
+                },
+                "apply": [{"type": "bearer", "value": "{api_key}"}],
+            }
+        ],
+    }
+    added = sdk.add_app(definition)
+    assert isinstance(added, App) and added.key == "acme" and not added.builtin
+    renamed = sdk.replace_app("acme", {**definition, "name": "Acme Corp"})
+    assert renamed.name == "Acme Corp" == sdk.get_app("acme").name
+
+
+def test_the_audit_trail_without_a_connection_is_the_projects(sdk: SDK) -> None:
+    first = sdk.create_connection("sendgrid", "One", {"api_key": GOOD_SENDGRID}, skip_test=True)
+    sdk.create_connection("sendgrid", "Two", {"api_key": GOOD_SENDGRID}, skip_test=True)
+    assert [e.action for e in sdk.audit_trail(first.id)] == ["connection.create"]
+    project = sdk.audit_trail(limit=500)
+    assert [e.action for e in project].count("connection.create") == 2
+    assert len(sdk.audit_trail(limit=1)) == 1
+
+
+def test_revoking_an_api_key_stamps_it_once(sdk: SDK) -> None:
+    key = sdk.create_api_key("worker")
+    sdk.revoke_api_key(key.id)
+    assert next(k for k in sdk.list_api_keys() if k.id == key.id).revoked_at is not None
+    with pytest.raises(NotFound):
+        sdk.revoke_api_key(key.id)
+
+
+def test_none_scopes_restore_an_oauth_clients_defaults(sdk: SDK) -> None:
+    client = sdk.register_oauth_client("github", "cid", "CANARYclientsecret", scopes=["repo"])
+    assert client.scopes == ["repo"]
+    assert sdk.update_oauth_client(client.id, scopes=None).scopes is None
+
+
+def test_authorization_takes_metadata_and_the_default_flag(sdk: SDK) -> None:
+    sdk.register_oauth_client("github", "cid", "CANARYclientsecret")
+    session = sdk.start_authorization(
+        "github", name="GitHub - CI", metadata={"team": "ci"}, is_default=True
+    )
+    assert session.status == "pending" and session.authorize_url
+    assert sdk.authorization_status(session.id).id == session.id
+
+
+def _session(status: str) -> AuthorizationSession:
+    now = datetime.now(UTC)
+    return AuthorizationSession(
+        id="oas_1",
+        app="github",
+        status=status,
+        expires_at=now + timedelta(minutes=5),
+        created_at=now,
+    )
+
+
+def test_waiting_polls_until_the_session_settles_or_time_runs_out() -> None:
+    answers = iter(["pending", "pending", "succeeded"])
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    settled = wait_for_authorization(
+        lambda _: _session(next(answers)),
+        "oas_1",
+        timeout=10,
+        interval=2,
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    assert settled.status == "succeeded" and slept == [2, 2]
+    late = wait_for_authorization(
+        lambda _: _session("pending"),
+        "oas_1",
+        timeout=3,
+        interval=2,
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    assert late.status == "pending" and now[0] >= 7

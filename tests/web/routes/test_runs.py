@@ -1,0 +1,86 @@
+"""The Runs pages: a failed run re-run after reconnecting (in a real browser), and a step's
+printed output, masked."""
+
+from __future__ import annotations
+
+import httpx2
+from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
+
+from gatekey.api.app import create_app
+from gatekey.runtime import Runtime
+from gatekey.service import Actor
+from tests.fakes.browser import Served, connect_in_popup, new_connection, shot
+from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
+
+
+def test_a_failed_run_after_revocation_is_rerun_after_reconnect(page: Page, served: Served) -> None:
+    from gatekey.runtime import run_worker
+
+    service = served.runtime.service
+    new_connection(page, "sandbox", "Sandbox - Ops")
+    connect_in_popup(page, "Connect Sandbox")
+    connection_id = page.locator(".conn", has_text="Sandbox - Ops").get_attribute("data-id") or ""
+    flow = service.create_flow(
+        served.actor,
+        name="Who am I",
+        definition={
+            "steps": [
+                {
+                    "id": "me",
+                    "app": "sandbox",
+                    "connection": connection_id,
+                    "type": "http",
+                    "http": {"path": "/api/me"},
+                }
+            ]
+        },
+    )
+    worker = run_worker(served.runtime)
+    httpx2.post(f"{served.url}/sandbox/control/revoke", trust_env=False).raise_for_status()
+    served.runtime.sandbox.access.clear()  # type: ignore[union-attr]
+    failed = service.trigger_run(served.actor, flow.id)
+    worker.drain()
+
+    page.goto(f"{served.url}/runs?status=failed")
+    row = page.locator(f"tr[data-run='{failed.id}']")
+    expect(row).to_contain_text("Failed")
+    row.get_by_role("link").first.click()
+    expect(page.locator(".reason")).to_contain_text("connection_inactive")
+    expect(page.locator(".reason")).to_contain_text("Sandbox - Ops")
+    shot(page, "failed-run")
+
+    page.goto(f"{served.url}/connections")
+    expect(page.locator(f"#card-{connection_id}")).to_contain_text("Inactive")
+    expect(page.locator(f"#card-{connection_id} .usage")).to_have_text("1 flow")
+    connect_in_popup(page, "Reconnect")
+    expect(page.locator(f"#card-{connection_id}")).to_contain_text("Active")
+
+    page.goto(f"{served.url}/runs/{failed.id}")
+    page.get_by_role("button", name="Re-run").click()
+    page.wait_for_url(lambda url: "/runs/run_" in url and failed.id not in url)
+    worker.drain()
+    page.reload()
+    expect(page.locator(".page-head")).to_contain_text("Succeeded")
+    expect(page.locator(".page-head")).to_contain_text(f"retry of {failed.id}")
+    expect(page.locator("tr[data-step='me']")).to_contain_text("ada@example.com")
+
+
+def test_the_run_page_shows_a_steps_printed_output_masked(
+    runtime: Runtime, providers: FakeProviders
+) -> None:
+    service = runtime.service
+    project, _ = service.bootstrap()
+    actor = Actor.operator(project.id)
+    service.create_connection(actor, app="sendgrid", name="SG", fields={"api_key": GOOD_SENDGRID})
+    step = {"id": "code", "app": "sendgrid", "type": "python", "python": {"callable": "snoop"}}
+    flow = service.create_flow(actor, name="Prints", definition={"steps": [step]})
+    run_id = service.trigger_run(actor, flow.id, {"paths": []}).id
+    service.work_once("w1")
+    with TestClient(create_app(runtime)) as client:
+        link = service.create_signin_link(project.id)
+        assert client.get(f"/signin/{link}", follow_redirects=False).status_code == 303
+        page = client.get(f"/runs/{run_id}")
+    assert page.status_code == 200
+    assert "Printed output" in page.text and "credential: ••••" in page.text
+    assert GOOD_SENDGRID not in page.text
