@@ -171,7 +171,9 @@ def run(url: str, label: str, options: argparse.Namespace) -> list[object]:
             conn.execute(
                 update(connections)
                 .where(connections.c.id == cid)
-                .values(expires_at=utcnow() - timedelta(seconds=1))
+                .values(
+                    expires_at=utcnow() - timedelta(seconds=1), version=connections.c.version + 1
+                )
             )
 
     singles, storms, requests, asked, firsts = [], [], [], [], []

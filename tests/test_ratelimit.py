@@ -13,7 +13,7 @@ import pytest
 
 from gatekey.breaker import State
 from gatekey.errors import RateLimited
-from gatekey.ratelimit import Limits, MemoryLimiter, Rate, RedisLimiter
+from gatekey.ratelimit import Charge, Limiter, Limits, MemoryLimiter, Rate, RedisLimiter
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
@@ -67,6 +67,28 @@ def test_idle_buckets_are_dropped() -> None:
     assert set(limiter._due) == {"fresh"}
 
 
+def _charges_one_call(limiter: Limiter, bucket: str) -> None:
+    """``charge``: several buckets in one call, all or none counted, a peek never counted."""
+    key, project, failures = f"{bucket}-key", f"{bucket}-project", f"{bucket}-failures"
+    two, three = Rate(2, 60), Rate(3, 60)
+    both = [Charge(key, two), Charge(project, three), Charge(failures, Rate(1, 60), peek=True)]
+    assert limiter.charge(both) is None
+    assert limiter.charge(both) is None
+    refused = limiter.charge(both)
+    assert refused is not None and refused.which == 0 and 29 < refused.wait <= 30
+    assert limiter.charge([Charge(project, three)]) is None, "the refused call counted nothing"
+    refused = limiter.charge([Charge(project, three)])
+    assert refused is not None and refused.which == 0
+    assert limiter.charge([Charge(failures, Rate(1, 60))]) is None, "the peeks counted nothing"
+    refused = limiter.charge([Charge(f"{bucket}-free", two), Charge(failures, Rate(1, 60))])
+    assert refused is not None and refused.which == 1
+    assert limiter.wait_for(f"{bucket}-free", two) is None, "nor did the first of a refused call"
+
+
+def test_one_call_charges_several_buckets_in_memory() -> None:
+    _charges_one_call(MemoryLimiter(Clock()), "mem")
+
+
 def test_limits_turn_off_at_zero() -> None:
     assert Limits(resolve_per_key=0).rate("resolve_per_key") is None
     assert Limits().rate("oauth_per_key") == Rate(60, 60)
@@ -99,6 +121,14 @@ def test_replicas_share_one_budget_through_redis(redis_url: str, bucket: str) ->
     finally:
         first.close()
         second.close()
+
+
+def test_one_call_charges_several_buckets_in_redis(redis_url: str, bucket: str) -> None:
+    limiter = RedisLimiter(redis_url)
+    try:
+        _charges_one_call(limiter, bucket)
+    finally:
+        limiter.close()
 
 
 def test_an_unreachable_redis_lets_requests_through(

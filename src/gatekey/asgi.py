@@ -2,7 +2,8 @@
 in the app's state, and the peer's address.
 
 The API (``api``) and the pages (``web``) both depend on these; they live here, below both,
-so that neither adapter imports the other.
+so that neither adapter imports the other. Both dependencies are ``async def``: they only read
+the app's state, and FastAPI would otherwise run each on the thread pool.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from gatekey.service import ConnectionService
 from gatekey.settings import Settings
 
 
-def get_service(request: Request) -> ConnectionService:
+async def get_service(request: Request) -> ConnectionService:
     service: ConnectionService = request.app.state.service
     return service
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

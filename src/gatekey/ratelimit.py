@@ -8,6 +8,10 @@ milliseconds) and no retries, behind a circuit breaker (``gatekey.breaker``): on
 failed a few times in a row, requests stop asking it for a cool-off, then one probes. A Redis
 that hangs costs one short wait per cool-off, not one per request; the warning is logged once
 each time the circuit opens.
+
+A request is charged in one limiter call (``charge``) whatever the number of budgets it
+spends: the per-key and per-project budgets of a credential read, and the look at its
+address's failed API-key attempts, are one lock in memory and one script in Redis.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from gatekey.breaker import CircuitBreaker
 
@@ -38,7 +42,31 @@ class Rate:
         return self.seconds / self.count
 
 
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One bucket a request is charged to; a ``peek`` only looks (refused while the bucket is
+    spent, never counted)."""
+
+    bucket: str
+    rate: Rate
+    peek: bool = False
+
+
+class Refusal(NamedTuple):
+    """Which charge (its index) refused a request, and the seconds until it would allow one."""
+
+    which: int
+    wait: float
+
+
 class Limiter(Protocol):
+    shared: bool
+    """Whether a call leaves the process (Redis): then it may block for its timeout."""
+
+    def charge(self, charges: Sequence[Charge]) -> Refusal | None:
+        """Charge one request to every bucket, in one call: if any bucket is spent, return
+        the first such and count nothing; else count the request in each that is no peek."""
+
     def hit(self, bucket: str, rate: Rate) -> float | None:
         """Count one request; return None if allowed, else the seconds until one would be."""
 
@@ -46,8 +74,15 @@ class Limiter(Protocol):
         """Return the seconds until ``bucket`` allows a request, or None if it does now."""
 
 
+def _hit(limiter: Limiter, bucket: str, rate: Rate, peek: bool) -> float | None:
+    refusal = limiter.charge((Charge(bucket, rate, peek),))
+    return None if refusal is None else refusal.wait
+
+
 class MemoryLimiter:
     """GCRA per bucket in this process; buckets idle past their window are dropped."""
+
+    shared = False
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -55,41 +90,51 @@ class MemoryLimiter:
         self._lock = threading.Lock()
         self._sweep_at = clock() + 60
 
-    def hit(self, bucket: str, rate: Rate) -> float | None:
+    def charge(self, charges: Sequence[Charge]) -> Refusal | None:
         with self._lock:
             now = self._clock()
             if now >= self._sweep_at:
                 self._due = {k: v for k, v in self._due.items() if v > now}
                 self._sweep_at = now + 60
-            due = max(self._due.get(bucket, now), now) + rate.interval
-            wait = due - now - rate.seconds
-            if wait > EPSILON:
-                return wait
-            self._due[bucket] = due
+            dues = []
+            for index, charge in enumerate(charges):
+                due = max(self._due.get(charge.bucket, now), now) + charge.rate.interval
+                wait = due - now - charge.rate.seconds
+                if wait > EPSILON:
+                    return Refusal(index, wait)
+                dues.append(due)
+            for charge, due in zip(charges, dues, strict=True):
+                if not charge.peek:
+                    self._due[charge.bucket] = due
             return None
 
+    def hit(self, bucket: str, rate: Rate) -> float | None:
+        return _hit(self, bucket, rate, peek=False)
+
     def wait_for(self, bucket: str, rate: Rate) -> float | None:
-        with self._lock:
-            now = self._clock()
-            wait = max(self._due.get(bucket, now), now) + rate.interval - now - rate.seconds
-            return wait if wait > EPSILON else None
+        return _hit(self, bucket, rate, peek=True)
 
 
-# KEYS[1] the bucket; ARGV: interval and window in microseconds, 1 to count the hit or 0 to peek
+# KEYS: the buckets; ARGV, three per bucket: interval and window in microseconds, 1 to count
+# the hit or 0 to peek. Returns {0, 0} when allowed (and counted), else {index from 1, wait}.
 _GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local due = tonumber(redis.call('GET', KEYS[1]) or now)
-if due < now then due = now end
-local next_due = due + interval
-local wait = next_due - now - window
-if wait > 0 then return wait end
-if ARGV[3] == '1' then
-  redis.call('SET', KEYS[1], next_due, 'PX', math.ceil((next_due - now) / 1000) + 1)
+local dues = {}
+for i, key in ipairs(KEYS) do
+  local due = tonumber(redis.call('GET', key) or now)
+  if due < now then due = now end
+  local next_due = due + tonumber(ARGV[3 * i - 2])
+  local wait = next_due - now - tonumber(ARGV[3 * i - 1])
+  if wait > 0 then return {i, wait} end
+  dues[i] = next_due
 end
-return 0
+for i, key in ipairs(KEYS) do
+  if ARGV[3 * i] == '1' then
+    redis.call('SET', key, dues[i], 'PX', math.ceil((dues[i] - now) / 1000) + 1)
+  end
+end
+return {0, 0}
 """
 
 
@@ -99,6 +144,8 @@ class RedisLimiter:
     ``timeout`` bounds connecting and each answer; after ``failures`` failures in a row the
     limiter lets requests through without asking Redis for ``cool_off`` seconds, then probes.
     """
+
+    shared = True
 
     def __init__(
         self,
@@ -124,20 +171,18 @@ class RedisLimiter:
         self._prefix = prefix
         self.breaker = CircuitBreaker(failures, cool_off, clock)
 
-    def _run(self, bucket: str, rate: Rate, count: bool) -> float | None:
-        if not self.breaker.allow():
+    def charge(self, charges: Sequence[Charge]) -> Refusal | None:
+        if not charges or not self.breaker.allow():
             return None
+        args: list[Any] = []
+        for charge in charges:
+            args += [
+                math.ceil(charge.rate.interval * 1_000_000),
+                math.ceil(charge.rate.seconds * 1_000_000),
+                "0" if charge.peek else "1",
+            ]
         try:
-            wait = int(
-                self._script(
-                    keys=[self._prefix + bucket],
-                    args=[
-                        math.ceil(rate.interval * 1_000_000),
-                        math.ceil(rate.seconds * 1_000_000),
-                        "1" if count else "0",
-                    ],
-                )
-            )
+            index, wait = self._script(keys=[self._prefix + c.bucket for c in charges], args=args)
         except Exception as exc:  # the limiter must not take credentials down with it
             if self.breaker.failed():
                 log.warning(
@@ -148,13 +193,13 @@ class RedisLimiter:
             return None
         if self.breaker.succeeded():
             log.info("rate limiter: Redis answers again, limiting")
-        return wait / 1_000_000 if wait > 0 else None
+        return Refusal(int(index) - 1, int(wait) / 1_000_000) if int(index) > 0 else None
 
     def hit(self, bucket: str, rate: Rate) -> float | None:
-        return self._run(bucket, rate, True)
+        return _hit(self, bucket, rate, peek=False)
 
     def wait_for(self, bucket: str, rate: Rate) -> float | None:
-        return self._run(bucket, rate, False)
+        return _hit(self, bucket, rate, peek=True)
 
     def ping(self) -> bool:
         try:

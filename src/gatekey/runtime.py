@@ -140,8 +140,9 @@ def open_runtime(
         limits=limits_of(settings),
         step_registry=step_registry,
         step_sandbox=step_sandbox,
+        refresh_commit_seconds=settings.refresh_commit_seconds,
+        key_cache_seconds=settings.api_key_cache_seconds,
     )
-    service.refresh_commit_seconds = settings.refresh_commit_seconds
     try:
         service.check_master_keys()
         for project_id, key in service.apps.shadowed():

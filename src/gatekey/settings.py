@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         description="the origin people reach Gatekey at; the OAuth callback is registered there",
     )
     oauth_session_minutes: int = 10
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="how long a process trusts an API key it read (a key revoked through another "
+        "replica is refused there within this; 0 reads the key on every request)",
+    )
     refresh_interval: float = Field(default=30.0, description="seconds between background sweeps")
     refresh_commit_seconds: float = Field(
         default=30.0,

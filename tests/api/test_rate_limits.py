@@ -121,3 +121,50 @@ def test_callbacks_and_sign_ins_per_address(tight: tuple[TestClient, Runtime]) -
     tries = [client.post("/signin", data={"api_key": "gk_wrong"}) for _ in range(3)]
     assert [t.status_code for t in tries] == [401, 401, 429]
     assert "sign-in attempts from this address" in tries[2].text
+
+
+class Counting:
+    """The limiter it wraps, counting the calls made to it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.shared = inner.shared
+        self.calls = 0
+
+    def charge(self, charges: Any) -> Any:
+        self.calls += 1
+        return self.inner.charge(charges)
+
+
+def test_a_request_costs_one_limiter_call(tight: tuple[TestClient, Runtime]) -> None:
+    client, runtime = tight
+    admin = _key(runtime, "admin")
+    body = {"app": "sendgrid", "name": "SG", "fields": {"api_key": GOOD_SENDGRID}}
+    cid = client.post("/api/v1/connections", json=body, headers=admin).json()["id"]
+    worker = _key(runtime)
+    url = f"/api/v1/connections/{cid}/credentials"
+    counting = Counting(runtime.service.budgets.limiter)
+    runtime.service.budgets.limiter = counting
+    assert client.post(url, headers=worker).status_code == 200  # the key read from its row
+    counting.calls = 0
+    assert client.post(url, headers=worker).status_code == 200
+    assert counting.calls == 1, "per key, per project and the address's failures: one call"
+    assert client.get("/api/v1/me", headers=worker).status_code == 200
+    assert counting.calls == 2
+
+
+def test_an_address_over_its_failures_is_refused_a_credential_read_with_a_known_key(
+    tight: tuple[TestClient, Runtime],
+) -> None:
+    client, runtime = tight
+    admin = _key(runtime, "admin")
+    body = {"app": "sendgrid", "name": "SG", "fields": {"api_key": GOOD_SENDGRID}}
+    cid = client.post("/api/v1/connections", json=body, headers=admin).json()["id"]
+    worker = _key(runtime)
+    url = f"/api/v1/connections/{cid}/credentials"
+    assert client.post(url, headers=worker).status_code == 200  # known to this process now
+    wrong = {"Authorization": "Bearer gk_wrong"}
+    assert [client.get("/api/v1/me", headers=wrong).status_code for _ in range(4)] == [401] * 4
+    refused = client.post(url, headers=worker)
+    _refused(refused)
+    assert "failed API-key attempts from this address" in refused.json()["detail"]

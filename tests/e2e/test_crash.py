@@ -23,10 +23,11 @@ import pytest
 from sqlalchemy import update
 
 from gatekey.errors import ConnectionInactive
+from gatekey.oauth.refresh import Refresher
+from gatekey.oauth.refresh_store import LEASE, RefreshStore
 from gatekey.oauth.sandbox import sandbox_app_definition
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor, ConnectionService, utcnow
-from gatekey.service.tokens import LEASE, TokensMixin
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
 from tests.conftest import MASTER_KEY
@@ -58,21 +59,21 @@ def _refresh_then_hang(
         def before_send(self: Any, *args: Any, **kwargs: Any) -> Any:
             hang()
 
-        TokensMixin._token_request = before_send  # type: ignore[method-assign]
+        Refresher._token_request = before_send  # type: ignore[method-assign]
     elif point == "before_commit":
 
         def before_commit(self: Any, *args: Any, **kwargs: Any) -> Any:
             hang()
 
-        TokensMixin._store_refresh = before_commit  # type: ignore[method-assign]
+        RefreshStore.store = before_commit  # type: ignore[method-assign]
     elif point == "after_commit":
-        store = TokensMixin._store_refresh
+        store = RefreshStore.store
 
         def after_commit(self: Any, *args: Any, **kwargs: Any) -> Any:
             store(self, *args, **kwargs)
             hang()
 
-        TokensMixin._store_refresh = after_commit  # type: ignore[method-assign]
+        RefreshStore.store = after_commit  # type: ignore[method-assign]
     runtime = open_runtime(
         _settings(home, url), extra_apps=[sandbox_app_definition(sandbox_url)], migrate=False
     )
@@ -93,7 +94,7 @@ def _crash_during_refresh(
             .where(connections.c.id == cid)
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    _, _, _, before = service._open(actor, cid)
+    before = service.resolver.open(actor, cid).secret
     version = service.get_connection(actor, cid).version
     if point == "in_flight":
         sandbox.control("slow", ms=3000)
@@ -145,7 +146,7 @@ def test_kill_9_at_each_point_of_a_refresh(
         )
         requests = sandbox.token_requests("refresh_token")
         committed = point == "after_commit"
-        _, _, _, stored = service._open(actor, cid)
+        stored = service.resolver.open(actor, cid).secret
         assert (stored != before) == committed, "only a commit changes the stored token set"
         assert (service.get_connection(actor, cid).version > version) == committed
         real = service.clock
@@ -175,7 +176,7 @@ def test_kill_9_mid_refresh_keeps_the_previous_token_set(
         service, actor, cid, before, version, runtime = _crash_during_refresh(
             tmp_path, database_url, sandbox
         )
-        _, _, _, after = service._open(actor, cid)
+        after = service.resolver.open(actor, cid).secret
         assert after == before, "nothing of the lost answer was stored"
         connection = service.get_connection(actor, cid)
         assert connection.version == version and connection.status == "active"

@@ -219,7 +219,9 @@ def test_restarts_under_load_lose_no_grant_and_answer_503_meanwhile(
         )
         assert statuses == {("active", None): CONNECTIONS}, statuses
         live = sandbox.state.refresh_index
-        lost = [i for i in ids if service._open(actor, i)[3]["refresh_token"] not in live]
+        lost = [
+            i for i in ids if service.resolver.open(actor, i).secret["refresh_token"] not in live
+        ]
         assert lost == [], f"{len(lost)} of {CONNECTIONS} grants lost their refresh token"
         requests = sandbox.token_requests("refresh_token")
         for connection_id in ids:

@@ -131,19 +131,19 @@ def test_refresh_uses_the_refresh_token_and_stores_the_new_one(
 ) -> None:
     actor = _actor(idp_runtime, "mock-idp")
     connection_id = _connect(idp_runtime, actor, idp)
-    _, _, _, before = idp_runtime.service._open(actor, connection_id)
+    before = idp_runtime.service.resolver.open(actor, connection_id).secret
     with idp_runtime.db.write() as conn:
         conn.execute(
             update(connections)
             .where(connections.c.id == connection_id)
-            .values(expires_at=utcnow() - timedelta(seconds=5))
+            .values(expires_at=utcnow() - timedelta(seconds=5), version=connections.c.version + 1)
         )
     credentials = idp_runtime.service.resolve_credentials(actor, connection_id)
     assert credentials.expires_at is not None and credentials.expires_at > utcnow()
     log = idp.stats()["token_log"]
     assert [r["grant_type"] for r in log] == ["authorization_code", "refresh_token"]
     assert log[1]["params"]["refresh_token"] == before["refresh_token"]
-    _, _, _, after = idp_runtime.service._open(actor, connection_id)
+    after = idp_runtime.service.resolver.open(actor, connection_id).secret
     assert after["refresh_token"] != before["refresh_token"], "the rotated token is stored"
 
 

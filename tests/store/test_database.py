@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gatekey.errors import DatabaseUnavailable
 from gatekey.store.database import Database, alembic_config, ride_out
-from gatekey.store.hot import SecretReader
+from gatekey.store.secret_reader import SecretReader
 from gatekey.store.tables import metadata
 from tests.fakes.servers import free_port
 
@@ -43,8 +43,10 @@ def test_an_unreachable_database_is_unavailable_not_a_driver_error() -> None:
     assert "127.0.0.1" not in caught.value.message, "no host or port in the message"
     with pytest.raises(DatabaseUnavailable), db.write() as conn:
         conn.execute(text("SELECT 1"))
-    with pytest.raises(DatabaseUnavailable):
-        SecretReader(db).read_hot("proj_x", "conn_x")
+    reader = SecretReader(db)
+    for read in (reader.stamp, reader.read, reader.whole):
+        with pytest.raises(DatabaseUnavailable):
+            read("proj_x", "conn_x")
     db.dispose()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -18,7 +17,6 @@ from gatekey.errors import (
     DuplicateName,
     InvalidInput,
     NotFound,
-    RateLimited,
 )
 from gatekey.models import (
     ApiKey,
@@ -26,6 +24,7 @@ from gatekey.models import (
     Project,
 )
 from gatekey.service.base import Actor, ServiceBase
+from gatekey.service.budgets import FAILURES
 from gatekey.store import audit as audit_rows
 from gatekey.store import projects as project_rows
 
@@ -38,6 +37,13 @@ def _api_key_of(row: Row[Any]) -> ApiKey:
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _digest(token: str | None) -> str | None:
+    """The hash a well-formed token is stored under; None for anything else."""
+    if token and token.startswith(TOKEN_PREFIX) and len(token) <= 200:
+        return _hash_token(token)
+    return None
 
 
 class AccessMixin(ServiceBase):
@@ -110,37 +116,57 @@ class AccessMixin(ServiceBase):
             if not project_rows.revoke_key(conn, actor.project_id, key_id, self.clock()):
                 raise NotFound(f"API key {key_id} not found")
             audit_rows.record_now(conn, [self._event(actor, "api_key.revoke", "api_key", key_id)])
+        self.keys.forget(key_id)
 
-    def authenticate(self, token: str | None, *, client: str | None = None) -> Actor:
+    def authenticate(
+        self, token: str | None, *, client: str | None = None, peek: bool = True
+    ) -> Actor:
         """Return the actor of a bearer token; every failure looks the same.
 
         With ``client`` (the caller's address), failures are counted: past
         ``auth_failures_per_client`` a minute, every attempt from there is refused with
-        ``rate_limited`` until the budget refills, whether the key exists or not.
+        ``rate_limited`` until the budget refills, whether the key exists or not. A key is
+        read at most once per ``GATEKEY_API_KEY_CACHE_SECONDS`` per process (the revocation
+        window: ``service.key_cache``). ``peek=False``, for a request whose next call spends
+        a budget: the look at ``client``'s failed attempts is left to that call
+        (``Actor.address``), so that the request costs one limiter call.
         """
-        rate = self.limits.rate("auth_failures_per_client") if client else None
-        bucket = f"auth_failures_per_client:{client}"
-        if rate is not None:
-            wait = self.limiter.wait_for(bucket, rate)
-            if wait is not None:
-                raise RateLimited(
-                    "too many failed API-key attempts from this address; "
-                    f"try again in {math.ceil(wait)} s",
-                    retry_after=round(wait, 3),
-                )
+        digest = _digest(token)
+        known = self.keys.get(digest, self.clock()) if digest else None
+        if known is not None:
+            if peek:
+                self.budgets.look_at_failures(client)
+            return Actor(known.project_id, known.key_id, known.role, None if peek else client)
+        self.budgets.look_at_failures(client)
         row = None
-        if token and token.startswith(TOKEN_PREFIX) and len(token) <= 200:
+        if digest is not None:
             with self.db.read() as conn:
-                row = project_rows.key_by_hash(conn, _hash_token(token))
+                row = project_rows.key_by_hash(conn, digest)
         if (
             row is None
             or row.revoked_at is not None
             or (row.expires_at is not None and row.expires_at <= self.clock())
         ):
-            if rate is not None:
-                self.limiter.hit(bucket, rate)
+            self.budgets.count_failure(client)
             raise AuthenticationFailed("missing, unknown, expired or revoked API key")
+        assert digest is not None
+        self.keys.put(digest, row.project_id, row.id, Role(row.role), row.expires_at)
         return Actor(project_id=row.project_id, key_id=row.id, role=Role(row.role))
+
+    def cached_actor(
+        self, token: str | None, *, client: str | None = None, peek: bool = True
+    ) -> Actor | None:
+        """``authenticate`` without I/O: the actor of a key this process read lately, or None
+        when only ``authenticate`` can tell (a database read, a limiter call to Redis)."""
+        digest = _digest(token)
+        known = self.keys.get(digest, self.clock()) if digest else None
+        if known is None:
+            return None
+        if peek and client and self.limits.rate(FAILURES) is not None:
+            if self.limiter.shared:
+                return None
+            self.budgets.look_at_failures(client)
+        return Actor(known.project_id, known.key_id, known.role, None if peek else client)
 
     def bootstrap(self) -> tuple[Project, CreatedApiKey | None]:
         """Ensure the ``default`` project; on first start, return its one-time admin key."""

@@ -2,62 +2,46 @@
 
 from __future__ import annotations
 
-import math
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
 
 from gatekey.catalog.loader import Catalog
-from gatekey.crypto.cache import SecretCache
 from gatekey.crypto.vault import Vault
-from gatekey.domain import roles
-from gatekey.domain.apply import AppliedAuth
-from gatekey.domain.connection import Event as ConnectionEvent
-from gatekey.domain.roles import AnyRole, Role
-from gatekey.errors import (
-    GatekeyError,
-    PermissionDenied,
-    RateLimited,
-)
+from gatekey.domain.roles import Role
+from gatekey.errors import GatekeyError, PermissionDenied
 from gatekey.metrics import Metrics
+from gatekey.oauth.clients import ClientSecrets
 from gatekey.oauth.provider import ProviderClient
+from gatekey.oauth.refresh import Refresher
+from gatekey.oauth.refresh_store import RefreshStore
+from gatekey.oauth.revocation import Revoker
 from gatekey.probe import Prober
 from gatekey.ratelimit import Limiter, Limits, MemoryLimiter
+from gatekey.service.actor import OPERATOR, Actor, authorize
 from gatekey.service.app_registry import AppRegistry
+from gatekey.service.budgets import Budgets
+from gatekey.service.credentials import Resolver
+from gatekey.service.key_cache import KeyCache
 from gatekey.store.audit import Event
 from gatekey.store.connection_writer import ConnectionWriter
 from gatekey.store.database import Database
-from gatekey.store.hot import SecretReader
+from gatekey.store.secret_reader import SecretReader
 from gatekey.store.webhooks import Outbox
 from gatekey.workers.usage_writer import UsageWriter
 from gatekey.workflows.registry import StepRegistry
 from gatekey.workflows.sandbox import StepSandbox
 
 Clock = Callable[[], datetime]
-OPERATOR = "operator"
-"""The ``key_id`` of the local operator's actor."""
+__all__ = ["OPERATOR", "Actor", "Clock", "ServiceBase", "utcnow"]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is calling: a project, the API key (or ``cli``) acting, and its role."""
-
-    project_id: str
-    key_id: str
-    role: AnyRole
-
-    @classmethod
-    def operator(cls, project_id: str) -> Actor:
-        """The local operator (CLI, embedded SDK): admin of the project, allowed everything."""
-        return cls(project_id=project_id, key_id=OPERATOR, role=Role.ADMIN)
 
 
 class ServiceBase:
@@ -79,6 +63,9 @@ class ServiceBase:
         limits: Limits | None = None,
         step_registry: StepRegistry | None = None,
         step_sandbox: StepSandbox | None = None,
+        refresh_commit_seconds: float = 30.0,
+        key_cache_seconds: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.db = db
         self.catalog = catalog
@@ -90,9 +77,6 @@ class ServiceBase:
         self.clock = clock
         self.callback_url = callback_url
         self.session_ttl = session_ttl
-        self.secrets = SecretReader(db)
-        self._opened: SecretCache[dict[str, Any]] = SecretCache()
-        self._applied: SecretCache[tuple[Any, AppliedAuth]] = SecretCache()
         self.limiter: Limiter = limiter or MemoryLimiter()
         self.limits = limits or Limits()
         self.metrics = Metrics(db)
@@ -100,42 +84,61 @@ class ServiceBase:
         self.step_sandbox = step_sandbox or StepSandbox()
         self.outbox = Outbox()
         self.writer = ConnectionWriter(self.outbox)
+        self.budgets = Budgets(self.limiter, self.limits, self.metrics)
+        self.keys = KeyCache(key_cache_seconds)
+        # The credential parts: built here until the composition root builds every part. They
+        # read the clock through ``_now``, so a clock set on the service later holds for them.
+        self.secrets = SecretReader(db)
+        self.client_secrets = ClientSecrets(db, vault)
+        store = RefreshStore(
+            db,
+            self.secrets,
+            vault,
+            self.writer,
+            clock=self._now,
+            provider_timeout=lambda: provider.timeout,
+            commit_seconds=refresh_commit_seconds,
+        )
+        self.refresher = Refresher(
+            db,
+            self.secrets,
+            vault,
+            self.apps,
+            provider,
+            self.metrics,
+            self.client_secrets,
+            store,
+            clock=self._now,
+            sleep=sleep,
+        )
+        self.revoker = Revoker(provider, self.client_secrets, sleep=sleep)
+        self.resolver = Resolver(
+            self.secrets,
+            self.apps,
+            vault,
+            self.refresher,
+            audit,
+            self.metrics,
+            self.budgets,
+            clock=self._now,
+        )
+
+    def _now(self) -> datetime:
+        return self.clock()
 
     def _throttle(self, limit: str, subject: str, what: str) -> None:
         """Count a request against one budget of ``Limits``; raise ``RateLimited`` when spent."""
-        rate = self.limits.rate(limit)
-        if rate is None:
-            return
-        wait = self.limiter.hit(f"{limit}:{subject}", rate)
-        if wait is not None:
-            self.metrics.rate_limited.labels(limit).inc()
-            raise RateLimited(
-                f"too many {what} (at most {rate.count} a minute); "
-                f"try again in {math.ceil(wait)} s",
-                retry_after=round(wait, 3),
-            )
+        self.budgets.spend(limit, subject, what)
 
     def _throttle_actor(self, kind: str, actor: Actor, what: str) -> None:
         """The per-key and per-project budgets of ``kind``; the local operator has none."""
-        if actor.key_id == "operator":
-            return
-        self._throttle(f"{kind}_per_key", actor.key_id, what + " for this API key")
-        self._throttle(f"{kind}_per_project", actor.project_id, what + " in this project")
-
-    def _emit_for(self, conn: DbConnection, event_type: str, project_id: str, cid: str) -> None:
-        """Emit ``event_type`` about a connection as the transaction sees it now.
-
-        Only for ``service.tokens``' deactivation, which writes the row itself until the
-        refresher calls ``ConnectionWriter.set_status`` (which emits the event it decides).
-        """
-        self.writer.announce(conn, project_id, cid, ConnectionEvent(event_type), self.clock())
+        self.budgets.spend_actor(kind, actor, what)
 
     @staticmethod
     def _authorize(actor: Actor, operation: str) -> None:
         """Refuse ``operation`` unless the table in ``domain.roles`` allows it to the actor's
         role; the local operator may do everything."""
-        if actor.key_id != OPERATOR and not roles.allowed(actor.role, operation):
-            raise PermissionDenied(roles.refusal(actor.role, operation))
+        authorize(actor, operation)
 
     @staticmethod
     def _require_admin(actor: Actor) -> None:

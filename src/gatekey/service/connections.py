@@ -1,14 +1,15 @@
-"""Connections: create, list, change, delete, test, and resolve credentials for executions."""
+"""Connections: create, list, change, delete and test them (resolving credentials is
+``service.credentials``)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
@@ -22,15 +23,12 @@ from gatekey.errors import (
     ConnectionInUse,
     CredentialsRejected,
     GatekeyError,
-    InvalidId,
     InvalidInput,
-    MissingScopes,
     NotFound,
     PayloadTooLarge,
 )
 from gatekey.models import (
     AuditEvent,
-    BasicAuth,
     Connection,
     ConnectionPage,
     Credentials,
@@ -39,19 +37,16 @@ from gatekey.models import (
     TestResult,
 )
 from gatekey.oauth.provider import ClientCredentials
+from gatekey.oauth.revocation import Revocation, RevocationRequest
 from gatekey.service.base import Actor, ServiceBase
+from gatekey.service.credentials import check_id, method_of, missing
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import flows as flow_rows
-from gatekey.store import sealed
 from gatekey.store.connection_writer import NewConnection
-from gatekey.store.hot import AnyRow, HotRow, SecretRow
 from gatekey.store.rows import ConnectionRow
 
 MAX_METADATA_BYTES = 16 * 1024
-_ACTIVE = Status.ACTIVE.value
-_KINDS = {kind.value: kind for kind in AuthKind}
-R = TypeVar("R", SecretRow, HotRow)
 
 
 def _connection_of(row: ConnectionRow, flows: int = 0) -> Connection:
@@ -81,27 +76,6 @@ def _connection_of(row: ConnectionRow, flows: int = 0) -> Connection:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-def inactive_error(row: SecretRow) -> ConnectionInactive:
-    return ConnectionInactive(
-        f"connection {row.name!r} ({row.id}) is inactive: "
-        f"{row.status_message or row.status_reason or row.status}; reconnect it",
-        id=row.id,
-        reason=row.status_reason,
-    )
-
-
-def check_scopes(name: str, connection_id: str, granted: Any, required: Sequence[str]) -> None:
-    """Raise ``MissingScopes`` naming what ``required`` has that ``granted`` lacks."""
-    missing = [s for s in required if s not in set(granted or [])]
-    if missing:
-        raise MissingScopes(
-            f"connection {name!r} ({connection_id}) was not granted {', '.join(missing)}; "
-            "reconnect it asking for them",
-            id=connection_id,
-            missing=missing,
-        )
 
 
 def _encode_cursor(after: str) -> str:
@@ -153,23 +127,17 @@ class ConnectionsMixin(ServiceBase):
 
     # -- connections ------------------------------------------------------------------------
 
-    def _method(self, app: App, auth_kind: str | None) -> AuthMethod:
-        try:
-            return app.method(auth_kind)
-        except LookupError:
-            kinds = ", ".join(m.kind for m in app.auth)
-            raise InvalidInput(
-                f"{app.name} does not support auth kind {auth_kind!r} (it supports {kinds})"
-            ) from None
+    @staticmethod
+    def _method(app: App, auth_kind: str | None) -> AuthMethod:
+        return method_of(app, auth_kind)
 
     @staticmethod
     def _check_id(connection_id: str) -> None:
-        if not isinstance(connection_id, str) or not ids.is_valid("conn", connection_id):
-            raise InvalidId("connection ids look like conn_ followed by 26 characters")
+        check_id(connection_id)
 
     @staticmethod
     def _missing(connection_id: str) -> NotFound:
-        return NotFound(f"connection {connection_id} not found", id=connection_id)
+        return missing(connection_id)
 
     def _prepare(
         self, app: App, method: AuthMethod, values: Any, config: Any, validate: bool
@@ -393,7 +361,7 @@ class ConnectionsMixin(ServiceBase):
         self, actor: Actor, connection_id: str, fields: Any, config: Any, validate: bool
     ) -> Replacement:
         """Validate and seal replacement credentials."""
-        row, entry, method, secret = self._open(actor, connection_id)
+        row, details, entry, method, secret = self.resolver.open(actor, connection_id)
         if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS and fields is None:
             secret = {k: v for k, v in secret.items() if k in method.fields.properties}
         known = method.config.properties
@@ -408,7 +376,7 @@ class ConnectionsMixin(ServiceBase):
             **prepared.columns,
             "public_fields": prepared.public,
             "config": prepared.config,
-            "account_label": prepared.label if validate else row.account_label,
+            "account_label": prepared.label if validate else details.account_label,
         }
         return Replacement(
             values, self.vault.seal(actor.project_id, connection_id, prepared.secret)
@@ -440,9 +408,11 @@ class ConnectionsMixin(ServiceBase):
     def delete_connection(
         self, actor: Actor, connection_id: str, *, force: bool = False
     ) -> Deleted:
-        """Delete a connection; refused while flows use it, unless ``force``."""
+        """Delete a connection; refused while flows use it, unless ``force``. An OAuth2 grant
+        is then revoked at the provider (RFC 7009, ``oauth.revocation``), best effort."""
         self._authorize(actor, "delete_connection")
         self._check_id(connection_id)
+        revocation = self._revocation(actor, connection_id)  # while the secret exists
         with self._changing(actor, "connection.delete", "connection", connection_id) as conn:
             row = rows.get(conn, actor.project_id, connection_id)
             if row is None:
@@ -468,47 +438,29 @@ class ConnectionsMixin(ServiceBase):
             )
         else:
             message = f"deleted {row.name!r}"
-        return Deleted(id=connection_id, was_default=row.is_default, message=message)
+        deleted = Deleted(id=connection_id, was_default=row.is_default, message=message)
+        if revocation is None:
+            return deleted
+        if isinstance(revocation, Revocation):
+            return deleted.model_copy(update={"provider_revocation": revocation.outcome})
+        revoked = self.revoker.revoke(revocation)
+        outcome = "ok" if revoked.outcome == "revoked" else "failed"
+        self.audit.submit(
+            self._event(
+                actor, "connection.revoke", "connection", connection_id, outcome, **revoked.detail()
+            )
+        )
+        return deleted.model_copy(update={"provider_revocation": revoked.outcome})
 
-    def _open(
+    def _revocation(
         self, actor: Actor, connection_id: str
-    ) -> tuple[SecretRow, App, AuthMethod, dict[str, Any]]:
-        return self._unseal(actor, connection_id, self.secrets.read)
-
-    def _unseal(
-        self, actor: Actor, connection_id: str, read: Callable[[str, str], R | None]
-    ) -> tuple[R, App, AuthMethod, dict[str, Any]]:
-        """Read the row with ``read`` (whole or hot) and open its secret (a copy)."""
-        self._check_id(connection_id)
-        row = read(actor.project_id, connection_id)
-        if row is None:
-            raise self._missing(connection_id)
-        entry = self.apps.get(actor.project_id, row.app_key)
-        method = self._method(entry, row.auth_kind)
-        return row, entry, method, dict(self._secret_of(row))
-
-    def _whole(self, row: HotRow) -> SecretRow:
-        """The whole row behind a hot one, for the paths that need more (errors)."""
-        whole = self.secrets.read(row.project_id, row.id)
-        if whole is None:
-            raise self._missing(row.id)
-        return whole
-
-    def _secret_of(self, row: AnyRow) -> dict[str, Any]:
-        """The decrypted secret of a row just read, from the cache when its ciphertext is one
-        already opened (never returned to callers as is: they get a copy)."""
-        key = (row.project_id, row.id, row.secret_ciphertext)
-        found = self._opened.get(key)
-        if found is None:
-            found = self.vault.open(row.project_id, row.id, sealed.sealed_of(row))
-            self._opened.put(key, found)
-        return found
-
-    def _fresh(
-        self, row: AnyRow, method: AuthMethod, secret: dict[str, Any], stale: str | None = None
-    ) -> tuple[AnyRow, dict[str, Any]]:
-        """Return the token set to hand out; ``service.tokens`` refreshes OAuth2 tokens here."""
-        return row, secret
+    ) -> RevocationRequest | Revocation | None:
+        """What revoking the connection's grant will need, read before it is deleted."""
+        try:
+            opened = self.resolver.open(actor, connection_id)
+        except GatekeyError:
+            return None
+        return self.revoker.prepare(*opened)
 
     def resolve_credentials(
         self,
@@ -518,75 +470,10 @@ class ConnectionsMixin(ServiceBase):
         stale_token: str | None = None,
         required_scopes: Sequence[str] = (),
     ) -> Credentials:
-        """Return ready-to-use credentials for an execution; audited, never logged.
-
-        The hot path: one indexed read and the decrypt. The audit entry and ``last_used_at``
-        are queued for the group-commit writer. An OAuth2 token that expires within the
-        refresh margin is refreshed first; ``stale_token`` (the token the app just refused with
-        one of ``expired_token_status``) forces a refresh unless another caller already did.
-        Refresh tokens and client secrets are never handed out. ``required_scopes`` that the
-        grant lacks fail with ``missing_scopes`` instead of a provider's 403 later.
-        """
-        try:
-            self._authorize(actor, "resolve_credentials")
-            self._throttle_actor("resolve", actor, "credential requests")
-            hot, entry, method, secret = self._unseal(actor, connection_id, self.secrets.read_hot)
-            row: AnyRow = hot
-            if hot.status != _ACTIVE:
-                raise inactive_error(self._whole(hot))
-            if required_scopes and not set(required_scopes).issubset(hot.scopes):
-                check_scopes(self._whole(hot).name, hot.id, hot.scopes, required_scopes)
-            if method.oauth2 is not None:
-                row, secret = self._fresh(row, method, secret, stale_token)
-        except GatekeyError as exc:
-            self.metrics.resolved(exc.code)
-            self.audit.read(
-                self.clock(), actor.project_id, actor.key_id, connection_id, "refused", exc.code
-            )
-            raise
-        auth = self._applied_auth(row, entry, method, secret)
-        self.metrics.resolved()
-        self.audit.read(self.clock(), actor.project_id, actor.key_id, connection_id)
-        basic = None
-        if auth.basic is not None:
-            basic = BasicAuth.model_construct(username=auth.basic[0], password=auth.basic[1])
-        handed = secret
-        token_type = None
-        expired_status: list[int] = []
-        if method.oauth2 is not None:
-            handed = {k: secret[k] for k in tokens.HANDED_OUT if k in secret}
-            token_type = str(secret.get("token_type") or "Bearer")
-            expired_status = method.oauth2.expired_token_status
-        # Every value comes from validated, stored data: construct without re-validating.
-        return Credentials.trusted(
-            {
-                "connection_id": row.id,
-                "app": row.app_key,
-                "auth_kind": _KINDS[row.auth_kind],
-                "fields": handed,
-                "config": row.config,
-                "base_url": auth.base_url,
-                "headers": dict(auth.headers),
-                "query": dict(auth.query),
-                "basic": basic,
-                "expires_at": row.expires_at,
-                "token_type": token_type,
-                "expired_token_status": list(expired_status),
-            }
+        """Return ready-to-use credentials for an execution (``service.credentials``)."""
+        return self.resolver.resolve(
+            actor, connection_id, stale_token=stale_token, required_scopes=required_scopes
         )
-
-    def _applied_auth(
-        self, row: AnyRow, entry: App, method: AuthMethod, secret: dict[str, Any]
-    ) -> AppliedAuth:
-        """``apply`` for this version of the row (version covers config, ciphertext the
-        secret) under this definition of the app; computed once, then reused."""
-        key = (row.project_id, row.id, row.version, row.secret_ciphertext, row.auth_kind)
-        found = self._applied.get(key)
-        if found is not None and found[0] is entry:
-            return found[1]
-        auth = apply(entry, method, {**secret, **row.config})
-        self._applied.put(key, (entry, auth))
-        return auth
 
     def diagnose_connection(
         self, actor: Actor, connection_id: str, required_scopes: Sequence[str] = ()
@@ -610,11 +497,10 @@ class ConnectionsMixin(ServiceBase):
     def test_connection(self, actor: Actor, connection_id: str) -> TestResult:
         """Run the app's test request; a refusal marks the connection inactive, success heals it."""
         self._authorize(actor, "test_connection")
-        whole, entry, method, secret = self._open(actor, connection_id)
-        row: AnyRow = whole
+        row, details, entry, method, secret = self.resolver.open(actor, connection_id)
         if method.oauth2 is not None and row.status == Status.ACTIVE.value:
             try:
-                row, secret = self._fresh(row, method, secret)
+                row, secret = self.refresher.fresh(row, method.oauth2, secret)
             except ConnectionInactive as exc:
                 return TestResult(ok=False, message=exc.message)
         values = {**secret, **row.config}
@@ -634,7 +520,7 @@ class ConnectionsMixin(ServiceBase):
             return TestResult(ok=False, message=exc.message)
         has_test = (method.test_request or entry.test_request) is not None
         message = "credentials accepted" if has_test else f"{entry.name} has no test request"
-        label = label or whole.account_label
+        label = label or details.account_label
         self._tested(actor, connection_id, Change.TEST_PASSED, now, account_label=label)
         return TestResult(ok=True, account_label=label, message=message)
 

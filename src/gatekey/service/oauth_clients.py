@@ -216,14 +216,7 @@ class OAuthClientsMixin(ServiceBase):
 
     def _client_secret(self, project_id: str, oauth_client_id: str) -> ClientCredentials:
         """Return a client's id and decrypted secret (for token requests only)."""
-        with self.db.read() as conn:
-            row = oauth_rows.client_by_id(conn, project_id, oauth_client_id)
-        if row is None:
-            raise OAuthClientMissing(
-                "the OAuth client this connection was made with is gone; register one and reconnect"
-            )
-        secret = self.vault.open(project_id, oauth_client_id, sealed.sealed_of(row))
-        return ClientCredentials(row.client_id, str(secret["client_secret"]))
+        return self.client_secrets(project_id, oauth_client_id)
 
     def _client_for_app(self, project_id: str, entry: App) -> tuple[str, list[str] | None]:
         """Return the id and scopes override of the project's client for an app."""

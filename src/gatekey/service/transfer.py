@@ -53,7 +53,7 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
         while True:
             found = self.list_connections(actor, cursor=cursor, limit=200)
             for connection in found.items:
-                _, _, _, secret = self._open(actor, connection.id)
+                secret = self.resolver.open(actor, connection.id).secret
                 position = len(entries)
                 entries.append(
                     {

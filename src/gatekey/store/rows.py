@@ -3,7 +3,8 @@
 One frozen dataclass per table (or per projection of one), built from the driver's row with
 ``of``; ``tests/store/test_rows.py`` pins each one's fields to its table's columns, so a new
 column cannot be forgotten here. Sealed payloads stay out of these records: the secret of a
-connection is read by ``store.hot``, an OAuth session's code verifier through ``sealed_of``.
+connection is read by ``store.secret_reader``, an OAuth session's code verifier through
+``sealed_of``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from gatekey.api.deps import ActorDep, ServiceDep
+from gatekey.api.deps import ActorDep, ServiceDep, SpendingActorDep
 from gatekey.api.schemas import ConnectionCreate, ConnectionUpdate, CredentialsRequest
 from gatekey.domain.connection import Status
 from gatekey.models import (
@@ -102,20 +102,25 @@ def connection_usage(
 @router.post("/{connection_id}/credentials", response_model=Credentials)
 def resolve_credentials(
     connection_id: ConnectionId,
-    actor: ActorDep,
+    actor: SpendingActorDep,
     service: ServiceDep,
-    response: Response,
     body: CredentialsRequest | None = None,
-) -> Credentials:
+) -> Response:
     """Return the credentials an execution needs, refreshing an expiring OAuth2 token first.
 
     Audited; never cached. Send ``stale_token`` when the app refused the token as expired.
     """
-    response.headers["Cache-Control"] = "no-store"
     stale = body.stale_token.get_secret_value() if body and body.stale_token else None
     scopes = body.required_scopes if body else []
-    return service.resolve_credentials(
+    credentials = service.resolve_credentials(
         actor, connection_id, stale_token=stale, required_scopes=scopes
+    )
+    # serialized here: the model is the service's own, built from validated data, so the
+    # route skips FastAPI's validation of what it returns (a second hop to the thread pool)
+    return Response(
+        credentials.model_dump_json(),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
     )
 
 

@@ -1,4 +1,5 @@
-"""What a refresh does with the provider's answer when the database is not there to take it.
+"""``oauth.refresh_store``: what a refresh does with the provider's answer when the database is
+not there to take it.
 
 The provider has rotated the refresh token by then, and the new one exists nowhere else: the
 token set is stored once the database is back (within ``refresh_commit_seconds``), replaces the
@@ -27,9 +28,9 @@ import pytest
 from sqlalchemy import update
 
 from gatekey.errors import DatabaseUnavailable, ProviderUnavailable
+from gatekey.oauth.refresh_store import LEASE
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, ConnectionService
-from gatekey.service.tokens import LEASE
 from gatekey.settings import Settings
 from gatekey.store import connections as rows
 from gatekey.store.tables import connections
@@ -80,19 +81,21 @@ def _setup(settings: Settings, sandbox: Sandbox) -> Setup:
         conn.execute(
             update(connections)
             .where(connections.c.id == connection_id)
-            .values(expires_at=service.clock() - timedelta(seconds=1))
+            .values(
+                expires_at=service.clock() - timedelta(seconds=1), version=connections.c.version + 1
+            )
         )
     return Setup(runtime, service, actor, connection_id, transport)
 
 
 def _lease_of(setup: Setup) -> Any:
-    row = setup.service.secrets.read(setup.actor.project_id, setup.connection_id)
-    assert row is not None
-    return row.refresh_lease_until
+    found = setup.service.secrets.whole(setup.actor.project_id, setup.connection_id)
+    assert found is not None
+    return found[1].refresh_lease_until
 
 
 def _secret(setup: Setup) -> dict[str, Any]:
-    return setup.service._open(setup.actor, setup.connection_id)[3]
+    return setup.service.resolver.open(setup.actor, setup.connection_id).secret
 
 
 @pytest.fixture
@@ -135,8 +138,7 @@ def test_a_token_set_issued_as_the_database_goes_down_is_stored_when_it_is_back(
     assert stored["access_token"] == fresh.fields["access_token"] != before["access_token"]
     assert stored["refresh_token"] != before["refresh_token"]
     assert stored["refresh_token"] in sandbox.state.refresh_index, "the live refresh token"
-    row = setup.service.secrets.read(setup.actor.project_id, setup.connection_id)
-    assert row is not None and row.refresh_lease_until is None, "the lease is released"
+    assert _lease_of(setup) is None, "the lease is released"
     assert "storing the refreshed token set" in caplog.text
     assert "sbx_" not in caplog.text, "no token in any log line"
     again = setup.service.resolve_credentials(
@@ -150,7 +152,7 @@ def test_an_outage_longer_than_the_budget_is_a_503_and_a_log_line_without_the_to
 ) -> None:
     caplog.set_level(logging.DEBUG)
     setup = on_private
-    setup.service.refresh_commit_seconds = 1.0
+    setup.service.refresher.store.commit_seconds = 1.0
     timers: list[threading.Thread] = []
     setup.transport.then = lambda: _down_for(private_cluster, 4.0, timers)
 
@@ -210,7 +212,7 @@ def test_a_waiter_gives_up_on_a_silent_lease_holder_after_timeout_plus_budget(
     setup = _setup(settings, sandbox)
     service = setup.service
     service.provider._timeout = 0.5
-    service.refresh_commit_seconds = 0.5
+    service.refresher.store.commit_seconds = 0.5
     row = service.secrets.read(setup.actor.project_id, setup.connection_id)
     assert row is not None
     now = service.clock()

@@ -1,12 +1,11 @@
-"""Refresh before resolution: margins, rotation, merge, and the failure classes."""
+"""``oauth.refresh`` through the service: refresh before resolution, margins, rotation, merge,
+and the failure classes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from unittest import mock
 
-import httpx2
 import pytest
 
 from gatekey.errors import ConnectionInactive, OAuthClientRejected, ProviderUnavailable
@@ -28,8 +27,7 @@ def _set_clock(service: ConnectionService, clock: Callable[[], datetime]) -> Non
 
 
 def _secret(service: ConnectionService, actor: Actor, connection_id: str) -> dict[str, object]:
-    _row, _, _, secret = service._open(actor, connection_id)
-    return secret
+    return service.resolver.open(actor, connection_id).secret
 
 
 def test_valid_token_is_handed_out_without_a_token_request(
@@ -243,36 +241,6 @@ def test_code_grant_apps_cannot_be_created_with_fields(
 
     with pytest.raises(InvalidInput, match="consent screen"):
         oauth_service.create_connection(oauth_actor, app="sandbox", name="x", fields={})
-
-
-def test_delete_revokes_the_grant_at_the_provider(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
-) -> None:
-    connection_id = connect(oauth_service, oauth_actor, sandbox)
-    access = oauth_service.resolve_credentials(oauth_actor, connection_id).fields["access_token"]
-    deleted = oauth_service.delete_connection(oauth_actor, connection_id)
-    assert deleted.provider_revocation == "revoked"
-    assert sandbox.state.counts["revoke"] == 1
-    with httpx2.Client(trust_env=False) as http:
-        me = http.get(f"{sandbox.url}/api/me", headers={"Authorization": f"Bearer {access}"})
-    assert me.status_code == 401, "the grant is gone at the provider"
-    events = oauth_service.audit_trail(oauth_actor)
-    assert any(e.action == "connection.revoke" and e.outcome == "ok" for e in events)
-
-
-def test_revocation_is_retried_on_503_and_failure_is_recorded(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
-) -> None:
-    first = connect(oauth_service, oauth_actor, sandbox, name="Retried")
-    second = connect(oauth_service, oauth_actor, sandbox, name="Failed")
-    with mock.patch("gatekey.service.tokens.time.sleep"):
-        sandbox.state.revoke_faults = [503]
-        assert oauth_service.delete_connection(oauth_actor, first).provider_revocation == "revoked"
-        sandbox.state.revoke_faults = [503, 503, 503]
-        assert oauth_service.delete_connection(oauth_actor, second).provider_revocation == "failed"
-    assert oauth_service.list_connections(oauth_actor).items == []
-    events = oauth_service.audit_trail(oauth_actor)
-    assert any(e.action == "connection.revoke" and e.outcome == "failed" for e in events)
 
 
 def test_testing_an_oauth_connection_refreshes_first_and_reports_revocation(

@@ -1,0 +1,91 @@
+"""What an execution is handed for a connection, and why it is refused one. Pure, no I/O.
+
+``handed_out`` shapes the values of ``models.Credentials`` from the row, the app's method, the
+decrypted secret and the applied auth rules: OAuth2 connections hand out the access token and
+its type only (never the refresh token or a client secret), with the statuses that mean the
+token expired; every other kind hands out its fields. Values come from data validated when it
+was stored, so nothing here validates again; every mutable value is a fresh copy, since the
+inputs are cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from gatekey.catalog.schema import AuthKind, OAuth2Spec
+from gatekey.domain.apply import AppliedAuth
+from gatekey.domain.tokens import HANDED_OUT
+from gatekey.errors import ConnectionInactive, MissingScopes
+
+_KINDS = {kind.value: kind for kind in AuthKind}
+
+
+class Handed(Protocol):
+    """The columns of a connection that reach an execution."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def app_key(self) -> str: ...
+    @property
+    def auth_kind(self) -> str: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+def handed_out(
+    row: Handed, oauth2: OAuth2Spec | None, secret: Mapping[str, Any], auth: AppliedAuth
+) -> dict[str, Any]:
+    """The values of the ``Credentials`` for ``row`` (``basic`` as a (username, password)
+    pair, for the caller's model to wrap)."""
+    if oauth2 is None:
+        fields = dict(secret)
+        token_type = None
+        expired: list[int] = []
+    else:
+        fields = {k: secret[k] for k in HANDED_OUT if k in secret}
+        token_type = str(secret.get("token_type") or "Bearer")
+        expired = list(oauth2.expired_token_status)
+    return {
+        "connection_id": row.id,
+        "app": row.app_key,
+        "auth_kind": _KINDS[row.auth_kind],
+        "fields": fields,
+        "config": dict(row.config),
+        "base_url": auth.base_url,
+        "headers": dict(auth.headers),
+        "query": dict(auth.query),
+        "basic": auth.basic,
+        "expires_at": row.expires_at,
+        "token_type": token_type,
+        "expired_token_status": expired,
+    }
+
+
+def inactive_error(
+    connection_id: str, name: str, status: str, reason: str | None, message: str | None
+) -> ConnectionInactive:
+    """The error a resolution of an inactive connection fails with: names the connection and
+    says why, so the person who reads it knows what to reconnect."""
+    return ConnectionInactive(
+        f"connection {name!r} ({connection_id}) is inactive: "
+        f"{message or reason or status}; reconnect it",
+        id=connection_id,
+        reason=reason,
+    )
+
+
+def check_scopes(name: str, connection_id: str, granted: Any, required: Sequence[str]) -> None:
+    """Raise ``MissingScopes`` naming what ``required`` has that ``granted`` lacks."""
+    missing = [s for s in required if s not in set(granted or [])]
+    if missing:
+        raise MissingScopes(
+            f"connection {name!r} ({connection_id}) was not granted {', '.join(missing)}; "
+            "reconnect it asking for them",
+            id=connection_id,
+            missing=missing,
+        )

@@ -1,0 +1,220 @@
+"""Credentials for executions: the hot path, in one place.
+
+A resolution happens before every workflow step, so it is one indexed read of two columns
+and, most of the time, nothing else that touches the database or a cipher. The read is the
+connection's ``Stamp`` (version and ciphertext); what an earlier resolution made of the same
+stamp under the same app definition is reused: the row (``SecretRow``, the one row type), the
+decrypted secret and the applied auth rules, in one cache keyed by (project, id, version,
+ciphertext). Every change to those columns bumps the version or writes a new ciphertext, in
+whichever process or replica makes it, so a stale reading is never served; a new stamp reads
+the row and decrypts once. The rest of the row (``Details``: names and status details) is read
+only when an error needs it.
+
+An OAuth2 token goes through the ``Refresher`` first (``oauth.refresh``: once per expiry,
+across processes). The audit entry and ``last_used_at`` are queued for the group-commit
+writer; the budgets are charged in one limiter call. What is handed out is shaped by
+``domain.credentials.handed_out``: refresh tokens and client secrets never leave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from gatekey import ids
+from gatekey.catalog.schema import App, AuthMethod
+from gatekey.crypto.cache import SecretCache
+from gatekey.crypto.vault import Vault
+from gatekey.domain.apply import AppliedAuth, apply
+from gatekey.domain.connection import Status
+from gatekey.domain.credentials import check_scopes, handed_out, inactive_error
+from gatekey.errors import GatekeyError, InvalidId, InvalidInput, NotFound
+from gatekey.metrics import Metrics
+from gatekey.models import BasicAuth, Credentials
+from gatekey.oauth.refresh import Refresher
+from gatekey.service.actor import OPERATOR, Actor, authorize
+from gatekey.service.app_registry import AppRegistry
+from gatekey.service.budgets import Budgets
+from gatekey.store.sealed import sealed_of
+from gatekey.store.secret_reader import Details, SecretReader, SecretRow
+from gatekey.workers.usage_writer import UsageWriter
+
+_ACTIVE = Status.ACTIVE.value
+
+
+def check_id(connection_id: str) -> None:
+    if not isinstance(connection_id, str) or not ids.is_valid("conn", connection_id):
+        raise InvalidId("connection ids look like conn_ followed by 26 characters")
+
+
+def missing(connection_id: str) -> NotFound:
+    return NotFound(f"connection {connection_id} not found", id=connection_id)
+
+
+def method_of(app: App, auth_kind: str | None) -> AuthMethod:
+    """The app's method for ``auth_kind`` (its only or first one for None)."""
+    try:
+        return app.method(auth_kind)
+    except LookupError:
+        kinds = ", ".join(m.kind for m in app.auth)
+        raise InvalidInput(
+            f"{app.name} does not support auth kind {auth_kind!r} (it supports {kinds})"
+        ) from None
+
+
+class Opened(NamedTuple):
+    """A connection read whole with its secret opened (a copy: the caller's to change)."""
+
+    row: SecretRow
+    details: Details
+    app: App
+    method: AuthMethod
+    secret: dict[str, Any]
+
+
+class _Reading:
+    """What one stamp of a connection gives under one app definition. ``secret`` is never
+    handed out as it is; ``auth`` is computed by the first resolution that needs it."""
+
+    __slots__ = ("app", "auth", "method", "row", "secret")
+
+    def __init__(self, row: SecretRow, app: App, method: AuthMethod, secret: dict[str, Any]):
+        self.row = row
+        self.app = app
+        self.method = method
+        self.secret = secret
+        self.auth: AppliedAuth | None = None
+
+
+class Resolver:
+    def __init__(
+        self,
+        reader: SecretReader,
+        apps: AppRegistry,
+        vault: Vault,
+        refresher: Refresher,
+        audit: UsageWriter,
+        metrics: Metrics,
+        budgets: Budgets,
+        *,
+        clock: Callable[[], datetime],
+        cache_entries: int = 10_000,
+    ) -> None:
+        self._reader = reader
+        self._apps = apps
+        self._vault = vault
+        self._refresher = refresher
+        self._audit = audit
+        self._metrics = metrics
+        self._budgets = budgets
+        self._clock = clock
+        self.cache: SecretCache[_Reading] = SecretCache(cache_entries)
+
+    def resolve(
+        self,
+        actor: Actor,
+        connection_id: str,
+        *,
+        stale_token: str | None = None,
+        required_scopes: Sequence[str] = (),
+    ) -> Credentials:
+        """Return ready-to-use credentials for an execution; audited, never logged.
+
+        An OAuth2 token that expires within the refresh margin is refreshed first;
+        ``stale_token`` (the token the app just refused with one of ``expired_token_status``)
+        forces a refresh unless another caller already did. ``required_scopes`` that the
+        grant lacks fail with ``missing_scopes`` instead of a provider's 403 later.
+        """
+        try:
+            if actor.key_id != OPERATOR:  # the local operator: allowed, no budget
+                authorize(actor, "resolve_credentials")
+                self._budgets.spend_actor("resolve", actor, "credential requests")
+            reading = self._current(actor.project_id, connection_id)
+            row = reading.row
+            if row.status != _ACTIVE:
+                details = self._details(row)
+                raise inactive_error(
+                    row.id, details.name, row.status, details.status_reason, details.status_message
+                )
+            if required_scopes and not set(required_scopes).issubset(row.scopes):
+                check_scopes(self._details(row).name, row.id, row.scopes, required_scopes)
+            spec = reading.method.oauth2
+            if spec is not None:
+                fresh, secret = self._refresher.fresh(row, spec, reading.secret, stale_token)
+                if fresh is not row:
+                    reading = self._remember(fresh, reading.app, reading.method, secret)
+        except GatekeyError as exc:
+            self._metrics.resolved(exc.code)
+            self._audit.read(
+                self._clock(), actor.project_id, actor.key_id, connection_id, "refused", exc.code
+            )
+            raise
+        auth = reading.auth or self._apply(reading)
+        self._metrics.resolved()
+        self._audit.read(self._clock(), actor.project_id, actor.key_id, connection_id)
+        values = handed_out(reading.row, reading.method.oauth2, reading.secret, auth)
+        if auth.basic is not None:
+            values["basic"] = BasicAuth.model_construct(
+                username=auth.basic[0], password=auth.basic[1]
+            )
+        return Credentials.trusted(values)
+
+    def open(self, actor: Actor, connection_id: str) -> Opened:
+        """Read the connection whole and open its secret, for edits, tests and exports (the
+        caller has checked the actor's role)."""
+        check_id(connection_id)
+        found = self._reader.whole(actor.project_id, connection_id)
+        if found is None:
+            raise missing(connection_id)
+        row, details = found
+        app = self._apps.get(row.project_id, row.app_key)
+        reading = self.cache.get((row.project_id, row.id, row.version, row.secret_ciphertext))
+        if reading is None or reading.app is not app:
+            secret = self._vault.open(row.project_id, row.id, sealed_of(row))
+            reading = self._remember(row, app, method_of(app, row.auth_kind), secret)
+        return Opened(row, details, app, reading.method, dict(reading.secret))
+
+    def _current(self, project_id: str, connection_id: str) -> _Reading:
+        """The reading of the connection as it is now: the cached one if its stamp is.
+
+        The id's form is checked when no row has it (only a well-formed id is stored): a
+        malformed one still fails with ``invalid_id``, without a regex on the hot path.
+        """
+        if type(connection_id) is not str:
+            check_id(connection_id)
+        stamp = self._reader.stamp(project_id, connection_id)
+        if stamp is None:
+            check_id(connection_id)
+            raise missing(connection_id)
+        reading = self.cache.get((project_id, connection_id, *stamp))
+        if reading is not None and reading.app is self._apps.get(project_id, reading.row.app_key):
+            return reading
+        row = self._reader.read(project_id, connection_id)
+        if row is None:  # deleted since the stamp was read
+            raise missing(connection_id)
+        app = self._apps.get(project_id, row.app_key)
+        method = method_of(app, row.auth_kind)
+        return self._remember(
+            row, app, method, self._vault.open(project_id, row.id, sealed_of(row))
+        )
+
+    def _remember(
+        self, row: SecretRow, app: App, method: AuthMethod, secret: dict[str, Any]
+    ) -> _Reading:
+        reading = _Reading(row, app, method, secret)
+        self.cache.put((row.project_id, row.id, row.version, row.secret_ciphertext), reading)
+        return reading
+
+    def _apply(self, reading: _Reading) -> AppliedAuth:
+        """``apply`` for this reading (version covers config, ciphertext the secret), once."""
+        auth = apply(reading.app, reading.method, {**reading.secret, **reading.row.config})
+        reading.auth = auth
+        return auth
+
+    def _details(self, row: SecretRow) -> Details:
+        """The details of a row just read, for an error's message."""
+        found = self._reader.whole(row.project_id, row.id)
+        if found is None:
+            raise missing(row.id)
+        return found[1]

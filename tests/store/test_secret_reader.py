@@ -1,0 +1,62 @@
+"""``store.secret_reader``: the stamp, the row and the whole row read the same state, scoped by
+project, with parsed JSON the caller's own copy."""
+
+from __future__ import annotations
+
+from gatekey.service import Actor, ConnectionService
+from gatekey.store import connections as rows
+from gatekey.store.secret_reader import Details, SecretRow
+from gatekey.store.tables import connections
+
+
+def test_the_three_reads_agree(service: ConnectionService, actor: Actor) -> None:
+    made = service.create_connection(
+        actor,
+        app="sendgrid",
+        name="Hot",
+        fields={"api_key": "SG.hot.canary"},
+        validate=False,
+    )
+    stamp = service.secrets.stamp(actor.project_id, made.id)
+    row = service.secrets.read(actor.project_id, made.id)
+    whole = service.secrets.whole(actor.project_id, made.id)
+    assert stamp is not None and row is not None and whole is not None
+    assert whole[0] == row
+    assert stamp == (row.version, row.secret_ciphertext)
+    details = whole[1]
+    assert details.name == "Hot" and details.refresh_failures == 0
+    assert set(SecretRow._fields).isdisjoint(Details._fields)
+    every = {c.name for c in connections.c}
+    assert set(SecretRow._fields) | set(Details._fields) <= every
+    assert "canary" not in repr(row) and "SG." not in repr(row)
+    row.config["changed"] = True  # parsed JSON is the caller's own copy
+    again = service.secrets.read(actor.project_id, made.id)
+    assert again is not None and "changed" not in again.config
+
+
+def test_every_change_moves_the_stamp(service: ConnectionService, actor: Actor) -> None:
+    """What the resolver's cache relies on: a write through ``store.connections`` bumps the
+    version (or writes a new ciphertext)."""
+    made = service.create_connection(
+        actor, app="sendgrid", name="Moves", fields={"api_key": "SG.a.b"}, validate=False
+    )
+    seen = {service.secrets.stamp(actor.project_id, made.id)}
+    service.rename_connection(actor, made.id, "Moved")
+    seen.add(service.secrets.stamp(actor.project_id, made.id))
+    with service.db.write() as conn:
+        rows.set_values(conn, actor.project_id, made.id, {"status": "inactive"})
+    seen.add(service.secrets.stamp(actor.project_id, made.id))
+    service.replace_credentials(actor, made.id, fields={"api_key": "SG.c.d"}, validate=False)
+    seen.add(service.secrets.stamp(actor.project_id, made.id))
+    assert len(seen) == 4
+
+
+def test_the_reads_are_scoped_to_the_project(service: ConnectionService, actor: Actor) -> None:
+    made = service.create_connection(
+        actor, app="sendgrid", name="Scoped", fields={"api_key": "SG.scoped.value"}, validate=False
+    )
+    other = service.create_project("elsewhere")
+    missing = "conn_" + "0" * 26
+    for read in (service.secrets.stamp, service.secrets.read, service.secrets.whole):
+        assert read(other.id, made.id) is None
+        assert read(actor.project_id, missing) is None
