@@ -24,8 +24,8 @@ from gatekey.api.guard import Guard
 from gatekey.api.inputs import InputGuard
 from gatekey.oauth.sandbox import sandbox_router
 from gatekey.runtime import Runtime, background_workers
-from gatekey.web import callback, pages, workflow_pages
-from gatekey.web.auth import SignInRequired, to_sign_in
+from gatekey.web import render, routes
+from gatekey.web.errors import SignInRequired, to_sign_in
 
 
 def create_app(
@@ -62,7 +62,7 @@ def create_app(
     app.state.service = runtime.service
     app.state.settings = runtime.settings
     app.state.runtime = runtime
-    problems.install(app)
+    problems.install(app, outage_page=lambda: render.page("unavailable.html", 503))
     app.add_middleware(InputGuard)  # inside Guard: the declared size is checked first
     app.add_middleware(Guard)
 
@@ -80,9 +80,7 @@ def create_app(
 
 def _include_pages(app: FastAPI) -> None:
     """The web pages: the OAuth callback, the console, and a sign-in redirect for them."""
-    app.include_router(callback.router)
-    app.include_router(pages.router)
-    app.include_router(workflow_pages.router)
+    app.include_router(routes.router)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:

@@ -7,6 +7,7 @@ store reported it or a driver error escaped; a person's browser gets a plain pag
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,7 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gatekey import errors
 from gatekey.store import database
-from gatekey.web.render import page
 
 PROBLEM = "application/problem+json"
 
@@ -96,30 +96,37 @@ def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
     return {k: v for k, v in exc.details.items() if k in allowed}
 
 
-def unavailable(request: Request, exc: errors.DatabaseUnavailable) -> Response:
+OutagePage = Callable[[], Response]
+"""Renders the plain page a person's browser gets during an outage (the pages' own template,
+handed in by the ASGI root, so the API never imports the pages)."""
+
+
+def unavailable(
+    request: Request, exc: errors.DatabaseUnavailable, outage_page: OutagePage | None
+) -> Response:
     """503 with ``Retry-After``: a problem document, or a plain page for a person's browser."""
     wants_page = not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
         "accept", ""
     )
-    if not wants_page:
+    if not wants_page or outage_page is None:
         return problem(503, exc.code, exc.message, **_safe_details(exc))
-    response = page("unavailable.html", 503)
+    response = outage_page()
     response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after or 1)))
     return response
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, outage_page: OutagePage | None = None) -> None:
     """Register the handlers that turn errors into problem documents."""
 
     @app.exception_handler(errors.DatabaseUnavailable)
     async def _database(request: Request, exc: errors.DatabaseUnavailable) -> Response:
-        return unavailable(request, exc)
+        return unavailable(request, exc, outage_page)
 
     async def _driver(request: Request, exc: Exception) -> Response:
         """A driver error that escaped the store: an outage is a 503, anything else a 500."""
         if not database.unavailable(exc):
             raise exc
-        return unavailable(request, database.outage())
+        return unavailable(request, database.outage(), outage_page)
 
     app.add_exception_handler(sa_exc.DBAPIError, _driver)
     app.add_exception_handler(sa_exc.TimeoutError, _driver)
