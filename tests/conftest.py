@@ -12,7 +12,6 @@ in ``GATEKEY_STEP_PYTHON`` an interpreter that ``nobody`` can run."""
 
 from __future__ import annotations
 
-import base64
 import os
 import uuid
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from gatekey.settings import Settings
 from gatekey.store.database import Database
 from gatekey.store.tables import metadata
 from tests.fakes import step_setup
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.postgres_cluster import PrivatePostgres, private_postgres, unavailable_reason
 from tests.fakes.providers import FakeProviders
 from tests.fakes.sandbox import Sandbox, running_sandbox, sandbox_project
@@ -37,7 +37,6 @@ os.environ.setdefault("GATEKEY_STEP_PYTHON", step_setup.interpreter())
 os.environ["PYTHONPATH"] = step_setup.python_path()
 
 PG_ENV = "GATEKEY_TEST_DATABASE_URL"
-MASTER_KEY = "mk-test-1:" + base64.b64encode(b"\x07" * 32).decode()
 
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])
 

@@ -17,7 +17,7 @@ from gatekey.runtime import open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
 from gatekey.web.auth import COOKIE
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.postgres_cluster import PrivatePostgres
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 

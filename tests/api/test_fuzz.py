@@ -29,7 +29,7 @@ from gatekey.api.app import create_app
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.servers import serve
 

@@ -4,25 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from gatekey.cli import app
-from tests.conftest import MASTER_KEY
-
-runner = CliRunner(env={"COLUMNS": "200"})
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GATEKEY_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("GATEKEY_DATABASE_URL", database_url)
-    monkeypatch.delenv("GATEKEY_MASTER_KEYS", raising=False)
-    return tmp_path / "home"
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from tests.fakes.cli import run
+from tests.fakes.keys import MASTER_KEY
 
 
 def test_a_connection_from_the_command_line(env: Path) -> None:
@@ -109,7 +93,7 @@ def test_apps(env: Path) -> None:
 def test_a_project_app_from_a_file(env: Path, tmp_path: Path) -> None:
     import yaml
 
-    from tests.service.test_apps import acme
+    from tests.fakes.apps import acme
 
     definition = tmp_path / "acme.yaml"
     definition.write_text(yaml.safe_dump(acme()))

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_commands import env, run  # noqa: F401  (the env fixture)
+from tests.fakes.cli import run
 
 
-def test_flows_from_a_file_and_usage(env: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_flows_from_a_file_and_usage(env: Path, tmp_path: Path) -> None:
     code, out, err = run(
         "connections", "create", "--app", "sendgrid", "--name", "SG",
         "--field", "api_key=SG.cli.flow0001", "--skip-test", "--json",
@@ -41,7 +41,7 @@ def test_flows_from_a_file_and_usage(env: Path, tmp_path: Path) -> None:  # noqa
     assert code == 0, err
 
 
-def test_runs_from_the_command_line(env: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_runs_from_the_command_line(env: Path, tmp_path: Path) -> None:
     code, out, err = run(
         "connections", "create", "--app", "sendgrid", "--name", "SG",
         "--field", "api_key=SG.cli.flow0002", "--skip-test", "--json",
@@ -81,7 +81,7 @@ def test_runs_from_the_command_line(env: Path, tmp_path: Path) -> None:  # noqa:
 
 
 def test_export_then_import_into_another_project(
-    env: Path,  # noqa: F811
+    env: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -5,10 +5,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from gatekey.cli import app
-from tests.cli.test_commands import env, run, runner  # noqa: F401  (the env fixture)
+from tests.fakes.cli import run, runner
 
 
-def test_register_a_client_and_start_connecting(env: Path) -> None:  # noqa: F811
+def test_register_a_client_and_start_connecting(env: Path) -> None:
     added = runner.invoke(
         app,
         ["oauth-clients", "add", "--app", "github", "--client-id", "Iv1.cli", "--json"],
@@ -38,13 +38,13 @@ def test_register_a_client_and_start_connecting(env: Path) -> None:  # noqa: F81
     assert code == 0 and json.loads(out)["status"] == "pending"
 
 
-def test_connect_without_a_client_says_what_to_do(env: Path) -> None:  # noqa: F811
+def test_connect_without_a_client_says_what_to_do(env: Path) -> None:
     code, _, err = run("connections", "connect", "--app", "github", "--no-wait")
     assert code == 2
     assert "oauth_client_missing" in err and "register one" in err
 
 
-def test_worker_sweeps_once(env: Path) -> None:  # noqa: F811
+def test_worker_sweeps_once(env: Path) -> None:
     code, out, err = run("worker", "--once")
     assert code == 0, err
     assert "refreshed 0, failed 0" in out

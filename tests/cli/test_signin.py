@@ -29,14 +29,6 @@ from tests.fakes.servers import free_port
 LINK = re.compile(r"(https?://\S+/signin/([A-Za-z0-9_-]{20,}))")
 
 
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GATEKEY_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("GATEKEY_DATABASE_URL", database_url)
-    monkeypatch.delenv("GATEKEY_MASTER_KEYS", raising=False)
-    return tmp_path / "home"
-
-
 def test_signin_link_prints_a_fresh_link_that_replaces_older_ones(
     env: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -23,9 +23,8 @@ from gatekey.runtime import background_refresher, open_runtime
 from gatekey.service import utcnow
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
-from tests.conftest import MASTER_KEY
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.keys import MASTER_KEY
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 
 REPLICAS = 3
 DUE = 12

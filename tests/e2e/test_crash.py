@@ -29,9 +29,8 @@ from gatekey.service import Actor, ConnectionService, utcnow
 from gatekey.service.tokens import LEASE, TokensMixin
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
-from tests.conftest import MASTER_KEY
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.keys import MASTER_KEY
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 
 
 def _settings(home: str, url: str) -> Settings:

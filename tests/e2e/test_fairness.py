@@ -24,9 +24,9 @@ from gatekey.service.webhooks import PER_PROJECT
 from gatekey.settings import Settings
 from gatekey.store.tables import runs, webhook_deliveries
 from gatekey.workflows.worker import RunWorker
+from tests.fakes.apps import acme
 from tests.fakes.receiver import Receiver, receiver
 from tests.fakes.servers import free_port
-from tests.service.test_apps import acme
 
 FLOOD = 1000
 THREADS = 2

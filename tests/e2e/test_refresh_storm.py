@@ -20,9 +20,8 @@ from gatekey.runtime import open_runtime
 from gatekey.service import Actor, utcnow
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
-from tests.conftest import MASTER_KEY
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.keys import MASTER_KEY
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 
 PROCESSES = 4
 THREADS = 13

@@ -11,7 +11,7 @@ from typing import Any
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.receiver import receiver
 
 SENDERS = 4

@@ -17,8 +17,7 @@ from gatekey.runtime import open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 
 
 def _expire_in(service: ConnectionService, connection_id: str, delta: timedelta) -> None:

@@ -22,8 +22,7 @@ from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
-from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, connect
 
 MACHINE_SETTINGS = settings(
     max_examples=12,

@@ -9,8 +9,7 @@ import pytest
 from gatekey.errors import DecryptionFailed, InvalidInput
 from gatekey.service import Actor, ConnectionService
 from tests.fakes.providers import GOOD_SENDGRID
-from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, connect
 
 PASSPHRASE = "correct horse battery staple"
 

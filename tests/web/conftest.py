@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from gatekey.api.app import create_app
-from gatekey.runtime import Runtime, install_demo, open_runtime
+from gatekey.runtime import install_demo, open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
+from tests.fakes.browser import Served
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.provider_server import provider_server
 from tests.fakes.servers import free_port, serve
 
 CHROMIUM = os.environ.get("GATEKEY_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-@dataclass
-class Served:
-    url: str
-    runtime: Runtime
-    actor: Actor
-    signin_link: str
 
 
 @pytest.fixture(scope="session")
@@ -78,9 +68,3 @@ def page(browser: Browser, served: Served) -> Iterator[Page]:
     assert signed_in.url.endswith("/connections")
     yield signed_in
     context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    """Save a screenshot of a main state as a test artifact (``artifacts/screenshots``)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^a-z0-9-]', '-', name)}.png"))

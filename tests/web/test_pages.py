@@ -8,8 +8,8 @@ from playwright.sync_api import Page, expect
 
 from gatekey.errors import ConnectionInactive
 from gatekey.service.apps import stored_definition
+from tests.fakes.browser import Served, shot
 from tests.fakes.provider_server import ACCEPTED
-from tests.web.conftest import Served, shot
 
 
 def _new(page: Page, app: str, name: str) -> None:
