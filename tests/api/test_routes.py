@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -179,6 +181,66 @@ def test_duplicate_name_is_409(client: TestClient, admin: dict[str, str]) -> Non
 def test_malformed_id_is_400(client: TestClient, admin: dict[str, str]) -> None:
     response = client.get("/api/v1/connections/not-an-id", headers=admin)
     assert (response.status_code, response.json()["code"]) == (400, "invalid_id")
+
+
+ID_PREFIXES = {
+    "connection_id": "conn",
+    "key_id": "key",
+    "webhook_id": "whk",
+    "oauth_client_id": "oac",
+    "session_id": "oas",
+    "flow_id": "flow",
+    "run_id": "run",
+}
+"""Each id the API takes in a path, and its prefix; a new one must be added here."""
+OTHER_PARAMETERS = {"key": "sendgrid", "path": "me", "secret": "s" * 40}
+"""Path parameters that are not ids (an app key, the proxy's path, a webhook's secret)."""
+
+
+def test_a_malformed_id_is_400_invalid_id_on_every_route(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """Every route of the published document that takes an id, each id in turn: not an id at
+    all, and a well-formed id of another kind. Checked before any lookup, so never 404."""
+    document = client.get("/openapi.json").json()
+    wrong: list[str] = []
+    routes = 0
+    for template, operations in document["paths"].items():
+        names = re.findall(r"{(\w+)}", template)
+        unknown = {n for n in names if n not in ID_PREFIXES and n not in OTHER_PARAMETERS}
+        assert not unknown, f"{template}: say in ID_PREFIXES what {unknown} is"
+        for name in (n for n in names if n in ID_PREFIXES):
+            other = "run" if ID_PREFIXES[name] != "run" else "conn"
+            for bad in ("not-an-id", f"{other}_01JD3W6ZK2Q8V5N0C7H9X4T1RB"):
+                path = template
+                for each in names:
+                    value = bad if each == name else OTHER_PARAMETERS.get(each)
+                    value = value or f"{ID_PREFIXES[each]}_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
+                    path = path.replace(f"{{{each}}}", value)
+                for method in operations:
+                    routes += 1
+                    answer = client.request(method, path, headers=admin, json=_body(template))
+                    code = answer.json().get("code") if answer.content else None
+                    if (answer.status_code, code) != (400, "invalid_id"):
+                        wrong.append(f"{method.upper()} {path}: {answer.status_code} {code}")
+    assert routes >= 60, "the document's id routes were found"
+    assert wrong == []
+
+
+def _body(template: str) -> dict[str, str]:
+    """A body the route accepts, so only the id can be at fault."""
+    if template.endswith("/replace"):
+        return {"replacement": "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"}
+    return {}
+
+
+def test_a_malformed_replacement_is_400_invalid_id(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    answer = client.post(
+        f"/api/v1/connections/{MISSING}/replace", json={"replacement": "x"}, headers=admin
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid_id")
 
 
 @pytest.mark.parametrize("header", [None, "Bearer gk_wrong", "Basic abc", "Bearer "])
