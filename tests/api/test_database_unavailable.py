@@ -21,6 +21,8 @@ from tests.fakes.keys import MASTER_KEY
 from tests.fakes.postgres_cluster import PrivatePostgres
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
+pytestmark = pytest.mark.slow  # an outage: a database stopped and started
+
 
 @pytest.fixture
 def served(

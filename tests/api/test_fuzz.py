@@ -33,6 +33,8 @@ from tests.fakes.keys import MASTER_KEY
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.servers import serve
 
+pytestmark = pytest.mark.slow  # fuzzing: Schemathesis over every operation
+
 CANARY_CLIENT_SECRET = "CANARYfuzzCLIENTsecret0001"
 RELAYS = ("/credentials", "/api/v1/proxy/")
 

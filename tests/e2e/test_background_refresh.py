@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from gatekey.oauth.sandbox import sandbox_app_definition
@@ -25,6 +26,8 @@ from gatekey.settings import Settings
 from gatekey.store.tables import connections
 from tests.fakes.keys import MASTER_KEY
 from tests.fakes.sandbox import Sandbox, connect, sandbox_project
+
+pytestmark = pytest.mark.slow  # several processes
 
 REPLICAS = 3
 DUE = 12

@@ -32,6 +32,8 @@ from gatekey.store.tables import connections
 from tests.fakes.keys import MASTER_KEY
 from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 
+pytestmark = pytest.mark.slow  # crashes: processes killed with SIGKILL
+
 
 def _settings(home: str, url: str) -> Settings:
     return Settings(home=Path(home), database_url=url, master_keys=MASTER_KEY)

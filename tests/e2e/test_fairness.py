@@ -28,6 +28,8 @@ from tests.fakes.apps import acme
 from tests.fakes.receiver import Receiver, receiver
 from tests.fakes.servers import free_port
 
+pytestmark = pytest.mark.slow  # a flood of a thousand deliveries and runs, workers going
+
 FLOOD = 1000
 THREADS = 2
 GIVE_UP_AFTER = 100  # A's attempts after B queued: far past any fair turn, well short of FIFO

@@ -38,7 +38,7 @@ from tests.fakes.postgres_cluster import PrivatePostgres
 from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 from tests.fakes.servers import free_port
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # an outage under load
 
 REPLICAS = 3
 CLIENTS = 8

@@ -22,6 +22,8 @@ from gatekey.service import Actor
 from gatekey.settings import Settings
 from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, connect
 
+pytestmark = pytest.mark.slow  # fuzzing: a thousand injected faults
+
 Fault = Callable[[httpx2.Request], httpx2.Response]
 
 

@@ -37,6 +37,8 @@ from tests.fakes.keys import MASTER_KEY
 from tests.fakes.postgres_cluster import PrivatePostgres
 from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 
+pytestmark = pytest.mark.slow  # outages: a database stopped and started
+
 
 class AfterAnswer(httpx2.BaseTransport):
     """The network, except that once the provider answered a token request, ``then`` runs

@@ -7,7 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from gatekey.errors import DatabaseUnavailable
@@ -17,9 +17,12 @@ from gatekey.store.tables import metadata
 from tests.fakes.servers import free_port
 
 
-def test_migrations_create_exactly_the_tables(database_url: str) -> None:
+def test_migrations_create_exactly_the_tables(empty_database_url: str) -> None:
+    """From an empty database (every other test copies a migrated one), twice over."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    db = Database(database_url)
+    db = Database(empty_database_url)
+    with db.engine.connect() as conn:
+        assert not inspect(conn).get_table_names(), "starts from nothing"
     db.migrate()
     db.migrate()
     with db.engine.connect() as conn:

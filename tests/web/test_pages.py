@@ -11,6 +11,8 @@ from gatekey.service.apps import stored_definition
 from tests.fakes.browser import Served, shot
 from tests.fakes.provider_server import ACCEPTED
 
+pytestmark = pytest.mark.slow  # a browser
+
 
 def _new(page: Page, app: str, name: str) -> None:
     page.get_by_role("button", name="New connection").first.click()
