@@ -29,7 +29,7 @@ from gatekey.errors import DestinationBlocked, InvalidInput
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 
 # loopback, private, link-local and metadata, shared, unspecified, reserved, multicast
 BASES = [

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gatekey import Gatekey
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from gatekey import logs
-from tests.domain.test_patterns import within
+from tests.fakes.timing import within
 
 CANARIES = {
     "Authorization: Bearer ya29.CANARYaccessTOKEN0001": "ya29.CANARY",

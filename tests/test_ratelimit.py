@@ -17,7 +17,7 @@ from gatekey.ratelimit import Charge, Limiter, Limits, MemoryLimiter, Rate, Redi
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.stall import StallingPeer
 

@@ -10,8 +10,7 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
 from tests.fakes.providers import GOOD_SENDGRID
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 
 
 def _make(service: ConnectionService, actor: Actor, count: int) -> list[str]:

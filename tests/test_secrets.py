@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from gatekey.runtime import open_runtime
 from gatekey.server import create_app
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.providers import FakeProviders
 from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
 

@@ -313,6 +313,25 @@ def test_malformed_ids_are_refused(service: ConnectionService, actor: Actor) -> 
             service.get_connection(actor, bad)
 
 
+def test_malformed_ids_are_refused_before_any_lookup(
+    service: ConnectionService, actor: Actor
+) -> None:
+    """The lookups that answered ``not_found`` for a malformed id (embedded SDK included)."""
+    well_formed = "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
+    calls = [
+        lambda i: service.authorization_status(actor, i),
+        lambda i: service.revoke_api_key(actor, i),
+        lambda i: service.connection_usage(actor, i),
+        lambda i: service.replace_connection(actor, i, well_formed),
+        lambda i: service.replace_connection(actor, well_formed, i),
+        lambda i: service.webhook_actor(i, "s" * 40),
+    ]
+    for call in calls:
+        for bad in ["", "x", "oas_", "run_01JD3W6ZK2Q8V5N0C7H9X4T1RB"]:
+            with pytest.raises(InvalidId):
+                call(bad)
+
+
 def test_another_projects_connection_does_not_exist(
     service: ConnectionService, actor: Actor, other_actor: Actor
 ) -> None:

@@ -10,9 +10,23 @@ import re
 import secrets
 import time
 
+from gatekey.errors import InvalidId
+
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BODY = r"[0-9A-HJKMNP-TV-Z]{26}"
 PREFIXES = ("conn", "proj", "key", "oac", "oas", "flow", "run", "whk", "whd", "evt")
+_NOUNS = {
+    "conn": "connection",
+    "proj": "project",
+    "key": "API key",
+    "oac": "OAuth client",
+    "oas": "authorization session",
+    "flow": "flow",
+    "run": "run",
+    "whk": "webhook",
+    "whd": "webhook delivery",
+    "evt": "event",
+}
 
 
 def new_id(prefix: str, *, now: float | None = None) -> str:
@@ -32,3 +46,14 @@ _PATTERNS = {prefix: re.compile(f"{prefix}_{_BODY}") for prefix in PREFIXES}
 def is_valid(prefix: str, value: str) -> bool:
     """Tell whether ``value`` is a well-formed id with that prefix."""
     return _PATTERNS[prefix].fullmatch(value) is not None
+
+
+def check(prefix: str, value: object) -> str:
+    """Return ``value`` if it is a well-formed id with that prefix, else raise ``InvalidId``.
+
+    Checked before any lookup, so a malformed id answers ``invalid_id`` (400) on every
+    resource, never ``not_found``; the message shows the expected shape, not the value.
+    """
+    if not isinstance(value, str) or not is_valid(prefix, value):
+        raise InvalidId(f"{_NOUNS[prefix]} ids look like {prefix}_ followed by 26 characters")
+    return value

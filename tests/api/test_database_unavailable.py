@@ -17,9 +17,11 @@ from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
 from gatekey.web.deps import COOKIE
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.postgres_cluster import PrivatePostgres
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
+
+pytestmark = pytest.mark.slow  # an outage: a database stopped and started
 
 
 @pytest.fixture

@@ -29,9 +29,11 @@ from gatekey.runtime import Runtime, open_runtime
 from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.servers import serve
+
+pytestmark = pytest.mark.slow  # fuzzing: Schemathesis over every operation
 
 CANARY_CLIENT_SECRET = "CANARYfuzzCLIENTsecret0001"
 RELAYS = ("/credentials", "/api/v1/proxy/")

@@ -1,17 +1,25 @@
 """The body checks every request goes through, over a real HTTP server: multipart refused
-before any of it is read, and chunked bodies held to the size limit like declared ones."""
+before any of it is read, and chunked bodies held to the size limit like declared ones (the
+proxy's included, which its route also holds to the proxy's own limit)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from starlette.types import Message, Scope
 
-from gatekey.api.guard import MAX_BODY
+from gatekey.api.guard import MAX_BODY, Guard
+from gatekey.api.inputs import InputGuard
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
+from gatekey.service import Actor
+from gatekey.service.proxy import MAX_BODY as PROXY_MAX_BODY
+from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.servers import serve
 
 FORM_ROUTES = [
@@ -44,6 +52,7 @@ def _post(
     chunks: list[bytes],
     *,
     finish: bool = True,
+    authorization: str = "",
 ) -> tuple[int, bytes]:
     """POST a chunked body (no Content-Length); return the status and the response bytes.
 
@@ -51,7 +60,8 @@ def _post(
     """
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {server[0]}:{server[1]}\r\n"
-        f"Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + (f"Authorization: {authorization}\r\n" if authorization else "")
+        + f"Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     with socket.create_connection(server, timeout=10) as sock:  # 10 s: a hang guard only
         try:
@@ -113,3 +123,74 @@ def test_a_chunked_form_within_the_limit_reaches_the_route(base: tuple[str, int]
         base, "/signin", "application/x-www-form-urlencoded", [b"api_key=", b"gk_wrong"]
     )
     assert status == 401 and b"text/html" in response
+
+
+def test_a_chunked_proxy_body_over_the_limit_is_refused_unread(
+    base: tuple[str, int], runtime: Runtime, actor: Actor
+) -> None:
+    """The body never ends: only a server that stops reading at the limit can answer."""
+    key = runtime.service.create_api_key(actor, name="worker", role="runtime")
+    sendgrid = runtime.service.create_connection(
+        actor, app="sendgrid", name="SG", fields={"api_key": GOOD_SENDGRID}
+    )
+    chunk = b"a" * (64 * 1024)
+    status, response = _post(
+        base,
+        f"/api/v1/proxy/{sendgrid.id}/v3/mail/send",
+        "application/octet-stream",
+        [chunk] * (MAX_BODY // len(chunk) + 2),
+        finish=False,
+        authorization=f"Bearer {key.token}",
+    )
+    assert status == 413 and b"payload_too_large" in response
+
+
+def test_the_proxy_route_itself_stops_reading_at_the_proxy_limit(
+    runtime: Runtime, actor: Actor, providers: FakeProviders
+) -> None:
+    """Without the guards in front (whose smaller limit comes first): an endless chunked body
+    is answered 413 once it passes the proxy's limit, with at most one chunk over it read,
+    and nothing is sent to the app."""
+    key = runtime.service.create_api_key(actor, name="worker", role="runtime")
+    sendgrid = runtime.service.create_connection(
+        actor, app="sendgrid", name="SG", fields={"api_key": GOOD_SENDGRID}
+    )
+    app = create_app(runtime)
+    app.user_middleware = [m for m in app.user_middleware if m.cls not in (Guard, InputGuard)]
+    chunk = b"a" * (256 * 1024)
+    pulled = 0
+
+    async def receive() -> Message:
+        nonlocal pulled
+        pulled += len(chunk)
+        assert pulled <= 2 * PROXY_MAX_BODY, "read on past the limit"  # a hang guard
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    answered: list[Message] = []
+
+    async def send(message: Message) -> None:
+        answered.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/v1/proxy/{sendgrid.id}/v3/mail/send",
+        "raw_path": f"/api/v1/proxy/{sendgrid.id}/v3/mail/send".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"authorization", f"Bearer {key.token}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+        "app": app,
+    }
+    sent_before = len(providers.requests)
+    asyncio.run(app(scope, receive, send))
+    assert answered[0]["status"] == 413
+    problem = json.loads(answered[1]["body"])
+    assert problem["code"] == "payload_too_large"
+    assert problem["detail"] == "the request body is larger than 10 MiB"
+    assert PROXY_MAX_BODY < pulled <= PROXY_MAX_BODY + len(chunk)
+    assert len(providers.requests) == sent_before

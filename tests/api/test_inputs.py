@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from gatekey.runtime import Runtime
 from gatekey.store.tables import metadata
+from tests.fakes.apps import acme
 from tests.fakes.providers import GOOD_SENDGRID
-from tests.service.test_apps import acme
 
 NUL = "a\x00b"
 POISONS = {"nul": NUL, "nan": float("nan"), "-infinity": -float("inf")}

@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from gatekey.runtime import Runtime
-from tests.api.test_routes import MISSING, _create
+from tests.fakes.api import MISSING, create_sendgrid
 from tests.fakes.providers import GOOD_SENDGRID
 
 _LABELS = re.compile(r'(\w+)="([^"]*)"')
@@ -32,7 +32,7 @@ def test_metrics_count_outcomes_without_ids_or_secrets(
     admin: dict[str, str],
     worker: dict[str, str],
 ) -> None:
-    cid = _create(client, admin).json()["id"]
+    cid = create_sendgrid(client, admin).json()["id"]
     for _ in range(2):
         client.post(f"/api/v1/connections/{cid}/credentials", headers=worker)
     client.post(f"/api/v1/connections/{MISSING}/credentials", headers=worker)

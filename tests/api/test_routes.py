@@ -1,24 +1,20 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
 from gatekey.runtime import Runtime, run_worker
 from gatekey.service import Actor, ConnectionService
+from tests.fakes.api import MISSING, create_sendgrid
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
-
-MISSING = "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
-
-
-def _create(client: TestClient, headers: dict[str, str], name: str = "SendGrid - Production"):  # type: ignore[no-untyped-def]
-    body = {"app": "sendgrid", "name": name, "fields": {"api_key": GOOD_SENDGRID}}
-    return client.post("/api/v1/connections", json=body, headers=headers)
 
 
 def test_the_whole_life_of_a_connection(
     client: TestClient, admin: dict[str, str], worker: dict[str, str]
 ) -> None:
-    created = _create(client, admin)
+    created = create_sendgrid(client, admin)
     assert created.status_code == 201, created.text
     conn = created.json()
     assert conn["fields"] == {"api_key": "••••0001"}
@@ -32,7 +28,7 @@ def test_the_whole_life_of_a_connection(
         f"/api/v1/connections/{cid}", json={"name": "SendGrid - Prod"}, headers=admin
     )
     assert renamed.json()["name"] == "SendGrid - Prod"
-    other = _create(client, admin, "SendGrid - Staging").json()
+    other = create_sendgrid(client, admin, "SendGrid - Staging").json()
     made_default = client.patch(
         f"/api/v1/connections/{other['id']}", json={"is_default": True}, headers=admin
     )
@@ -69,7 +65,7 @@ def test_apps_are_listed_and_described(client: TestClient, worker: dict[str, str
 def test_a_project_adds_changes_and_deletes_its_own_app(
     client: TestClient, admin: dict[str, str], worker: dict[str, str], outsider: dict[str, str]
 ) -> None:
-    from tests.service.test_apps import acme
+    from tests.fakes.apps import acme
 
     refused = client.post("/api/v1/apps", json=acme(docs_url="nope"), headers=admin)
     assert refused.status_code == 422
@@ -106,7 +102,7 @@ def test_a_project_adds_changes_and_deletes_its_own_app(
 def test_the_project_audit_trail_and_its_verification(
     client: TestClient, admin: dict[str, str], worker: dict[str, str]
 ) -> None:
-    cid = _create(client, admin).json()["id"]
+    cid = create_sendgrid(client, admin).json()["id"]
     client.post(f"/api/v1/connections/{cid}/credentials", headers=worker)
 
     trail = client.get("/api/v1/audit", params={"object": cid}, headers=admin).json()
@@ -177,14 +173,74 @@ def test_malformed_json_and_huge_bodies(client: TestClient, admin: dict[str, str
 
 
 def test_duplicate_name_is_409(client: TestClient, admin: dict[str, str]) -> None:
-    assert _create(client, admin).status_code == 201
-    again = _create(client, admin)
+    assert create_sendgrid(client, admin).status_code == 201
+    again = create_sendgrid(client, admin)
     assert (again.status_code, again.json()["code"]) == (409, "duplicate_name")
 
 
 def test_malformed_id_is_400(client: TestClient, admin: dict[str, str]) -> None:
     response = client.get("/api/v1/connections/not-an-id", headers=admin)
     assert (response.status_code, response.json()["code"]) == (400, "invalid_id")
+
+
+ID_PREFIXES = {
+    "connection_id": "conn",
+    "key_id": "key",
+    "webhook_id": "whk",
+    "oauth_client_id": "oac",
+    "session_id": "oas",
+    "flow_id": "flow",
+    "run_id": "run",
+}
+"""Each id the API takes in a path, and its prefix; a new one must be added here."""
+OTHER_PARAMETERS = {"key": "sendgrid", "path": "me", "secret": "s" * 40}
+"""Path parameters that are not ids (an app key, the proxy's path, a webhook's secret)."""
+
+
+def test_a_malformed_id_is_400_invalid_id_on_every_route(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """Every route of the published document that takes an id, each id in turn: not an id at
+    all, and a well-formed id of another kind. Checked before any lookup, so never 404."""
+    document = client.get("/openapi.json").json()
+    wrong: list[str] = []
+    routes = 0
+    for template, operations in document["paths"].items():
+        names = re.findall(r"{(\w+)}", template)
+        unknown = {n for n in names if n not in ID_PREFIXES and n not in OTHER_PARAMETERS}
+        assert not unknown, f"{template}: say in ID_PREFIXES what {unknown} is"
+        for name in (n for n in names if n in ID_PREFIXES):
+            other = "run" if ID_PREFIXES[name] != "run" else "conn"
+            for bad in ("not-an-id", f"{other}_01JD3W6ZK2Q8V5N0C7H9X4T1RB"):
+                path = template
+                for each in names:
+                    value = bad if each == name else OTHER_PARAMETERS.get(each)
+                    value = value or f"{ID_PREFIXES[each]}_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
+                    path = path.replace(f"{{{each}}}", value)
+                for method in operations:
+                    routes += 1
+                    answer = client.request(method, path, headers=admin, json=_body(template))
+                    code = answer.json().get("code") if answer.content else None
+                    if (answer.status_code, code) != (400, "invalid_id"):
+                        wrong.append(f"{method.upper()} {path}: {answer.status_code} {code}")
+    assert routes >= 60, "the document's id routes were found"
+    assert wrong == []
+
+
+def _body(template: str) -> dict[str, str]:
+    """A body the route accepts, so only the id can be at fault."""
+    if template.endswith("/replace"):
+        return {"replacement": "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"}
+    return {}
+
+
+def test_a_malformed_replacement_is_400_invalid_id(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    answer = client.post(
+        f"/api/v1/connections/{MISSING}/replace", json={"replacement": "x"}, headers=admin
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid_id")
 
 
 @pytest.mark.parametrize("header", [None, "Bearer gk_wrong", "Basic abc", "Bearer "])
@@ -199,7 +255,7 @@ def test_missing_or_wrong_key_is_401(client: TestClient, header: str | None) -> 
 def test_runtime_key_cannot_manage(
     client: TestClient, admin: dict[str, str], worker: dict[str, str]
 ) -> None:
-    cid = _create(client, admin).json()["id"]
+    cid = create_sendgrid(client, admin).json()["id"]
     attempts = [
         client.post(
             "/api/v1/connections",
@@ -222,7 +278,7 @@ def test_runtime_key_cannot_manage(
 def test_every_endpoint_hides_other_projects(
     client: TestClient, admin: dict[str, str], outsider: dict[str, str]
 ) -> None:
-    cid = _create(client, admin).json()["id"]
+    cid = create_sendgrid(client, admin).json()["id"]
     calls = [
         ("GET", "", None),
         ("PATCH", "", {"name": "mine now"}),
@@ -276,8 +332,8 @@ def test_another_projects_api_key_cannot_be_revoked(
 def test_a_patch_applies_all_of_its_changes_or_none(
     client: TestClient, admin: dict[str, str], providers: FakeProviders
 ) -> None:
-    first = _create(client, admin).json()
-    _create(client, admin, "SendGrid - Staging")
+    first = create_sendgrid(client, admin).json()
+    create_sendgrid(client, admin, "SendGrid - Staging")
     providers.accepted.add("SG.new.CANARYpatch000009")
     clash = client.patch(
         f"/api/v1/connections/{first['id']}",
@@ -300,7 +356,7 @@ def test_a_patch_applies_all_of_its_changes_or_none(
 
 
 def test_usage_and_the_in_use_refusal(client: TestClient, admin: dict[str, str]) -> None:
-    cid = _create(client, admin).json()["id"]
+    cid = create_sendgrid(client, admin).json()["id"]
     step = {"id": "mail", "app": "sendgrid", "connection": cid, "type": "http"}
     flow = client.post(
         "/api/v1/flows",
@@ -334,7 +390,7 @@ def test_usage_and_the_in_use_refusal(client: TestClient, admin: dict[str, str])
 def test_the_proxy_over_http(
     client: TestClient, admin: dict[str, str], worker: dict[str, str], providers: FakeProviders
 ) -> None:
-    cid = _create(client, admin).json()["id"]
+    cid = create_sendgrid(client, admin).json()["id"]
     answer = client.get(f"/api/v1/proxy/{cid}/v3/scopes", headers=worker)
     assert answer.status_code == 200 and answer.json() == {"scopes": ["mail.send"]}
     assert GOOD_SENDGRID not in answer.text
@@ -343,7 +399,7 @@ def test_the_proxy_over_http(
 
 
 def test_runs_over_http(client: TestClient, admin: dict[str, str], runtime: Runtime) -> None:
-    cid = _create(client, admin).json()["id"]
+    cid = create_sendgrid(client, admin).json()["id"]
     step = {"id": "s", "app": "sendgrid", "connection": cid, "type": "http"}
     definition = {"steps": [{**step, "http": {"path": "/v3/scopes"}}]}
     flow = client.post(
@@ -364,7 +420,7 @@ def test_runs_over_http(client: TestClient, admin: dict[str, str], runtime: Runt
 def test_webhook_trigger_and_rotation(
     client: TestClient, admin: dict[str, str], runtime: Runtime
 ) -> None:
-    cid = _create(client, admin).json()["id"]
+    cid = create_sendgrid(client, admin).json()["id"]
     step = {"id": "s", "app": "sendgrid", "connection": cid, "type": "http"}
     flow = client.post(
         "/api/v1/flows",
@@ -387,8 +443,8 @@ def test_webhook_trigger_and_rotation(
 def test_replace_moves_flow_steps_to_another_connection(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    old = _create(client, admin, "Old").json()["id"]
-    new = _create(client, admin, "New").json()["id"]
+    old = create_sendgrid(client, admin, "Old").json()["id"]
+    new = create_sendgrid(client, admin, "New").json()["id"]
     step = {"id": "s", "app": "sendgrid", "connection": old, "type": "http"}
     flow = client.post(
         "/api/v1/flows",
@@ -425,8 +481,8 @@ def test_every_response_carries_the_security_headers(
 def test_app_definitions_refuse_what_could_freeze_or_split_requests(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    from tests.domain.test_patterns import within
-    from tests.service.test_apps import acme, probe_app
+    from tests.fakes.apps import acme, probe_app
+    from tests.fakes.timing import within
 
     backreference = acme()
     backreference["auth"][0]["fields"]["properties"]["api_key"]["pattern"] = r"^(\w)\1$"

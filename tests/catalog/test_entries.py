@@ -131,6 +131,7 @@ def _samples(pattern: str) -> st.SearchStrategy[str]:
     return st.one_of(near, spliced, spliced, st.text(TRICKY + "azAZ09-_.:/@", max_size=30))
 
 
+@pytest.mark.slow  # fuzzing: Hypothesis against the old engine
 @pytest.mark.parametrize("pattern", FIELD_PATTERNS)
 def test_catalog_field_patterns_match_as_they_did(pattern: str) -> None:
     """RE2 takes exactly what pydantic's regex engine, which ran field patterns before, took."""

@@ -18,7 +18,7 @@ def test_apps(env: Path) -> None:
 def test_a_project_app_from_a_file(env: Path, tmp_path: Path) -> None:
     import yaml
 
-    from tests.service.test_apps import acme
+    from tests.fakes.apps import acme
 
     definition = tmp_path / "acme.yaml"
     definition.write_text(yaml.safe_dump(acme()))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MASTER_KEY
 from tests.fakes.cli import create_connection, run
+from tests.fakes.keys import MASTER_KEY
 
 
 def test_master_keys(env: Path) -> None:

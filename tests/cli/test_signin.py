@@ -126,6 +126,7 @@ def _log_records(lines: list[str]) -> list[dict[str, str]]:
     return records
 
 
+@pytest.mark.slow  # a gatekey serve process
 def test_serve_into_a_log_prints_no_link(tmp_path: Path, database_url: str) -> None:
     with _serve(tmp_path / "home", database_url, terminal=False) as (_, lines):
         text = "\n".join(lines)
@@ -134,6 +135,7 @@ def test_serve_into_a_log_prints_no_link(tmp_path: Path, database_url: str) -> N
         assert _log_records(lines), "the JSON log format was in force"
 
 
+@pytest.mark.slow  # a gatekey serve process
 def test_serve_on_a_terminal_shows_a_working_link_outside_the_logs(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -9,7 +9,7 @@ from gatekey.catalog.schema import App
 from gatekey.domain.apply import apply
 from gatekey.domain.patterns import MAX_TEXT_BYTES
 from gatekey.errors import InvalidFields
-from tests.domain.test_patterns import within
+from tests.fakes.timing import within
 
 CATALOG = load_catalog()
 

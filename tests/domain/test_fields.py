@@ -7,7 +7,7 @@ from gatekey.catalog.schema import FieldsSchema
 from gatekey.domain.fields import MAX_VALUE_BYTES, mask, split, validate
 from gatekey.domain.patterns import MAX_TEXT_BYTES
 from gatekey.errors import InvalidFields, PayloadTooLarge
-from tests.domain.test_patterns import within
+from tests.fakes.timing import within
 
 CATALOG = load_catalog()
 SENDGRID = CATALOG.get("sendgrid").method().fields

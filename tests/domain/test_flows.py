@@ -6,7 +6,7 @@ import pytest
 
 from gatekey.domain.flows import parse, render, render_headers
 from gatekey.errors import InvalidFields, TemplateError
-from tests.domain.test_patterns import within
+from tests.fakes.timing import within
 
 
 def _http(step_id: str, path: str = "/me", **extra: Any) -> dict[str, Any]:

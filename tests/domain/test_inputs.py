@@ -17,9 +17,9 @@ from gatekey.errors import InvalidInput
 from gatekey.runtime import Runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.store.tables import metadata
-from tests.conftest import MASTER_KEY
+from tests.fakes.apps import acme
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.providers import GOOD_SENDGRID
-from tests.service.test_apps import acme
 
 NUL = "x\x00y"
 NAN = float("nan")

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import TypeVar
-
 import pytest
 
 from gatekey.domain.patterns import (
@@ -16,19 +12,9 @@ from gatekey.domain.patterns import (
     TextTooLong,
     compile_pattern,
 )
+from tests.fakes.timing import within
 
 PROBE = r"^(a+)+(?P<value>x)$"
-T = TypeVar("T")
-
-
-def within(seconds: float, work: Callable[[], T]) -> T:
-    """Run ``work`` in a thread; fail if it has not finished after ``seconds`` (a hang guard)."""
-    result: list[T] = []
-    thread = threading.Thread(target=lambda: result.append(work()), daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"still matching after {seconds} s"
-    return result[0]
 
 
 def test_the_probes_pattern_answers_at_once_with_the_right_answer() -> None:

@@ -30,9 +30,10 @@ from gatekey.runtime import open_runtime
 from gatekey.service import Actor, ConnectionService, utcnow
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
-from tests.conftest import MASTER_KEY
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.keys import MASTER_KEY
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
+
+pytestmark = pytest.mark.slow  # crashes: processes killed with SIGKILL
 
 
 def _settings(home: str, url: str) -> Settings:

@@ -24,9 +24,11 @@ from gatekey.settings import Settings
 from gatekey.store.tables import runs, webhook_deliveries
 from gatekey.workers.dispatcher import WebhookDispatcher
 from gatekey.workers.runner import RunWorker
+from tests.fakes.apps import acme
 from tests.fakes.receiver import Receiver, receiver
 from tests.fakes.servers import free_port
-from tests.service.test_apps import acme
+
+pytestmark = pytest.mark.slow  # a flood of a thousand deliveries and runs, workers going
 
 FLOOD = 1000
 THREADS = 2

@@ -33,13 +33,12 @@ from gatekey.oauth.sandbox import sandbox_app_definition
 from gatekey.runtime import open_runtime
 from gatekey.server import create_app
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.postgres_cluster import PrivatePostgres
-from tests.fakes.sandbox import Sandbox, sandbox_project
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 from tests.fakes.servers import free_port
-from tests.service.test_oauth_flow import connect
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # an outage under load
 
 REPLICAS = 3
 CLIENTS = 8

@@ -8,10 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gatekey.errors import DuplicateName
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
+
+pytestmark = pytest.mark.slow  # several processes
 
 WORKERS = 6
 

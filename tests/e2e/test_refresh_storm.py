@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from gatekey.oauth.sandbox import sandbox_app_definition
@@ -20,9 +21,10 @@ from gatekey.runtime import open_runtime
 from gatekey.service import Actor, utcnow
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
-from tests.conftest import MASTER_KEY
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.keys import MASTER_KEY
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
+
+pytestmark = pytest.mark.slow  # several processes
 
 PROCESSES = 4
 THREADS = 13

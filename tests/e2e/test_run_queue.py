@@ -6,12 +6,15 @@ import multiprocessing
 import time
 from pathlib import Path
 
+import pytest
+
 from gatekey.oauth.sandbox import sandbox_app_definition
 from gatekey.runtime import open_runtime, run_worker
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.keys import MASTER_KEY
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
+
+pytestmark = pytest.mark.slow  # several processes
 
 PROCESSES = 4
 RUNS = 24

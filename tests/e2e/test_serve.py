@@ -19,6 +19,8 @@ from gatekey import Client
 from gatekey.errors import AuthenticationFailed, CredentialsRejected, DuplicateName, NotFound
 from tests.fakes.provider_server import ACCEPTED, provider_server
 
+pytestmark = pytest.mark.slow  # a gatekey serve process
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -8,11 +8,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.receiver import receiver
+
+pytestmark = pytest.mark.slow  # several processes
 
 SENDERS = 4
 EVENTS = 60

@@ -87,3 +87,15 @@ def sandbox_project(service: ConnectionService) -> Actor:
         actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
     return actor
+
+
+def connect(
+    service: ConnectionService, actor: Actor, sandbox: Sandbox, name: str = "Sandbox - Ada"
+) -> str:
+    """Connect the sandbox app through the whole authorization-code flow; return the id."""
+    session = service.start_authorization(actor, app="sandbox", name=name)
+    assert session.authorize_url is not None
+    outcome = service.complete_authorization(sandbox.consent(session.authorize_url))
+    assert outcome.status == "succeeded", outcome.error_message
+    assert outcome.connection_id is not None
+    return outcome.connection_id

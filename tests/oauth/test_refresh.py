@@ -10,8 +10,7 @@ import pytest
 
 from gatekey.errors import ConnectionInactive, OAuthClientRejected, ProviderUnavailable
 from gatekey.service import Actor, ConnectionService
-from tests.fakes.sandbox import Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import Sandbox, connect
 
 
 def _travel(service: ConnectionService, delta: timedelta) -> Callable[[], datetime]:

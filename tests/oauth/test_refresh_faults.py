@@ -20,8 +20,9 @@ from gatekey.errors import ConnectionInactive, ProviderUnavailable
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
-from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, connect
+
+pytestmark = pytest.mark.slow  # fuzzing: a thousand injected faults
 
 Fault = Callable[[httpx2.Request], httpx2.Response]
 

@@ -34,10 +34,11 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store import connections as rows
 from gatekey.store.tables import connections
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.postgres_cluster import PrivatePostgres
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
+
+pytestmark = pytest.mark.slow  # outages: a database stopped and started
 
 
 class AfterAnswer(httpx2.BaseTransport):

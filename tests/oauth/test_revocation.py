@@ -14,8 +14,7 @@ from gatekey.errors import ProviderUnavailable, TokenRequestRefused
 from gatekey.oauth.provider import ClientCredentials
 from gatekey.oauth.revocation import NOT_SUPPORTED, Revocation, Revoker
 from gatekey.service import Actor, ConnectionService
-from tests.fakes.sandbox import Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import Sandbox, connect
 
 
 def test_delete_revokes_the_grant_at_the_provider(

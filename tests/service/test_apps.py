@@ -27,35 +27,10 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.service.apps import stored_definition
 from gatekey.settings import Settings
 from gatekey.store.tables import project_apps
-from tests.domain.test_patterns import within
+from tests.fakes.apps import acme, probe_app
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
-
-
-def acme(**changes: Any) -> dict[str, Any]:
-    """An API-key app on a host the fake providers answer for any accepted token."""
-    definition: dict[str, Any] = {
-        "key": "acme-crm",
-        "name": "Acme CRM",
-        "description": "The in-house CRM.",
-        "categories": ["crm"],
-        "docs_url": "https://docs.acme.test/api",
-        "base_url": "https://api.acme.test",
-        "auth": [
-            {
-                "kind": "api_key",
-                "fields": {
-                    "type": "object",
-                    "required": ["api_key"],
-                    "properties": {"api_key": {"title": "API key", "secret": True}},
-                },
-                "apply": [{"type": "bearer", "value": "{api_key}"}],
-                "test_request": {"path": "/me", "account_label": ["email"]},
-            }
-        ],
-    }
-    definition.update(changes)
-    return definition
+from tests.fakes.timing import within
 
 
 def test_a_project_app_shows_up_for_that_project_only(
@@ -294,18 +269,6 @@ def test_a_catalog_app_added_later_hides_a_project_app_loudly(
         assert [a.source for a in later.service.list_apps(actor, "acme")] == ["directory"]
     finally:
         later.close()
-
-
-def probe_app() -> dict[str, Any]:
-    """The outside probe's app: a data centre derived by a catastrophic-backtracking pattern."""
-    definition = acme()
-    method = definition["auth"][0]
-    method["derive"] = {"dc": {"source": "api_key", "pattern": r"^(a+)+(?P<value>x)$"}}
-    method["apply"] = [
-        {"type": "bearer", "value": "{api_key}"},
-        {"type": "header", "name": "X-Acme-Dc", "value": "{dc}"},
-    ]
-    return definition
 
 
 def test_the_probes_derive_pattern_cannot_freeze_the_process(

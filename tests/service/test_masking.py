@@ -29,7 +29,6 @@ from gatekey.server import create_app
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store.tables import connections, oauth_sessions, run_steps, runs
-from tests.conftest import MASTER_KEY
 from tests.fakes.echo_provider import (
     ACCESS,
     API_KEY,
@@ -44,6 +43,7 @@ from tests.fakes.echo_provider import (
     echo_provider,
     key_app,
 )
+from tests.fakes.keys import MASTER_KEY
 
 SECRETS = [API_KEY, BASIC_PASSWORD, CLIENT_SECRET, ACCESS, REFRESH]
 PAIRS = [(BASIC_USER, BASIC_PASSWORD), (CLIENT_ID, CLIENT_SECRET)]

@@ -10,22 +10,11 @@ import pytest
 from gatekey.errors import DuplicateName, OAuthClientMissing, StateInvalid
 from gatekey.service import Actor, ConnectionService
 from tests.fakes.races import miss_next_name_check
-from tests.fakes.sandbox import Sandbox
+from tests.fakes.sandbox import Sandbox, connect
 
 
 def _count(service: ConnectionService, actor: Actor) -> int:
     return len(service.list_connections(actor).items)
-
-
-def connect(
-    service: ConnectionService, actor: Actor, sandbox: Sandbox, name: str = "Sandbox - Ada"
-) -> str:
-    session = service.start_authorization(actor, app="sandbox", name=name)
-    assert session.authorize_url is not None
-    outcome = service.complete_authorization(sandbox.consent(session.authorize_url))
-    assert outcome.status == "succeeded", outcome.error_message
-    assert outcome.connection_id is not None
-    return outcome.connection_id
 
 
 def test_connect_stores_tokens_and_learns_the_account(

@@ -8,8 +8,7 @@ from gatekey.errors import ConnectionInactive, InvalidInput
 from gatekey.service import Actor, ConnectionService
 from gatekey.service.proxy import target_url
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
-from tests.fakes.sandbox import Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import Sandbox, connect
 
 
 @pytest.mark.parametrize(

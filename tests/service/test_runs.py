@@ -11,8 +11,7 @@ from gatekey.models import Run
 from gatekey.service import Actor, ConnectionService
 from gatekey.store.tables import flows
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
-from tests.fakes.sandbox import Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import Sandbox, connect
 
 ME = {"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}}
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -22,8 +23,9 @@ from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
-from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, connect
+
+pytestmark = pytest.mark.slow  # fuzzing: Hypothesis state machines
 
 MACHINE_SETTINGS = settings(
     max_examples=12,

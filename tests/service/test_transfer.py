@@ -13,8 +13,7 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.store.tables import webhook_deliveries
 from tests.fakes.providers import GOOD_SENDGRID
 from tests.fakes.races import miss_next_name_check
-from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, connect
 
 PASSPHRASE = "correct horse battery staple"
 

@@ -28,8 +28,8 @@ from gatekey.settings import Settings
 from gatekey.store import webhooks as webhook_rows
 from gatekey.store.tables import webhook_deliveries, webhook_endpoints
 from gatekey.workers.dispatcher import WebhookDispatcher
+from tests.fakes.apps import acme
 from tests.fakes.receiver import Receiver, receiver
-from tests.service.test_apps import acme
 
 CANARY = "CANARYwebhookKEY0001"
 

@@ -262,6 +262,7 @@ def _entries(service: ConnectionService) -> int:
         return int(conn.execute(select(func.count()).select_from(audit_events)).scalar_one())
 
 
+@pytest.mark.slow  # several processes
 def test_verify_sees_one_snapshot_while_another_process_writes(
     service: ConnectionService, actor: Actor, other_actor: Actor, tmp_path: Path
 ) -> None:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import ast
+from importlib import resources
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from gatekey.errors import DatabaseUnavailable
@@ -14,9 +17,12 @@ from gatekey.store.tables import metadata
 from tests.fakes.servers import free_port
 
 
-def test_migrations_create_exactly_the_tables(database_url: str) -> None:
+def test_migrations_create_exactly_the_tables(empty_database_url: str) -> None:
+    """From an empty database (every other test copies a migrated one), twice over."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    db = Database(database_url)
+    db = Database(empty_database_url)
+    with db.engine.connect() as conn:
+        assert not inspect(conn).get_table_names(), "starts from nothing"
     db.migrate()
     db.migrate()
     with db.engine.connect() as conn:
@@ -24,6 +30,28 @@ def test_migrations_create_exactly_the_tables(database_url: str) -> None:
         assert compare_metadata(context, metadata) == []
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
     db.dispose()
+
+
+def test_no_migration_imports_live_code() -> None:
+    """An old revision does the same to an old database whatever the code becomes later."""
+    versions = resources.files("gatekey.store") / "migrations" / "versions"
+    imported = {
+        (entry.name, name)
+        for entry in versions.iterdir()
+        if entry.name.endswith(".py")
+        for node in ast.walk(ast.parse(entry.read_text("utf-8")))
+        for name in _modules(node)
+        if name.split(".")[0] == "gatekey"
+    }
+    assert imported == set()
+
+
+def _modules(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""]
+    return []
 
 
 def test_sqlite_runs_in_wal_with_full_sync(tmp_path) -> None:  # type: ignore[no-untyped-def]

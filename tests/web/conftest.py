@@ -14,8 +14,8 @@ from gatekey.runtime import install_demo, open_runtime
 from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
-from tests.conftest import MASTER_KEY
 from tests.fakes.browser import Served
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.provider_server import provider_server
 from tests.fakes.servers import free_port, serve
 

@@ -16,7 +16,7 @@ from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
 from gatekey.store.tables import api_keys
-from tests.conftest import MASTER_KEY
+from tests.fakes.keys import MASTER_KEY
 from tests.fakes.providers import GOOD_SENDGRID
 
 

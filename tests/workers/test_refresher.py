@@ -17,8 +17,7 @@ from gatekey.settings import Settings
 from gatekey.store.tables import connections
 from gatekey.workers import refresher as refresher_module
 from gatekey.workers.refresher import BackgroundRefresher, pace
-from tests.fakes.sandbox import Sandbox, sandbox_project
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import Sandbox, connect, sandbox_project
 
 
 def _expire_in(service: ConnectionService, connection_id: str, delta: timedelta) -> None:

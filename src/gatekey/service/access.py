@@ -112,6 +112,7 @@ class AccessMixin(ServiceBase):
 
     def revoke_api_key(self, actor: Actor, key_id: str) -> None:
         self._authorize(actor, "revoke_api_key")
+        ids.check("key", key_id)
         with self.db.write() as conn:
             if not project_rows.revoke_key(conn, actor.project_id, key_id, self.clock()):
                 raise NotFound(f"API key {key_id} not found")

@@ -191,6 +191,7 @@ class FlowsMixin(ServiceBase):
     def connection_usage(self, actor: Actor, connection_id: str) -> ConnectionUsage:
         """Return the flows, and their steps, that use a connection (as default included)."""
         self._authorize(actor, "connection_usage")
+        ids.check("conn", connection_id)
         with self.db.read() as conn:
             if connection_rows.get(conn, actor.project_id, connection_id) is None:
                 raise NotFound(f"connection {connection_id} not found", id=connection_id)
@@ -213,6 +214,8 @@ class FlowsMixin(ServiceBase):
         Return how many steps moved.
         """
         self._authorize(actor, "replace_connection")
+        ids.check("conn", connection_id)
+        ids.check("conn", replacement_id)
         moved = 0
         with self._changing(actor, "connection.replace", "connection", connection_id) as conn:
             old = connection_rows.get(conn, actor.project_id, connection_id)
@@ -278,6 +281,7 @@ class FlowsMixin(ServiceBase):
 
     def webhook_actor(self, flow_id: str, secret: str) -> Actor:
         """Return who a webhook call acts as, if the flow's current secret matches."""
+        ids.check("flow", flow_id)
         digest = hashlib.sha256(secret.encode()).hexdigest()
         with self.db.read() as conn:
             row = rows.by_webhook(conn, digest)

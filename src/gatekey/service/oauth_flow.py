@@ -225,8 +225,7 @@ class OAuthFlowMixin(OAuthClientsMixin, ConnectionsMixin):
 
     def authorization_status(self, actor: Actor, session_id: str) -> AuthorizationSession:
         self._authorize(actor, "authorization_status")
-        if not isinstance(session_id, str) or not ids.is_valid("oas", session_id):
-            raise NotFound(f"authorization session {session_id!r} not found")
+        ids.check("oas", session_id)
         with self.db.read() as conn:
             row = oauth_rows.session_by_id(conn, actor.project_id, session_id)
         if row is None:

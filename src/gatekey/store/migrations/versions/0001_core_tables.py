@@ -11,8 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gatekey.store.tables import UTCDateTime
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -28,7 +26,7 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("project_id", sa.String(length=40), nullable=True),
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("action", sa.String(length=40), nullable=False),
@@ -48,7 +46,7 @@ def upgrade() -> None:
         "projects",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
         sa.UniqueConstraint("name", name=op.f("uq_projects_name")),
     )
@@ -60,9 +58,9 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("hint", sa.String(length=16), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=True),
-        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_api_keys_project_id_projects")
         ),
@@ -92,12 +90,12 @@ def upgrade() -> None:
         sa.Column("secret_ciphertext", sa.LargeBinary(), nullable=False),
         sa.Column("dek_wrapped", sa.LargeBinary(), nullable=False),
         sa.Column("kek_id", sa.String(length=64), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=True),
-        sa.Column("last_refreshed_at", UTCDateTime(), nullable=True),
-        sa.Column("last_used_at", UTCDateTime(), nullable=True),
+        sa.Column("expires_at", sa.DateTime(), nullable=True),
+        sa.Column("last_refreshed_at", sa.DateTime(), nullable=True),
+        sa.Column("last_used_at", sa.DateTime(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_connections_project_id_projects")
         ),

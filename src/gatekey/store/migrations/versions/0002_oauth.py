@@ -11,8 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gatekey.store.tables import UTCDateTime
-
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -30,8 +28,8 @@ def upgrade() -> None:
         sa.Column("secret_ciphertext", sa.LargeBinary(), nullable=False),
         sa.Column("dek_wrapped", sa.LargeBinary(), nullable=False),
         sa.Column("kek_id", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_oauth_clients_project_id_projects")
         ),
@@ -65,9 +63,9 @@ def upgrade() -> None:
         sa.Column("secret_ciphertext", sa.LargeBinary(), nullable=False),
         sa.Column("dek_wrapped", sa.LargeBinary(), nullable=False),
         sa.Column("kek_id", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=False),
-        sa.Column("completed_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("completed_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_oauth_sessions_project_id_projects")
         ),
@@ -83,13 +81,13 @@ def upgrade() -> None:
     with op.batch_alter_table("connections", schema=None) as batch_op:
         batch_op.add_column(sa.Column("oauth_client_id", sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column("refresh_lease_owner", sa.String(length=40), nullable=True))
-        batch_op.add_column(sa.Column("refresh_lease_until", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("refresh_lease_until", sa.DateTime(), nullable=True))
         batch_op.add_column(
             sa.Column("refresh_failures", sa.Integer(), server_default=sa.text("0"), nullable=False)
         )
-        batch_op.add_column(sa.Column("refresh_retry_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("refresh_retry_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("last_error", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("last_error_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("last_error_at", sa.DateTime(), nullable=True))
         batch_op.create_index("ix_connections_expires_at", ["expires_at"], unique=False)
 
 

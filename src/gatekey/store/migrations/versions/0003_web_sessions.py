@@ -11,8 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gatekey.store.tables import UTCDateTime
-
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -24,9 +22,9 @@ def upgrade() -> None:
         "signin_links",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("project_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=False),
-        sa.Column("used_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_signin_links_project_id_projects")
         ),
@@ -38,8 +36,8 @@ def upgrade() -> None:
         sa.Column("project_id", sa.String(length=40), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("csrf", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_web_sessions_project_id_projects")
         ),

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gatekey.store.tables import UTCDateTime
-
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -35,9 +33,9 @@ def upgrade() -> None:
         sa.Column("failed_connection_id", sa.String(length=40), nullable=True),
         sa.Column("retry_of", sa.String(length=40), nullable=True),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("started_at", UTCDateTime(), nullable=True),
-        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=True),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_runs_project_id_projects")
         ),

@@ -2,27 +2,36 @@
 
 Revision ID: 0007
 Revises: 0006
+
+Self-contained, like every migration: the chain's hash as it was defined when this revision
+was written is frozen below (a copy of ``gatekey.domain.audit_chain.link``), and the time
+column is read as the plain ``DateTime`` it is stored as. So a later change to the live code
+never changes what this revision does to an old database; should the hash ever change, a new
+revision re-chains the trail.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-
-from gatekey.domain.audit_chain import GENESIS, link
-from gatekey.store.tables import UTCDateTime
 
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_GENESIS = "0" * 64
+
 _events = sa.table(
     "audit_events",
     sa.column("id", sa.BigInteger()),
-    sa.column("at", UTCDateTime()),
+    sa.column("at", sa.DateTime()),
     sa.column("project_id", sa.String()),
     sa.column("actor", sa.String()),
     sa.column("action", sa.String()),
@@ -35,6 +44,35 @@ _events = sa.table(
     sa.column("prev_hash", sa.String()),
     sa.column("hash", sa.String()),
 )
+
+
+def _canonical_time(at: datetime) -> str:
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.isoformat(sep=" ", timespec="microseconds")
+
+
+def _link(
+    previous: str,
+    *,
+    chain: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    outcome: str,
+    detail: Any,
+) -> str:
+    """The SHA-256 (hex) of the previous hash and the entry's canonical JSON, as of 0007."""
+    body = json.dumps(
+        [chain, seq, _canonical_time(at), actor, action, object_type, object_id, outcome, detail],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(f"{previous}:{body}".encode()).hexdigest()
 
 
 def upgrade() -> None:
@@ -54,9 +92,9 @@ def upgrade() -> None:
     tips: dict[str, tuple[int, str]] = {}
     for row in bind.execute(sa.select(_events).order_by(_events.c.id)).all():
         chain = row.project_id or ""
-        seq, previous = tips.get(chain, (0, GENESIS))
+        seq, previous = tips.get(chain, (0, _GENESIS))
         seq += 1
-        digest = link(
+        digest = _link(
             previous,
             chain=chain,
             seq=seq,

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gatekey.store.tables import UTCDateTime
-
 revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -30,7 +28,7 @@ def upgrade() -> None:
         sa.Column("secret_ciphertext", sa.LargeBinary(), nullable=False),
         sa.Column("dek_wrapped", sa.LargeBinary(), nullable=False),
         sa.Column("kek_id", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_webhook_endpoints_project_id_projects")
         ),
@@ -49,12 +47,12 @@ def upgrade() -> None:
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
-        sa.Column("claimed_until", UTCDateTime(), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(), nullable=True),
+        sa.Column("claimed_until", sa.DateTime(), nullable=True),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(length=300), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("delivered_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["endpoint_id"],
             ["webhook_endpoints.id"],
