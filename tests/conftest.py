@@ -26,6 +26,7 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store.database import Database
 from gatekey.store.tables import metadata
+from gatekey.workflows.engine import Engine
 from tests.fakes import step_setup
 from tests.fakes.postgres_cluster import PrivatePostgres, private_postgres, unavailable_reason
 from tests.fakes.providers import FakeProviders
@@ -118,6 +119,11 @@ def service(runtime: Runtime) -> ConnectionService:
 
 
 @pytest.fixture
+def engine(runtime: Runtime) -> Engine:
+    return runtime.engine
+
+
+@pytest.fixture
 def actor(service: ConnectionService) -> Actor:
     project, _ = service.bootstrap()
     return Actor.operator(project.id)
@@ -146,6 +152,11 @@ def oauth_runtime(settings: Settings, sandbox: Sandbox) -> Iterator[Runtime]:
 @pytest.fixture
 def oauth_service(oauth_runtime: Runtime) -> ConnectionService:
     return oauth_runtime.service
+
+
+@pytest.fixture
+def oauth_engine(oauth_runtime: Runtime) -> Engine:
+    return oauth_runtime.engine
 
 
 @pytest.fixture
