@@ -28,6 +28,7 @@ import pytest
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
+from gatekey.workflows.engine import Engine
 from tests.fakes import step_setup
 from tests.fakes.catalog import parsed_once
 from tests.fakes.databases import PostgresDatabases, migrated_sqlite, sqlite_copy
@@ -184,6 +185,11 @@ def service(runtime: Runtime) -> ConnectionService:
 
 
 @pytest.fixture
+def engine(runtime: Runtime) -> Engine:
+    return runtime.engine
+
+
+@pytest.fixture
 def actor(service: ConnectionService) -> Actor:
     project, _ = service.bootstrap()
     return Actor.operator(project.id)
@@ -212,6 +218,11 @@ def oauth_runtime(settings: Settings, sandbox: Sandbox) -> Iterator[Runtime]:
 @pytest.fixture
 def oauth_service(oauth_runtime: Runtime) -> ConnectionService:
     return oauth_runtime.service
+
+
+@pytest.fixture
+def oauth_engine(oauth_runtime: Runtime) -> Engine:
+    return oauth_runtime.engine
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from gatekey.workers.pool import Workers
 from gatekey.workers.refresher import BackgroundRefresher
 from gatekey.workers.runner import RunWorker
 from gatekey.workers.usage_writer import UsageWriter
+from gatekey.workflows.engine import Engine
 from gatekey.workflows.registry import StepRegistry
 from gatekey.workflows.sandbox import StepSandbox, make_undumpable
 
@@ -50,6 +51,7 @@ class Runtime:
     catalog: Catalog
     keys: KeyProvider
     service: ConnectionService
+    engine: Engine
     http: httpx2.Client
     key_file_created: bool
     sandbox: SandboxState | None = None
@@ -113,14 +115,6 @@ def open_runtime(
         headers={"User-Agent": "gatekey/0.1"},
     )
     step_registry = StepRegistry.installed(settings.steps)
-    step_sandbox = StepSandbox(
-        timeout=settings.step_timeout_seconds,
-        memory_mb=settings.step_memory_mb,
-        user=settings.step_user,
-        python=settings.step_python,
-        private=private_paths(settings),
-        allow_unconfined=settings.step_unconfined,
-    )
     audit = UsageWriter(db, interval=settings.audit_flush_interval)
     audit.start()
     limiter = redis_limiter(settings) if settings.redis_url else MemoryLimiter()
@@ -139,7 +133,6 @@ def open_runtime(
         limiter=limiter,
         limits=limits_of(settings),
         step_registry=step_registry,
-        step_sandbox=step_sandbox,
         refresh_commit_seconds=settings.refresh_commit_seconds,
         key_cache_seconds=settings.api_key_cache_seconds,
     )
@@ -157,7 +150,37 @@ def open_runtime(
         http.close()
         db.dispose()
         raise
-    return Runtime(settings, db, catalog, provider, service, http, created, sandbox)
+    engine = run_engine(service, step_registry, step_sandbox(settings))
+    return Runtime(settings, db, catalog, provider, service, engine, http, created, sandbox)
+
+
+def run_engine(service: ConnectionService, registry: StepRegistry, sandbox: StepSandbox) -> Engine:
+    """The engine that executes runs, on the service's resolver, proxy and writer.
+
+    It reads the service's clock at each use, so a clock set on the service later (tests)
+    holds for the runs too.
+    """
+    return Engine(
+        service.db,
+        service.resolver,
+        service.proxy,
+        registry,
+        sandbox,
+        service.writer,
+        clock=lambda: service.clock(),
+    )
+
+
+def step_sandbox(settings: Settings) -> StepSandbox:
+    """The child process python steps run in, confined as ``GATEKEY_STEP_*`` says."""
+    return StepSandbox(
+        timeout=settings.step_timeout_seconds,
+        memory_mb=settings.step_memory_mb,
+        user=settings.step_user,
+        python=settings.step_python,
+        private=private_paths(settings),
+        allow_unconfined=settings.step_unconfined,
+    )
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -252,7 +275,7 @@ def webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
 def run_worker(runtime: Runtime) -> RunWorker:
     """Return (not started) the pool that executes queued runs."""
     return RunWorker(
-        runtime.service,
+        runtime.engine,
         threads=runtime.settings.run_workers,
         idle_wait=runtime.settings.run_poll_interval,
         abandon_after=timedelta(minutes=runtime.settings.run_timeout_minutes),

@@ -109,7 +109,7 @@ def test_a_flooding_project_does_not_hold_back_another(live: Runtime, hub: Recei
     hook_b = service.add_webhook(b, url=f"{hub.url}/hook")
 
     dispatcher = WebhookDispatcher(service, interval=0.05)
-    worker = RunWorker(service, threads=THREADS, idle_wait=0.05)
+    worker = RunWorker(live.engine, threads=THREADS, idle_wait=0.05)
     dispatcher.start()
     worker.start()
     try:

@@ -1,36 +1,12 @@
-"""Who is calling the service, and whether their role allows an operation (``domain.roles``)."""
+"""Whether an actor's role allows an operation (``domain.roles``); the actor is a domain value."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from gatekey.domain import roles
-from gatekey.domain.roles import AnyRole, Role
+from gatekey.domain.actor import OPERATOR, Actor
 from gatekey.errors import PermissionDenied
 
-OPERATOR = "operator"
-"""The ``key_id`` of the local operator's actor."""
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is calling: a project, the API key (or ``cli``) acting, and its role."""
-
-    project_id: str
-    key_id: str
-    role: AnyRole
-    address: str | None = field(default=None, compare=False, repr=False)
-    """Set by ``authenticate(..., peek=False)``: the caller's address, whose failed API-key
-    attempts the request's budget looks at in the same limiter call (``service.budgets``)."""
-
-    @classmethod
-    def operator(cls, project_id: str) -> Actor:
-        """The local operator (CLI, embedded SDK): admin of the project, allowed everything."""
-        return cls(project_id=project_id, key_id=OPERATOR, role=Role.ADMIN)
-
-    @property
-    def is_operator(self) -> bool:
-        return self.key_id == OPERATOR
+__all__ = ["OPERATOR", "Actor", "authorize"]
 
 
 def authorize(actor: Actor, operation: str) -> None:

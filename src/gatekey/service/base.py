@@ -34,7 +34,6 @@ from gatekey.store.secret_reader import SecretReader
 from gatekey.store.webhooks import Outbox
 from gatekey.workers.usage_writer import UsageWriter
 from gatekey.workflows.registry import StepRegistry
-from gatekey.workflows.sandbox import StepSandbox
 
 Clock = Callable[[], datetime]
 __all__ = ["OPERATOR", "Actor", "Clock", "ServiceBase", "utcnow"]
@@ -62,7 +61,6 @@ class ServiceBase:
         limiter: Limiter | None = None,
         limits: Limits | None = None,
         step_registry: StepRegistry | None = None,
-        step_sandbox: StepSandbox | None = None,
         refresh_commit_seconds: float = 30.0,
         key_cache_seconds: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -81,7 +79,6 @@ class ServiceBase:
         self.limits = limits or Limits()
         self.metrics = Metrics(db)
         self.step_registry = step_registry or StepRegistry.installed()
-        self.step_sandbox = step_sandbox or StepSandbox()
         self.outbox = Outbox()
         self.writer = ConnectionWriter(self.outbox)
         self.budgets = Budgets(self.limiter, self.limits, self.metrics)

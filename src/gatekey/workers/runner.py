@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class Runs(Protocol):
-    """The system operations the run workers call: the service implements them."""
+    """What the run workers call: ``workflows.engine.Engine`` implements it."""
 
     def work_once(self, worker: str) -> str | None: ...
 
@@ -30,13 +30,13 @@ class Runs(Protocol):
 class RunWorker:
     def __init__(
         self,
-        service: Runs,
+        engine: Runs,
         *,
         threads: int,
         idle_wait: float,
         abandon_after: timedelta = timedelta(minutes=30),
     ) -> None:
-        self._service = service
+        self._engine = engine
         self._abandon_after = abandon_after
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.loop = Loop("gatekey-runs", self._step, interval=idle_wait, threads=threads, log=log)
@@ -56,7 +56,7 @@ class RunWorker:
         done = failures = 0
         while True:
             try:
-                ran = self._service.work_once(self.name)
+                ran = self._engine.work_once(self.name)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
@@ -72,7 +72,7 @@ class RunWorker:
 
     def _step(self, index: int) -> bool:
         """Take one run; when none waits, the first thread also fails abandoned runs."""
-        if self._service.work_once(f"{self.name}:{index}") is not None:
+        if self._engine.work_once(f"{self.name}:{index}") is not None:
             return True
         if index == 0:
             self._reap()
@@ -80,7 +80,7 @@ class RunWorker:
 
     def _reap(self) -> None:
         try:
-            lost = self._service.fail_abandoned_runs(self._abandon_after)
+            lost = self._engine.fail_abandoned_runs(self._abandon_after)
         except BaseException as exc:
             log_failure(log, "the check for abandoned runs", exc)
             return

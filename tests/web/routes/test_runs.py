@@ -76,7 +76,7 @@ def test_the_run_page_shows_a_steps_printed_output_masked(
     step = {"id": "code", "app": "sendgrid", "type": "python", "python": {"callable": "snoop"}}
     flow = service.create_flow(actor, name="Prints", definition={"steps": [step]})
     run_id = service.trigger_run(actor, flow.id, {"paths": []}).id
-    service.work_once("w1")
+    runtime.engine.work_once("w1")
     with TestClient(create_app(runtime)) as client:
         link = service.create_signin_link(project.id)
         assert client.get(f"/signin/{link}", follow_redirects=False).status_code == 303

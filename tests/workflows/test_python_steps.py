@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from gatekey.errors import InvalidFields
-from gatekey.runtime import Runtime, open_runtime
+from gatekey.runtime import Runtime, open_runtime, run_engine, step_sandbox
 from gatekey.service import Actor, ConnectionService
 from gatekey.settings import Settings
 from gatekey.store import flows as flow_rows
 from gatekey.workers.runner import RunWorker
+from gatekey.workflows.engine import Engine
 from gatekey.workflows.registry import StepRegistry
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
@@ -48,9 +49,11 @@ def _connect(service: ConnectionService, actor: Actor) -> str:
     ).id
 
 
-def _run(service: ConnectionService, actor: Actor, flow_id: str, data: object = None) -> str:
+def _run(
+    service: ConnectionService, engine: Engine, actor: Actor, flow_id: str, data: object = None
+) -> str:
     run_id = service.trigger_run(actor, flow_id, data).id
-    assert service.work_once("w1") == run_id
+    assert engine.work_once("w1") == run_id
     return run_id
 
 
@@ -79,7 +82,7 @@ def steps_runtime(tmp_path: Path, database_url: str, providers: FakeProviders) -
 
 
 def test_the_probes_callables_are_refused_when_the_flow_is_defined(
-    service: ConnectionService, actor: Actor, providers: FakeProviders
+    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     for reference in PROBE:
         with pytest.raises(InvalidFields) as caught:
@@ -96,6 +99,7 @@ def test_the_probes_callables_are_refused_when_the_flow_is_defined(
 
 def test_an_unregistered_step_stored_earlier_fails_the_run_before_it_runs(
     service: ConnectionService,
+    engine: Engine,
     actor: Actor,
     providers: FakeProviders,
     capfd: pytest.CaptureFixture[str],
@@ -106,29 +110,32 @@ def test_an_unregistered_step_stored_earlier_fails_the_run_before_it_runs(
         flow_rows.set_values(
             conn, actor.project_id, flow.id, {"definition": _definition("builtins:print")}
         )
-    run = service.get_run(actor, _run(service, actor, flow.id, {"x": "printed-CANARY"}))
+    run = service.get_run(actor, _run(service, engine, actor, flow.id, {"x": "printed-CANARY"}))
     assert run.status == "failed" and run.error_code == "step_not_registered"
     assert run.failed_step == "code" and run.steps[0].status == "failed"
     assert "printed-CANARY" not in "".join(capfd.readouterr())
 
 
 def test_a_registration_removed_since_fails_the_run(
-    service: ConnectionService, actor: Actor, providers: FakeProviders
+    runtime: Runtime, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
+    service = runtime.service
     _connect(service, actor)
     flow = service.create_flow(actor, name="Gone", definition=_definition("good"))
-    assert service.get_run(actor, _run(service, actor, flow.id)).status == "succeeded"
-    service.step_registry = StepRegistry({"other": "tests.fakes.steps:good"})
-    run = service.get_run(actor, _run(service, actor, flow.id))
+    assert service.get_run(actor, _run(service, engine, actor, flow.id)).status == "succeeded"
+    # The same deployment restarted with the step's registration removed.
+    registry = StepRegistry({"other": "tests.fakes.steps:good"})
+    restarted = run_engine(service, registry, step_sandbox(runtime.settings))
+    run = service.get_run(actor, _run(service, restarted, actor, flow.id))
     assert run.error_code == "step_not_registered"
 
 
 def test_a_registered_module_function_still_names_its_step(
-    service: ConnectionService, actor: Actor, providers: FakeProviders
+    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     _connect(service, actor)
     flow = service.create_flow(actor, name="Path", definition=_definition("tests.fakes.steps:good"))
-    run = service.get_run(actor, _run(service, actor, flow.id))
+    run = service.get_run(actor, _run(service, engine, actor, flow.id))
     assert run.status == "succeeded", run.error_message
     assert run.steps[0].output == {"ok": True, "apps": ["sendgrid"]}
 
@@ -139,7 +146,7 @@ def test_a_step_cannot_read_the_key_file_or_the_servers_environment_and_its_prin
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    service = steps_runtime.service
+    service, engine = steps_runtime.service, steps_runtime.engine
     project, _ = service.bootstrap()
     actor = Actor.operator(project.id)
     key_file = steps_runtime.settings.master_key_file
@@ -148,7 +155,8 @@ def test_a_step_cannot_read_the_key_file_or_the_servers_environment_and_its_prin
     flow = service.create_flow(actor, name="Snoop", definition=_definition("snoop"))
     caplog.set_level(logging.DEBUG)
     run = service.get_run(
-        actor, _run(service, actor, flow.id, {"paths": [str(key_file), str(key_file.parent)]})
+        actor,
+        _run(service, engine, actor, flow.id, {"paths": [str(key_file), str(key_file.parent)]}),
     )
     assert run.status == "succeeded", run.error_message
     seen = run.steps[0].output
@@ -165,13 +173,13 @@ def test_a_step_cannot_read_the_key_file_or_the_servers_environment_and_its_prin
 
 
 def test_steps_past_their_limits_fail_the_run_and_leave_no_process(steps_runtime: Runtime) -> None:
-    service = steps_runtime.service
+    service, engine = steps_runtime.service, steps_runtime.engine
     project, _ = service.bootstrap()
     actor = Actor.operator(project.id)
     _connect(service, actor)
     for step, code in (("sleepy", "step_timeout"), ("hog", "step_memory_exceeded")):
         flow = service.create_flow(actor, name=step, definition=_definition(step))
-        run = service.get_run(actor, _run(service, actor, flow.id))
+        run = service.get_run(actor, _run(service, engine, actor, flow.id))
         assert run.status == "failed" and run.error_code == code, run.error_message
         assert run.failed_step == "code" and run.steps[0].error_code == code
         found = re.search(r"pids ([\d ]+)", run.steps[0].logs or "")
@@ -180,7 +188,7 @@ def test_steps_past_their_limits_fail_the_run_and_leave_no_process(steps_runtime
 
 
 def test_steps_that_exit_or_crash_never_stop_the_worker_pool(
-    service: ConnectionService, actor: Actor, providers: FakeProviders
+    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     _connect(service, actor)
     bad = ["exit_on_import", "exits", "interrupts", "hard_exit"]
@@ -189,7 +197,7 @@ def test_steps_that_exit_or_crash_never_stop_the_worker_pool(
     }
     queued = [(s, service.trigger_run(actor, flows[s]).id) for s in bad * 2]
     queued += [("good", service.trigger_run(actor, flows["good"]).id) for _ in range(2)]
-    worker = RunWorker(service, threads=2, idle_wait=0.05)
+    worker = RunWorker(engine, threads=2, idle_wait=0.05)
     worker.start()
     try:
         deadline = time.monotonic() + 120  # a hang guard only
