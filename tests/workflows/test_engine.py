@@ -13,8 +13,7 @@ from gatekey.service import Actor, ConnectionService
 from gatekey.store.tables import flows
 from gatekey.workflows.engine import Engine
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
-from tests.fakes.sandbox import Sandbox
-from tests.service.test_oauth_flow import connect
+from tests.fakes.sandbox import Sandbox, connect
 
 ME = {"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}}
 
