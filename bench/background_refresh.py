@@ -68,19 +68,19 @@ def _seed(runtime: Any, provider: Provider, options: argparse.Namespace) -> tupl
     """One connection made through the service is the template; the others get grants of
     their own at the provider and tokens expiring inside the window."""
     service = runtime.service
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
-    service.register_oauth_client(
+    service.oauth_clients.register(
         actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
-    session = service.start_authorization(actor, app="sandbox", name="template")
-    outcome = service.complete_authorization(provider.consent(session.authorize_url or ""))
+    session = service.authorizations.start(actor, app="sandbox", name="template")
+    outcome = service.system.complete_authorization(provider.consent(session.authorize_url or ""))
     with runtime.db.read() as conn:
         found = conn.execute(
             select(connections).where(connections.c.id == outcome.connection_id)
         ).one()
     template = dict(found._mapping)
-    secret = service.vault.open(project.id, found.id, sealed.sealed_of(found))
+    secret = service.context.vault.open(project.id, found.id, sealed.sealed_of(found))
     state = provider.state
     template_grant = next(iter(state.grants.values()))
     now, epoch = utcnow(), time.time()
@@ -96,7 +96,7 @@ def _seed(runtime: Any, provider: Provider, options: argparse.Namespace) -> tupl
             state.access[body["access_token"]] = (grant_id, epoch + offset)
         fresh = {**secret, "access_token": body["access_token"]}
         fresh["refresh_token"] = body["refresh_token"]
-        box = service.vault.seal(project.id, cid, fresh)
+        box = service.context.vault.seal(project.id, cid, fresh)
         name = f"Sandbox {n}"
         rows.append(
             {
@@ -155,7 +155,7 @@ def run(url: str, label: str, options: argparse.Namespace) -> list[object]:
         pick = random.Random()
         while not stop.is_set():
             try:
-                token = runtime.service.resolve_credentials(actor, pick.choice(made)).fields[
+                token = runtime.service.credentials.resolve(actor, pick.choice(made)).fields[
                     "access_token"
                 ]
             except Exception:

@@ -97,12 +97,12 @@ def _storm(
     warmed = threading.Barrier(threads + 1)
 
     def one() -> None:
-        runtime.service.secrets.read(project_id, cid)  # this thread's connection, warm
+        runtime.service.internals.secrets.read(project_id, cid)  # this thread's connection, warm
         warmed.wait()
         go.wait()
         time.sleep(max(start_at.value - time.time(), 0))
         try:
-            runtime.service.resolve_credentials(actor, cid)
+            runtime.service.credentials.resolve(actor, cid)
         except Exception as exc:
             errors.append(exc)
             return
@@ -155,13 +155,13 @@ def run(url: str, label: str, options: argparse.Namespace) -> list[object]:
     home = tempfile.mkdtemp(prefix="gk-bench-")
     runtime = open_runtime(_settings(home, url), extra_apps=[sandbox_app_definition(sandbox_url)])
     service = runtime.service
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
-    service.register_oauth_client(
+    service.oauth_clients.register(
         actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
-    session = service.start_authorization(actor, app="sandbox", name=f"bench {time.time()}")
-    outcome = service.complete_authorization(provider.consent(session.authorize_url or ""))
+    session = service.authorizations.start(actor, app="sandbox", name=f"bench {time.time()}")
+    outcome = service.system.complete_authorization(provider.consent(session.authorize_url or ""))
     cid = outcome.connection_id or ""
     state.delay_ms = options.latency
     latency = options.latency / 1000
@@ -181,7 +181,7 @@ def run(url: str, label: str, options: argparse.Namespace) -> list[object]:
     for _ in range(options.rounds):
         expire()
         began = time.perf_counter()
-        service.resolve_credentials(actor, cid)
+        service.credentials.resolve(actor, cid)
         singles.append(time.perf_counter() - began)
 
         expire()

@@ -50,7 +50,7 @@ def run(url: str | None, label: str, options: argparse.Namespace) -> list[object
     rates, floors = [], []
     for _ in range(options.rounds):
         start = time.perf_counter()
-        result = runtime.service.rotate_master_key(batch_size=options.batch)
+        result = runtime.service.system.rotate_master_key(batch_size=options.batch)
         elapsed = time.perf_counter() - start
         assert result.remaining == 0 and result.done >= total
         rates.append(result.done / elapsed)

@@ -50,7 +50,7 @@ def _targets(runtime: Runtime, project_ids: list[str], count: int) -> list[tuple
     chosen = []
     for project_id in projects:
         actor = Actor.operator(project_id)
-        items = runtime.service.list_connections(actor, status="active", limit=100).items
+        items = runtime.service.connections.list(actor, status="active", limit=100).items
         chosen.extend((actor, item.id) for item in rng.sample(items, each))
     rng.shuffle(chosen)
     return chosen[:count]
@@ -60,14 +60,14 @@ def _resolve_round(runtime: Runtime, targets: list[tuple[Actor, str]], calls: in
     start = time.perf_counter()
     for n in range(calls):
         actor, cid = targets[n % len(targets)]
-        runtime.service.resolve_credentials(actor, cid)
+        runtime.service.credentials.resolve(actor, cid)
     return (time.perf_counter() - start) / calls
 
 
 def _list_round(runtime: Runtime, actors: list[Actor], calls: int) -> float:
     start = time.perf_counter()
     for n in range(calls):
-        runtime.service.list_connections(actors[n % len(actors)], status="active", app="stripe")
+        runtime.service.connections.list(actors[n % len(actors)], status="active", app="stripe")
     return (time.perf_counter() - start) / calls
 
 

@@ -29,8 +29,8 @@ def seed(runtime: Runtime, projects_count: int, per_project: int, batch: int = 5
     """Create ``projects_count`` projects of ``per_project`` API-key connections each (every
     tenth inactive, five apps); return the project ids."""
     service = runtime.service
-    template_project = service.create_project(f"template-{uuid.uuid4().hex[:8]}")
-    made = service.create_connection(
+    template_project = service.system.create_project(f"template-{uuid.uuid4().hex[:8]}")
+    made = service.connections.create(
         Actor.operator(template_project.id),
         app="sendgrid",
         name="template",
@@ -65,7 +65,9 @@ def seed(runtime: Runtime, projects_count: int, per_project: int, batch: int = 5
         for n in range(per_project):
             cid = ids.new_id("conn")
             app = APPS[n % len(APPS)]
-            box = runtime.service.vault.seal(project_id, cid, {"api_key": f"key-{p}-{n}-secret"})
+            box = runtime.service.context.vault.seal(
+                project_id, cid, {"api_key": f"key-{p}-{n}-secret"}
+            )
             name = f"{app} {n}"
             rows.append(
                 {

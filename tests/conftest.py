@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from gatekey.runtime import Runtime, open_runtime
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.workflows.engine import Engine
 from tests.fakes import step_setup
@@ -180,7 +180,7 @@ def runtime(settings: Settings, providers: FakeProviders) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def service(runtime: Runtime) -> ConnectionService:
+def service(runtime: Runtime) -> Service:
     return runtime.service
 
 
@@ -190,14 +190,14 @@ def engine(runtime: Runtime) -> Engine:
 
 
 @pytest.fixture
-def actor(service: ConnectionService) -> Actor:
-    project, _ = service.bootstrap()
+def actor(service: Service) -> Actor:
+    project, _ = service.system.bootstrap()
     return Actor.operator(project.id)
 
 
 @pytest.fixture
-def other_actor(service: ConnectionService) -> Actor:
-    return Actor.operator(service.create_project("other").id)
+def other_actor(service: Service) -> Actor:
+    return Actor.operator(service.system.create_project("other").id)
 
 
 @pytest.fixture(scope="session")
@@ -216,7 +216,7 @@ def oauth_runtime(settings: Settings, sandbox: Sandbox) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def oauth_service(oauth_runtime: Runtime) -> ConnectionService:
+def oauth_service(oauth_runtime: Runtime) -> Service:
     return oauth_runtime.service
 
 
@@ -226,5 +226,5 @@ def oauth_engine(oauth_runtime: Runtime) -> Engine:
 
 
 @pytest.fixture
-def oauth_actor(oauth_service: ConnectionService) -> Actor:
+def oauth_actor(oauth_service: Service) -> Actor:
     return sandbox_project(oauth_service)

@@ -27,7 +27,7 @@ from gatekey.egress import (
 )
 from gatekey.errors import DestinationBlocked, InvalidInput
 from gatekey.runtime import open_runtime
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from tests.fakes.keys import MASTER_KEY
 
@@ -270,7 +270,7 @@ def test_resolve_lists_each_address_once() -> None:
 
 
 @pytest.fixture
-def guarded(tmp_path: Path, database_url: str) -> Iterator[tuple[ConnectionService, Actor]]:
+def guarded(tmp_path: Path, database_url: str) -> Iterator[tuple[Service, Actor]]:
     """A runtime with the real transport and no allowlist, as a default install has."""
     runtime = open_runtime(
         Settings(
@@ -280,7 +280,7 @@ def guarded(tmp_path: Path, database_url: str) -> Iterator[tuple[ConnectionServi
             egress_allow="",
         )
     )
-    project, _ = runtime.service.bootstrap()
+    project, _ = runtime.service.system.bootstrap()
     yield runtime.service, Actor.operator(project.id)
     runtime.close()
 
@@ -320,40 +320,40 @@ def _internal_app(base_url: str, token_url: str = AUTH_SERVER) -> dict[str, Any]
 
 
 def test_user_influenced_urls_cannot_reach_inside(
-    guarded: tuple[ConnectionService, Actor], loopback: int
+    guarded: tuple[Service, Actor], loopback: int
 ) -> None:
     service, actor = guarded
-    service.add_app(actor, _internal_app(f"http://127.0.0.1:{loopback}"))
+    service.apps.add(actor, _internal_app(f"http://127.0.0.1:{loopback}"))
 
     with pytest.raises(DestinationBlocked):
-        service.create_connection(actor, app="internal", name="I", fields={"api_key": "k"})
-    assert service.list_connections(actor).items == []
+        service.connections.create(actor, app="internal", name="I", fields={"api_key": "k"})
+    assert service.connections.list(actor).items == []
 
-    stored = service.create_connection(
+    stored = service.connections.create(
         actor, app="internal", name="I", fields={"api_key": "k"}, validate=False
     )
     with pytest.raises(DestinationBlocked):
-        service.proxy(actor, stored.id, "GET", "/latest/meta-data")
+        service.proxy.send(actor, stored.id, "GET", "/latest/meta-data")
     assert _Hello.seen == []
 
 
 def test_a_token_url_pointing_at_metadata_is_refused(
-    guarded: tuple[ConnectionService, Actor],
+    guarded: tuple[Service, Actor],
 ) -> None:
     service, actor = guarded
-    service.add_app(
+    service.apps.add(
         actor,
         _internal_app("https://api.example.com", token_url="http://169.254.169.254/token"),
     )
     with pytest.raises(DestinationBlocked):
-        service.create_connection(
+        service.connections.create(
             actor,
             app="internal",
             name="I",
             auth_kind="oauth2_client_credentials",
             fields={"client_id": "a", "client_secret": "b"},
         )
-    assert service.list_connections(actor).items == []
+    assert service.connections.list(actor).items == []
 
 
 UNUSABLE = [

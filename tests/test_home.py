@@ -36,12 +36,12 @@ def usual_umask() -> Iterator[None]:
 def _start(home: Path) -> None:
     runtime = open_runtime(Settings(home=home, database_url=None))
     try:
-        project, _ = runtime.service.bootstrap()
+        project, _ = runtime.service.system.bootstrap()
         operator = Actor.operator(project.id)
-        runtime.service.create_connection(
+        runtime.service.connections.create(
             operator,
             app="sendgrid",
-            name=f"SendGrid {len(runtime.service.list_connections(operator).items)}",
+            name=f"SendGrid {len(runtime.service.connections.list(operator).items)}",
             fields={"api_key": GOOD_SENDGRID},
             validate=False,
         )

@@ -229,16 +229,16 @@ def test_requests_of_a_service_behind_a_stalled_redis_do_not_wait(
         runtime = open_runtime(settings, transport=FakeProviders().transport())
         try:
             service = runtime.service
-            project, _ = service.bootstrap()
+            project, _ = service.system.bootstrap()
             operator = Actor.operator(project.id)
-            conn = service.create_connection(
+            conn = service.connections.create(
                 operator, app="sendgrid", name="S", fields={"api_key": GOOD_SENDGRID}
             )
-            key = service.create_api_key(operator, name="worker", role="runtime")
-            worker = service.authenticate(key.token)
+            key = service.access.create_key(operator, name="worker", role="runtime")
+            worker = service.system.authenticate(key.token)
             for _ in range(30):
                 try:
-                    service.resolve_credentials(worker, conn.id)
+                    service.credentials.resolve(worker, conn.id)
                 except RateLimited:  # pragma: no cover - the limiter fails open
                     raise AssertionError("a stalled limiter refused a request") from None
             assert peer.connections() == 3

@@ -39,7 +39,7 @@ def test_canaries_never_leak(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
     settings = Settings(home=tmp_path, master_keys=MASTER_KEY, audit_flush_interval=0.05)
     runtime = open_runtime(settings, transport=providers.transport())
     service = runtime.service
-    _project, key = service.bootstrap()
+    _project, key = service.system.bootstrap()
     assert key is not None
     headers = {"Authorization": f"Bearer {key.token}"}
     seen: list[str] = []
@@ -75,7 +75,7 @@ def test_canaries_never_leak(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
         seen.append(client.get("/api/v1/connections", headers=headers).text)
         seen.append(client.get("/api/v1/connections?q=canary", headers=headers).text)
         seen.append(client.delete(f"/api/v1/connections/{ids[0]}", headers=headers).text)
-    service.audit.flush()
+    service.context.audit.flush()
     live = [p.name for p in tmp_path.iterdir() if p.name.startswith("gatekey.db")]
     assert "gatekey.db-wal" in live
     _scan_database_files(tmp_path)
@@ -120,10 +120,10 @@ def test_query_parameter_keys_stay_out_of_request_logs(
 
     settings = Settings(home=tmp_path, master_keys=MASTER_KEY, apps_dir=tmp_path / "apps")
     runtime = open_runtime(settings, transport=httpx2.MockTransport(handler))
-    project, _ = runtime.service.bootstrap()
+    project, _ = runtime.service.system.bootstrap()
     from gatekey.service import Actor
 
-    runtime.service.create_connection(
+    runtime.service.connections.create(
         Actor.operator(project.id), app="qp", name="qp", fields={"key": "CANARYqueryparam01"}
     )
     runtime.close()
@@ -142,7 +142,7 @@ def test_oauth_tokens_and_client_secrets_never_leak(
     sandbox.control("reset")
     settings = Settings(home=tmp_path, master_keys=MASTER_KEY, audit_flush_interval=0.05)
     runtime = open_runtime(settings, extra_apps=[sandbox.app])
-    _project, key = runtime.service.bootstrap()
+    _project, key = runtime.service.system.bootstrap()
     assert key is not None
     headers = {"Authorization": f"Bearer {key.token}"}
     seen: list[str] = []
@@ -220,10 +220,10 @@ def test_a_test_path_keeps_its_own_query_string(tmp_path: Path) -> None:
 
     settings = Settings(home=tmp_path, master_keys=MASTER_KEY, apps_dir=tmp_path / "apps")
     runtime = open_runtime(settings, transport=httpx2.MockTransport(handler))
-    project, _ = runtime.service.bootstrap()
+    project, _ = runtime.service.system.bootstrap()
     from gatekey.service import Actor
 
-    runtime.service.create_connection(
+    runtime.service.connections.create(
         Actor.operator(project.id), app="qs", name="qs", fields={"key": "k-123456"}
     )
     runtime.close()
@@ -246,14 +246,14 @@ def test_secrets_in_url_paths_stay_out_of_logs(
     )
     settings = Settings(home=tmp_path, master_keys=MASTER_KEY, apps_dir=tmp_path / "apps")
     runtime = open_runtime(settings)
-    project, _ = runtime.service.bootstrap()
+    project, _ = runtime.service.system.bootstrap()
     from gatekey.service import Actor
 
     actor = Actor.operator(project.id)
-    created = runtime.service.create_connection(
+    created = runtime.service.connections.create(
         actor, app="pathkey", name="pk", fields={"token": "CANARYpathtoken9"}, validate=False
     )
-    runtime.service.proxy(actor, created.id, "GET", "getMe")
+    runtime.service.proxy.send(actor, created.id, "GET", "getMe")
     runtime.close()
     logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
     assert "CANARYpathtoken9" not in logged

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from gatekey.api.deps import get_settings
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.server import create_app
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
@@ -27,8 +27,8 @@ def _loops() -> set[str]:
 
 
 @pytest.fixture
-def admin(service: ConnectionService, actor: Actor) -> dict[str, str]:
-    key = service.create_api_key(actor, name="admin", role="admin")
+def admin(service: Service, actor: Actor) -> dict[str, str]:
+    key = service.access.create_key(actor, name="admin", role="admin")
     return {"Authorization": f"Bearer {key.token}"}
 
 

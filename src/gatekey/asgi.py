@@ -12,12 +12,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gatekey.service import ConnectionService
+from gatekey.service import Service
 from gatekey.settings import Settings
 
 
-async def get_service(request: Request) -> ConnectionService:
-    service: ConnectionService = request.app.state.service
+async def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
     return service
 
 
@@ -26,7 +26,7 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-ServiceDep = Annotated[ConnectionService, Depends(get_service)]
+ServiceDep = Annotated[Service, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -63,8 +63,8 @@ class Gatekey:
             overrides["master_keys"] = master_keys
         self.runtime: Runtime = open_runtime(Settings(**overrides), transport=transport)
         self.service = self.runtime.service
-        self.service.bootstrap()
-        self.actor = Actor.operator(self.service.find_project(project).id)
+        self.service.system.bootstrap()
+        self.actor = Actor.operator(self.service.system.find_project(project).id)
 
     def __enter__(self) -> Self:
         return self
@@ -76,20 +76,20 @@ class Gatekey:
         self.runtime.close()
 
     def list_apps(self, search: str | None = None) -> list[AppSummary]:
-        return self.service.list_apps(self.actor, search)
+        return self.service.apps.list(self.actor, search)
 
     def get_app(self, key: str) -> App:
-        return self.service.get_app(self.actor, key)
+        return self.service.apps.get(self.actor, key)
 
     def add_app(self, definition: dict[str, Any]) -> App:
         """Add an app definition (the catalog's schema) to this project."""
-        return self.service.add_app(self.actor, definition)
+        return self.service.apps.add(self.actor, definition)
 
     def replace_app(self, key: str, definition: dict[str, Any]) -> App:
-        return self.service.replace_app(self.actor, key, definition)
+        return self.service.apps.replace(self.actor, key, definition)
 
     def delete_app(self, key: str) -> None:
-        self.service.delete_app(self.actor, key)
+        self.service.apps.delete(self.actor, key)
 
     def create_connection(
         self,
@@ -103,7 +103,7 @@ class Gatekey:
         is_default: bool | None = None,
         skip_test: bool = False,
     ) -> Connection:
-        return self.service.create_connection(
+        return self.service.connections.create(
             self.actor,
             app=app,
             name=name,
@@ -124,18 +124,18 @@ class Gatekey:
         cursor: str | None = None,
         limit: int = 50,
     ) -> ConnectionPage:
-        return self.service.list_connections(
+        return self.service.connections.list(
             self.actor, status=status, app=app, text=text, cursor=cursor, limit=limit
         )
 
     def get_connection(self, connection_id: str) -> Connection:
-        return self.service.get_connection(self.actor, connection_id)
+        return self.service.connections.get(self.actor, connection_id)
 
     def rename_connection(self, connection_id: str, name: str) -> Connection:
-        return self.service.rename_connection(self.actor, connection_id, name)
+        return self.service.connections.rename(self.actor, connection_id, name)
 
     def set_default(self, connection_id: str) -> Connection:
-        return self.service.set_default(self.actor, connection_id)
+        return self.service.connections.set_default(self.actor, connection_id)
 
     def replace_credentials(
         self,
@@ -145,32 +145,32 @@ class Gatekey:
         config: dict[str, Any] | None = None,
         skip_test: bool = False,
     ) -> Connection:
-        return self.service.replace_credentials(
+        return self.service.connections.replace_credentials(
             self.actor, connection_id, fields=fields, config=config, validate=not skip_test
         )
 
     def delete_connection(self, connection_id: str, *, force: bool = False) -> Deleted:
-        return self.service.delete_connection(self.actor, connection_id, force=force)
+        return self.service.connections.delete(self.actor, connection_id, force=force)
 
     def connection_usage(self, connection_id: str) -> ConnectionUsage:
-        return self.service.connection_usage(self.actor, connection_id)
+        return self.service.flows.usage(self.actor, connection_id)
 
     def create_flow(self, name: str, definition: dict[str, Any], description: str = "") -> Flow:
-        return self.service.create_flow(
+        return self.service.flows.create(
             self.actor, name=name, definition=definition, description=description
         )
 
     def list_flows(self, connection_id: str | None = None) -> list[Flow]:
-        return self.service.list_flows(self.actor, connection_id=connection_id)
+        return self.service.flows.list(self.actor, connection_id=connection_id)
 
     def get_flow(self, flow_id: str) -> Flow:
-        return self.service.get_flow(self.actor, flow_id)
+        return self.service.flows.get(self.actor, flow_id)
 
     def update_flow(self, flow_id: str, **changes: Any) -> Flow:
-        return self.service.update_flow(self.actor, flow_id, **changes)
+        return self.service.flows.update(self.actor, flow_id, **changes)
 
     def delete_flow(self, flow_id: str) -> None:
-        self.service.delete_flow(self.actor, flow_id)
+        self.service.flows.delete(self.actor, flow_id)
 
     def resolve_credentials(
         self,
@@ -179,7 +179,7 @@ class Gatekey:
         stale_token: str | None = None,
         required_scopes: list[str] | None = None,
     ) -> Credentials:
-        return self.service.resolve_credentials(
+        return self.service.credentials.resolve(
             self.actor,
             connection_id,
             stale_token=stale_token,
@@ -189,21 +189,21 @@ class Gatekey:
     def register_oauth_client(
         self, app: str, client_id: str, client_secret: str, scopes: list[str] | None = None
     ) -> OAuthClient:
-        return self.service.register_oauth_client(
+        return self.service.oauth_clients.register(
             self.actor, app=app, client_id=client_id, client_secret=client_secret, scopes=scopes
         )
 
     def list_oauth_clients(self) -> list[OAuthClient]:
-        return self.service.list_oauth_clients(self.actor)
+        return self.service.oauth_clients.list(self.actor)
 
     def update_oauth_client(self, oauth_client_id: str, **changes: Any) -> OAuthClient:
         """Change ``client_id``, ``client_secret`` or ``scopes`` (None restores the defaults)."""
         if "scopes" in changes and changes["scopes"] is None:
             changes = {**changes, "clear_scopes": True}
-        return self.service.update_oauth_client(self.actor, oauth_client_id, **changes)
+        return self.service.oauth_clients.update(self.actor, oauth_client_id, **changes)
 
     def delete_oauth_client(self, oauth_client_id: str) -> None:
-        self.service.delete_oauth_client(self.actor, oauth_client_id)
+        self.service.oauth_clients.delete(self.actor, oauth_client_id)
 
     def start_authorization(
         self,
@@ -216,7 +216,7 @@ class Gatekey:
         metadata: dict[str, Any] | None = None,
         is_default: bool | None = None,
     ) -> AuthorizationSession:
-        return self.service.start_authorization(
+        return self.service.authorizations.start(
             self.actor,
             app=app,
             name=name,
@@ -228,7 +228,7 @@ class Gatekey:
         )
 
     def authorization_status(self, session_id: str) -> AuthorizationSession:
-        return self.service.authorization_status(self.actor, session_id)
+        return self.service.authorizations.status(self.actor, session_id)
 
     def wait_for_authorization(
         self, session_id: str, *, timeout: float = 600.0, interval: float = 1.0
@@ -242,52 +242,54 @@ class Gatekey:
         )
 
     def test_connection(self, connection_id: str) -> TestResult:
-        return self.service.test_connection(self.actor, connection_id)
+        return self.service.connections.test(self.actor, connection_id)
 
     def audit_trail(self, connection_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
-        return self.service.audit_trail(self.actor, connection_id, limit)
+        return self.service.connections.audit_trail(self.actor, connection_id, limit)
 
     def project_audit(self, object_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
-        return self.service.project_audit(self.actor, object_id=object_id, limit=limit)
+        return self.service.audit.events(self.actor, object_id=object_id, limit=limit)
 
     def add_webhook(
         self, url: str, events: list[str] | None = None, description: str = ""
     ) -> CreatedWebhook:
-        return self.service.add_webhook(self.actor, url=url, events=events, description=description)
+        return self.service.webhooks.add(
+            self.actor, url=url, events=events, description=description
+        )
 
     def list_webhooks(self) -> list[Webhook]:
-        return self.service.list_webhooks(self.actor)
+        return self.service.webhooks.list(self.actor)
 
     def delete_webhook(self, webhook_id: str) -> None:
-        self.service.delete_webhook(self.actor, webhook_id)
+        self.service.webhooks.delete(self.actor, webhook_id)
 
     def webhook_deliveries(self, webhook_id: str, limit: int = 50) -> list[WebhookDelivery]:
-        return self.service.webhook_deliveries(self.actor, webhook_id, limit)
+        return self.service.webhooks.deliveries(self.actor, webhook_id, limit)
 
     def ping_webhook(self, webhook_id: str) -> None:
-        self.service.ping_webhook(self.actor, webhook_id)
+        self.service.webhooks.ping(self.actor, webhook_id)
 
     def verify_audit(self) -> AuditVerification:
-        return self.service.verify_audit(self.actor)
+        return self.service.audit.verify(self.actor)
 
     def create_api_key(self, name: str, role: str = "runtime") -> CreatedApiKey:
-        return self.service.create_api_key(self.actor, name=name, role=role)
+        return self.service.access.create_key(self.actor, name=name, role=role)
 
     def list_api_keys(self) -> list[ApiKey]:
-        return self.service.list_api_keys(self.actor)
+        return self.service.access.list_keys(self.actor)
 
     def revoke_api_key(self, key_id: str) -> None:
-        self.service.revoke_api_key(self.actor, key_id)
+        self.service.access.revoke_key(self.actor, key_id)
 
     def trigger_run(self, flow_id: str, run_input: dict[str, Any] | None = None) -> Run:
-        return self.service.trigger_run(self.actor, flow_id, run_input or {})
+        return self.service.runs.trigger(self.actor, flow_id, run_input or {})
 
     def get_run(self, run_id: str) -> Run:
-        return self.service.get_run(self.actor, run_id)
+        return self.service.runs.get(self.actor, run_id)
 
     def list_runs(self, **filters: Any) -> list[Run]:
         """Filters: ``flow``, ``status``, ``connection``, ``limit``."""
-        return self.service.list_runs(
+        return self.service.runs.list(
             self.actor,
             flow_id=filters.get("flow"),
             status=filters.get("status"),
@@ -296,10 +298,10 @@ class Gatekey:
         )
 
     def retry_run(self, run_id: str) -> Run:
-        return self.service.retry_run(self.actor, run_id)
+        return self.service.runs.retry(self.actor, run_id)
 
     def replace_connection(self, connection_id: str, replacement_id: str) -> int:
-        return self.service.replace_connection(self.actor, connection_id, replacement_id)
+        return self.service.flows.replace_connection(self.actor, connection_id, replacement_id)
 
     def run_queued(self) -> int:
         """Execute every queued run in this process (embedded mode has no server)."""

@@ -50,7 +50,7 @@ def create_app(
             if close_runtime:
                 runtime.close()
             else:
-                runtime.service.audit.flush()
+                runtime.service.context.audit.flush()
 
     app = FastAPI(
         title="Gatekey",

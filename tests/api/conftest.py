@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 
 
 @pytest.fixture
@@ -19,18 +19,18 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def admin(service: ConnectionService, actor: Actor) -> dict[str, str]:
-    key = service.create_api_key(actor, name="admin", role="admin")
+def admin(service: Service, actor: Actor) -> dict[str, str]:
+    key = service.access.create_key(actor, name="admin", role="admin")
     return {"Authorization": f"Bearer {key.token}"}
 
 
 @pytest.fixture
-def worker(service: ConnectionService, actor: Actor) -> dict[str, str]:
-    key = service.create_api_key(actor, name="worker", role="runtime")
+def worker(service: Service, actor: Actor) -> dict[str, str]:
+    key = service.access.create_key(actor, name="worker", role="runtime")
     return {"Authorization": f"Bearer {key.token}"}
 
 
 @pytest.fixture
-def outsider(service: ConnectionService, other_actor: Actor) -> dict[str, str]:
-    key = service.create_api_key(other_actor, name="outsider", role="admin")
+def outsider(service: Service, other_actor: Actor) -> dict[str, str]:
+    key = service.access.create_key(other_actor, name="outsider", role="admin")
     return {"Authorization": f"Bearer {key.token}"}

@@ -32,12 +32,12 @@ def served(
     settings = Settings(home=tmp_path / "home", database_url=url, master_keys=MASTER_KEY)
     runtime = open_runtime(settings, transport=FakeProviders().transport())
     service = runtime.service
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
-    admin = service.create_api_key(actor, name="admin", role="admin").token
-    worker = service.create_api_key(actor, name="worker", role="runtime").token
-    cookie, _ = service.sign_in(api_key=admin)
-    created = service.create_connection(
+    admin = service.access.create_key(actor, name="admin", role="admin").token
+    worker = service.access.create_key(actor, name="worker", role="runtime").token
+    cookie, _ = service.system.sign_in(api_key=admin)
+    created = service.connections.create(
         actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}, validate=False
     )
     keys = {"admin": admin, "worker": worker, "cookie": cookie, "connection": created.id}

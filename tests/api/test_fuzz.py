@@ -48,15 +48,15 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
         **{f"rate_{name}": 0 for name in _LIMITS},  # the fuzzer would spend every budget
     )
     runtime = open_runtime(settings, transport=FakeProviders().transport())
-    project, _ = runtime.service.bootstrap()
+    project, _ = runtime.service.system.bootstrap()
     actor = Actor.operator(project.id)
-    runtime.service.create_connection(
+    runtime.service.connections.create(
         actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}
     )
-    runtime.service.register_oauth_client(
+    runtime.service.oauth_clients.register(
         actor, app="github", client_id="Iv1.fuzz", client_secret=CANARY_CLIENT_SECRET
     )
-    key = runtime.service.create_api_key(actor, name="fuzz", role="admin")
+    key = runtime.service.access.create_key(actor, name="fuzz", role="admin")
     with serve(create_app(runtime)) as url:
         yield url, key.token, runtime
     runtime.close()
@@ -65,9 +65,9 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
 def _seed(runtime: Runtime) -> dict[str, str]:
     """Objects for the path parameters to name; the fuzzer may change or delete them."""
     service = runtime.service
-    actor = Actor.operator(service.bootstrap()[0].id)
-    connection = service.list_connections(actor).items[0]
-    flow = service.create_flow(
+    actor = Actor.operator(service.system.bootstrap()[0].id)
+    connection = service.connections.list(actor).items[0]
+    flow = service.flows.create(
         actor,
         name="Fuzzed flow",
         definition={
@@ -82,10 +82,10 @@ def _seed(runtime: Runtime) -> dict[str, str]:
             ]
         },
     )
-    run = service.trigger_run(actor, flow.id, {})
-    spare = service.create_api_key(actor, name="spare", role="runtime")
-    oauth_client = service.list_oauth_clients(actor)[0]
-    session = service.start_authorization(actor, app="github", name="GitHub - fuzz")
+    run = service.runs.trigger(actor, flow.id, {})
+    spare = service.access.create_key(actor, name="spare", role="runtime")
+    oauth_client = service.oauth_clients.list(actor)[0]
+    session = service.authorizations.start(actor, app="github", name="GitHub - fuzz")
     return {
         "connection_id": connection.id,
         "flow_id": flow.id,
@@ -167,8 +167,8 @@ def _checks(token: str) -> list[Any]:
 def test_the_seeded_objects_were_reached(fuzzed: tuple[str, str, Runtime]) -> None:
     """Runs after the fuzzing above (same module): real ids were used, not only random ones."""
     _, _, runtime = fuzzed
-    actor = Actor.operator(runtime.service.bootstrap()[0].id)
-    actions = {e.action for e in runtime.service.project_audit(actor, limit=500)}
+    actor = Actor.operator(runtime.service.system.bootstrap()[0].id)
+    actions = {e.action for e in runtime.service.audit.events(actor, limit=500)}
     assert "credentials.read" in actions
     assert actions & {"connection.update", "connection.delete", "connection.test"}
     assert actions & {"flow.update", "flow.delete", "flow.webhook", "run.queue"}

@@ -129,8 +129,8 @@ def test_a_chunked_proxy_body_over_the_limit_is_refused_unread(
     base: tuple[str, int], runtime: Runtime, actor: Actor
 ) -> None:
     """The body never ends: only a server that stops reading at the limit can answer."""
-    key = runtime.service.create_api_key(actor, name="worker", role="runtime")
-    sendgrid = runtime.service.create_connection(
+    key = runtime.service.access.create_key(actor, name="worker", role="runtime")
+    sendgrid = runtime.service.connections.create(
         actor, app="sendgrid", name="SG", fields={"api_key": GOOD_SENDGRID}
     )
     chunk = b"a" * (64 * 1024)
@@ -151,8 +151,8 @@ def test_the_proxy_route_itself_stops_reading_at_the_proxy_limit(
     """Without the guards in front (whose smaller limit comes first): an endless chunked body
     is answered 413 once it passes the proxy's limit, with at most one chunk over it read,
     and nothing is sent to the app."""
-    key = runtime.service.create_api_key(actor, name="worker", role="runtime")
-    sendgrid = runtime.service.create_connection(
+    key = runtime.service.access.create_key(actor, name="worker", role="runtime")
+    sendgrid = runtime.service.connections.create(
         actor, app="sendgrid", name="SG", fields={"api_key": GOOD_SENDGRID}
     )
     app = create_app(runtime)

@@ -21,7 +21,7 @@ POISONS = {"nul": NUL, "nan": float("nan"), "-infinity": -float("inf")}
 
 
 def _rows(runtime: Runtime) -> dict[str, int]:
-    runtime.service.audit.flush()
+    runtime.service.context.audit.flush()
     with runtime.db.read() as conn:
         return {
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox
 
 
@@ -21,16 +21,16 @@ def http(oauth_runtime: Runtime) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def admin(oauth_service: ConnectionService) -> dict[str, str]:
-    project, _ = oauth_service.bootstrap()
-    key = oauth_service.create_api_key(Actor.operator(project.id), name="admin", role="admin")
+def admin(oauth_service: Service) -> dict[str, str]:
+    project, _ = oauth_service.system.bootstrap()
+    key = oauth_service.access.create_key(Actor.operator(project.id), name="admin", role="admin")
     return {"Authorization": f"Bearer {key.token}"}
 
 
 @pytest.fixture
-def worker(oauth_service: ConnectionService, admin: dict[str, str]) -> dict[str, str]:
-    project, _ = oauth_service.bootstrap()
-    key = oauth_service.create_api_key(Actor.operator(project.id), name="w", role="runtime")
+def worker(oauth_service: Service, admin: dict[str, str]) -> dict[str, str]:
+    project, _ = oauth_service.system.bootstrap()
+    key = oauth_service.access.create_key(Actor.operator(project.id), name="w", role="runtime")
     return {"Authorization": f"Bearer {key.token}"}
 
 
@@ -213,19 +213,19 @@ def _shape(response: Any, *ids: str) -> tuple[int, str]:
 
 
 def test_another_projects_objects_answer_exactly_like_missing_ones(
-    http: TestClient, admin: dict[str, str], oauth_service: ConnectionService, sandbox: Sandbox
+    http: TestClient, admin: dict[str, str], oauth_service: Service, sandbox: Sandbox
 ) -> None:
     """Their OAuth client in use, webhook, API key, app and flow: every endpoint answers as for
     an id that does not exist (no 409 counting their connections), and nothing of theirs moves."""
-    theirs = Actor.operator(oauth_service.create_project("theirs").id)
-    client = oauth_service.register_oauth_client(
+    theirs = Actor.operator(oauth_service.system.create_project("theirs").id)
+    client = oauth_service.oauth_clients.register(
         theirs, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
-    started = oauth_service.start_authorization(theirs, app="sandbox", name="Theirs")
-    done = oauth_service.complete_authorization(sandbox.consent(started.authorize_url or ""))
+    started = oauth_service.authorizations.start(theirs, app="sandbox", name="Theirs")
+    done = oauth_service.system.complete_authorization(sandbox.consent(started.authorize_url or ""))
     assert done.status == "succeeded"
-    hook = oauth_service.add_webhook(theirs, url="https://hooks.example.com/x")
-    key = oauth_service.create_api_key(theirs, name="their key", role="admin")
+    hook = oauth_service.webhooks.add(theirs, url="https://hooks.example.com/x")
+    key = oauth_service.access.create_key(theirs, name="their key", role="admin")
     app_def = {
         "key": "their-crm",
         "name": "Their CRM",
@@ -240,10 +240,10 @@ def test_another_projects_objects_answer_exactly_like_missing_ones(
             }
         ],
     }
-    oauth_service.add_app(theirs, app_def)
+    oauth_service.apps.add(theirs, app_def)
     connection_id = done.connection_id or ""
     replacement = {k: v for k, v in app_def.items() if k != "key"}
-    flow = oauth_service.create_flow(
+    flow = oauth_service.flows.create(
         theirs,
         name="Their flow",
         definition={
@@ -294,9 +294,11 @@ def test_another_projects_objects_answer_exactly_like_missing_ones(
         nothing = http.request(method, path.format(missing_id), **kwargs)
         assert answer.status_code in (404, 422), (method, path, answer.text)
         assert _shape(answer, their_id) == _shape(nothing, missing_id), (method, path)
-    assert oauth_service.get_oauth_client(theirs, client.id).connections == 1
-    assert [w.id for w in oauth_service.list_webhooks(theirs)] == [hook.id]
-    assert [k.id for k in oauth_service.list_api_keys(theirs) if k.revoked_at is None] == [key.id]
-    assert oauth_service.get_app(theirs, "their-crm").name == "Their CRM"
-    assert oauth_service.get_flow(theirs, flow.id).name == "Their flow"
-    assert oauth_service.get_connection(theirs, connection_id).status == "active"
+    assert oauth_service.oauth_clients.get(theirs, client.id).connections == 1
+    assert [w.id for w in oauth_service.webhooks.list(theirs)] == [hook.id]
+    assert [k.id for k in oauth_service.access.list_keys(theirs) if k.revoked_at is None] == [
+        key.id
+    ]
+    assert oauth_service.apps.get(theirs, "their-crm").name == "Their CRM"
+    assert oauth_service.flows.get(theirs, flow.id).name == "Their flow"
+    assert oauth_service.connections.get(theirs, connection_id).status == "active"

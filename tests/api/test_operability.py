@@ -21,7 +21,7 @@ def test_liveness_and_readiness(client: TestClient, runtime: Runtime) -> None:
         "ready": True,
         "checks": {"database": "ok", "master_keys": "ok", "audit_writer": "ok"},
     }
-    runtime.service.audit.close()
+    runtime.service.context.audit.close()
     down = client.get("/readyz")
     assert down.status_code == 503
     assert down.json()["checks"]["audit_writer"] == "stopped"

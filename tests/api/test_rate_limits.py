@@ -33,8 +33,8 @@ def tight(settings: Settings, providers: FakeProviders) -> Iterator[tuple[TestCl
 
 
 def _key(runtime: Runtime, role: str = "runtime") -> dict[str, str]:
-    project, _ = runtime.service.bootstrap()
-    key = runtime.service.create_api_key(Actor.operator(project.id), name=role, role=role)
+    project, _ = runtime.service.system.bootstrap()
+    key = runtime.service.access.create_key(Actor.operator(project.id), name=role, role=role)
     return {"Authorization": f"Bearer {key.token}"}
 
 
@@ -64,7 +64,9 @@ def test_credential_reads_per_key_then_per_project(
     refused = client.post(url, headers=second)
     _refused(refused)
     assert "in this project" in refused.json()["detail"]
-    trail = runtime.service.audit_trail(Actor.operator(runtime.service.bootstrap()[0].id), cid)
+    trail = runtime.service.connections.audit_trail(
+        Actor.operator(runtime.service.system.bootstrap()[0].id), cid
+    )
     reads = [e for e in trail if e.action == "credentials.read"]
     assert sum(e.detail.get("count", 1) for e in reads if e.outcome == "ok") == 5
     assert {e.detail.get("code") for e in reads if e.outcome == "refused"} == {"rate_limited"}
@@ -75,11 +77,11 @@ def test_failed_keys_look_alike_and_are_counted_per_address(
 ) -> None:
     client, runtime = tight
     valid = _key(runtime)
-    revoked_key = runtime.service.create_api_key(
-        Actor.operator(runtime.service.bootstrap()[0].id), name="old", role="runtime"
+    revoked_key = runtime.service.access.create_key(
+        Actor.operator(runtime.service.system.bootstrap()[0].id), name="old", role="runtime"
     )
-    runtime.service.revoke_api_key(
-        Actor.operator(runtime.service.bootstrap()[0].id), revoked_key.id
+    runtime.service.access.revoke_key(
+        Actor.operator(runtime.service.system.bootstrap()[0].id), revoked_key.id
     )
     answers = [
         client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
@@ -143,8 +145,8 @@ def test_a_request_costs_one_limiter_call(tight: tuple[TestClient, Runtime]) -> 
     cid = client.post("/api/v1/connections", json=body, headers=admin).json()["id"]
     worker = _key(runtime)
     url = f"/api/v1/connections/{cid}/credentials"
-    counting = Counting(runtime.service.budgets.limiter)
-    runtime.service.budgets.limiter = counting
+    counting = Counting(runtime.service.context.budgets.limiter)
+    runtime.service.context.budgets.limiter = counting
     assert client.post(url, headers=worker).status_code == 200  # the key read from its row
     counting.calls = 0
     assert client.post(url, headers=worker).status_code == 200

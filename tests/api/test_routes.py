@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gatekey.runtime import Runtime, run_worker
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from tests.fakes.api import MISSING, create_sendgrid
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
@@ -316,16 +316,16 @@ def test_api_keys_endpoints(client: TestClient, admin: dict[str, str]) -> None:
 
 
 def test_another_projects_api_key_cannot_be_revoked(
-    client: TestClient, service: ConnectionService, actor: Actor, outsider: dict[str, str]
+    client: TestClient, service: Service, actor: Actor, outsider: dict[str, str]
 ) -> None:
-    mine = service.create_api_key(actor, name="mine", role="runtime")
+    mine = service.access.create_key(actor, name="mine", role="runtime")
     theirs = client.delete(f"/api/v1/api-keys/{mine.id}", headers=outsider)
     nothing = client.delete("/api/v1/api-keys/key_01JD3W6ZK2Q8V5N0C7H9X4T1RB", headers=outsider)
     assert theirs.status_code == nothing.status_code == 404
     assert theirs.text.replace(mine.id, "ID") == nothing.text.replace(
         "key_01JD3W6ZK2Q8V5N0C7H9X4T1RB", "ID"
     )
-    assert service.authenticate(mine.token).key_id == mine.id
+    assert service.system.authenticate(mine.token).key_id == mine.id
     assert "mine" not in client.get("/api/v1/api-keys", headers=outsider).text
 
 

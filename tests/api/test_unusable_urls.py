@@ -30,8 +30,8 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def guarded(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str], Runtime]]:
     runtime = open_runtime(settings)
-    actor = Actor.operator(runtime.service.bootstrap()[0].id)
-    key = runtime.service.create_api_key(actor, name="admin", role="admin")
+    actor = Actor.operator(runtime.service.system.bootstrap()[0].id)
+    key = runtime.service.access.create_key(actor, name="admin", role="admin")
     with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
         yield client, {"Authorization": f"Bearer {key.token}"}, runtime
     runtime.close()

@@ -42,16 +42,18 @@ def test_signin_link_prints_a_fresh_link_that_replaces_older_ones(
     runtime = open_runtime(Settings())
     try:
         service = runtime.service
-        session, _ = service.sign_in(link=old_token)  # a session signed in with the first link
+        session, _ = service.system.sign_in(
+            link=old_token
+        )  # a session signed in with the first link
         second = runner.invoke(app, ["signin-link", "--quiet"])
         assert second.exit_code == 0 and second.stderr == ""
         new_token = LINK.fullmatch(second.stdout.strip()).group(2)  # type: ignore[union-attr]
         assert new_token != old_token
         third = runner.invoke(app, ["signin-link", "-q"]).stdout.strip()
         with pytest.raises(AuthenticationFailed, match="replaced by a newer one"):
-            service.sign_in(link=new_token)  # unused, then replaced by the third
-        assert service.sign_in(link=LINK.fullmatch(third).group(2))  # type: ignore[union-attr]
-        assert service.web_session(session).actor.key_id == "signin-link"  # still signed in
+            service.system.sign_in(link=new_token)  # unused, then replaced by the third
+        assert service.system.sign_in(link=LINK.fullmatch(third).group(2))  # type: ignore[union-attr]
+        assert service.system.web_session(session).actor.key_id == "signin-link"  # still signed in
     finally:
         runtime.close()
     tokens = (old_token, new_token)

@@ -15,7 +15,7 @@ from gatekey import Gatekey
 from gatekey.domain.inputs import Flaw, find_flaw
 from gatekey.errors import InvalidInput
 from gatekey.runtime import Runtime
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store.tables import metadata
 from tests.fakes.apps import acme
 from tests.fakes.keys import MASTER_KEY
@@ -46,7 +46,7 @@ def test_deep_nesting_does_not_exhaust_the_stack() -> None:
 
 
 def _rows(runtime: Runtime) -> dict[str, int]:
-    runtime.service.audit.flush()
+    runtime.service.context.audit.flush()
     with runtime.db.read() as conn:
         return {
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
@@ -61,35 +61,35 @@ def _flow(step_id: Any = "mail") -> dict[str, Any]:
 
 @pytest.mark.parametrize("poison", [NUL, NAN], ids=["nul", "nan"])
 def test_every_service_entry_refuses_before_writing(
-    runtime: Runtime, service: ConnectionService, actor: Actor, poison: Any
+    runtime: Runtime, service: Service, actor: Actor, poison: Any
 ) -> None:
-    connection = service.create_connection(
+    connection = service.connections.create(
         actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}, validate=False
     )
-    flow = service.create_flow(actor, name="Welcome", definition=_flow())
+    flow = service.flows.create(actor, name="Welcome", definition=_flow())
     before = _rows(runtime)
     calls: dict[str, Any] = {
-        "name": lambda: service.create_connection(
+        "name": lambda: service.connections.create(
             actor, app="sendgrid", name=poison, fields={"api_key": GOOD_SENDGRID}, validate=False
         ),
-        "metadata": lambda: service.update_connection(
+        "metadata": lambda: service.connections.update(
             actor, connection.id, metadata={"team": [poison]}
         ),
-        "fields": lambda: service.create_connection(
+        "fields": lambda: service.connections.create(
             actor, app="sendgrid", name="B", fields={"api_key": poison}, validate=False
         ),
-        "config": lambda: service.create_connection(
+        "config": lambda: service.connections.create(
             actor, app="sendgrid", name="C", fields={"api_key": GOOD_SENDGRID}, config={"r": poison}
         ),
-        "run_input": lambda: service.trigger_run(actor, flow.id, {"total": poison}),
-        "url": lambda: service.add_webhook(actor, url=poison),
-        "definition": lambda: service.create_flow(actor, name="F", definition=_flow(poison)),
-        "app": lambda: service.add_app(actor, acme(description=poison)),
-        "client_id": lambda: service.register_oauth_client(
+        "run_input": lambda: service.runs.trigger(actor, flow.id, {"total": poison}),
+        "url": lambda: service.webhooks.add(actor, url=poison),
+        "definition": lambda: service.flows.create(actor, name="F", definition=_flow(poison)),
+        "app": lambda: service.apps.add(actor, acme(description=poison)),
+        "client_id": lambda: service.oauth_clients.register(
             actor, app="github", client_id=poison, client_secret="s3cret"
         ),
-        "api_key_name": lambda: service.create_api_key(actor, name=poison),
-        "query": lambda: service.list_connections(actor, text=poison),
+        "api_key_name": lambda: service.access.create_key(actor, name=poison),
+        "query": lambda: service.connections.list(actor, text=poison),
     }
     for what, call in calls.items():
         with pytest.raises(InvalidInput) as refused:

@@ -73,7 +73,7 @@ def test_replicas_sweeping_at_once_refresh_each_due_token_once(
         actor = sandbox_project(runtime.service)
         ids = [connect(runtime.service, actor, sandbox, name=f"Due {n}") for n in range(DUE)]
         old = {
-            cid: runtime.service.resolve_credentials(actor, cid).fields["access_token"]
+            cid: runtime.service.credentials.resolve(actor, cid).fields["access_token"]
             for cid in ids
         }
         with runtime.db.write() as conn:  # hour-long tokens, 30 s from their end
@@ -94,7 +94,7 @@ def test_replicas_sweeping_at_once_refresh_each_due_token_once(
         assert sum(refreshed for refreshed, _ in results) >= DUE
         after = sandbox.token_requests("refresh_token")
         for cid in ids:
-            fresh = runtime.service.resolve_credentials(actor, cid)
+            fresh = runtime.service.credentials.resolve(actor, cid)
             assert fresh.fields["access_token"] != old[cid]
             assert fresh.expires_at is not None and fresh.expires_at > utcnow() + timedelta(
                 minutes=30

@@ -27,7 +27,7 @@ from gatekey.oauth.refresh import Refresher
 from gatekey.oauth.refresh_store import LEASE, RefreshStore
 from gatekey.oauth.sandbox import sandbox_app_definition
 from gatekey.runtime import open_runtime
-from gatekey.service import Actor, ConnectionService, utcnow
+from gatekey.service import Actor, Service, utcnow
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
 from tests.fakes.keys import MASTER_KEY
@@ -78,12 +78,12 @@ def _refresh_then_hang(
     runtime = open_runtime(
         _settings(home, url), extra_apps=[sandbox_app_definition(sandbox_url)], migrate=False
     )
-    runtime.service.resolve_credentials(Actor.operator(project), cid)
+    runtime.service.credentials.resolve(Actor.operator(project), cid)
 
 
 def _crash_during_refresh(
     tmp_path: Path, database_url: str, sandbox: Sandbox, point: str = "before_commit"
-) -> tuple[ConnectionService, Actor, str, dict[str, Any], int, Any]:
+) -> tuple[Service, Actor, str, dict[str, Any], int, Any]:
     home = str(tmp_path / "home")
     runtime = open_runtime(_settings(home, database_url), extra_apps=[sandbox.app])
     service = runtime.service
@@ -95,8 +95,8 @@ def _crash_during_refresh(
             .where(connections.c.id == cid)
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    before = service.resolver.open(actor, cid).secret
-    version = service.get_connection(actor, cid).version
+    before = service.credentials.open(actor, cid).secret
+    version = service.connections.get(actor, cid).version
     if point == "in_flight":
         sandbox.control("slow", ms=3000)
     child = multiprocessing.get_context("spawn").Process(
@@ -147,20 +147,22 @@ def test_kill_9_at_each_point_of_a_refresh(
         )
         requests = sandbox.token_requests("refresh_token")
         committed = point == "after_commit"
-        stored = service.resolver.open(actor, cid).secret
+        stored = service.credentials.open(actor, cid).secret
         assert (stored != before) == committed, "only a commit changes the stored token set"
-        assert (service.get_connection(actor, cid).version > version) == committed
-        real = service.clock
-        service.clock = lambda: real() + LEASE + timedelta(seconds=1)  # the lease has lapsed
+        assert (service.connections.get(actor, cid).version > version) == committed
+        real = service.context.clock
+        service.context.clock = lambda: (
+            real() + LEASE + timedelta(seconds=1)
+        )  # the lease has lapsed
         lost_answer = point in ("in_flight", "before_commit")
         if rotating and lost_answer:
             with pytest.raises(ConnectionInactive) as caught:
-                service.resolve_credentials(actor, cid)
+                service.credentials.resolve(actor, cid)
             assert caught.value.details["reason"] == "revoked"
         else:
-            fresh = service.resolve_credentials(actor, cid)
+            fresh = service.credentials.resolve(actor, cid)
             assert fresh.fields["access_token"] != before["access_token"]
-            assert service.get_connection(actor, cid).status == "active"
+            assert service.connections.get(actor, cid).status == "active"
             extra = 0 if committed else 1
             assert sandbox.token_requests("refresh_token") == requests + extra
         runtime.close()
@@ -177,14 +179,16 @@ def test_kill_9_mid_refresh_keeps_the_previous_token_set(
         service, actor, cid, before, version, runtime = _crash_during_refresh(
             tmp_path, database_url, sandbox
         )
-        after = service.resolver.open(actor, cid).secret
+        after = service.credentials.open(actor, cid).secret
         assert after == before, "nothing of the lost answer was stored"
-        connection = service.get_connection(actor, cid)
+        connection = service.connections.get(actor, cid)
         assert connection.version == version and connection.status == "active"
 
-        real = service.clock
-        service.clock = lambda: real() + LEASE + timedelta(seconds=1)  # the lease has lapsed
-        fresh = service.resolve_credentials(actor, cid)
+        real = service.context.clock
+        service.context.clock = lambda: (
+            real() + LEASE + timedelta(seconds=1)
+        )  # the lease has lapsed
+        fresh = service.credentials.resolve(actor, cid)
         assert fresh.fields["access_token"] != before["access_token"]
         assert sandbox.token_requests("refresh_token") == 2
         runtime.close()
@@ -197,11 +201,11 @@ def test_kill_9_with_a_rotating_provider_ends_inactive_not_silently_broken(
 ) -> None:
     sandbox.control("reset")
     service, actor, cid, _, _, runtime = _crash_during_refresh(tmp_path, database_url, sandbox)
-    real = service.clock
-    service.clock = lambda: real() + LEASE + timedelta(seconds=1)
+    real = service.context.clock
+    service.context.clock = lambda: real() + LEASE + timedelta(seconds=1)
     with pytest.raises(ConnectionInactive) as caught:
-        service.resolve_credentials(actor, cid)
+        service.credentials.resolve(actor, cid)
     assert caught.value.details["reason"] == "revoked"
-    connection = service.get_connection(actor, cid)
+    connection = service.connections.get(actor, cid)
     assert connection.status == "inactive" and connection.status_reason == "revoked"
     runtime.close()

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from gatekey.domain import webhooks as hooks
 from gatekey.runtime import Runtime, open_runtime
-from gatekey.service import Actor, ConnectionService
-from gatekey.service.webhooks import PER_PROJECT
+from gatekey.service import Actor, Service
+from gatekey.service.deliveries import PER_PROJECT
 from gatekey.settings import Settings
 from gatekey.store.tables import runs, webhook_deliveries
 from gatekey.workers.dispatcher import WebhookDispatcher
@@ -49,20 +49,20 @@ def live(settings: Settings) -> Iterator[Runtime]:
     runtime.close()
 
 
-def _flow(service: ConnectionService, actor: Actor, hub: Receiver) -> str:
+def _flow(service: Service, actor: Actor, hub: Receiver) -> str:
     """A flow of one HTTP step to the app on the receiver (``GET /me``, slow)."""
-    service.add_app(actor, acme(base_url=hub.url))
-    service.create_connection(
+    service.apps.add(actor, acme(base_url=hub.url))
+    service.connections.create(
         actor, app="acme-crm", name="Acme", fields={"api_key": "k-123456"}, validate=False
     )
     step = {"id": "me", "app": "acme-crm", "type": "http", "http": {"path": "/me"}}
-    return service.create_flow(actor, name="Slow", definition={"steps": [step]}).id
+    return service.flows.create(actor, name="Slow", definition={"steps": [step]}).id
 
 
-def _delivery_starts(service: ConnectionService, project_id: str) -> list[datetime]:
+def _delivery_starts(service: Service, project_id: str) -> list[datetime]:
     """When each attempted delivery of the project last started (before its retry delay)."""
     d = webhook_deliveries
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         found = conn.execute(
             select(d.c.attempts, d.c.next_attempt_at, d.c.delivered_at).where(
                 d.c.project_id == project_id, d.c.attempts > 0
@@ -77,8 +77,8 @@ def _delivery_starts(service: ConnectionService, project_id: str) -> list[dateti
     return starts
 
 
-def _run_starts(service: ConnectionService, project_id: str) -> list[datetime]:
-    with service.db.read() as conn:
+def _run_starts(service: Service, project_id: str) -> list[datetime]:
+    with service.context.db.read() as conn:
         found = conn.execute(
             select(runs.c.started_at).where(
                 runs.c.project_id == project_id, runs.c.started_at.isnot(None)
@@ -93,22 +93,22 @@ def _between(starts: list[datetime], after: datetime, before: datetime) -> int:
 
 def test_a_flooding_project_does_not_hold_back_another(live: Runtime, hub: Receiver) -> None:
     service = live.service
-    a = Actor.operator(service.bootstrap()[0].id)
-    b = Actor.operator(service.create_project("B").id)
+    a = Actor.operator(service.system.bootstrap()[0].id)
+    b = Actor.operator(service.system.create_project("B").id)
 
     flow_a = _flow(service, a, hub)
-    refusing = service.add_webhook(a, url=f"http://127.0.0.1:{free_port()}/hook")
-    with service.db.write() as conn:
+    refusing = service.webhooks.add(a, url=f"http://127.0.0.1:{free_port()}/hook")
+    with service.context.db.write() as conn:
         for _ in range(FLOOD):
-            service.outbox.add(
-                conn, a.project_id, hooks.PING, {}, service.clock(), endpoints=[refusing.id]
+            service.context.outbox.add(
+                conn, a.project_id, hooks.PING, {}, service.context.now(), endpoints=[refusing.id]
             )
     for n in range(FLOOD):
-        service.trigger_run(a, flow_a, {"n": n})
+        service.runs.trigger(a, flow_a, {"n": n})
     flow_b = _flow(service, b, hub)
-    hook_b = service.add_webhook(b, url=f"{hub.url}/hook")
+    hook_b = service.webhooks.add(b, url=f"{hub.url}/hook")
 
-    dispatcher = WebhookDispatcher(service, interval=0.05)
+    dispatcher = WebhookDispatcher(service.system, interval=0.05)
     worker = RunWorker(live.engine, threads=THREADS, idle_wait=0.05)
     dispatcher.start()
     worker.start()
@@ -120,15 +120,15 @@ def test_a_flooding_project_does_not_hold_back_another(live: Runtime, hub: Recei
         ):
             time.sleep(0.02)  # both queues are moving and every worker is busy with A
 
-        queued_at = service.clock()
-        service.ping_webhook(b, hook_b.id)
-        run_b = service.trigger_run(b, flow_b).id
+        queued_at = service.context.now()
+        service.webhooks.ping(b, hook_b.id)
+        run_b = service.runs.trigger(b, flow_b).id
         while time.monotonic() < deadline:
-            delivered = [d for d in service.webhook_deliveries(b, hook_b.id) if d.attempts]
-            started = service.get_run(b, run_b).started_at
+            delivered = [d for d in service.webhooks.deliveries(b, hook_b.id) if d.attempts]
+            started = service.runs.get(b, run_b).started_at
             if delivered and started is not None:
                 break
-            later = service.clock() + timedelta(days=1)
+            later = service.context.now() + timedelta(days=1)
             if (
                 _between(_delivery_starts(service, a.project_id), queued_at, later) > GIVE_UP_AFTER
                 or _between(_run_starts(service, a.project_id), queued_at, later) > GIVE_UP_AFTER
@@ -139,14 +139,14 @@ def test_a_flooding_project_does_not_hold_back_another(live: Runtime, hub: Recei
         dispatcher.stop()
         worker.stop()
 
-    (delivery,) = service.webhook_deliveries(b, hook_b.id)
+    (delivery,) = service.webhooks.deliveries(b, hook_b.id)
     assert delivery.status == "delivered", "B's delivery waited behind A's failing ones"
     assert delivery.delivered_at is not None
     sent = _delivery_starts(service, a.project_id)
     a_sent = _between(sent, delivery.created_at, delivery.delivered_at)
     assert a_sent <= 2 * PER_PROJECT, f"{a_sent} of A's deliveries went before B's"
 
-    run = service.get_run(b, run_b)
+    run = service.runs.get(b, run_b)
     assert run.started_at is not None, "B's run waited behind A's queue"
     a_ran = _between(_run_starts(service, a.project_id), run.created_at, run.started_at)
     assert a_ran <= THREADS, f"{a_ran} of A's runs started before B's"

@@ -153,7 +153,7 @@ def test_restarts_under_load_lose_no_grant_and_answer_503_meanwhile(
         service = runtime.service
         actor = sandbox_project(service)
         ids = [connect(service, actor, sandbox, name=f"Outage {n}") for n in range(CONNECTIONS)]
-        key = service.create_api_key(actor, name="workers", role="runtime").token
+        key = service.access.create_key(actor, name="workers", role="runtime").token
         sandbox.control("slow", ms=delay_ms)
         ports = [free_port() for _ in range(REPLICAS)]
         context = multiprocessing.get_context("spawn")
@@ -214,18 +214,18 @@ def test_restarts_under_load_lose_no_grant_and_answer_503_meanwhile(
         assert all(felt), f"requests in flight during each outage: {felt}"
         assert not unserved, f"some clients were not served again after {unserved}"
         statuses = Counter(
-            (c.status, c.status_reason) for c in (service.get_connection(actor, i) for i in ids)
+            (c.status, c.status_reason) for c in (service.connections.get(actor, i) for i in ids)
         )
         assert statuses == {("active", None): CONNECTIONS}, statuses
         live = sandbox.state.refresh_index
         lost = [
-            i for i in ids if service.resolver.open(actor, i).secret["refresh_token"] not in live
+            i for i in ids if service.credentials.open(actor, i).secret["refresh_token"] not in live
         ]
         assert lost == [], f"{len(lost)} of {CONNECTIONS} grants lost their refresh token"
         requests = sandbox.token_requests("refresh_token")
         for connection_id in ids:
-            current = service.resolve_credentials(actor, connection_id).fields["access_token"]
-            fresh = service.resolve_credentials(actor, connection_id, stale_token=current)
+            current = service.credentials.resolve(actor, connection_id).fields["access_token"]
+            fresh = service.credentials.resolve(actor, connection_id, stale_token=current)
             assert fresh.fields["access_token"] != current
         assert sandbox.token_requests("refresh_token") >= requests + CONNECTIONS
     finally:

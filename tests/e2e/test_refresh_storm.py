@@ -48,7 +48,7 @@ def _storm(args: tuple[str, str, str, str, str, float]) -> list[str]:
 
     def one() -> None:
         time.sleep(max(start - time.time(), 0))
-        token = runtime.service.resolve_credentials(actor, connection_id).fields["access_token"]
+        token = runtime.service.credentials.resolve(actor, connection_id).fields["access_token"]
         with lock:
             got.append(token)
 
@@ -72,7 +72,7 @@ def test_one_token_request_for_a_storm_on_an_expired_token(
     try:
         actor = sandbox_project(runtime.service)
         connection_id = connect(runtime.service, actor, sandbox)
-        old = runtime.service.resolve_credentials(actor, connection_id).fields["access_token"]
+        old = runtime.service.credentials.resolve(actor, connection_id).fields["access_token"]
         with runtime.db.write() as conn:
             conn.execute(
                 update(connections)

@@ -45,20 +45,20 @@ def test_each_queued_run_is_executed_once(
     service = runtime.service
     actor = sandbox_project(service)
     connect(service, actor, sandbox)
-    flow = service.create_flow(
+    flow = service.flows.create(
         actor,
         name="Who",
         definition={
             "steps": [{"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}}]
         },
     )
-    queued = [service.trigger_run(actor, flow.id, {"n": n}).id for n in range(RUNS)]
+    queued = [service.runs.trigger(actor, flow.id, {"n": n}).id for n in range(RUNS)]
     before = sandbox.state.counts.get("api", 0)
     args = (home, database_url, sandbox.url, time.time() + 3.0)
     with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
         executed = pool.map(_drain, [args] * PROCESSES)
     assert sum(executed) == RUNS
-    runs = service.list_runs(actor, limit=200)
+    runs = service.runs.list(actor, limit=200)
     assert {r.id for r in runs} == set(queued)
     assert all(r.status == "succeeded" for r in runs)
     assert sandbox.state.counts.get("api", 0) - before == RUNS, "no run executed twice"

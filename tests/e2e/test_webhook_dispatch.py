@@ -41,7 +41,7 @@ def _dispatch(args: tuple[str, str]) -> int:
     try:
         sent = 0
         while True:
-            count = runtime.service.deliver_webhooks(limit=5)
+            count = runtime.service.system.deliver_webhooks(limit=5)
             if count == 0:
                 return sent
             sent += count
@@ -54,12 +54,12 @@ def test_each_delivery_is_sent_once_by_competing_processes(
 ) -> None:
     home = str(tmp_path / "home")
     runtime = open_runtime(_settings(home, database_url))
-    project, _ = runtime.service.bootstrap()
+    project, _ = runtime.service.system.bootstrap()
     actor = Actor.operator(project.id)
     with receiver() as hub:
-        webhook = runtime.service.add_webhook(actor, url=f"{hub.url}/hook")
+        webhook = runtime.service.webhooks.add(actor, url=f"{hub.url}/hook")
         for _ in range(EVENTS):
-            runtime.service.ping_webhook(actor, webhook.id)
+            runtime.service.webhooks.ping(actor, webhook.id)
         hub.delay = 0.02
         context = multiprocessing.get_context("spawn")
         barrier = context.Barrier(SENDERS)
@@ -68,6 +68,6 @@ def test_each_delivery_is_sent_once_by_competing_processes(
         ids = Counter(r.headers["Gatekey-Delivery"] for r in hub.hooks)
     assert sum(sent) == EVENTS and sum(1 for n in sent if n) >= 2, sent
     assert len(ids) == EVENTS and set(ids.values()) == {1}
-    log = runtime.service.webhook_deliveries(actor, webhook.id, limit=500)
+    log = runtime.service.webhooks.deliveries(actor, webhook.id, limit=500)
     assert {d.status for d in log} == {"delivered"} and len(log) == EVENTS
     runtime.close()

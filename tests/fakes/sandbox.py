@@ -12,7 +12,7 @@ import httpx2
 
 from gatekey.catalog.schema import App
 from gatekey.oauth.sandbox import SandboxState, create_sandbox_app, sandbox_app_definition
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from tests.fakes.servers import free_port, serve
 
 CLIENT_ID = "gatekey-test"
@@ -79,23 +79,21 @@ def running_sandbox(callback: str = CALLBACK) -> Iterator[Sandbox]:
         yield Sandbox(state, base + "/sandbox")
 
 
-def sandbox_project(service: ConnectionService) -> Actor:
+def sandbox_project(service: Service) -> Actor:
     """Return the operator of the default project, with the sandbox's OAuth client registered."""
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
-    service.register_oauth_client(
+    service.oauth_clients.register(
         actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
     return actor
 
 
-def connect(
-    service: ConnectionService, actor: Actor, sandbox: Sandbox, name: str = "Sandbox - Ada"
-) -> str:
+def connect(service: Service, actor: Actor, sandbox: Sandbox, name: str = "Sandbox - Ada") -> str:
     """Connect the sandbox app through the whole authorization-code flow; return the id."""
-    session = service.start_authorization(actor, app="sandbox", name=name)
+    session = service.authorizations.start(actor, app="sandbox", name=name)
     assert session.authorize_url is not None
-    outcome = service.complete_authorization(sandbox.consent(session.authorize_url))
+    outcome = service.system.complete_authorization(sandbox.consent(session.authorize_url))
     assert outcome.status == "succeeded", outcome.error_message
     assert outcome.connection_id is not None
     return outcome.connection_id

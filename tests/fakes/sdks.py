@@ -37,8 +37,10 @@ def open_sdk(kind: str, settings: Settings, transport: httpx2.BaseTransport) -> 
         return
     runtime = open_runtime(settings, transport=transport)
     try:
-        project, _ = runtime.service.bootstrap()
-        key = runtime.service.create_api_key(Actor.operator(project.id), name="sdk", role="admin")
+        project, _ = runtime.service.system.bootstrap()
+        key = runtime.service.access.create_key(
+            Actor.operator(project.id), name="sdk", role="admin"
+        )
         with (
             TestClient(create_app(runtime)) as server,
             Client(

@@ -78,16 +78,16 @@ def idp_runtime(settings: Settings, idp: MockOAuthServer) -> Iterator[Runtime]:
 
 
 def _actor(rt: Runtime, app: str) -> Actor:
-    project, _ = rt.service.bootstrap()
+    project, _ = rt.service.system.bootstrap()
     actor = Actor.operator(project.id)
-    rt.service.register_oauth_client(actor, app=app, client_id="gatekey-ci", client_secret=SECRET)
+    rt.service.oauth_clients.register(actor, app=app, client_id="gatekey-ci", client_secret=SECRET)
     return actor
 
 
 def _connect(rt: Runtime, actor: Actor, idp: MockOAuthServer, app: str = "mock-idp") -> str:
-    session = rt.service.start_authorization(actor, app=app, name=f"{app} account")
+    session = rt.service.authorizations.start(actor, app=app, name=f"{app} account")
     redirect = idp.authorize(session.authorize_url or "")
-    outcome = rt.service.complete_authorization(dict(redirect.params))
+    outcome = rt.service.system.complete_authorization(dict(redirect.params))
     assert outcome.status == "succeeded", outcome.error_message
     return outcome.connection_id or ""
 
@@ -99,7 +99,7 @@ def test_code_exchange_with_pkce_and_the_configured_client_auth(
     actor = _actor(idp_runtime, app)
     connection_id = _connect(idp_runtime, actor, idp, app)
 
-    connection = idp_runtime.service.get_connection(actor, connection_id)
+    connection = idp_runtime.service.connections.get(actor, connection_id)
     assert connection.account_label == "johndoe"
     assert connection.scopes == ["openid", "email"]
     (request,) = idp.stats()["token_log"]
@@ -115,15 +115,15 @@ def test_wrong_verifier_is_refused_by_the_server(
     idp_runtime: Runtime, idp: MockOAuthServer
 ) -> None:
     actor = _actor(idp_runtime, "mock-idp")
-    first = idp_runtime.service.start_authorization(actor, app="mock-idp", name="one")
-    second = idp_runtime.service.start_authorization(actor, app="mock-idp", name="two")
+    first = idp_runtime.service.authorizations.start(actor, app="mock-idp", name="one")
+    second = idp_runtime.service.authorizations.start(actor, app="mock-idp", name="two")
     first_redirect = dict(idp.authorize(first.authorize_url or "").params)
     second_redirect = dict(idp.authorize(second.authorize_url or "").params)
-    outcome = idp_runtime.service.complete_authorization(
+    outcome = idp_runtime.service.system.complete_authorization(
         {**first_redirect, "code": second_redirect["code"]}
     )
     assert outcome.error_code == "oauth_token_exchange_failed"
-    assert idp_runtime.service.list_connections(actor).items == []
+    assert idp_runtime.service.connections.list(actor).items == []
 
 
 def test_refresh_uses_the_refresh_token_and_stores_the_new_one(
@@ -131,29 +131,29 @@ def test_refresh_uses_the_refresh_token_and_stores_the_new_one(
 ) -> None:
     actor = _actor(idp_runtime, "mock-idp")
     connection_id = _connect(idp_runtime, actor, idp)
-    before = idp_runtime.service.resolver.open(actor, connection_id).secret
+    before = idp_runtime.service.credentials.open(actor, connection_id).secret
     with idp_runtime.db.write() as conn:
         conn.execute(
             update(connections)
             .where(connections.c.id == connection_id)
             .values(expires_at=utcnow() - timedelta(seconds=5), version=connections.c.version + 1)
         )
-    credentials = idp_runtime.service.resolve_credentials(actor, connection_id)
+    credentials = idp_runtime.service.credentials.resolve(actor, connection_id)
     assert credentials.expires_at is not None and credentials.expires_at > utcnow()
     log = idp.stats()["token_log"]
     assert [r["grant_type"] for r in log] == ["authorization_code", "refresh_token"]
     assert log[1]["params"]["refresh_token"] == before["refresh_token"]
-    after = idp_runtime.service.resolver.open(actor, connection_id).secret
+    after = idp_runtime.service.credentials.open(actor, connection_id).secret
     assert after["refresh_token"] != before["refresh_token"], "the rotated token is stored"
 
 
 def test_iss_on_the_redirect_is_checked(idp_runtime: Runtime, idp: MockOAuthServer) -> None:
     actor = _actor(idp_runtime, "mock-idp")
     idp.set_authorize_iss(True)
-    session = idp_runtime.service.start_authorization(actor, app="mock-idp", name="with iss")
+    session = idp_runtime.service.authorizations.start(actor, app="mock-idp", name="with iss")
     params = dict(idp.authorize(session.authorize_url or "").params)
     assert params["iss"] == idp.issuer
-    assert idp_runtime.service.complete_authorization(params).status == "succeeded"
+    assert idp_runtime.service.system.complete_authorization(params).status == "succeeded"
 
 
 def test_access_denied_at_the_server_is_reported(
@@ -161,8 +161,8 @@ def test_access_denied_at_the_server_is_reported(
 ) -> None:
     actor = _actor(idp_runtime, "mock-idp")
     idp.fail_next_authorize("access_denied", "The resource owner denied the request")
-    session = idp_runtime.service.start_authorization(actor, app="mock-idp", name="denied")
-    outcome = idp_runtime.service.complete_authorization(
+    session = idp_runtime.service.authorizations.start(actor, app="mock-idp", name="denied")
+    outcome = idp_runtime.service.system.complete_authorization(
         dict(idp.authorize(session.authorize_url or "").params)
     )
     assert outcome.error_code == "oauth_access_denied"

@@ -86,14 +86,16 @@ def test_a_thousand_transient_faults_change_nothing(settings: Settings, sandbox:
     runtime = open_runtime(settings, transport=transport, extra_apps=[sandbox.app])
     service = runtime.service
     now = [datetime.now(UTC)]
-    service.clock = lambda: now[0]
-    service.provider._clock = service.clock  # token lifetimes counted on the same clock
-    actor = Actor.operator(service.bootstrap()[0].id)
-    service.register_oauth_client(
+    service.context.clock = lambda: now[0]
+    service.internals.provider._clock = (
+        service.context.clock
+    )  # token lifetimes counted on the same clock
+    actor = Actor.operator(service.system.bootstrap()[0].id)
+    service.oauth_clients.register(
         actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
     ids = [connect(service, actor, sandbox, name=f"Sandbox {n}") for n in range(10)]
-    tokens = {cid: service.resolve_credentials(actor, cid).fields["access_token"] for cid in ids}
+    tokens = {cid: service.credentials.resolve(actor, cid).fields["access_token"] for cid in ids}
     rng = random.Random(7)
     outcomes: Counter[str] = Counter()
     try:
@@ -103,7 +105,7 @@ def test_a_thousand_transient_faults_change_nothing(settings: Settings, sandbox:
             cid = rng.choice(ids)
             transport.queued[:] = [rng.choice(list(FAULTS))]
             try:
-                got = service.resolve_credentials(actor, cid, stale_token=tokens[cid])
+                got = service.credentials.resolve(actor, cid, stale_token=tokens[cid])
             except ProviderUnavailable:
                 outcomes["unavailable"] += 1
             else:
@@ -117,17 +119,17 @@ def test_a_thousand_transient_faults_change_nothing(settings: Settings, sandbox:
         assert set(transport.injected) == set(FAULTS)
         now[0] += timedelta(days=1)  # every backoff is over
         for cid in ids:
-            connection = service.get_connection(actor, cid)
+            connection = service.connections.get(actor, cid)
             assert (connection.status, connection.status_reason) == ("active", None)
-            fresh = service.resolve_credentials(actor, cid, stale_token=tokens[cid])
+            fresh = service.credentials.resolve(actor, cid, stale_token=tokens[cid])
             assert fresh.fields["access_token"] != tokens[cid], "the grant still refreshes"
 
         victim = ids[0]
-        current = service.resolve_credentials(actor, victim).fields["access_token"]
+        current = service.credentials.resolve(actor, victim).fields["access_token"]
         sandbox.control("revoke")
         requests = sandbox.token_requests("refresh_token")
         with pytest.raises(ConnectionInactive) as caught:
-            service.resolve_credentials(actor, victim, stale_token=current)
+            service.credentials.resolve(actor, victim, stale_token=current)
         assert caught.value.details["reason"] == "revoked"
         assert sandbox.token_requests("refresh_token") == requests + 1, "after one attempt"
     finally:

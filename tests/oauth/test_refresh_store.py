@@ -30,7 +30,7 @@ from sqlalchemy import update
 from gatekey.errors import DatabaseUnavailable, ProviderUnavailable
 from gatekey.oauth.refresh_store import LEASE
 from gatekey.runtime import Runtime, open_runtime
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.store import connections as rows
 from gatekey.store.tables import connections
@@ -64,7 +64,7 @@ class AfterAnswer(httpx2.BaseTransport):
 @dataclass
 class Setup:
     runtime: Runtime
-    service: ConnectionService
+    service: Service
     actor: Actor
     connection_id: str
     transport: AfterAnswer
@@ -78,25 +78,26 @@ def _setup(settings: Settings, sandbox: Sandbox) -> Setup:
     service = runtime.service
     actor = sandbox_project(service)
     connection_id = connect(service, actor, sandbox)
-    with service.db.write() as conn:  # the token expired: the next resolution refreshes
+    with service.context.db.write() as conn:  # the token expired: the next resolution refreshes
         conn.execute(
             update(connections)
             .where(connections.c.id == connection_id)
             .values(
-                expires_at=service.clock() - timedelta(seconds=1), version=connections.c.version + 1
+                expires_at=service.context.now() - timedelta(seconds=1),
+                version=connections.c.version + 1,
             )
         )
     return Setup(runtime, service, actor, connection_id, transport)
 
 
 def _lease_of(setup: Setup) -> Any:
-    found = setup.service.secrets.whole(setup.actor.project_id, setup.connection_id)
+    found = setup.service.internals.secrets.whole(setup.actor.project_id, setup.connection_id)
     assert found is not None
     return found[1].refresh_lease_until
 
 
 def _secret(setup: Setup) -> dict[str, Any]:
-    return setup.service.resolver.open(setup.actor, setup.connection_id).secret
+    return setup.service.credentials.open(setup.actor, setup.connection_id).secret
 
 
 @pytest.fixture
@@ -130,7 +131,7 @@ def test_a_token_set_issued_as_the_database_goes_down_is_stored_when_it_is_back(
     setup.transport.then = lambda: _down_for(private_cluster, 1.5, timers)
 
     try:
-        fresh = setup.service.resolve_credentials(setup.actor, setup.connection_id)
+        fresh = setup.service.credentials.resolve(setup.actor, setup.connection_id)
     finally:
         for timer in timers:
             timer.join()
@@ -142,7 +143,7 @@ def test_a_token_set_issued_as_the_database_goes_down_is_stored_when_it_is_back(
     assert _lease_of(setup) is None, "the lease is released"
     assert "storing the refreshed token set" in caplog.text
     assert "sbx_" not in caplog.text, "no token in any log line"
-    again = setup.service.resolve_credentials(
+    again = setup.service.credentials.resolve(
         setup.actor, setup.connection_id, stale_token=fresh.fields["access_token"]
     )
     assert again.fields["access_token"] != fresh.fields["access_token"], "the grant lives on"
@@ -153,13 +154,13 @@ def test_an_outage_longer_than_the_budget_is_a_503_and_a_log_line_without_the_to
 ) -> None:
     caplog.set_level(logging.DEBUG)
     setup = on_private
-    setup.service.refresher.store.commit_seconds = 1.0
+    setup.service.internals.refresher.store.commit_seconds = 1.0
     timers: list[threading.Thread] = []
     setup.transport.then = lambda: _down_for(private_cluster, 4.0, timers)
 
     try:
         with pytest.raises(DatabaseUnavailable) as caught:
-            setup.service.resolve_credentials(setup.actor, setup.connection_id)
+            setup.service.credentials.resolve(setup.actor, setup.connection_id)
     finally:
         for timer in timers:
             timer.join()
@@ -179,10 +180,10 @@ def test_a_waiter_sees_an_outage_as_database_unavailable_at_once(
 ) -> None:
     setup = on_private
     service = setup.service
-    row = service.secrets.read(setup.actor.project_id, setup.connection_id)
+    row = service.internals.secrets.read(setup.actor.project_id, setup.connection_id)
     assert row is not None
-    now = service.clock()
-    with service.db.write() as conn:  # another replica is refreshing
+    now = service.context.now()
+    with service.context.db.write() as conn:  # another replica is refreshing
         assert rows.claim_refresh(
             conn, row.id, version=row.version, owner="replica-2", until=now + LEASE, now=now
         )
@@ -190,7 +191,7 @@ def test_a_waiter_sees_an_outage_as_database_unavailable_at_once(
 
     def resolve() -> None:
         try:
-            service.resolve_credentials(setup.actor, setup.connection_id)
+            service.credentials.resolve(setup.actor, setup.connection_id)
         except BaseException as exc:
             outcome["error"] = exc
 
@@ -212,12 +213,12 @@ def test_a_waiter_gives_up_on_a_silent_lease_holder_after_timeout_plus_budget(
 ) -> None:
     setup = _setup(settings, sandbox)
     service = setup.service
-    service.provider._timeout = 0.5
-    service.refresher.store.commit_seconds = 0.5
-    row = service.secrets.read(setup.actor.project_id, setup.connection_id)
+    service.internals.provider._timeout = 0.5
+    service.internals.refresher.store.commit_seconds = 0.5
+    row = service.internals.secrets.read(setup.actor.project_id, setup.connection_id)
     assert row is not None
-    now = service.clock()
-    with service.db.write() as conn:  # a replica that died mid-refresh
+    now = service.context.now()
+    with service.context.db.write() as conn:  # a replica that died mid-refresh
         rows.claim_refresh(
             conn, row.id, version=row.version, owner="dead", until=now + LEASE, now=now
         )
@@ -225,7 +226,7 @@ def test_a_waiter_gives_up_on_a_silent_lease_holder_after_timeout_plus_budget(
 
     def resolve() -> None:
         try:
-            service.resolve_credentials(setup.actor, setup.connection_id)
+            service.credentials.resolve(setup.actor, setup.connection_id)
         except BaseException as exc:
             outcome["error"] = exc
 
@@ -249,21 +250,21 @@ def test_an_answer_that_comes_after_the_lease_lapsed_is_still_stored(
     before = _secret(setup)
 
     def lapse_and_take_over() -> None:
-        row = service.secrets.read(setup.actor.project_id, setup.connection_id)
+        row = service.internals.secrets.read(setup.actor.project_id, setup.connection_id)
         assert row is not None
-        later = service.clock() + LEASE + timedelta(seconds=1)
-        with service.db.write() as conn:  # the lease lapsed; another replica took it
+        later = service.context.now() + LEASE + timedelta(seconds=1)
+        with service.context.db.write() as conn:  # the lease lapsed; another replica took it
             assert rows.claim_refresh(
                 conn, row.id, version=row.version, owner="replica-2", until=later + LEASE, now=later
             )
 
     setup.transport.then = lapse_and_take_over
     try:
-        fresh = service.resolve_credentials(setup.actor, setup.connection_id)
+        fresh = service.credentials.resolve(setup.actor, setup.connection_id)
         stored = _secret(setup)
         assert stored["access_token"] == fresh.fields["access_token"] != before["access_token"]
         assert stored["refresh_token"] in sandbox.state.refresh_index, "the rotated token is kept"
-        connection = service.get_connection(setup.actor, setup.connection_id)
+        connection = service.connections.get(setup.actor, setup.connection_id)
         assert connection.status == "active"
     finally:
         setup.runtime.close()
@@ -277,14 +278,16 @@ def test_a_reconnect_during_a_refresh_is_not_overwritten_by_the_refresh(
     reconnected: dict[str, Any] = {}
 
     def reconnect() -> None:
-        session = service.start_authorization(setup.actor, connection_id=setup.connection_id)
-        outcome = service.complete_authorization(sandbox.consent(session.authorize_url or ""))
+        session = service.authorizations.start(setup.actor, connection_id=setup.connection_id)
+        outcome = service.system.complete_authorization(
+            sandbox.consent(session.authorize_url or "")
+        )
         assert outcome.status == "succeeded"
         reconnected.update(_secret(setup))
 
     setup.transport.then = reconnect
     try:
-        fresh = service.resolve_credentials(setup.actor, setup.connection_id)
+        fresh = service.credentials.resolve(setup.actor, setup.connection_id)
         assert fresh.fields["access_token"] == reconnected["access_token"]
         assert _secret(setup) == reconnected, "the new grant's token set stays"
     finally:

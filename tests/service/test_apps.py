@@ -23,7 +23,7 @@ from gatekey.errors import (
     UnknownApp,
 )
 from gatekey.runtime import Runtime, open_runtime
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.service.apps import stored_definition
 from gatekey.settings import Settings
 from gatekey.store.tables import project_apps
@@ -34,98 +34,96 @@ from tests.fakes.timing import within
 
 
 def test_a_project_app_shows_up_for_that_project_only(
-    service: ConnectionService, actor: Actor, other_actor: Actor
+    service: Service, actor: Actor, other_actor: Actor
 ) -> None:
-    added = service.add_app(actor, acme())
+    added = service.apps.add(actor, acme())
 
     assert added.key == "acme-crm" and not added.builtin
-    listed = {a.key: a for a in service.list_apps(actor)}
+    listed = {a.key: a for a in service.apps.list(actor)}
     assert listed["acme-crm"].source == "project"
     assert listed["sendgrid"].source == "builtin"
-    assert [a.key for a in service.list_apps(actor, "acme")] == ["acme-crm"]
-    assert service.get_app(actor, "acme-crm").name == "Acme CRM"
-    assert "acme-crm" not in {a.key for a in service.list_apps(other_actor)}
+    assert [a.key for a in service.apps.list(actor, "acme")] == ["acme-crm"]
+    assert service.apps.get(actor, "acme-crm").name == "Acme CRM"
+    assert "acme-crm" not in {a.key for a in service.apps.list(other_actor)}
     with pytest.raises(UnknownApp):
-        service.get_app(other_actor, "acme-crm")
+        service.apps.get(other_actor, "acme-crm")
     with pytest.raises(UnknownApp):
-        service.create_connection(
+        service.connections.create(
             other_actor, app="acme-crm", name="A", fields={"api_key": GOOD_SENDGRID}
         )
 
 
 def test_connections_of_a_project_app_are_tested_and_resolved(
-    service: ConnectionService, actor: Actor, providers: FakeProviders
+    service: Service, actor: Actor, providers: FakeProviders
 ) -> None:
-    service.add_app(actor, acme())
+    service.apps.add(actor, acme())
 
-    connection = service.create_connection(
+    connection = service.connections.create(
         actor, app="acme-crm", name="Acme", fields={"api_key": GOOD_SENDGRID}
     )
 
     assert connection.account_label == "someone@acme.test"
     assert providers.requests[-1].url.host == "api.acme.test"
     assert providers.requests[-1].headers["Authorization"] == f"Bearer {GOOD_SENDGRID}"
-    credentials = service.resolve_credentials(actor, connection.id)
+    credentials = service.credentials.resolve(actor, connection.id)
     assert credentials.headers == {"Authorization": f"Bearer {GOOD_SENDGRID}"}
     assert credentials.base_url == "https://api.acme.test"
-    page = service.list_connections(actor, app="acme-crm")
+    page = service.connections.list(actor, app="acme-crm")
     assert [c.id for c in page.items] == [connection.id]
-    assert service.test_connection(actor, connection.id).ok
+    assert service.connections.test(actor, connection.id).ok
 
 
-def test_a_refused_definition_says_where_and_stores_nothing(
-    service: ConnectionService, actor: Actor
-) -> None:
+def test_a_refused_definition_says_where_and_stores_nothing(service: Service, actor: Actor) -> None:
     broken = acme(base_url="https://{tenant}.acme.test", docs_url="not a url")
     with pytest.raises(InvalidAppDefinition) as caught:
-        service.add_app(actor, broken)
+        service.apps.add(actor, broken)
     fields = [e["field"] for e in caught.value.details["errors"]]
     assert "docs_url" in fields
     with pytest.raises(InvalidAppDefinition, match="JSON object"):
-        service.add_app(actor, ["not", "a", "mapping"])
+        service.apps.add(actor, ["not", "a", "mapping"])
     with pytest.raises(InvalidAppDefinition, match="builtin"):
-        service.add_app(actor, acme(builtin=True))
+        service.apps.add(actor, acme(builtin=True))
     with pytest.raises(PayloadTooLarge):
-        service.add_app(actor, acme(description="x" * 70_000))
-    assert "acme-crm" not in {a.key for a in service.list_apps(actor)}
+        service.apps.add(actor, acme(description="x" * 70_000))
+    assert "acme-crm" not in {a.key for a in service.apps.list(actor)}
 
 
 def test_keys_are_unique_within_what_a_project_sees(
-    service: ConnectionService, actor: Actor, other_actor: Actor
+    service: Service, actor: Actor, other_actor: Actor
 ) -> None:
     with pytest.raises(AppExists, match="catalog"):
-        service.add_app(actor, acme(key="sendgrid"))
-    service.add_app(actor, acme())
+        service.apps.add(actor, acme(key="sendgrid"))
+    service.apps.add(actor, acme())
     with pytest.raises(AppExists, match="this project"):
-        service.add_app(actor, acme(name="Another"))
-    service.add_app(other_actor, acme(name="Their Acme"))
-    assert service.get_app(other_actor, "acme-crm").name == "Their Acme"
-    assert service.get_app(actor, "acme-crm").name == "Acme CRM"
+        service.apps.add(actor, acme(name="Another"))
+    service.apps.add(other_actor, acme(name="Their Acme"))
+    assert service.apps.get(other_actor, "acme-crm").name == "Their Acme"
+    assert service.apps.get(actor, "acme-crm").name == "Acme CRM"
 
 
 def test_only_admins_change_apps_and_catalog_apps_are_not_theirs(
-    service: ConnectionService, actor: Actor
+    service: Service, actor: Actor
 ) -> None:
     runtime_actor = Actor(actor.project_id, "key_runtime", Role.RUNTIME)
     with pytest.raises(PermissionDenied):
-        service.add_app(runtime_actor, acme())
-    service.add_app(actor, acme())
-    assert service.get_app(runtime_actor, "acme-crm").key == "acme-crm"
+        service.apps.add(runtime_actor, acme())
+    service.apps.add(actor, acme())
+    assert service.apps.get(runtime_actor, "acme-crm").key == "acme-crm"
     with pytest.raises(PermissionDenied):
-        service.delete_app(runtime_actor, "acme-crm")
+        service.apps.delete(runtime_actor, "acme-crm")
     with pytest.raises(PermissionDenied, match="catalog app"):
-        service.replace_app(actor, "sendgrid", acme(key="sendgrid"))
+        service.apps.replace(actor, "sendgrid", acme(key="sendgrid"))
     with pytest.raises(PermissionDenied, match="catalog app"):
-        service.delete_app(actor, "sendgrid")
+        service.apps.delete(actor, "sendgrid")
     with pytest.raises(NotFound):
-        service.delete_app(actor, "nothing-here")
+        service.apps.delete(actor, "nothing-here")
     with pytest.raises(InvalidInput):
-        service.delete_app(actor, "../etc")
+        service.apps.delete(actor, "../etc")
 
 
-def test_replace_keeps_what_connections_use(service: ConnectionService, actor: Actor) -> None:
-    service.add_app(actor, acme())
-    connection = service.create_connection(
+def test_replace_keeps_what_connections_use(service: Service, actor: Actor) -> None:
+    service.apps.add(actor, acme())
+    connection = service.connections.create(
         actor, app="acme-crm", name="Acme", fields={"api_key": GOOD_SENDGRID}
     )
     basic_only = acme(
@@ -145,26 +143,26 @@ def test_replace_keeps_what_connections_use(service: ConnectionService, actor: A
         ]
     )
     with pytest.raises(AppInUse) as caught:
-        service.replace_app(actor, "acme-crm", basic_only)
+        service.apps.replace(actor, "acme-crm", basic_only)
     assert caught.value.details["connections"] == 1
     with pytest.raises(InvalidInput, match="keys stay"):
-        service.replace_app(actor, "acme-crm", acme(key="acme-other"))
+        service.apps.replace(actor, "acme-crm", acme(key="acme-other"))
 
     renamed = acme(name="Acme CRM (EU)", base_url="https://eu.api.acme.test")
     del renamed["key"]
-    assert service.replace_app(actor, "acme-crm", renamed).name == "Acme CRM (EU)"
+    assert service.apps.replace(actor, "acme-crm", renamed).name == "Acme CRM (EU)"
 
-    credentials = service.resolve_credentials(actor, connection.id)
+    credentials = service.credentials.resolve(actor, connection.id)
     assert credentials.base_url == "https://eu.api.acme.test"
-    assert service.get_app(actor, "acme-crm").name == "Acme CRM (EU)"
+    assert service.apps.get(actor, "acme-crm").name == "Acme CRM (EU)"
 
 
-def test_delete_waits_until_nothing_uses_the_app(service: ConnectionService, actor: Actor) -> None:
-    service.add_app(actor, acme())
-    connection = service.create_connection(
+def test_delete_waits_until_nothing_uses_the_app(service: Service, actor: Actor) -> None:
+    service.apps.add(actor, acme())
+    connection = service.connections.create(
         actor, app="acme-crm", name="Acme", fields={"api_key": GOOD_SENDGRID}
     )
-    service.create_flow(
+    service.flows.create(
         actor,
         name="Sync",
         definition={
@@ -180,15 +178,17 @@ def test_delete_waits_until_nothing_uses_the_app(service: ConnectionService, act
         },
     )
     with pytest.raises(AppInUse) as caught:
-        service.delete_app(actor, "acme-crm")
+        service.apps.delete(actor, "acme-crm")
     assert caught.value.details == {"connections": 1, "flows": ["Sync"]}
 
-    service.delete_connection(actor, connection.id, force=True)
-    service.delete_flow(actor, service.list_flows(actor)[0].id)
-    service.delete_app(actor, "acme-crm")
+    service.connections.delete(actor, connection.id, force=True)
+    service.flows.delete(actor, service.flows.list(actor)[0].id)
+    service.apps.delete(actor, "acme-crm")
 
-    assert "acme-crm" not in {a.key for a in service.list_apps(actor)}
-    actions = [e.action for e in service.audit_trail(actor) if e.object_id == "acme-crm"]
+    assert "acme-crm" not in {a.key for a in service.apps.list(actor)}
+    actions = [
+        e.action for e in service.connections.audit_trail(actor) if e.object_id == "acme-crm"
+    ]
     assert actions == ["app.delete", "app.create"]
 
 
@@ -206,22 +206,22 @@ def test_an_oauth_app_added_through_the_api_connects_and_refreshes(
     """The sandbox's definition under another key: authorize, resolve, refresh, all real."""
     sandbox.control("reset")
     service = live_runtime.service
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
     definition = stored_definition(sandbox.app)
     definition.update(key="tasks-eu", name="Tasks EU")
-    service.add_app(actor, definition)
-    service.register_oauth_client(
+    service.apps.add(actor, definition)
+    service.oauth_clients.register(
         actor, app="tasks-eu", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
 
-    session = service.start_authorization(actor, app="tasks-eu", name="Tasks - Ada")
-    outcome = service.complete_authorization(sandbox.consent(session.authorize_url or ""))
+    session = service.authorizations.start(actor, app="tasks-eu", name="Tasks - Ada")
+    outcome = service.system.complete_authorization(sandbox.consent(session.authorize_url or ""))
 
     assert outcome.status == "succeeded", outcome.error_message
     connection_id = outcome.connection_id or ""
-    first = service.resolve_credentials(actor, connection_id).fields["access_token"]
-    fresh = service.resolve_credentials(actor, connection_id, stale_token=first)
+    first = service.credentials.resolve(actor, connection_id).fields["access_token"]
+    fresh = service.credentials.resolve(actor, connection_id, stale_token=first)
     assert fresh.fields["access_token"] != first
     assert sandbox.token_requests("refresh_token") == 1
 
@@ -232,13 +232,13 @@ def test_another_replica_sees_changes_at_once(
     service = runtime.service
     second = open_runtime(settings, transport=providers.transport())
     try:
-        service.add_app(actor, acme())
-        assert second.service.get_app(actor, "acme-crm").name == "Acme CRM"
-        service.replace_app(actor, "acme-crm", acme(name="Acme v2"))
-        assert second.service.get_app(actor, "acme-crm").name == "Acme v2"
-        service.delete_app(actor, "acme-crm")
+        service.apps.add(actor, acme())
+        assert second.service.apps.get(actor, "acme-crm").name == "Acme CRM"
+        service.apps.replace(actor, "acme-crm", acme(name="Acme v2"))
+        assert second.service.apps.get(actor, "acme-crm").name == "Acme v2"
+        service.apps.delete(actor, "acme-crm")
         with pytest.raises(UnknownApp):
-            second.service.get_app(actor, "acme-crm")
+            second.service.apps.get(actor, "acme-crm")
     finally:
         second.close()
 
@@ -259,23 +259,23 @@ def test_a_catalog_app_added_later_hides_a_project_app_loudly(
     providers: FakeProviders,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    runtime.service.add_app(actor, acme())
+    runtime.service.apps.add(actor, acme())
     newer = app_from_data({**acme(name="Acme (operator)"), "builtin": False}, "dir")
     with caplog.at_level("WARNING", logger="gatekey.runtime"):
         later = open_runtime(settings, transport=providers.transport(), extra_apps=[newer])
     try:
         assert "has its own app 'acme-crm', now hidden" in caplog.text
-        assert later.service.get_app(actor, "acme-crm").name == "Acme (operator)"
-        assert [a.source for a in later.service.list_apps(actor, "acme")] == ["directory"]
+        assert later.service.apps.get(actor, "acme-crm").name == "Acme (operator)"
+        assert [a.source for a in later.service.apps.list(actor, "acme")] == ["directory"]
     finally:
         later.close()
 
 
 def test_the_probes_derive_pattern_cannot_freeze_the_process(
-    service: ConnectionService, actor: Actor, providers: FakeProviders
+    service: Service, actor: Actor, providers: FakeProviders
 ) -> None:
     """On ``re``, 29 ``a``s and a ``!`` held the GIL for 15 s and 10,000 never finished."""
-    service.add_app(actor, probe_app())
+    service.apps.add(actor, probe_app())
     accepted = "a" * 9_999 + "x"
     providers.accepted.add(accepted)
     outcome: list[object] = []
@@ -283,21 +283,21 @@ def test_the_probes_derive_pattern_cannot_freeze_the_process(
     def work() -> None:
         for value in ("a" * 29 + "!", "a" * 9_999 + "!"):
             try:
-                service.create_connection(
+                service.connections.create(
                     actor, app="acme-crm", name=f"Acme {len(value)}", fields={"api_key": value}
                 )
             except InvalidFields as exc:
                 outcome.append(exc.details["errors"])
-        connection = service.create_connection(
+        connection = service.connections.create(
             actor, app="acme-crm", name="Acme", fields={"api_key": accepted}
         )
-        outcome.append(service.resolve_credentials(actor, connection.id).headers["X-Acme-Dc"])
+        outcome.append(service.credentials.resolve(actor, connection.id).headers["X-Acme-Dc"])
 
     within(30, work)
     no_dc = [{"field": "fields.api_key", "message": "no dc in it"}]
     assert outcome == [no_dc, no_dc, "x"]
     assert [r.headers["X-Acme-Dc"] for r in providers.requests] == ["x"]
-    assert [c.name for c in service.list_connections(actor, app="acme-crm").items] == ["Acme"]
+    assert [c.name for c in service.connections.list(actor, app="acme-crm").items] == ["Acme"]
 
 
 def _with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -337,24 +337,24 @@ def _with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     ],
 )
 def test_a_pattern_re2_cannot_run_is_refused_at_definition_naming_the_field(
-    service: ConnectionService,
+    service: Service,
     actor: Actor,
     definition: dict[str, Any],
     field: str,
     message: str,
 ) -> None:
     with pytest.raises(InvalidAppDefinition) as caught:
-        service.add_app(actor, definition)
+        service.apps.add(actor, definition)
     errors = caught.value.details["errors"]
     assert [e["field"] for e in errors] == [field]
     assert message in errors[0]["message"]
-    assert "acme-crm" not in {a.key for a in service.list_apps(actor)}
+    assert "acme-crm" not in {a.key for a in service.apps.list(actor)}
 
-    service.add_app(actor, acme())
+    service.apps.add(actor, acme())
     with pytest.raises(InvalidAppDefinition) as caught:
-        service.replace_app(actor, "acme-crm", definition)
+        service.apps.replace(actor, "acme-crm", definition)
     assert [e["field"] for e in caught.value.details["errors"]] == [field]
-    assert service.get_app(actor, "acme-crm") == app_from_data({**acme(), "builtin": False}, "x")
+    assert service.apps.get(actor, "acme-crm") == app_from_data({**acme(), "builtin": False}, "x")
 
 
 @pytest.mark.parametrize(
@@ -400,29 +400,27 @@ def test_a_pattern_re2_cannot_run_is_refused_at_definition_naming_the_field(
     ],
 )
 def test_cr_lf_in_header_text_is_refused_at_definition_naming_the_field(
-    service: ConnectionService,
+    service: Service,
     actor: Actor,
     change: Callable[[dict[str, Any]], None],
     field: str,
     found: str,
 ) -> None:
     with pytest.raises(InvalidAppDefinition) as caught:
-        service.add_app(actor, _with(change))
+        service.apps.add(actor, _with(change))
     errors = caught.value.details["errors"]
     assert [e["field"] for e in errors] == [field]
     assert errors[0]["message"].endswith(f"found {found}")
     assert "\r" not in caught.value.message and "\n" not in caught.value.message
-    assert "acme-crm" not in {a.key for a in service.list_apps(actor)}
+    assert "acme-crm" not in {a.key for a in service.apps.list(actor)}
 
 
-def test_extra_oauth_parameters_refuse_control_characters(
-    service: ConnectionService, actor: Actor
-) -> None:
-    definition = stored_definition(service.catalog.get("gmail"))
+def test_extra_oauth_parameters_refuse_control_characters(service: Service, actor: Actor) -> None:
+    definition = stored_definition(service.internals.catalog.get("gmail"))
     definition.update(key="gmail-eu", name="Gmail EU")
     definition["auth"][0]["oauth2"]["extra_authorize_params"] = {"prompt": "consent\r\nX: 1"}
     with pytest.raises(InvalidAppDefinition) as caught:
-        service.add_app(actor, definition)
+        service.apps.add(actor, definition)
     assert [e["field"] for e in caught.value.details["errors"]] == [
         "auth.0.oauth2.extra_authorize_params"
     ]
@@ -430,11 +428,11 @@ def test_extra_oauth_parameters_refuse_control_characters(
 
 
 def test_a_secret_a_header_cannot_carry_is_refused_before_any_request(
-    service: ConnectionService, actor: Actor, providers: FakeProviders
+    service: Service, actor: Actor, providers: FakeProviders
 ) -> None:
     """It used to be sent, and the HTTP client's refusal surfaced as a misleading 502."""
     with pytest.raises(InvalidFields) as caught:
-        service.create_connection(
+        service.connections.create(
             actor,
             app="custom-http",
             name="Custom",
@@ -457,19 +455,19 @@ def _stored_by_an_older_version(key: str) -> dict[str, Any]:
 
 
 def test_an_app_stored_before_the_new_checks_fails_alone_and_says_what_to_fix(
-    service: ConnectionService,
+    service: Service,
     actor: Actor,
     other_actor: Actor,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """It used to make list_apps fail for the whole project with invalid_app_definition."""
-    service.add_app(actor, acme())
-    service.add_app(actor, acme(key="old-crm", name="Old CRM"))
-    connection = service.create_connection(
+    service.apps.add(actor, acme())
+    service.apps.add(actor, acme(key="old-crm", name="Old CRM"))
+    connection = service.connections.create(
         actor, app="old-crm", name="Old", fields={"api_key": GOOD_SENDGRID}
     )
-    now = service.clock()
-    with service.db.write() as conn:  # as an older version's add and replace stored them
+    now = service.context.now()
+    with service.context.db.write() as conn:  # as an older version's add and replace stored them
         conn.execute(
             project_apps.insert().values(
                 project_id=actor.project_id,
@@ -491,31 +489,31 @@ def test_an_app_stored_before_the_new_checks_fails_alone_and_says_what_to_fix(
 
     with caplog.at_level("WARNING", logger="gatekey.service.app_registry"):
         for _ in range(3):
-            listed = {a.key: a for a in service.list_apps(actor)}
+            listed = {a.key: a for a in service.apps.list(actor)}
         with pytest.raises(InvalidAppDefinition) as caught:
-            service.get_app(actor, "old-crm")
+            service.apps.get(actor, "old-crm")
         with pytest.raises(InvalidAppDefinition):
-            service.resolve_credentials(actor, connection.id)
+            service.credentials.resolve(actor, connection.id)
         with pytest.raises(InvalidAppDefinition):
-            service.create_connection(
+            service.connections.create(
                 actor, app="legacy-crm", name="Legacy", fields={"api_key": GOOD_SENDGRID}
             )
 
     assert listed["acme-crm"].problem is None and listed["sendgrid"].problem is None
-    assert service.get_app(actor, "acme-crm").name == "Acme CRM"
+    assert service.apps.get(actor, "acme-crm").name == "Acme CRM"
     for key in ("old-crm", "legacy-crm"):
         problem = listed[key].problem or ""
         assert "auth.0.fields.properties.api_key.pattern" in problem and "replace" in problem
         assert listed[key].auth_kinds == [] and listed[key].source == "project"
-    assert [a.key for a in service.list_apps(actor, "legacy")] == ["legacy-crm"]
+    assert [a.key for a in service.apps.list(actor, "legacy")] == ["legacy-crm"]
     assert caught.value.code == "invalid_app_definition"
     assert [e["field"] for e in caught.value.details["errors"]] == [
         "auth.0.fields.properties.api_key.pattern",
         "auth.0.test_request.headers",
     ]
     assert "PUT /api/v1/apps/old-crm" in caught.value.message
-    assert [c.id for c in service.list_connections(actor).items] == [connection.id]
-    assert "old-crm" not in {a.key for a in service.list_apps(other_actor)}
+    assert [c.id for c in service.connections.list(actor).items] == [connection.id]
+    assert "old-crm" not in {a.key for a in service.apps.list(other_actor)}
 
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert sorted(r.getMessage().split("app ")[1].split(" ")[0] for r in warnings) == [
@@ -525,7 +523,7 @@ def test_an_app_stored_before_the_new_checks_fails_alone_and_says_what_to_fix(
     assert all(actor.project_id in r.getMessage() for r in warnings)
     assert "X-Evil" not in caplog.text and "(SG)" not in caplog.text
 
-    service.replace_app(actor, "old-crm", acme(key="old-crm", name="Old CRM"))
-    assert service.resolve_credentials(actor, connection.id).base_url == "https://api.acme.test"
-    service.delete_app(actor, "legacy-crm")
-    assert all(a.problem is None for a in service.list_apps(actor))
+    service.apps.replace(actor, "old-crm", acme(key="old-crm", name="Old CRM"))
+    assert service.credentials.resolve(actor, connection.id).base_url == "https://api.acme.test"
+    service.apps.delete(actor, "legacy-crm")
+    assert all(a.problem is None for a in service.apps.list(actor))

@@ -9,7 +9,7 @@ import pytest
 
 from gatekey import ids
 from gatekey.errors import NotFound
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 
 
 @pytest.mark.parametrize(
@@ -19,30 +19,30 @@ from gatekey.service import Actor, ConnectionService
             "connection.delete",
             "connection",
             "conn",
-            lambda s, a, i: s.delete_connection(a, i),
+            lambda s, a, i: s.connections.delete(a, i),
         ),
-        ("flow.delete", "flow", "flow", lambda s, a, i: s.delete_flow(a, i)),
-        ("webhook.delete", "webhook", "whk", lambda s, a, i: s.delete_webhook(a, i)),
+        ("flow.delete", "flow", "flow", lambda s, a, i: s.flows.delete(a, i)),
+        ("webhook.delete", "webhook", "whk", lambda s, a, i: s.webhooks.delete(a, i)),
         (
             "oauth_client.delete",
             "oauth_client",
             "oac",
-            lambda s, a, i: s.delete_oauth_client(a, i),
+            lambda s, a, i: s.oauth_clients.delete(a, i),
         ),
     ],
 )
 def test_a_refused_change_is_audited_as_the_object_it_was_refused_for(
-    service: ConnectionService,
+    service: Service,
     actor: Actor,
     action: str,
     object_type: str,
     prefix: str,
-    refuse: Callable[[ConnectionService, Actor, str], object],
+    refuse: Callable[[Service, Actor, str], object],
 ) -> None:
     missing = ids.new_id(prefix)
     with pytest.raises(NotFound):
         refuse(service, actor, missing)
-    refused = [e for e in service.audit_trail(actor) if e.outcome == "refused"]
+    refused = [e for e in service.connections.audit_trail(actor) if e.outcome == "refused"]
     assert [(e.action, e.object_type, e.object_id) for e in refused] == [
         (action, object_type, missing)
     ]

@@ -12,7 +12,6 @@ import pytest
 from gatekey.errors import AuthenticationFailed
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor
-from gatekey.service.key_cache import KeyCache
 from gatekey.settings import Settings
 from tests.fakes.providers import FakeProviders
 
@@ -39,44 +38,46 @@ def test_a_key_revoked_through_another_replica_is_refused_within_the_ttl(
 ) -> None:
     one, two = replicas
     ticks = Ticks()
-    one.service.keys = KeyCache(5.0, monotonic=ticks)
-    operator = Actor.operator(one.service.bootstrap()[0].id)
-    key = one.service.create_api_key(operator, name="worker", role="runtime")
-    assert one.service.authenticate(key.token).key_id == key.id
-    two.service.revoke_api_key(operator, key.id)
+    one.service.internals.keys.monotonic = ticks  # the cache's own clock, travelled by hand
+    operator = Actor.operator(one.service.system.bootstrap()[0].id)
+    key = one.service.access.create_key(operator, name="worker", role="runtime")
+    assert one.service.system.authenticate(key.token).key_id == key.id
+    two.service.access.revoke_key(operator, key.id)
     ticks.now += 4.9
-    assert one.service.authenticate(key.token).key_id == key.id, "inside the window"
-    assert one.service.cached_actor(key.token) is not None
+    assert one.service.system.authenticate(key.token).key_id == key.id, "inside the window"
+    assert one.service.system.cached_actor(key.token) is not None
     ticks.now += 0.2
-    assert one.service.cached_actor(key.token) is None
+    assert one.service.system.cached_actor(key.token) is None
     with pytest.raises(AuthenticationFailed):
-        one.service.authenticate(key.token)
+        one.service.system.authenticate(key.token)
     with pytest.raises(AuthenticationFailed):
-        two.service.authenticate(key.token)
+        two.service.system.authenticate(key.token)
 
 
 def test_revoked_through_this_process_it_is_refused_at_once(runtime: Runtime, actor: Actor) -> None:
     service = runtime.service
-    key = service.create_api_key(actor, name="worker", role="runtime")
-    service.authenticate(key.token)
-    service.revoke_api_key(actor, key.id)
-    assert service.cached_actor(key.token) is None
+    key = service.access.create_key(actor, name="worker", role="runtime")
+    service.system.authenticate(key.token)
+    service.access.revoke_key(actor, key.id)
+    assert service.system.cached_actor(key.token) is None
     with pytest.raises(AuthenticationFailed):
-        service.authenticate(key.token)
+        service.system.authenticate(key.token)
 
 
 def test_a_cached_key_is_read_once_and_expires_on_time(runtime: Runtime, actor: Actor) -> None:
     service = runtime.service
-    key = service.create_api_key(actor, name="short", role="admin", expires_in=timedelta(hours=1))
-    with mock.patch.object(service.db, "read", wraps=service.db.read) as reads:
+    key = service.access.create_key(
+        actor, name="short", role="admin", expires_in=timedelta(hours=1)
+    )
+    with mock.patch.object(service.context.db, "read", wraps=service.context.db.read) as reads:
         for _ in range(5):
-            assert service.authenticate(key.token).key_id == key.id
+            assert service.system.authenticate(key.token).key_id == key.id
     assert reads.call_count == 1
-    real = service.clock
-    service.clock = lambda: real() + timedelta(hours=1, seconds=1)
-    assert service.cached_actor(key.token) is None
+    real = service.context.clock
+    service.context.clock = lambda: real() + timedelta(hours=1, seconds=1)
+    assert service.system.cached_actor(key.token) is None
     with pytest.raises(AuthenticationFailed):
-        service.authenticate(key.token)
+        service.system.authenticate(key.token)
 
 
 def test_no_cache_reads_the_key_every_time(settings: Settings, providers: FakeProviders) -> None:
@@ -85,9 +86,9 @@ def test_no_cache_reads_the_key_every_time(settings: Settings, providers: FakePr
     )
     try:
         service = runtime.service
-        operator = Actor.operator(service.bootstrap()[0].id)
-        key = service.create_api_key(operator, name="worker", role="runtime")
-        service.authenticate(key.token)
-        assert service.cached_actor(key.token) is None
+        operator = Actor.operator(service.system.bootstrap()[0].id)
+        key = service.access.create_key(operator, name="worker", role="runtime")
+        service.system.authenticate(key.token)
+        assert service.system.cached_actor(key.token) is None
     finally:
         runtime.close()

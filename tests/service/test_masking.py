@@ -26,7 +26,7 @@ from gatekey.domain.masking import MASK
 from gatekey.errors import ConnectionInactive
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.server import create_app
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.store.tables import connections, oauth_sessions, run_steps, runs
 from tests.fakes.echo_provider import (
@@ -90,7 +90,7 @@ class Echo:
     admin: dict[str, str]
 
     @property
-    def service(self) -> ConnectionService:
+    def service(self) -> Service:
         return self.runtime.service
 
 
@@ -105,9 +105,9 @@ def echo(tmp_path: Path, database_url: str) -> Iterator[Echo]:
         )
         apps = [App.model_validate(a) for a in app_definitions(base)]
         runtime = open_runtime(settings, extra_apps=apps)
-        project, _ = runtime.service.bootstrap()
+        project, _ = runtime.service.system.bootstrap()
         actor = Actor.operator(project.id)
-        key = runtime.service.create_api_key(actor, name="admin", role="admin")
+        key = runtime.service.access.create_key(actor, name="admin", role="admin")
         with TestClient(create_app(runtime)) as http:
             signed = http.post("/signin", data={"api_key": key.token}, follow_redirects=False)
             assert signed.status_code == 303
@@ -126,7 +126,7 @@ def _everything_shown(echo: Echo, connection_ids: list[str]) -> dict[str, str]:
             shown[f"GET {path}"] = echo.http.get(path, headers=echo.admin).text
         shown[f"page {cid}"] = echo.http.get(f"/connections/{cid}").text
         shown[f"card {cid}"] = echo.http.get(f"/connections/{cid}/card").text
-    with echo.service.db.read() as conn:
+    with echo.service.context.db.read() as conn:
         shown["connections table"] = repr(conn.execute(select(connections)).all())
         shown["oauth_sessions table"] = repr(conn.execute(select(oauth_sessions)).all())
     return shown
@@ -150,37 +150,37 @@ def test_echoed_keys_and_basic_pairs_are_masked_in_messages_and_labels(echo: Ech
         assert refused.status_code == 422 and refused.json()["code"] == "invalid_credentials"
         assert leaks(refused.text) == [], form
         assert f"unknown key {MASK}" in refused.json()["detail"], form
-        conn = service.create_connection(
+        conn = service.connections.create(
             actor, app=app, name=f"key {n}", fields={"api_key": API_KEY}, validate=False
         )
-        result = service.test_connection(actor, conn.id)
+        result = service.connections.test(actor, conn.id)
         assert not result.ok and leaks(result.message) == [] and MASK in result.message
         made.append(conn.id)
     for form in ("header", "b64", "b64url", "lower"):
         fields = {"user": BASIC_USER, "password": BASIC_PASSWORD}
-        conn = service.create_connection(
+        conn = service.connections.create(
             actor, app=f"echo-basic-{form}", name=f"basic {form}", fields=fields, validate=False
         )
-        result = service.test_connection(actor, conn.id)
+        result = service.connections.test(actor, conn.id)
         assert not result.ok and leaks(result.message) == [], form
         assert result.message.endswith(MASK), form
         made.append(conn.id)
-    named = service.create_connection(
+    named = service.connections.create(
         actor, app=key_app("whoami"), name="who", fields={"api_key": API_KEY}
     )
-    owner = service.create_connection(
+    owner = service.connections.create(
         actor, app=key_app("whoami-owner"), name="owner", fields={"api_key": API_KEY}
     )
     assert named.account_label == MASK
     assert owner.account_label == f"the owner of {MASK}"
-    assert service.test_connection(actor, owner.id).account_label == f"the owner of {MASK}"
-    stored = service.get_connection(actor, made[0])
+    assert service.connections.test(actor, owner.id).account_label == f"the owner of {MASK}"
+    stored = service.connections.get(actor, made[0])
     assert stored.status == "inactive" and stored.status_reason == "invalid_credentials"
     _assert_nothing_leaks(_everything_shown(echo, [*made, named.id, owner.id]))
 
 
 def _callback(echo: Echo, name: str) -> Any:
-    started = echo.service.start_authorization(echo.actor, app="echo-oauth", name=name)
+    started = echo.service.authorizations.start(echo.actor, app="echo-oauth", name=name)
     state = dict(parse_qsl(urlsplit(started.authorize_url or "").query))["state"]
     page = echo.http.get("/oauth/callback", params={"state": state, "code": "code-1"})
     return started, page
@@ -188,12 +188,12 @@ def _callback(echo: Echo, name: str) -> Any:
 
 def test_echoed_oauth_client_and_refresh_tokens_are_masked(echo: Echo) -> None:
     service, actor = echo.service, echo.actor
-    service.register_oauth_client(
+    service.oauth_clients.register(
         actor, app="echo-oauth", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
     echo.state.fail_exchange = True
     failed, page = _callback(echo, "Refused")
-    status = service.authorization_status(actor, failed.id)
+    status = service.authorizations.status(actor, failed.id)
     assert status.status == "failed" and status.error_code == "oauth_token_exchange_failed"
     assert MASK in (status.error_message or "") and leaks(status.error_message or "") == []
     assert leaks(page.text) == []
@@ -202,14 +202,14 @@ def test_echoed_oauth_client_and_refresh_tokens_are_masked(echo: Echo) -> None:
 
     echo.state.fail_exchange = False
     connected, _ = _callback(echo, "Echo account")
-    done = service.authorization_status(actor, connected.id)
+    done = service.authorizations.status(actor, connected.id)
     assert done.status == "succeeded" and done.connection_id
     cid = done.connection_id
-    assert service.get_connection(actor, cid).account_label == MASK
+    assert service.connections.get(actor, cid).account_label == MASK
     with pytest.raises(ConnectionInactive) as caught:
-        service.resolve_credentials(actor, cid, stale_token=ACCESS)
+        service.credentials.resolve(actor, cid, stale_token=ACCESS)
     assert leaks(caught.value.message) == [] and MASK in caught.value.message
-    revoked = service.get_connection(actor, cid)
+    revoked = service.connections.get(actor, cid)
     assert revoked.status == "inactive" and revoked.status_reason == "revoked"
     for text in (revoked.status_message or "", revoked.last_error or ""):
         assert "refresh token revoked" in text and leaks(text) == []
@@ -218,15 +218,15 @@ def test_echoed_oauth_client_and_refresh_tokens_are_masked(echo: Echo) -> None:
 
 def test_run_outputs_mask_every_echoed_form(echo: Echo) -> None:
     service, actor = echo.service, echo.actor
-    service.register_oauth_client(
+    service.oauth_clients.register(
         actor, app="echo-oauth", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
     _, _ = _callback(echo, "Echo account")
-    oauth_id = service.list_connections(actor, app="echo-oauth").items[0].id
-    key = service.create_connection(
+    oauth_id = service.connections.list(actor, app="echo-oauth").items[0].id
+    key = service.connections.create(
         actor, app=key_app("plain"), name="key", fields={"api_key": API_KEY}, validate=False
     )
-    basic = service.create_connection(
+    basic = service.connections.create(
         actor,
         app="echo-basic-header",
         name="basic",
@@ -241,10 +241,10 @@ def test_run_outputs_mask_every_echoed_form(echo: Echo) -> None:
             ("oauth", "echo-oauth", oauth_id),
         )
     ]
-    flow = service.create_flow(actor, name="Echo", definition={"steps": steps})
-    queued = service.trigger_run(actor, flow.id, {})
+    flow = service.flows.create(actor, name="Echo", definition={"steps": steps})
+    queued = service.runs.trigger(actor, flow.id, {})
     assert echo.runtime.engine.work_once("test-worker") == queued.id
-    run = service.get_run(actor, queued.id)
+    run = service.runs.get(actor, queued.id)
     assert run.status == "succeeded", run.error_message
     assert all(MASK in str(step.output) for step in run.steps)
     assert leaks(str([s.model_dump() for s in run.steps])) == []
@@ -255,7 +255,7 @@ def test_run_outputs_mask_every_echoed_form(echo: Echo) -> None:
         "GET /runs": echo.http.get("/api/v1/runs", headers=echo.admin).text,
         "page /runs/{id}": echo.http.get(f"/runs/{run.id}").text,
     }
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         shown["runs tables"] = repr(conn.execute(select(runs)).all()) + repr(
             conn.execute(select(run_steps)).all()
         )

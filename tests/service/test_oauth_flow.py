@@ -8,37 +8,37 @@ from typing import Any
 import pytest
 
 from gatekey.errors import DuplicateName, OAuthClientMissing, StateInvalid
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from tests.fakes.races import miss_next_name_check
 from tests.fakes.sandbox import Sandbox, connect
 
 
-def _count(service: ConnectionService, actor: Actor) -> int:
-    return len(service.list_connections(actor).items)
+def _count(service: Service, actor: Actor) -> int:
+    return len(service.connections.list(actor).items)
 
 
 def test_connect_stores_tokens_and_learns_the_account(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
-    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Sandbox - Ada")
+    session = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Sandbox - Ada")
     assert session.status == "pending"
     assert session.expires_at - session.created_at == timedelta(minutes=10)
     url = session.authorize_url or ""
     assert "code_challenge_method=S256" in url and "code_challenge=" in url
     assert "redirect_uri=http%3A%2F%2F127.0.0.1%3A8040%2Foauth%2Fcallback" in url
 
-    outcome = oauth_service.complete_authorization(sandbox.consent(url))
+    outcome = oauth_service.system.complete_authorization(sandbox.consent(url))
 
     assert outcome.status == "succeeded"
-    assert oauth_service.authorization_status(oauth_actor, session.id).status == "succeeded"
-    connection = oauth_service.get_connection(oauth_actor, outcome.connection_id or "")
+    assert oauth_service.authorizations.status(oauth_actor, session.id).status == "succeeded"
+    connection = oauth_service.connections.get(oauth_actor, outcome.connection_id or "")
     assert connection.status == "active"
     assert connection.auth_kind == "oauth2"
     assert connection.account_label == "ada@example.com"
     assert connection.scopes == ["profile", "tasks.read"]
     assert connection.expires_at is not None
     assert connection.oauth_client_id is not None
-    credentials = oauth_service.resolve_credentials(oauth_actor, connection.id)
+    credentials = oauth_service.credentials.resolve(oauth_actor, connection.id)
     assert set(credentials.fields) == {"access_token", "token_type"}
     assert credentials.headers["Authorization"] == "Bearer " + credentials.fields["access_token"]
     assert credentials.token_type == "Bearer"
@@ -48,18 +48,18 @@ def test_connect_stores_tokens_and_learns_the_account(
 
 
 def test_reconnect_keeps_the_id_name_and_client(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     connection_id = connect(oauth_service, oauth_actor, sandbox)
-    before = oauth_service.get_connection(oauth_actor, connection_id)
+    before = oauth_service.connections.get(oauth_actor, connection_id)
 
-    session = oauth_service.start_authorization(oauth_actor, connection_id=connection_id)
-    outcome = oauth_service.complete_authorization(
+    session = oauth_service.authorizations.start(oauth_actor, connection_id=connection_id)
+    outcome = oauth_service.system.complete_authorization(
         sandbox.consent(session.authorize_url or "", user="grace@example.com")
     )
 
     assert outcome.status == "succeeded" and outcome.connection_id == connection_id
-    after = oauth_service.get_connection(oauth_actor, connection_id)
+    after = oauth_service.connections.get(oauth_actor, connection_id)
     assert after.name == before.name
     assert after.oauth_client_id == before.oauth_client_id
     assert after.account_label == "grace@example.com"
@@ -68,10 +68,10 @@ def test_reconnect_keeps_the_id_name_and_client(
 
 
 def test_denied_consent_fails_plainly_and_stores_nothing(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
-    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Denied")
-    outcome = oauth_service.complete_authorization(
+    session = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Denied")
+    outcome = oauth_service.system.complete_authorization(
         sandbox.consent(session.authorize_url or "", approve=False)
     )
     assert outcome.status == "failed"
@@ -81,49 +81,49 @@ def test_denied_consent_fails_plainly_and_stores_nothing(
 
 
 def test_replayed_state_is_refused_once_used(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
-    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Once")
+    session = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Once")
     params = sandbox.consent(session.authorize_url or "")
-    assert oauth_service.complete_authorization(params).status == "succeeded"
+    assert oauth_service.system.complete_authorization(params).status == "succeeded"
     with pytest.raises(StateInvalid, match="used already"):
-        oauth_service.complete_authorization(params)
+        oauth_service.system.complete_authorization(params)
     assert _count(oauth_service, oauth_actor) == 1
 
 
 @pytest.mark.parametrize("state", ["", "forged-state-value", "x" * 600])
 def test_forged_state_is_refused(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox, state: str
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox, state: str
 ) -> None:
-    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Forged")
+    session = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Forged")
     params = sandbox.consent(session.authorize_url or "")
     with pytest.raises(StateInvalid):
-        oauth_service.complete_authorization({**params, "state": state})
+        oauth_service.system.complete_authorization({**params, "state": state})
     assert _count(oauth_service, oauth_actor) == 0
-    assert oauth_service.authorization_status(oauth_actor, session.id).status == "pending"
+    assert oauth_service.authorizations.status(oauth_actor, session.id).status == "pending"
 
 
 def test_expired_session_stores_nothing(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
-    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Late")
+    session = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Late")
     params = sandbox.consent(session.authorize_url or "")
-    real = oauth_service.clock
-    oauth_service.clock = lambda: real() + timedelta(minutes=11)
-    outcome = oauth_service.complete_authorization(params)
+    real = oauth_service.context.clock
+    oauth_service.context.clock = lambda: real() + timedelta(minutes=11)
+    outcome = oauth_service.system.complete_authorization(params)
     assert outcome.status == "failed" and outcome.error_code == "oauth_session_expired"
     assert _count(oauth_service, oauth_actor) == 0
 
 
 def test_code_of_another_session_fails_pkce(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
-    first = oauth_service.start_authorization(oauth_actor, app="sandbox", name="First")
-    second = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Second")
+    first = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="First")
+    second = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Second")
     first_params = sandbox.consent(first.authorize_url or "")
     second_params = sandbox.consent(second.authorize_url or "")
     mixed = {**first_params, "code": second_params["code"]}
-    outcome = oauth_service.complete_authorization(mixed)
+    outcome = oauth_service.system.complete_authorization(mixed)
     assert outcome.status == "failed"
     assert outcome.error_code == "oauth_token_exchange_failed"
     assert "PKCE" in (outcome.error_message or "")
@@ -131,71 +131,73 @@ def test_code_of_another_session_fails_pkce(
 
 
 def test_issuer_mismatch_is_refused(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
-    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Mixup")
+    session = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Mixup")
     params = sandbox.consent(session.authorize_url or "")
     assert params["iss"] == sandbox.url
     before = sandbox.token_requests()
-    outcome = oauth_service.complete_authorization({**params, "iss": "https://attacker.example"})
+    outcome = oauth_service.system.complete_authorization(
+        {**params, "iss": "https://attacker.example"}
+    )
     assert outcome.error_code == "oauth_issuer_mismatch"
     assert sandbox.token_requests() == before, "the code must not be sent anywhere"
     assert _count(oauth_service, oauth_actor) == 0
 
 
 def test_start_needs_a_registered_client_and_a_free_name(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
-    other = Actor.operator(oauth_service.create_project("no-clients").id)
+    other = Actor.operator(oauth_service.system.create_project("no-clients").id)
     with pytest.raises(OAuthClientMissing):
-        oauth_service.start_authorization(other, app="sandbox", name="x")
+        oauth_service.authorizations.start(other, app="sandbox", name="x")
     connect(oauth_service, oauth_actor, sandbox, name="Taken")
     with pytest.raises(DuplicateName):
-        oauth_service.start_authorization(oauth_actor, app="sandbox", name="taken")
+        oauth_service.authorizations.start(oauth_actor, app="sandbox", name="taken")
 
 
 def test_name_taken_while_consenting_fails_the_session(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
-    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Race")
+    session = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Race")
     params = sandbox.consent(session.authorize_url or "")
     connect(oauth_service, oauth_actor, sandbox, name="Race")
-    outcome = oauth_service.complete_authorization(params)
+    outcome = oauth_service.system.complete_authorization(params)
     assert outcome.error_code == "duplicate_name"
     assert _count(oauth_service, oauth_actor) == 1
 
 
 def test_name_taken_between_the_check_and_the_insert_fails_the_session_alike(
-    oauth_service: ConnectionService,
+    oauth_service: Service,
     oauth_actor: Actor,
     sandbox: Sandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The unique index refusing the insert is the same ``duplicate_name``, not a failure
     "on our side"."""
-    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Race")
+    session = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Race")
     params = sandbox.consent(session.authorize_url or "")
     connect(oauth_service, oauth_actor, sandbox, name="Race")
     miss_next_name_check(monkeypatch)
-    outcome = oauth_service.complete_authorization(params)
+    outcome = oauth_service.system.complete_authorization(params)
     assert (outcome.status, outcome.error_code) == ("failed", "duplicate_name")
     assert outcome.error_message == "a connection named 'Race' already exists"
     assert _count(oauth_service, oauth_actor) == 1
 
 
-def _session_rows(service: ConnectionService) -> list[Any]:
+def _session_rows(service: Service) -> list[Any]:
     from sqlalchemy import select
 
     from gatekey.store.tables import oauth_sessions
 
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         return list(conn.execute(select(oauth_sessions)).all())
 
 
 def test_state_and_verifier_are_not_stored_in_clear(
-    oauth_service: ConnectionService, oauth_actor: Actor
+    oauth_service: Service, oauth_actor: Actor
 ) -> None:
-    session = oauth_service.start_authorization(oauth_actor, app="sandbox", name="Stored")
+    session = oauth_service.authorizations.start(oauth_actor, app="sandbox", name="Stored")
     url = session.authorize_url or ""
     state = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))["state"]
     (row,) = _session_rows(oauth_service)

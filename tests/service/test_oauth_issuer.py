@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from gatekey.catalog.schema import App
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.server import create_app
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from tests.fakes.oidc_server import CLIENT_ID, CLIENT_SECRET, OidcServer, running_oidc_server
 from tests.fakes.sandbox import Sandbox, sandbox_project
@@ -21,22 +21,22 @@ ATTACKER = "https://attacker.example"
 PLANTED = "CANARY-attacker-planted-text"
 
 
-def _start(service: ConnectionService, actor: Actor, app: str = "sandbox") -> str:
-    session = service.start_authorization(actor, app=app, name=f"{app} account")
+def _start(service: Service, actor: Actor, app: str = "sandbox") -> str:
+    session = service.authorizations.start(actor, app=app, name=f"{app} account")
     assert session.authorize_url is not None
     return session.authorize_url
 
 
-def _nothing_stored(service: ConnectionService, actor: Actor) -> None:
-    assert service.list_connections(actor).items == []
+def _nothing_stored(service: Service, actor: Actor) -> None:
+    assert service.connections.list(actor).items == []
 
 
 def test_the_right_iss_is_accepted(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     params = sandbox.consent(_start(oauth_service, oauth_actor))
     assert params["iss"] == sandbox.url
-    assert oauth_service.complete_authorization(params).status == "succeeded"
+    assert oauth_service.system.complete_authorization(params).status == "succeeded"
 
 
 @pytest.mark.parametrize(
@@ -50,14 +50,14 @@ def test_the_right_iss_is_accepted(
     ],
 )
 def test_an_iss_that_is_not_the_declared_issuer_is_refused(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox, forged: Any
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox, forged: Any
 ) -> None:
     params = sandbox.consent(_start(oauth_service, oauth_actor))
     iss = forged(params.pop("iss"))
     if iss is not None:
         params["iss"] = iss
     before = sandbox.token_requests()
-    outcome = oauth_service.complete_authorization(params)
+    outcome = oauth_service.system.complete_authorization(params)
     assert (outcome.status, outcome.error_code) == ("failed", "oauth_issuer_mismatch")
     assert sandbox.token_requests() == before, "the code went nowhere"
     _nothing_stored(oauth_service, oauth_actor)
@@ -80,10 +80,10 @@ def test_an_error_with_a_wrong_iss_shows_only_the_issuer_error(
 
 
 def test_an_error_with_the_right_iss_is_shown(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     params = sandbox.consent(_start(oauth_service, oauth_actor), approve=False)
-    outcome = oauth_service.complete_authorization(params)
+    outcome = oauth_service.system.complete_authorization(params)
     assert outcome.error_code == "oauth_access_denied"
 
 
@@ -97,7 +97,7 @@ def test_an_app_without_issuer_or_metadata_takes_a_callback_without_iss(
         actor = sandbox_project(runtime.service)
         params = sandbox.consent(_start(runtime.service, actor))
         del params["iss"]
-        assert runtime.service.complete_authorization(params).status == "succeeded"
+        assert runtime.service.system.complete_authorization(params).status == "succeeded"
     finally:
         runtime.close()
 
@@ -117,12 +117,12 @@ def oidc() -> Iterator[OidcServer]:
 
 
 @pytest.fixture
-def oidc_service(settings: Settings, oidc: OidcServer) -> Iterator[tuple[ConnectionService, Actor]]:
+def oidc_service(settings: Settings, oidc: OidcServer) -> Iterator[tuple[Service, Actor]]:
     runtime = open_runtime(settings, extra_apps=[oidc.app()])
     try:
-        project, _ = runtime.service.bootstrap()
+        project, _ = runtime.service.system.bootstrap()
         actor = Actor.operator(project.id)
-        runtime.service.register_oauth_client(
+        runtime.service.oauth_clients.register(
             actor, app="oidc-test", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
         )
         yield runtime.service, actor
@@ -131,19 +131,19 @@ def oidc_service(settings: Settings, oidc: OidcServer) -> Iterator[tuple[Connect
 
 
 def test_a_server_advertising_iss_is_connected_with_its_iss(
-    oidc_service: tuple[ConnectionService, Actor], oidc: OidcServer
+    oidc_service: tuple[Service, Actor], oidc: OidcServer
 ) -> None:
     service, actor = oidc_service
     params = oidc.consent(_start(service, actor, "oidc-test"))
     assert params["iss"] == oidc.issuer
-    outcome = service.complete_authorization(params)
+    outcome = service.system.complete_authorization(params)
     assert outcome.status == "succeeded", outcome.error_message
-    assert service.resolve_credentials(actor, outcome.connection_id or "").fields["access_token"]
+    assert service.credentials.resolve(actor, outcome.connection_id or "").fields["access_token"]
 
 
 @pytest.mark.parametrize("forged", ["missing", "trailing-slash"])
 def test_a_server_advertising_iss_is_refused_without_it(
-    oidc_service: tuple[ConnectionService, Actor], oidc: OidcServer, forged: str
+    oidc_service: tuple[Service, Actor], oidc: OidcServer, forged: str
 ) -> None:
     """The app declares no issuer: the metadata's flag alone makes ``iss`` required."""
     service, actor = oidc_service
@@ -151,7 +151,7 @@ def test_a_server_advertising_iss_is_refused_without_it(
     iss = params.pop("iss")
     if forged == "trailing-slash":
         params["iss"] = iss + "/"
-    outcome = service.complete_authorization(params)
+    outcome = service.system.complete_authorization(params)
     assert (outcome.status, outcome.error_code) == ("failed", "oauth_issuer_mismatch")
     assert oidc.issuer in (outcome.error_message or "")
     _nothing_stored(service, actor)

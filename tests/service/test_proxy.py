@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gatekey.errors import ConnectionInactive, InvalidInput
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.service.proxy import target_url
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import Sandbox, connect
@@ -31,13 +31,13 @@ def test_targets_inside_the_base_url() -> None:
 
 
 def test_the_proxy_applies_the_connection_and_drops_the_callers_auth(
-    service: ConnectionService, actor: Actor, providers: FakeProviders
+    service: Service, actor: Actor, providers: FakeProviders
 ) -> None:
-    created = service.create_connection(
+    created = service.connections.create(
         actor, app="sendgrid", name="SG", fields={"api_key": GOOD_SENDGRID}
     )
     providers.requests.clear()
-    answer = service.proxy(
+    answer = service.proxy.send(
         actor,
         created.id,
         "GET",
@@ -53,15 +53,15 @@ def test_the_proxy_applies_the_connection_and_drops_the_callers_auth(
 
 
 def test_a_401_refreshes_once_and_retries(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     connection_id = connect(oauth_service, oauth_actor, sandbox)
     sandbox.state.access.clear()  # the provider forgets every access token early
-    answer = oauth_service.proxy(oauth_actor, connection_id, "GET", "api/me")
+    answer = oauth_service.proxy.send(oauth_actor, connection_id, "GET", "api/me")
     assert answer.status == 200 and b"ada@example.com" in answer.body
     assert sandbox.token_requests("refresh_token") == 1
     sandbox.control("revoke")
     sandbox.state.access.clear()
     with pytest.raises(ConnectionInactive):
-        oauth_service.proxy(oauth_actor, connection_id, "GET", "api/me")
-    assert oauth_service.get_connection(oauth_actor, connection_id).status == "inactive"
+        oauth_service.proxy.send(oauth_actor, connection_id, "GET", "api/me")
+    assert oauth_service.connections.get(oauth_actor, connection_id).status == "inactive"

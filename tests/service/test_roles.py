@@ -6,7 +6,10 @@ here, fails the first test: adding a method means deciding who may call it.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +23,7 @@ from gatekey.domain.roles import PERMISSIONS, ROLES, Internal, Role
 from gatekey.errors import GatekeyError, PermissionDenied
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store import tables
 from tests.fakes.providers import GOOD_SENDGRID
 
@@ -63,104 +66,126 @@ def _flow(connection: str) -> dict[str, Any]:
     return {"steps": [{**step, "http": {"path": "/v3/scopes"}}]}
 
 
-def _world(service: ConnectionService, operator: Actor) -> World:
+def _world(service: Service, operator: Actor) -> World:
     def made(name: str) -> str:
-        return service.create_connection(
+        return service.connections.create(
             operator, app="sendgrid", name=name, fields=FIELDS, validate=False
         ).id
 
     connection, spare = made("Main"), made("Spare")
-    flow = service.create_flow(operator, name="Flow", definition=_flow(connection)).id
-    spare_flow = service.create_flow(operator, name="Spare flow", definition=_flow(spare)).id
-    client = service.register_oauth_client(
+    flow = service.flows.create(operator, name="Flow", definition=_flow(connection)).id
+    spare_flow = service.flows.create(operator, name="Spare flow", definition=_flow(spare)).id
+    client = service.oauth_clients.register(
         operator, app="github", client_id="gh-client", client_secret="gh-secret-CANARY"
     )
-    service.add_app(operator, APP)
+    service.apps.add(operator, APP)
     return World(
         connection=connection,
         spare=spare,
         flow=flow,
         spare_flow=spare_flow,
-        run=service.trigger_run(operator, flow, {}).id,
-        webhook=service.add_webhook(operator, url="https://hooks.example.com/x").id,
+        run=service.runs.trigger(operator, flow, {}).id,
+        webhook=service.webhooks.add(operator, url="https://hooks.example.com/x").id,
         oauth_client=client.id,
-        oauth_session=service.start_authorization(operator, app="github").id,
-        api_key=service.create_api_key(operator, name="spare", role="runtime").id,
+        oauth_session=service.authorizations.start(operator, app="github").id,
+        api_key=service.access.create_key(operator, name="spare", role="runtime").id,
     )
 
 
-Call = Callable[[ConnectionService, Actor, World], object]
+Call = Callable[[Service, Actor, World], object]
 CALLS: dict[str, Call] = {
-    "list_apps": lambda s, a, w: s.list_apps(a),
-    "get_app": lambda s, a, w: s.get_app(a, "sendgrid"),
-    "add_app": lambda s, a, w: s.add_app(a, {**APP, "key": "role-crm-2"}),
-    "replace_app": lambda s, a, w: s.replace_app(a, w.app, {**APP, "name": "Role CRM 2"}),
-    "delete_app": lambda s, a, w: s.delete_app(a, "role-crm-2"),
-    "list_connections": lambda s, a, w: s.list_connections(a),
-    "get_connection": lambda s, a, w: s.get_connection(a, w.connection),
-    "diagnose_connection": lambda s, a, w: s.diagnose_connection(a, w.connection),
-    "create_connection": lambda s, a, w: s.create_connection(
+    "list_apps": lambda s, a, w: s.apps.list(a),
+    "get_app": lambda s, a, w: s.apps.get(a, "sendgrid"),
+    "add_app": lambda s, a, w: s.apps.add(a, {**APP, "key": "role-crm-2"}),
+    "replace_app": lambda s, a, w: s.apps.replace(a, w.app, {**APP, "name": "Role CRM 2"}),
+    "delete_app": lambda s, a, w: s.apps.delete(a, "role-crm-2"),
+    "list_connections": lambda s, a, w: s.connections.list(a),
+    "get_connection": lambda s, a, w: s.connections.get(a, w.connection),
+    "diagnose_connection": lambda s, a, w: s.connections.diagnose(a, w.connection),
+    "create_connection": lambda s, a, w: s.connections.create(
         a, app="sendgrid", name=f"New {a.role}", fields=FIELDS, validate=False
     ),
-    "update_connection": lambda s, a, w: s.update_connection(a, w.connection, metadata={"a": 1}),
-    "rename_connection": lambda s, a, w: s.rename_connection(a, w.connection, f"Main {a.role}"),
-    "set_default": lambda s, a, w: s.set_default(a, w.connection),
-    "replace_credentials": lambda s, a, w: s.replace_credentials(
+    "update_connection": lambda s, a, w: s.connections.update(a, w.connection, metadata={"a": 1}),
+    "rename_connection": lambda s, a, w: s.connections.rename(a, w.connection, f"Main {a.role}"),
+    "set_default": lambda s, a, w: s.connections.set_default(a, w.connection),
+    "replace_credentials": lambda s, a, w: s.connections.replace_credentials(
         a, w.connection, fields=FIELDS, validate=False
     ),
-    "delete_connection": lambda s, a, w: s.delete_connection(a, w.spare, force=True),
-    "test_connection": lambda s, a, w: s.test_connection(a, w.connection),
-    "connection_usage": lambda s, a, w: s.connection_usage(a, w.connection),
-    "replace_connection": lambda s, a, w: s.replace_connection(a, w.spare, w.connection),
-    "audit_trail": lambda s, a, w: s.audit_trail(a, w.connection),
-    "resolve_credentials": lambda s, a, w: s.resolve_credentials(a, w.connection),
-    "proxy": lambda s, a, w: s.proxy(a, w.connection, "GET", "/v3/scopes"),
-    "export_connections": lambda s, a, w: s.export_connections(a, passphrase="a long phrase"),
-    "import_connections": lambda s, a, w: s.import_connections(a, {"connections": []}),
-    "list_oauth_clients": lambda s, a, w: s.list_oauth_clients(a),
-    "get_oauth_client": lambda s, a, w: s.get_oauth_client(a, w.oauth_client),
-    "register_oauth_client": lambda s, a, w: s.register_oauth_client(
+    "delete_connection": lambda s, a, w: s.connections.delete(a, w.spare, force=True),
+    "test_connection": lambda s, a, w: s.connections.test(a, w.connection),
+    "connection_usage": lambda s, a, w: s.flows.usage(a, w.connection),
+    "replace_connection": lambda s, a, w: s.flows.replace_connection(a, w.spare, w.connection),
+    "audit_trail": lambda s, a, w: s.connections.audit_trail(a, w.connection),
+    "resolve_credentials": lambda s, a, w: s.credentials.resolve(a, w.connection),
+    "proxy": lambda s, a, w: s.proxy.send(a, w.connection, "GET", "/v3/scopes"),
+    "export_connections": lambda s, a, w: s.transfer.export_connections(
+        a, passphrase="a long phrase"
+    ),
+    "import_connections": lambda s, a, w: s.transfer.import_connections(a, {"connections": []}),
+    "list_oauth_clients": lambda s, a, w: s.oauth_clients.list(a),
+    "get_oauth_client": lambda s, a, w: s.oauth_clients.get(a, w.oauth_client),
+    "register_oauth_client": lambda s, a, w: s.oauth_clients.register(
         a, app="slack", client_id="sl", client_secret="sl-secret"
     ),
-    "update_oauth_client": lambda s, a, w: s.update_oauth_client(
+    "update_oauth_client": lambda s, a, w: s.oauth_clients.update(
         a, w.oauth_client, scopes=["repo"]
     ),
-    "delete_oauth_client": lambda s, a, w: s.delete_oauth_client(a, w.oauth_client),
-    "start_authorization": lambda s, a, w: s.start_authorization(a, app="github"),
-    "authorization_status": lambda s, a, w: s.authorization_status(a, w.oauth_session),
-    "list_flows": lambda s, a, w: s.list_flows(a),
-    "get_flow": lambda s, a, w: s.get_flow(a, w.flow),
-    "create_flow": lambda s, a, w: s.create_flow(
+    "delete_oauth_client": lambda s, a, w: s.oauth_clients.delete(a, w.oauth_client),
+    "start_authorization": lambda s, a, w: s.authorizations.start(a, app="github"),
+    "authorization_status": lambda s, a, w: s.authorizations.status(a, w.oauth_session),
+    "list_flows": lambda s, a, w: s.flows.list(a),
+    "get_flow": lambda s, a, w: s.flows.get(a, w.flow),
+    "create_flow": lambda s, a, w: s.flows.create(
         a, name=f"Flow {a.role}", definition=_flow(w.connection)
     ),
-    "update_flow": lambda s, a, w: s.update_flow(a, w.flow, description="changed"),
-    "delete_flow": lambda s, a, w: s.delete_flow(a, w.spare_flow),
-    "rotate_webhook": lambda s, a, w: s.rotate_webhook(a, w.flow),
-    "trigger_run": lambda s, a, w: s.trigger_run(a, w.flow, {}),
-    "get_run": lambda s, a, w: s.get_run(a, w.run),
-    "list_runs": lambda s, a, w: s.list_runs(a),
-    "retry_run": lambda s, a, w: s.retry_run(a, w.run),
-    "add_webhook": lambda s, a, w: s.add_webhook(a, url="https://hooks.example.com/y"),
-    "list_webhooks": lambda s, a, w: s.list_webhooks(a),
-    "delete_webhook": lambda s, a, w: s.delete_webhook(a, w.webhook),
-    "webhook_deliveries": lambda s, a, w: s.webhook_deliveries(a, w.webhook),
-    "ping_webhook": lambda s, a, w: s.ping_webhook(a, w.webhook),
-    "project_audit": lambda s, a, w: s.project_audit(a),
-    "verify_audit": lambda s, a, w: s.verify_audit(a),
-    "create_api_key": lambda s, a, w: s.create_api_key(a, name="new", role="admin"),
-    "list_api_keys": lambda s, a, w: s.list_api_keys(a),
-    "revoke_api_key": lambda s, a, w: s.revoke_api_key(a, w.api_key),
+    "update_flow": lambda s, a, w: s.flows.update(a, w.flow, description="changed"),
+    "delete_flow": lambda s, a, w: s.flows.delete(a, w.spare_flow),
+    "rotate_webhook": lambda s, a, w: s.flows.rotate_webhook(a, w.flow),
+    "trigger_run": lambda s, a, w: s.runs.trigger(a, w.flow, {}),
+    "get_run": lambda s, a, w: s.runs.get(a, w.run),
+    "list_runs": lambda s, a, w: s.runs.list(a),
+    "retry_run": lambda s, a, w: s.runs.retry(a, w.run),
+    "add_webhook": lambda s, a, w: s.webhooks.add(a, url="https://hooks.example.com/y"),
+    "list_webhooks": lambda s, a, w: s.webhooks.list(a),
+    "delete_webhook": lambda s, a, w: s.webhooks.delete(a, w.webhook),
+    "webhook_deliveries": lambda s, a, w: s.webhooks.deliveries(a, w.webhook),
+    "ping_webhook": lambda s, a, w: s.webhooks.ping(a, w.webhook),
+    "project_audit": lambda s, a, w: s.audit.events(a),
+    "verify_audit": lambda s, a, w: s.audit.verify(a),
+    "create_api_key": lambda s, a, w: s.access.create_key(a, name="new", role="admin"),
+    "list_api_keys": lambda s, a, w: s.access.list_keys(a),
+    "revoke_api_key": lambda s, a, w: s.access.revoke_key(a, w.api_key),
+    "open_credentials": lambda s, a, w: s.credentials.open(a, w.connection),
 }
 
 
 def _operations() -> set[str]:
-    """Every public method of the service whose first parameter is the acting ``actor``."""
+    """The operation every public method of every part checks, when its first parameter is
+    the acting ``actor`` (all of them but ``system``'s): each checks exactly one."""
     found = set()
-    for name, method in inspect.getmembers(ConnectionService, inspect.isfunction):
-        parameters = list(inspect.signature(method).parameters)
-        if not name.startswith("_") and parameters[:2] == ["self", "actor"]:
-            found.add(name)
+    parts = typing.get_type_hints(Service)
+    for part in dataclasses.fields(Service):
+        if part.name in ("system", "context", "internals"):
+            continue
+        for name, method in inspect.getmembers(parts[part.name], inspect.isfunction):
+            parameters = list(inspect.signature(method).parameters)
+            if name.startswith("_") or parameters[:2] != ["self", "actor"]:
+                continue
+            named = re.findall(r'authorize\(actor, "([a-z_]+)"\)', inspect.getsource(method))
+            assert len(named) == 1, f"{part.name}.{name} checks {named or 'no role'}"
+            found.add(named[0])
     return found
+
+
+def test_every_part_but_system_acts_for_an_actor() -> None:
+    parts = typing.get_type_hints(Service)
+    for part in dataclasses.fields(Service):
+        if part.name in ("system", "context", "internals"):
+            continue
+        for name, method in inspect.getmembers(parts[part.name], inspect.isfunction):
+            if not name.startswith("_"):
+                parameters = list(inspect.signature(method).parameters)
+                assert parameters[:2] == ["self", "actor"], f"{part.name}.{name} takes no actor"
 
 
 def test_every_operation_has_a_row_in_the_table_and_a_call_here() -> None:
@@ -170,7 +195,7 @@ def test_every_operation_has_a_row_in_the_table_and_a_call_here() -> None:
     assert set(CALLS) == operations
 
 
-def _state(service: ConnectionService) -> dict[str, Any]:
+def _state(service: Service) -> dict[str, Any]:
     counted = [
         tables.connections,
         tables.flows,
@@ -182,7 +207,7 @@ def _state(service: ConnectionService) -> dict[str, Any]:
         tables.oauth_sessions,
         tables.project_apps,
     ]
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         state: dict[str, Any] = {
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in counted
         }
@@ -203,7 +228,7 @@ def _state(service: ConnectionService) -> dict[str, Any]:
     return state
 
 
-def _outcome(call: Call, service: ConnectionService, actor: Actor, world: World) -> str:
+def _outcome(call: Call, service: Service, actor: Actor, world: World) -> str:
     try:
         call(service, actor, world)
     except PermissionDenied:
@@ -213,9 +238,7 @@ def _outcome(call: Call, service: ConnectionService, actor: Actor, world: World)
     return "allowed"
 
 
-def test_each_role_may_do_exactly_what_the_table_says(
-    service: ConnectionService, actor: Actor
-) -> None:
+def test_each_role_may_do_exactly_what_the_table_says(service: Service, actor: Actor) -> None:
     world = _world(service, actor)
     as_role = {role: Actor(actor.project_id, f"key_as_{role}", role) for role in ROLES}
     before = _state(service)
@@ -262,9 +285,9 @@ def test_runtime_keys_read_metadata_and_use_credentials_only() -> None:
 def test_a_runtime_key_cannot_read_or_run_flows_over_http(runtime: Runtime, actor: Actor) -> None:
     service = runtime.service
     world = _world(service, actor)
-    worker = service.create_api_key(actor, name="engine", role="runtime")
-    admin = service.create_api_key(actor, name="admin", role="admin")
-    queued_before = len(service.list_runs(actor))
+    worker = service.access.create_key(actor, name="engine", role="runtime")
+    admin = service.access.create_key(actor, name="admin", role="admin")
+    queued_before = len(service.runs.list(actor))
     with TestClient(create_app(runtime)) as http:
         key = {"Authorization": f"Bearer {worker.token}"}
         refused = [
@@ -281,20 +304,18 @@ def test_a_runtime_key_cannot_read_or_run_flows_over_http(runtime: Runtime, acto
         used = http.post(f"/api/v1/connections/{world.connection}/credentials", headers=key)
         assert used.status_code == 200
         assert http.get("/api/v1/connections", headers=key).status_code == 200
-        assert len(service.list_runs(actor)) == queued_before
+        assert len(service.runs.list(actor)) == queued_before
         url = http.post(
             f"/api/v1/flows/{world.flow}/webhook",
             headers={"Authorization": f"Bearer {admin.token}"},
         ).json()["url"]
         hooked = http.post(urlsplit(url).path, json={})
         assert hooked.status_code == 202
-    assert len(service.list_runs(actor)) == queued_before + 1
+    assert len(service.runs.list(actor)) == queued_before + 1
 
 
 @pytest.mark.parametrize("role", ["flow_webhook", "run", "operator"])
-def test_roles_inside_gatekey_are_not_key_roles(
-    service: ConnectionService, actor: Actor, role: str
-) -> None:
+def test_roles_inside_gatekey_are_not_key_roles(service: Service, actor: Actor, role: str) -> None:
     with pytest.raises(GatekeyError) as caught:
-        service.create_api_key(actor, name="x", role=role)
+        service.access.create_key(actor, name="x", role=role)
     assert caught.value.code == "invalid_input"

@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from gatekey.errors import ConnectionInactive, CredentialsRejected, ProviderUnavailable
 from gatekey.runtime import Runtime, open_runtime
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, connect
@@ -56,10 +56,10 @@ def test_an_api_key_connection(settings: Settings) -> None:
                 settings.model_copy(update={"home": home, "database_url": url}),
                 transport=self.providers.transport(),
             )
-            self.service: ConnectionService = self.runtime.service
+            self.service: Service = self.runtime.service
             number = next(count)
-            self.actor = Actor.operator(self.service.create_project(f"machine {number}").id)
-            self.id = self.service.create_connection(
+            self.actor = Actor.operator(self.service.system.create_project(f"machine {number}").id)
+            self.id = self.service.connections.create(
                 self.actor, app="sendgrid", name="SG", fields={"api_key": GOOD_SENDGRID}
             ).id
             self.expect_active = True
@@ -78,7 +78,7 @@ def test_an_api_key_connection(settings: Settings) -> None:
         @rule()
         def test_it(self) -> None:
             try:
-                result = self.service.test_connection(self.actor, self.id)
+                result = self.service.connections.test(self.actor, self.id)
             except ProviderUnavailable:
                 assert self.providers.outage
                 return
@@ -88,7 +88,7 @@ def test_an_api_key_connection(settings: Settings) -> None:
         @rule()
         def new_credentials(self) -> None:
             try:
-                self.service.update_connection(
+                self.service.connections.update(
                     self.actor, self.id, fields={"api_key": GOOD_SENDGRID}
                 )
             except (CredentialsRejected, ProviderUnavailable):
@@ -97,11 +97,11 @@ def test_an_api_key_connection(settings: Settings) -> None:
 
         @rule(name=st.sampled_from(["SG", "SendGrid - Prod", "Mail"]))
         def rename(self, name: str) -> None:
-            self.service.rename_connection(self.actor, self.id, name)
+            self.service.connections.rename(self.actor, self.id, name)
 
         @invariant()
         def status_matches_what_happened(self) -> None:
-            connection = self.service.get_connection(self.actor, self.id)
+            connection = self.service.connections.get(self.actor, self.id)
             assert connection.id == self.id
             assert (connection.status == "active") == self.expect_active
             assert (connection.status_reason is None) == self.expect_active
@@ -111,7 +111,7 @@ def test_an_api_key_connection(settings: Settings) -> None:
         @invariant()
         def served_exactly_when_active(self) -> None:
             try:
-                credentials = self.service.resolve_credentials(self.actor, self.id)
+                credentials = self.service.credentials.resolve(self.actor, self.id)
             except ConnectionInactive:
                 assert not self.expect_active
             else:
@@ -141,11 +141,13 @@ def test_an_oauth2_connection(settings: Settings, sandbox: Sandbox) -> None:
                 settings.model_copy(update={"home": home, "database_url": url}),
                 extra_apps=[sandbox.app],
             )
-            self.service: ConnectionService = self.runtime.service
+            self.service: Service = self.runtime.service
             self.now = datetime.now(UTC)
-            self.service.clock = lambda: self.now
-            self.actor = Actor.operator(self.service.create_project(f"oauth {next(count)}").id)
-            self.service.register_oauth_client(
+            self.service.context.clock = lambda: self.now
+            self.actor = Actor.operator(
+                self.service.system.create_project(f"oauth {next(count)}").id
+            )
+            self.service.oauth_clients.register(
                 self.actor, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
             )
             self.id = connect(self.service, self.actor, sandbox)
@@ -155,12 +157,12 @@ def test_an_oauth2_connection(settings: Settings, sandbox: Sandbox) -> None:
             self.token = self._token()
 
         def _token(self) -> Any:
-            return self.service.resolve_credentials(self.actor, self.id).fields["access_token"]
+            return self.service.credentials.resolve(self.actor, self.id).fields["access_token"]
 
         def _refresh(self) -> None:
             """A step's app got 401 with the token: ask for a fresh one."""
             try:
-                fresh = self.service.resolve_credentials(
+                fresh = self.service.credentials.resolve(
                     self.actor, self.id, stale_token=self.token
                 )
             except ConnectionInactive as exc:
@@ -206,8 +208,8 @@ def test_an_oauth2_connection(settings: Settings, sandbox: Sandbox) -> None:
 
         @rule()
         def reconnect(self) -> None:
-            session = self.service.start_authorization(self.actor, connection_id=self.id)
-            outcome = self.service.complete_authorization(
+            session = self.service.authorizations.start(self.actor, connection_id=self.id)
+            outcome = self.service.system.complete_authorization(
                 sandbox.consent(session.authorize_url or "")
             )
             assert outcome.status == "succeeded" and outcome.connection_id == self.id
@@ -217,7 +219,7 @@ def test_an_oauth2_connection(settings: Settings, sandbox: Sandbox) -> None:
 
         @invariant()
         def status_is_what_happened(self) -> None:
-            connection = self.service.get_connection(self.actor, self.id)
+            connection = self.service.connections.get(self.actor, self.id)
             assert connection.id == self.id
             assert (connection.status, connection.status_reason) == self.expect
 

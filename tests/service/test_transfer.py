@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gatekey.errors import DecryptionFailed, InvalidInput
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store.tables import webhook_deliveries
 from tests.fakes.providers import GOOD_SENDGRID
 from tests.fakes.races import miss_next_name_check
@@ -18,60 +18,60 @@ from tests.fakes.sandbox import CLIENT_ID, CLIENT_SECRET, Sandbox, connect
 PASSPHRASE = "correct horse battery staple"
 
 
-def test_sealed_export_round_trip(
-    service: ConnectionService, actor: Actor, other_actor: Actor
-) -> None:
-    service.create_connection(
+def test_sealed_export_round_trip(service: Service, actor: Actor, other_actor: Actor) -> None:
+    service.connections.create(
         actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}, validate=False
     )
     with pytest.raises(InvalidInput, match="passphrase"):
-        service.export_connections(actor)
-    document = service.export_connections(actor, passphrase=PASSPHRASE)
+        service.transfer.export_connections(actor)
+    document = service.transfer.export_connections(actor, passphrase=PASSPHRASE)
     text = json.dumps(document)
     assert GOOD_SENDGRID not in text and "CANARY" not in text
     with pytest.raises(DecryptionFailed):
-        service.import_connections(other_actor, document, passphrase="wrong passphrase!!")
-    result = service.import_connections(other_actor, json.loads(text), passphrase=PASSPHRASE)
+        service.transfer.import_connections(other_actor, document, passphrase="wrong passphrase!!")
+    result = service.transfer.import_connections(
+        other_actor, json.loads(text), passphrase=PASSPHRASE
+    )
     assert len(result.created) == 1 and result.skipped == []
-    imported = service.resolve_credentials(other_actor, result.created[0])
+    imported = service.credentials.resolve(other_actor, result.created[0])
     assert imported.fields["api_key"] == GOOD_SENDGRID
-    again = service.import_connections(other_actor, document, passphrase=PASSPHRASE)
+    again = service.transfer.import_connections(other_actor, document, passphrase=PASSPHRASE)
     assert again.created == [] and again.skipped[0]["code"] == "duplicate_name"
 
 
 def test_tampered_entries_do_not_decrypt(
-    service: ConnectionService, actor: Actor, other_actor: Actor
+    service: Service, actor: Actor, other_actor: Actor
 ) -> None:
     for name in ("A", "B"):
-        service.create_connection(
+        service.connections.create(
             actor, app="sendgrid", name=name, fields={"api_key": GOOD_SENDGRID}, validate=False
         )
-    document = service.export_connections(actor, passphrase=PASSPHRASE)
+    document = service.transfer.export_connections(actor, passphrase=PASSPHRASE)
     first, second = document["connections"]
     first["secret"], second["secret"] = second["secret"], first["secret"]
-    result = service.import_connections(other_actor, document, passphrase=PASSPHRASE)
+    result = service.transfer.import_connections(other_actor, document, passphrase=PASSPHRASE)
     assert result.created == []
     assert {s["code"] for s in result.skipped} == {"decryption_failed"}
 
 
 def test_oauth_tokens_move_without_reauthorizing(
-    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     service = oauth_service
     connect(service, oauth_actor, sandbox)
-    document = service.export_connections(oauth_actor, plaintext=True)
+    document = service.transfer.export_connections(oauth_actor, plaintext=True)
     (entry,) = document["connections"]
     assert entry["secret"]["plaintext"]["refresh_token"].startswith("sbx_rt_")
-    other = Actor.operator(service.create_project("moved").id)
-    service.register_oauth_client(
+    other = Actor.operator(service.system.create_project("moved").id)
+    service.oauth_clients.register(
         other, app="sandbox", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
-    result = service.import_connections(other, document)
+    result = service.transfer.import_connections(other, document)
     (moved,) = result.created
-    connection = service.get_connection(other, moved)
+    connection = service.connections.get(other, moved)
     assert connection.status == "active" and connection.account_label == "ada@example.com"
-    stale = service.resolve_credentials(other, moved).fields["access_token"]
-    fresh = service.resolve_credentials(other, moved, stale_token=stale)
+    stale = service.credentials.resolve(other, moved).fields["access_token"]
+    fresh = service.credentials.resolve(other, moved, stale_token=stale)
     assert fresh.fields["access_token"] != stale, "the imported refresh token works"
 
 
@@ -91,29 +91,29 @@ def _oauth_document(name: str) -> dict[str, Any]:
     }
 
 
-def _written(service: ConnectionService, actor: Actor) -> tuple[int, int, list[str]]:
+def _written(service: Service, actor: Actor) -> tuple[int, int, list[str]]:
     """Connections and queued events of the project, and its audited import actions."""
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         deliveries = conn.execute(select(func.count()).select_from(webhook_deliveries)).scalar()
-    trail = [f"{e.action}:{e.outcome}" for e in service.audit_trail(actor)]
-    count = len(service.list_connections(actor).items)
+    trail = [f"{e.action}:{e.outcome}" for e in service.connections.audit_trail(actor)]
+    count = len(service.connections.list(actor).items)
     return count, int(deliveries or 0), [t for t in trail if t.startswith("connection.import:ok")]
 
 
 def test_an_oauth_import_colliding_with_a_name_is_skipped_with_the_stable_error(
-    service: ConnectionService, actor: Actor, monkeypatch: pytest.MonkeyPatch
+    service: Service, actor: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Checked before the write, or refused by the unique index when another writer took the
     name since the check: the same ``duplicate_name``, and nothing written either way."""
-    service.register_oauth_client(actor, app="asana", client_id="gk", client_secret="CANARYcs01")
-    service.add_webhook(actor, url="https://hooks.example.test/in")
-    first = service.import_connections(actor, _oauth_document("Asana"))
+    service.oauth_clients.register(actor, app="asana", client_id="gk", client_secret="CANARYcs01")
+    service.webhooks.add(actor, url="https://hooks.example.test/in")
+    first = service.transfer.import_connections(actor, _oauth_document("Asana"))
     assert len(first.created) == 1 and first.skipped == []
     before = _written(service, actor)
     assert before[1] == 1, "one connection.created event"
-    again = service.import_connections(actor, _oauth_document("ASANA"))
+    again = service.transfer.import_connections(actor, _oauth_document("ASANA"))
     miss_next_name_check(monkeypatch)
-    raced = service.import_connections(actor, _oauth_document("asana"))
+    raced = service.transfer.import_connections(actor, _oauth_document("asana"))
     for result, name in ((again, "ASANA"), (raced, "asana")):
         assert result.created == []
         assert result.skipped == [

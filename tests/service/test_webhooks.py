@@ -23,7 +23,7 @@ from gatekey.errors import (
     PermissionDenied,
 )
 from gatekey.runtime import Runtime, open_runtime
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.store import webhooks as webhook_rows
 from gatekey.store.tables import webhook_deliveries, webhook_endpoints
@@ -41,10 +41,10 @@ def hub() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[tuple[ConnectionService, Actor, Runtime]]:
+def live(settings: Settings) -> Iterator[tuple[Service, Actor, Runtime]]:
     """The real transport (the receiver is on loopback, which the suite allows)."""
     runtime = open_runtime(settings)
-    project, _ = runtime.service.bootstrap()
+    project, _ = runtime.service.system.bootstrap()
     yield runtime.service, Actor.operator(project.id), runtime
     runtime.close()
 
@@ -57,9 +57,9 @@ class Clock:
         return self.now
 
 
-def _app_on(service: ConnectionService, actor: Actor, hub: Receiver) -> None:
+def _app_on(service: Service, actor: Actor, hub: Receiver) -> None:
     """An API-key app whose test request goes to the receiver's ``/me``."""
-    service.add_app(actor, acme(base_url=hub.url))
+    service.apps.add(actor, acme(base_url=hub.url))
 
 
 def _events(hub: Receiver) -> list[dict[str, Any]]:
@@ -67,23 +67,23 @@ def _events(hub: Receiver) -> list[dict[str, Any]]:
 
 
 def test_every_status_change_is_sent_signed_and_without_secrets(
-    live: tuple[ConnectionService, Actor, Runtime], hub: Receiver
+    live: tuple[Service, Actor, Runtime], hub: Receiver
 ) -> None:
     service, actor, _ = live
     _app_on(service, actor, hub)
-    created = service.add_webhook(actor, url=f"{hub.url}/hook", description="ops")
+    created = service.webhooks.add(actor, url=f"{hub.url}/hook", description="ops")
     assert created.secret.startswith("whsec_") and created.events == ["*"]
 
-    connection = service.create_connection(
+    connection = service.connections.create(
         actor, app="acme-crm", name="Acme", fields={"api_key": CANARY}
     )
     hub.me_status = 401
-    assert not service.test_connection(actor, connection.id).ok
+    assert not service.connections.test(actor, connection.id).ok
     hub.me_status = 200
-    service.update_connection(actor, connection.id, fields={"api_key": CANARY})
-    service.rename_connection(actor, connection.id, "Acme CRM")
-    service.delete_connection(actor, connection.id)
-    assert service.deliver_webhooks() == 4
+    service.connections.update(actor, connection.id, fields={"api_key": CANARY})
+    service.connections.rename(actor, connection.id, "Acme CRM")
+    service.connections.delete(actor, connection.id)
+    assert service.system.deliver_webhooks() == 4
 
     events = _events(hub)
     assert [e["type"] for e in events] == [
@@ -104,63 +104,63 @@ def test_every_status_change_is_sent_signed_and_without_secrets(
         )
         assert sent.headers["Gatekey-Event"] in hooks.EVENTS
         assert CANARY.encode() not in sent.body
-    log = service.webhook_deliveries(actor, created.id)
+    log = service.webhooks.deliveries(actor, created.id)
     assert {d.status for d in log} == {"delivered"} and {d.attempts for d in log} == {1}
-    assert service.list_webhooks(actor)[0].deliveries == {"delivered": 4}
-    assert service.deliver_webhooks() == 0
+    assert service.webhooks.list(actor)[0].deliveries == {"delivered": 4}
+    assert service.system.deliver_webhooks() == 0
 
 
 def test_failed_deliveries_are_retried_with_backoff_then_given_up(
-    live: tuple[ConnectionService, Actor, Runtime], hub: Receiver
+    live: tuple[Service, Actor, Runtime], hub: Receiver
 ) -> None:
     service, actor, _ = live
     clock = Clock()
-    service.clock = clock
-    created = service.add_webhook(actor, url=f"{hub.url}/hook")
+    service.context.clock = clock
+    created = service.webhooks.add(actor, url=f"{hub.url}/hook")
     hub.hook_statuses = [500, 503]
-    service.ping_webhook(actor, created.id)
+    service.webhooks.ping(actor, created.id)
 
-    assert service.deliver_webhooks() == 1
-    (first,) = service.webhook_deliveries(actor, created.id)
+    assert service.system.deliver_webhooks() == 1
+    (first,) = service.webhooks.deliveries(actor, created.id)
     assert (first.status, first.attempts, first.last_status) == ("pending", 1, 500)
     assert first.next_attempt_at == clock.now + timedelta(seconds=10)
-    assert service.deliver_webhooks() == 0  # not due yet
+    assert service.system.deliver_webhooks() == 0  # not due yet
     clock.now += timedelta(seconds=11)
-    assert service.deliver_webhooks() == 1
+    assert service.system.deliver_webhooks() == 1
     clock.now += timedelta(seconds=31)
-    assert service.deliver_webhooks() == 1
-    (done,) = service.webhook_deliveries(actor, created.id)
+    assert service.system.deliver_webhooks() == 1
+    (done,) = service.webhooks.deliveries(actor, created.id)
     assert (done.status, done.attempts, done.last_status) == ("delivered", 3, 200)
     assert len(hub.hooks) == 3 and len({r.headers["Gatekey-Delivery"] for r in hub.hooks}) == 1
 
     hub.hook_statuses = [500] * 20
-    service.ping_webhook(actor, created.id)
+    service.webhooks.ping(actor, created.id)
     for _ in range(hooks.MAX_ATTEMPTS):
         clock.now += timedelta(hours=7)
-        service.deliver_webhooks()
-    latest = service.webhook_deliveries(actor, created.id)[0]
+        service.system.deliver_webhooks()
+    latest = service.webhooks.deliveries(actor, created.id)[0]
     assert (latest.status, latest.attempts) == ("failed", hooks.MAX_ATTEMPTS)
     assert latest.last_error == "the endpoint answered HTTP 500"
     clock.now += timedelta(days=1)
-    assert service.deliver_webhooks() == 0
+    assert service.system.deliver_webhooks() == 0
 
 
 def test_a_destination_blocked_after_registration_fails_at_once(
-    settings: Settings, live: tuple[ConnectionService, Actor, Runtime]
+    settings: Settings, live: tuple[Service, Actor, Runtime]
 ) -> None:
     """Registered while the operator allowed it; the allowlist no longer does."""
     service, actor, _ = live
     metadata = "http://169.254.169.254/latest/meta-data"
     with pytest.raises(DestinationBlocked):
-        service.add_webhook(actor, url=metadata)
+        service.webhooks.add(actor, url=metadata)
     wider = open_runtime(settings.model_copy(update={"egress_allow": "169.254.169.254"}))
     try:
-        created = wider.service.add_webhook(actor, url=metadata)
-        wider.service.ping_webhook(actor, created.id)
+        created = wider.service.webhooks.add(actor, url=metadata)
+        wider.service.webhooks.ping(actor, created.id)
     finally:
         wider.close()
-    assert service.deliver_webhooks() == 1
-    (delivery,) = service.webhook_deliveries(actor, created.id)
+    assert service.system.deliver_webhooks() == 1
+    (delivery,) = service.webhooks.deliveries(actor, created.id)
     assert delivery.status == "failed" and delivery.attempts == 1
     assert "GATEKEY_EGRESS_ALLOW" in (delivery.last_error or "")
 
@@ -198,27 +198,27 @@ BLOCKED = [
 
 
 def test_a_url_that_can_never_be_delivered_to_is_refused_at_registration(
-    live: tuple[ConnectionService, Actor, Runtime],
+    live: tuple[Service, Actor, Runtime],
 ) -> None:
     service, actor, _ = live
     for url in UNUSABLE:
         with pytest.raises(InvalidInput) as refused:
-            service.add_webhook(actor, url=url)
+            service.webhooks.add(actor, url=url)
         assert refused.value.code == "invalid_input", url
         assert refused.value.details["field"] == "url"
     for url in BLOCKED:
         with pytest.raises(DestinationBlocked, match="GATEKEY_EGRESS_ALLOW"):
-            service.add_webhook(actor, url=url)
-    assert service.list_webhooks(actor) == []
+            service.webhooks.add(actor, url=url)
+    assert service.webhooks.list(actor) == []
     # a host that does not resolve yet is taken: the delivery resolves and checks again
-    assert service.add_webhook(actor, url="https://hooks.not-yet.test/x").url.endswith("/x")
+    assert service.webhooks.add(actor, url="https://hooks.not-yet.test/x").url.endswith("/x")
 
 
-def _legacy_endpoint(service: ConnectionService, actor: Actor, url: str) -> str:
+def _legacy_endpoint(service: Service, actor: Actor, url: str) -> str:
     """An endpoint stored as registration did before it checked URLs."""
     webhook_id = ids.new_id("whk")
-    box = service.vault.seal(actor.project_id, webhook_id, {"secret": hooks.new_secret()})
-    with service.db.write() as conn:
+    box = service.context.vault.seal(actor.project_id, webhook_id, {"secret": hooks.new_secret()})
+    with service.context.db.write() as conn:
         webhook_rows.insert_endpoint(
             conn,
             {
@@ -230,22 +230,27 @@ def _legacy_endpoint(service: ConnectionService, actor: Actor, url: str) -> str:
                 "secret_ciphertext": box.ciphertext,
                 "dek_wrapped": box.wrapped_key,
                 "kek_id": box.key_id,
-                "created_at": service.clock(),
+                "created_at": service.context.now(),
             },
         )
     return webhook_id
 
 
-def _queue_to(service: ConnectionService, actor: Actor, webhook_id: str, count: int) -> None:
-    with service.db.write() as conn:
+def _queue_to(service: Service, actor: Actor, webhook_id: str, count: int) -> None:
+    with service.context.db.write() as conn:
         for _ in range(count):
-            service.outbox.add(
-                conn, actor.project_id, hooks.PING, {}, service.clock(), endpoints=[webhook_id]
+            service.context.outbox.add(
+                conn,
+                actor.project_id,
+                hooks.PING,
+                {},
+                service.context.now(),
+                endpoints=[webhook_id],
             )
 
 
 def test_one_broken_delivery_never_stops_the_others(
-    live: tuple[ConnectionService, Actor, Runtime], hub: Receiver
+    live: tuple[Service, Actor, Runtime], hub: Receiver
 ) -> None:
     """60 deliveries to URLs the client cannot even parse (stored before URLs were checked),
     one whose secret no longer decrypts, and another project's good one: every delivery is
@@ -258,28 +263,28 @@ def test_one_broken_delivery_never_stops_the_others(
     for webhook_id in broken:
         _queue_to(service, actor, webhook_id, 15)
     sealed_wrong = _legacy_endpoint(service, actor, f"{hub.url}/hook")
-    with service.db.write() as conn:
+    with service.context.db.write() as conn:
         conn.execute(
             update(webhook_endpoints)
             .where(webhook_endpoints.c.id == sealed_wrong)
             .values(secret_ciphertext=b"\x00" * 48)
         )
     _queue_to(service, actor, sealed_wrong, 1)
-    other = Actor.operator(service.create_project("other").id)
-    good = service.add_webhook(other, url=f"{hub.url}/hook")
-    service.ping_webhook(other, good.id)
+    other = Actor.operator(service.system.create_project("other").id)
+    good = service.webhooks.add(other, url=f"{hub.url}/hook")
+    service.webhooks.ping(other, good.id)
 
-    assert WebhookDispatcher(service).drain() == 62
-    assert [d.status for d in service.webhook_deliveries(other, good.id)] == ["delivered"]
+    assert WebhookDispatcher(service.system).drain() == 62
+    assert [d.status for d in service.webhooks.deliveries(other, good.id)] == ["delivered"]
     assert [r.headers["Gatekey-Event"] for r in hub.hooks] == ["webhook.ping"]
     for webhook_id in broken:
-        log = service.webhook_deliveries(actor, webhook_id)
+        log = service.webhooks.deliveries(actor, webhook_id)
         assert len(log) == 15 and {(d.status, d.attempts) for d in log} == {("failed", 1)}
         assert all("cannot be used" in (d.last_error or "") for d in log)
-    (undecryptable,) = service.webhook_deliveries(actor, sealed_wrong)
+    (undecryptable,) = service.webhooks.deliveries(actor, sealed_wrong)
     assert (undecryptable.status, undecryptable.attempts) == ("pending", 1)
     assert undecryptable.last_error
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         held = conn.execute(
             select(webhook_deliveries.c.id).where(webhook_deliveries.c.claimed_until.isnot(None))
         ).all()
@@ -287,46 +292,46 @@ def test_one_broken_delivery_never_stops_the_others(
 
 
 def test_endpoints_get_the_events_they_asked_for_and_only_their_projects(
-    live: tuple[ConnectionService, Actor, Runtime], hub: Receiver
+    live: tuple[Service, Actor, Runtime], hub: Receiver
 ) -> None:
     service, actor, _ = live
-    other = Actor.operator(service.create_project("other").id)
-    service.add_webhook(actor, url=f"{hub.url}/hook", events=["connection.deleted"])
-    service.add_webhook(other, url=f"{hub.url}/hook")
-    made = service.create_connection(
+    other = Actor.operator(service.system.create_project("other").id)
+    service.webhooks.add(actor, url=f"{hub.url}/hook", events=["connection.deleted"])
+    service.webhooks.add(other, url=f"{hub.url}/hook")
+    made = service.connections.create(
         actor, app="sendgrid", name="SG", fields={"api_key": "SG.a.b"}, validate=False
     )
-    service.delete_connection(actor, made.id)
-    service.deliver_webhooks()
+    service.connections.delete(actor, made.id)
+    service.system.deliver_webhooks()
     assert [e["type"] for e in _events(hub)] == ["connection.deleted"]
 
 
-def test_bad_input_and_roles(live: tuple[ConnectionService, Actor, Runtime]) -> None:
+def test_bad_input_and_roles(live: tuple[Service, Actor, Runtime]) -> None:
     service, actor, _ = live
     with pytest.raises(InvalidFields):
-        service.add_webhook(actor, url="https://x.test/", events=["connection.exploded"])
+        service.webhooks.add(actor, url="https://x.test/", events=["connection.exploded"])
     with pytest.raises(InvalidFields):
-        service.add_webhook(actor, url="https://x.test/", events=[])
+        service.webhooks.add(actor, url="https://x.test/", events=[])
     with pytest.raises(PermissionDenied):
-        service.add_webhook(Actor(actor.project_id, "key_x", Role.RUNTIME), url="https://x.test/")
-    assert service.list_webhooks(actor) == []
-    created = service.add_webhook(actor, url="https://x.test/")
-    other = Actor.operator(service.create_project("other").id)
+        service.webhooks.add(Actor(actor.project_id, "key_x", Role.RUNTIME), url="https://x.test/")
+    assert service.webhooks.list(actor) == []
+    created = service.webhooks.add(actor, url="https://x.test/")
+    other = Actor.operator(service.system.create_project("other").id)
     with pytest.raises(NotFound):
-        service.delete_webhook(other, created.id)
+        service.webhooks.delete(other, created.id)
     with pytest.raises(NotFound):
-        service.webhook_deliveries(other, created.id)
-    service.delete_webhook(actor, created.id)
-    assert service.list_webhooks(actor) == []
+        service.webhooks.deliveries(other, created.id)
+    service.webhooks.delete(actor, created.id)
+    assert service.webhooks.list(actor) == []
 
 
 def test_the_secret_is_sealed_and_shown_once(
-    live: tuple[ConnectionService, Actor, Runtime], settings: Settings
+    live: tuple[Service, Actor, Runtime], settings: Settings
 ) -> None:
     service, actor, runtime = live
-    created = service.add_webhook(actor, url="https://x.test/")
-    assert created.secret not in service.list_webhooks(actor)[0].model_dump_json()
-    runtime.service.audit.flush()
+    created = service.webhooks.add(actor, url="https://x.test/")
+    assert created.secret not in service.webhooks.list(actor)[0].model_dump_json()
+    runtime.service.context.audit.flush()
     url = settings.resolved_database_url
     if url.startswith("sqlite:///"):
         database = Path(url.removeprefix("sqlite:///"))

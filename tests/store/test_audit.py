@@ -13,7 +13,7 @@ from alembic import command
 from sqlalchemy import column, delete, func, insert, select, table, update
 
 from gatekey.domain.audit_chain import GENESIS, link
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store import audit as audit_rows
 from gatekey.store.database import Database, alembic_config
 from gatekey.store.tables import audit_events, audit_heads
@@ -59,26 +59,26 @@ def test_the_link_covers_every_field_and_the_previous_hash() -> None:
     assert link("f" * 64, **_entry()) != base  # type: ignore[arg-type]
 
 
-def _work(service: ConnectionService, actor: Actor, other_actor: Actor) -> None:
+def _work(service: Service, actor: Actor, other_actor: Actor) -> None:
     for who, name in ((actor, "A"), (other_actor, "B"), (actor, "C")):
-        made = service.create_connection(
+        made = service.connections.create(
             who, app="sendgrid", name=name, fields={"api_key": GOOD_SENDGRID}, validate=False
         )
-        service.resolve_credentials(who, made.id)
-        service.rename_connection(who, made.id, name + " 2")
+        service.credentials.resolve(who, made.id)
+        service.connections.rename(who, made.id, name + " 2")
 
 
 def test_real_work_leaves_intact_chains_per_project(
-    service: ConnectionService, actor: Actor, other_actor: Actor
+    service: Service, actor: Actor, other_actor: Actor
 ) -> None:
     _work(service, actor, other_actor)
-    mine = service.verify_audit(actor)
-    everything = service.verify_audit(Actor.operator(""), every_project=True)
+    mine = service.audit.verify(actor)
+    everything = service.audit.verify(Actor.operator(""), every_project=True)
 
     assert mine.ok and mine.chains == 1 and mine.entries >= 6
     assert everything.ok and everything.chains >= 2
     assert everything.entries > mine.entries
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         rows = conn.execute(
             select(audit_events.c.seq).where(audit_events.c.chain == actor.project_id)
         ).scalars()
@@ -86,33 +86,33 @@ def test_real_work_leaves_intact_chains_per_project(
 
 
 def test_one_flush_chains_reads_from_many_projects(
-    service: ConnectionService, monkeypatch: pytest.MonkeyPatch
+    service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(audit_rows, "HEADS_PER_STATEMENT", 2)  # several statements per flush
     actors = []
     for n in range(5):
-        project = service.create_project(f"tenant {n}")
+        project = service.system.create_project(f"tenant {n}")
         who = Actor.operator(project.id)
-        made = service.create_connection(
+        made = service.connections.create(
             who, app="sendgrid", name="Mail", fields={"api_key": GOOD_SENDGRID}, validate=False
         )
         actors.append((who, made.id))
-    service.audit.flush()
+    service.context.audit.flush()
     for _ in range(3):  # reads of five projects queued together, written in one flush
         for who, cid in actors:
-            service.resolve_credentials(who, cid)
-        service.audit.flush()
-    everything = service.verify_audit(Actor.operator(""), every_project=True)
+            service.credentials.resolve(who, cid)
+        service.context.audit.flush()
+    everything = service.audit.verify(Actor.operator(""), every_project=True)
     assert everything.ok and everything.chains >= 5
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         heads = dict(conn.execute(select(audit_heads.c.chain, audit_heads.c.seq)).all())
     for who, _ in actors:
-        assert service.verify_audit(who).ok
-        assert heads[who.project_id] == service.verify_audit(who).entries
+        assert service.audit.verify(who).ok
+        assert heads[who.project_id] == service.audit.verify(who).entries
 
 
-def _first_entry_id(service: ConnectionService, actor: Actor, seq: int) -> int:
-    with service.db.read() as conn:
+def _first_entry_id(service: Service, actor: Actor, seq: int) -> int:
+    with service.context.db.read() as conn:
         found = conn.execute(
             select(audit_events.c.id).where(
                 audit_events.c.chain == actor.project_id, audit_events.c.seq == seq
@@ -121,29 +121,27 @@ def _first_entry_id(service: ConnectionService, actor: Actor, seq: int) -> int:
     return int(found)
 
 
-def test_an_edited_entry_is_found(
-    service: ConnectionService, actor: Actor, other_actor: Actor
-) -> None:
+def test_an_edited_entry_is_found(service: Service, actor: Actor, other_actor: Actor) -> None:
     _work(service, actor, other_actor)
     target = _first_entry_id(service, actor, 2)
-    with service.db.write() as conn:
+    with service.context.db.write() as conn:
         conn.execute(
             update(audit_events).where(audit_events.c.id == target).values(actor="someone_else")
         )
 
-    result = service.verify_audit(actor)
+    result = service.audit.verify(actor)
 
     assert not result.ok
     assert [(b.entry_id, b.problem) for b in result.breaks] == [(target, "edited")]
-    assert service.verify_audit(other_actor).ok
+    assert service.audit.verify(other_actor).ok
 
 
 def test_a_removed_entry_and_a_cut_tail_are_found(
-    service: ConnectionService, actor: Actor, other_actor: Actor
+    service: Service, actor: Actor, other_actor: Actor
 ) -> None:
     _work(service, actor, other_actor)
-    total = service.verify_audit(actor).entries
-    with service.db.write() as conn:
+    total = service.audit.verify(actor).entries
+    with service.context.db.write() as conn:
         conn.execute(
             delete(audit_events).where(audit_events.c.id == _first_entry_id(service, actor, 2))
         )
@@ -153,19 +151,19 @@ def test_a_removed_entry_and_a_cut_tail_are_found(
             )
         )
 
-    problems = [(b.seq, b.problem) for b in service.verify_audit(actor).breaks]
+    problems = [(b.seq, b.problem) for b in service.audit.verify(actor).breaks]
 
     assert (3, "missing entries before this one") in problems
     assert (total, f"the newest entries are missing (head is {total})") in problems
 
 
 def test_a_forged_entry_with_a_fresh_hash_still_breaks_the_chain(
-    service: ConnectionService, actor: Actor, other_actor: Actor
+    service: Service, actor: Actor, other_actor: Actor
 ) -> None:
     """Rewriting one entry and its hash does not help: the next entry no longer links to it."""
     _work(service, actor, other_actor)
     target = _first_entry_id(service, actor, 2)
-    with service.db.write() as conn:
+    with service.context.db.write() as conn:
         row = conn.execute(select(audit_events).where(audit_events.c.id == target)).one()
         forged = {**row._asdict(), "outcome": "refused"}
         digest = link(
@@ -191,7 +189,7 @@ def test_a_forged_entry_with_a_fresh_hash_still_breaks_the_chain(
             .values(outcome="refused", hash=digest)
         )
 
-    breaks = service.verify_audit(actor).breaks
+    breaks = service.audit.verify(actor).breaks
 
     assert [(b.seq, b.problem) for b in breaks] == [(3, "does not link to the entry before it")]
 
@@ -257,14 +255,14 @@ db.dispose()
 """
 
 
-def _entries(service: ConnectionService) -> int:
-    with service.db.read() as conn:
+def _entries(service: Service) -> int:
+    with service.context.db.read() as conn:
         return int(conn.execute(select(func.count()).select_from(audit_events)).scalar_one())
 
 
 @pytest.mark.slow  # several processes
 def test_verify_sees_one_snapshot_while_another_process_writes(
-    service: ConnectionService, actor: Actor, other_actor: Actor, tmp_path: Path
+    service: Service, actor: Actor, other_actor: Actor, tmp_path: Path
 ) -> None:
     """A writer in another process appends to two chains the whole time: no verification
     reports a break that is not there, and a real one is still found afterwards."""
@@ -275,7 +273,7 @@ def test_verify_sees_one_snapshot_while_another_process_writes(
             sys.executable,
             "-c",
             _WRITER,
-            str(service.db.url.render_as_string(hide_password=False)),
+            str(service.context.db.url.render_as_string(hide_password=False)),
             str(stop),
             f"{actor.project_id},{other_actor.project_id}",
         ]
@@ -291,9 +289,9 @@ def test_verify_sees_one_snapshot_while_another_process_writes(
                 time.sleep(0.01)
             assert writer.poll() is None, "the writer process stopped early"
             result = (
-                service.verify_audit(operator, every_project=True)
+                service.audit.verify(operator, every_project=True)
                 if round_ % 2
-                else service.verify_audit(actor)
+                else service.audit.verify(actor)
             )
             assert result.breaks == [], f"round {round_}: {result.breaks[:3]}"
             if round_ % 2:
@@ -303,11 +301,11 @@ def test_verify_sees_one_snapshot_while_another_process_writes(
         writer.wait(timeout=60)
     assert writer.returncode == 0
     assert seen == sorted(seen) and len(set(seen)) == len(seen), "the chains did not grow"
-    assert service.verify_audit(operator, every_project=True).ok
+    assert service.audit.verify(operator, every_project=True).ok
 
     target = _first_entry_id(service, other_actor, 2)
-    with service.db.write() as conn:
+    with service.context.db.write() as conn:
         conn.execute(update(audit_events).where(audit_events.c.id == target).values(outcome="x"))
-    assert [(b.entry_id, b.problem) for b in service.verify_audit(other_actor).breaks] == [
+    assert [(b.entry_id, b.problem) for b in service.audit.verify(other_actor).breaks] == [
         (target, "edited")
     ]

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from gatekey import ids
 from gatekey.domain.connection import Change, Event, Status, StatusChange
 from gatekey.errors import DuplicateName
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store import connections as rows
 from gatekey.store.audit import Event as AuditEvent
 from gatekey.store.connection_writer import ConnectionWriter, NewConnection
@@ -31,13 +31,13 @@ def writer() -> ConnectionWriter:
 
 
 @pytest.fixture
-def hooked(service: ConnectionService, actor: Actor) -> Actor:
+def hooked(service: Service, actor: Actor) -> Actor:
     """The project with an endpoint that wants every event."""
-    service.add_webhook(actor, url="https://hooks.example.test/in")
+    service.webhooks.add(actor, url="https://hooks.example.test/in")
     return actor
 
 
-def _new(service: ConnectionService, actor: Actor, name: str, **extra: Any) -> NewConnection:
+def _new(service: Service, actor: Actor, name: str, **extra: Any) -> NewConnection:
     connection_id = ids.new_id("conn")
     return NewConnection(
         id=connection_id,
@@ -45,26 +45,28 @@ def _new(service: ConnectionService, actor: Actor, name: str, **extra: Any) -> N
         app_key="sendgrid",
         auth_kind="api_key",
         name=name,
-        sealed=service.vault.seal(actor.project_id, connection_id, {"api_key": CANARY}),
+        sealed=service.context.vault.seal(actor.project_id, connection_id, {"api_key": CANARY}),
         **extra,
     )
 
 
-def _audit(service: ConnectionService, actor: Actor, action: str, cid: str) -> AuditEvent:
-    return AuditEvent(service.clock(), actor.project_id, actor.key_id, action, "connection", cid)
-
-
-def _insert(service: ConnectionService, writer: ConnectionWriter, new: NewConnection) -> bool:
-    audit = AuditEvent(
-        service.clock(), new.project_id, "operator", "test.insert", "connection", new.id
+def _audit(service: Service, actor: Actor, action: str, cid: str) -> AuditEvent:
+    return AuditEvent(
+        service.context.now(), actor.project_id, actor.key_id, action, "connection", cid
     )
-    with service.db.write() as conn:
-        return writer.insert(conn, new, audit, service.clock())
 
 
-def _events(service: ConnectionService) -> list[tuple[str, str, dict[str, Any]]]:
+def _insert(service: Service, writer: ConnectionWriter, new: NewConnection) -> bool:
+    audit = AuditEvent(
+        service.context.now(), new.project_id, "operator", "test.insert", "connection", new.id
+    )
+    with service.context.db.write() as conn:
+        return writer.insert(conn, new, audit, service.context.now())
+
+
+def _events(service: Service) -> list[tuple[str, str, dict[str, Any]]]:
     """(event id, type, connection payload) of every event queued, one entry per event."""
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         found = conn.execute(
             select(
                 webhook_deliveries.c.event_id,
@@ -78,15 +80,15 @@ def _events(service: ConnectionService) -> list[tuple[str, str, dict[str, Any]]]
     return list(seen.values())
 
 
-def _row(service: ConnectionService, actor: Actor, cid: str) -> ConnectionRow:
-    with service.db.read() as conn:
+def _row(service: Service, actor: Actor, cid: str) -> ConnectionRow:
+    with service.context.db.read() as conn:
         found = rows.get(conn, actor.project_id, cid)
     assert found is not None
     return found
 
 
-def _count(service: ConnectionService, table: Any) -> int:
-    with service.db.read() as conn:
+def _count(service: Service, table: Any) -> int:
+    with service.context.db.read() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
@@ -97,7 +99,7 @@ def racing(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
 
 
 def test_an_insert_writes_the_row_its_audit_and_one_created_event(
-    service: ConnectionService, hooked: Actor, writer: ConnectionWriter
+    service: Service, hooked: Actor, writer: ConnectionWriter
 ) -> None:
     new = _new(service, hooked, "Mail", meta={"team": "ops"}, config={"region": "eu"})
     assert _insert(service, writer, new) is True, "the app's first connection is its default"
@@ -105,7 +107,7 @@ def test_an_insert_writes_the_row_its_audit_and_one_created_event(
     assert (row.status, row.status_reason, row.status_message) == ("active", None, None)
     assert (row.name, row.name_key, row.is_default, row.version) == ("Mail", "mail", True, 1)
     assert (row.meta, row.config, row.scopes) == ({"team": "ops"}, {"region": "eu"}, [])
-    secret = service.secrets.read(hooked.project_id, new.id)
+    secret = service.internals.secrets.read(hooked.project_id, new.id)
     assert secret is not None and secret.kek_id == new.sealed.key_id
     (event,) = _events(service)
     assert event[1:] == (
@@ -122,12 +124,12 @@ def test_an_insert_writes_the_row_its_audit_and_one_created_event(
         },
     )
     assert CANARY not in repr(new) and CANARY not in repr(row)
-    trail = service.audit_trail(hooked, new.id)
+    trail = service.connections.audit_trail(hooked, new.id)
     assert [(e.action, e.detail) for e in trail] == [("test.insert", {"default": True})]
 
 
 def test_the_default_moves_only_when_asked(
-    service: ConnectionService, actor: Actor, writer: ConnectionWriter
+    service: Service, actor: Actor, writer: ConnectionWriter
 ) -> None:
     first, second, third = (_new(service, actor, n) for n in ("A", "B", "C"))
     assert _insert(service, writer, first) is True
@@ -140,7 +142,7 @@ def test_the_default_moves_only_when_asked(
 
 
 def test_a_taken_name_is_refused_whatever_its_case_and_nothing_is_written(
-    service: ConnectionService, hooked: Actor, writer: ConnectionWriter
+    service: Service, hooked: Actor, writer: ConnectionWriter
 ) -> None:
     _insert(service, writer, _new(service, hooked, "Mail"))
     before = (_count(service, connections), len(_events(service)))
@@ -150,7 +152,7 @@ def test_a_taken_name_is_refused_whatever_its_case_and_nothing_is_written(
 
 
 def test_a_name_taken_after_the_check_gives_the_same_error_and_writes_nothing(
-    service: ConnectionService,
+    service: Service,
     hooked: Actor,
     writer: ConnectionWriter,
     racing: Callable[[], None],
@@ -166,7 +168,7 @@ def test_a_name_taken_after_the_check_gives_the_same_error_and_writes_nothing(
 
 
 def test_a_rename_taken_after_the_check_gives_the_same_error(
-    service: ConnectionService,
+    service: Service,
     actor: Actor,
     writer: ConnectionWriter,
     racing: Callable[[], None],
@@ -177,14 +179,14 @@ def test_a_rename_taken_after_the_check_gives_the_same_error(
     racing()
 
     def rename() -> None:
-        with service.db.write() as conn:
+        with service.context.db.write() as conn:
             writer.check_name(conn, actor.project_id, "MAIL", except_id=other.id)  # misses it
             writer.update(
                 conn,
                 actor.project_id,
                 other.id,
                 {"name": "MAIL"},
-                service.clock(),
+                service.context.now(),
                 _audit(service, actor, "connection.update", other.id),
             )
 
@@ -194,7 +196,7 @@ def test_a_rename_taken_after_the_check_gives_the_same_error(
 
 
 def test_each_status_change_emits_exactly_the_event_the_machine_names(
-    service: ConnectionService, hooked: Actor, writer: ConnectionWriter
+    service: Service, hooked: Actor, writer: ConnectionWriter
 ) -> None:
     new = _new(service, hooked, "Mail")
     _insert(service, writer, new)
@@ -212,9 +214,9 @@ def test_each_status_change_emits_exactly_the_event_the_machine_names(
     version = 1
     for change, message, expected in steps:
         before = len(_events(service))
-        with service.db.write() as conn:
+        with service.context.db.write() as conn:
             outcome = writer.set_status(
-                conn, hooked.project_id, new.id, change, service.clock(), message=message
+                conn, hooked.project_id, new.id, change, service.context.now(), message=message
             )
         assert outcome is not None and outcome.event is expected, change
         events = _events(service)[before:]
@@ -229,67 +231,69 @@ def test_each_status_change_emits_exactly_the_event_the_machine_names(
 
 
 def test_status_changes_write_their_values_secret_and_audit_in_one_go(
-    service: ConnectionService, actor: Actor, writer: ConnectionWriter
+    service: Service, actor: Actor, writer: ConnectionWriter
 ) -> None:
     new = _new(service, actor, "Mail")
     _insert(service, writer, new)
-    box = service.vault.seal(actor.project_id, new.id, {"api_key": "SG.new.one"})
-    with service.db.write() as conn:
+    box = service.context.vault.seal(actor.project_id, new.id, {"api_key": "SG.new.one"})
+    with service.context.db.write() as conn:
         writer.set_status(
             conn,
             actor.project_id,
             new.id,
             Change.RECONNECTED,
-            service.clock(),
+            service.context.now(),
             values={"name": "Renamed", "account_label": "ada@example.com"},
             sealed=box,
             audit=_audit(service, actor, "connection.reconnect", new.id),
         )
     row = _row(service, actor, new.id)
     assert (row.name, row.name_key, row.account_label) == ("Renamed", "renamed", "ada@example.com")
-    secret = service.secrets.read(actor.project_id, new.id)
+    secret = service.internals.secrets.read(actor.project_id, new.id)
     assert secret is not None and secret.secret_ciphertext == box.ciphertext
-    assert service.audit_trail(actor, new.id)[0].action == "connection.reconnect"
-    with pytest.raises(ValueError, match="status"), service.db.write() as conn:
+    assert service.connections.audit_trail(actor, new.id)[0].action == "connection.reconnect"
+    with pytest.raises(ValueError, match="status"), service.context.db.write() as conn:
         writer.set_status(
             conn,
             actor.project_id,
             new.id,
             Change.TEST_PASSED,
-            service.clock(),
+            service.context.now(),
             values={"status": "x"},
         )
-    with pytest.raises(ValueError, match="secret_ciphertext"), service.db.write() as conn:
+    with pytest.raises(ValueError, match="secret_ciphertext"), service.context.db.write() as conn:
         writer.update(
             conn,
             actor.project_id,
             new.id,
             {"secret_ciphertext": b"x"},
-            service.clock(),
+            service.context.now(),
             _audit(service, actor, "connection.update", new.id),
         )
 
 
 def test_a_gone_row_or_a_lost_lease_writes_nothing(
-    service: ConnectionService, hooked: Actor, writer: ConnectionWriter
+    service: Service, hooked: Actor, writer: ConnectionWriter
 ) -> None:
     missing = ids.new_id("conn")
-    with service.db.write() as conn:
+    with service.context.db.write() as conn:
         assert (
-            writer.set_status(conn, hooked.project_id, missing, Change.TEST_PASSED, service.clock())
+            writer.set_status(
+                conn, hooked.project_id, missing, Change.TEST_PASSED, service.context.now()
+            )
             is None
         )
     new = _new(service, hooked, "Mail")
     _insert(service, writer, new)
-    now = service.clock()
-    with service.db.write() as conn:
+    now = service.context.now()
+    with service.context.db.write() as conn:
         assert rows.claim_refresh(
             conn, new.id, version=1, owner="holder", until=now.replace(year=now.year + 1), now=now
         )
     events = len(_events(service))
 
     def revoke(owner: str) -> StatusChange | None:
-        with service.db.write() as conn:
+        with service.context.db.write() as conn:
             return writer.set_status(
                 conn,
                 hooked.project_id,
@@ -304,7 +308,9 @@ def test_a_gone_row_or_a_lost_lease_writes_nothing(
     assert revoke("someone-else") is None
     assert _row(service, hooked, new.id).status == "active"
     assert len(_events(service)) == events
-    assert "connection.deactivate" not in [e.action for e in service.audit_trail(hooked, new.id)]
+    assert "connection.deactivate" not in [
+        e.action for e in service.connections.audit_trail(hooked, new.id)
+    ]
     held = revoke("holder")
     assert held is not None and held.status is Status.INACTIVE
     row = _row(service, hooked, new.id)
@@ -317,16 +323,16 @@ def test_a_gone_row_or_a_lost_lease_writes_nothing(
 
 
 def test_a_delete_emits_what_the_connection_was(
-    service: ConnectionService, hooked: Actor, writer: ConnectionWriter
+    service: Service, hooked: Actor, writer: ConnectionWriter
 ) -> None:
     new = _new(service, hooked, "Mail")
     _insert(service, writer, new)
     row = _row(service, hooked, new.id)
     audit = _audit(service, hooked, "connection.delete", new.id)
-    with service.db.write() as conn:
-        assert writer.delete(conn, row, service.clock(), audit) is True
-    with service.db.write() as conn:
-        assert writer.delete(conn, row, service.clock(), audit) is False
+    with service.context.db.write() as conn:
+        assert writer.delete(conn, row, service.context.now(), audit) is True
+    with service.context.db.write() as conn:
+        assert writer.delete(conn, row, service.context.now(), audit) is False
     deleted = [e for e in _events(service) if e[1] == "connection.deleted"]
     assert len(deleted) == 1 and deleted[0][2]["id"] == new.id
     assert deleted[0][2]["status"] == "active"

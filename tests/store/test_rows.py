@@ -6,7 +6,7 @@ from dataclasses import FrozenInstanceError, fields
 
 import pytest
 
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store import connections as rows
 from gatekey.store.rows import ConnectionRow, OAuthSessionRow
 from gatekey.store.tables import connections, oauth_sessions
@@ -22,9 +22,9 @@ def test_an_oauth_session_row_has_every_column() -> None:
 
 
 def test_rows_read_are_frozen_records_that_show_their_id_only(
-    service: ConnectionService, actor: Actor
+    service: Service, actor: Actor
 ) -> None:
-    made = service.create_connection(
+    made = service.connections.create(
         actor,
         app="sendgrid",
         name="Typed",
@@ -32,7 +32,7 @@ def test_rows_read_are_frozen_records_that_show_their_id_only(
         metadata={"owner": "ada@example.com"},
         validate=False,
     )
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         row = rows.get(conn, actor.project_id, made.id)
         (listed,) = rows.page(
             conn, actor.project_id, status=None, app_key=None, text=None, after=None, limit=5

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from gatekey import ids
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store import runs as rows
 
 
-def _queue(service: ConnectionService, project_id: str, count: int, status: str = "queued") -> None:
+def _queue(service: Service, project_id: str, count: int, status: str = "queued") -> None:
     """``count`` runs of a project, each queued a microsecond after the last."""
-    with service.db.write() as conn:
+    with service.context.db.write() as conn:
         for _ in range(count):
             rows.insert(
                 conn,
@@ -21,18 +21,18 @@ def _queue(service: ConnectionService, project_id: str, count: int, status: str 
                     "status": status,
                     "trigger": "manual",
                     "input": {},
-                    "created_at": service.clock(),
+                    "created_at": service.context.now(),
                 },
                 [],
             )
 
 
-def _claims(service: ConnectionService, count: int) -> list[str]:
+def _claims(service: Service, count: int) -> list[str]:
     """Claim ``count`` runs (finishing none); return whose project each one was."""
     taken = []
     for n in range(count):
-        with service.db.write() as conn:
-            run_id = rows.claim_next(conn, f"w{n}", service.clock())
+        with service.context.db.write() as conn:
+            run_id = rows.claim_next(conn, f"w{n}", service.context.now())
             assert run_id is not None
             row = rows.by_id(conn, run_id)
             assert row is not None and row.status == "running"
@@ -41,17 +41,21 @@ def _claims(service: ConnectionService, count: int) -> list[str]:
 
 
 def test_a_project_with_a_backlog_waits_behind_another_projects_first_run(
-    service: ConnectionService, actor: Actor
+    service: Service, actor: Actor
 ) -> None:
-    a, b = actor.project_id, service.create_project("b").id
+    a, b = actor.project_id, service.system.create_project("b").id
     _queue(service, a, 1000)
     _queue(service, a, 2, status="running")  # every worker is busy with A
     _queue(service, b, 1)
     assert _claims(service, 1) == [b]
 
 
-def test_projects_take_turns(service: ConnectionService, actor: Actor) -> None:
-    a, b, c = actor.project_id, service.create_project("b").id, service.create_project("c").id
+def test_projects_take_turns(service: Service, actor: Actor) -> None:
+    a, b, c = (
+        actor.project_id,
+        service.system.create_project("b").id,
+        service.system.create_project("c").id,
+    )
     _queue(service, a, 1000)
     _queue(service, b, 3)
     _queue(service, c, 2)
@@ -60,16 +64,16 @@ def test_projects_take_turns(service: ConnectionService, actor: Actor) -> None:
 
 
 def test_the_oldest_run_of_a_project_goes_first_and_none_twice(
-    service: ConnectionService, actor: Actor
+    service: Service, actor: Actor
 ) -> None:
     _queue(service, actor.project_id, 5)
-    with service.db.read() as conn:
+    with service.context.db.read() as conn:
         found = rows.page(
             conn, actor.project_id, flow_id=None, status="queued", connection_id=None, limit=10
         )
     oldest_first = [r.id for r in sorted(found, key=lambda r: (r.created_at, r.id))]
     taken = []
-    with service.db.write() as conn:
-        while run_id := rows.claim_next(conn, "w", service.clock()):
+    with service.context.db.write() as conn:
+        while run_id := rows.claim_next(conn, "w", service.context.now()):
             taken.append(run_id)
     assert taken == oldest_first

@@ -3,23 +3,23 @@ project, with parsed JSON the caller's own copy."""
 
 from __future__ import annotations
 
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store import connections as rows
 from gatekey.store.secret_reader import Details, SecretRow
 from gatekey.store.tables import connections
 
 
-def test_the_three_reads_agree(service: ConnectionService, actor: Actor) -> None:
-    made = service.create_connection(
+def test_the_three_reads_agree(service: Service, actor: Actor) -> None:
+    made = service.connections.create(
         actor,
         app="sendgrid",
         name="Hot",
         fields={"api_key": "SG.hot.canary"},
         validate=False,
     )
-    stamp = service.secrets.stamp(actor.project_id, made.id)
-    row = service.secrets.read(actor.project_id, made.id)
-    whole = service.secrets.whole(actor.project_id, made.id)
+    stamp = service.internals.secrets.stamp(actor.project_id, made.id)
+    row = service.internals.secrets.read(actor.project_id, made.id)
+    whole = service.internals.secrets.whole(actor.project_id, made.id)
     assert stamp is not None and row is not None and whole is not None
     assert whole[0] == row
     assert stamp == (row.version, row.secret_ciphertext)
@@ -30,33 +30,39 @@ def test_the_three_reads_agree(service: ConnectionService, actor: Actor) -> None
     assert set(SecretRow._fields) | set(Details._fields) <= every
     assert "canary" not in repr(row) and "SG." not in repr(row)
     row.config["changed"] = True  # parsed JSON is the caller's own copy
-    again = service.secrets.read(actor.project_id, made.id)
+    again = service.internals.secrets.read(actor.project_id, made.id)
     assert again is not None and "changed" not in again.config
 
 
-def test_every_change_moves_the_stamp(service: ConnectionService, actor: Actor) -> None:
+def test_every_change_moves_the_stamp(service: Service, actor: Actor) -> None:
     """What the resolver's cache relies on: a write through ``store.connections`` bumps the
     version (or writes a new ciphertext)."""
-    made = service.create_connection(
+    made = service.connections.create(
         actor, app="sendgrid", name="Moves", fields={"api_key": "SG.a.b"}, validate=False
     )
-    seen = {service.secrets.stamp(actor.project_id, made.id)}
-    service.rename_connection(actor, made.id, "Moved")
-    seen.add(service.secrets.stamp(actor.project_id, made.id))
-    with service.db.write() as conn:
+    seen = {service.internals.secrets.stamp(actor.project_id, made.id)}
+    service.connections.rename(actor, made.id, "Moved")
+    seen.add(service.internals.secrets.stamp(actor.project_id, made.id))
+    with service.context.db.write() as conn:
         rows.set_values(conn, actor.project_id, made.id, {"status": "inactive"})
-    seen.add(service.secrets.stamp(actor.project_id, made.id))
-    service.replace_credentials(actor, made.id, fields={"api_key": "SG.c.d"}, validate=False)
-    seen.add(service.secrets.stamp(actor.project_id, made.id))
+    seen.add(service.internals.secrets.stamp(actor.project_id, made.id))
+    service.connections.replace_credentials(
+        actor, made.id, fields={"api_key": "SG.c.d"}, validate=False
+    )
+    seen.add(service.internals.secrets.stamp(actor.project_id, made.id))
     assert len(seen) == 4
 
 
-def test_the_reads_are_scoped_to_the_project(service: ConnectionService, actor: Actor) -> None:
-    made = service.create_connection(
+def test_the_reads_are_scoped_to_the_project(service: Service, actor: Actor) -> None:
+    made = service.connections.create(
         actor, app="sendgrid", name="Scoped", fields={"api_key": "SG.scoped.value"}, validate=False
     )
-    other = service.create_project("elsewhere")
+    other = service.system.create_project("elsewhere")
     missing = "conn_" + "0" * 26
-    for read in (service.secrets.stamp, service.secrets.read, service.secrets.whole):
+    for read in (
+        service.internals.secrets.stamp,
+        service.internals.secrets.read,
+        service.internals.secrets.whole,
+    ):
         assert read(other.id, made.id) is None
         assert read(actor.project_id, missing) is None

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gatekey import ids
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store import webhooks as rows
 
 
-def _due(service: ConnectionService, actor: Actor, count: int) -> str:
+def _due(service: Service, actor: Actor, count: int) -> str:
     """An endpoint of the project with ``count`` deliveries due, the oldest first."""
-    endpoint = service.add_webhook(actor, url="https://hooks.example.test/in").id
-    now = service.clock()
-    with service.db.write() as conn:
+    endpoint = service.webhooks.add(actor, url="https://hooks.example.test/in").id
+    now = service.context.now()
+    with service.context.db.write() as conn:
         rows.enqueue(
             conn,
             [
@@ -35,20 +35,20 @@ def _due(service: ConnectionService, actor: Actor, count: int) -> str:
     return endpoint
 
 
-def _claim(service: ConnectionService, limit: int = 20) -> list[str]:
+def _claim(service: Service, limit: int = 20) -> list[str]:
     """Claim one batch; return whose project each delivery was, in sending order."""
-    now = service.clock()
-    with service.db.write() as conn:
+    now = service.context.now()
+    with service.context.db.write() as conn:
         claimed = rows.claim_due(conn, now, now + timedelta(minutes=5), limit=limit, per_project=5)
         found = [rows.delivery_with_endpoint(conn, i) for i in claimed]
     return [r.project_id for r in found if r is not None]
 
 
 def test_a_batch_takes_every_projects_first_before_any_projects_second(
-    service: ConnectionService, actor: Actor
+    service: Service, actor: Actor
 ) -> None:
-    b = Actor.operator(service.create_project("b").id)
-    c = Actor.operator(service.create_project("c").id)
+    b = Actor.operator(service.system.create_project("b").id)
+    c = Actor.operator(service.system.create_project("c").id)
     _due(service, actor, 1000)  # the oldest, by far
     _due(service, c, 3)
     _due(service, b, 1)
@@ -60,11 +60,11 @@ def test_a_batch_takes_every_projects_first_before_any_projects_second(
 
 
 def test_a_claimed_delivery_is_not_claimed_again_until_its_claim_lapses(
-    service: ConnectionService, actor: Actor
+    service: Service, actor: Actor
 ) -> None:
     _due(service, actor, 3)
-    now = service.clock()
-    with service.db.write() as conn:
+    now = service.context.now()
+    with service.context.db.write() as conn:
         first = rows.claim_due(conn, now, now + timedelta(minutes=1), limit=20, per_project=5)
         assert len(first) == 3
         assert rows.claim_due(conn, now, now + timedelta(minutes=1), limit=20, per_project=5) == []

@@ -52,9 +52,9 @@ def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
             audit_flush_interval=0.05,
         )
         runtime = open_runtime(settings)
-        project, _ = runtime.service.bootstrap()
+        project, _ = runtime.service.system.bootstrap()
         install_demo(runtime, project.id)
-        link = runtime.service.create_signin_link(project.id)
+        link = runtime.service.system.create_signin_link(project.id)
         with serve(create_app(runtime), port) as url:
             yield Served(url, runtime, Actor.operator(project.id), f"{url}/signin/{link}")
         runtime.close()

@@ -30,8 +30,8 @@ def test_cookie_is_secure_behind_https_and_links_are_one_time(
         public_url="https://gatekey.example.com",
     )
     runtime = open_runtime(settings)
-    project, _ = runtime.service.bootstrap()
-    link = runtime.service.create_signin_link(project.id)
+    project, _ = runtime.service.system.bootstrap()
+    link = runtime.service.system.create_signin_link(project.id)
     with TestClient(create_app(runtime), base_url="https://gatekey.example.com") as client:
         signed = client.get(f"/signin/{link}", follow_redirects=False)
         assert signed.status_code == 303 and signed.headers["location"] == "/connections"
@@ -68,11 +68,11 @@ def test_a_session_ends_with_the_api_key_that_opened_it(
     settings = Settings(home=tmp_path, database_url=database_url, master_keys=MASTER_KEY)
     runtime = open_runtime(settings)
     service = runtime.service
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     operator = Actor.operator(project.id)
     lifetime = timedelta(hours=1) if ending == "expired" else None
-    key = service.create_api_key(operator, name="browser", role="admin", expires_in=lifetime)
-    made = service.create_connection(
+    key = service.access.create_key(operator, name="browser", role="admin", expires_in=lifetime)
+    made = service.connections.create(
         operator, app="sendgrid", name="Mail", fields={"api_key": GOOD_SENDGRID}, validate=False
     )
     with TestClient(create_app(runtime), base_url="http://127.0.0.1:8040") as client:
@@ -83,9 +83,9 @@ def test_a_session_ends_with_the_api_key_that_opened_it(
         assert renamed.status_code == 200 and renamed.json()["ok"]
 
         if ending == "revoked":
-            service.revoke_api_key(operator, key.id)
+            service.access.revoke_key(operator, key.id)
         else:
-            with service.db.write() as conn:
+            with service.context.db.write() as conn:
                 conn.execute(
                     update(api_keys)
                     .where(api_keys.c.id == key.id)
@@ -107,7 +107,7 @@ def test_a_session_ends_with_the_api_key_that_opened_it(
             f"/connections/{made.id}/delete", data={"csrf": csrf}, follow_redirects=False
         )
         assert deleted.status_code == 303
-    assert service.get_connection(operator, made.id).name == "A"
+    assert service.connections.get(operator, made.id).name == "A"
     runtime.close()
 
 
@@ -117,16 +117,16 @@ def test_a_link_session_and_another_keys_session_outlive_a_revoked_key(
     settings = Settings(home=tmp_path, database_url=database_url, master_keys=MASTER_KEY)
     runtime = open_runtime(settings)
     service = runtime.service
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     operator = Actor.operator(project.id)
-    gone = service.create_api_key(operator, name="gone", role="admin")
-    kept = service.create_api_key(operator, name="kept", role="admin")
-    by_link, _ = service.sign_in(link=service.create_signin_link(project.id))
-    by_kept, _ = service.sign_in(api_key=kept.token)
-    by_gone, _ = service.sign_in(api_key=gone.token)
-    service.revoke_api_key(operator, gone.id)
-    assert service.web_session(by_link).actor.project_id == project.id
-    assert service.web_session(by_kept).actor.key_id == kept.id
+    gone = service.access.create_key(operator, name="gone", role="admin")
+    kept = service.access.create_key(operator, name="kept", role="admin")
+    by_link, _ = service.system.sign_in(link=service.system.create_signin_link(project.id))
+    by_kept, _ = service.system.sign_in(api_key=kept.token)
+    by_gone, _ = service.system.sign_in(api_key=gone.token)
+    service.access.revoke_key(operator, gone.id)
+    assert service.system.web_session(by_link).actor.project_id == project.id
+    assert service.system.web_session(by_kept).actor.key_id == kept.id
     with pytest.raises(AuthenticationFailed):
-        service.web_session(by_gone)
+        service.system.web_session(by_gone)
     runtime.close()

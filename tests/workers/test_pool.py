@@ -53,7 +53,9 @@ def _workers(system: _System) -> Workers:
     return Workers(
         RunWorker(system, threads=2, idle_wait=60),
         WebhookDispatcher(system, interval=60),
-        BackgroundRefresher(system, interval=60, concurrency=1, rate_per_app=1),
+        BackgroundRefresher(
+            system, interval=60, concurrency=1, rate_per_app=1, limiter=MemoryLimiter()
+        ),
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from gatekey.models import Run
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store.tables import flows
 from gatekey.workflows.engine import Engine
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
@@ -24,24 +24,24 @@ def _python(step_id: str, step: str) -> dict[str, Any]:
 
 
 def _run_once(
-    service: ConnectionService,
+    service: Service,
     engine: Engine,
     actor: Actor,
     name: str,
     steps: list[dict[str, Any]],
 ) -> Run:
     """Create a flow, run it once in this process, and return the finished run."""
-    flow = service.create_flow(actor, name=name, definition={"steps": steps})
-    run_id = service.trigger_run(actor, flow.id).id
+    flow = service.flows.create(actor, name=name, definition={"steps": steps})
+    run_id = service.runs.trigger(actor, flow.id).id
     engine.work_once("w1")
-    return service.get_run(actor, run_id)
+    return service.runs.get(actor, run_id)
 
 
-def _sendgrid_flow(service: ConnectionService, actor: Actor) -> str:
-    service.create_connection(
+def _sendgrid_flow(service: Service, actor: Actor) -> str:
+    service.connections.create(
         actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}
     )
-    return service.create_flow(
+    return service.flows.create(
         actor,
         name="Scopes",
         definition={
@@ -59,77 +59,77 @@ def _sendgrid_flow(service: ConnectionService, actor: Actor) -> str:
 
 
 def test_a_run_with_an_http_and_a_python_step(
-    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     flow_id = _sendgrid_flow(service, actor)
-    queued = service.trigger_run(actor, flow_id, {"who": "ada"})
+    queued = service.runs.trigger(actor, flow_id, {"who": "ada"})
     assert queued.status == "queued"
     assert engine.work_once("w1") == queued.id
     assert engine.work_once("w1") is None
-    run = service.get_run(actor, queued.id)
+    run = service.runs.get(actor, queued.id)
     assert run.status == "succeeded", run.error_message
     scopes, echo = run.steps
     assert scopes.output == {"status": 200, "body": {"scopes": ["mail.send"]}}
     assert echo.output == {"key": "••••", "who": "ada", "scopes": ["mail.send"]}
     assert GOOD_SENDGRID not in run.model_dump_json()
-    assert [r.id for r in service.list_runs(actor, flow_id=flow_id, status="succeeded")] == [run.id]
+    assert [r.id for r in service.runs.list(actor, flow_id=flow_id, status="succeeded")] == [run.id]
 
 
 def test_a_rejected_key_fails_the_run_and_marks_the_connection(
-    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     flow_id = _sendgrid_flow(service, actor)
     providers.accepted.discard(GOOD_SENDGRID)
-    run_id = service.trigger_run(actor, flow_id, {"who": "ada"}).id
+    run_id = service.runs.trigger(actor, flow_id, {"who": "ada"}).id
     engine.work_once("w1")
-    run = service.get_run(actor, run_id)
+    run = service.runs.get(actor, run_id)
     assert run.status == "failed" and run.error_code == "auth_failed"
     assert run.failed_step == "scopes" and run.failed_connection_id
     assert "SendGrid" in (run.error_message or "") or "sendgrid" in (run.error_message or "")
-    connection = service.get_connection(actor, run.failed_connection_id)
+    connection = service.connections.get(actor, run.failed_connection_id)
     assert connection.status == "inactive"
 
 
 def test_revoke_fail_reconnect_retry(
-    oauth_service: ConnectionService, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     service, engine, actor = oauth_service, oauth_engine, oauth_actor
     connection_id = connect(service, actor, sandbox)
-    flow_id = service.create_flow(
+    flow_id = service.flows.create(
         actor,
         name="Who am I",
         definition={
             "steps": [{"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}}]
         },
     ).id
-    first = service.trigger_run(actor, flow_id).id
+    first = service.runs.trigger(actor, flow_id).id
     engine.work_once("w1")
-    assert service.get_run(actor, first).status == "succeeded"
+    assert service.runs.get(actor, first).status == "succeeded"
 
     sandbox.control("revoke")
     sandbox.state.access.clear()
-    failed_id = service.trigger_run(actor, flow_id).id
+    failed_id = service.runs.trigger(actor, flow_id).id
     engine.work_once("w1")
-    failed = service.get_run(actor, failed_id)
+    failed = service.runs.get(actor, failed_id)
     assert failed.status == "failed" and failed.error_code == "connection_inactive"
     assert failed.failed_connection_id == connection_id
     assert connection_id in (failed.error_message or "")
-    assert service.get_connection(actor, connection_id).status == "inactive"
-    assert [r.id for r in service.list_runs(actor, connection_id=connection_id)] == [
+    assert service.connections.get(actor, connection_id).status == "inactive"
+    assert [r.id for r in service.runs.list(actor, connection_id=connection_id)] == [
         failed_id,
         first,
     ]
 
-    session = service.start_authorization(actor, connection_id=connection_id)
-    service.complete_authorization(sandbox.consent(session.authorize_url or ""))
-    retried = service.retry_run(actor, failed_id)
+    session = service.authorizations.start(actor, connection_id=connection_id)
+    service.system.complete_authorization(sandbox.consent(session.authorize_url or ""))
+    retried = service.runs.retry(actor, failed_id)
     assert retried.retry_of == failed_id
     engine.work_once("w1")
-    assert service.get_run(actor, retried.id).status == "succeeded"
+    assert service.runs.get(actor, retried.id).status == "succeeded"
 
 
 def test_a_token_refreshed_mid_run_reaches_the_later_steps(
-    oauth_service: ConnectionService, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     service, engine, actor = oauth_service, oauth_engine, oauth_actor
     connection_id = connect(service, actor, sandbox)
@@ -139,13 +139,13 @@ def test_a_token_refreshed_mid_run_reaches_the_later_steps(
     )
     assert run.status == "succeeded", run.error_message
     assert sandbox.token_requests("refresh_token") == 1
-    current = service.resolve_credentials(actor, connection_id).fields["access_token"]
+    current = service.credentials.resolve(actor, connection_id).fields["access_token"]
     # The python step saw the refreshed token (its output is masked, so compare the tail).
     assert run.steps[1].output == {"token_tail": current[-6:]}
 
 
 def test_outputs_mask_tokens_refreshed_during_the_run(
-    oauth_service: ConnectionService, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     service, engine, actor = oauth_service, oauth_engine, oauth_actor
     connect(service, actor, sandbox)
@@ -156,41 +156,41 @@ def test_outputs_mask_tokens_refreshed_during_the_run(
 
 
 def test_runs_abandoned_by_a_dead_worker_fail_instead_of_running_twice(
-    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     from datetime import timedelta
 
     from gatekey.store import runs as run_rows
 
     flow_id = _sendgrid_flow(service, actor)
-    run_id = service.trigger_run(actor, flow_id, {"who": "ada"}).id
-    with service.db.write() as conn:
-        assert run_rows.claim_next(conn, "dead-worker", service.clock()) == run_id
+    run_id = service.runs.trigger(actor, flow_id, {"who": "ada"}).id
+    with service.context.db.write() as conn:
+        assert run_rows.claim_next(conn, "dead-worker", service.context.now()) == run_id
     assert engine.fail_abandoned_runs(timedelta(minutes=30)) == 0, "not old enough yet"
-    real = service.clock
-    service.clock = lambda: real() + timedelta(minutes=31)
+    real = service.context.clock
+    service.context.clock = lambda: real() + timedelta(minutes=31)
     assert engine.fail_abandoned_runs(timedelta(minutes=30)) == 1
-    lost = service.get_run(actor, run_id)
+    lost = service.runs.get(actor, run_id)
     assert lost.status == "failed" and lost.error_code == "worker_lost"
     assert engine.work_once("w2") is None, "it is not queued again"
-    assert service.retry_run(actor, run_id).status == "queued"
+    assert service.runs.retry(actor, run_id).status == "queued"
 
 
 def test_declared_scopes_are_checked_before_the_provider_says_403(
-    oauth_service: ConnectionService, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     from gatekey.errors import MissingScopes
 
     service, engine, actor = oauth_service, oauth_engine, oauth_actor
     connection_id = connect(service, actor, sandbox)
     with pytest.raises(MissingScopes) as caught:
-        service.resolve_credentials(actor, connection_id, required_scopes=["tasks.write"])
+        service.credentials.resolve(actor, connection_id, required_scopes=["tasks.write"])
     assert caught.value.details["missing"] == ["tasks.write"]
-    assert service.resolve_credentials(actor, connection_id, required_scopes=["tasks.read"])
-    diagnosis = service.diagnose_connection(actor, connection_id, ["tasks.read", "tasks.write"])
+    assert service.credentials.resolve(actor, connection_id, required_scopes=["tasks.read"])
+    diagnosis = service.connections.diagnose(actor, connection_id, ["tasks.read", "tasks.write"])
     assert not diagnosis.ok and diagnosis.missing_scopes == ["tasks.write"]
     assert diagnosis.granted_scopes == ["profile", "tasks.read"]
-    flow = service.create_flow(
+    flow = service.flows.create(
         actor,
         name="Writes",
         definition={
@@ -205,16 +205,16 @@ def test_declared_scopes_are_checked_before_the_provider_says_403(
             ]
         },
     )
-    run_id = service.trigger_run(actor, flow.id).id
+    run_id = service.runs.trigger(actor, flow.id).id
     engine.work_once("w1")
-    run = service.get_run(actor, run_id)
+    run = service.runs.get(actor, run_id)
     assert run.error_code == "missing_scopes" and run.failed_connection_id == connection_id
     assert "tasks.write" in (run.error_message or "")
     assert sandbox.state.counts.get("api", 0) == 1, "only connect's test request reached it"
 
 
 def test_step_output_with_nul_and_nan_is_stored_on_every_database(
-    oauth_service: ConnectionService, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
+    oauth_service: Service, oauth_engine: Engine, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:
     service, engine, actor = oauth_service, oauth_engine, oauth_actor
     connect(service, actor, sandbox)
@@ -226,10 +226,10 @@ def test_step_output_with_nul_and_nan_is_stored_on_every_database(
 
 
 def test_a_header_filled_with_cr_lf_from_run_input_is_refused_before_sending(
-    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     """It used to reach the HTTP client, whose refusal surfaced as a misleading 502."""
-    service.create_connection(
+    service.connections.create(
         actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}
     )
     step = {
@@ -238,16 +238,16 @@ def test_a_header_filled_with_cr_lf_from_run_input_is_refused_before_sending(
         "type": "http",
         "http": {"path": "/v3/scopes", "headers": {"X-Who": "{{ input.who }}"}},
     }
-    flow = service.create_flow(actor, name="Who", definition={"steps": [step]})
+    flow = service.flows.create(actor, name="Who", definition={"steps": [step]})
 
-    service.trigger_run(actor, flow.id, {"who": "ada"})
+    service.runs.trigger(actor, flow.id, {"who": "ada"})
     engine.work_once("w1")
     assert providers.requests[-1].headers["X-Who"] == "ada"
     sent = len(providers.requests)
-    run_id = service.trigger_run(actor, flow.id, {"who": "ada\r\nX-Evil: 1"}).id
+    run_id = service.runs.trigger(actor, flow.id, {"who": "ada\r\nX-Evil: 1"}).id
     engine.work_once("w1")
 
-    run = service.get_run(actor, run_id)
+    run = service.runs.get(actor, run_id)
     assert (run.status, run.error_code, run.failed_step) == ("failed", "template_error", "scopes")
     assert "X-Who" in (run.error_message or "")
     assert "X-Evil" not in (run.error_message or "") + run.steps[0].model_dump_json()
@@ -255,25 +255,25 @@ def test_a_header_filled_with_cr_lf_from_run_input_is_refused_before_sending(
 
 
 def test_a_stored_flow_with_cr_lf_in_a_header_fails_its_run_naming_the_header(
-    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     """A flow stored before header text was checked: its run fails saying what to fix."""
-    service.create_connection(
+    service.connections.create(
         actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}
     )
     step = {"id": "scopes", "app": "sendgrid", "type": "http", "http": {"path": "/v3/scopes"}}
-    flow = service.create_flow(actor, name="Old", definition={"steps": [step]})
+    flow = service.flows.create(actor, name="Old", definition={"steps": [step]})
     step["http"] = {"path": "/v3/scopes", "headers": {"X-Trace": "1\r\nX-Evil: 1"}}
-    with service.db.write() as conn:  # as a version before the header checks stored it
+    with service.context.db.write() as conn:  # as a version before the header checks stored it
         conn.execute(
             update(flows).where(flows.c.id == flow.id).values(definition={"steps": [step]})
         )
     sent = len(providers.requests)
 
-    run_id = service.trigger_run(actor, flow.id).id
+    run_id = service.runs.trigger(actor, flow.id).id
     engine.work_once("w1")
 
-    run = service.get_run(actor, run_id)
+    run = service.runs.get(actor, run_id)
     assert (run.status, run.error_code) == ("failed", "invalid_fields")
     assert "steps.0.http.headers.X-Trace" in (run.error_message or "")
     assert "carriage return (CR)" in (run.error_message or "")

@@ -14,7 +14,7 @@ import pytest
 
 from gatekey.errors import InvalidFields
 from gatekey.runtime import Runtime, open_runtime, run_engine, step_sandbox
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.store import flows as flow_rows
 from gatekey.workers.runner import RunWorker
@@ -43,16 +43,14 @@ def _definition(step: str, step_id: str = "code") -> dict[str, object]:
     }
 
 
-def _connect(service: ConnectionService, actor: Actor) -> str:
-    return service.create_connection(
+def _connect(service: Service, actor: Actor) -> str:
+    return service.connections.create(
         actor, app="sendgrid", name="SendGrid", fields={"api_key": GOOD_SENDGRID}
     ).id
 
 
-def _run(
-    service: ConnectionService, engine: Engine, actor: Actor, flow_id: str, data: object = None
-) -> str:
-    run_id = service.trigger_run(actor, flow_id, data).id
+def _run(service: Service, engine: Engine, actor: Actor, flow_id: str, data: object = None) -> str:
+    run_id = service.runs.trigger(actor, flow_id, data).id
     assert engine.work_once("w1") == run_id
     return run_id
 
@@ -82,35 +80,37 @@ def steps_runtime(tmp_path: Path, database_url: str, providers: FakeProviders) -
 
 
 def test_the_probes_callables_are_refused_when_the_flow_is_defined(
-    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     for reference in PROBE:
         with pytest.raises(InvalidFields) as caught:
-            service.create_flow(actor, name="Probe", definition=_definition(reference))
+            service.flows.create(actor, name="Probe", definition=_definition(reference))
         fields = [e["field"] for e in caught.value.details["errors"]]
         assert fields == ["steps.0.python.callable"], (reference, caught.value.details)
         assert "not a registered step" in caught.value.details["errors"][0]["message"]
-    assert service.list_flows(actor) == []
-    flow = service.create_flow(actor, name="Fine", definition=_definition("good"))
+    assert service.flows.list(actor) == []
+    flow = service.flows.create(actor, name="Fine", definition=_definition("good"))
     with pytest.raises(InvalidFields):
-        service.update_flow(actor, flow.id, definition=_definition("os:system"))
-    assert service.get_flow(actor, flow.id).definition["steps"][0]["python"] == {"callable": "good"}
+        service.flows.update(actor, flow.id, definition=_definition("os:system"))
+    assert service.flows.get(actor, flow.id).definition["steps"][0]["python"] == {
+        "callable": "good"
+    }
 
 
 def test_an_unregistered_step_stored_earlier_fails_the_run_before_it_runs(
-    service: ConnectionService,
+    service: Service,
     engine: Engine,
     actor: Actor,
     providers: FakeProviders,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     _connect(service, actor)
-    flow = service.create_flow(actor, name="Old", definition=_definition("good"))
-    with service.db.write() as conn:  # as a flow written before registration existed
+    flow = service.flows.create(actor, name="Old", definition=_definition("good"))
+    with service.context.db.write() as conn:  # as a flow written before registration existed
         flow_rows.set_values(
             conn, actor.project_id, flow.id, {"definition": _definition("builtins:print")}
         )
-    run = service.get_run(actor, _run(service, engine, actor, flow.id, {"x": "printed-CANARY"}))
+    run = service.runs.get(actor, _run(service, engine, actor, flow.id, {"x": "printed-CANARY"}))
     assert run.status == "failed" and run.error_code == "step_not_registered"
     assert run.failed_step == "code" and run.steps[0].status == "failed"
     assert "printed-CANARY" not in "".join(capfd.readouterr())
@@ -121,21 +121,23 @@ def test_a_registration_removed_since_fails_the_run(
 ) -> None:
     service = runtime.service
     _connect(service, actor)
-    flow = service.create_flow(actor, name="Gone", definition=_definition("good"))
-    assert service.get_run(actor, _run(service, engine, actor, flow.id)).status == "succeeded"
+    flow = service.flows.create(actor, name="Gone", definition=_definition("good"))
+    assert service.runs.get(actor, _run(service, engine, actor, flow.id)).status == "succeeded"
     # The same deployment restarted with the step's registration removed.
     registry = StepRegistry({"other": "tests.fakes.steps:good"})
     restarted = run_engine(service, registry, step_sandbox(runtime.settings))
-    run = service.get_run(actor, _run(service, restarted, actor, flow.id))
+    run = service.runs.get(actor, _run(service, restarted, actor, flow.id))
     assert run.error_code == "step_not_registered"
 
 
 def test_a_registered_module_function_still_names_its_step(
-    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     _connect(service, actor)
-    flow = service.create_flow(actor, name="Path", definition=_definition("tests.fakes.steps:good"))
-    run = service.get_run(actor, _run(service, engine, actor, flow.id))
+    flow = service.flows.create(
+        actor, name="Path", definition=_definition("tests.fakes.steps:good")
+    )
+    run = service.runs.get(actor, _run(service, engine, actor, flow.id))
     assert run.status == "succeeded", run.error_message
     assert run.steps[0].output == {"ok": True, "apps": ["sendgrid"]}
 
@@ -147,14 +149,14 @@ def test_a_step_cannot_read_the_key_file_or_the_servers_environment_and_its_prin
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     service, engine = steps_runtime.service, steps_runtime.engine
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
     key_file = steps_runtime.settings.master_key_file
     assert key_file.exists()
     _connect(service, actor)
-    flow = service.create_flow(actor, name="Snoop", definition=_definition("snoop"))
+    flow = service.flows.create(actor, name="Snoop", definition=_definition("snoop"))
     caplog.set_level(logging.DEBUG)
-    run = service.get_run(
+    run = service.runs.get(
         actor,
         _run(service, engine, actor, flow.id, {"paths": [str(key_file), str(key_file.parent)]}),
     )
@@ -174,12 +176,12 @@ def test_a_step_cannot_read_the_key_file_or_the_servers_environment_and_its_prin
 
 def test_steps_past_their_limits_fail_the_run_and_leave_no_process(steps_runtime: Runtime) -> None:
     service, engine = steps_runtime.service, steps_runtime.engine
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
     _connect(service, actor)
     for step, code in (("sleepy", "step_timeout"), ("hog", "step_memory_exceeded")):
-        flow = service.create_flow(actor, name=step, definition=_definition(step))
-        run = service.get_run(actor, _run(service, engine, actor, flow.id))
+        flow = service.flows.create(actor, name=step, definition=_definition(step))
+        run = service.runs.get(actor, _run(service, engine, actor, flow.id))
         assert run.status == "failed" and run.error_code == code, run.error_message
         assert run.failed_step == "code" and run.steps[0].error_code == code
         found = re.search(r"pids ([\d ]+)", run.steps[0].logs or "")
@@ -188,28 +190,28 @@ def test_steps_past_their_limits_fail_the_run_and_leave_no_process(steps_runtime
 
 
 def test_steps_that_exit_or_crash_never_stop_the_worker_pool(
-    service: ConnectionService, engine: Engine, actor: Actor, providers: FakeProviders
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
 ) -> None:
     _connect(service, actor)
     bad = ["exit_on_import", "exits", "interrupts", "hard_exit"]
     flows = {
-        s: service.create_flow(actor, name=s, definition=_definition(s)).id for s in [*bad, "good"]
+        s: service.flows.create(actor, name=s, definition=_definition(s)).id for s in [*bad, "good"]
     }
-    queued = [(s, service.trigger_run(actor, flows[s]).id) for s in bad * 2]
-    queued += [("good", service.trigger_run(actor, flows["good"]).id) for _ in range(2)]
+    queued = [(s, service.runs.trigger(actor, flows[s]).id) for s in bad * 2]
+    queued += [("good", service.runs.trigger(actor, flows["good"]).id) for _ in range(2)]
     worker = RunWorker(engine, threads=2, idle_wait=0.05)
     worker.start()
     try:
         deadline = time.monotonic() + 120  # a hang guard only
         while time.monotonic() < deadline:
-            states = {service.get_run(actor, r).status for _, r in queued}
+            states = {service.runs.get(actor, r).status for _, r in queued}
             if states <= {"succeeded", "failed"}:
                 break
             time.sleep(0.1)
     finally:
         worker.stop()
     for step, run_id in queued:
-        run = service.get_run(actor, run_id)
+        run = service.runs.get(actor, run_id)
         if step == "good":
             assert run.status == "succeeded", (step, run.status, run.error_message)
         else:

@@ -50,13 +50,13 @@ def api_router() -> APIRouter:
     @router.get("/readyz", include_in_schema=False)
     def readyz(service: ServiceDep) -> JSONResponse:
         """Readiness: database, master keys and audit writer work (Redis is reported)."""
-        state = service.readiness()
+        state = service.system.readiness()
         return JSONResponse(state.model_dump(), status_code=200 if state.ready else 503)
 
     @router.get("/metrics", include_in_schema=False)
     def metrics(service: ServiceDep) -> Response:
         """Prometheus text format; labels are app keys, operations and outcome codes."""
-        return Response(service.metrics.render(), media_type=METRICS_TYPE)
+        return Response(service.context.metrics.render(), media_type=METRICS_TYPE)
 
     for resource in (
         apps,

@@ -15,20 +15,20 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from gatekey.asgi import ServiceDep, SettingsDep, client_address, get_settings
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 
 _bearer = HTTPBearer(auto_error=False, description="a Gatekey API key: gk_...")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def _actor(
-    request: Request, service: ConnectionService, bearer: BearerDep, *, peek: bool
-) -> Actor:
+async def _actor(request: Request, service: Service, bearer: BearerDep, *, peek: bool) -> Actor:
     token = bearer.credentials if bearer else None
     client = client_address(request)
-    actor = service.cached_actor(token, client=client, peek=peek)
+    actor = service.system.cached_actor(token, client=client, peek=peek)
     if actor is None:
-        actor = await run_in_threadpool(service.authenticate, token, client=client, peek=peek)
+        actor = await run_in_threadpool(
+            service.system.authenticate, token, client=client, peek=peek
+        )
     return actor
 
 

@@ -23,7 +23,7 @@ def api_keys_create(
 ) -> None:
     """Create an API key; the token is printed once."""
     with operating(project) as op:
-        key = op.service.create_api_key(op.actor, name=name, role=role.value)
+        key = op.service.access.create_key(op.actor, name=name, role=role.value)
         emit(
             key,
             as_json,
@@ -38,7 +38,7 @@ def api_keys_create(
 def api_keys_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
     """List API keys (never their tokens)."""
     with operating(project) as op:
-        found = op.service.list_api_keys(op.actor)
+        found = op.service.access.list_keys(op.actor)
         emit(
             found,
             as_json,
@@ -54,5 +54,5 @@ def api_keys_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> 
 def api_keys_revoke(key_id: str, project: ProjectOpt = "default") -> None:
     """Revoke an API key at once."""
     with operating(project) as op:
-        op.service.revoke_api_key(op.actor, key_id)
+        op.service.access.revoke_key(op.actor, key_id)
         out.print(f"revoked {key_id}")

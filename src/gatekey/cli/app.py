@@ -22,7 +22,7 @@ from rich.table import Table
 from gatekey import errors
 from gatekey.models import Project
 from gatekey.runtime import Runtime, open_runtime
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 
 app = typer.Typer(
@@ -92,7 +92,7 @@ class Operator:
     actor: Actor
 
     @property
-    def service(self) -> ConnectionService:
+    def service(self) -> Service:
         return self.runtime.service
 
 
@@ -105,7 +105,7 @@ def operating(project: str) -> Iterator[Operator]:
 
 def actor(runtime: Runtime, project: str) -> Actor:
     """The local operator in ``project`` (a name or an id)."""
-    return Actor.operator(runtime.service.find_project(project).id)
+    return Actor.operator(runtime.service.system.find_project(project).id)
 
 
 def announce(runtime: Runtime) -> Project:
@@ -116,7 +116,7 @@ def announce(runtime: Runtime) -> Project:
             "Back it up: without it nothing stored can be decrypted.",
             markup=False,
         )
-    project, key = runtime.service.bootstrap()
+    project, key = runtime.service.system.bootstrap()
     if key is not None:
         err.print(
             f"Created project 'default' and its admin API key (shown once):\n  {key.token}",

@@ -22,7 +22,7 @@ def apps_list(
 ) -> None:
     """List the apps Gatekey can connect to: the catalog and the project's own apps."""
     with operating(project) as op:
-        found = op.service.list_apps(op.actor, search)
+        found = op.service.apps.list(op.actor, search)
         emit(
             found,
             as_json,
@@ -40,7 +40,7 @@ def apps_show(key: str, project: ProjectOpt = "default") -> None:
     from gatekey.catalog.schema import public_view
 
     with operating(project) as op:
-        out.print_json(json.dumps(public_view(op.service.get_app(op.actor, key))))
+        out.print_json(json.dumps(public_view(op.service.apps.get(op.actor, key))))
 
 
 def _definition_file(path: Path) -> Any:
@@ -62,7 +62,7 @@ def apps_add(file: DefinitionFile, project: ProjectOpt = "default") -> None:
     """Add an app to a project from a definition file (validated like the catalog's own)."""
     definition = _definition_file(file)
     with operating(project) as op:
-        added = op.service.add_app(op.actor, definition)
+        added = op.service.apps.add(op.actor, definition)
         out.print(f"added {added.key} ({added.name}) to project {project}")
 
 
@@ -71,7 +71,7 @@ def apps_replace(key: str, file: DefinitionFile, project: ProjectOpt = "default"
     """Replace one of a project's apps with a new definition (same key)."""
     definition = _definition_file(file)
     with operating(project) as op:
-        changed = op.service.replace_app(op.actor, key, definition)
+        changed = op.service.apps.replace(op.actor, key, definition)
         out.print(f"replaced {changed.key} ({changed.name})")
 
 
@@ -79,5 +79,5 @@ def apps_replace(key: str, file: DefinitionFile, project: ProjectOpt = "default"
 def apps_delete(key: str, project: ProjectOpt = "default") -> None:
     """Delete one of a project's apps; refused while connections or flows use it."""
     with operating(project) as op:
-        op.service.delete_app(op.actor, key)
+        op.service.apps.delete(op.actor, key)
         out.print(f"deleted {key}")

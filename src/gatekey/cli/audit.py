@@ -34,7 +34,7 @@ def audit_list(
 ) -> None:
     """The newest audit entries of a project (never a secret)."""
     with operating(project) as op:
-        found = op.service.project_audit(op.actor, object_id=object_id, limit=limit)
+        found = op.service.audit.events(op.actor, object_id=object_id, limit=limit)
         emit(
             found,
             as_json,
@@ -59,9 +59,9 @@ def audit_verify(
     """Recompute the hash chains; exit 9 if an entry was edited, removed or inserted."""
     with opened() as rt:
         if project is None:
-            result = rt.service.verify_audit(Actor.operator(""), every_project=True)
+            result = rt.service.audit.verify(Actor.operator(""), every_project=True)
         else:
-            result = rt.service.verify_audit(actor(rt, project))
+            result = rt.service.audit.verify(actor(rt, project))
         if as_json:
             emit(result, True, lambda: None)
         elif result.ok:

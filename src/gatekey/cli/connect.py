@@ -26,7 +26,7 @@ def _follow(session: AuthorizationSession, wait: bool, project: str) -> None:
     while True:
         time.sleep(1)
         with operating(project) as op:
-            now = op.service.authorization_status(op.actor, session.id)
+            now = op.service.authorizations.status(op.actor, session.id)
         if now.status == "succeeded":
             out.print(f"connected: {now.connection_id}", markup=False)
             return
@@ -52,7 +52,7 @@ def connections_connect(
     The provider sends the browser back to 'gatekey serve', so it must be running.
     """
     with operating(project) as op:
-        session = op.service.start_authorization(
+        session = op.service.authorizations.start(
             op.actor,
             app=app_key,
             name=name,
@@ -68,7 +68,7 @@ def connections_reconnect(
 ) -> None:
     """Run the consent again for a connection; its ID, name and client stay."""
     with operating(project) as op:
-        session = op.service.start_authorization(op.actor, connection_id=connection_id)
+        session = op.service.authorizations.start(op.actor, connection_id=connection_id)
     _follow(session, wait, project)
 
 
@@ -78,7 +78,7 @@ def connections_authorization(
 ) -> None:
     """Show how an authorization session ended (pending, succeeded, failed)."""
     with operating(project) as op:
-        s = op.service.authorization_status(op.actor, session_id)
+        s = op.service.authorizations.status(op.actor, session_id)
         emit(
             s,
             as_json,

@@ -58,7 +58,7 @@ def connections_list(
         items: list[Connection] = []
         cursor = None
         while True:
-            page = op.service.list_connections(
+            page = op.service.connections.list(
                 op.actor,
                 status=status,
                 app=app_key,
@@ -105,7 +105,7 @@ def connections_show(
 ) -> None:
     """Show one connection."""
     with operating(project) as op:
-        c = op.service.get_connection(op.actor, connection_id)
+        c = op.service.connections.get(op.actor, connection_id)
         emit(c, as_json, lambda: _show(c))
 
 
@@ -132,7 +132,7 @@ def connections_create(
         values = pairs(field, "--field")
         if fields_file is not None:
             values = {**json.loads(fields_file.read_text("utf-8")), **values}
-        entry = op.service.get_app(op.actor, app_key)
+        entry = op.service.apps.get(op.actor, app_key)
         try:
             wanted = entry.method(auth_kind).fields
         except LookupError:
@@ -141,7 +141,7 @@ def connections_create(
             if fname not in values and sys.stdin.isatty():
                 spec = wanted.properties[fname]
                 values[fname] = typer.prompt(spec.title, hide_input=spec.secret)
-        c = op.service.create_connection(
+        c = op.service.connections.create(
             op.actor,
             app=app_key,
             name=name,
@@ -170,7 +170,7 @@ def connections_rename(
 ) -> None:
     """Rename a connection (its ID stays)."""
     with operating(project) as op:
-        c = op.service.rename_connection(op.actor, connection_id, name)
+        c = op.service.connections.rename(op.actor, connection_id, name)
         emit(c, as_json, lambda: out.print(f"renamed {c.id} to {c.name!r}", markup=False))
 
 
@@ -180,7 +180,7 @@ def connections_set_default(
 ) -> None:
     """Make a connection the default for its app."""
     with operating(project) as op:
-        c = op.service.set_default(op.actor, connection_id)
+        c = op.service.connections.set_default(op.actor, connection_id)
         emit(
             c,
             as_json,
@@ -194,7 +194,7 @@ def connections_test(
 ) -> None:
     """Ask the provider whether the stored credentials still work."""
     with operating(project) as op:
-        result = op.service.test_connection(op.actor, connection_id)
+        result = op.service.connections.test(op.actor, connection_id)
         emit(
             result,
             as_json,
@@ -213,7 +213,7 @@ def connections_test(
 def connections_credentials(connection_id: str, project: ProjectOpt = "default") -> None:
     """Print the credentials as JSON, as an execution gets them (audited)."""
     with operating(project) as op:
-        creds = op.service.resolve_credentials(op.actor, connection_id)
+        creds = op.service.credentials.resolve(op.actor, connection_id)
         typer.echo(creds.model_dump_json(indent=2))
 
 
@@ -227,10 +227,10 @@ def connections_delete(
 ) -> None:
     """Delete a connection (refused while flows use it, unless --force)."""
     with operating(project) as op:
-        c = op.service.get_connection(op.actor, connection_id)
+        c = op.service.connections.get(op.actor, connection_id)
         if not yes and sys.stdin.isatty():
             typer.confirm(f"Delete {c.name!r} ({c.id})?", abort=True)
-        deleted = op.service.delete_connection(op.actor, connection_id, force=force)
+        deleted = op.service.connections.delete(op.actor, connection_id, force=force)
         emit(deleted, as_json, lambda: out.print(deleted.message, markup=False))
 
 
@@ -240,7 +240,7 @@ def connections_usage(
 ) -> None:
     """Which flows (and steps) use a connection."""
     with operating(project) as op:
-        found = op.service.connection_usage(op.actor, connection_id)
+        found = op.service.flows.usage(op.actor, connection_id)
         emit(
             found,
             as_json,
@@ -264,5 +264,5 @@ def connections_replace(
 ) -> None:
     """Point every flow step that uses a connection at another one of the same app."""
     with operating(project) as op:
-        moved = op.service.replace_connection(op.actor, connection_id, replacement)
+        moved = op.service.flows.replace_connection(op.actor, connection_id, replacement)
         out.print(f"moved {moved} step(s) to {replacement}", markup=False)

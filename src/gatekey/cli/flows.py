@@ -33,7 +33,7 @@ def flows_create(
 ) -> None:
     """Create a flow from a definition file."""
     with operating(project) as op:
-        flow = op.service.create_flow(op.actor, name=name, definition=_definition(file))
+        flow = op.service.flows.create(op.actor, name=name, definition=_definition(file))
         emit(flow, as_json, lambda: out.print(f"created {flow.id} {flow.name!r}", markup=False))
 
 
@@ -47,7 +47,7 @@ def flows_update(
 ) -> None:
     """Replace a flow's definition or rename it."""
     with operating(project) as op:
-        flow = op.service.update_flow(
+        flow = op.service.flows.update(
             op.actor,
             flow_id,
             name=name,
@@ -60,7 +60,7 @@ def flows_update(
 def flows_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
     """List flows and the connections their steps use."""
     with operating(project) as op:
-        found = op.service.list_flows(op.actor)
+        found = op.service.flows.list(op.actor)
         emit(
             found,
             as_json,
@@ -87,7 +87,7 @@ def flows_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> Non
 def flows_show(flow_id: str, project: ProjectOpt = "default") -> None:
     """Print a flow as JSON."""
     with operating(project) as op:
-        flow = op.service.get_flow(op.actor, flow_id)
+        flow = op.service.flows.get(op.actor, flow_id)
         typer.echo(flow.model_dump_json(indent=2))
 
 
@@ -95,7 +95,7 @@ def flows_show(flow_id: str, project: ProjectOpt = "default") -> None:
 def flows_delete(flow_id: str, project: ProjectOpt = "default") -> None:
     """Delete a flow."""
     with operating(project) as op:
-        op.service.delete_flow(op.actor, flow_id)
+        op.service.flows.delete(op.actor, flow_id)
         out.print(f"deleted {flow_id}", markup=False)
 
 
@@ -103,7 +103,7 @@ def flows_delete(flow_id: str, project: ProjectOpt = "default") -> None:
 def flows_webhook(flow_id: str, project: ProjectOpt = "default") -> None:
     """Create or rotate the flow's webhook URL (printed once; the old one stops working)."""
     with operating(project) as op:
-        secret = op.service.rotate_webhook(op.actor, flow_id)
+        secret = op.service.flows.rotate_webhook(op.actor, flow_id)
         out.print(
             f"{op.runtime.settings.origin}/hooks/{flow_id}/{secret}", markup=False, soft_wrap=True
         )

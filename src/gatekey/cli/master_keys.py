@@ -17,7 +17,7 @@ commands = group("Master keys: list, rotate, retire.")
 def master_list(as_json: JsonOpt = False) -> None:
     """List master keys and how many data keys each wraps."""
     with opened() as rt:
-        found = rt.service.master_keys()
+        found = rt.service.system.master_keys()
         emit(
             found,
             as_json,
@@ -56,7 +56,7 @@ def master_rotate(batch_size: Annotated[int, typer.Option(min=1, max=10000)] = 5
         def report(p: RotationProgress) -> None:
             bar.update(task, completed=p.done, total=p.done + p.remaining)
 
-        result = rt.service.rotate_master_key(batch_size=batch_size, progress=report)
+        result = rt.service.system.rotate_master_key(batch_size=batch_size, progress=report)
         bar.update(task, completed=result.done, total=max(result.done, 1))
     out.print(f"primary master key is {result.key_id}; rewrapped {result.done} data key(s)")
 
@@ -65,5 +65,5 @@ def master_rotate(batch_size: Annotated[int, typer.Option(min=1, max=10000)] = 5
 def master_retire(key_id: str) -> None:
     """Remove a master key; refused while any data key still uses it."""
     with opened() as rt:
-        rt.service.retire_master_key(key_id)
+        rt.service.system.retire_master_key(key_id)
         out.print(f"retired master key {key_id}")

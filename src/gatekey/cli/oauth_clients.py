@@ -27,7 +27,7 @@ def clients_add(
     """Register the project's OAuth client for an app; the secret is asked for, hidden."""
     secret = typer.prompt("Client secret", hide_input=True, err=True)
     with operating(project) as op:
-        client = op.service.register_oauth_client(
+        client = op.service.oauth_clients.register(
             op.actor,
             app=app_key,
             client_id=client_id,
@@ -45,7 +45,7 @@ def clients_add(
 def clients_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
     """List OAuth clients (secrets are never shown)."""
     with operating(project) as op:
-        found = op.service.list_oauth_clients(op.actor)
+        found = op.service.oauth_clients.list(op.actor)
         emit(
             found,
             as_json,
@@ -78,7 +78,7 @@ def clients_update(
     """Change a client's id, secret or scopes; its connections keep working."""
     secret = typer.prompt("New client secret", hide_input=True, err=True) if new_secret else None
     with operating(project) as op:
-        client = op.service.update_oauth_client(
+        client = op.service.oauth_clients.update(
             op.actor,
             oauth_client_id,
             client_id=client_id,
@@ -92,5 +92,5 @@ def clients_update(
 def clients_remove(oauth_client_id: str, project: ProjectOpt = "default") -> None:
     """Remove an OAuth client that no connection uses."""
     with operating(project) as op:
-        op.service.delete_oauth_client(op.actor, oauth_client_id)
+        op.service.oauth_clients.delete(op.actor, oauth_client_id)
         out.print(f"removed {oauth_client_id}", markup=False)

@@ -11,7 +11,7 @@ commands = group("Projects: the scope of keys and connections.")
 def projects_create(name: str, as_json: JsonOpt = False) -> None:
     """Create a project."""
     with opened() as rt:
-        project = rt.service.create_project(name)
+        project = rt.service.system.create_project(name)
         emit(project, as_json, lambda: out.print(f"created project {project.name} ({project.id})"))
 
 
@@ -19,7 +19,7 @@ def projects_create(name: str, as_json: JsonOpt = False) -> None:
 def projects_list(as_json: JsonOpt = False) -> None:
     """List projects."""
     with opened() as rt:
-        found = rt.service.list_projects()
+        found = rt.service.system.list_projects()
         emit(
             found,
             as_json,

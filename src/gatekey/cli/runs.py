@@ -26,7 +26,7 @@ def runs_trigger(
     except ValueError:
         raise errors.InvalidInput("--input must be a JSON object") from None
     with operating(project) as op:
-        run = op.service.trigger_run(op.actor, flow_id, data)
+        run = op.service.runs.trigger(op.actor, flow_id, data)
         emit(run, as_json, lambda: out.print(f"queued {run.id}", markup=False))
 
 
@@ -40,7 +40,7 @@ def runs_list(
 ) -> None:
     """List runs, newest first."""
     with operating(project) as op:
-        found = op.service.list_runs(
+        found = op.service.runs.list(
             op.actor, flow_id=flow, status=status, connection_id=connection
         )
         emit(
@@ -58,12 +58,12 @@ def runs_list(
 def runs_show(run_id: str, project: ProjectOpt = "default") -> None:
     """Print a run with its steps as JSON (secrets masked)."""
     with operating(project) as op:
-        typer.echo(op.service.get_run(op.actor, run_id).model_dump_json(indent=2))
+        typer.echo(op.service.runs.get(op.actor, run_id).model_dump_json(indent=2))
 
 
 @commands.command("retry")
 def runs_retry(run_id: str, project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
     """Queue a failed run again with its original input."""
     with operating(project) as op:
-        run = op.service.retry_run(op.actor, run_id)
+        run = op.service.runs.retry(op.actor, run_id)
         emit(run, as_json, lambda: out.print(f"queued {run.id} (retry of {run_id})", markup=False))

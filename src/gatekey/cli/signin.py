@@ -22,7 +22,7 @@ commands = typer.Typer()
 
 def signin_url(runtime: Runtime, project_id: str) -> str:
     """Mint a link for the project's admin (older unused ones stop working)."""
-    token = runtime.service.create_signin_link(project_id)
+    token = runtime.service.system.create_signin_link(project_id)
     return f"{runtime.settings.origin}/signin/{token}"
 
 
@@ -45,7 +45,7 @@ def signin_link(
 ) -> None:
     """Print a fresh one-time link that signs its opener in to the web pages as admin."""
     with opened() as rt:
-        found = rt.service.find_project(project)
+        found = rt.service.system.find_project(project)
         url = signin_url(rt, found.id)
         typer.echo(url)
         if not quiet:

@@ -38,7 +38,7 @@ def connections_export(
     elif not plaintext:
         passphrase = typer.prompt("Passphrase for the export", hide_input=True, err=True)
     with operating(project) as op:
-        document = op.service.export_connections(
+        document = op.service.transfer.export_connections(
             op.actor, passphrase=passphrase, plaintext=plaintext
         )
         file.touch(mode=0o600)
@@ -70,7 +70,7 @@ def connections_import(
             else typer.prompt("Passphrase of the export", hide_input=True, err=True)
         )
     with operating(project) as op:
-        result = op.service.import_connections(op.actor, document, passphrase=passphrase)
+        result = op.service.transfer.import_connections(op.actor, document, passphrase=passphrase)
         emit(
             result,
             as_json,

@@ -23,7 +23,7 @@ def webhooks_add(
 ) -> None:
     """Register an endpoint; prints the signing secret once."""
     with operating(project) as op:
-        created = op.service.add_webhook(
+        created = op.service.webhooks.add(
             op.actor, url=url, events=event or None, description=description
         )
         if as_json:
@@ -41,7 +41,7 @@ def webhooks_add(
 def webhooks_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
     """The project's endpoints and how their deliveries went."""
     with operating(project) as op:
-        found = op.service.list_webhooks(op.actor)
+        found = op.service.webhooks.list(op.actor)
         emit(
             found,
             as_json,
@@ -65,7 +65,7 @@ def webhooks_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> 
 def webhooks_remove(webhook_id: str, project: ProjectOpt = "default") -> None:
     """Remove an endpoint and its delivery log."""
     with operating(project) as op:
-        op.service.delete_webhook(op.actor, webhook_id)
+        op.service.webhooks.delete(op.actor, webhook_id)
         out.print(f"removed {webhook_id}")
 
 
@@ -78,7 +78,7 @@ def webhooks_deliveries(
 ) -> None:
     """The delivery log of an endpoint, newest first."""
     with operating(project) as op:
-        found = op.service.webhook_deliveries(op.actor, webhook_id, limit)
+        found = op.service.webhooks.deliveries(op.actor, webhook_id, limit)
         emit(
             found,
             as_json,
@@ -97,5 +97,5 @@ def webhooks_deliveries(
 def webhooks_ping(webhook_id: str, project: ProjectOpt = "default") -> None:
     """Queue a webhook.ping event to the endpoint (sent by the worker or the server)."""
     with operating(project) as op:
-        op.service.ping_webhook(op.actor, webhook_id)
+        op.service.webhooks.ping(op.actor, webhook_id)
         out.print(f"queued a ping to {webhook_id}")

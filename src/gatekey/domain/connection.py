@@ -9,12 +9,14 @@ the result, so every status change in Gatekey is decided here and emits at most 
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from gatekey.domain.roles import Role as Role  # its home is domain.roles
-from gatekey.errors import InvalidName
+from gatekey.errors import InvalidInput, InvalidName, PayloadTooLarge
 
 MAX_NAME = 200
 
@@ -130,3 +132,17 @@ def clean_name(name: object, *, what: str = "name", limit: int = MAX_NAME) -> st
 def name_key(name: str) -> str:
     """Return the key that makes names unique per project regardless of case."""
     return name.casefold()
+
+
+MAX_METADATA_BYTES = 16 * 1024
+
+
+def check_metadata(metadata: Any) -> dict[str, Any]:
+    """A connection's metadata: an object of at most 16 KiB of JSON."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise InvalidInput("metadata must be an object")
+    if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
+        raise PayloadTooLarge(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KiB")
+    return metadata

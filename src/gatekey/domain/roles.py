@@ -67,6 +67,7 @@ PERMISSIONS: Mapping[str, frozenset[AnyRole]] = MappingProxyType(
         "replace_connection": _ADMIN,
         "audit_trail": _ADMIN,
         "resolve_credentials": _USE,
+        "open_credentials": _ADMIN,  # the whole secret, refresh token included: edits, exports
         "proxy": _USE,
         "export_connections": _ADMIN,
         "import_connections": _ADMIN,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from gatekey.catalog.loader import app_from_data
+from gatekey.catalog.loader import Catalog, app_from_data
 from gatekey.catalog.schema import KEY_PATTERN, App, public_view
+from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import (
     AppExists,
     AppInUse,
@@ -20,7 +22,8 @@ from gatekey.errors import (
     PermissionDenied,
 )
 from gatekey.models import AppSummary
-from gatekey.service.base import Actor, ServiceBase
+from gatekey.service.actor import Actor, authorize
+from gatekey.service.context import Context
 from gatekey.store import apps as app_rows
 from gatekey.store import audit as audit_rows
 
@@ -49,15 +52,20 @@ def stored_definition(app: App) -> dict[str, Any]:
     return view
 
 
-class AppsMixin(ServiceBase):
+@checked_arguments
+class ProjectApps:
     """List and show apps; add, replace and delete the actor's project apps."""
 
-    def list_apps(self, actor: Actor, text: str | None = None) -> list[AppSummary]:
-        self._authorize(actor, "list_apps")
+    def __init__(self, ctx: Context, catalog: Catalog) -> None:
+        self.ctx = ctx
+        self.catalog = catalog
+
+    def list(self, actor: Actor, text: str | None = None) -> builtins.list[AppSummary]:
+        authorize(actor, "list_apps")
         needle = (text or "").casefold()
-        apps, unusable = self.apps.listing(actor.project_id)
+        apps, unusable = self.ctx.registry.listing(actor.project_id)
         usable = [
-            AppSummary.of(app, self.apps.source(app))
+            AppSummary.of(app, self.ctx.registry.source(app))
             for app in apps
             if not needle
             or needle in app.key
@@ -81,38 +89,38 @@ class AppsMixin(ServiceBase):
         ]
         return usable + refused
 
-    def get_app(self, actor: Actor, key: str) -> App:
-        self._authorize(actor, "get_app")
-        return self.apps.get(actor.project_id, key)
+    def get(self, actor: Actor, key: str) -> App:
+        authorize(actor, "get_app")
+        return self.ctx.registry.get(actor.project_id, key)
 
-    def add_app(self, actor: Actor, definition: Any) -> App:
+    def add(self, actor: Actor, definition: Any) -> App:
         """Add an app to the actor's project; it is validated like a catalog file."""
-        self._authorize(actor, "add_app")
+        authorize(actor, "add_app")
         app = _definition(definition)
         if app.key in self.catalog:
             raise AppExists(f"the catalog already has an app {app.key!r}; pick another key")
         try:
-            with self.db.write() as conn:
+            with self.ctx.db.write() as conn:
                 app_rows.insert(
-                    conn, actor.project_id, app.key, stored_definition(app), self.clock()
+                    conn, actor.project_id, app.key, stored_definition(app), self.ctx.now()
                 )
                 audit_rows.record_now(
-                    conn, [self._event(actor, "app.create", "app", app.key, name=app.name)]
+                    conn, [self.ctx.event(actor, "app.create", "app", app.key, name=app.name)]
                 )
         except IntegrityError:
             raise AppExists(f"this project already has an app {app.key!r}") from None
-        return self.apps.get(actor.project_id, app.key)
+        return self.ctx.registry.get(actor.project_id, app.key)
 
-    def replace_app(self, actor: Actor, key: str, definition: Any) -> App:
+    def replace(self, actor: Actor, key: str, definition: Any) -> App:
         """Replace a project app's definition; auth kinds its connections use must stay."""
-        self._authorize(actor, "replace_app")
+        authorize(actor, "replace_app")
         self._own_app_key(key)
         if isinstance(definition, dict) and "key" not in definition:
             definition = {**definition, "key": key}
         app = _definition(definition)
         if app.key != key:
             raise InvalidInput(f"the definition's key {app.key!r} is not {key!r}; keys stay")
-        with self.db.write() as conn:
+        with self.ctx.db.write() as conn:
             if app_rows.get(conn, actor.project_id, key) is None:
                 raise NotFound(f"this project has no app {key!r}", app=key)
             kept = {m.kind.value for m in app.auth}
@@ -128,17 +136,17 @@ class AppsMixin(ServiceBase):
                     "the new definition drops; keep them or delete those connections first",
                     connections=sum(dropped.values()),
                 )
-            app_rows.replace(conn, actor.project_id, key, stored_definition(app), self.clock())
+            app_rows.replace(conn, actor.project_id, key, stored_definition(app), self.ctx.now())
             audit_rows.record_now(
-                conn, [self._event(actor, "app.update", "app", key, name=app.name)]
+                conn, [self.ctx.event(actor, "app.update", "app", key, name=app.name)]
             )
-        return self.apps.get(actor.project_id, key)
+        return self.ctx.registry.get(actor.project_id, key)
 
-    def delete_app(self, actor: Actor, key: str) -> None:
+    def delete(self, actor: Actor, key: str) -> None:
         """Delete a project app no connection or flow uses, with its OAuth client."""
-        self._authorize(actor, "delete_app")
+        authorize(actor, "delete_app")
         self._own_app_key(key)
-        with self.db.write() as conn:
+        with self.ctx.db.write() as conn:
             if app_rows.get(conn, actor.project_id, key) is None:
                 raise NotFound(f"this project has no app {key!r}", app=key)
             used = sum(app_rows.auth_kinds_in_use(conn, actor.project_id, key).values())
@@ -151,7 +159,7 @@ class AppsMixin(ServiceBase):
                     flows=users,
                 )
             app_rows.remove(conn, actor.project_id, key)
-            audit_rows.record_now(conn, [self._event(actor, "app.delete", "app", key)])
+            audit_rows.record_now(conn, [self.ctx.event(actor, "app.delete", "app", key)])
 
     def _own_app_key(self, key: str) -> None:
         if not isinstance(key, str) or not _KEY.fullmatch(key):

@@ -2,36 +2,44 @@
 
 from __future__ import annotations
 
+from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import PermissionDenied
 from gatekey.models import AuditBreak, AuditEvent, AuditVerification
-from gatekey.service.base import Actor, ServiceBase
+from gatekey.service.actor import Actor, authorize
+from gatekey.service.context import Context
 from gatekey.store import audit as audit_rows
 
 
-class AuditMixin(ServiceBase):
+@checked_arguments
+class AuditTrail:
     """The project's trail for admins; verification of one chain or, for the operator, all."""
 
-    def project_audit(
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def events(
         self, actor: Actor, *, object_id: str | None = None, limit: int = 100
     ) -> list[AuditEvent]:
         """The newest entries of the actor's project, optionally about one object."""
-        self._authorize(actor, "project_audit")
-        self.audit.flush()
-        with self.db.read() as conn:
+        authorize(actor, "project_audit")
+        self.ctx.audit.flush()
+        with self.ctx.db.read() as conn:
             found = audit_rows.events_for(conn, actor.project_id, object_id, limit)
         return [AuditEvent.model_validate(r._asdict()) for r in found]
 
-    def verify_audit(self, actor: Actor, *, every_project: bool = False) -> AuditVerification:
+    def verify(self, actor: Actor, *, every_project: bool = False) -> AuditVerification:
         """Recompute the hash chain of the actor's project (or every chain, for the operator).
 
         ``ok`` is false when an entry was edited, removed or inserted, or the newest ones were cut.
         The chains are read on one snapshot, so writers in other processes cause no false break.
         """
-        self._authorize(actor, "verify_audit")
+        authorize(actor, "verify_audit")
         if every_project and actor.key_id != "operator":
             raise PermissionDenied("only the operator verifies every project's chain")
-        self.audit.flush()
-        result = audit_rows.verify_snapshot(self.db, None if every_project else actor.project_id)
+        self.ctx.audit.flush()
+        result = audit_rows.verify_snapshot(
+            self.ctx.db, None if every_project else actor.project_id
+        )
         return AuditVerification(
             ok=not result.breaks,
             chains=result.chains,

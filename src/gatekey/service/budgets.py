@@ -16,7 +16,7 @@ from gatekey.metrics import Metrics
 from gatekey.ratelimit import Charge, Limiter, Limits
 
 if TYPE_CHECKING:
-    from gatekey.service.base import Actor
+    from gatekey.service.actor import Actor
 
 FAILURES = "auth_failures_per_client"
 

@@ -29,6 +29,7 @@ from gatekey.crypto.vault import Vault
 from gatekey.domain.apply import AppliedAuth, apply
 from gatekey.domain.connection import Status
 from gatekey.domain.credentials import check_scopes, handed_out, inactive_error
+from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import GatekeyError, InvalidId, InvalidInput, NotFound
 from gatekey.metrics import Metrics
 from gatekey.models import BasicAuth, Credentials
@@ -87,6 +88,7 @@ class _Reading:
         self.auth: AppliedAuth | None = None
 
 
+@checked_arguments
 class Resolver:
     def __init__(
         self,
@@ -161,8 +163,9 @@ class Resolver:
         return Credentials.trusted(values)
 
     def open(self, actor: Actor, connection_id: str) -> Opened:
-        """Read the connection whole and open its secret, for edits, tests and exports (the
-        caller has checked the actor's role)."""
+        """Read the connection whole and open its secret, for edits, tests and exports: the
+        whole secret, refresh token included, so admins only."""
+        authorize(actor, "open_credentials")
         check_id(connection_id)
         found = self._reader.whole(actor.project_id, connection_id)
         if found is None:

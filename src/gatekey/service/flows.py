@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import secrets
@@ -12,17 +13,26 @@ from sqlalchemy.exc import IntegrityError
 from gatekey import ids
 from gatekey.domain import flows as flow_rules
 from gatekey.domain.connection import clean_name, name_key
+from gatekey.domain.inputs import checked_arguments
 from gatekey.domain.roles import Internal
 from gatekey.errors import DuplicateName, InvalidFields, InvalidId, InvalidInput, NotFound
 from gatekey.models import ConnectionUsage, Flow, FlowStepRef, FlowUse
-from gatekey.service.base import Actor, ServiceBase
+from gatekey.service.actor import Actor, authorize
+from gatekey.service.context import Context
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as connection_rows
 from gatekey.store import flows as rows
+from gatekey.store.database import Database
+from gatekey.workflows.registry import StepRegistry
 
 
-class FlowsMixin(ServiceBase):
+@checked_arguments
+class Flows:
     """Create, list, change and delete flows; answer which flows use a connection."""
+
+    def __init__(self, ctx: Context, step_registry: StepRegistry) -> None:
+        self.ctx = ctx
+        self.step_registry = step_registry
 
     @staticmethod
     def _check_flow_id(flow_id: str) -> None:
@@ -54,7 +64,7 @@ class FlowsMixin(ServiceBase):
         flow = flow_rules.parse(definition)
         problems: list[dict[str, str]] = []
         refs: list[tuple[str, str, str | None]] = []
-        with self.db.read() as conn:
+        with self.ctx.db.read() as conn:
             for index, step in enumerate(flow.steps):
                 where = f"steps.{index}"
                 if step.python is not None and step.python.callable not in self.step_registry:
@@ -66,7 +76,7 @@ class FlowsMixin(ServiceBase):
                             "group or GATEKEY_STEPS)",
                         }
                     )
-                if self.apps.find(actor.project_id, step.app, conn) is None:
+                if self.ctx.registry.find(actor.project_id, step.app, conn) is None:
                     problems.append({"field": f"{where}.app", "message": f"no app {step.app!r}"})
                     continue
                 if step.connection == "default":
@@ -96,16 +106,14 @@ class FlowsMixin(ServiceBase):
             raise InvalidFields("the flow definition is not valid", errors=problems)
         return flow.model_dump(mode="json", exclude_none=True), refs
 
-    def create_flow(
-        self, actor: Actor, *, name: str, definition: Any, description: str = ""
-    ) -> Flow:
-        self._authorize(actor, "create_flow")
+    def create(self, actor: Actor, *, name: str, definition: Any, description: str = "") -> Flow:
+        authorize(actor, "create_flow")
         display = clean_name(name)
         stored, refs = self._validated(actor, definition)
-        now = self.clock()
+        now = self.ctx.now()
         flow_id = ids.new_id("flow")
         try:
-            with self._changing(actor, "flow.create", "flow", flow_id) as conn:
+            with self.ctx.changing(actor, "flow.create", "flow", flow_id) as conn:
                 if rows.name_taken(conn, actor.project_id, name_key(display), None):
                     raise DuplicateName(f"a flow named {display!r} already exists")
                 rows.insert(
@@ -124,31 +132,31 @@ class FlowsMixin(ServiceBase):
                 )
                 rows.replace_refs(conn, actor.project_id, flow_id, refs)
                 audit_rows.record_now(
-                    conn, [self._event(actor, "flow.create", "flow", flow_id, steps=len(refs))]
+                    conn, [self.ctx.event(actor, "flow.create", "flow", flow_id, steps=len(refs))]
                 )
         except IntegrityError:
             raise DuplicateName(f"a flow named {display!r} already exists") from None
-        return self.get_flow(actor, flow_id)
+        return self.get(actor, flow_id)
 
-    def list_flows(self, actor: Actor, *, connection_id: str | None = None) -> list[Flow]:
-        self._authorize(actor, "list_flows")
-        with self.db.read() as conn:
+    def list(self, actor: Actor, *, connection_id: str | None = None) -> builtins.list[Flow]:
+        authorize(actor, "list_flows")
+        with self.ctx.db.read() as conn:
             found = [self._flow_of(conn, r) for r in rows.all_of(conn, actor.project_id)]
         if connection_id is not None:
-            users = {u.flow_id for u in self.connection_usage(actor, connection_id).flows}
+            users = {u.flow_id for u in self.usage(actor, connection_id).flows}
             found = [f for f in found if f.id in users]
         return found
 
-    def get_flow(self, actor: Actor, flow_id: str) -> Flow:
-        self._authorize(actor, "get_flow")
+    def get(self, actor: Actor, flow_id: str) -> Flow:
+        authorize(actor, "get_flow")
         self._check_flow_id(flow_id)
-        with self.db.read() as conn:
+        with self.ctx.db.read() as conn:
             row = rows.get(conn, actor.project_id, flow_id)
             if row is None:
                 raise NotFound(f"flow {flow_id} not found", id=flow_id)
             return self._flow_of(conn, row)
 
-    def update_flow(
+    def update(
         self,
         actor: Actor,
         flow_id: str,
@@ -157,9 +165,9 @@ class FlowsMixin(ServiceBase):
         definition: Any = None,
         description: str | None = None,
     ) -> Flow:
-        self._authorize(actor, "update_flow")
+        authorize(actor, "update_flow")
         self._check_flow_id(flow_id)
-        values: dict[str, Any] = {"updated_at": self.clock()}
+        values: dict[str, Any] = {"updated_at": self.ctx.now()}
         refs = None
         if name is not None:
             display = clean_name(name)
@@ -168,7 +176,7 @@ class FlowsMixin(ServiceBase):
             values["definition"], refs = self._validated(actor, definition)
         if description is not None:
             values["description"] = str(description)[:2000]
-        with self._changing(actor, "flow.update", "flow", flow_id) as conn:
+        with self.ctx.changing(actor, "flow.update", "flow", flow_id) as conn:
             if name is not None and rows.name_taken(
                 conn, actor.project_id, values["name_key"], flow_id
             ):
@@ -177,22 +185,22 @@ class FlowsMixin(ServiceBase):
                 raise NotFound(f"flow {flow_id} not found", id=flow_id)
             if refs is not None:
                 rows.replace_refs(conn, actor.project_id, flow_id, refs)
-            audit_rows.record_now(conn, [self._event(actor, "flow.update", "flow", flow_id)])
-        return self.get_flow(actor, flow_id)
+            audit_rows.record_now(conn, [self.ctx.event(actor, "flow.update", "flow", flow_id)])
+        return self.get(actor, flow_id)
 
-    def delete_flow(self, actor: Actor, flow_id: str) -> None:
-        self._authorize(actor, "delete_flow")
+    def delete(self, actor: Actor, flow_id: str) -> None:
+        authorize(actor, "delete_flow")
         self._check_flow_id(flow_id)
-        with self._changing(actor, "flow.delete", "flow", flow_id) as conn:
+        with self.ctx.changing(actor, "flow.delete", "flow", flow_id) as conn:
             if not rows.remove(conn, actor.project_id, flow_id):
                 raise NotFound(f"flow {flow_id} not found", id=flow_id)
-            audit_rows.record_now(conn, [self._event(actor, "flow.delete", "flow", flow_id)])
+            audit_rows.record_now(conn, [self.ctx.event(actor, "flow.delete", "flow", flow_id)])
 
-    def connection_usage(self, actor: Actor, connection_id: str) -> ConnectionUsage:
+    def usage(self, actor: Actor, connection_id: str) -> ConnectionUsage:
         """Return the flows, and their steps, that use a connection (as default included)."""
-        self._authorize(actor, "connection_usage")
+        authorize(actor, "connection_usage")
         ids.check("conn", connection_id)
-        with self.db.read() as conn:
+        with self.ctx.db.read() as conn:
             if connection_rows.get(conn, actor.project_id, connection_id) is None:
                 raise NotFound(f"connection {connection_id} not found", id=connection_id)
             found = rows.using(conn, actor.project_id, connection_id)
@@ -213,11 +221,11 @@ class FlowsMixin(ServiceBase):
         Both must be connections of the same app in the actor's project; one transaction.
         Return how many steps moved.
         """
-        self._authorize(actor, "replace_connection")
+        authorize(actor, "replace_connection")
         ids.check("conn", connection_id)
         ids.check("conn", replacement_id)
         moved = 0
-        with self._changing(actor, "connection.replace", "connection", connection_id) as conn:
+        with self.ctx.changing(actor, "connection.replace", "connection", connection_id) as conn:
             old = connection_rows.get(conn, actor.project_id, connection_id)
             new = connection_rows.get(conn, actor.project_id, replacement_id)
             if old is None or new is None:
@@ -245,14 +253,14 @@ class FlowsMixin(ServiceBase):
                     conn,
                     actor.project_id,
                     row.id,
-                    {"definition": definition, "updated_at": self.clock()},
+                    {"definition": definition, "updated_at": self.ctx.now()},
                 )
                 rows.move_refs(conn, row.id, connection_id, replacement_id)
                 moved += len(changed)
             audit_rows.record_now(
                 conn,
                 [
-                    self._event(
+                    self.ctx.event(
                         actor,
                         "connection.replace",
                         "connection",
@@ -266,25 +274,26 @@ class FlowsMixin(ServiceBase):
 
     def rotate_webhook(self, actor: Actor, flow_id: str) -> str:
         """Give the flow a new webhook secret (the old URL stops working); return it once."""
-        self._authorize(actor, "rotate_webhook")
-        self.get_flow(actor, flow_id)
+        authorize(actor, "rotate_webhook")
+        self.get(actor, flow_id)
         secret = secrets.token_urlsafe(32)
-        with self._changing(actor, "flow.webhook", "flow", flow_id) as conn:
+        with self.ctx.changing(actor, "flow.webhook", "flow", flow_id) as conn:
             rows.set_values(
                 conn,
                 actor.project_id,
                 flow_id,
                 {"webhook_hash": hashlib.sha256(secret.encode()).hexdigest()},
             )
-            audit_rows.record_now(conn, [self._event(actor, "flow.webhook", "flow", flow_id)])
+            audit_rows.record_now(conn, [self.ctx.event(actor, "flow.webhook", "flow", flow_id)])
         return secret
 
-    def webhook_actor(self, flow_id: str, secret: str) -> Actor:
-        """Return who a webhook call acts as, if the flow's current secret matches."""
-        ids.check("flow", flow_id)
-        digest = hashlib.sha256(secret.encode()).hexdigest()
-        with self.db.read() as conn:
-            row = rows.by_webhook(conn, digest)
-        if row is None or row.id != flow_id or not hmac.compare_digest(row.webhook_hash, digest):
-            raise NotFound("no such webhook")
-        return Actor(row.project_id, key_id=f"webhook:{flow_id}", role=Internal.FLOW_WEBHOOK)
+
+def webhook_actor(db: Database, flow_id: str, secret: str) -> Actor:
+    """Return who a webhook call acts as, if the flow's current secret matches."""
+    ids.check("flow", flow_id)
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    with db.read() as conn:
+        row = rows.by_webhook(conn, digest)
+    if row is None or row.id != flow_id or not hmac.compare_digest(row.webhook_hash, digest):
+        raise NotFound("no such webhook")
+    return Actor(row.project_id, key_id=f"webhook:{flow_id}", role=Internal.FLOW_WEBHOOK)

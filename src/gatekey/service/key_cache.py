@@ -39,7 +39,7 @@ class KeyCache:
         max_entries: int = 10_000,
     ) -> None:
         self.ttl = ttl
-        self._monotonic = monotonic
+        self.monotonic = monotonic
         self._max = max_entries
         self._keys: dict[str, KnownKey] = {}
         self._lock = threading.Lock()
@@ -49,7 +49,7 @@ class KeyCache:
         known = self._keys.get(token_hash)
         if known is None:
             return None
-        if known.until <= self._monotonic() or (
+        if known.until <= self.monotonic() or (
             known.expires_at is not None and known.expires_at <= now
         ):
             with self._lock:
@@ -62,7 +62,7 @@ class KeyCache:
     ) -> None:
         if self.ttl <= 0:
             return
-        known = KnownKey(project_id, key_id, role, expires_at, self._monotonic() + self.ttl)
+        known = KnownKey(project_id, key_id, role, expires_at, self.monotonic() + self.ttl)
         with self._lock:
             if len(self._keys) >= self._max:
                 self._keys.pop(next(iter(self._keys)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -16,27 +17,30 @@ from gatekey.models import (
     MasterKeyInfo,
     RotationProgress,
 )
-from gatekey.service.base import ServiceBase
+from gatekey.service.context import Context
 from gatekey.store import audit as audit_rows
 from gatekey.store import sealed
 from gatekey.store.audit import Event
 from gatekey.store.tables import SEALED_TABLES
 
 
-class MasterKeysMixin(ServiceBase):
+class MasterKeys:
     """Operator actions on the master keys."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     def _record_key_event(
         self, conn: DbConnection, action: str, key_id: str, detail: dict[str, Any] | None = None
     ) -> None:
         event = Event(
-            self.clock(), None, "operator", action, "master_key", key_id, "ok", detail or {}
+            self.ctx.now(), None, "operator", action, "master_key", key_id, "ok", detail or {}
         )
         audit_rows.record_now(conn, [event])
 
-    def master_keys(self) -> list[MasterKeyInfo]:
-        ring = self.vault.reload()
-        with self.db.read() as conn:
+    def list(self) -> builtins.list[MasterKeyInfo]:
+        ring = self.ctx.vault.reload()
+        with self.ctx.db.read() as conn:
             usage = sealed.key_usage(conn)
         known = list(ring.ids) + sorted(set(usage) - set(ring.ids))
         return [
@@ -46,12 +50,12 @@ class MasterKeysMixin(ServiceBase):
             for k in known
         ]
 
-    def check_master_keys(self) -> None:
+    def check(self) -> None:
         """Fail start-up, naming the key, if stored data needs a master key we do not have."""
-        with self.db.read() as conn:
-            self.vault.check_available(set(sealed.key_usage(conn)))
+        with self.ctx.db.read() as conn:
+            self.ctx.vault.check_available(set(sealed.key_usage(conn)))
 
-    def rotate_master_key(
+    def rotate(
         self,
         *,
         batch_size: int = 500,
@@ -62,21 +66,21 @@ class MasterKeysMixin(ServiceBase):
         Each batch commits on its own, so a crash loses at most one batch of work; running the
         command again resumes with whatever is still wrapped by an older key.
         """
-        ring = self.vault.reload()
-        with self.db.read() as conn:
+        ring = self.ctx.vault.reload()
+        with self.ctx.db.read() as conn:
             usage = sealed.key_usage(conn)
         leftover = sum(n for k, n in usage.items() if k != ring.primary.id)
         if leftover == 0:
-            self.vault.provider.add(generate(self.clock(), taken=ring.ids))
-            ring = self.vault.reload()
-            with self.db.write() as conn:
+            self.ctx.vault.provider.add(generate(self.ctx.now(), taken=ring.ids))
+            ring = self.ctx.vault.reload()
+            with self.ctx.db.write() as conn:
                 self._record_key_event(conn, "keys.add", ring.primary.id)
             usage = {ring.primary.id: 0, **usage}
         remaining = sum(n for k, n in usage.items() if k != ring.primary.id)
         done = 0
         for table in SEALED_TABLES:
             while True:
-                with self.db.write() as conn:
+                with self.ctx.db.write() as conn:
                     batch = sealed.not_wrapped_by(conn, table, ring.primary.id, batch_size)
                     if not batch:
                         break
@@ -86,7 +90,7 @@ class MasterKeysMixin(ServiceBase):
                         [
                             (
                                 r.id,
-                                self.vault.rewrap(r.project_id, r.id, sealed.sealed_of(r)),
+                                self.ctx.vault.rewrap(r.project_id, r.id, sealed.sealed_of(r)),
                                 r.kek_id,
                             )
                             for r in batch
@@ -98,18 +102,18 @@ class MasterKeysMixin(ServiceBase):
                     progress(
                         RotationProgress(key_id=ring.primary.id, done=done, remaining=remaining)
                     )
-        with self.db.write() as conn:
+        with self.ctx.db.write() as conn:
             self._record_key_event(conn, "keys.rotate", ring.primary.id, {"rewrapped": done})
         return RotationProgress(key_id=ring.primary.id, done=done, remaining=0)
 
-    def retire_master_key(self, key_id: str) -> None:
+    def retire(self, key_id: str) -> None:
         """Remove a master key that no data key references any more."""
-        ring = self.vault.reload()
+        ring = self.ctx.vault.reload()
         if key_id not in ring:
             raise NotFound(f"master key {key_id!r} is not configured")
         if key_id == ring.primary.id:
             raise KeyInUse(f"master key {key_id!r} is the primary key; rotate first")
-        with self.db.read() as conn:
+        with self.ctx.db.read() as conn:
             in_use = sealed.key_usage(conn).get(key_id, 0)
         if in_use:
             raise KeyInUse(
@@ -118,7 +122,7 @@ class MasterKeysMixin(ServiceBase):
                 key_id=key_id,
                 data_keys=in_use,
             )
-        self.vault.provider.remove(key_id)
-        self.vault.reload()
-        with self.db.write() as conn:
+        self.ctx.vault.provider.remove(key_id)
+        self.ctx.vault.reload()
+        with self.ctx.db.write() as conn:
             self._record_key_event(conn, "keys.retire", key_id)

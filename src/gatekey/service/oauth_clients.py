@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind
+from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import (
     Conflict,
     InvalidFields,
@@ -17,11 +19,12 @@ from gatekey.errors import (
     OAuthClientMissing,
 )
 from gatekey.models import OAuthClient
-from gatekey.oauth.provider import ClientCredentials
-from gatekey.service.base import Actor, ServiceBase
+from gatekey.service.actor import Actor, authorize
+from gatekey.service.context import Context
 from gatekey.store import audit as audit_rows
 from gatekey.store import oauth as oauth_rows
 from gatekey.store import sealed
+from gatekey.store.database import Database
 
 MAX_CLIENT_FIELD = 500
 
@@ -65,11 +68,15 @@ def parse_scopes(value: Any) -> list[str] | None:
     return [s.strip() for s in value]
 
 
-class OAuthClientsMixin(ServiceBase):
+@checked_arguments
+class OAuthClients:
     """Register, list, change and remove the OAuth clients of the actor's project."""
 
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
     def _oauth_app(self, project_id: str, key: str) -> App:
-        entry = self.apps.get(project_id, key)
+        entry = self.ctx.registry.get(project_id, key)
         if not any(m.kind is AuthKind.OAUTH2 for m in entry.auth):
             raise InvalidInput(f"{entry.name} does not use the OAuth2 authorization-code flow")
         return entry
@@ -79,7 +86,7 @@ class OAuthClientsMixin(ServiceBase):
         if not isinstance(oauth_client_id, str) or not ids.is_valid("oac", oauth_client_id):
             raise InvalidId("OAuth client ids look like oac_ followed by 26 characters")
 
-    def register_oauth_client(
+    def register(
         self,
         actor: Actor,
         *,
@@ -89,16 +96,16 @@ class OAuthClientsMixin(ServiceBase):
         scopes: Any = None,
     ) -> OAuthClient:
         """Register the project's OAuth client for an app (one per app)."""
-        self._authorize(actor, "register_oauth_client")
+        authorize(actor, "register_oauth_client")
         entry = self._oauth_app(actor.project_id, app)
         cid = _text(client_id, "client_id")
         secret = _text(client_secret, "client_secret")
         scope_list = parse_scopes(scopes)
-        now = self.clock()
+        now = self.ctx.now()
         oauth_client_id = ids.new_id("oac")
-        box = self.vault.seal(actor.project_id, oauth_client_id, {"client_secret": secret})
+        box = self.ctx.vault.seal(actor.project_id, oauth_client_id, {"client_secret": secret})
         try:
-            with self._changing(
+            with self.ctx.changing(
                 actor, "oauth_client.create", "oauth_client", oauth_client_id
             ) as conn:
                 if oauth_rows.client_for_app(conn, actor.project_id, entry.key) is not None:
@@ -122,31 +129,31 @@ class OAuthClientsMixin(ServiceBase):
                 audit_rows.record_now(
                     conn,
                     [
-                        self._event(
+                        self.ctx.event(
                             actor, "oauth_client.create", "oauth_client", oauth_client_id, app=app
                         )
                     ],
                 )
         except IntegrityError:
             raise Conflict(f"an OAuth client for {entry.name} is already registered") from None
-        return self.get_oauth_client(actor, oauth_client_id)
+        return self.get(actor, oauth_client_id)
 
-    def list_oauth_clients(self, actor: Actor) -> list[OAuthClient]:
-        self._authorize(actor, "list_oauth_clients")
-        with self.db.read() as conn:
+    def list(self, actor: Actor) -> builtins.list[OAuthClient]:
+        authorize(actor, "list_oauth_clients")
+        with self.ctx.db.read() as conn:
             return [_client_of(r) for r in oauth_rows.clients_of(conn, actor.project_id)]
 
-    def get_oauth_client(self, actor: Actor, oauth_client_id: str) -> OAuthClient:
-        self._authorize(actor, "get_oauth_client")
+    def get(self, actor: Actor, oauth_client_id: str) -> OAuthClient:
+        authorize(actor, "get_oauth_client")
         self._check_client_id(oauth_client_id)
-        with self.db.read() as conn:
+        with self.ctx.db.read() as conn:
             row = oauth_rows.client_by_id(conn, actor.project_id, oauth_client_id)
             if row is None:
                 raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
             used = oauth_rows.connections_using(conn, actor.project_id, oauth_client_id)
         return _client_of(row, used)
 
-    def update_oauth_client(
+    def update(
         self,
         actor: Actor,
         oauth_client_id: str,
@@ -157,15 +164,15 @@ class OAuthClientsMixin(ServiceBase):
         clear_scopes: bool = False,
     ) -> OAuthClient:
         """Change the client id, the secret or the scopes override; connections keep working."""
-        self._authorize(actor, "update_oauth_client")
+        authorize(actor, "update_oauth_client")
         self._check_client_id(oauth_client_id)
-        values: dict[str, Any] = {"updated_at": self.clock()}
+        values: dict[str, Any] = {"updated_at": self.ctx.now()}
         changed = []
         if client_id is not None:
             values["client_id"] = _text(client_id, "client_id")
             changed.append("client_id")
         if client_secret is not None:
-            box = self.vault.seal(
+            box = self.ctx.vault.seal(
                 actor.project_id,
                 oauth_client_id,
                 {"client_secret": _text(client_secret, "client_secret")},
@@ -175,13 +182,15 @@ class OAuthClientsMixin(ServiceBase):
         if scopes is not None or clear_scopes:
             values["scopes"] = None if clear_scopes else parse_scopes(scopes)
             changed.append("scopes")
-        with self._changing(actor, "oauth_client.update", "oauth_client", oauth_client_id) as conn:
+        with self.ctx.changing(
+            actor, "oauth_client.update", "oauth_client", oauth_client_id
+        ) as conn:
             if not oauth_rows.update_client(conn, actor.project_id, oauth_client_id, values):
                 raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
             audit_rows.record_now(
                 conn,
                 [
-                    self._event(
+                    self.ctx.event(
                         actor,
                         "oauth_client.update",
                         "oauth_client",
@@ -190,13 +199,15 @@ class OAuthClientsMixin(ServiceBase):
                     )
                 ],
             )
-        return self.get_oauth_client(actor, oauth_client_id)
+        return self.get(actor, oauth_client_id)
 
-    def delete_oauth_client(self, actor: Actor, oauth_client_id: str) -> None:
+    def delete(self, actor: Actor, oauth_client_id: str) -> None:
         """Remove a client no connection uses."""
-        self._authorize(actor, "delete_oauth_client")
+        authorize(actor, "delete_oauth_client")
         self._check_client_id(oauth_client_id)
-        with self._changing(actor, "oauth_client.delete", "oauth_client", oauth_client_id) as conn:
+        with self.ctx.changing(
+            actor, "oauth_client.delete", "oauth_client", oauth_client_id
+        ) as conn:
             # Another project's client is missing here: look it up in the actor's project
             # before saying anything about it, its connections included.
             if oauth_rows.client_by_id(conn, actor.project_id, oauth_client_id) is None:
@@ -211,21 +222,18 @@ class OAuthClientsMixin(ServiceBase):
                 raise NotFound(f"OAuth client {oauth_client_id} not found", id=oauth_client_id)
             audit_rows.record_now(
                 conn,
-                [self._event(actor, "oauth_client.delete", "oauth_client", oauth_client_id)],
+                [self.ctx.event(actor, "oauth_client.delete", "oauth_client", oauth_client_id)],
             )
 
-    def _client_secret(self, project_id: str, oauth_client_id: str) -> ClientCredentials:
-        """Return a client's id and decrypted secret (for token requests only)."""
-        return self.client_secrets(project_id, oauth_client_id)
 
-    def _client_for_app(self, project_id: str, entry: App) -> tuple[str, list[str] | None]:
-        """Return the id and scopes override of the project's client for an app."""
-        with self.db.read() as conn:
-            row = oauth_rows.client_for_app(conn, project_id, entry.key)
-        if row is None:
-            raise OAuthClientMissing(
-                f"no OAuth client is registered for {entry.name} in this project; "
-                "register one with its client id and secret",
-                app=entry.key,
-            )
-        return row.id, row.scopes
+def registered_client(db: Database, project_id: str, entry: App) -> tuple[str, list[str] | None]:
+    """The id and scopes override of the project's OAuth client for an app."""
+    with db.read() as conn:
+        row = oauth_rows.client_for_app(conn, project_id, entry.key)
+    if row is None:
+        raise OAuthClientMissing(
+            f"no OAuth client is registered for {entry.name} in this project; "
+            "register one with its client id and secret",
+            app=entry.key,
+        )
+    return row.id, row.scopes

@@ -16,10 +16,13 @@ from urllib.parse import unquote, urlsplit
 
 import httpx2
 
+from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import InvalidInput, ProviderUnavailable
+from gatekey.metrics import Metrics
 from gatekey.models import Credentials
-from gatekey.service.base import Actor
-from gatekey.service.connections import ConnectionsMixin
+from gatekey.probe import Prober
+from gatekey.service.actor import Actor, authorize
+from gatekey.service.credentials import Resolver
 
 MAX_BODY = 10 * 1024 * 1024
 _DROP_REQUEST = frozenset(
@@ -62,8 +65,17 @@ def target_url(base_url: str, path: str) -> str:
     return f"{base.scheme}://{base.netloc}{joined}"
 
 
-class ProxyMixin(ConnectionsMixin):
-    def proxy(
+@checked_arguments
+class Proxy:
+    """Requests to a connection's app, authenticated by Gatekey (the execution never sees the
+    credentials)."""
+
+    def __init__(self, resolver: Resolver, prober: Prober, metrics: Metrics) -> None:
+        self.resolver = resolver
+        self.prober = prober
+        self.metrics = metrics
+
+    def send(
         self,
         actor: Actor,
         connection_id: str,
@@ -75,24 +87,24 @@ class ProxyMixin(ConnectionsMixin):
         body: bytes = b"",
     ) -> Proxied:
         """Send one request to the connection's app, authenticated by Gatekey."""
-        self._authorize(actor, "proxy")
+        authorize(actor, "proxy")
         if len(body) > MAX_BODY:
             raise InvalidInput("the request body is larger than 10 MiB")
-        credentials = self.resolve_credentials(actor, connection_id)
+        credentials = self.resolver.resolve(actor, connection_id)
         url = target_url(credentials.base_url, path)
         sent = {k: v for k, v in (headers or {}).items() if k.lower() not in _DROP_REQUEST}
-        response = self._send(credentials, method, url, query or {}, sent, body)
+        response = self._request(credentials, method, url, query or {}, sent, body)
         if response.status_code in credentials.expired_token_status:
             token = credentials.fields.get("access_token")
-            credentials = self.resolve_credentials(
+            credentials = self.resolver.resolve(
                 actor, connection_id, stale_token=str(token) if token else None
             )
-            response = self._send(credentials, method, url, query or {}, sent, body)
+            response = self._request(credentials, method, url, query or {}, sent, body)
         kept = {k: v for k, v in response.headers.items() if k.lower() in _KEEP_RESPONSE}
         used = tuple(str(v) for v in credentials.fields.values() if isinstance(v, str))
         return Proxied(response.status_code, kept, response.content[:MAX_BODY], used)
 
-    def _send(
+    def _request(
         self,
         credentials: Credentials,
         method: str,

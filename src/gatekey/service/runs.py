@@ -7,10 +7,12 @@ the resolver and the proxy, called by the run workers (``workers.runner``).
 
 from __future__ import annotations
 
+import builtins
 import json
 from typing import Any
 
 from gatekey import ids
+from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import (
     InvalidId,
     InvalidInput,
@@ -18,8 +20,9 @@ from gatekey.errors import (
     PayloadTooLarge,
 )
 from gatekey.models import Run, RunStep
-from gatekey.service.base import Actor
-from gatekey.service.flows import FlowsMixin
+from gatekey.service.actor import Actor, authorize
+from gatekey.service.context import Context
+from gatekey.service.flows import Flows
 from gatekey.store import audit as audit_rows
 from gatekey.store import runs as rows
 
@@ -57,15 +60,20 @@ def _run_of(row: Any, steps: list[Any]) -> Run:
     )
 
 
-class RunsMixin(FlowsMixin):
+@checked_arguments
+class Runs:
     """Trigger, read, list and retry runs."""
 
-    def trigger_run(
+    def __init__(self, ctx: Context, flows: Flows) -> None:
+        self.ctx = ctx
+        self.flows = flows
+
+    def trigger(
         self, actor: Actor, flow_id: str, run_input: Any = None, *, trigger: str = "manual"
     ) -> Run:
         """Queue a run of the flow's current definition."""
-        self._authorize(actor, "trigger_run")
-        flow = self.get_flow(actor, flow_id)
+        authorize(actor, "trigger_run")
+        flow = self.flows.get(actor, flow_id)
         data = {} if run_input is None else run_input
         if not isinstance(data, dict):
             raise InvalidInput("the run input must be an object")
@@ -84,7 +92,7 @@ class RunsMixin(FlowsMixin):
         retry_of: str | None,
     ) -> Run:
         run_id = ids.new_id("run")
-        now = self.clock()
+        now = self.ctx.now()
         steps = [
             {
                 "run_id": run_id,
@@ -94,7 +102,7 @@ class RunsMixin(FlowsMixin):
             }
             for index, step in enumerate(definition["steps"])
         ]
-        with self.db.write() as conn:
+        with self.ctx.db.write() as conn:
             rows.insert(
                 conn,
                 {
@@ -111,21 +119,21 @@ class RunsMixin(FlowsMixin):
                 steps,
             )
             audit_rows.record_now(
-                conn, [self._event(actor, "run.queue", "run", run_id, flow=flow_id)]
+                conn, [self.ctx.event(actor, "run.queue", "run", run_id, flow=flow_id)]
             )
-        return self.get_run(actor, run_id)
+        return self.get(actor, run_id)
 
-    def get_run(self, actor: Actor, run_id: str) -> Run:
-        self._authorize(actor, "get_run")
+    def get(self, actor: Actor, run_id: str) -> Run:
+        authorize(actor, "get_run")
         if not isinstance(run_id, str) or not ids.is_valid("run", run_id):
             raise InvalidId("run ids look like run_ followed by 26 characters")
-        with self.db.read() as conn:
+        with self.ctx.db.read() as conn:
             row = rows.get(conn, actor.project_id, run_id)
             if row is None:
                 raise NotFound(f"run {run_id} not found", id=run_id)
             return _run_of(row, list(rows.steps_of(conn, run_id)))
 
-    def list_runs(
+    def list(
         self,
         actor: Actor,
         *,
@@ -133,13 +141,13 @@ class RunsMixin(FlowsMixin):
         status: str | None = None,
         connection_id: str | None = None,
         limit: int = 50,
-    ) -> list[Run]:
-        self._authorize(actor, "list_runs")
+    ) -> builtins.list[Run]:
+        authorize(actor, "list_runs")
         if status is not None and status not in ("queued", "running", "succeeded", "failed"):
             raise InvalidInput("status must be queued, running, succeeded or failed")
         if not 1 <= limit <= 200:
             raise InvalidInput("limit must be between 1 and 200")
-        with self.db.read() as conn:
+        with self.ctx.db.read() as conn:
             found = rows.page(
                 conn,
                 actor.project_id,
@@ -150,16 +158,16 @@ class RunsMixin(FlowsMixin):
             )
             return [_run_of(r, list(rows.steps_of(conn, r.id))) for r in found]
 
-    def retry_run(self, actor: Actor, run_id: str) -> Run:
+    def retry(self, actor: Actor, run_id: str) -> Run:
         """Queue a failed run again, with its original input, linked to it."""
-        self._authorize(actor, "retry_run")
-        failed = self.get_run(actor, run_id)
+        authorize(actor, "retry_run")
+        failed = self.get(actor, run_id)
         if failed.status != "failed":
             raise InvalidInput(f"only failed runs can be retried; this one is {failed.status}")
-        flow = self.get_flow(actor, failed.flow_id)
+        flow = self.flows.get(actor, failed.flow_id)
         return self._queue(
             actor, flow.id, flow.version, flow.definition, failed.input, "retry", failed.id
         )
 
 
-__all__ = ["RunsMixin"]
+__all__ = ["Runs"]

@@ -16,11 +16,14 @@ from gatekey.catalog.schema import AuthKind
 from gatekey.crypto.export import PassphraseBox
 from gatekey.domain import fields as field_rules
 from gatekey.domain.connection import clean_name
+from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import GatekeyError, InvalidInput
 from gatekey.models import ImportResult
-from gatekey.service.base import Actor
-from gatekey.service.connections import ConnectionsMixin
-from gatekey.service.oauth_clients import OAuthClientsMixin
+from gatekey.service.actor import Actor, authorize
+from gatekey.service.connections import Connections
+from gatekey.service.context import Context
+from gatekey.service.credentials import Resolver, method_of
+from gatekey.service.oauth_clients import registered_client
 from gatekey.store.connection_writer import NewConnection
 
 FORMAT = "gatekey-export/1"
@@ -39,19 +42,27 @@ def _when(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
+@checked_arguments
+class Transfer:
+    """Export a project's connections, or import them from another install or tool."""
+
+    def __init__(self, ctx: Context, connections: Connections, resolver: Resolver) -> None:
+        self.ctx = ctx
+        self.connections = connections
+        self.resolver = resolver
+
     def export_connections(
         self, actor: Actor, *, passphrase: str | None = None, plaintext: bool = False
     ) -> dict[str, Any]:
         """Return every connection of the project as an export document."""
-        self._authorize(actor, "export_connections")
+        authorize(actor, "export_connections")
         if passphrase is None and not plaintext:
             raise InvalidInput("give a passphrase to seal the secrets, or ask for plaintext")
         box = PassphraseBox(passphrase) if passphrase is not None else None
         entries: list[dict[str, Any]] = []
         cursor = None
         while True:
-            found = self.list_connections(actor, cursor=cursor, limit=200)
+            found = self.connections.list(actor, cursor=cursor, limit=200)
             for connection in found.items:
                 secret = self.resolver.open(actor, connection.id).secret
                 position = len(entries)
@@ -77,8 +88,8 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
             if found.next_cursor is None:
                 break
             cursor = found.next_cursor
-        self.audit.submit(
-            self._event(
+        self.ctx.audit.submit(
+            self.ctx.event(
                 actor,
                 "connection.export",
                 "project",
@@ -89,7 +100,7 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
         )
         return {
             "format": FORMAT,
-            "exported_at": self.clock().isoformat(),
+            "exported_at": self.ctx.now().isoformat(),
             "encryption": box.header if box is not None else None,
             "connections": entries,
         }
@@ -98,7 +109,7 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
         self, actor: Actor, document: Any, *, passphrase: str | None = None
     ) -> ImportResult:
         """Create the document's connections; a name already taken is skipped, not replaced."""
-        self._authorize(actor, "import_connections")
+        authorize(actor, "import_connections")
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise InvalidInput(f"not a Gatekey export (format {FORMAT} expected)")
         entries = document.get("connections")
@@ -132,10 +143,10 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
         return ImportResult(created=created, skipped=skipped)
 
     def _import_one(self, actor: Actor, entry: dict[str, Any], secret: dict[str, Any]) -> str:
-        app = self.apps.get(actor.project_id, str(entry.get("app", "")))
-        method = self._method(app, entry.get("auth_kind"))
+        app = self.ctx.registry.get(actor.project_id, str(entry.get("app", "")))
+        method = method_of(app, entry.get("auth_kind"))
         if method.kind is not AuthKind.OAUTH2:
-            return self.create_connection(
+            return self.connections.create(
                 actor,
                 app=app.key,
                 name=str(entry.get("name", "")),
@@ -154,7 +165,7 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
             what="config",
         )
         extra = {k: v for k, v in (entry.get("config") or {}).items() if k not in config}
-        client_id, _ = self._client_for_app(actor.project_id, app)
+        client_id, _ = registered_client(self.ctx.db, actor.project_id, app)
         connection_id = ids.new_id("conn")
         kept = {k: v for k, v in secret.items() if k not in ("expires_at", "expires_in")}
         scopes = entry.get("scopes") or []
@@ -164,7 +175,7 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
             app_key=app.key,
             auth_kind=AuthKind.OAUTH2.value,
             name=display,
-            sealed=self.vault.seal(actor.project_id, connection_id, kept),
+            sealed=self.ctx.vault.seal(actor.project_id, connection_id, kept),
             account_label=entry.get("account_label"),
             scopes=[str(s) for s in scopes if isinstance(s, str)],
             config={**extra, **config},
@@ -172,7 +183,7 @@ class TransferMixin(OAuthClientsMixin, ConnectionsMixin):
             expires_at=_when(entry.get("expires_at") or secret.get("expires_at")),
             oauth_client_id=client_id,
         )
-        audit = self._event(actor, "connection.import", "connection", connection_id, app=app.key)
-        with self._changing(actor, "connection.import", "connection", connection_id) as conn:
-            self.writer.insert(conn, new, audit, self.clock())
+        audit = self.ctx.event(actor, "connection.import", "connection", connection_id, app=app.key)
+        with self.ctx.changing(actor, "connection.import", "connection", connection_id) as conn:
+            self.ctx.writer.insert(conn, new, audit, self.ctx.now())
         return connection_id

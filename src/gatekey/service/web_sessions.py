@@ -14,8 +14,9 @@ from datetime import timedelta
 
 from gatekey.domain.connection import Role
 from gatekey.errors import AuthenticationFailed
-from gatekey.service.access import AccessMixin
-from gatekey.service.base import Actor
+from gatekey.service.actor import Actor
+from gatekey.service.authentication import Authenticator
+from gatekey.service.context import Context
 from gatekey.store import audit as audit_rows
 from gatekey.store import web as web_rows
 
@@ -38,7 +39,13 @@ class WebSession:
         return f"WebSession(project_id={self.actor.project_id!r})"
 
 
-class WebSessionsMixin(AccessMixin):
+class WebSessions:
+    """Browser sessions of the web pages; none of it needs an actor (``service.system``)."""
+
+    def __init__(self, ctx: Context, authenticator: Authenticator) -> None:
+        self.ctx = ctx
+        self.authenticator = authenticator
+
     def create_signin_link(self, project_id: str) -> str:
         """Return a one-time sign-in token for the project's admin, valid ``LINK_TTL``.
 
@@ -46,8 +53,8 @@ class WebSessionsMixin(AccessMixin):
         Signed-in sessions and API keys are not touched.
         """
         token = secrets.token_urlsafe(32)
-        now = self.clock()
-        with self.db.write() as conn:
+        now = self.ctx.now()
+        with self.ctx.db.write() as conn:
             web_rows.purge(conn, now)
             web_rows.supersede_links(conn, project_id)
             web_rows.insert_link(
@@ -70,14 +77,16 @@ class WebSessionsMixin(AccessMixin):
         ``client`` address and per project.
         """
         if client is not None:
-            self._throttle("signin_per_client", client, "sign-in attempts from this address")
-        now = self.clock()
+            self.ctx.budgets.spend(
+                "signin_per_client", client, "sign-in attempts from this address"
+            )
+        now = self.ctx.now()
         if api_key is not None:
-            actor = self.authenticate(api_key, client=client)
+            actor = self.authenticator.authenticate(api_key, client=client)
             if actor.role is not Role.ADMIN:
                 raise AuthenticationFailed("sign in with an admin API key")
         elif link:
-            with self.db.write() as conn:
+            with self.ctx.db.write() as conn:
                 project_id = web_rows.use_link(conn, _hash(link), now)
             if project_id is None:
                 raise AuthenticationFailed(
@@ -87,10 +96,10 @@ class WebSessionsMixin(AccessMixin):
             actor = Actor(project_id=project_id, key_id=web_rows.LINK_ACTOR, role=Role.ADMIN)
         else:
             raise AuthenticationFailed("sign in with an admin API key")
-        self._throttle("signin_per_project", actor.project_id, "sign-ins to this project")
+        self.ctx.budgets.spend("signin_per_project", actor.project_id, "sign-ins to this project")
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
-        with self.db.write() as conn:
+        with self.ctx.db.write() as conn:
             web_rows.insert_session(
                 conn,
                 {
@@ -103,7 +112,7 @@ class WebSessionsMixin(AccessMixin):
                 },
             )
             audit_rows.record_now(
-                conn, [self._event(actor, "web.sign_in", "web_session", None, via=actor.key_id)]
+                conn, [self.ctx.event(actor, "web.sign_in", "web_session", None, via=actor.key_id)]
             )
         return token, csrf
 
@@ -111,12 +120,12 @@ class WebSessionsMixin(AccessMixin):
         """Return who a session cookie signs in; it ends with its expiry or with its API key."""
         if not token or len(token) > 200:
             raise AuthenticationFailed("not signed in")
-        with self.db.read() as conn:
-            row = web_rows.session(conn, _hash(token), self.clock())
+        with self.ctx.db.read() as conn:
+            row = web_rows.session(conn, _hash(token), self.ctx.now())
         if row is None:
             raise AuthenticationFailed("your session has ended; sign in again")
         return WebSession(Actor(row.project_id, row.actor, Role.ADMIN), row.csrf)
 
     def sign_out(self, token: str) -> None:
-        with self.db.write() as conn:
+        with self.ctx.db.write() as conn:
             web_rows.end_session(conn, _hash(token))

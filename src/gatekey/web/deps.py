@@ -38,7 +38,7 @@ def set_session_cookie(
 
 def current(request: Request, service: ServiceDep) -> WebSession:
     try:
-        return service.web_session(request.cookies.get(COOKIE))
+        return service.system.web_session(request.cookies.get(COOKIE))
     except AuthenticationFailed:
         raise SignInRequired from None
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from gatekey.catalog.schema import AuthKind
 from gatekey.models import Connection
-from gatekey.service import ConnectionService
+from gatekey.service import Service
 from gatekey.web.render import render
 
 KIND_LABELS = {
@@ -28,12 +28,12 @@ REASONS = {
 
 
 def card(
-    service: ConnectionService, connection: Connection, names: dict[str, str] | None = None
+    service: Service, connection: Connection, names: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """The card of ``connection``; ``names`` (app key -> display name) saves a catalog look-up
     per card when a page shows many."""
     if names is None:
-        app = service.apps.find(connection.project_id, connection.app)
+        app = service.context.registry.find(connection.project_id, connection.app)
         names = {app.key: app.name} if app else {}
     return {
         "c": connection,
@@ -44,6 +44,6 @@ def card(
     }
 
 
-def card_html(service: ConnectionService, connection: Connection) -> str:
+def card_html(service: Service, connection: Connection) -> str:
     """One card as HTML, for the page's script to put in place of the old one."""
     return render("_card.html", card=card(service, connection))

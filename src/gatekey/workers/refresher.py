@@ -64,9 +64,6 @@ class CandidatePage(Protocol):
 class Refreshes(Protocol):
     """The system operations a sweep calls: the service implements them (no import upward)."""
 
-    @property
-    def limiter(self) -> Limiter: ...
-
     def refresh_candidates(
         self, *, ahead: timedelta, limit: int, after: After | None = None
     ) -> CandidatePage: ...
@@ -100,14 +97,14 @@ class BackgroundRefresher:
         interval: float,
         concurrency: int,
         rate_per_app: float,
-        limiter: Limiter | None = None,
+        limiter: Limiter,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._service = service
         self._interval = interval
         self._concurrency = max(concurrency, 1)
         self._rate = pace(rate_per_app)
-        self._limiter = limiter or service.limiter
+        self._limiter = limiter
         self._monotonic = monotonic
         self.loop = Loop(
             "gatekey-refresher",

@@ -26,9 +26,9 @@ def test_an_app_added_to_the_project_is_connectable_like_any_other(
     page: Page, served: Served
 ) -> None:
     service, actor = served.runtime.service, served.actor
-    definition = stored_definition(service.get_app(actor, "local-crm"))
+    definition = stored_definition(service.apps.get(actor, "local-crm"))
     definition.update(key="team-crm", name="Team CRM")
-    service.add_app(actor, definition)
+    service.apps.add(actor, definition)
     page.reload()
 
     new_connection(page, "team-crm", "Team CRM - Main")

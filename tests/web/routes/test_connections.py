@@ -15,7 +15,7 @@ from sqlalchemy import update
 from gatekey.errors import ConnectionInactive
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.store.tables import connections
 from tests.fakes.browser import Served, connect_in_popup, new_connection, shot
 from tests.fakes.provider_server import ACCEPTED
@@ -31,7 +31,7 @@ def test_an_api_key_connection_with_inline_errors(page: Page, served: Served) ->
     page.get_by_label("API key").fill("CANARYwrong")
     page.get_by_role("button", name="Save and test").click()
     expect(page.locator("#new-connection .form-error")).to_contain_text("API key not recognised")
-    assert served.runtime.service.list_connections(served.actor).items == []
+    assert served.runtime.service.connections.list(served.actor).items == []
 
     page.get_by_label("API key").fill(ACCEPTED)
     page.get_by_role("button", name="Save and test").click()
@@ -53,10 +53,10 @@ def test_oauth_popup_revocation_and_reconnect_on_the_same_id(page: Page, served:
     shot(page, "connected")
 
     service = served.runtime.service
-    token = service.resolve_credentials(served.actor, connection_id).fields["access_token"]
+    token = service.credentials.resolve(served.actor, connection_id).fields["access_token"]
     httpx2.post(f"{served.url}/sandbox/control/revoke", trust_env=False).raise_for_status()
     with pytest.raises(ConnectionInactive):
-        service.resolve_credentials(served.actor, connection_id, stale_token=token)
+        service.credentials.resolve(served.actor, connection_id, stale_token=token)
 
     page.reload()
     card = page.locator(f"#card-{connection_id}")
@@ -71,17 +71,17 @@ def test_oauth_popup_revocation_and_reconnect_on_the_same_id(page: Page, served:
     card = page.locator(f"#card-{connection_id}")
     expect(card).to_contain_text("Active")
     expect(page.locator(".attention li")).to_have_count(0)
-    assert [c.id for c in service.list_connections(served.actor).items] == [connection_id]
+    assert [c.id for c in service.connections.list(served.actor).items] == [connection_id]
 
 
 def test_filter_rename_and_delete(page: Page, served: Served) -> None:
     service = served.runtime.service
     for name in ("CRM - Staging", "CRM - Production"):
-        service.create_connection(
+        service.connections.create(
             served.actor, app="local-crm", name=name, fields={"api_key": ACCEPTED}
         )
-    production_id = service.list_connections(served.actor, text="production").items[0].id
-    service.create_flow(
+    production_id = service.connections.list(served.actor, text="production").items[0].id
+    service.flows.create(
         served.actor,
         name="Nightly sync",
         definition={
@@ -96,7 +96,7 @@ def test_filter_rename_and_delete(page: Page, served: Served) -> None:
             ]
         },
     )
-    broken = service.list_connections(served.actor, text="staging").items[0]
+    broken = service.connections.list(served.actor, text="staging").items[0]
     with served.runtime.db.write() as conn:
         from gatekey.store import connections as rows
 
@@ -138,7 +138,7 @@ def test_filter_rename_and_delete(page: Page, served: Served) -> None:
     shot(page, "delete-warning")
     dialog.get_by_role("button", name="Delete").click()
     expect(page.locator(".conn", has_text="CRM - Live")).to_have_count(0)
-    assert [c.name for c in service.list_connections(served.actor).items] == ["CRM - Staging"]
+    assert [c.name for c in service.connections.list(served.actor).items] == ["CRM - Staging"]
     staging = page.locator(".conn", has_text="CRM - Staging")
     staging.get_by_text("More").click()
     staging.get_by_role("button", name="Delete").click()
@@ -163,11 +163,11 @@ def test_blocked_and_closed_popups_are_explained(page: Page, served: Served) -> 
     expect(fresh.locator("#new-connection .form-error")).to_contain_text(
         "closed before you finished", timeout=10_000
     )
-    assert served.runtime.service.list_connections(served.actor).items == []
+    assert served.runtime.service.connections.list(served.actor).items == []
 
 
 def test_update_credentials_keeps_the_id(page: Page, served: Served) -> None:
-    created = served.runtime.service.create_connection(
+    created = served.runtime.service.connections.create(
         served.actor, app="local-crm", name="CRM", fields={"api_key": ACCEPTED}
     )
     page.reload()
@@ -182,13 +182,13 @@ def test_update_credentials_keeps_the_id(page: Page, served: Served) -> None:
     dialog.get_by_role("button", name="Save and test").click()
     expect(dialog).not_to_be_visible()
     expect(page.locator(f"#card-{created.id}")).to_contain_text("Active")
-    assert served.runtime.service.get_connection(served.actor, created.id).version > 1
+    assert served.runtime.service.connections.get(served.actor, created.id).version > 1
 
 
-def _many(service: ConnectionService, actor: Actor, app: str, key: str, count: int) -> list[str]:
+def _many(service: Service, actor: Actor, app: str, key: str, count: int) -> list[str]:
     """Create ``count`` connections named ``<app> 000``, ``<app> 001``...; return their ids."""
     return [
-        service.create_connection(
+        service.connections.create(
             actor, app=app, name=f"{app} {i:03}", fields={"api_key": key}, validate=False
         ).id
         for i in range(count)
@@ -208,15 +208,15 @@ def _link(page_html: str, text: str) -> str | None:
 
 def test_more_than_a_page_of_connections_pages_over_plain_http(runtime: Runtime) -> None:
     service = runtime.service
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
     made = _many(service, actor, "sendgrid", GOOD_SENDGRID, MORE_THAN_A_PAGE - 1)
-    last = service.create_connection(
+    last = service.connections.create(
         actor, app="stripe", name="Billing", fields={"api_key": GOOD_STRIPE}, validate=False
     )
     made.append(last.id)
     with TestClient(create_app(runtime)) as client:
-        link = service.create_signin_link(project.id)
+        link = service.system.create_signin_link(project.id)
         assert client.get(f"/signin/{link}", follow_redirects=False).status_code == 303
 
         first = client.get("/connections")
@@ -245,17 +245,17 @@ def test_more_than_a_page_of_connections_pages_over_plain_http(runtime: Runtime)
 
 def test_more_than_a_page_needing_attention_links_to_all_of_them(runtime: Runtime) -> None:
     service = runtime.service
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
     _many(service, actor, "sendgrid", GOOD_SENDGRID, MORE_THAN_A_PAGE)
-    with service.db.write() as conn:
+    with service.context.db.write() as conn:
         conn.execute(
             update(connections)
             .where(connections.c.project_id == project.id)
             .values(status="inactive", status_reason="invalid_credentials")
         )
     with TestClient(create_app(runtime)) as client:
-        link = service.create_signin_link(project.id)
+        link = service.system.create_signin_link(project.id)
         client.get(f"/signin/{link}", follow_redirects=False)
         listed = client.get("/connections").text
     assert "200+ connections need attention" in listed

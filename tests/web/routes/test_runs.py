@@ -21,7 +21,7 @@ def test_a_failed_run_after_revocation_is_rerun_after_reconnect(page: Page, serv
     new_connection(page, "sandbox", "Sandbox - Ops")
     connect_in_popup(page, "Connect Sandbox")
     connection_id = page.locator(".conn", has_text="Sandbox - Ops").get_attribute("data-id") or ""
-    flow = service.create_flow(
+    flow = service.flows.create(
         served.actor,
         name="Who am I",
         definition={
@@ -39,7 +39,7 @@ def test_a_failed_run_after_revocation_is_rerun_after_reconnect(page: Page, serv
     worker = run_worker(served.runtime)
     httpx2.post(f"{served.url}/sandbox/control/revoke", trust_env=False).raise_for_status()
     served.runtime.sandbox.access.clear()  # type: ignore[union-attr]
-    failed = service.trigger_run(served.actor, flow.id)
+    failed = service.runs.trigger(served.actor, flow.id)
     worker.drain()
 
     page.goto(f"{served.url}/runs?status=failed")
@@ -70,15 +70,15 @@ def test_the_run_page_shows_a_steps_printed_output_masked(
     runtime: Runtime, providers: FakeProviders
 ) -> None:
     service = runtime.service
-    project, _ = service.bootstrap()
+    project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
-    service.create_connection(actor, app="sendgrid", name="SG", fields={"api_key": GOOD_SENDGRID})
+    service.connections.create(actor, app="sendgrid", name="SG", fields={"api_key": GOOD_SENDGRID})
     step = {"id": "code", "app": "sendgrid", "type": "python", "python": {"callable": "snoop"}}
-    flow = service.create_flow(actor, name="Prints", definition={"steps": [step]})
-    run_id = service.trigger_run(actor, flow.id, {"paths": []}).id
+    flow = service.flows.create(actor, name="Prints", definition={"steps": [step]})
+    run_id = service.runs.trigger(actor, flow.id, {"paths": []}).id
     runtime.engine.work_once("w1")
     with TestClient(create_app(runtime)) as client:
-        link = service.create_signin_link(project.id)
+        link = service.system.create_signin_link(project.id)
         assert client.get(f"/signin/{link}", follow_redirects=False).status_code == 303
         page = client.get(f"/runs/{run_id}")
     assert page.status_code == 200

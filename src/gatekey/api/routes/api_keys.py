@@ -21,7 +21,7 @@ def me(actor: ActorDep) -> Me:
 
 @router.get("/api-keys", response_model=list[ApiKey])
 def list_api_keys(actor: ActorDep, service: ServiceDep) -> list[ApiKey]:
-    return service.list_api_keys(actor)
+    return service.access.list_keys(actor)
 
 
 @router.post("/api-keys", response_model=CreatedApiKey, status_code=201)
@@ -31,10 +31,12 @@ def create_api_key(
     """Create a key; its ``token`` is shown in this response only."""
     response.headers["Cache-Control"] = "no-store"
     expires = timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    return service.create_api_key(actor, name=body.name, role=body.role.value, expires_in=expires)
+    return service.access.create_key(
+        actor, name=body.name, role=body.role.value, expires_in=expires
+    )
 
 
 @router.delete("/api-keys/{key_id}", status_code=204)
 def revoke_api_key(key_id: str, actor: ActorDep, service: ServiceDep) -> Response:
-    service.revoke_api_key(actor, key_id)
+    service.access.revoke_key(actor, key_id)
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Response
 from gatekey.api.deps import ActorDep, ServiceDep
 from gatekey.catalog.schema import App, public_view
 from gatekey.models import AppSummary
-from gatekey.service import ConnectionService
+from gatekey.service import Service
 
 router = APIRouter(prefix="/api/v1/apps", tags=["apps"])
 
@@ -18,15 +18,15 @@ Definition = Body(
 )
 
 
-def _view(service: ConnectionService, app: App) -> dict[str, Any]:
-    return {**public_view(app), "source": service.apps.source(app)}
+def _view(service: Service, app: App) -> dict[str, Any]:
+    return {**public_view(app), "source": service.context.registry.source(app)}
 
 
 @router.get("", response_model=list[AppSummary])
 def list_apps(
     actor: ActorDep, service: ServiceDep, q: str | None = Query(default=None, max_length=200)
 ) -> list[AppSummary]:
-    return service.list_apps(actor, q)
+    return service.apps.list(actor, q)
 
 
 @router.post("", status_code=201)
@@ -34,12 +34,12 @@ def add_app(
     actor: ActorDep, service: ServiceDep, definition: dict[str, Any] = Definition
 ) -> dict[str, Any]:
     """Add an app to the project (admin keys); it shows wherever catalog apps do."""
-    return _view(service, service.add_app(actor, definition))
+    return _view(service, service.apps.add(actor, definition))
 
 
 @router.get("/{key}")
 def get_app(key: str, actor: ActorDep, service: ServiceDep) -> dict[str, Any]:
-    return _view(service, service.get_app(actor, key))
+    return _view(service, service.apps.get(actor, key))
 
 
 @router.put("/{key}")
@@ -47,11 +47,11 @@ def replace_app(
     key: str, actor: ActorDep, service: ServiceDep, definition: dict[str, Any] = Definition
 ) -> dict[str, Any]:
     """Replace one of the project's apps; auth kinds its connections use must stay."""
-    return _view(service, service.replace_app(actor, key, definition))
+    return _view(service, service.apps.replace(actor, key, definition))
 
 
 @router.delete("/{key}", status_code=204)
 def delete_app(key: str, actor: ActorDep, service: ServiceDep) -> Response:
     """Delete one of the project's apps that no connection or flow uses."""
-    service.delete_app(actor, key)
+    service.apps.delete(actor, key)
     return Response(status_code=204)

@@ -20,10 +20,10 @@ def project_audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditEvent]:
     """The newest entries first; ``object`` narrows to one connection, app, flow or key."""
-    return service.project_audit(actor, object_id=object_id, limit=limit)
+    return service.audit.events(actor, object_id=object_id, limit=limit)
 
 
 @router.get("/verify", response_model=AuditVerification)
 def verify_audit(actor: ActorDep, service: ServiceDep) -> AuditVerification:
     """Recompute the project's hash chain: ``ok`` is false if an entry was edited or removed."""
-    return service.verify_audit(actor)
+    return service.audit.verify(actor)

@@ -34,7 +34,7 @@ def list_connections(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConnectionPage:
-    return service.list_connections(
+    return service.connections.list(
         actor,
         status=status.value if status else None,
         app=app,
@@ -46,7 +46,7 @@ def list_connections(
 
 @router.post("", response_model=Connection, status_code=201)
 def create_connection(body: ConnectionCreate, actor: ActorDep, service: ServiceDep) -> Connection:
-    return service.create_connection(
+    return service.connections.create(
         actor,
         app=body.app,
         name=body.name,
@@ -61,14 +61,14 @@ def create_connection(body: ConnectionCreate, actor: ActorDep, service: ServiceD
 
 @router.get("/{connection_id}", response_model=Connection)
 def get_connection(connection_id: ConnectionId, actor: ActorDep, service: ServiceDep) -> Connection:
-    return service.get_connection(actor, connection_id)
+    return service.connections.get(actor, connection_id)
 
 
 @router.patch("/{connection_id}", response_model=Connection)
 def update_connection(
     connection_id: ConnectionId, body: ConnectionUpdate, actor: ActorDep, service: ServiceDep
 ) -> Connection:
-    return service.update_connection(
+    return service.connections.update(
         actor,
         connection_id,
         name=body.name,
@@ -88,7 +88,7 @@ def delete_connection(
     force: Annotated[bool, Query(description="delete even if flows use it")] = False,
 ) -> Deleted:
     """Delete; answers 409 ``connection_in_use`` naming the flows unless ``force``."""
-    return service.delete_connection(actor, connection_id, force=force)
+    return service.connections.delete(actor, connection_id, force=force)
 
 
 @router.get("/{connection_id}/usage", response_model=ConnectionUsage)
@@ -96,7 +96,7 @@ def connection_usage(
     connection_id: ConnectionId, actor: ActorDep, service: ServiceDep
 ) -> ConnectionUsage:
     """The flows, and their steps, that use this connection (as the app default included)."""
-    return service.connection_usage(actor, connection_id)
+    return service.flows.usage(actor, connection_id)
 
 
 @router.post("/{connection_id}/credentials", response_model=Credentials)
@@ -112,7 +112,7 @@ def resolve_credentials(
     """
     stale = body.stale_token.get_secret_value() if body and body.stale_token else None
     scopes = body.required_scopes if body else []
-    credentials = service.resolve_credentials(
+    credentials = service.credentials.resolve(
         actor, connection_id, stale_token=stale, required_scopes=scopes
     )
     # serialized here: the model is the service's own, built from validated data, so the
@@ -132,14 +132,14 @@ def diagnose_connection(
     scopes: Annotated[list[str] | None, Query(description="scopes the caller needs")] = None,
 ) -> Diagnosis:
     """Whether the connection is active and was granted the scopes a caller needs."""
-    return service.diagnose_connection(actor, connection_id, scopes or [])
+    return service.connections.diagnose(actor, connection_id, scopes or [])
 
 
 @router.post("/{connection_id}/test", response_model=TestResult)
 def test_connection(
     connection_id: ConnectionId, actor: ActorDep, service: ServiceDep
 ) -> TestResult:
-    return service.test_connection(actor, connection_id)
+    return service.connections.test(actor, connection_id)
 
 
 @router.get("/{connection_id}/audit", response_model=list[AuditEvent])
@@ -149,4 +149,4 @@ def connection_audit(
     service: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditEvent]:
-    return service.audit_trail(actor, connection_id, limit)
+    return service.connections.audit_trail(actor, connection_id, limit)

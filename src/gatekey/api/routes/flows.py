@@ -16,29 +16,29 @@ FlowId = Annotated[str, Path(max_length=64, examples=["flow_01JD3W6ZK2Q8V5N0C7H9
 
 @router.get("", response_model=list[Flow])
 def list_flows(actor: ActorDep, service: ServiceDep, connection: str | None = None) -> list[Flow]:
-    return service.list_flows(actor, connection_id=connection)
+    return service.flows.list(actor, connection_id=connection)
 
 
 @router.post("", response_model=Flow, status_code=201)
 def create_flow(body: FlowCreate, actor: ActorDep, service: ServiceDep) -> Flow:
-    return service.create_flow(
+    return service.flows.create(
         actor, name=body.name, definition=body.definition, description=body.description
     )
 
 
 @router.get("/{flow_id}", response_model=Flow)
 def get_flow(flow_id: FlowId, actor: ActorDep, service: ServiceDep) -> Flow:
-    return service.get_flow(actor, flow_id)
+    return service.flows.get(actor, flow_id)
 
 
 @router.patch("/{flow_id}", response_model=Flow)
 def update_flow(flow_id: FlowId, body: FlowUpdate, actor: ActorDep, service: ServiceDep) -> Flow:
-    return service.update_flow(
+    return service.flows.update(
         actor, flow_id, name=body.name, definition=body.definition, description=body.description
     )
 
 
 @router.delete("/{flow_id}", status_code=204)
 def delete_flow(flow_id: FlowId, actor: ActorDep, service: ServiceDep) -> Response:
-    service.delete_flow(actor, flow_id)
+    service.flows.delete(actor, flow_id)
     return Response(status_code=204)

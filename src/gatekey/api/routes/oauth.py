@@ -19,7 +19,7 @@ def start_authorization(
     body: AuthorizationStart, actor: ActorDep, service: ServiceDep
 ) -> AuthorizationSession:
     """Return ``authorize_url``: open it in a popup; the callback page reports back and closes."""
-    return service.start_authorization(
+    return service.authorizations.start(
         actor,
         app=body.app,
         name=body.name,
@@ -35,4 +35,4 @@ def start_authorization(
 def authorization_status(
     session_id: SessionId, actor: ActorDep, service: ServiceDep
 ) -> AuthorizationSession:
-    return service.authorization_status(actor, session_id)
+    return service.authorizations.status(actor, session_id)

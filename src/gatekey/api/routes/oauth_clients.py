@@ -16,14 +16,14 @@ ClientId = Annotated[str, Path(max_length=64, examples=["oac_01JD3W6ZK2Q8V5N0C7H
 
 @router.get("", response_model=list[OAuthClient])
 def list_oauth_clients(actor: ActorDep, service: ServiceDep) -> list[OAuthClient]:
-    return service.list_oauth_clients(actor)
+    return service.oauth_clients.list(actor)
 
 
 @router.post("", response_model=OAuthClient, status_code=201)
 def register_oauth_client(
     body: OAuthClientCreate, actor: ActorDep, service: ServiceDep
 ) -> OAuthClient:
-    return service.register_oauth_client(
+    return service.oauth_clients.register(
         actor,
         app=body.app,
         client_id=body.client_id,
@@ -36,14 +36,14 @@ def register_oauth_client(
 def get_oauth_client(
     oauth_client_id: ClientId, actor: ActorDep, service: ServiceDep
 ) -> OAuthClient:
-    return service.get_oauth_client(actor, oauth_client_id)
+    return service.oauth_clients.get(actor, oauth_client_id)
 
 
 @router.patch("/{oauth_client_id}", response_model=OAuthClient)
 def update_oauth_client(
     oauth_client_id: ClientId, body: OAuthClientUpdate, actor: ActorDep, service: ServiceDep
 ) -> OAuthClient:
-    return service.update_oauth_client(
+    return service.oauth_clients.update(
         actor,
         oauth_client_id,
         client_id=body.client_id,
@@ -57,5 +57,5 @@ def update_oauth_client(
 def delete_oauth_client(
     oauth_client_id: ClientId, actor: ActorDep, service: ServiceDep
 ) -> Response:
-    service.delete_oauth_client(actor, oauth_client_id)
+    service.oauth_clients.delete(actor, oauth_client_id)
     return Response(status_code=204)

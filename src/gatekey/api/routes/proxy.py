@@ -27,7 +27,7 @@ async def proxy(
     when the app says the token expired. Targets outside the base URL are refused."""
     body = await _body_within(request, MAX_BODY)
     answer = await run_in_threadpool(
-        service.proxy,
+        service.proxy.send,
         actor,
         connection_id,
         request.method,

@@ -23,7 +23,7 @@ def trigger_run(
     body: Annotated[dict[str, Any] | None, Body(description="the run's input")] = None,
 ) -> Run:
     """Queue a run; a worker executes it (poll ``GET /runs/{id}``)."""
-    return service.trigger_run(actor, flow_id, body or {})
+    return service.runs.trigger(actor, flow_id, body or {})
 
 
 @router.get("/runs", response_model=list[Run])
@@ -35,20 +35,20 @@ def list_runs(
     connection: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[Run]:
-    return service.list_runs(
+    return service.runs.list(
         actor, flow_id=flow, status=status, connection_id=connection, limit=limit
     )
 
 
 @router.get("/runs/{run_id}", response_model=Run)
 def get_run(run_id: RunId, actor: ActorDep, service: ServiceDep) -> Run:
-    return service.get_run(actor, run_id)
+    return service.runs.get(actor, run_id)
 
 
 @router.post("/runs/{run_id}/retry", response_model=Run, status_code=202)
 def retry_run(run_id: RunId, actor: ActorDep, service: ServiceDep) -> Run:
     """Queue a failed run again with its original input."""
-    return service.retry_run(actor, run_id)
+    return service.runs.retry(actor, run_id)
 
 
 @router.post("/flows/{flow_id}/webhook", status_code=201)
@@ -56,7 +56,7 @@ def rotate_webhook(
     flow_id: FlowId, actor: ActorDep, service: ServiceDep, settings: SettingsDep
 ) -> dict[str, str]:
     """Create or rotate the flow's webhook URL (shown once; the old one stops working)."""
-    secret = service.rotate_webhook(actor, flow_id)
+    secret = service.flows.rotate_webhook(actor, flow_id)
     return {"url": f"{settings.origin}/hooks/{flow_id}/{secret}"}
 
 
@@ -68,7 +68,7 @@ def replace_connection(
     service: ServiceDep,
 ) -> dict[str, int]:
     """Move every flow step that names this connection to another one of the same app."""
-    return {"moved": service.replace_connection(actor, connection_id, body.replacement)}
+    return {"moved": service.flows.replace_connection(actor, connection_id, body.replacement)}
 
 
 hooks = APIRouter(tags=["runs"])
@@ -82,6 +82,6 @@ def webhook(
     body: Annotated[dict[str, Any] | None, Body()] = None,
 ) -> dict[str, str]:
     """Trigger a run from outside; the secret in the path is the credential."""
-    actor = service.webhook_actor(flow_id, secret)
-    run = service.trigger_run(actor, flow_id, body or {}, trigger="webhook")
+    actor = service.system.webhook_actor(flow_id, secret)
+    run = service.runs.trigger(actor, flow_id, body or {}, trigger="webhook")
     return {"run_id": run.id, "status": run.status}

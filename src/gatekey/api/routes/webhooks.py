@@ -16,19 +16,19 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 @router.post("", response_model=CreatedWebhook, status_code=201)
 def add_webhook(body: WebhookCreate, actor: ActorDep, service: ServiceDep) -> CreatedWebhook:
     """Register an endpoint; ``secret`` (shown once) signs every delivery."""
-    return service.add_webhook(
+    return service.webhooks.add(
         actor, url=body.url, events=body.events, description=body.description
     )
 
 
 @router.get("", response_model=list[Webhook])
 def list_webhooks(actor: ActorDep, service: ServiceDep) -> list[Webhook]:
-    return service.list_webhooks(actor)
+    return service.webhooks.list(actor)
 
 
 @router.delete("/{webhook_id}", status_code=204)
 def delete_webhook(webhook_id: str, actor: ActorDep, service: ServiceDep) -> Response:
-    service.delete_webhook(actor, webhook_id)
+    service.webhooks.delete(actor, webhook_id)
     return Response(status_code=204)
 
 
@@ -40,11 +40,11 @@ def webhook_deliveries(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[WebhookDelivery]:
     """The delivery log, newest first: status, attempts, the endpoint's last answer."""
-    return service.webhook_deliveries(actor, webhook_id, limit)
+    return service.webhooks.deliveries(actor, webhook_id, limit)
 
 
 @router.post("/{webhook_id}/ping", status_code=202)
 def ping_webhook(webhook_id: str, actor: ActorDep, service: ServiceDep) -> Response:
     """Queue a ``webhook.ping`` event to this endpoint."""
-    service.ping_webhook(actor, webhook_id)
+    service.webhooks.ping(actor, webhook_id)
     return Response(status_code=202)

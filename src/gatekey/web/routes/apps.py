@@ -20,7 +20,7 @@ def apps_page(session: PageSession, service: ServiceDep, q: str = "") -> HTMLRes
         "apps.html",
         session=session,
         nav="apps",
-        apps=service.list_apps(session.actor, q or None),
+        apps=service.apps.list(session.actor, q or None),
         q=q,
         kinds=KIND_LABELS,
     )

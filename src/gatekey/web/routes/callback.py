@@ -29,7 +29,7 @@ def oauth_callback(request: Request, service: ServiceDep, settings: SettingsDep)
     params = {k: v[: MAX_VALUE + 1] for k, v in request.query_params.items()}
     result: dict[str, Any]
     try:
-        session = service.complete_authorization(params, client=client_address(request))
+        session = service.system.complete_authorization(params, client=client_address(request))
     except GatekeyError as exc:
         result = {
             "type": CHANNEL,

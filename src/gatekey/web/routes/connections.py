@@ -14,7 +14,7 @@ from gatekey.asgi import ServiceDep
 from gatekey.catalog.schema import AuthKind
 from gatekey.errors import GatekeyError, InvalidInput
 from gatekey.models import ConnectionPage
-from gatekey.service import Actor, ConnectionService
+from gatekey.service import Actor, Service
 from gatekey.web.deps import PageSession, PostSession
 from gatekey.web.errors import fragment_error
 from gatekey.web.render import page, render
@@ -34,13 +34,13 @@ def _prefixed(form: Any, prefix: str) -> dict[str, str]:
 
 
 def _page_of(
-    service: ConnectionService, actor: Actor, filters: dict[str, str], cursor: str
+    service: Service, actor: Actor, filters: dict[str, str], cursor: str
 ) -> ConnectionPage:
     """The page of connections after ``cursor``; one the service refuses (edited, or from
     another list) shows the first page rather than an error."""
 
     def listed(after: str | None) -> ConnectionPage:
-        return service.list_connections(
+        return service.connections.list(
             actor,
             status=filters["status"] or None,
             app=filters["app"] or None,
@@ -81,14 +81,14 @@ def connections_page(
     without JavaScript) carries the service's cursor and the filters."""
     actor = session.actor
     status = status if status in ("active", "inactive") else ""
-    apps = service.list_apps(actor)
+    apps = service.apps.list(actor)
     names = {a.key: a.name for a in apps}
     app = app if app in names else ""
     filters = {"status": status, "app": app, "q": q.strip()[:200]}
     shown = _page_of(service, actor, filters, cursor)
-    attention = service.list_connections(actor, status="inactive", limit=PAGE)
+    attention = service.connections.list(actor, status="inactive", limit=PAGE)
     unfiltered = not cursor and not any(filters.values())
-    first = shown if unfiltered else service.list_connections(actor, limit=PAGE)
+    first = shown if unfiltered else service.connections.list(actor, limit=PAGE)
     # the app filter lists the apps in use; past one page which those are is not known here,
     # so it lists every app (one no connection uses simply matches nothing)
     used = {c.app for c in first.items} if first.next_cursor is None else set(names)
@@ -118,18 +118,18 @@ def new_connection_form(
     With ``connection_id``: new credentials for that connection (same ID).
     """
     try:
-        entry = service.get_app(session.actor, app)
+        entry = service.apps.get(session.actor, app)
     except GatekeyError as exc:
         return HTMLResponse(f"<p class='form-error' role='alert'>{escape(exc.message)}</p>", 400)
     method = entry.method()
     replacing = None
     if connection_id:
         try:
-            replacing = service.get_connection(session.actor, connection_id)
+            replacing = service.connections.get(session.actor, connection_id)
             method = entry.method(replacing.auth_kind)
         except (GatekeyError, LookupError):
             return HTMLResponse("<p class='form-error' role='alert'>Connection not found.</p>", 404)
-    clients = {c.app for c in service.list_oauth_clients(session.actor)}
+    clients = {c.app for c in service.oauth_clients.list(session.actor)}
     html = render(
         "_new_form.html",
         app=entry,
@@ -153,7 +153,7 @@ async def create_connection(
     name = str(form.get("name", ""))
     fields, config = _prefixed(form, "field."), _prefixed(form, "config.")
     try:
-        created = service.create_connection(
+        created = service.connections.create(
             session.actor, app=app, name=name, fields=fields, config=config
         )
     except GatekeyError as exc:
@@ -168,7 +168,7 @@ async def replace_credentials(
     form = await request.form()
     fields, config = _prefixed(form, "field."), _prefixed(form, "config.")
     try:
-        changed = service.replace_credentials(
+        changed = service.connections.replace_credentials(
             session.actor, connection_id, fields=fields, config=config or None
         )
     except GatekeyError as exc:
@@ -182,7 +182,7 @@ async def start_oauth(request: Request, session: PostSession, service: ServiceDe
     connection_id = str(form.get("connection_id", "")) or None
     config = _prefixed(form, "config.")
     try:
-        started = service.start_authorization(
+        started = service.authorizations.start(
             session.actor,
             app=None if connection_id else str(form.get("app", "")),
             name=str(form.get("name", "")) or None,
@@ -199,7 +199,7 @@ async def start_oauth(request: Request, session: PostSession, service: ServiceDe
 @router.get("/connections/oauth/{session_id}")
 def oauth_status(session_id: str, session: PageSession, service: ServiceDep) -> JSONResponse:
     try:
-        state = service.authorization_status(session.actor, session_id)
+        state = service.authorizations.status(session.actor, session_id)
     except GatekeyError as exc:
         return fragment_error(exc, 404)
     return JSONResponse(
@@ -215,7 +215,7 @@ def oauth_status(session_id: str, session: PageSession, service: ServiceDep) -> 
 @router.get("/connections/{connection_id}/card", response_class=HTMLResponse)
 def one_card(connection_id: str, session: PageSession, service: ServiceDep) -> HTMLResponse:
     try:
-        connection = service.get_connection(session.actor, connection_id)
+        connection = service.connections.get(session.actor, connection_id)
     except GatekeyError as exc:
         return HTMLResponse(exc.message, 404)
     return HTMLResponse(card_html(service, connection))
@@ -232,7 +232,7 @@ def rename(
     name: Annotated[str, Form(max_length=1000)] = "",
 ) -> JSONResponse:
     try:
-        changed = service.rename_connection(session.actor, connection_id, name)
+        changed = service.connections.rename(session.actor, connection_id, name)
     except GatekeyError as exc:
         return fragment_error(exc)
     return JSONResponse({"ok": True, "id": changed.id, "html": card_html(service, changed)})
@@ -241,7 +241,7 @@ def rename(
 @router.post("/connections/{connection_id}/default")
 def make_default(connection_id: str, session: PostSession, service: ServiceDep) -> Response:
     try:
-        service.set_default(session.actor, connection_id)
+        service.connections.set_default(session.actor, connection_id)
     except GatekeyError as exc:
         return fragment_error(exc)
     return JSONResponse({"ok": True, "reload": True})
@@ -250,8 +250,8 @@ def make_default(connection_id: str, session: PostSession, service: ServiceDep) 
 @router.post("/connections/{connection_id}/test")
 def test(connection_id: str, session: PostSession, service: ServiceDep) -> JSONResponse:
     try:
-        result = service.test_connection(session.actor, connection_id)
-        changed = service.get_connection(session.actor, connection_id)
+        result = service.connections.test(session.actor, connection_id)
+        changed = service.connections.get(session.actor, connection_id)
     except GatekeyError as exc:
         return fragment_error(exc)
     return JSONResponse(
@@ -267,7 +267,7 @@ def test(connection_id: str, session: PostSession, service: ServiceDep) -> JSONR
 @router.get("/connections/{connection_id}/usage")
 def usage(connection_id: str, session: PageSession, service: ServiceDep) -> JSONResponse:
     try:
-        found = service.connection_usage(session.actor, connection_id)
+        found = service.flows.usage(session.actor, connection_id)
     except GatekeyError as exc:
         return fragment_error(exc, 404)
     return JSONResponse({"flows": [{"name": u.flow_name, "steps": u.steps} for u in found.flows]})
@@ -282,7 +282,7 @@ def delete(
 ) -> JSONResponse:
     """Delete; the dialog has shown the flows that use it, and says so with ``force``."""
     try:
-        deleted = service.delete_connection(session.actor, connection_id, force=force == "1")
+        deleted = service.connections.delete(session.actor, connection_id, force=force == "1")
     except GatekeyError as exc:
         return fragment_error(exc)
     return JSONResponse({"ok": True, "removed": deleted.id, "message": deleted.message})
@@ -294,9 +294,9 @@ def delete(
 @router.get("/connections/{connection_id}", response_class=HTMLResponse)
 def detail(connection_id: str, session: PageSession, service: ServiceDep) -> Response:
     try:
-        connection = service.get_connection(session.actor, connection_id)
-        trail = service.audit_trail(session.actor, connection_id, limit=50)
-        used = service.connection_usage(session.actor, connection_id).flows
+        connection = service.connections.get(session.actor, connection_id)
+        trail = service.connections.audit_trail(session.actor, connection_id, limit=50)
+        used = service.flows.usage(session.actor, connection_id).flows
     except GatekeyError as exc:
         return page("not_found.html", 404, session=session, message=exc.message)
     return page(

@@ -21,10 +21,10 @@ router = APIRouter(include_in_schema=False)
 def flows_page(session: PageSession, service: ServiceDep, connection: str = "") -> HTMLResponse:
     actor = session.actor
     try:
-        found = service.list_flows(actor, connection_id=connection or None)
+        found = service.flows.list(actor, connection_id=connection or None)
     except GatekeyError:
-        found, connection = service.list_flows(actor), ""
-    names = {c.id: c.name for c in service.list_connections(actor, limit=200).items}
+        found, connection = service.flows.list(actor), ""
+    names = {c.id: c.name for c in service.connections.list(actor, limit=200).items}
     return page(
         "flows.html",
         session=session,
@@ -44,7 +44,7 @@ def replace(
     replacement: Annotated[str, Form(max_length=64)] = "",
 ) -> JSONResponse:
     try:
-        moved = service.replace_connection(session.actor, connection_id, replacement)
+        moved = service.flows.replace_connection(session.actor, connection_id, replacement)
     except GatekeyError as exc:
         return fragment_error(exc)
     return JSONResponse({"ok": True, "reload": True, "message": f"Moved {moved} step(s)"})

@@ -26,7 +26,7 @@ def runs_page(
     actor = session.actor
     status = status if status in STATUSES else ""
     try:
-        found = service.list_runs(
+        found = service.runs.list(
             actor,
             status=status or None,
             flow_id=flow or None,
@@ -34,8 +34,8 @@ def runs_page(
             limit=100,
         )
     except GatekeyError:
-        found = service.list_runs(actor, limit=100)
-    flows = {f.id: f.name for f in service.list_flows(actor)}
+        found = service.runs.list(actor, limit=100)
+    flows = {f.id: f.name for f in service.flows.list(actor)}
     return page(
         "runs.html",
         session=session,
@@ -51,18 +51,18 @@ def runs_page(
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(run_id: str, session: PageSession, service: ServiceDep) -> Response:
     try:
-        run = service.get_run(session.actor, run_id)
-        flow_name = service.get_flow(session.actor, run.flow_id).name
+        run = service.runs.get(session.actor, run_id)
+        flow_name = service.flows.get(session.actor, run.flow_id).name
     except GatekeyError as exc:
         return page("not_found.html", 404, session=session, message=exc.message)
-    names = {c.id: c.name for c in service.list_connections(session.actor, limit=200).items}
+    names = {c.id: c.name for c in service.connections.list(session.actor, limit=200).items}
     return page("run.html", session=session, nav="runs", run=run, flow_name=flow_name, names=names)
 
 
 @router.post("/runs/{run_id}/retry")
 def retry(run_id: str, session: PostSession, service: ServiceDep) -> JSONResponse:
     try:
-        again = service.retry_run(session.actor, run_id)
+        again = service.runs.retry(session.actor, run_id)
     except GatekeyError as exc:
         return fragment_error(exc)
     return JSONResponse({"ok": True, "redirect": f"/runs/{again.id}"})

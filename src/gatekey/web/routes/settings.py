@@ -19,11 +19,11 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/settings", response_class=HTMLResponse)
 def settings_page(session: PageSession, service: ServiceDep) -> HTMLResponse:
-    clients = service.list_oauth_clients(session.actor)
+    clients = service.oauth_clients.list(session.actor)
     registered = {c.app for c in clients}
     oauth_apps = [
         a
-        for a in service.list_apps(session.actor)
+        for a in service.apps.list(session.actor)
         if AuthKind.OAUTH2 in a.auth_kinds and a.key not in registered
     ]
     return page(
@@ -31,7 +31,7 @@ def settings_page(session: PageSession, service: ServiceDep) -> HTMLResponse:
         session=session,
         clients=clients,
         oauth_apps=oauth_apps,
-        callback_url=service.callback_url,
+        callback_url=service.authorizations.callback_url,
     )
 
 
@@ -45,7 +45,7 @@ def add_client(
     scopes: Annotated[str, Form(max_length=2000)] = "",
 ) -> JSONResponse:
     try:
-        service.register_oauth_client(
+        service.oauth_clients.register(
             session.actor,
             app=app,
             client_id=client_id,
@@ -60,7 +60,7 @@ def add_client(
 @router.post("/settings/oauth-clients/{oauth_client_id}/delete")
 def remove_client(oauth_client_id: str, session: PostSession, service: ServiceDep) -> JSONResponse:
     try:
-        service.delete_oauth_client(session.actor, oauth_client_id)
+        service.oauth_clients.delete(session.actor, oauth_client_id)
     except GatekeyError as exc:
         return fragment_error(exc)
     return JSONResponse({"ok": True, "reload": True})

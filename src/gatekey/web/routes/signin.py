@@ -43,7 +43,7 @@ def signin(
     if origin is not None and origin != settings.origin:
         return page("signin.html", 403, next="/connections", error="Sign in from this page.")
     try:
-        token, _ = service.sign_in(api_key=api_key.strip(), client=client_address(request))
+        token, _ = service.system.sign_in(api_key=api_key.strip(), client=client_address(request))
     except GatekeyError as exc:
         status = page_status(exc, 401)
         return page("signin.html", status, next=_safe_next(next), error=exc.message)
@@ -57,7 +57,7 @@ def signin_link(
     request: Request, link: str, service: ServiceDep, settings: SettingsDep
 ) -> Response:
     try:
-        token, _ = service.sign_in(link=link, client=client_address(request))
+        token, _ = service.system.sign_in(link=link, client=client_address(request))
     except GatekeyError as exc:
         status = page_status(exc, 401)
         return page("signin.html", status, next="/connections", error=exc.message)
@@ -68,7 +68,7 @@ def signin_link(
 
 @router.post("/signout")
 def signout(request: Request, session: PostSession, service: ServiceDep) -> Response:
-    service.sign_out(request.cookies.get(COOKIE, ""))
+    service.system.sign_out(request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -27,7 +27,8 @@ from gatekey.oauth.sandbox import SandboxState, sandbox_app_definition
 from gatekey.oauth.sandbox.app import DEMO_CLIENT_ID
 from gatekey.probe import Prober
 from gatekey.ratelimit import Limits, MemoryLimiter, RedisLimiter
-from gatekey.service import Actor, ConnectionService, utcnow
+from gatekey.runtime.parts import build_service
+from gatekey.service import Actor, Service, utcnow
 from gatekey.settings import Settings
 from gatekey.store.database import Database
 from gatekey.workers.dispatcher import WebhookDispatcher
@@ -50,17 +51,18 @@ class Runtime:
     db: Database
     catalog: Catalog
     keys: KeyProvider
-    service: ConnectionService
+    service: Service
     engine: Engine
     http: httpx2.Client
     key_file_created: bool
     sandbox: SandboxState | None = None
 
     def close(self) -> None:
-        if isinstance(self.service.limiter, RedisLimiter):
-            self.service.limiter.close()
-        self.service.audit.close()
-        self.service.secrets.close()
+        internals = self.service.internals
+        if isinstance(internals.limiter, RedisLimiter):
+            internals.limiter.close()
+        self.service.context.audit.close()
+        internals.secrets.close()
         self.http.close()
         self.db.dispose()
 
@@ -121,24 +123,24 @@ def open_runtime(
     oauth = ProviderClient(
         shared, timeout=settings.provider_timeout, clock=utcnow, user_agent="gatekey/0.1"
     )
-    service = ConnectionService(
+    service = build_service(
         db,
         catalog,
         vault,
         Prober(http),
         audit,
         oauth,
+        limiter,
+        limits_of(settings),
+        step_registry,
         callback_url=settings.callback_url,
         session_ttl=timedelta(minutes=settings.oauth_session_minutes),
-        limiter=limiter,
-        limits=limits_of(settings),
-        step_registry=step_registry,
         refresh_commit_seconds=settings.refresh_commit_seconds,
         key_cache_seconds=settings.api_key_cache_seconds,
     )
     try:
-        service.check_master_keys()
-        for project_id, key in service.apps.shadowed():
+        service.system.check_master_keys()
+        for project_id, key in service.context.registry.shadowed():
             log.warning(
                 "project %s has its own app %r, now hidden by the catalog app of that key; "
                 "its connections use the catalog's definition",
@@ -154,20 +156,21 @@ def open_runtime(
     return Runtime(settings, db, catalog, provider, service, engine, http, created, sandbox)
 
 
-def run_engine(service: ConnectionService, registry: StepRegistry, sandbox: StepSandbox) -> Engine:
+def run_engine(service: Service, registry: StepRegistry, sandbox: StepSandbox) -> Engine:
     """The engine that executes runs, on the service's resolver, proxy and writer.
 
     It reads the service's clock at each use, so a clock set on the service later (tests)
     holds for the runs too.
     """
+    ctx = service.context
     return Engine(
-        service.db,
-        service.resolver,
-        service.proxy,
+        ctx.db,
+        service.credentials,
+        service.proxy.send,
         registry,
         sandbox,
-        service.writer,
-        clock=lambda: service.clock(),
+        ctx.writer,
+        clock=ctx.now,
     )
 
 
@@ -239,16 +242,12 @@ def install_demo(runtime: Runtime, project_id: str) -> None:
     secret = secrets.token_urlsafe(24)
     runtime.sandbox.register_client(DEMO_CLIENT_ID, secret, [runtime.settings.callback_url])
     actor = Actor.operator(project_id)
-    service = runtime.service
-    existing = [c for c in service.list_oauth_clients(actor) if c.app == "sandbox"]
+    clients = runtime.service.oauth_clients
+    existing = [c for c in clients.list(actor) if c.app == "sandbox"]
     if existing:
-        service.update_oauth_client(
-            actor, existing[0].id, client_id=DEMO_CLIENT_ID, client_secret=secret
-        )
+        clients.update(actor, existing[0].id, client_id=DEMO_CLIENT_ID, client_secret=secret)
     else:
-        service.register_oauth_client(
-            actor, app="sandbox", client_id=DEMO_CLIENT_ID, client_secret=secret
-        )
+        clients.register(actor, app="sandbox", client_id=DEMO_CLIENT_ID, client_secret=secret)
 
 
 def background_workers(runtime: Runtime) -> Workers:
@@ -260,16 +259,19 @@ def background_refresher(runtime: Runtime) -> BackgroundRefresher:
     """Return (not started) the refresher configured by the settings."""
     settings = runtime.settings
     return BackgroundRefresher(
-        runtime.service,
+        runtime.service.system,
         interval=settings.refresh_interval,
         concurrency=settings.refresh_concurrency,
         rate_per_app=settings.refresh_rate_per_app,
+        limiter=runtime.service.internals.limiter,
     )
 
 
 def webhook_dispatcher(runtime: Runtime) -> WebhookDispatcher:
     """Return (not started) the thread that sends status webhooks."""
-    return WebhookDispatcher(runtime.service, interval=runtime.settings.webhook_poll_interval)
+    return WebhookDispatcher(
+        runtime.service.system, interval=runtime.settings.webhook_poll_interval
+    )
 
 
 def run_worker(runtime: Runtime) -> RunWorker:

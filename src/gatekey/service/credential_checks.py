@@ -1,0 +1,124 @@
+"""What a new set of credentials goes through before it is sealed: the app's field and config
+rules, the first token of a client-credentials grant (RFC 6749 section 4.4) and the app's test
+request at the provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatekey.catalog.schema import App, AuthKind, AuthMethod
+from gatekey.domain import fields as field_rules
+from gatekey.domain import masking, tokens
+from gatekey.domain.apply import apply, template_values
+from gatekey.errors import InvalidInput
+from gatekey.metrics import Metrics
+from gatekey.oauth.provider import ClientCredentials, ProviderClient
+from gatekey.probe import Prober
+from gatekey.service.credentials import Opened
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Validated credentials ready to seal; ``columns`` are token columns (client credentials)."""
+
+    secret: dict[str, Any] = field(repr=False)
+    public: dict[str, Any]
+    config: dict[str, Any]
+    label: str | None
+    columns: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+class CredentialCheck:
+    """Validates credentials for a connection being created, replaced or imported."""
+
+    def __init__(self, prober: Prober, provider: ProviderClient, metrics: Metrics) -> None:
+        self.prober = prober
+        self.provider = provider
+        self.metrics = metrics
+
+    def prepare(
+        self, app: App, method: AuthMethod, values: Any, config: Any, validate: bool
+    ) -> Prepared:
+        """Validate fields and config, fetch a client-credentials token, run the test request."""
+        if method.kind is AuthKind.OAUTH2:
+            raise InvalidInput(
+                f"{app.name} connects through its consent screen: start an authorization "
+                "(POST /api/v1/oauth/sessions, or 'gatekey connections connect')"
+            )
+        cleaned = field_rules.validate(method.fields, values, what="fields")
+        cleaned_config = field_rules.validate(method.config, config, what="config")
+        public, secret = field_rules.split(method.fields, cleaned)
+        extra: dict[str, Any] = {}
+        handed = {**cleaned, **cleaned_config}
+        if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
+            secret, extra = self._client_credentials_token(app, method, cleaned, cleaned_config)
+            cleaned_config = {**cleaned_config, **extra.pop("config")}
+            handed = {**secret, **cleaned_config}
+        label = self.probe(app, method, handed, secret) if validate else None
+        return Prepared(secret, public, cleaned_config, label, extra)
+
+    def probe(
+        self, app: App, method: AuthMethod, values: dict[str, Any], secret: dict[str, Any]
+    ) -> str | None:
+        """Run the app's test request with ``values`` (fields and config); return the account
+        label it found. ``CredentialsRejected`` when the provider refuses them; the secret's
+        values are masked in anything the provider echoes."""
+        with self.metrics.provider_call(app.key, "test"):
+            return self.prober.check(
+                app,
+                method,
+                apply(app, method, values),
+                template_values(method, values),
+                masking.secret_values(secret, method.fields.secret_names),
+            )
+
+    def _client_credentials_token(
+        self, app: App, method: AuthMethod, cleaned: dict[str, Any], config: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Fetch the first token of a client-credentials connection (RFC 6749 section 4.4)."""
+        spec = method.oauth2
+        assert spec is not None
+        client = ClientCredentials(str(cleaned["client_id"]), str(cleaned["client_secret"]))
+        with self.metrics.provider_call(app.key, "token"):
+            response = self.provider.client_credentials(
+                spec,
+                template_values(method, config),
+                client,
+                app_name=app.name,
+                scopes=spec.default_scopes,
+            )
+        secret, token_config = tokens.merge(cleaned, response.body, spec.token_response_config)
+        extra = {
+            "expires_at": tokens.expires_at(response.body, response.sent_at, refetchable=True),
+            "last_refreshed_at": response.sent_at,
+            "scopes": tokens.granted_scopes(
+                response.body, spec.default_scopes, spec.scope_separator
+            ),
+            "config": token_config,
+        }
+        return secret, extra
+
+    def replacement(
+        self, opened: Opened, fields: Any, config: Any, validate: bool
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The column values and the secret that replace an opened connection's credentials:
+        what is not given is kept (the stored secret, the config the method knows)."""
+        row, details, entry, method, secret = opened
+        if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS and fields is None:
+            secret = {k: v for k, v in secret.items() if k in method.fields.properties}
+        known = method.config.properties
+        prepared = self.prepare(
+            entry,
+            method,
+            secret if fields is None else fields,
+            {k: v for k, v in row.config.items() if k in known} if config is None else config,
+            validate,
+        )
+        values = {
+            **prepared.columns,
+            "public_fields": prepared.public,
+            "config": prepared.config,
+            "account_label": prepared.label if validate else details.account_label,
+        }
+        return values, prepared.secret
