@@ -11,8 +11,13 @@ import base64
 import json
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import httpx2
+
+if TYPE_CHECKING:
+    from gatekey.models import Connection
+    from gatekey.service import Actor, Service
 
 GOOD_SENDGRID = "SG.goodkey1234567890.CANARYsendgridSECRET0001"
 GOOD_STRIPE = "sk_test_CANARYstripeSECRET0002"
@@ -65,3 +70,12 @@ class FakeProviders:
         if token in self.accepted:
             return httpx2.Response(200, json={"email": "someone@acme.test"})
         return httpx2.Response(401, content=json.dumps({"message": "unauthorized"}))
+
+
+def sendgrid_connection(
+    service: Service, actor: Actor, name: str = "SendGrid - Production", **extra: Any
+) -> Connection:
+    """A SendGrid connection with the good key, checked at the fake provider unless told."""
+    return service.connections.create(
+        actor, app="sendgrid", name=name, fields={"api_key": GOOD_SENDGRID}, **extra
+    )

@@ -7,14 +7,26 @@ from collections.abc import Iterator
 from unittest import mock
 
 import pytest
+from sqlalchemy import select, update
 
-from gatekey.errors import ConnectionInactive, MissingScopes
+from gatekey.errors import (
+    ConnectionInactive,
+    DecryptionFailed,
+    MissingScopes,
+)
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.store import connections as rows
+from gatekey.store.tables import connections
 from tests.fakes.echo_provider import app_definitions
-from tests.fakes.providers import FakeProviders
+from tests.fakes.providers import (
+    GOOD_SENDGRID,
+    GOOD_TWILIO_TOKEN,
+    TWILIO_SID,
+    FakeProviders,
+    sendgrid_connection,
+)
 
 
 @pytest.fixture
@@ -124,3 +136,77 @@ def test_a_cached_reading_follows_the_app_definition(service: Service, actor: Ac
     definition["auth"][0]["apply"][0]["name"] = "X-Other-Key"
     service.apps.replace(actor, definition["key"], definition)
     assert service.credentials.resolve(actor, made).headers == {"X-Other-Key": "k1"}
+
+
+def test_resolve_returns_ready_to_apply_credentials(
+    service: Service, actor: Actor, runtime: Runtime
+) -> None:
+    twilio = service.connections.create(
+        actor,
+        app="twilio",
+        name="Twilio",
+        fields={"account_sid": TWILIO_SID, "auth_token": GOOD_TWILIO_TOKEN},
+    )
+    creds = service.credentials.resolve(actor, twilio.id)
+    assert creds.basic is not None
+    assert (creds.basic.username, creds.basic.password) == (TWILIO_SID, GOOD_TWILIO_TOKEN)
+    assert creds.base_url == "https://api.twilio.com"
+    assert creds.fields["auth_token"] == GOOD_TWILIO_TOKEN
+    assert GOOD_TWILIO_TOKEN not in repr(creds) + str(creds)
+    runtime.service.context.audit.flush()
+    after = service.connections.get(actor, twilio.id)
+    assert after.last_used_at is not None
+    trail = service.connections.audit_trail(actor, twilio.id)
+    assert [e.action for e in trail][:2] == ["credentials.read", "connection.create"]
+    assert trail[0].actor == actor.key_id
+
+
+def test_inactive_connection_fails_resolution_naming_it(
+    service: Service, actor: Actor, providers: FakeProviders
+) -> None:
+    created = sendgrid_connection(service, actor)
+    providers.accepted.clear()
+    result = service.connections.test(actor, created.id)
+    assert not result.ok
+    broken = service.connections.get(actor, created.id)
+    assert (broken.status, broken.status_reason) == ("inactive", "invalid_credentials")
+    assert [c.id for c in service.connections.list(actor, status="inactive").items] == [created.id]
+    with pytest.raises(ConnectionInactive) as caught:
+        service.credentials.resolve(actor, created.id)
+    assert "SendGrid - Production" in caught.value.message
+    providers.accepted.add(GOOD_SENDGRID)
+    assert service.connections.test(actor, created.id).ok
+    assert service.connections.get(actor, created.id).status == "active"
+
+
+def test_tampered_or_moved_ciphertext_fails_clearly(service: Service, actor: Actor) -> None:
+    first = sendgrid_connection(service, actor)
+    second = sendgrid_connection(service, actor, name="Second")
+    with service.context.db.write() as conn:
+        row = conn.execute(
+            select(connections.c.secret_ciphertext).where(connections.c.id == first.id)
+        ).scalar_one()
+        flipped = bytearray(row)
+        flipped[20] ^= 0x01
+        conn.execute(
+            update(connections)
+            .where(connections.c.id == first.id)
+            .values(secret_ciphertext=bytes(flipped))
+        )
+    with pytest.raises(DecryptionFailed) as caught:
+        service.credentials.resolve(actor, first.id)
+    assert first.id in caught.value.message
+    with service.context.db.write() as conn:
+        source = conn.execute(
+            select(connections.c.secret_ciphertext, connections.c.dek_wrapped).where(
+                connections.c.id == second.id
+            )
+        ).one()
+        conn.execute(
+            update(connections)
+            .where(connections.c.id == first.id)
+            .values(secret_ciphertext=source.secret_ciphertext, dek_wrapped=source.dek_wrapped)
+        )
+    with pytest.raises(DecryptionFailed):
+        service.credentials.resolve(actor, first.id)
+    assert service.credentials.resolve(actor, second.id).fields["api_key"] == GOOD_SENDGRID

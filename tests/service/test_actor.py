@@ -20,12 +20,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from gatekey.domain.roles import PERMISSIONS, ROLES, Internal, Role
-from gatekey.errors import GatekeyError, PermissionDenied
+from gatekey.errors import (
+    GatekeyError,
+    PermissionDenied,
+)
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
 from gatekey.service import Actor, Service
 from gatekey.store import tables
-from tests.fakes.providers import GOOD_SENDGRID
+from tests.fakes.providers import (
+    GOOD_SENDGRID,
+    sendgrid_connection,
+)
 
 
 @dataclass
@@ -319,3 +325,24 @@ def test_roles_inside_gatekey_are_not_key_roles(service: Service, actor: Actor, 
     with pytest.raises(GatekeyError) as caught:
         service.access.create_key(actor, name="x", role=role)
     assert caught.value.code == "invalid_input"
+
+
+def test_runtime_role_reads_and_resolves_only(service: Service, actor: Actor) -> None:
+    created = sendgrid_connection(service, actor)
+    runtime_actor = Actor(actor.project_id, "key_runtime", Role.RUNTIME)
+    assert service.connections.get(runtime_actor, created.id).id == created.id
+    assert service.credentials.resolve(runtime_actor, created.id).connection_id == created.id
+    assert service.apps.list(runtime_actor)
+    denied = [
+        lambda: sendgrid_connection(service, runtime_actor, name="x"),
+        lambda: service.connections.rename(runtime_actor, created.id, "x"),
+        lambda: service.connections.set_default(runtime_actor, created.id),
+        lambda: service.connections.delete(runtime_actor, created.id),
+        lambda: service.connections.test(runtime_actor, created.id),
+        lambda: service.access.create_key(runtime_actor, name="x", role="admin"),
+        lambda: service.access.list_keys(runtime_actor),
+    ]
+    for call in denied:
+        with pytest.raises(PermissionDenied):
+            call()
+    assert service.connections.get(actor, created.id).name == "SendGrid - Production"

@@ -1,3 +1,6 @@
+"""``service.master_keys``: rotation rewraps everything in committed batches, resumes after an
+interruption, and retirement follows; start-up names a missing key."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,15 +1,15 @@
+"""``service.connections``: create (checked at the provider), list, change, delete; bad input
+changes nothing; another project's connection does not exist."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from gatekey.domain.connection import Role
 from gatekey.errors import (
-    ConnectionInactive,
     CredentialsRejected,
-    DecryptionFailed,
     DuplicateName,
     GatekeyError,
     InvalidFields,
@@ -18,11 +18,9 @@ from gatekey.errors import (
     InvalidName,
     NotFound,
     PayloadTooLarge,
-    PermissionDenied,
     ProviderUnavailable,
     UnknownApp,
 )
-from gatekey.runtime import Runtime
 from gatekey.service import Actor, Service
 from gatekey.store.tables import audit_events, connections
 from tests.fakes.providers import (
@@ -31,6 +29,7 @@ from tests.fakes.providers import (
     GOOD_TWILIO_TOKEN,
     TWILIO_SID,
     FakeProviders,
+    sendgrid_connection,
 )
 
 
@@ -39,16 +38,10 @@ def _count(service: Service) -> int:
         return int(conn.execute(select(func.count()).select_from(connections)).scalar_one())
 
 
-def _sendgrid(service: Service, actor: Actor, name: str = "SendGrid - Production", **extra: Any):  # type: ignore[no-untyped-def]
-    return service.connections.create(
-        actor, app="sendgrid", name=name, fields={"api_key": GOOD_SENDGRID}, **extra
-    )
-
-
 def test_create_validates_with_the_provider_and_masks(
     service: Service, actor: Actor, providers: FakeProviders
 ) -> None:
-    created = _sendgrid(service, actor)
+    created = sendgrid_connection(service, actor)
     assert created.id.startswith("conn_")
     assert created.status == "active"
     assert created.is_default
@@ -102,7 +95,7 @@ def test_unavailable_provider_is_not_invalid_credentials(
 ) -> None:
     setattr(providers, failure, True)
     with pytest.raises(ProviderUnavailable):
-        _sendgrid(service, actor)
+        sendgrid_connection(service, actor)
     assert _count(service) == 0
 
 
@@ -110,7 +103,7 @@ def test_skip_test_stores_without_asking(
     service: Service, actor: Actor, providers: FakeProviders
 ) -> None:
     providers.unreachable = True
-    created = _sendgrid(service, actor, validate=False)
+    created = sendgrid_connection(service, actor, validate=False)
     assert created.status == "active"
     assert providers.requests == []
 
@@ -166,30 +159,30 @@ def test_bad_input_changes_nothing(
 
 
 def test_duplicate_names_per_project(service: Service, actor: Actor, other_actor: Actor) -> None:
-    _sendgrid(service, actor)
+    sendgrid_connection(service, actor)
     with pytest.raises(DuplicateName):
-        _sendgrid(service, actor, name="sendgrid - PRODUCTION ")
-    assert _sendgrid(service, other_actor).name == "SendGrid - Production"
+        sendgrid_connection(service, actor, name="sendgrid - PRODUCTION ")
+    assert sendgrid_connection(service, other_actor).name == "SendGrid - Production"
     assert _count(service) == 2
 
 
 def test_first_connection_of_an_app_is_default_and_set_default_moves_it(
     service: Service, actor: Actor
 ) -> None:
-    prod = _sendgrid(service, actor)
-    staging = _sendgrid(service, actor, name="SendGrid - Staging")
+    prod = sendgrid_connection(service, actor)
+    staging = sendgrid_connection(service, actor, name="SendGrid - Staging")
     assert prod.is_default and not staging.is_default
     moved = service.connections.set_default(actor, staging.id)
     assert moved.is_default
     assert not service.connections.get(actor, prod.id).is_default
-    third = _sendgrid(service, actor, name="SendGrid - Third", is_default=True)
+    third = sendgrid_connection(service, actor, name="SendGrid - Third", is_default=True)
     defaults = [c for c in service.connections.list(actor, app="sendgrid").items if c.is_default]
     assert [c.id for c in defaults] == [third.id]
 
 
 def test_deleting_the_default_promotes_none_and_says_so(service: Service, actor: Actor) -> None:
-    prod = _sendgrid(service, actor)
-    staging = _sendgrid(service, actor, name="SendGrid - Staging")
+    prod = sendgrid_connection(service, actor)
+    staging = sendgrid_connection(service, actor, name="SendGrid - Staging")
     deleted = service.connections.delete(actor, prod.id)
     assert deleted.was_default
     assert "no SendGrid connection is the default now" in deleted.message
@@ -201,17 +194,17 @@ def test_deleting_the_default_promotes_none_and_says_so(service: Service, actor:
 
 
 def test_rename_keeps_the_id_and_bumps_version(service: Service, actor: Actor) -> None:
-    created = _sendgrid(service, actor)
+    created = sendgrid_connection(service, actor)
     renamed = service.connections.rename(actor, created.id, "SendGrid - Marketing")
     assert (renamed.id, renamed.name, renamed.version) == (created.id, "SendGrid - Marketing", 2)
-    other = _sendgrid(service, actor, name="Other")
+    other = sendgrid_connection(service, actor, name="Other")
     with pytest.raises(DuplicateName):
         service.connections.rename(actor, other.id, "sendgrid - marketing")
     assert service.connections.get(actor, other.id).name == "Other"
 
 
 def test_list_filters_and_paginates_in_a_stable_order(service: Service, actor: Actor) -> None:
-    made = [_sendgrid(service, actor, name=f"SendGrid {i:02d}") for i in range(7)]
+    made = [sendgrid_connection(service, actor, name=f"SendGrid {i:02d}") for i in range(7)]
     service.connections.create(
         actor, app="stripe", name="Stripe Billing", fields={"api_key": GOOD_STRIPE}
     )
@@ -239,51 +232,10 @@ def test_list_filters_and_paginates_in_a_stable_order(service: Service, actor: A
         service.connections.list(actor, cursor="garbage")
 
 
-def test_resolve_returns_ready_to_apply_credentials(
-    service: Service, actor: Actor, runtime: Runtime
-) -> None:
-    twilio = service.connections.create(
-        actor,
-        app="twilio",
-        name="Twilio",
-        fields={"account_sid": TWILIO_SID, "auth_token": GOOD_TWILIO_TOKEN},
-    )
-    creds = service.credentials.resolve(actor, twilio.id)
-    assert creds.basic is not None
-    assert (creds.basic.username, creds.basic.password) == (TWILIO_SID, GOOD_TWILIO_TOKEN)
-    assert creds.base_url == "https://api.twilio.com"
-    assert creds.fields["auth_token"] == GOOD_TWILIO_TOKEN
-    assert GOOD_TWILIO_TOKEN not in repr(creds) + str(creds)
-    runtime.service.context.audit.flush()
-    after = service.connections.get(actor, twilio.id)
-    assert after.last_used_at is not None
-    trail = service.connections.audit_trail(actor, twilio.id)
-    assert [e.action for e in trail][:2] == ["credentials.read", "connection.create"]
-    assert trail[0].actor == actor.key_id
-
-
-def test_inactive_connection_fails_resolution_naming_it(
-    service: Service, actor: Actor, providers: FakeProviders
-) -> None:
-    created = _sendgrid(service, actor)
-    providers.accepted.clear()
-    result = service.connections.test(actor, created.id)
-    assert not result.ok
-    broken = service.connections.get(actor, created.id)
-    assert (broken.status, broken.status_reason) == ("inactive", "invalid_credentials")
-    assert [c.id for c in service.connections.list(actor, status="inactive").items] == [created.id]
-    with pytest.raises(ConnectionInactive) as caught:
-        service.credentials.resolve(actor, created.id)
-    assert "SendGrid - Production" in caught.value.message
-    providers.accepted.add(GOOD_SENDGRID)
-    assert service.connections.test(actor, created.id).ok
-    assert service.connections.get(actor, created.id).status == "active"
-
-
 def test_replace_credentials_keeps_the_id(
     service: Service, actor: Actor, providers: FakeProviders
 ) -> None:
-    created = _sendgrid(service, actor)
+    created = sendgrid_connection(service, actor)
     providers.accepted.add("SG.second.CANARYsecond00002")
     replaced = service.connections.replace_credentials(
         actor, created.id, fields={"api_key": "SG.second.CANARYsecond00002"}
@@ -323,7 +275,7 @@ def test_malformed_ids_are_refused_before_any_lookup(service: Service, actor: Ac
 def test_another_projects_connection_does_not_exist(
     service: Service, actor: Actor, other_actor: Actor
 ) -> None:
-    mine = _sendgrid(service, actor)
+    mine = sendgrid_connection(service, actor)
     missing = "conn_01JD3W6ZK2Q8V5N0C7H9X4T1RB"
     calls = [
         lambda i: service.connections.get(other_actor, i),
@@ -349,96 +301,14 @@ def test_another_projects_connection_does_not_exist(
     assert service.connections.get(actor, mine.id).name == "SendGrid - Production"
 
 
-def test_runtime_role_reads_and_resolves_only(service: Service, actor: Actor) -> None:
-    created = _sendgrid(service, actor)
-    runtime_actor = Actor(actor.project_id, "key_runtime", Role.RUNTIME)
-    assert service.connections.get(runtime_actor, created.id).id == created.id
-    assert service.credentials.resolve(runtime_actor, created.id).connection_id == created.id
-    assert service.apps.list(runtime_actor)
-    denied = [
-        lambda: _sendgrid(service, runtime_actor, name="x"),
-        lambda: service.connections.rename(runtime_actor, created.id, "x"),
-        lambda: service.connections.set_default(runtime_actor, created.id),
-        lambda: service.connections.delete(runtime_actor, created.id),
-        lambda: service.connections.test(runtime_actor, created.id),
-        lambda: service.access.create_key(runtime_actor, name="x", role="admin"),
-        lambda: service.access.list_keys(runtime_actor),
-    ]
-    for call in denied:
-        with pytest.raises(PermissionDenied):
-            call()
-    assert service.connections.get(actor, created.id).name == "SendGrid - Production"
-
-
-def test_api_keys_authenticate_and_revoke(service: Service, actor: Actor) -> None:
-    key = service.access.create_key(actor, name="worker", role="runtime")
-    assert key.token not in repr(key)
-    who = service.system.authenticate(key.token)
-    assert (who.project_id, who.key_id, who.role) == (actor.project_id, key.id, Role.RUNTIME)
-    listed = service.access.list_keys(actor)
-    assert key.token not in str([k.model_dump() for k in listed])
-    service.access.revoke_key(actor, key.id)
-    from gatekey.errors import AuthenticationFailed
-
-    for token in [key.token, "gk_unknown", "", None, "Bearer x"]:
-        with pytest.raises(AuthenticationFailed) as caught:
-            service.system.authenticate(token)
-        assert caught.value.message == "missing, unknown, expired or revoked API key"
-
-
-def test_expired_api_key_is_refused(service: Service, actor: Actor) -> None:
-    from datetime import timedelta
-
-    from gatekey.errors import AuthenticationFailed
-
-    key = service.access.create_key(
-        actor, name="short", role="admin", expires_in=timedelta(seconds=-1)
-    )
-    with pytest.raises(AuthenticationFailed):
-        service.system.authenticate(key.token)
-
-
-def test_tampered_or_moved_ciphertext_fails_clearly(service: Service, actor: Actor) -> None:
-    first = _sendgrid(service, actor)
-    second = _sendgrid(service, actor, name="Second")
-    with service.context.db.write() as conn:
-        row = conn.execute(
-            select(connections.c.secret_ciphertext).where(connections.c.id == first.id)
-        ).scalar_one()
-        flipped = bytearray(row)
-        flipped[20] ^= 0x01
-        conn.execute(
-            update(connections)
-            .where(connections.c.id == first.id)
-            .values(secret_ciphertext=bytes(flipped))
-        )
-    with pytest.raises(DecryptionFailed) as caught:
-        service.credentials.resolve(actor, first.id)
-    assert first.id in caught.value.message
-    with service.context.db.write() as conn:
-        source = conn.execute(
-            select(connections.c.secret_ciphertext, connections.c.dek_wrapped).where(
-                connections.c.id == second.id
-            )
-        ).one()
-        conn.execute(
-            update(connections)
-            .where(connections.c.id == first.id)
-            .values(secret_ciphertext=source.secret_ciphertext, dek_wrapped=source.dek_wrapped)
-        )
-    with pytest.raises(DecryptionFailed):
-        service.credentials.resolve(actor, first.id)
-    assert service.credentials.resolve(actor, second.id).fields["api_key"] == GOOD_SENDGRID
-
-
 def test_refused_changes_are_audited_without_values(service: Service, actor: Actor) -> None:
     with pytest.raises(CredentialsRejected):
         service.connections.create(
             actor, app="sendgrid", name="Bad", fields={"api_key": "SG.wrong.CANARYaudit"}
         )
-    _sendgrid(service, actor)
+    sendgrid_connection(service, actor)
     with pytest.raises(DuplicateName):
-        _sendgrid(service, actor)
+        sendgrid_connection(service, actor)
     service.context.audit.flush()
     with service.context.db.read() as conn:
         rows = conn.execute(select(audit_events)).all()
