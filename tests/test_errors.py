@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+import pytest
+
 import gatekey
 from gatekey import client, errors
 
@@ -43,3 +45,19 @@ def test_every_error_is_drawn_in_the_module_docstring() -> None:
     drawn = set((errors.__doc__ or "").split())
     assert [c.__name__ for c in _tree() if c.__name__ not in drawn] == []
     assert [c.code for c in _tree()[1:] if c.code not in drawn] == []
+
+
+def test_a_hint_names_a_known_next_step_only() -> None:
+    assert errors.Hint("signin_link").params == {}
+    with pytest.raises(ValueError, match="no next step"):
+        errors.Hint("reboot")
+    assert errors.InvalidInput("x", hint=errors.Hint("signin_link")).hint == errors.Hint(
+        "signin_link"
+    )
+
+
+def test_every_adapter_says_every_next_step() -> None:
+    from gatekey.cli.app import NEXT_COMMAND
+    from gatekey.web.errors import NEXT_STEP
+
+    assert set(NEXT_COMMAND) == set(NEXT_STEP) == errors.NEXT_STEPS

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gatekey import Client, Gatekey
+from gatekey import Client, Gatekey, errors
 from gatekey.catalog.schema import App
 from gatekey.errors import MissingScopes, NotFound
 from gatekey.models import AuthorizationSession
@@ -172,3 +172,9 @@ def test_waiting_polls_until_the_session_settles_or_time_runs_out() -> None:
         sleep=sleep,
     )
     assert late.status == "pending" and now[0] >= 7
+
+
+def test_an_errors_next_step_reaches_both_sdks_alike(sdk: SDK) -> None:
+    with pytest.raises(errors.InvalidInput) as caught:
+        sdk.create_connection("github", "GH", {"token": "x"}, skip_test=True)
+    assert caught.value.hint == errors.Hint("start_authorization", {"app": "github"})

@@ -34,6 +34,15 @@ from gatekey.models import (
 )
 
 
+def _hint(value: Any) -> errors.Hint | None:
+    """The ``next`` member of a problem document as the hint the server's error carried."""
+    if not isinstance(value, dict) or value.get("action") not in errors.NEXT_STEPS:
+        return None
+    params = value.get("params")
+    fill = {str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {}
+    return errors.Hint(str(value["action"]), fill)
+
+
 def _error_classes() -> dict[str, type[errors.GatekeyError]]:
     found: dict[str, type[errors.GatekeyError]] = {}
     pending: list[type[errors.GatekeyError]] = [errors.GatekeyError]
@@ -90,6 +99,7 @@ class Client:
             extra = {k: v for k, v in body.items() if k not in ("detail", "code")}
             raise cls(
                 detail or f"HTTP {response.status_code}",
+                hint=_hint(extra.pop("next", None)),
                 status=response.status_code,
                 **{k: v for k, v in extra.items() if k != "status"},
             )

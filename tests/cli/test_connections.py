@@ -48,3 +48,12 @@ def test_a_connection_from_the_command_line(env: Path) -> None:
     code, _, err = run("connections", "show", cid)
     assert code == 3
     assert err.strip() == f"error [not_found]: connection {cid} not found"
+
+
+def test_an_oauth2_app_is_connected_through_its_consent_screen(env: Path) -> None:
+    code, _, err = run(
+        "connections", "create", "--app", "github", "--name", "GH", "-f", "token=x", "--skip-test"
+    )
+    assert code != 0 and "[invalid_input]" in err
+    assert "run 'gatekey connections connect --app github'" in err
+    assert "/api/v1" not in err

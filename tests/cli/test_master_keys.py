@@ -16,6 +16,7 @@ def test_master_keys(env: Path) -> None:
     old = json.loads(run("keys", "list", "--json")[1])[0]["id"]
     code, _, err = run("keys", "retire", old)
     assert code == 4 and "key_in_use" in err
+    assert "rotate first: run 'gatekey keys rotate'" in err, "the hint, as this adapter says it"
     code, out, _ = run("keys", "rotate")
     assert code == 0 and "rewrapped 1 data key(s)" in out
     listed = json.loads(run("keys", "list", "--json")[1])

@@ -14,6 +14,7 @@ from gatekey.domain.connection import Role
 from gatekey.errors import (
     AppExists,
     AppInUse,
+    Hint,
     InvalidAppDefinition,
     InvalidFields,
     InvalidInput,
@@ -511,7 +512,8 @@ def test_an_app_stored_before_the_new_checks_fails_alone_and_says_what_to_fix(
         "auth.0.fields.properties.api_key.pattern",
         "auth.0.test_request.headers",
     ]
-    assert "PUT /api/v1/apps/old-crm" in caught.value.message
+    assert caught.value.hint == Hint("replace_app", {"key": "old-crm"})
+    assert "/api/" not in caught.value.message and "gatekey " not in caught.value.message
     assert [c.id for c in service.connections.list(actor).items] == [connection.id]
     assert "old-crm" not in {a.key for a in service.apps.list(other_actor)}
 

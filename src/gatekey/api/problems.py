@@ -77,6 +77,37 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+_NEXT_REQUEST = {
+    "replace_app": "PUT /api/v1/apps/{key}",
+    "start_authorization": "POST /api/v1/oauth/sessions",
+}
+"""A hint's next step as the request that takes it; the steps with no route here (a sign-in
+link, a master-key rotation) are the operator's, on the command line."""
+_NEXT_COMMAND = {
+    "signin_link": "gatekey signin-link",
+    "rotate_master_key": "gatekey keys rotate",
+}
+
+
+def next_step(hint: errors.Hint) -> dict[str, Any]:
+    """The ``next`` member of a problem document: the action, and the request (or the
+    operator's command) that takes it."""
+    step: dict[str, Any] = {"action": hint.action, "params": dict(hint.params)}
+    if hint.action in _NEXT_REQUEST:
+        step["request"] = _NEXT_REQUEST[hint.action].format(**hint.params)
+    else:
+        step["command"] = _NEXT_COMMAND[hint.action].format(**hint.params)
+    return step
+
+
+def detail_of(exc: errors.GatekeyError) -> str:
+    """The message, and the request or command that takes its hint's next step."""
+    if exc.hint is None:
+        return exc.message
+    step = next_step(exc.hint)
+    return f"{exc.message} ({step.get('request') or step['command']})"
+
+
 def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
     allowed = {
         "errors",
@@ -93,7 +124,10 @@ def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
         "connections",
         "host",
     }
-    return {k: v for k, v in exc.details.items() if k in allowed}
+    safe = {k: v for k, v in exc.details.items() if k in allowed}
+    if exc.hint is not None:
+        safe["next"] = next_step(exc.hint)
+    return safe
 
 
 OutagePage = Callable[[], Response]
@@ -109,7 +143,7 @@ def unavailable(
         "accept", ""
     )
     if not wants_page or outage_page is None:
-        return problem(503, exc.code, exc.message, **_safe_details(exc))
+        return problem(503, exc.code, detail_of(exc), **_safe_details(exc))
     response = outage_page()
     response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after or 1)))
     return response
@@ -133,7 +167,7 @@ def install(app: FastAPI, *, outage_page: OutagePage | None = None) -> None:
 
     @app.exception_handler(errors.GatekeyError)
     async def _gatekey(_: Request, exc: errors.GatekeyError) -> JSONResponse:
-        return problem(status_of(exc), exc.code, exc.message, **_safe_details(exc))
+        return problem(status_of(exc), exc.code, detail_of(exc), **_safe_details(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

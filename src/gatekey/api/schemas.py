@@ -113,6 +113,16 @@ class WebhookCreate(_Body):
     description: str = Field(default="", max_length=200)
 
 
+class NextStep(BaseModel):
+    """What to do next about an error: ``action`` is stable; ``request`` (an API call) or
+    ``command`` (the operator's, on the command line) takes it."""
+
+    action: str
+    params: dict[str, str] = Field(default_factory=dict)
+    request: str | None = None
+    command: str | None = None
+
+
 class Problem(BaseModel):
     """An error (RFC 9457): ``code`` is stable; some codes add fields (``errors``, ``retry_after``,
     ``flows``, ``missing``...)."""
@@ -124,3 +134,4 @@ class Problem(BaseModel):
     status: int
     code: str
     detail: str
+    next: NextStep | None = None

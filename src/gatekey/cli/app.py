@@ -63,9 +63,25 @@ def exit_code(exc: errors.GatekeyError) -> int:
     return 1
 
 
+NEXT_COMMAND = {
+    "replace_app": "gatekey apps replace {key} FILE",
+    "start_authorization": "gatekey connections connect --app {app}",
+    "signin_link": "gatekey signin-link",
+    "rotate_master_key": "gatekey keys rotate",
+}
+"""A hint's next step (``errors.NEXT_STEPS``) as the command that takes it."""
+
+
+def message_of(exc: errors.GatekeyError) -> str:
+    """The message, and the command that takes its hint's next step."""
+    if exc.hint is None:
+        return exc.message
+    return f"{exc.message}: run '{NEXT_COMMAND[exc.hint.action].format(**exc.hint.params)}'"
+
+
 def fail(exc: errors.GatekeyError) -> typer.Exit:
     """Print the one-line error and return the exit to raise."""
-    err.print(f"error [{exc.code}]: {exc.message}", markup=False, highlight=False)
+    err.print(f"error [{exc.code}]: {message_of(exc)}", markup=False, highlight=False)
     return typer.Exit(exit_code(exc))
 
 

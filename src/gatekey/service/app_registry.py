@@ -20,7 +20,7 @@ from sqlalchemy import Connection as DbConnection
 
 from gatekey.catalog.loader import Catalog, app_from_data
 from gatekey.catalog.schema import KEY_PATTERN, App
-from gatekey.errors import InvalidAppDefinition, UnknownApp
+from gatekey.errors import Hint, InvalidAppDefinition, UnknownApp
 from gatekey.store import apps as app_rows
 from gatekey.store.database import Database
 
@@ -44,12 +44,16 @@ class Refused:
         more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
         return (
             f"app {self.key!r} was stored before Gatekey checked it as it does now and cannot "
-            f"be used: {first['field']}: {first['message']}{more}; replace its definition "
-            f"(PUT /api/v1/apps/{self.key} or gatekey apps replace)"
+            f"be used: {first['field']}: {first['message']}{more}; replace its definition"
         )
 
     def error(self) -> InvalidAppDefinition:
-        return InvalidAppDefinition(self.message, app=self.key, errors=self.errors)
+        return InvalidAppDefinition(
+            self.message,
+            app=self.key,
+            errors=self.errors,
+            hint=Hint("replace_app", {"key": self.key}),
+        )
 
 
 class AppRegistry:
@@ -145,12 +149,11 @@ class AppRegistry:
         if isinstance(parsed, Refused) and (before is None or before[0] != version):
             log.warning(
                 "project %s: app %r (version %d) is refused by the current app schema and "
-                "cannot be used until its definition is replaced (%d problem(s); "
-                "GET /api/v1/apps/%s says which)",
+                "cannot be used until its definition is replaced (%d problem(s); the app's "
+                "listing says which)",
                 project_id,
                 key,
                 version,
                 len(parsed.errors),
-                key,
             )
         return parsed

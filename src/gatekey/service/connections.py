@@ -270,7 +270,7 @@ class Connections:
         if row.is_default:
             message = (
                 f"deleted {row.name!r}; it was the default {app_name} connection, and no "
-                f"{app_name} connection is the default now: set one with set-default"
+                f"{app_name} connection is the default now: make one the default"
             )
         else:
             message = f"deleted {row.name!r}"

@@ -11,7 +11,7 @@ from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
-from gatekey.errors import InvalidInput
+from gatekey.errors import Hint, InvalidInput
 from gatekey.metrics import Metrics
 from gatekey.oauth.provider import ClientCredentials, ProviderClient
 from gatekey.probe import Prober
@@ -43,8 +43,8 @@ class CredentialCheck:
         """Validate fields and config, fetch a client-credentials token, run the test request."""
         if method.kind is AuthKind.OAUTH2:
             raise InvalidInput(
-                f"{app.name} connects through its consent screen: start an authorization "
-                "(POST /api/v1/oauth/sessions, or 'gatekey connections connect')"
+                f"{app.name} connects through its consent screen: start an authorization",
+                hint=Hint("start_authorization", {"app": app.key}),
             )
         cleaned = field_rules.validate(method.fields, values, what="fields")
         cleaned_config = field_rules.validate(method.config, config, what="config")

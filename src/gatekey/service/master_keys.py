@@ -10,6 +10,7 @@ from sqlalchemy import Connection as DbConnection
 
 from gatekey.crypto.keys import generate
 from gatekey.errors import (
+    Hint,
     KeyInUse,
     NotFound,
 )
@@ -112,13 +113,16 @@ class MasterKeys:
         if key_id not in ring:
             raise NotFound(f"master key {key_id!r} is not configured")
         if key_id == ring.primary.id:
-            raise KeyInUse(f"master key {key_id!r} is the primary key; rotate first")
+            raise KeyInUse(
+                f"master key {key_id!r} is the primary key; rotate first",
+                hint=Hint("rotate_master_key"),
+            )
         with self.ctx.db.read() as conn:
             in_use = sealed.key_usage(conn).get(key_id, 0)
         if in_use:
             raise KeyInUse(
-                f"master key {key_id!r} still wraps {in_use} data key(s); "
-                "run 'gatekey keys rotate'",
+                f"master key {key_id!r} still wraps {in_use} data key(s); rotate first",
+                hint=Hint("rotate_master_key"),
                 key_id=key_id,
                 data_keys=in_use,
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from gatekey.domain.connection import Role
-from gatekey.errors import AuthenticationFailed
+from gatekey.errors import AuthenticationFailed, Hint
 from gatekey.service.actor import Actor
 from gatekey.service.authentication import Authenticator
 from gatekey.service.context import Context
@@ -91,7 +91,8 @@ class WebSessions:
             if project_id is None:
                 raise AuthenticationFailed(
                     "this sign-in link was used already, has expired or was replaced by a newer "
-                    "one; run 'gatekey signin-link' for a new one, or sign in with an admin API key"
+                    "one; ask for a new one, or sign in with an admin API key",
+                    hint=Hint("signin_link"),
                 )
             actor = Actor(project_id=project_id, key_id=web_rows.LINK_ACTOR, role=Role.ADMIN)
         else:

@@ -28,9 +28,25 @@ def to_sign_in(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/signin?next={target}", status_code=303)
 
 
+NEXT_STEP = {
+    "replace_app": "replace its definition on the Apps page",
+    "start_authorization": "use Connect",
+    "signin_link": "the operator prints a new link with 'gatekey signin-link'",
+    "rotate_master_key": "the operator runs 'gatekey keys rotate'",
+}
+"""A hint's next step (``errors.NEXT_STEPS``) as a person on these pages takes it."""
+
+
+def message_of(exc: GatekeyError) -> str:
+    """The message, and how to take its hint's next step from the pages."""
+    if exc.hint is None:
+        return exc.message
+    return f"{exc.message} ({NEXT_STEP[exc.hint.action].format(**exc.hint.params)})"
+
+
 def fragment_error(exc: GatekeyError, status: int = 400) -> JSONResponse:
     """The JSON a fragment route answers a refusal with (503 and ``Retry-After`` in an outage)."""
-    body: dict[str, Any] = {"ok": False, "code": exc.code, "message": exc.message}
+    body: dict[str, Any] = {"ok": False, "code": exc.code, "message": message_of(exc)}
     if isinstance(exc, InvalidFields):
         body["fields"] = exc.details.get("errors", [])
     if isinstance(exc, DatabaseUnavailable):

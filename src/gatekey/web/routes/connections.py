@@ -16,7 +16,7 @@ from gatekey.errors import GatekeyError, InvalidInput
 from gatekey.models import ConnectionPage
 from gatekey.service import Actor, Service
 from gatekey.web.deps import PageSession, PostSession
-from gatekey.web.errors import fragment_error
+from gatekey.web.errors import fragment_error, message_of
 from gatekey.web.render import page, render
 from gatekey.web.views import KIND_LABELS, card, card_html
 
@@ -120,7 +120,8 @@ def new_connection_form(
     try:
         entry = service.apps.get(session.actor, app)
     except GatekeyError as exc:
-        return HTMLResponse(f"<p class='form-error' role='alert'>{escape(exc.message)}</p>", 400)
+        said = escape(message_of(exc))
+        return HTMLResponse(f"<p class='form-error' role='alert'>{said}</p>", 400)
     method = entry.method()
     replacing = None
     if connection_id:

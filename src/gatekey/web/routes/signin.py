@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gatekey.asgi import ServiceDep, SettingsDep, client_address
 from gatekey.errors import GatekeyError
 from gatekey.web.deps import COOKIE, PostSession, set_session_cookie
-from gatekey.web.errors import page_status
+from gatekey.web.errors import message_of, page_status
 from gatekey.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +46,7 @@ def signin(
         token, _ = service.system.sign_in(api_key=api_key.strip(), client=client_address(request))
     except GatekeyError as exc:
         status = page_status(exc, 401)
-        return page("signin.html", status, next=_safe_next(next), error=exc.message)
+        return page("signin.html", status, next=_safe_next(next), error=message_of(exc))
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(request, response, token, settings)
     return response
@@ -60,7 +60,7 @@ def signin_link(
         token, _ = service.system.sign_in(link=link, client=client_address(request))
     except GatekeyError as exc:
         status = page_status(exc, 401)
-        return page("signin.html", status, next="/connections", error=exc.message)
+        return page("signin.html", status, next="/connections", error=message_of(exc))
     response = RedirectResponse("/connections", status_code=303)
     set_session_cookie(request, response, token, settings)
     return response
