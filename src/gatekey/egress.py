@@ -287,28 +287,30 @@ def destination(url: Any) -> httpx2.URL:
     return usable(parsed)
 
 
-class UsableURLs:
-    """Mixin for ``httpx2.Client`` classes (Authlib's too): a request to a URL the client
-    cannot send raises ``InvalidInput`` before anything is sent, never ``httpx2.InvalidURL``."""
+def usable_request(
+    build: Callable[..., httpx2.Request], method: str, url: httpx2.URL | str, **options: Any
+) -> httpx2.Request:
+    """``build(method, url, ...)`` (a client's ``build_request``), with a URL the client cannot
+    send refused as ``InvalidInput`` before anything is sent, never ``httpx2.InvalidURL``.
+    Every client Gatekey sends through calls it from its ``build_request``."""
+    try:
+        request = build(method, url, **options)
+    except httpx2.InvalidURL:
+        raise _unusable("the HTTP client cannot parse it") from None
+    usable(request.url)
+    return request
 
-    def build_request(self, method: str, url: httpx2.URL | str, **options: Any) -> httpx2.Request:
-        try:
-            request: httpx2.Request = super().build_request(  # type: ignore[misc]
-                method, url, **options
-            )
-        except httpx2.InvalidURL:
-            raise _unusable("the HTTP client cannot parse it") from None
-        usable(request.url)
-        return request
 
-
-class GuardedClient(UsableURLs, httpx2.Client):
-    """The client of every outbound request: refuses URLs it cannot send (``UsableURLs``) and
-    checks a destination ahead of time (``preflight``) against its transport's policy."""
+class GuardedClient(httpx2.Client):
+    """The client of every outbound request: refuses URLs it cannot send (``usable_request``)
+    and checks a destination ahead of time (``preflight``) against its transport's policy."""
 
     def __init__(self, *, transport: httpx2.BaseTransport | None = None, **options: Any) -> None:
         super().__init__(transport=transport, **options)
         self._guard = transport.backend if isinstance(transport, GuardedTransport) else None
+
+    def build_request(self, method: str, url: httpx2.URL | str, **options: Any) -> httpx2.Request:
+        return usable_request(super().build_request, method, url, **options)
 
     def preflight(self, url: Any) -> httpx2.URL:
         """Parse ``url`` and apply the egress policy to its host now (when it resolves)."""

@@ -10,7 +10,7 @@ argument that still reaches a handler loses its query string.
 redacts, as a last line of defence, whatever looks like a credential in the finished line,
 tracebacks included: bearer and basic credentials, Gatekey API keys, URL passwords, and the
 values of fields named like tokens, secrets, passwords, keys or codes. A dotted module path
-followed by ``": "`` is how a text line names its logger (``gatekey.service.tokens: ...``), not
+followed by ``": "`` is how a text line names its logger (``gatekey.oauth.refresh: ...``), not
 a field, so the word after it is kept (``db.password: x`` is kept too; ``db.password=x`` and
 ``"db.password": "x"`` are not).
 
@@ -96,7 +96,7 @@ _RULES = [
     # https://user:password@host
     _Rule(re2.compile(rf"(?i)\b[a-z][a-z0-9+.-]*://[^/{_SPACE}:@]+:(?P<secret>[^@{_SPACE}/]+)@")),
     # name=value, name: value, "name": "value" for names that hold secrets; ``path`` catches
-    # the dotted module path of a logger name ("gatekey.service.tokens: ...")
+    # the dotted module path of a logger name ("gatekey.oauth.refresh: ...")
     _Rule(
         re2.compile(
             rf"\b(?P<path>(?:[a-z_][a-z0-9_]*\.)+)?(?i:{_SECRET_NAME})"

@@ -39,7 +39,7 @@ from gatekey.catalog.schema import OAuth2Spec
 from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.domain.tokens import retry_after_seconds
-from gatekey.egress import UsableURLs
+from gatekey.egress import usable_request
 from gatekey.errors import (
     DestinationBlocked,
     GrantRevoked,
@@ -103,8 +103,11 @@ class _Shared(httpx2.BaseTransport):
         """The pool outlives the client; the runtime closes it."""
 
 
-class _Session(UsableURLs, OAuth2Client):  # type: ignore[misc]
+class _Session(OAuth2Client):  # type: ignore[misc]
     """Authlib's client; a token URL it cannot send is ``InvalidInput``, not a crash."""
+
+    def build_request(self, method: str, url: httpx2.URL | str, **options: Any) -> httpx2.Request:
+        return usable_request(super().build_request, method, url, **options)
 
 
 class ProviderClient:

@@ -224,7 +224,7 @@ class ConnectionWriter:
     ) -> None:
         """Emit ``event`` about the connection as the transaction sees it now (after the
         change), for the endpoints that want it. The writer's own methods call it; a caller
-        that writes the row some other way (``service.tokens``, for now) may too."""
+        that writes the row some other way (the refresh store) may too."""
         if event is None:
             return
         endpoints = self._outbox.subscribers(conn, project_id, event.value)
