@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from tests.fakes.apps import acme
+
+if TYPE_CHECKING:
+    from gatekey.service import Actor, Service
 
 
 @dataclass
@@ -73,3 +81,23 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class Clock:
+    """A clock a test moves by hand (``clock.now += ...``)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def app_on(service: Service, actor: Actor, hub: Receiver) -> None:
+    """An API-key app whose test request goes to the receiver's ``/me``."""
+    service.apps.add(actor, acme(base_url=hub.url))
+
+
+def events_of(hub: Receiver) -> list[dict[str, Any]]:
+    """The webhook events the receiver got, in order."""
+    return [json.loads(r.body) for r in hub.hooks]
