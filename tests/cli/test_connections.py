@@ -57,3 +57,22 @@ def test_an_oauth2_app_is_connected_through_its_consent_screen(env: Path) -> Non
     assert code != 0 and "[invalid_input]" in err
     assert "run 'gatekey connections connect --app github'" in err
     assert "/api/v1" not in err
+
+
+def test_a_fields_file_that_is_not_an_object_is_one_line(env: Path, tmp_path: Path) -> None:
+    for content in ("[1, 2]", "{oops"):
+        file = tmp_path / "fields.json"
+        file.write_text(content)
+        code, _, err = run(
+            "connections",
+            "create",
+            "--app",
+            "sendgrid",
+            "--name",
+            "SG",
+            "--fields-file",
+            str(file),
+            "--skip-test",
+        )
+        assert code == 2 and "error [invalid_input]: " in err, err
+        assert str(file) in err and "Traceback" not in err

@@ -45,3 +45,9 @@ def test_runs_from_the_command_line(env: Path, tmp_path: Path) -> None:
     assert code == 0 and f"retry of {run_id}" in out
     code, out, _ = run("flows", "webhook", flow_id)
     assert f"/hooks/{flow_id}/" in out
+
+
+def test_a_malformed_input_is_one_line_and_exit_2(env: Path) -> None:
+    code, _, err = run("runs", "trigger", "flow_01ABCDEFGHJKMNPQRSTVWXYZ0", "--input", "{bad")
+    assert code == 2 and err.endswith("\nerror [invalid_input]: --input must be a JSON object\n")
+    assert "Traceback" not in err

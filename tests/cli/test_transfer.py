@@ -35,3 +35,15 @@ def test_export_then_import_into_another_project(
     )  # fmt: skip
     assert code == 0, err
     assert "imported 1, skipped 0" in out
+
+
+@pytest.mark.parametrize("content", ["{not json", None])
+def test_an_unreadable_export_is_one_line_and_exit_2(
+    env: Path, tmp_path: Path, content: str | None
+) -> None:
+    file = tmp_path / "export.json"
+    if content is not None:
+        file.write_text(content)
+    code, _, err = run("connections", "import", "--file", str(file))
+    assert code == 2 and err.startswith(f"error [invalid_input]: cannot read {file}: ")
+    assert "Traceback" not in err and err.count("\n") == 1

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from gatekey import errors
 from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, pairs, table
 from gatekey.models import Connection
 
@@ -131,7 +132,7 @@ def connections_create(
     with operating(project) as op:
         values = pairs(field, "--field")
         if fields_file is not None:
-            values = {**json.loads(fields_file.read_text("utf-8")), **values}
+            values = {**_fields_of(fields_file), **values}
         entry = op.service.apps.get(op.actor, app_key)
         try:
             wanted = entry.method(auth_kind).fields
@@ -266,3 +267,14 @@ def connections_replace(
     with operating(project) as op:
         moved = op.service.flows.replace_connection(op.actor, connection_id, replacement)
         out.print(f"moved {moved} step(s) to {replacement}", markup=False)
+
+
+def _fields_of(file: Path) -> dict[str, Any]:
+    """The fields in a JSON file; anything else is ``invalid_input`` naming the file."""
+    try:
+        found = json.loads(file.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise errors.InvalidInput(f"cannot read {file}: {type(exc).__name__}") from None
+    if not isinstance(found, dict):
+        raise errors.InvalidInput(f"{file} must hold a JSON object of fields")
+    return found

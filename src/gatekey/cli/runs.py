@@ -21,11 +21,11 @@ def runs_trigger(
     as_json: JsonOpt = False,
 ) -> None:
     """Queue a run ('gatekey serve' or 'gatekey worker' executes it)."""
-    try:
-        data = json.loads(run_input)
-    except ValueError:
-        raise errors.InvalidInput("--input must be a JSON object") from None
     with operating(project) as op:
+        try:
+            data = json.loads(run_input)
+        except ValueError:
+            raise errors.InvalidInput("--input must be a JSON object") from None
         run = op.service.runs.trigger(op.actor, flow_id, data)
         emit(run, as_json, lambda: out.print(f"queued {run.id}", markup=False))
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from gatekey import errors
-from gatekey.cli.app import JsonOpt, ProjectOpt, emit, operating, out
+from gatekey.cli.app import JsonOpt, ProjectOpt, emit, fail, operating, out
 
 commands = typer.Typer()
 """Added to ``gatekey connections`` (``cli.connections``)."""
@@ -60,8 +60,8 @@ def connections_import(
     """Import connections (OAuth2 entries keep their tokens: nobody re-authorizes)."""
     try:
         document = json.loads(file.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise errors.InvalidInput(f"cannot read {file}: {exc}") from None
+    except (OSError, ValueError) as exc:  # before opening Gatekey: said here, one line
+        raise fail(errors.InvalidInput(f"cannot read {file}: {exc}")) from None
     passphrase = None
     if isinstance(document, dict) and document.get("encryption"):
         passphrase = (
