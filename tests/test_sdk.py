@@ -77,6 +77,14 @@ def test_required_scopes_reach_the_resolver(sdk: SDK) -> None:
     assert caught.value.details["missing"] == ["mail.send"]
 
 
+def test_a_diagnosis_names_the_missing_scopes_on_both_sdks(sdk: SDK) -> None:
+    made = sdk.create_connection("sendgrid", "Mail", {"api_key": GOOD_SENDGRID})
+    fine = sdk.diagnose_connection(made.id)
+    assert fine.ok and fine.status == "active" and fine.missing_scopes == []
+    short = sdk.diagnose_connection(made.id, required_scopes=["mail.send", "marketing.read"])
+    assert not short.ok and short.missing_scopes == ["mail.send", "marketing.read"]
+
+
 def test_apps_come_back_as_catalog_entries(sdk: SDK) -> None:
     github = sdk.get_app("github")
     assert isinstance(github, App) and github.key == "github" and github.builtin

@@ -25,6 +25,7 @@ from gatekey.models import (
     CreatedWebhook,
     Credentials,
     Deleted,
+    Diagnosis,
     Flow,
     OAuthClient,
     Run,
@@ -255,6 +256,14 @@ class Client:
     def test_connection(self, connection_id: str) -> TestResult:
         return TestResult.model_validate(
             self._call("POST", f"/api/v1/connections/{connection_id}/test")
+        )
+
+    def diagnose_connection(
+        self, connection_id: str, *, required_scopes: list[str] | None = None
+    ) -> Diagnosis:
+        params = {"scopes": list(required_scopes)} if required_scopes else None
+        return Diagnosis.model_validate(
+            self._call("GET", f"/api/v1/connections/{connection_id}/diagnosis", params=params)
         )
 
     def audit_trail(self, connection_id: str | None = None, limit: int = 100) -> list[AuditEvent]:

@@ -25,6 +25,7 @@ from gatekey.models import (
     CreatedWebhook,
     Credentials,
     Deleted,
+    Diagnosis,
     Flow,
     OAuthClient,
     Run,
@@ -243,6 +244,11 @@ class Gatekey:
 
     def test_connection(self, connection_id: str) -> TestResult:
         return self.service.connections.test(self.actor, connection_id)
+
+    def diagnose_connection(
+        self, connection_id: str, *, required_scopes: list[str] | None = None
+    ) -> Diagnosis:
+        return self.service.connections.diagnose(self.actor, connection_id, required_scopes or ())
 
     def audit_trail(self, connection_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
         return self.service.connections.audit_trail(self.actor, connection_id, limit)

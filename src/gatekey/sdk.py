@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         CreatedWebhook,
         Credentials,
         Deleted,
+        Diagnosis,
         Flow,
         OAuthClient,
         Run,
@@ -124,6 +125,13 @@ class SDK(Protocol):
         ...
 
     def test_connection(self, connection_id: str) -> TestResult: ...
+
+    def diagnose_connection(
+        self, connection_id: str, *, required_scopes: list[str] | None = None
+    ) -> Diagnosis:
+        """Whether the connection can serve a caller that needs ``required_scopes``: active or
+        not and why, the granted scopes, the ones missing."""
+        ...
 
     # -- audit -------------------------------------------------------------------------------
 
