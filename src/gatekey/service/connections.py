@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -143,6 +143,13 @@ class Connections:
         items = [connection_of(r, counts.get(r.id, 0)) for r in found[:limit]]
         next_cursor = encode_cursor(items[-1].id) if len(found) > limit else None
         return ConnectionPage(items=items, next_cursor=next_cursor)
+
+    def names(self, actor: Actor, connection_ids: Iterable[str]) -> dict[str, str]:
+        """The names of the actor's connections among ``connection_ids`` (ids of other
+        projects or of deleted connections are left out)."""
+        authorize(actor, "list_connections")
+        with self.ctx.db.read() as conn:
+            return rows.names(conn, actor.project_id, connection_ids)
 
     def get(self, actor: Actor, connection_id: str) -> Connection:
         authorize(actor, "get_connection")

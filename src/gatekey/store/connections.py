@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -29,6 +29,17 @@ def get(
         query = query.with_for_update()
     found = conn.execute(query).first()
     return None if found is None else ConnectionRow.of(found)
+
+
+def names(conn: Connection, project_id: str, connection_ids: Iterable[str]) -> dict[str, str]:
+    """The names of those of ``connection_ids`` that are the project's connections."""
+    wanted = sorted(set(connection_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        chunk = wanted[start : start + 500]
+        query = select(t.c.id, t.c.name).where(t.c.project_id == project_id, t.c.id.in_(chunk))
+        found.update({row.id: row.name for row in conn.execute(query)})
+    return found
 
 
 def page(

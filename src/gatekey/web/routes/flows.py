@@ -24,7 +24,8 @@ def flows_page(session: PageSession, service: ServiceDep, connection: str = "") 
         found = service.flows.list(actor, connection_id=connection or None)
     except GatekeyError:
         found, connection = service.flows.list(actor), ""
-    names = {c.id: c.name for c in service.connections.list(actor, limit=200).items}
+    shown = [r.connection_id for f in found for r in f.connections if r.connection_id]
+    names = service.connections.names(actor, [*shown, *([connection] if connection else [])])
     return page(
         "flows.html",
         session=session,

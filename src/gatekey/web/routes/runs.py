@@ -55,7 +55,9 @@ def run_page(run_id: str, session: PageSession, service: ServiceDep) -> Response
         flow_name = service.flows.get(session.actor, run.flow_id).name
     except GatekeyError as exc:
         return page("not_found.html", 404, session=session, message=exc.message)
-    names = {c.id: c.name for c in service.connections.list(session.actor, limit=200).items}
+    shown = [s.connection_id for s in run.steps if s.connection_id]
+    failed = [run.failed_connection_id] if run.failed_connection_id else []
+    names = service.connections.names(session.actor, [*shown, *failed])
     return page("run.html", session=session, nav="runs", run=run, flow_name=flow_name, names=names)
 
 
