@@ -6,9 +6,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import Row
 
 from gatekey import ids
 from gatekey.domain.connection import Role, clean_name
@@ -26,12 +23,22 @@ from gatekey.service.context import Context
 from gatekey.service.key_cache import KeyCache
 from gatekey.store import audit as audit_rows
 from gatekey.store import projects as project_rows
+from gatekey.store.rows import ApiKeyRow
 
 TOKEN_PREFIX = "gk_"  # noqa: S105 - a prefix, not a secret
 
 
-def _api_key_of(row: Row[Any]) -> ApiKey:
-    return ApiKey.model_validate(row._asdict())
+def _api_key_of(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        role=Role(row.role),
+        hint=row.hint,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 def _hash_token(token: str) -> str:

@@ -7,6 +7,7 @@ from gatekey.errors import PermissionDenied
 from gatekey.models import AuditBreak, AuditEvent, AuditVerification
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.context import Context
+from gatekey.service.views import audit_event_of
 from gatekey.store import audit as audit_rows
 
 
@@ -25,7 +26,7 @@ class AuditTrail:
         self.ctx.audit.flush()
         with self.ctx.db.read() as conn:
             found = audit_rows.events_for(conn, actor.project_id, object_id, limit)
-        return [AuditEvent.model_validate(r._asdict()) for r in found]
+        return [audit_event_of(r) for r in found]
 
     def verify(self, actor: Actor, *, every_project: bool = False) -> AuditVerification:
         """Recompute the hash chain of the actor's project (or every chain, for the operator).

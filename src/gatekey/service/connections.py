@@ -33,7 +33,7 @@ from gatekey.service.actor import Actor, authorize
 from gatekey.service.context import Context
 from gatekey.service.credential_checks import CredentialCheck
 from gatekey.service.credentials import Resolver, check_id, method_of, missing
-from gatekey.service.views import connection_of
+from gatekey.service.views import audit_event_of, connection_of
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import flows as flow_rows
@@ -260,7 +260,7 @@ class Connections:
             row = rows.get(conn, actor.project_id, connection_id)
             if row is None:
                 raise missing(connection_id)
-            users = sorted({u.name for u in flow_rows.using(conn, actor.project_id, row.id)})
+            users = sorted({u.flow_name for u in flow_rows.using(conn, actor.project_id, row.id)})
             if users and not force:
                 raise ConnectionInUse(
                     f"{row.name!r} is used by {len(users)} flow(s): {', '.join(users)}; "
@@ -385,4 +385,4 @@ class Connections:
         self.ctx.audit.flush()
         with self.ctx.db.read() as conn:
             found = audit_rows.events_for(conn, actor.project_id, connection_id, limit)
-        return [AuditEvent.model_validate(r._asdict()) for r in found]
+        return [audit_event_of(r) for r in found]

@@ -23,6 +23,7 @@ from gatekey.probe import Prober
 from gatekey.service.context import Context
 from gatekey.store import sealed
 from gatekey.store import webhooks as rows
+from gatekey.store.webhook_rows import DeliveryToSend
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class Deliveries:
             rows.finish(conn, row.id, values)
         return 1
 
-    def _attempt(self, row: Any) -> tuple[int | None, str | None, bool]:
+    def _attempt(self, row: DeliveryToSend) -> tuple[int | None, str | None, bool]:
         """Send once: (HTTP status, error or None, whether the error is final). Never raises."""
         try:
             url = egress.destination(row.url)

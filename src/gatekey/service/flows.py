@@ -8,6 +8,7 @@ import hmac
 import secrets
 from typing import Any
 
+from sqlalchemy import Connection as DbConnection
 from sqlalchemy.exc import IntegrityError
 
 from gatekey import ids
@@ -23,6 +24,7 @@ from gatekey.store import audit as audit_rows
 from gatekey.store import connections as connection_rows
 from gatekey.store import flows as rows
 from gatekey.store.database import Database
+from gatekey.store.flow_rows import FlowRow
 from gatekey.workflows.registry import StepRegistry
 
 
@@ -39,7 +41,7 @@ class Flows:
         if not isinstance(flow_id, str) or not ids.is_valid("flow", flow_id):
             raise InvalidId("flow ids look like flow_ followed by 26 characters")
 
-    def _flow_of(self, conn: Any, row: Any) -> Flow:
+    def _flow_of(self, conn: DbConnection, row: FlowRow) -> Flow:
         refs = rows.connections_of(conn, row.project_id, row.id)
         return Flow(
             id=row.id,
@@ -207,10 +209,16 @@ class Flows:
         uses: dict[str, dict[str, Any]] = {}
         for row in found:
             use = uses.setdefault(
-                row.id, {"flow_id": row.id, "flow_name": row.name, "steps": [], "by_default": False}
+                row.flow_id,
+                {
+                    "flow_id": row.flow_id,
+                    "flow_name": row.flow_name,
+                    "steps": [],
+                    "by_default": False,
+                },
             )
             use["steps"].append(row.step_id)
-            use["by_default"] = use["by_default"] or bool(row.by_default)
+            use["by_default"] = use["by_default"] or row.by_default
         return ConnectionUsage(
             connection_id=connection_id, flows=[FlowUse(**u) for u in uses.values()]
         )
@@ -294,6 +302,6 @@ def webhook_actor(db: Database, flow_id: str, secret: str) -> Actor:
     digest = hashlib.sha256(secret.encode()).hexdigest()
     with db.read() as conn:
         row = rows.by_webhook(conn, digest)
-    if row is None or row.id != flow_id or not hmac.compare_digest(row.webhook_hash, digest):
+    if row is None or row.id != flow_id or not hmac.compare_digest(row.webhook_hash or "", digest):
         raise NotFound("no such webhook")
     return Actor(row.project_id, key_id=f"webhook:{flow_id}", role=Internal.FLOW_WEBHOOK)

@@ -25,18 +25,19 @@ from gatekey.store import audit as audit_rows
 from gatekey.store import oauth as oauth_rows
 from gatekey.store import sealed
 from gatekey.store.database import Database
+from gatekey.store.rows import OAuthClientRow
 
 MAX_CLIENT_FIELD = 500
 
 
-def _client_of(row: Any, connections: int = 0) -> OAuthClient:
+def _client_of(row: OAuthClientRow, connections: int) -> OAuthClient:
     return OAuthClient(
         id=row.id,
         project_id=row.project_id,
         app=row.app_key,
         client_id=row.client_id,
         scopes=row.scopes,
-        connections=getattr(row, "connections", connections),
+        connections=connections,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -141,7 +142,9 @@ class OAuthClients:
     def list(self, actor: Actor) -> builtins.list[OAuthClient]:
         authorize(actor, "list_oauth_clients")
         with self.ctx.db.read() as conn:
-            return [_client_of(r) for r in oauth_rows.clients_of(conn, actor.project_id)]
+            return [
+                _client_of(r, used) for r, used in oauth_rows.clients_of(conn, actor.project_id)
+            ]
 
     def get(self, actor: Actor, oauth_client_id: str) -> OAuthClient:
         authorize(actor, "get_oauth_client")

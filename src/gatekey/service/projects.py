@@ -13,6 +13,11 @@ from gatekey.service.access import Access
 from gatekey.service.actor import Actor
 from gatekey.service.context import Context
 from gatekey.store import projects as project_rows
+from gatekey.store.rows import ProjectRow
+
+
+def _project_of(row: ProjectRow) -> Project:
+    return Project(id=row.id, name=row.name, created_at=row.created_at)
 
 
 class Projects:
@@ -35,7 +40,7 @@ class Projects:
 
     def all(self) -> list[Project]:
         with self.ctx.db.read() as conn:
-            return [Project.model_validate(r._asdict()) for r in project_rows.all_projects(conn)]
+            return [_project_of(r) for r in project_rows.all_projects(conn)]
 
     def find(self, name_or_id: str) -> Project:
         with self.ctx.db.read() as conn:
@@ -44,14 +49,14 @@ class Projects:
             )
         if row is None:
             raise NotFound(f"project {name_or_id!r} not found")
-        return Project.model_validate(row._asdict())
+        return _project_of(row)
 
     def bootstrap(self) -> tuple[Project, CreatedApiKey | None]:
         """Ensure the ``default`` project; on first start, return its one-time admin key."""
         with self.ctx.db.read() as conn:
             row = project_rows.project_by_name(conn, "default")
         if row is not None:
-            return Project.model_validate(row._asdict()), None
+            return _project_of(row), None
         try:
             project = self.create("default")
         except DuplicateName:

@@ -25,11 +25,12 @@ from gatekey.service.context import Context
 from gatekey.service.flows import Flows
 from gatekey.store import audit as audit_rows
 from gatekey.store import runs as rows
+from gatekey.store.flow_rows import RunRow, RunStepRow
 
 MAX_INPUT = 64 * 1024
 
 
-def _run_of(row: Any, steps: list[Any]) -> Run:
+def _run_of(row: RunRow, steps: list[RunStepRow]) -> Run:
     return Run(
         id=row.id,
         flow_id=row.flow_id,
@@ -131,7 +132,7 @@ class Runs:
             row = rows.get(conn, actor.project_id, run_id)
             if row is None:
                 raise NotFound(f"run {run_id} not found", id=run_id)
-            return _run_of(row, list(rows.steps_of(conn, run_id)))
+            return _run_of(row, rows.steps_of(conn, run_id))
 
     def list(
         self,
@@ -156,7 +157,7 @@ class Runs:
                 connection_id=connection_id,
                 limit=limit,
             )
-            return [_run_of(r, list(rows.steps_of(conn, r.id))) for r in found]
+            return [_run_of(r, rows.steps_of(conn, r.id)) for r in found]
 
     def retry(self, actor: Actor, run_id: str) -> Run:
         """Queue a failed run again, with its original input, linked to it."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from gatekey.errors import SessionExpired
-from gatekey.models import AuthorizationSession, Connection
-from gatekey.store.rows import ConnectionRow, OAuthSessionRow
+from gatekey.models import AuditEvent, AuthorizationSession, Connection
+from gatekey.store.rows import AuditEventRow, ConnectionRow, OAuthSessionRow
 
 
 def connection_of(row: ConnectionRow, flows: int = 0) -> Connection:
@@ -60,4 +60,18 @@ def session_of(
         error_message=error_message,
         expires_at=row.expires_at,
         created_at=row.created_at,
+    )
+
+
+def audit_event_of(row: AuditEventRow) -> AuditEvent:
+    return AuditEvent(
+        id=row.id,
+        at=row.at,
+        project_id=row.project_id,
+        actor=row.actor,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        outcome=row.outcome,
+        detail=row.detail,
     )

@@ -14,6 +14,8 @@ import builtins
 import logging
 from typing import Any
 
+from sqlalchemy import Connection as DbConnection
+
 from gatekey import egress, ids
 from gatekey.domain import webhooks as hooks
 from gatekey.domain.inputs import checked_arguments
@@ -30,6 +32,7 @@ from gatekey.service.context import Context
 from gatekey.store import audit as audit_rows
 from gatekey.store import sealed
 from gatekey.store import webhooks as rows
+from gatekey.store.webhook_rows import DeliveryRow, EndpointRow
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,21 @@ def _check_events(events: Any) -> list[str]:
     return sorted(set(events))
 
 
+def _delivery_of(row: DeliveryRow) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row.id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+    )
+
+
 @checked_arguments
 class Webhooks:
     """Register, list and remove endpoints; read their deliveries; queue a ping."""
@@ -67,7 +85,7 @@ class Webhooks:
         if not isinstance(webhook_id, str) or not ids.is_valid("whk", webhook_id):
             raise InvalidId("webhook ids look like whk_ followed by 26 characters")
 
-    def _webhook_of(self, conn: Any, row: Any) -> Webhook:
+    def _webhook_of(self, conn: DbConnection, row: EndpointRow) -> Webhook:
         return Webhook(
             id=row.id,
             project_id=row.project_id,
@@ -121,7 +139,9 @@ class Webhooks:
                 conn,
                 [self.ctx.event(actor, "webhook.create", "webhook", webhook_id, events=wanted)],
             )
-            created = self._webhook_of(conn, rows.endpoint(conn, actor.project_id, webhook_id))
+            stored = rows.endpoint(conn, actor.project_id, webhook_id)
+            assert stored is not None  # inserted in this transaction
+            created = self._webhook_of(conn, stored)
         return CreatedWebhook(**created.model_dump(), secret=secret)
 
     def list(self, actor: Actor) -> builtins.list[Webhook]:
@@ -149,7 +169,7 @@ class Webhooks:
             if rows.endpoint(conn, actor.project_id, webhook_id) is None:
                 raise NotFound(f"webhook {webhook_id} not found", id=webhook_id)
             found = rows.deliveries_of(conn, webhook_id, max(1, min(limit, 500)))
-        return [WebhookDelivery.model_validate(r._asdict()) for r in found]
+        return [_delivery_of(r) for r in found]
 
     def ping(self, actor: Actor, webhook_id: str) -> None:
         """Queue a ``webhook.ping`` event to that endpoint only."""

@@ -6,33 +6,32 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
+from gatekey.store.rows import ProjectAppRow
 from gatekey.store.tables import connections, flow_refs, flows, oauth_clients, project_apps
 
 
-def get(conn: Connection, project_id: str, key: str) -> Row[Any] | None:
+def get(conn: Connection, project_id: str, key: str) -> ProjectAppRow | None:
     query = select(project_apps).where(
         project_apps.c.project_id == project_id, project_apps.c.key == key
     )
-    return conn.execute(query).first()
+    return ProjectAppRow.first_of(conn.execute(query))
 
 
-def all_of(conn: Connection, project_id: str) -> Sequence[Row[Any]]:
+def all_of(conn: Connection, project_id: str) -> list[ProjectAppRow]:
     query = (
         select(project_apps)
         .where(project_apps.c.project_id == project_id)
         .order_by(project_apps.c.key)
     )
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+    return ProjectAppRow.all_of(conn.execute(query))
 
 
-def keys_among(conn: Connection, keys: Sequence[str]) -> Sequence[Row[Any]]:
-    """Project apps whose key is one of ``keys`` (project id and key)."""
+def keys_among(conn: Connection, keys: Sequence[str]) -> list[ProjectAppRow]:
+    """Project apps whose key is one of ``keys``, of any project."""
     query = select(project_apps).where(project_apps.c.key.in_(list(keys)))
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+    return ProjectAppRow.all_of(conn.execute(query))
 
 
 def insert(

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gatekey.domain.audit_chain import GENESIS, Break, link
 from gatekey.store import connections as connection_rows
 from gatekey.store.database import Database
+from gatekey.store.rows import AuditEventRow
 from gatekey.store.tables import audit_events, audit_heads
 
 HEADS_PER_STATEMENT = 500  # chains per statement (SQLite allows 32,766 parameters)
@@ -174,13 +175,16 @@ def record_now(conn: Connection, events: Sequence[Event]) -> None:
 
 def events_for(
     conn: Connection, project_id: str, object_id: str | None, limit: int
-) -> Sequence[Row[Any]]:
+) -> list[AuditEventRow]:
+    """The project's newest entries (about ``object_id`` only, unless None), newest first."""
     query = select(audit_events).where(audit_events.c.project_id == project_id)
     if object_id is not None:
         query = query.where(audit_events.c.object_id == object_id)
-    return conn.execute(
-        query.order_by(audit_events.c.at.desc(), audit_events.c.id.desc()).limit(limit)
-    ).all()
+    return AuditEventRow.all_of(
+        conn.execute(
+            query.order_by(audit_events.c.at.desc(), audit_events.c.id.desc()).limit(limit)
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)

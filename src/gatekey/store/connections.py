@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, func, or_, select, update
 
-from gatekey.store.rows import ConnectionRow
+from gatekey.store import sealed
+from gatekey.store.rows import ConnectionRow, RefreshCandidateRow
 from gatekey.store.tables import connections as t
 
-SECRET_COLUMNS = ("secret_ciphertext", "dek_wrapped", "kek_id")
-_PUBLIC = [c for c in t.c if c.name not in SECRET_COLUMNS]
+SECRET_COLUMNS = sealed.COLUMNS
+_PUBLIC = sealed.public_columns(t)
 
 
 def insert(conn: Connection, values: Mapping[str, Any]) -> None:
@@ -27,8 +28,7 @@ def get(
     query = select(*_PUBLIC).where(t.c.id == connection_id, t.c.project_id == project_id)
     if for_update:
         query = query.with_for_update()
-    found = conn.execute(query).first()
-    return None if found is None else ConnectionRow.of(found)
+    return ConnectionRow.first_of(conn.execute(query))
 
 
 def names(conn: Connection, project_id: str, connection_ids: Iterable[str]) -> dict[str, str]:
@@ -70,7 +70,7 @@ def page(
         )
     if after is not None:
         query = query.where(t.c.id > after)
-    return [ConnectionRow.of(r) for r in conn.execute(query.order_by(t.c.id).limit(limit))]
+    return ConnectionRow.all_of(conn.execute(query.order_by(t.c.id).limit(limit)))
 
 
 def name_taken(conn: Connection, project_id: str, name_key: str, *, except_id: str | None) -> bool:
@@ -235,7 +235,7 @@ def refresh_candidates(
     idle_before: datetime,
     limit: int,
     after: tuple[datetime | None, str] | None = None,
-) -> Sequence[Row[Any]]:
+) -> list[RefreshCandidateRow]:
     """Return active OAuth2 connections whose token expires soon or whose grant sits idle,
     soonest expiry first (no expiry last), one page of ``limit`` past the ``after`` row's
     ``(expires_at, id)``."""
@@ -267,5 +267,4 @@ def refresh_candidates(
                 )
             )
     query = query.order_by(t.c.expires_at.asc().nulls_last(), t.c.id).limit(limit)
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+    return RefreshCandidateRow.all_of(conn.execute(query))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, delete, func, or_, select, update
 
+from gatekey.store.flow_rows import FlowRefRow, FlowRow, FlowUseRow
 from gatekey.store.tables import connections, flow_refs, flows
 
 
@@ -14,15 +15,14 @@ def insert(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(flows.insert().values(**values))
 
 
-def get(conn: Connection, project_id: str, flow_id: str) -> Row[Any] | None:
+def get(conn: Connection, project_id: str, flow_id: str) -> FlowRow | None:
     query = select(flows).where(flows.c.id == flow_id, flows.c.project_id == project_id)
-    return conn.execute(query).first()
+    return FlowRow.first_of(conn.execute(query))
 
 
-def all_of(conn: Connection, project_id: str) -> Sequence[Row[Any]]:
+def all_of(conn: Connection, project_id: str) -> list[FlowRow]:
     query = select(flows).where(flows.c.project_id == project_id).order_by(flows.c.id)
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+    return FlowRow.all_of(conn.execute(query))
 
 
 def name_taken(conn: Connection, project_id: str, name_key: str, except_id: str | None) -> bool:
@@ -84,12 +84,12 @@ def _uses(project_id: str) -> Any:
     )
 
 
-def using(conn: Connection, project_id: str, connection_id: str) -> Sequence[Row[Any]]:
-    """Return (flow id, flow name, step id, by default) for every step using the connection."""
+def using(conn: Connection, project_id: str, connection_id: str) -> list[FlowUseRow]:
+    """Return every step using the connection, by flow then step."""
     query = (
         select(
-            flows.c.id,
-            flows.c.name,
+            flows.c.id.label("flow_id"),
+            flows.c.name.label("flow_name"),
             flow_refs.c.step_id,
             flow_refs.c.connection_id.is_(None).label("by_default"),
         )
@@ -98,8 +98,10 @@ def using(conn: Connection, project_id: str, connection_id: str) -> Sequence[Row
         .where(connections.c.id == connection_id)
         .order_by(flows.c.id, flow_refs.c.step_id)
     )
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+    return [
+        FlowUseRow(r.flow_id, r.flow_name, r.step_id, bool(r.by_default))
+        for r in conn.execute(query)
+    ]
 
 
 def flow_counts(conn: Connection, project_id: str, connection_ids: list[str]) -> dict[str, int]:
@@ -116,15 +118,14 @@ def flow_counts(conn: Connection, project_id: str, connection_ids: list[str]) ->
     return {row[0]: int(row[1]) for row in conn.execute(query).all()}
 
 
-def connections_of(conn: Connection, project_id: str, flow_id: str) -> Sequence[Row[Any]]:
-    """Return (step id, app, connection id or None) of a flow."""
+def connections_of(conn: Connection, project_id: str, flow_id: str) -> list[FlowRefRow]:
+    """Return which connection each step of a flow uses, by step id."""
     query: Select[Any] = (
         select(flow_refs.c.step_id, flow_refs.c.app_key, flow_refs.c.connection_id)
         .where(flow_refs.c.flow_id == flow_id, flow_refs.c.project_id == project_id)
         .order_by(flow_refs.c.step_id)
     )
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+    return FlowRefRow.all_of(conn.execute(query))
 
 
 def move_refs(conn: Connection, flow_id: str, old: str, new: str) -> None:
@@ -135,5 +136,5 @@ def move_refs(conn: Connection, flow_id: str, old: str, new: str) -> None:
     )
 
 
-def by_webhook(conn: Connection, webhook_hash: str) -> Row[Any] | None:
-    return conn.execute(select(flows).where(flows.c.webhook_hash == webhook_hash)).first()
+def by_webhook(conn: Connection, webhook_hash: str) -> FlowRow | None:
+    return FlowRow.first_of(conn.execute(select(flows).where(flows.c.webhook_hash == webhook_hash)))

@@ -2,41 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, delete, func, select, update
+from sqlalchemy import Connection, Select, delete, func, select, update
 
-from gatekey.store.rows import OAuthSessionRow
+from gatekey.store import sealed
+from gatekey.store.rows import OAuthClientRow, OAuthSessionRow, SealedOAuthClientRow
 from gatekey.store.tables import connections, oauth_clients, oauth_sessions
 
-_CLIENT_PUBLIC = [
-    c for c in oauth_clients.c if c.name not in ("secret_ciphertext", "dek_wrapped", "kek_id")
-]
+_CLIENT_PUBLIC = sealed.public_columns(oauth_clients)
 
 
 def insert_client(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(oauth_clients.insert().values(**values))
 
 
-def client_by_id(conn: Connection, project_id: str, client_id: str) -> Row[Any] | None:
+def client_by_id(conn: Connection, project_id: str, client_id: str) -> SealedOAuthClientRow | None:
     """Return the client with its sealed secret."""
     query = select(oauth_clients).where(
         oauth_clients.c.id == client_id, oauth_clients.c.project_id == project_id
     )
-    return conn.execute(query).first()
+    return SealedOAuthClientRow.first_of(conn.execute(query))
 
 
-def client_for_app(conn: Connection, project_id: str, app_key: str) -> Row[Any] | None:
-    query = select(oauth_clients).where(
+def client_for_app(conn: Connection, project_id: str, app_key: str) -> OAuthClientRow | None:
+    query = select(*_CLIENT_PUBLIC).where(
         oauth_clients.c.project_id == project_id, oauth_clients.c.app_key == app_key
     )
-    return conn.execute(query).first()
+    return OAuthClientRow.first_of(conn.execute(query))
 
 
-def clients_of(conn: Connection, project_id: str) -> Sequence[Row[Any]]:
-    """Return the project's clients (no secrets) with how many connections use each."""
+def clients_of(conn: Connection, project_id: str) -> list[tuple[OAuthClientRow, int]]:
+    """Return the project's clients (no secrets), by app, with how many connections use each."""
     used = (
         select(func.count())
         .where(connections.c.oauth_client_id == oauth_clients.c.id)
@@ -47,7 +46,7 @@ def clients_of(conn: Connection, project_id: str) -> Sequence[Row[Any]]:
         .where(oauth_clients.c.project_id == project_id)
         .order_by(oauth_clients.c.app_key)
     )
-    return conn.execute(query).all()
+    return [(OAuthClientRow.of(r), int(r.connections)) for r in conn.execute(query)]
 
 
 def update_client(
@@ -86,14 +85,12 @@ def session_by_id(conn: Connection, project_id: str, session_id: str) -> OAuthSe
     query = select(oauth_sessions).where(
         oauth_sessions.c.id == session_id, oauth_sessions.c.project_id == project_id
     )
-    found = conn.execute(query).first()
-    return None if found is None else OAuthSessionRow.of(found)
+    return OAuthSessionRow.first_of(conn.execute(query))
 
 
 def session_by_state(conn: Connection, state_hash: str) -> OAuthSessionRow | None:
     query = select(oauth_sessions).where(oauth_sessions.c.state_hash == state_hash)
-    found = conn.execute(query).first()
-    return None if found is None else OAuthSessionRow.of(found)
+    return OAuthSessionRow.first_of(conn.execute(query))
 
 
 def claim_session(conn: Connection, state_hash: str, now: datetime) -> bool:

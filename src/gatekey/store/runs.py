@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, func, or_, select, update
+from sqlalchemy import Connection, Select, func, or_, select, update
 
+from gatekey.store.flow_rows import RunRow, RunStepRow
 from gatekey.store.tables import run_steps, runs
 
 
@@ -17,22 +18,21 @@ def insert(conn: Connection, values: Mapping[str, Any], steps: Sequence[Mapping[
         conn.execute(run_steps.insert(), list(steps))
 
 
-def get(conn: Connection, project_id: str, run_id: str) -> Row[Any] | None:
-    return conn.execute(
-        select(runs).where(runs.c.id == run_id, runs.c.project_id == project_id)
-    ).first()
+def get(conn: Connection, project_id: str, run_id: str) -> RunRow | None:
+    return RunRow.first_of(
+        conn.execute(select(runs).where(runs.c.id == run_id, runs.c.project_id == project_id))
+    )
 
 
-def by_id(conn: Connection, run_id: str) -> Row[Any] | None:
-    return conn.execute(select(runs).where(runs.c.id == run_id)).first()
+def by_id(conn: Connection, run_id: str) -> RunRow | None:
+    return RunRow.first_of(conn.execute(select(runs).where(runs.c.id == run_id)))
 
 
-def steps_of(conn: Connection, run_id: str) -> Sequence[Row[Any]]:
+def steps_of(conn: Connection, run_id: str) -> list[RunStepRow]:
     query: Select[Any] = (
         select(run_steps).where(run_steps.c.run_id == run_id).order_by(run_steps.c.position)
     )
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+    return RunStepRow.all_of(conn.execute(query))
 
 
 def page(
@@ -43,7 +43,7 @@ def page(
     status: str | None,
     connection_id: str | None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> list[RunRow]:
     query: Select[Any] = select(runs).where(runs.c.project_id == project_id)
     if flow_id:
         query = query.where(runs.c.flow_id == flow_id)
@@ -52,8 +52,7 @@ def page(
     if connection_id:
         uses = select(run_steps.c.run_id).where(run_steps.c.connection_id == connection_id)
         query = query.where(or_(runs.c.id.in_(uses), runs.c.failed_connection_id == connection_id))
-    found: Sequence[Row[Any]] = conn.execute(query.order_by(runs.c.id.desc()).limit(limit)).all()
-    return found
+    return RunRow.all_of(conn.execute(query.order_by(runs.c.id.desc()).limit(limit)))
 
 
 CANDIDATES = 32

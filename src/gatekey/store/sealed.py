@@ -2,19 +2,40 @@
 columns read and written, key usage, rewrap.
 
 Each such table has ``id``, ``project_id`` and the three envelope columns; the envelope's
-binding is (project, row id), so a rewrap never needs to know what the payload is. ``columns``
-and ``sealed_of`` are the only places that name the three columns for a write or a read.
+binding is (project, row id), so a rewrap never needs to know what the payload is. ``COLUMNS``
+names the three columns: ``columns`` writes them, ``sealed_of`` reads them back from a record
+and ``public_columns`` leaves them out of what lists and shows read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, Select, Table, bindparam, func, select, update
+from sqlalchemy import Column, Connection, Select, Table, bindparam, func, select, update
 
 from gatekey.crypto.envelope import Sealed
+from gatekey.store.rows import SealedRow
 from gatekey.store.tables import SEALED_TABLES
+
+COLUMNS = ("secret_ciphertext", "dek_wrapped", "kek_id")
+"""The envelope columns of every sealed table."""
+
+
+class Enveloped(Protocol):
+    """A record that carries the envelope columns of its row."""
+
+    @property
+    def secret_ciphertext(self) -> bytes: ...
+    @property
+    def dek_wrapped(self) -> bytes: ...
+    @property
+    def kek_id(self) -> str: ...
+
+
+def public_columns(table: Table) -> list[Column[Any]]:
+    """The columns of a sealed table but its envelope: what lists and shows read."""
+    return [c for c in table.c if c.name not in COLUMNS]
 
 
 def columns(box: Sealed) -> dict[str, Any]:
@@ -26,8 +47,8 @@ def columns(box: Sealed) -> dict[str, Any]:
     }
 
 
-def sealed_of(row: Any) -> Sealed:
-    """Return the sealed payload of a row that has the three envelope columns."""
+def sealed_of(row: Enveloped) -> Sealed:
+    """Return the sealed payload of a record that has the three envelope columns."""
     return Sealed(ciphertext=row.secret_ciphertext, wrapped_key=row.dek_wrapped, key_id=row.kek_id)
 
 
@@ -42,7 +63,7 @@ def key_usage(conn: Connection) -> dict[str, int]:
     return usage
 
 
-def not_wrapped_by(conn: Connection, table: Table, key_id: str, limit: int) -> Sequence[Row[Any]]:
+def not_wrapped_by(conn: Connection, table: Table, key_id: str, limit: int) -> list[SealedRow]:
     """Return a batch of rows whose data key another master key wraps, locked for update.
 
     The lock waits (no SKIP LOCKED): a row briefly locked by a ``last_used_at`` update must
@@ -57,7 +78,7 @@ def not_wrapped_by(conn: Connection, table: Table, key_id: str, limit: int) -> S
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    return conn.execute(query).all()
+    return SealedRow.all_of(conn.execute(query))
 
 
 def store_rewrapped(

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 
+from gatekey.store.rows import WebSessionRow
 from gatekey.store.tables import api_keys, signin_links, web_sessions
 
 LINK_ACTOR = "signin-link"
@@ -18,7 +19,7 @@ def insert_session(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(web_sessions.insert().values(**values))
 
 
-def session(conn: Connection, token_hash: str, now: datetime) -> Row[Any] | None:
+def session(conn: Connection, token_hash: str, now: datetime) -> WebSessionRow | None:
     """Return a live session: unexpired, and opened by a one-time link or by an API key that
     is still valid (not revoked, not expired). One primary-key lookup joined to another."""
     key_valid = and_(
@@ -36,7 +37,7 @@ def session(conn: Connection, token_hash: str, now: datetime) -> Row[Any] | None
             or_(web_sessions.c.actor == LINK_ACTOR, key_valid),
         )
     )
-    return conn.execute(query).first()
+    return WebSessionRow.first_of(conn.execute(query))
 
 
 def end_session(conn: Connection, token_hash: str) -> None:

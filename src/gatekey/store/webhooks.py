@@ -6,11 +6,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from gatekey import ids
 from gatekey.domain import webhooks as hooks
+from gatekey.store import sealed
 from gatekey.store.tables import webhook_deliveries, webhook_endpoints
+from gatekey.store.webhook_rows import DeliveryRow, DeliveryToSend, EndpointRow
+
+_ENDPOINT_PUBLIC = sealed.public_columns(webhook_endpoints)
 
 
 class Outbox:
@@ -67,21 +71,21 @@ def insert_endpoint(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(webhook_endpoints.insert().values(**values))
 
 
-def endpoint(conn: Connection, project_id: str, endpoint_id: str) -> Row[Any] | None:
-    query = select(webhook_endpoints).where(
+def endpoint(conn: Connection, project_id: str, endpoint_id: str) -> EndpointRow | None:
+    """Return the endpoint, without its sealed secret."""
+    query = select(*_ENDPOINT_PUBLIC).where(
         webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.project_id == project_id
     )
-    return conn.execute(query).first()
+    return EndpointRow.first_of(conn.execute(query))
 
 
-def endpoints_of(conn: Connection, project_id: str) -> Sequence[Row[Any]]:
+def endpoints_of(conn: Connection, project_id: str) -> list[EndpointRow]:
     query = (
-        select(webhook_endpoints)
+        select(*_ENDPOINT_PUBLIC)
         .where(webhook_endpoints.c.project_id == project_id)
         .order_by(webhook_endpoints.c.id)
     )
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+    return EndpointRow.all_of(conn.execute(query))
 
 
 def remove_endpoint(conn: Connection, project_id: str, endpoint_id: str) -> bool:
@@ -163,7 +167,7 @@ def claim_due(
     return [i for i in order if i in won]
 
 
-def delivery_with_endpoint(conn: Connection, delivery_id: str) -> Row[Any] | None:
+def delivery_with_endpoint(conn: Connection, delivery_id: str) -> DeliveryToSend | None:
     query = (
         select(
             webhook_deliveries,
@@ -175,7 +179,7 @@ def delivery_with_endpoint(conn: Connection, delivery_id: str) -> Row[Any] | Non
         .join(webhook_endpoints, webhook_endpoints.c.id == webhook_deliveries.c.endpoint_id)
         .where(webhook_deliveries.c.id == delivery_id)
     )
-    return conn.execute(query).first()
+    return DeliveryToSend.first_of(conn.execute(query))
 
 
 def finish(conn: Connection, delivery_id: str, values: Mapping[str, Any]) -> None:
@@ -186,15 +190,15 @@ def finish(conn: Connection, delivery_id: str, values: Mapping[str, Any]) -> Non
     )
 
 
-def deliveries_of(conn: Connection, endpoint_id: str, limit: int) -> Sequence[Row[Any]]:
+def deliveries_of(conn: Connection, endpoint_id: str, limit: int) -> list[DeliveryRow]:
+    """The endpoint's deliveries, newest first."""
     query = (
         select(webhook_deliveries)
         .where(webhook_deliveries.c.endpoint_id == endpoint_id)
         .order_by(webhook_deliveries.c.id.desc())
         .limit(limit)
     )
-    found: Sequence[Row[Any]] = conn.execute(query).all()
-    return found
+    return DeliveryRow.all_of(conn.execute(query))
 
 
 def counts_of(conn: Connection, endpoint_id: str) -> dict[str, int]:
