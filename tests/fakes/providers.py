@@ -2,7 +2,8 @@
 
 It answers the catalog's test requests the way each provider documents: 200 with an account
 body for the accepted credentials, 401 with the provider's error shape otherwise. ``outage``
-makes it answer 503, ``unreachable`` makes it fail to connect.
+makes it answer 503, ``unreachable`` makes it fail to connect; ``echo`` makes Stripe's refusal
+repeat the key it was sent, as some providers do.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class FakeProviders:
     )
     outage: bool = False
     unreachable: bool = False
+    echo: bool = False
     requests: list[httpx2.Request] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -64,8 +66,9 @@ class FakeProviders:
         if host == "api.stripe.com":
             if token in self.accepted:
                 return httpx2.Response(200, json={"id": "acct_1", "email": "billing@acme.test"})
+            shown = token if self.echo else "sk_test_****"
             return httpx2.Response(
-                401, json={"error": {"message": "Invalid API Key provided: sk_test_****"}}
+                401, json={"error": {"message": f"Invalid API Key provided: {shown}"}}
             )
         if token in self.accepted:
             return httpx2.Response(200, json={"email": "someone@acme.test"})
@@ -79,3 +82,11 @@ def sendgrid_connection(
     return service.connections.create(
         actor, app="sendgrid", name=name, fields={"api_key": GOOD_SENDGRID}, **extra
     )
+
+
+def twilio_connection(
+    service: Service, actor: Actor, name: str = "Twilio", **extra: Any
+) -> Connection:
+    """A Twilio connection (basic auth: a public account SID, a secret token) the fake accepts."""
+    fields = {"account_sid": TWILIO_SID, "auth_token": GOOD_TWILIO_TOKEN}
+    return service.connections.create(actor, app="twilio", name=name, fields=fields, **extra)

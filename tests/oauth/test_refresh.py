@@ -233,15 +233,6 @@ def test_client_credentials_token_is_fetched_on_create_and_when_expired(
     assert sandbox.token_requests("client_credentials") == 2
 
 
-def test_code_grant_apps_cannot_be_created_with_fields(
-    oauth_service: Service, oauth_actor: Actor
-) -> None:
-    from gatekey.errors import InvalidInput
-
-    with pytest.raises(InvalidInput, match="consent screen"):
-        oauth_service.connections.create(oauth_actor, app="sandbox", name="x", fields={})
-
-
 def test_testing_an_oauth_connection_refreshes_first_and_reports_revocation(
     oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
 ) -> None:

@@ -320,13 +320,6 @@ def test_a_runtime_key_cannot_read_or_run_flows_over_http(runtime: Runtime, acto
     assert len(service.runs.list(actor)) == queued_before + 1
 
 
-@pytest.mark.parametrize("role", ["flow_webhook", "run", "operator"])
-def test_roles_inside_gatekey_are_not_key_roles(service: Service, actor: Actor, role: str) -> None:
-    with pytest.raises(GatekeyError) as caught:
-        service.access.create_key(actor, name="x", role=role)
-    assert caught.value.code == "invalid_input"
-
-
 def test_runtime_role_reads_and_resolves_only(service: Service, actor: Actor) -> None:
     created = sendgrid_connection(service, actor)
     runtime_actor = Actor(actor.project_id, "key_runtime", Role.RUNTIME)

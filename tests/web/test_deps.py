@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from gatekey.errors import AuthenticationFailed
 from gatekey.runtime import open_runtime
 from gatekey.server import create_app
 from gatekey.service import Actor
@@ -108,25 +107,4 @@ def test_a_session_ends_with_the_api_key_that_opened_it(
         )
         assert deleted.status_code == 303
     assert service.connections.get(operator, made.id).name == "A"
-    runtime.close()
-
-
-def test_a_link_session_and_another_keys_session_outlive_a_revoked_key(
-    tmp_path: Path, database_url: str
-) -> None:
-    settings = Settings(home=tmp_path, database_url=database_url, master_keys=MASTER_KEY)
-    runtime = open_runtime(settings)
-    service = runtime.service
-    project, _ = service.system.bootstrap()
-    operator = Actor.operator(project.id)
-    gone = service.access.create_key(operator, name="gone", role="admin")
-    kept = service.access.create_key(operator, name="kept", role="admin")
-    by_link, _ = service.system.sign_in(link=service.system.create_signin_link(project.id))
-    by_kept, _ = service.system.sign_in(api_key=kept.token)
-    by_gone, _ = service.system.sign_in(api_key=gone.token)
-    service.access.revoke_key(operator, gone.id)
-    assert service.system.web_session(by_link).actor.project_id == project.id
-    assert service.system.web_session(by_kept).actor.key_id == kept.id
-    with pytest.raises(AuthenticationFailed):
-        service.system.web_session(by_gone)
     runtime.close()
