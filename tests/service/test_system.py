@@ -66,11 +66,6 @@ def test_a_webhook_call_acts_for_its_flow_with_the_current_secret_only(
     assert _code(lambda: service.system.webhook_actor("flow_", new)) == "invalid_id"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the actor of a flow's webhook is scoped to the project, not the flow: it queues "
-    "and reads runs of every flow of the project (domain.roles: 'it queues a run of that flow')",
-)
 def test_a_webhook_call_queues_runs_of_its_own_flow_only(service: Service, actor: Actor) -> None:
     flow, other = _flow(service, actor), _flow(service, actor, "Other")
     hook = service.system.webhook_actor(flow, service.flows.rotate_webhook(actor, flow))

@@ -143,11 +143,6 @@ def test_sign_ins_are_limited_per_address_and_per_project(
     assert count(service, web_sessions) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="create_signin_link for a project that does not exist raises the database's "
-    "IntegrityError (a foreign-key violation) instead of not_found or invalid_id",
-)
 @pytest.mark.parametrize(
     ("project_id", "code"),
     [("proj_01JD3W6ZK2Q8V5N0C7H9X4T1RB", "not_found"), ("nonsense", "invalid_id")],

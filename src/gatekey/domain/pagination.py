@@ -25,3 +25,10 @@ def decode_cursor(cursor: str, prefix: str = "conn") -> str:
     if not isinstance(after, str) or not ids.is_valid(prefix, after):
         raise InvalidInput("cursor is not one this API returned")
     return after
+
+
+def check_limit(limit: int, most: int) -> int:
+    """A page size between 1 and ``most``; ``InvalidInput`` otherwise, before any query."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
+        raise InvalidInput(f"limit must be between 1 and {most}")
+    return limit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gatekey.domain.inputs import checked_arguments
+from gatekey.domain.pagination import check_limit
 from gatekey.errors import PermissionDenied
 from gatekey.models import AuditBreak, AuditEvent, AuditVerification
 from gatekey.service.actor import Actor, authorize
@@ -25,7 +26,9 @@ class AuditTrail:
         authorize(actor, "project_audit")
         self.ctx.audit.flush()
         with self.ctx.db.read() as conn:
-            found = audit_rows.events_for(conn, actor.project_id, object_id, limit)
+            found = audit_rows.events_for(
+                conn, actor.project_id, object_id, check_limit(limit, 500)
+            )
         return [audit_event_of(r) for r in found]
 
     def verify(self, actor: Actor, *, every_project: bool = False) -> AuditVerification:

@@ -11,7 +11,7 @@ from typing import Any
 from gatekey import ids
 from gatekey.domain.connection import Change, Status, check_metadata, clean_name
 from gatekey.domain.inputs import checked_arguments
-from gatekey.domain.pagination import decode_cursor, encode_cursor
+from gatekey.domain.pagination import check_limit, decode_cursor, encode_cursor
 from gatekey.errors import (
     ConnectionInactive,
     ConnectionInUse,
@@ -124,8 +124,7 @@ class Connections:
             raise InvalidInput(f"status must be one of {', '.join(s.value for s in Status)}")
         if app is not None:
             self.ctx.registry.get(actor.project_id, app)
-        if not 1 <= limit <= 200:
-            raise InvalidInput("limit must be between 1 and 200")
+        check_limit(limit, 200)
         if text is not None and len(text) > 200:
             raise InvalidInput("search text must be at most 200 characters")
         after = decode_cursor(cursor) if cursor else None
@@ -380,6 +379,7 @@ class Connections:
         self, actor: Actor, connection_id: str | None = None, limit: int = 100
     ) -> builtins.list[AuditEvent]:
         authorize(actor, "audit_trail")
+        check_limit(limit, 500)
         if connection_id is not None:
             self.get(actor, connection_id)
         self.ctx.audit.flush()

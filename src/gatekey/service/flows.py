@@ -15,10 +15,9 @@ from gatekey import ids
 from gatekey.domain import flows as flow_rules
 from gatekey.domain.connection import clean_name, name_key
 from gatekey.domain.inputs import checked_arguments
-from gatekey.domain.roles import Internal
 from gatekey.errors import DuplicateName, InvalidFields, InvalidId, InvalidInput, NotFound
 from gatekey.models import ConnectionUsage, Flow, FlowStepRef, FlowUse
-from gatekey.service.actor import Actor, authorize
+from gatekey.service.actor import Actor, authorize, flow_webhook, within_flow
 from gatekey.service.context import Context
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as connection_rows
@@ -152,6 +151,7 @@ class Flows:
     def get(self, actor: Actor, flow_id: str) -> Flow:
         authorize(actor, "get_flow")
         self._check_flow_id(flow_id)
+        within_flow(actor, flow_id, NotFound(f"flow {flow_id} not found", id=flow_id))
         with self.ctx.db.read() as conn:
             row = rows.get(conn, actor.project_id, flow_id)
             if row is None:
@@ -304,4 +304,4 @@ def webhook_actor(db: Database, flow_id: str, secret: str) -> Actor:
         row = rows.by_webhook(conn, digest)
     if row is None or row.id != flow_id or not hmac.compare_digest(row.webhook_hash or "", digest):
         raise NotFound("no such webhook")
-    return Actor(row.project_id, key_id=f"webhook:{flow_id}", role=Internal.FLOW_WEBHOOK)
+    return flow_webhook(row.project_id, flow_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from gatekey import ids
 from gatekey.domain.inputs import checked_arguments
+from gatekey.domain.pagination import check_limit
 from gatekey.errors import (
     InvalidId,
     InvalidInput,
@@ -20,7 +21,7 @@ from gatekey.errors import (
     PayloadTooLarge,
 )
 from gatekey.models import Run, RunStep
-from gatekey.service.actor import Actor, authorize
+from gatekey.service.actor import Actor, authorize, within_flow
 from gatekey.service.context import Context
 from gatekey.service.flows import Flows
 from gatekey.store import audit as audit_rows
@@ -132,6 +133,7 @@ class Runs:
             row = rows.get(conn, actor.project_id, run_id)
             if row is None:
                 raise NotFound(f"run {run_id} not found", id=run_id)
+            within_flow(actor, row.flow_id, NotFound(f"run {run_id} not found", id=run_id))
             return _run_of(row, rows.steps_of(conn, run_id))
 
     def list(
@@ -146,8 +148,7 @@ class Runs:
         authorize(actor, "list_runs")
         if status is not None and status not in ("queued", "running", "succeeded", "failed"):
             raise InvalidInput("status must be queued, running, succeeded or failed")
-        if not 1 <= limit <= 200:
-            raise InvalidInput("limit must be between 1 and 200")
+        check_limit(limit, 200)
         with self.ctx.db.read() as conn:
             found = rows.page(
                 conn,

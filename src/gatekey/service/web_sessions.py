@@ -12,12 +12,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from gatekey import ids
 from gatekey.domain.connection import Role
-from gatekey.errors import AuthenticationFailed, Hint
+from gatekey.errors import AuthenticationFailed, Hint, NotFound
 from gatekey.service.actor import Actor
 from gatekey.service.authentication import Authenticator
 from gatekey.service.context import Context
 from gatekey.store import audit as audit_rows
+from gatekey.store import projects as project_rows
 from gatekey.store import web as web_rows
 
 SESSION_TTL = timedelta(hours=12)
@@ -52,9 +54,12 @@ class WebSessions:
         The project's older unused links stop working: the newest link is the only one.
         Signed-in sessions and API keys are not touched.
         """
+        ids.check("proj", project_id)
         token = secrets.token_urlsafe(32)
         now = self.ctx.now()
         with self.ctx.db.write() as conn:
+            if project_rows.project_by_id(conn, project_id) is None:
+                raise NotFound(f"project {project_id} not found", id=project_id)
             web_rows.purge(conn, now)
             web_rows.supersede_links(conn, project_id)
             web_rows.insert_link(
