@@ -57,28 +57,10 @@ contain a secret value::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
-NEXT_STEPS = frozenset({"replace_app", "start_authorization", "signin_link", "rotate_master_key"})
-"""The actions a ``Hint`` may name. Each adapter says them its own way (the API as a request,
-the CLI as a command, the pages as a button or a command for the operator); the service that
-raises the error names none of them."""
-
-
-@dataclass(frozen=True)
-class Hint:
-    """The next step out of an error: one of ``NEXT_STEPS`` and the values that fill it in."""
-
-    action: str
-    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-    def __post_init__(self) -> None:
-        if self.action not in NEXT_STEPS:
-            raise ValueError(f"no next step is called {self.action!r}")
-
+from gatekey.hints import NEXT_STEPS as NEXT_STEPS  # re-exported: errors carry hints
+from gatekey.hints import Hint as Hint
 
 class GatekeyError(Exception):
     """Base of every Gatekey error; ``code`` is stable, ``message`` is for people, ``hint``
