@@ -8,7 +8,7 @@ import pkgutil
 import pytest
 
 import gatekey
-from gatekey import client, errors
+from gatekey import errors, problem_documents
 
 
 def _every_module() -> None:
@@ -38,7 +38,7 @@ def test_every_error_class_lives_in_errors_with_a_code_of_its_own() -> None:
 
 def test_the_client_maps_every_code_back_to_its_class() -> None:
     _every_module()
-    assert {c.code: c for c in _tree()} == client._ERRORS
+    assert {c.code: c for c in _tree()} == problem_documents.ERRORS
 
 
 def test_every_error_is_drawn_in_the_module_docstring() -> None:

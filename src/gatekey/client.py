@@ -10,7 +10,7 @@ from typing import Any, Self
 
 import httpx2
 
-from gatekey import errors, sdk
+from gatekey import sdk
 from gatekey.catalog.schema import App
 from gatekey.models import (
     ApiKey,
@@ -33,28 +33,7 @@ from gatekey.models import (
     Webhook,
     WebhookDelivery,
 )
-
-
-def _hint(value: Any) -> errors.Hint | None:
-    """The ``next`` member of a problem document as the hint the server's error carried."""
-    if not isinstance(value, dict) or value.get("action") not in errors.NEXT_STEPS:
-        return None
-    params = value.get("params")
-    fill = {str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {}
-    return errors.Hint(str(value["action"]), fill)
-
-
-def _error_classes() -> dict[str, type[errors.GatekeyError]]:
-    found: dict[str, type[errors.GatekeyError]] = {}
-    pending: list[type[errors.GatekeyError]] = [errors.GatekeyError]
-    while pending:
-        cls = pending.pop()
-        found.setdefault(cls.code, cls)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
-_ERRORS = _error_classes()
+from gatekey.problem_documents import error_of
 
 
 class Client:
@@ -93,17 +72,8 @@ class Client:
             try:
                 body = response.json()
             except ValueError:
-                body = {}
-            code = body.get("code", "gatekey_error") if isinstance(body, dict) else "gatekey_error"
-            detail = body.get("detail") if isinstance(body, dict) else None
-            cls = _ERRORS.get(code, errors.GatekeyError)
-            extra = {k: v for k, v in body.items() if k not in ("detail", "code")}
-            raise cls(
-                detail or f"HTTP {response.status_code}",
-                hint=_hint(extra.pop("next", None)),
-                status=response.status_code,
-                **{k: v for k, v in extra.items() if k != "status"},
-            )
+                body = None
+            raise error_of(response.status_code, body)
         if response.status_code == 204:
             return None
         return response.json()

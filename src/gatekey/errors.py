@@ -62,6 +62,7 @@ from typing import Any
 from gatekey.hints import NEXT_STEPS as NEXT_STEPS  # re-exported: errors carry hints
 from gatekey.hints import Hint as Hint
 
+
 class GatekeyError(Exception):
     """Base of every Gatekey error; ``code`` is stable, ``message`` is for people, ``hint``
     names what to do next when there is one thing to do (each adapter renders it)."""
