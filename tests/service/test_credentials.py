@@ -15,6 +15,7 @@ from gatekey.settings import Settings
 from gatekey.store import connections as rows
 from tests.fakes.echo_provider import app_definitions
 from tests.fakes.providers import FakeProviders
+from tests.fakes.sandbox import Sandbox, connect
 
 
 @pytest.fixture
@@ -124,3 +125,27 @@ def test_a_cached_reading_follows_the_app_definition(
     definition["auth"][0]["apply"][0]["name"] = "X-Other-Key"
     service.replace_app(actor, definition["key"], definition)
     assert service.resolve_credentials(actor, made).headers == {"X-Other-Key": "k1"}
+
+
+def test_resolve_here_only_for_what_cannot_wait_on_a_network(
+    service: ConnectionService, actor: Actor
+) -> None:
+    made = _sendgrid(service, actor)
+    resolver = service.resolver
+    assert resolver.resolve_here(actor, made) is None, "not resolved before: the pool decides"
+    service.resolve_credentials(actor, made)
+    local = service.db.is_sqlite
+    here = resolver.resolve_here(actor, made)
+    assert (here is not None) is local, "inline on SQLite only"
+    if here is not None:
+        assert here.fields == {"api_key": "SG.first.value"}
+    with mock.patch.object(service.limiter, "shared", True):
+        assert resolver.resolve_here(actor, made) is None, "a shared limiter is a network"
+
+
+def test_resolve_here_leaves_oauth2_to_resolve(
+    oauth_service: ConnectionService, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    connection_id = connect(oauth_service, oauth_actor, sandbox)
+    oauth_service.resolve_credentials(oauth_actor, connection_id)
+    assert oauth_service.resolver.resolve_here(oauth_actor, connection_id) is None
