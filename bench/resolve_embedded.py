@@ -8,26 +8,35 @@ ciphertext). Gatekey's figure is ``Gatekey.resolve_credentials`` (audit entry an
 ``last_used_at`` queued for the group-commit writer). Rounds alternate between the three so
 machine noise hits them alike; the ratios of medians are printed last.
 
+``--compare before=TREE after=TREE`` measures two checkouts in one run: each tree gets a
+process of its own (``PYTHONPATH`` on that tree's ``src``), which seeds its database and then
+measures one round (the floors and Gatekey, in that process) each time it is asked; the trees
+take turns round by round, first one then the other, so each tree's ratios are its own
+process's and the noise of the run hits both alike.
+
     python bench/resolve_embedded.py [--connections 1000] [--rounds 15] [--calls 2000]
+    python bench/resolve_embedded.py --compare before=/work/wt/bench-before after=.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import inspect
 import json
 import os
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from gatekey import Gatekey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -35,18 +44,19 @@ from report import write_table
 
 MASTER = os.urandom(32)
 MASTER_KEYS = "mk-bench:" + base64.b64encode(MASTER).decode()
+QUERY = (
+    "SELECT secret_ciphertext, dek_wrapped, kek_id, status, config "
+    "FROM connections WHERE id = ? AND project_id = ?"
+)
+FIGURES = ("floor", "bare", "gatekey")
 
 
 def floor_reader(db_path: Path, project_id: str, connection_id: str):  # type: ignore[no-untyped-def]
     raw = sqlite3.connect(db_path, check_same_thread=False)
     raw.execute("PRAGMA journal_mode=WAL")
-    query = (
-        "SELECT secret_ciphertext, dek_wrapped, kek_id, status, config "
-        "FROM connections WHERE id = ? AND project_id = ?"
-    )
 
     def read() -> dict[str, object]:
-        row = raw.execute(query, (connection_id, project_id)).fetchone()
+        row = raw.execute(QUERY, (connection_id, project_id)).fetchone()
         ciphertext, wrapped, kek_id = row[0], row[1], row[2]
         base = b"gatekey|v1|"
         tail = b"|" + project_id.encode() + b"|" + connection_id.encode()
@@ -66,14 +76,10 @@ def select_reader(
 ) -> Callable[[], object]:
     """The same indexed SELECT as ``floor_reader``, on the same raw connection, without the
     decrypt."""
-    query = (
-        "SELECT secret_ciphertext, dek_wrapped, kek_id, status, config "
-        "FROM connections WHERE id = ? AND project_id = ?"
-    )
     params = (connection_id, project_id)
 
     def read() -> object:
-        return raw.execute(query, params).fetchone()
+        return raw.execute(QUERY, params).fetchone()
 
     return read
 
@@ -85,16 +91,25 @@ def timed(fn, calls: int) -> float:  # type: ignore[no-untyped-def]
     return (time.perf_counter() - start) / calls
 
 
-def measure(connections: int, rounds: int, calls: int) -> dict[str, float]:
+def _skip_test(gatekey_class: type) -> dict[str, bool]:
+    """The option that stores a connection without asking the provider, in either tree's
+    spelling (``skip_test`` since issue 15, ``validate=False`` before)."""
+    parameters = inspect.signature(gatekey_class.create_connection).parameters
+    return {"skip_test": True} if "skip_test" in parameters else {"validate": False}
+
+
+@contextmanager
+def subject(connections: int, calls: int) -> Iterator[dict[str, Callable[[], object]]]:
+    """A seeded database and the three figures' callables, warmed up."""
+    from gatekey import Gatekey
+
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "gatekey.db"
         gk = Gatekey(f"sqlite:///{db_path}", home=tmp, master_keys=MASTER_KEYS)
+        skip = _skip_test(Gatekey)
         ids = [
             gk.create_connection(
-                "sendgrid",
-                f"SendGrid {i}",
-                {"api_key": f"SG.bench{i}.secretvalue"},
-                skip_test=True,
+                "sendgrid", f"SendGrid {i}", {"api_key": f"SG.bench{i}.secretvalue"}, **skip
             ).id
             for i in range(connections)
         ]
@@ -106,27 +121,73 @@ def measure(connections: int, rounds: int, calls: int) -> dict[str, float]:
         def ours() -> object:
             return gk.resolve_credentials(target)
 
-        for fn in (floor, bare, ours):
+        figures = {"floor": floor, "bare": bare, "gatekey": ours}
+        for fn in figures.values():
             timed(fn, calls // 4)
-        floor_times, bare_times, our_times = [], [], []
-        for _ in range(rounds):
-            floor_times.append(timed(floor, calls))
-            bare_times.append(timed(bare, calls))
-            our_times.append(timed(ours, calls))
-        raw.close()
-        gk.close()
-        size = db_path.stat().st_size if db_path.exists() else 0
-    floor_median = statistics.median(floor_times)
-    bare_median = statistics.median(bare_times)
-    our_median = statistics.median(our_times)
+        try:
+            yield figures
+        finally:
+            raw.close()
+            gk.close()
+
+
+def one_round(figures: dict[str, Callable[[], object]], calls: int) -> dict[str, float]:
+    return {name: timed(figures[name], calls) for name in FIGURES}
+
+
+def summary(rounds: list[dict[str, float]]) -> dict[str, float]:
+    medians = {name: statistics.median(r[name] for r in rounds) for name in FIGURES}
     return {
-        "floor_us": floor_median * 1e6,
-        "select_us": bare_median * 1e6,
-        "gatekey_us": our_median * 1e6,
-        "ratio": our_median / floor_median,
-        "select_ratio": our_median / bare_median,
-        "db_bytes": float(size),
+        "floor_us": medians["floor"] * 1e6,
+        "select_us": medians["bare"] * 1e6,
+        "gatekey_us": medians["gatekey"] * 1e6,
+        "ratio": medians["gatekey"] / medians["floor"],
+        "select_ratio": medians["gatekey"] / medians["bare"],
     }
+
+
+def child(connections: int, calls: int) -> None:
+    """``--child``: measure one round per line read on stdin, answer it as JSON."""
+    with subject(connections, calls) as figures:
+        print(json.dumps({"ready": True}), flush=True)
+        for line in sys.stdin:
+            if line.strip() != "round":
+                break
+            print(json.dumps(one_round(figures, calls)), flush=True)
+
+
+def compare(trees: list[tuple[str, Path]], args: argparse.Namespace) -> dict[str, Any]:
+    """Each tree in a process of its own, taking turns round by round."""
+    script = Path(__file__).resolve()
+    workers = {}
+    for label, tree in trees:
+        env = {**os.environ, "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree}"}
+        workers[label] = subprocess.Popen(
+            [sys.executable, str(script), "--child", f"--connections={args.connections}",
+             f"--calls={args.calls}"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    try:
+        for label, worker in workers.items():
+            assert worker.stdout is not None
+            if not json.loads(worker.stdout.readline()).get("ready"):
+                raise SystemExit(f"{label} did not start")
+        rounds: dict[str, list[dict[str, float]]] = {label: [] for label in workers}
+        order = list(workers)
+        for n in range(args.rounds):
+            for label in order if n % 2 == 0 else order[::-1]:
+                worker = workers[label]
+                assert worker.stdin is not None and worker.stdout is not None
+                worker.stdin.write("round\n")
+                worker.stdin.flush()
+                rounds[label].append(json.loads(worker.stdout.readline()))
+    finally:
+        for worker in workers.values():
+            assert worker.stdin is not None
+            worker.stdin.close()
+        for worker in workers.values():
+            worker.wait(timeout=60)
+    return {label: (summary(r), r) for label, r in rounds.items()}
 
 
 def main() -> None:
@@ -134,18 +195,39 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument(
+        "--compare", nargs="+", metavar="LABEL=TREE", help="checkouts to measure side by side"
+    )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    result = measure(args.connections, args.rounds, args.calls)
-    print(f"connections in the database: {args.connections}")
-    print(f"floor (raw SELECT + unwrap + decrypt): {result['floor_us']:.1f} us median per call")
-    print(f"bare SELECT of the same row:           {result['select_us']:.1f} us median per call")
-    print(f"Gatekey.resolve_credentials:           {result['gatekey_us']:.1f} us median per call")
-    print(f"ratio embedded resolution / bare SELECT: {result['select_ratio']:.2f} (goal <= 2.0)")
-    print(f"ratio embedded resolution / floor: {result['ratio']:.2f} (goal <= 1.30)")
+    if args.child:
+        child(args.connections, args.calls)
+        return
+    if args.compare:
+        trees = [(s.split("=", 1)[0], Path(s.split("=", 1)[1]).resolve()) for s in args.compare]
+        results = compare(trees, args)
+    else:
+        with subject(args.connections, args.calls) as figures:
+            rounds = [one_round(figures, args.calls) for _ in range(args.rounds)]
+        results = {"this tree": (summary(rounds), rounds)}
+    print(f"connections in the database: {args.connections}; {args.rounds} rounds")
+    for label, (result, rounds) in results.items():
+        print(f"[{label}] Gatekey per round (us): "
+              + " ".join(f"{r['gatekey'] * 1e6:.1f}" for r in rounds))  # fmt: skip
+        print(f"[{label}] floor (raw SELECT + unwrap + decrypt): {result['floor_us']:.1f} us")
+        print(f"[{label}] bare SELECT of the same row:           {result['select_us']:.1f} us")
+        print(f"[{label}] Gatekey.resolve_credentials:           {result['gatekey_us']:.1f} us")
+    for label, (result, _) in results.items():
+        print(
+            f"[{label}] ratio embedded resolution / bare SELECT: {result['select_ratio']:.2f} "
+            "(goal <= 2.0)"
+        )
+        print(f"[{label}] ratio embedded resolution / floor: {result['ratio']:.2f} (goal <= 1.30)")
     write_table(
         "resolve_embedded",
         "Embedded credential resolution vs the floors",
         [
+            "tree",
             "connections",
             "floor median",
             "bare SELECT median",
@@ -155,6 +237,7 @@ def main() -> None:
         ],
         [
             [
+                label,
                 f"{args.connections:,}",
                 f"{result['floor_us']:.1f} µs",
                 f"{result['select_us']:.1f} µs",
@@ -162,6 +245,7 @@ def main() -> None:
                 f"{result['ratio']:.2f}x",
                 f"{result['select_ratio']:.2f}x",
             ]
+            for label, (result, _) in results.items()
         ],
     )
 

@@ -43,6 +43,10 @@ def test_metrics_count_outcomes_without_ids_or_secrets(
     assert response.headers["content-type"].startswith("text/plain")
     assert 'gatekey_credential_resolutions_total{outcome="ok"} 2.0' in text
     assert 'gatekey_credential_resolutions_total{outcome="not_found"} 1.0' in text
+    again = client.get("/metrics").text  # a scrape reads the counts, never moves them
+    assert 'gatekey_credential_resolutions_total{outcome="ok"} 2.0' in again
+    client.post(f"/api/v1/connections/{cid}/credentials", headers=worker)
+    assert 'gatekey_credential_resolutions_total{outcome="ok"} 3.0' in client.get("/metrics").text
     assert 'gatekey_connections{app="sendgrid",status="active"} 1.0' in text
     assert "gatekey_connections_inactive 0.0" in text
     assert 'gatekey_provider_request_seconds_count{app="sendgrid",operation="test"} 1.0' in text

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from gatekey.catalog.schema import OAuth2Spec
 from gatekey.domain.apply import AppliedAuth
-from gatekey.domain.credentials import handed_out, inactive_error
+from gatekey.domain.credentials import copy_of, handed_out, inactive_error
 
 
 class Row(NamedTuple):
@@ -46,6 +46,16 @@ def test_other_kinds_hand_out_their_fields_and_every_value_is_a_copy() -> None:
     for name, source in [("fields", secret), ("config", row.config), ("headers", AUTH.headers)]:
         assert values[name] == source and values[name] is not source
     assert values["basic"] is None and values["expired_token_status"] == []
+
+
+def test_a_copy_shares_no_mutable_value_with_what_it_copies() -> None:
+    values = handed_out(Row(), SPEC, {"access_token": "at"}, AUTH)
+    copied = copy_of(values)
+    assert copied == values
+    mutable = ("fields", "config", "headers", "query", "expired_token_status")
+    for name in mutable:
+        assert copied[name] is not values[name]
+    assert {k for k, v in values.items() if isinstance(v, dict | list)} == set(mutable)
 
 
 def test_an_inactive_connection_is_named_with_its_reason() -> None:

@@ -27,6 +27,7 @@ from tests.fakes.providers import (
     FakeProviders,
     sendgrid_connection,
 )
+from tests.fakes.sandbox import Sandbox, connect
 
 
 @pytest.fixture
@@ -210,3 +211,27 @@ def test_tampered_or_moved_ciphertext_fails_clearly(service: Service, actor: Act
     with pytest.raises(DecryptionFailed):
         service.credentials.resolve(actor, first.id)
     assert service.credentials.resolve(actor, second.id).fields["api_key"] == GOOD_SENDGRID
+
+
+def test_resolve_here_only_for_what_cannot_wait_on_a_network(
+    service: Service, actor: Actor
+) -> None:
+    made = sendgrid_connection(service, actor, validate=False).id
+    resolver = service.credentials
+    assert resolver.resolve_here(actor, made) is None, "not resolved before: the pool decides"
+    service.credentials.resolve(actor, made)
+    local = service.context.db.is_sqlite
+    here = resolver.resolve_here(actor, made)
+    assert (here is not None) is local, "inline on SQLite only"
+    if here is not None:
+        assert here.fields == {"api_key": GOOD_SENDGRID}
+    with mock.patch.object(service.internals.limiter, "shared", True):
+        assert resolver.resolve_here(actor, made) is None, "a shared limiter is a network"
+
+
+def test_resolve_here_leaves_oauth2_to_resolve(
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    connection_id = connect(oauth_service, oauth_actor, sandbox)
+    oauth_service.credentials.resolve(oauth_actor, connection_id)
+    assert oauth_service.credentials.resolve_here(oauth_actor, connection_id) is None

@@ -11,6 +11,7 @@ lives (bounded; oldest dropped first), which the process holding the master key 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 Key = tuple[Any, ...]
@@ -24,9 +25,14 @@ class SecretCache(Generic[V]):
         self._entries: dict[Key, V] = {}
         self._latest: dict[tuple[Any, ...], Key] = {}
         self._lock = threading.Lock()
+        self.get: Callable[[Key], V | None] = self._entries.get
+        """The entry of ``key``, or None: the dict's own ``get`` (the hot path's lookup, with
+        no Python frame of its own; ``_entries`` is only ever changed in place)."""
 
-    def get(self, key: Key) -> V | None:
-        return self._entries.get(key)
+    def latest(self, project_id: str, object_id: str) -> V | None:
+        """The object's newest entry, whatever its version (what it was when last read)."""
+        key = self._latest.get((project_id, object_id))
+        return None if key is None else self._entries.get(key)
 
     def put(self, key: Key, secret: V) -> None:
         if self.max_entries <= 0:

@@ -5,7 +5,8 @@ decrypted secret and the applied auth rules: OAuth2 connections hand out the acc
 its type only (never the refresh token or a client secret), with the statuses that mean the
 token expired; every other kind hands out its fields. Values come from data validated when it
 was stored, so nothing here validates again; every mutable value is a fresh copy, since the
-inputs are cached.
+inputs are cached. ``copy_of`` copies such values again, for a caller that keeps them: the
+resolver shapes a reading once and hands out a copy per resolution.
 """
 
 from __future__ import annotations
@@ -64,6 +65,18 @@ def handed_out(
         "token_type": token_type,
         "expired_token_status": expired,
     }
+
+
+def copy_of(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``handed_out``'s values that shares no mutable value with them (the same
+    depth of copy as ``handed_out`` makes of its inputs)."""
+    fresh = dict(values)
+    fresh["fields"] = values["fields"].copy()
+    fresh["config"] = values["config"].copy()
+    fresh["headers"] = values["headers"].copy()
+    fresh["query"] = values["query"].copy()
+    fresh["expired_token_status"] = values["expired_token_status"].copy()
+    return fresh
 
 
 def inactive_error(

@@ -144,13 +144,24 @@ def _checked(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
         # The hot path (resolve_credentials before every step) pays for one cheap look per
-        # argument; names are worked out only to say which argument is at fault.
+        # argument, inline for what most calls pass (ids, actors, None); names are worked out
+        # only to say which argument is at fault.
         for value in args:
-            if _flawed(value):
+            cls = type(value)
+            if (
+                (NUL in value if cls is str else value is not None)
+                and _KINDS.get(cls) != _OTHER
+                and _flawed(value)
+            ):
                 for name, named in zip(positional, args, strict=False):
                     _check_argument(named, name)
         for name, value in kwargs.items():
-            if _flawed(value):
+            cls = type(value)
+            if (
+                (NUL in value if cls is str else value is not None)
+                and _KINDS.get(cls) != _OTHER
+                and _flawed(value)
+            ):
                 _check_argument(value, name)
         return method(self, *args, **kwargs)
 

@@ -13,7 +13,8 @@ only when an error needs it.
 An OAuth2 token goes through the ``Refresher`` first (``oauth.refresh``: once per expiry,
 across processes). The audit entry and ``last_used_at`` are queued for the group-commit
 writer; the budgets are charged in one limiter call. What is handed out is shaped by
-``domain.credentials.handed_out``: refresh tokens and client secrets never leave.
+``domain.credentials.handed_out``, once per reading (refresh tokens and client secrets never
+leave); each resolution hands out a copy of it (``copy_of``), the caller's to change.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from gatekey import ids
 from gatekey.catalog.schema import App, AuthMethod
 from gatekey.crypto.cache import SecretCache
 from gatekey.crypto.vault import Vault
-from gatekey.domain.apply import AppliedAuth, apply
+from gatekey.domain.apply import apply
 from gatekey.domain.connection import Status
-from gatekey.domain.credentials import check_scopes, handed_out, inactive_error
+from gatekey.domain.credentials import check_scopes, copy_of, handed_out, inactive_error
 from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import GatekeyError, InvalidId, InvalidInput, NotFound
 from gatekey.metrics import Metrics
@@ -75,17 +76,19 @@ class Opened(NamedTuple):
 
 
 class _Reading:
-    """What one stamp of a connection gives under one app definition. ``secret`` is never
-    handed out as it is; ``auth`` is computed by the first resolution that needs it."""
+    """What one stamp of a connection gives under one app definition. ``secret`` and
+    ``handed`` are never handed out as they are; ``handed`` (the values of the ``Credentials``,
+    shaped from the secret and the applied auth rules) is made by the first resolution that
+    needs it."""
 
-    __slots__ = ("app", "auth", "method", "row", "secret")
+    __slots__ = ("app", "handed", "method", "row", "secret")
 
     def __init__(self, row: SecretRow, app: App, method: AuthMethod, secret: dict[str, Any]):
         self.row = row
         self.app = app
         self.method = method
         self.secret = secret
-        self.auth: AppliedAuth | None = None
+        self.handed: dict[str, Any] | None = None
 
 
 @checked_arguments
@@ -109,6 +112,7 @@ class Resolver:
         self._refresher = refresher
         self._audit = audit
         self._metrics = metrics
+        self._resolved = metrics.resolved_ok
         self._budgets = budgets
         self._clock = clock
         self.cache: SecretCache[_Reading] = SecretCache(cache_entries)
@@ -152,15 +156,39 @@ class Resolver:
                 self._clock(), actor.project_id, actor.key_id, connection_id, "refused", exc.code
             )
             raise
-        auth = reading.auth or self._apply(reading)
-        self._metrics.resolved()
+        values = copy_of(reading.handed or self._shape(reading))
+        self._resolved()
         self._audit.read(self._clock(), actor.project_id, actor.key_id, connection_id)
-        values = handed_out(reading.row, reading.method.oauth2, reading.secret, auth)
-        if auth.basic is not None:
-            values["basic"] = BasicAuth.model_construct(
-                username=auth.basic[0], password=auth.basic[1]
-            )
+        basic = values["basic"]
+        if basic is not None:
+            values["basic"] = BasicAuth.model_construct(username=basic[0], password=basic[1])
         return Credentials.trusted(values)
+
+    def resolve_here(
+        self,
+        actor: Actor,
+        connection_id: str,
+        *,
+        stale_token: str | None = None,
+        required_scopes: Sequence[str] = (),
+    ) -> Credentials | None:
+        """``resolve``, when it cannot wait on a network: for an event loop, which would
+        otherwise hand the call to a worker thread (a hop that costs more than the
+        resolution). None, having done nothing, when only ``resolve`` can tell.
+
+        It cannot wait when the database is a local file (SQLite), the rate limiter is this
+        process's and the connection needs no token request: one this process has resolved
+        before, of an auth kind other than OAuth2 (a connection's kind never changes).
+        """
+        authorize(actor, "resolve_credentials")
+        if not self._reader.local or self._budgets.limiter.shared:
+            return None
+        seen = self.cache.latest(actor.project_id, connection_id)
+        if seen is None or seen.method.oauth2 is not None:
+            return None
+        return self.resolve(
+            actor, connection_id, stale_token=stale_token, required_scopes=required_scopes
+        )
 
     def open(self, actor: Actor, connection_id: str) -> Opened:
         """Read the connection whole and open its secret, for edits, tests and exports: the
@@ -190,7 +218,7 @@ class Resolver:
         if stamp is None:
             check_id(connection_id)
             raise missing(connection_id)
-        reading = self.cache.get((project_id, connection_id, *stamp))
+        reading = self.cache.get((project_id, connection_id, stamp[0], stamp[1]))
         if reading is not None and reading.app is self._apps.get(project_id, reading.row.app_key):
             return reading
         row = self._reader.read(project_id, connection_id)
@@ -209,11 +237,13 @@ class Resolver:
         self.cache.put((row.project_id, row.id, row.version, row.secret_ciphertext), reading)
         return reading
 
-    def _apply(self, reading: _Reading) -> AppliedAuth:
-        """``apply`` for this reading (version covers config, ciphertext the secret), once."""
-        auth = apply(reading.app, reading.method, {**reading.secret, **reading.row.config})
-        reading.auth = auth
-        return auth
+    def _shape(self, reading: _Reading) -> dict[str, Any]:
+        """What this reading hands out (version covers config, ciphertext the secret), once:
+        ``apply`` the app's rules, then ``handed_out``."""
+        row, method, secret = reading.row, reading.method, reading.secret
+        auth = apply(reading.app, method, {**secret, **row.config})
+        handed = reading.handed = handed_out(row, method.oauth2, secret, auth)
+        return handed
 
     def _details(self, row: SecretRow) -> Details:
         """The details of a row just read, for an error's message."""

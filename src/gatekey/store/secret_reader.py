@@ -141,6 +141,9 @@ class SecretReader:
         self._stamp = _Query(_STAMP, dialect)
         assert not self._stamp.processed, "a stamp is compared as the driver returns it"
         self._sqlite = dialect.name == "sqlite"
+        self.local = self._sqlite
+        """Whether a read never waits on a network (SQLite: a file of this machine)."""
+        assert not self._sqlite or all(q.id_first for q in (self._row, self._whole, self._stamp))
         self._local = threading.local()
         self._owned: list[Any] = []
         self._owned_lock = threading.Lock()
@@ -157,7 +160,10 @@ class SecretReader:
         return connection
 
     def _fetch(self, query: _Query, project_id: str, connection_id: str) -> Any:
-        params = query.params(project_id, connection_id)
+        if self._sqlite:  # qmark, id first (the statement's own order): checked in __init__
+            params: Any = (connection_id, project_id)
+        else:
+            params = query.params(project_id, connection_id)
         try:
             if self._sqlite:
                 connection = getattr(self._local, "connection", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from gatekey.api.deps import ActorDep, ServiceDep, SpendingActorDep
 from gatekey.api.schemas import ConnectionCreate, ConnectionUpdate, CredentialsRequest
@@ -100,7 +101,7 @@ def connection_usage(
 
 
 @router.post("/{connection_id}/credentials", response_model=Credentials)
-def resolve_credentials(
+async def resolve_credentials(
     connection_id: ConnectionId,
     actor: SpendingActorDep,
     service: ServiceDep,
@@ -112,11 +113,21 @@ def resolve_credentials(
     """
     stale = body.stale_token.get_secret_value() if body and body.stale_token else None
     scopes = body.required_scopes if body else []
-    credentials = service.credentials.resolve(
+    # on the event loop when the resolution cannot wait on a network (SQLite, a connection
+    # that needs no token request): the hop to the thread pool cost more than the resolution
+    credentials = service.credentials.resolve_here(
         actor, connection_id, stale_token=stale, required_scopes=scopes
     )
+    if credentials is None:
+        credentials = await run_in_threadpool(
+            service.credentials.resolve,
+            actor,
+            connection_id,
+            stale_token=stale,
+            required_scopes=scopes,
+        )
     # serialized here: the model is the service's own, built from validated data, so the
-    # route skips FastAPI's validation of what it returns (a second hop to the thread pool)
+    # route skips FastAPI's validation of what it returns
     return Response(
         credentials.model_dump_json(),
         media_type="application/json",
