@@ -1,6 +1,6 @@
 """The service façade: the one object the API, the web pages, the CLI, the SDK and the workers
 hold. It is a container of named parts, each one object with its collaborators passed in by the
-composition root (``runtime.build_service``); it holds no behaviour of its own.
+composition root (``runtime.parts.build_service``); it holds no behaviour of its own.
 
 Every method of every part but ``system`` takes the ``Actor`` it acts for first, and checks the
 actor's role (``domain.roles``) and its arguments (``domain.inputs``) before it runs: those are
