@@ -26,7 +26,7 @@ def test_valid_fields_pass() -> None:
         ({"api_key": "SG.a.b", "extra": "x"}, "fields.extra", "is not a field of this app"),
         ({"api_key": 12345}, "fields.api_key", "string"),
         ({"api_key": ""}, "fields.api_key", "must not be empty"),
-        ({"api_key": "not-a-sendgrid-key"}, "fields.api_key", "does not look like a API key"),
+        ({"api_key": "not-a-sendgrid-key"}, "fields.api_key", "does not look like an API key"),
     ],
 )
 def test_invalid_fields_are_reported_per_field(values: dict, field: str, message: str) -> None:  # type: ignore[type-arg]

@@ -140,6 +140,13 @@ def validate(schema: FieldsSchema, values: Any, *, what: str = "fields") -> dict
     return cleaned
 
 
+def _article(noun: str) -> str:
+    """``an`` before a vowel sound ("an API key", "an Email"), else ``a`` ("a URL", "a Key")."""
+    word = noun.lower()
+    vowel = word[:1] in ("a", "e", "i", "o") or word.startswith(("un", "up", "ut"))
+    return "an" if vowel else "a"
+
+
 def _describe(schema: FieldsSchema, what: str, err: Any) -> dict[str, str]:
     name = str(err["loc"][0]) if err["loc"] else what
     kind = err["type"]
@@ -149,7 +156,7 @@ def _describe(schema: FieldsSchema, what: str, err: Any) -> dict[str, str]:
     elif kind == "extra_forbidden":
         message = "is not a field of this app"
     elif kind == "string_pattern_mismatch" and spec is not None:
-        message = f"does not look like a {spec.title}"
+        message = f"does not look like {_article(spec.title)} {spec.title}"
         if spec.format:
             message = f"must be a valid {spec.format}"
     elif kind == "string_too_short":
