@@ -58,6 +58,7 @@ def test_expiring_token_is_refreshed_first_and_rotation_is_kept(
     assert secret["refresh_token"] != old_refresh, "the rotated refresh token is stored"
     connection = oauth_service.connections.get(oauth_actor, connection_id)
     assert connection.last_refreshed_at is not None
+    assert connection.verified_at == connection.last_refreshed_at, "the refresh proves the grant"
     actions = [e.action for e in oauth_service.connections.audit_trail(oauth_actor, connection_id)]
     assert "connection.refresh" in actions
     # The new token is what the next resolution hands out, without another request.

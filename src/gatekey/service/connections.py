@@ -31,7 +31,7 @@ from gatekey.oauth.refresh import Refresher
 from gatekey.oauth.revocation import Revocation, RevocationRequest, Revoker
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.context import Context
-from gatekey.service.credential_checks import CredentialCheck
+from gatekey.service.credential_checks import CredentialCheck, has_test_request
 from gatekey.service.credentials import Resolver, check_id, method_of, missing
 from gatekey.service.views import audit_event_of, connection_of
 from gatekey.store import audit as audit_rows
@@ -96,6 +96,7 @@ class Connections:
             meta=meta,
             expires_at=token.get("expires_at"),
             last_refreshed_at=token.get("last_refreshed_at"),
+            verified_at=now if prepared.verified else None,
         )
         audit = self.ctx.event(
             actor,
@@ -184,7 +185,8 @@ class Connections:
         replacement = None
         if fields is not None or config is not None:
             opened = self.resolver.open(actor, connection_id)
-            columns, secret = self.check.replacement(opened, fields, config, validate)
+            checked_at = self.ctx.now()
+            columns, secret = self.check.replacement(opened, fields, config, validate, checked_at)
             replacement = columns, self.ctx.vault.seal(actor.project_id, connection_id, secret)
         now = self.ctx.now()
         with self.ctx.changing(actor, "connection.update", "connection", connection_id) as conn:
@@ -336,12 +338,15 @@ class Connections:
         try:
             label = self.check.probe(entry, method, {**secret, **row.config}, secret)
         except CredentialsRejected as exc:
-            self._tested(actor, connection_id, Change.CREDENTIALS_REFUSED, now, exc.message)
+            self._tested(actor, connection_id, Change.CREDENTIALS_REFUSED, now, message=exc.message)
             return TestResult(ok=False, message=exc.message)
-        has_test = (method.test_request or entry.test_request) is not None
-        message = "credentials accepted" if has_test else f"{entry.name} has no test request"
+        checked = has_test_request(entry, method)
+        message = "credentials accepted" if checked else f"{entry.name} has no test request"
         label = label or details.account_label
-        self._tested(actor, connection_id, Change.TEST_PASSED, now, account_label=label)
+        values: dict[str, Any] = {"account_label": label}
+        if checked:
+            values["verified_at"] = now
+        self._tested(actor, connection_id, Change.TEST_PASSED, now, values=values)
         return TestResult(ok=True, account_label=label, message=message)
 
     def _tested(
@@ -350,8 +355,9 @@ class Connections:
         connection_id: str,
         change: Change,
         now: datetime,
+        *,
         message: str | None = None,
-        **values: Any,
+        values: dict[str, Any] | None = None,
     ) -> None:
         """Record the outcome of a test: the status change, audited as ``connection.test``."""
         passed = change is Change.TEST_PASSED
