@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from gatekey.cli import app
 from gatekey.errors import CryptoError, InsecureHome
+from gatekey.home import SERVED_FILE, Served, read_served, record_served
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor
 from gatekey.settings import Settings
@@ -119,3 +120,20 @@ def test_a_key_file_of_another_user_is_refused(tmp_path: Path) -> None:
     os.chown(home / "master.key", NOBODY, NOBODY)
     with pytest.raises(CryptoError, match=r"master\.key belongs to user id"):
         open_runtime(Settings(home=home, database_url=None))
+
+
+def test_what_serve_serves_is_recorded_privately_and_read_back(tmp_path: Path) -> None:
+    assert read_served(tmp_path) is None
+    record_served(tmp_path, Served(origin="http://127.0.0.1:8141", demo=True))
+    record_served(tmp_path, Served(origin="http://127.0.0.1:8142", demo=False))
+    assert read_served(tmp_path) == Served(origin="http://127.0.0.1:8142", demo=False)
+    assert _mode(tmp_path / SERVED_FILE) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == [SERVED_FILE], "no partial file left"
+
+
+def test_an_unreadable_record_is_ignored_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / SERVED_FILE).write_text('{"origin": ')
+    assert read_served(tmp_path) is None
+    assert f"ignoring {tmp_path / SERVED_FILE}: JSONDecodeError" in caplog.text

@@ -7,12 +7,20 @@ SQLite database file and its ``-wal``, ``-shm`` and ``-journal`` siblings are cr
 file that belongs to another user, or whose mode cannot be changed, stops the start with
 ``InsecureHome`` saying which path and what to do: Gatekey will not run on files someone
 else can read or swap.
+
+The home also remembers what the last ``gatekey serve`` on it served (``served.json``): the
+public origin it listens at and whether it runs the demo. Every other process opened on the
+home (a CLI command, ``gatekey worker``, the embedded SDK) reads it, so it sees the demo's
+Sandbox app and builds links that reach that server.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import stat
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gatekey.errors import InsecureHome
@@ -20,6 +28,9 @@ from gatekey.errors import InsecureHome
 HOME_MODE = 0o700
 FILE_MODE = 0o600
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+SERVED_FILE = "served.json"
+
+log = logging.getLogger(__name__)
 
 
 def _own(path: Path, info: os.stat_result, what: str) -> None:
@@ -77,3 +88,34 @@ def secure_sqlite_file(database: Path) -> None:
             continue
         _own(path, info, "the database file")
         _tighten(path, info, FILE_MODE, "the database file")
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a ``gatekey serve`` serves: the origin people reach it at, and the demo or not."""
+
+    origin: str
+    demo: bool
+
+
+def record_served(home: Path, served: Served) -> None:
+    """Write what ``serve`` serves into the home (0600, replaced in one step)."""
+    target = home / SERVED_FILE
+    partial = target.with_name(f".{SERVED_FILE}.{os.getpid()}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(asdict(served), file)
+    os.replace(partial, target)
+
+
+def read_served(home: Path) -> Served | None:
+    """What the last ``serve`` on the home served; None if none has (or its record is unreadable,
+    which is logged: the process then runs on its own settings alone)."""
+    try:
+        data = json.loads((home / SERVED_FILE).read_text("utf-8"))
+        return Served(origin=str(data["origin"]), demo=bool(data["demo"]))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        log.warning("ignoring %s: %s", home / SERVED_FILE, type(exc).__name__)
+        return None

@@ -18,7 +18,7 @@ from importlib.metadata import version
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
-from gatekey.api import problems
+from gatekey.api import docs, problems
 from gatekey.api.app import PROBLEM_RESPONSES, api_router
 from gatekey.api.guard import Guard
 from gatekey.api.inputs import InputGuard
@@ -58,6 +58,8 @@ def create_app(
         description="Encrypted, project-scoped connections for workflow automation.",
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
+        docs_url=None,  # FastAPI's pages load from a CDN: api.docs serves them from here
+        redoc_url=None,
     )
     app.state.service = runtime.service
     app.state.settings = runtime.settings
@@ -67,6 +69,7 @@ def create_app(
     app.add_middleware(Guard)
 
     app.include_router(api_router())
+    docs.install(app)
     _include_pages(app)
     if runtime.sandbox is not None:
         app.include_router(sandbox_router(runtime.sandbox))

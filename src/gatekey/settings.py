@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gatekey.home import Served
+
 
 class Settings(BaseSettings):
     """Every setting has a default that gives a working embedded server."""
@@ -114,6 +116,19 @@ class Settings(BaseSettings):
         description="comma-separated networks, addresses or host names (each optionally with "
         ":port) Gatekey may connect to although they are not public, e.g. 10.0.0.0/8,crm.lan",
     )
+
+    def following(self, served: Served | None) -> Settings:
+        """These settings, with what ``gatekey serve`` recorded in the home filling in what
+        was not set: its public URL (links then reach the server, on whatever port it took)
+        and the demo (the Sandbox app). ``GATEKEY_PUBLIC_URL`` and ``GATEKEY_DEMO`` win."""
+        if served is None:
+            return self
+        update: dict[str, object] = {}
+        if "public_url" not in self.model_fields_set:
+            update["public_url"] = served.origin
+        if "demo" not in self.model_fields_set:
+            update["demo"] = served.demo
+        return self.model_copy(update=update)
 
     @property
     def resolved_database_url(self) -> str:

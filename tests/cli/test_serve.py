@@ -1,11 +1,15 @@
-"""``gatekey worker``: one pass on request, and as a process the same logging as ``serve``
-(redacted, JSON when asked) and a clean stop on SIGTERM."""
+"""``gatekey serve``: what it records for the other commands on its home (the demo, its public
+URL), and a port in use refused before anything starts. ``gatekey worker``: one pass on
+request, and as a process the same logging as ``serve`` (redacted, JSON when asked) and a clean
+stop on SIGTERM."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import select
+import socket
 import subprocess
 import sys
 import textwrap
@@ -14,10 +18,44 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.cli import run
+from tests.fakes.cli import run, serving
 
 CANARY = "CANARYworkerlog7731"
 DONE = "canary lines logged"
+
+
+@pytest.mark.slow  # a gatekey serve process
+def test_commands_on_the_home_of_serve_demo_see_the_sandbox_and_its_port(
+    env: Path, database_url: str
+) -> None:
+    with serving(env, database_url, "--demo") as server:
+        code, out, err = run("apps", "list", "--search", "sandbox", "--json")
+        assert code == 0, err
+        assert [a["key"] for a in json.loads(out)] == ["sandbox"]
+        code, out, err = run("connections", "connect", "--app", "sandbox", "--no-wait")
+        assert code == 0, err
+        consent = out.strip()
+        assert consent.startswith(f"{server.base}/sandbox/authorize?")
+        assert f"redirect_uri=http%3A%2F%2F127.0.0.1%3A{server.port}%2Foauth%2Fcallback" in consent
+        code, out, _ = run("signin-link", "--quiet")
+        assert code == 0 and re.fullmatch(rf"{server.base}/signin/\S+", out.strip())
+    code, out, _ = run("apps", "list", "--search", "sandbox", "--json")
+    assert [a["key"] for a in json.loads(out)] == ["sandbox"], "durable: the server has stopped"
+
+
+def test_serve_on_a_port_in_use_fails_before_anything_starts(env: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        code, out, err = run("serve", "--port", str(port))
+    assert code == 2
+    assert err.strip() == (
+        f"error [invalid_input]: cannot listen on 127.0.0.1:{port}: something else already "
+        "listens there (another 'gatekey serve'?); stop it or pick another --port"
+    )
+    assert "serving on" not in out + err
+    assert not env.exists() or not list(env.iterdir()), "no key, no database, no record"
 
 
 def test_worker_sweeps_once(env: Path) -> None:

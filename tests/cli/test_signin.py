@@ -5,15 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import pty
 import re
-import select
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -24,7 +16,7 @@ from gatekey.cli import app
 from gatekey.errors import AuthenticationFailed
 from gatekey.runtime import open_runtime
 from gatekey.settings import Settings
-from tests.fakes.servers import free_port
+from tests.fakes.cli import serving
 
 LINK = re.compile(r"(https?://\S+/signin/([A-Za-z0-9_-]{20,}))")
 
@@ -60,62 +52,6 @@ def test_signin_link_prints_a_fresh_link_that_replaces_older_ones(
     assert not [r for r in caplog.records if any(t in r.getMessage() for t in tokens)]
 
 
-def _environ(home: Path, database_url: str) -> dict[str, str]:
-    environ = {
-        **os.environ,
-        "GATEKEY_HOME": str(home),
-        "GATEKEY_DATABASE_URL": database_url,
-        "GATEKEY_LOG_FORMAT": "json",
-        "GATEKEY_LOG_LEVEL": "DEBUG",
-    }
-    environ.pop("GATEKEY_MASTER_KEYS", None)
-    return environ
-
-
-@contextmanager
-def _serve(home: Path, database_url: str, *, terminal: bool) -> Iterator[tuple[str, list[str]]]:
-    """``gatekey serve`` with its output on a pseudo-terminal or a pipe (a log collector);
-    yield its URL and the lines it printed up to serving."""
-    port = free_port()
-    command = [sys.executable, "-m", "gatekey", "serve", "--port", str(port)]
-    if terminal:
-        primary, secondary = pty.openpty()
-        process = subprocess.Popen(
-            command, env=_environ(home, database_url), stdout=secondary, stderr=secondary
-        )
-        os.close(secondary)
-        read = primary
-    else:
-        process = subprocess.Popen(
-            command,
-            env=_environ(home, database_url),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        assert process.stdout is not None
-        read = process.stdout.fileno()
-    printed = b""
-    deadline = time.monotonic() + 60  # hang guard only
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while time.monotonic() < deadline and b"Application startup complete" not in printed:
-            ready, _, _ = select.select([read], [], [], 1)
-            if ready:
-                chunk = os.read(read, 65536)
-                if not chunk:
-                    break
-                printed += chunk
-        assert b"Application startup complete" in printed, printed.decode(errors="replace")
-        yield base, printed.decode().replace("\r\n", "\n").splitlines()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if terminal:
-            os.close(read)
-        elif process.stdout is not None:
-            process.stdout.close()
-
-
 def _log_records(lines: list[str]) -> list[dict[str, str]]:
     records = []
     for line in lines:
@@ -130,7 +66,8 @@ def _log_records(lines: list[str]) -> list[dict[str, str]]:
 
 @pytest.mark.slow  # a gatekey serve process
 def test_serve_into_a_log_prints_no_link(tmp_path: Path, database_url: str) -> None:
-    with _serve(tmp_path / "home", database_url, terminal=False) as (_, lines):
+    with serving(tmp_path / "home", database_url) as server:
+        lines = server.lines
         text = "\n".join(lines)
         assert "/signin/" not in text
         assert "run 'gatekey signin-link' for a one-time link" in text
@@ -141,7 +78,8 @@ def test_serve_into_a_log_prints_no_link(tmp_path: Path, database_url: str) -> N
 def test_serve_on_a_terminal_shows_a_working_link_outside_the_logs(
     tmp_path: Path, database_url: str
 ) -> None:
-    with _serve(tmp_path / "home", database_url, terminal=True) as (base, lines):
+    with serving(tmp_path / "home", database_url, terminal=True) as server:
+        base, lines = server.base, server.lines
         shown = [line for line in lines if "/signin/" in line]
         assert len(shown) == 1 and shown[0].startswith("Sign in (one-time link): ")
         url, token = LINK.search(shown[0]).groups()  # type: ignore[union-attr]

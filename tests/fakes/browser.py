@@ -1,17 +1,39 @@
-"""What the page tests do in the browser, named as a person would say it."""
+"""Debian's Chromium for the browser tests (the ``browser`` fixture, which a conftest imports)
+and what the page tests do in it, named as a person would say it."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Page
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from gatekey.runtime import Runtime
 from gatekey.service import Actor
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+CHROMIUM = os.environ.get("GATEKEY_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium "
+            "(or set GATEKEY_TEST_CHROMIUM)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield launched
+        launched.close()
 
 
 @dataclass

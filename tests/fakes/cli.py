@@ -1,10 +1,23 @@
-"""Run ``gatekey`` commands in-process, as a person would type them."""
+"""Run ``gatekey`` commands in-process, as a person would type them, and ``gatekey serve`` as
+a process of its own."""
 
 from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from typer.testing import CliRunner
 
 from gatekey.cli import app
+from tests.fakes.servers import free_port
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -21,3 +34,67 @@ def create_connection(app: str, name: str, field: str) -> None:
         "connections", "create", "--app", app, "--name", name, "-f", field, "--skip-test"
     )
     assert code == 0, err
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A running ``gatekey serve``: where it listens and what it printed up to serving."""
+
+    base: str
+    port: int
+    lines: list[str]
+
+
+def serve_environ(home: Path, database_url: str) -> dict[str, str]:
+    """The environment of a ``gatekey serve`` process on ``home`` (JSON logs, every level)."""
+    environ = {
+        **os.environ,
+        "GATEKEY_HOME": str(home),
+        "GATEKEY_DATABASE_URL": database_url,
+        "GATEKEY_LOG_FORMAT": "json",
+        "GATEKEY_LOG_LEVEL": "DEBUG",
+    }
+    environ.pop("GATEKEY_MASTER_KEYS", None)
+    return environ
+
+
+@contextmanager
+def serving(
+    home: Path, database_url: str, *options: str, terminal: bool = False
+) -> Iterator[Serving]:
+    """``gatekey serve --port N *options`` with its output on a pseudo-terminal or a pipe (a
+    log collector), until the context ends."""
+    port = free_port()
+    command = [sys.executable, "-m", "gatekey", "serve", "--port", str(port), *options]
+    environ = serve_environ(home, database_url)
+    if terminal:
+        primary, secondary = pty.openpty()
+        process = subprocess.Popen(command, env=environ, stdout=secondary, stderr=secondary)
+        os.close(secondary)
+        read = primary
+    else:
+        process = subprocess.Popen(
+            command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        assert process.stdout is not None
+        read = process.stdout.fileno()
+    printed = b""
+    deadline = time.monotonic() + 60  # hang guard only
+    try:
+        while time.monotonic() < deadline and b"Application startup complete" not in printed:
+            ready, _, _ = select.select([read], [], [], 1)
+            if ready:
+                chunk = os.read(read, 65536)
+                if not chunk:
+                    break
+                printed += chunk
+        assert b"Application startup complete" in printed, printed.decode(errors="replace")
+        lines = printed.decode().replace("\r\n", "\n").splitlines()
+        yield Serving(f"http://127.0.0.1:{port}", port, lines)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if terminal:
+            os.close(read)
+        elif process.stdout is not None:
+            process.stdout.close()

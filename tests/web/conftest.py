@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from gatekey.runtime import install_demo, open_runtime
 from gatekey.server import create_app
 from gatekey.service import Actor
 from gatekey.settings import Settings
 from tests.fakes.browser import Served
+from tests.fakes.browser import browser as browser  # the fixture
 from tests.fakes.keys import MASTER_KEY
 from tests.fakes.provider_server import provider_server
 from tests.fakes.servers import free_port, serve
-
-CHROMIUM = os.environ.get("GATEKEY_TEST_CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium "
-            "(or set GATEKEY_TEST_CHROMIUM)"
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ foreground until Ctrl-C or SIGTERM, when each loop finishes the piece of work it
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +21,7 @@ import typer
 from gatekey import errors, logs
 from gatekey.cli import signin
 from gatekey.cli.app import announce, err, fail, opened, out
+from gatekey.home import Served, record_served
 from gatekey.runtime import background_workers, install_demo, open_runtime
 from gatekey.settings import Settings
 
@@ -31,15 +34,41 @@ def _logging(settings: Settings) -> Settings:
     return settings
 
 
-@commands.command()
+_DEFAULTS = Settings.model_fields
+
+
+@commands.command(
+    epilog="Example: gatekey serve --demo --port 8141  (then open the sign-in link it prints)"
+)
 def serve(
-    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="address to listen on (GATEKEY_HOST)",
+            show_default=str(_DEFAULTS["host"].default),
+            metavar="ADDRESS",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="port to listen on (GATEKEY_PORT)",
+            show_default=str(_DEFAULTS["port"].default),
+            metavar="PORT",
+        ),
+    ] = None,
     demo: Annotated[
-        bool, typer.Option("--demo", help="serve the Sandbox OAuth app under /sandbox")
+        bool,
+        typer.Option("--demo", help="also serve the Sandbox OAuth app under /sandbox (try OAuth2)"),
     ] = False,
 ) -> None:
-    """Start the HTTP API (migrates the database first)."""
+    """Start the HTTP API, the web pages and the background workers.
+
+    Everything lives in GATEKEY_HOME (default ~/.gatekey): the master key file, the SQLite
+    database (unless GATEKEY_DATABASE_URL names another) and what this server serves, which
+    other gatekey commands on the same home follow (its public URL, the demo). The database
+    is migrated first.
+    """
     import uvicorn
 
     from gatekey.server import create_app
@@ -50,34 +79,64 @@ def serve(
     if port:
         overrides["port"] = port
     settings = _logging(Settings(**overrides))
+    listener = _listening(settings.host, settings.port)
     try:
-        runtime = open_runtime(settings)
+        runtime = open_runtime(settings, follow_serve=False)
         project = announce(runtime)
         install_demo(runtime, project.id)
     except errors.GatekeyError as exc:
+        listener.close()
         raise fail(exc) from None
-    bind_host = host or settings.host
-    bind_port = port or settings.port
+    record_served(settings.home, Served(origin=settings.origin, demo=settings.demo))
     err.print(
         f"Gatekey {runtime.db.url.render_as_string(hide_password=True)} "
-        f"serving on http://{bind_host}:{bind_port}  (API docs: /docs)",
+        f"serving on http://{_address(settings.host)}:{settings.port}  (API docs: /docs)",
         markup=False,
     )
     signin.announce_link(runtime, project.id)
     if runtime.sandbox is not None:
         err.print(
             f"Demo: the Sandbox OAuth app is served at {settings.origin}/sandbox; connect it with "
-            'POST /api/v1/oauth/sessions {"app": "sandbox"}',
+            "'gatekey connections connect --app sandbox' (or in the web pages)",
             markup=False,
         )
-    uvicorn.run(
-        create_app(runtime, close_runtime=True, run_workers=True),
-        host=bind_host,
-        port=bind_port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # uvicorn's records go through Gatekey's redacting handler
-        access_log=False,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime, close_runtime=True, run_workers=True),
+            log_level=settings.log_level.lower(),
+            log_config=None,  # uvicorn's records go through Gatekey's redacting handler
+            access_log=False,
+        )
     )
+    server.run(sockets=[listener])
+
+
+def _address(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """Bind the server's socket before anything else starts, or fail saying why."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except (socket.gaierror, UnicodeError) as exc:
+        listener.close()
+        raise fail(errors.InvalidInput(f"cannot listen on {host!r}: {exc}")) from None
+    except OSError as exc:
+        listener.close()
+        reason = exc.strerror or type(exc).__name__
+        if exc.errno == errno.EADDRINUSE:
+            reason = (
+                "something else already listens there (another 'gatekey serve'?); "
+                "stop it or pick another --port"
+            )
+        raise fail(
+            errors.InvalidInput(f"cannot listen on {_address(host)}:{port}: {reason}")
+        ) from None
+    return listener
 
 
 @commands.command()

@@ -21,7 +21,7 @@ from gatekey.crypto.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
 from gatekey.crypto.vault import Vault
 from gatekey.egress import EgressPolicy, GuardedClient, GuardedTransport, parse_allowlist
 from gatekey.errors import InvalidInput
-from gatekey.home import secure_home, secure_sqlite_file
+from gatekey.home import read_served, secure_home, secure_sqlite_file
 from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.sandbox import SandboxState, sandbox_app_definition
 from gatekey.oauth.sandbox.app import DEMO_CLIENT_ID
@@ -79,12 +79,19 @@ def open_runtime(
     transport: httpx2.BaseTransport | None = None,
     migrate: bool = True,
     extra_apps: Sequence[App] = (),
+    follow_serve: bool = True,
 ) -> Runtime:
-    """Open the database (migrating it), load keys and catalog; fail early and clearly."""
+    """Open the database (migrating it), load keys and catalog; fail early and clearly.
+
+    With ``follow_serve`` (all but ``serve`` itself) the settings follow what the last
+    ``gatekey serve`` on the home recorded (``Settings.following``).
+    """
     settings = settings or Settings()
     logs.install()
     make_undumpable()  # before any key is loaded: no same-user process reads this one's memory
     secure_home(settings.home)
+    if follow_serve:
+        settings = settings.following(read_served(settings.home))
     sqlite_file = sqlite_path(settings.resolved_database_url)
     if sqlite_file is not None:
         secure_sqlite_file(sqlite_file)
