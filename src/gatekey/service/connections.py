@@ -17,6 +17,7 @@ from gatekey.errors import (
     ConnectionInUse,
     CredentialsRejected,
     GatekeyError,
+    Hint,
     InvalidInput,
 )
 from gatekey.models import (
@@ -77,9 +78,11 @@ class Connections:
         method = method_of(entry, auth_kind)
         display = clean_name(name)
         meta = check_metadata(metadata)
+        connection_id = ids.new_id("conn")
+        with self.ctx.refusals(actor, "connection.create", "connection", connection_id):
+            self._check_name(actor, display)  # before the provider is asked; the insert rechecks
         prepared = self.check.prepare(entry, method, fields, config, validate)
         now = self.ctx.now()
-        connection_id = ids.new_id("conn")
         token = prepared.columns
         new = NewConnection(
             id=connection_id,
@@ -109,6 +112,11 @@ class Connections:
         with self.ctx.changing(actor, "connection.create", "connection", connection_id) as conn:
             self.ctx.writer.insert(conn, new, audit, now)
         return self.get(actor, connection_id)
+
+    def _check_name(self, actor: Actor, name: str, except_id: str | None = None) -> None:
+        """Refuse a name the project has already (``DuplicateName``), before any provider call."""
+        with self.ctx.db.read() as conn:
+            self.ctx.writer.check_name(conn, actor.project_id, name, except_id=except_id)
 
     def list(
         self,
@@ -183,6 +191,9 @@ class Connections:
         display = clean_name(name) if name is not None else None
         meta = check_metadata(metadata) if metadata is not None else None
         replacement = None
+        if display is not None and (fields is not None or config is not None):
+            with self.ctx.refusals(actor, "connection.update", "connection", connection_id):
+                self._check_name(actor, display, except_id=connection_id)
         if fields is not None or config is not None:
             opened = self.resolver.open(actor, connection_id)
             checked_at = self.ctx.now()
@@ -266,6 +277,7 @@ class Connections:
                 raise ConnectionInUse(
                     f"{row.name!r} is used by {len(users)} flow(s): {', '.join(users)}; "
                     "point them at another connection first, or delete anyway",
+                    hint=Hint("force_delete", {"id": connection_id}),
                     flows=users,
                 )
             audit = self.ctx.event(
