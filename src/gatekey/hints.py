@@ -14,6 +14,7 @@ NEXT_STEPS = frozenset(
         "rotate_master_key",
         "skip_test",
         "force_delete",
+        "reconnect",
     }
 )
 """The actions a ``Hint`` may name. Each adapter says them its own way (the API as a request,
@@ -21,7 +22,8 @@ the CLI as a command, the pages as a button or a command for the operator); the 
 raises the error names none of them.
 
 ``skip_test``: save the same credentials again without asking the provider (``app``);
-``force_delete``: delete the connection although flows use it (``id``)."""
+``force_delete``: delete the connection although flows use it (``id``); ``reconnect``: run
+the consent again for the connection (``id``, ``app``), keeping its ID."""
 
 
 @dataclass(frozen=True)

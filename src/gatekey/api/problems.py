@@ -82,6 +82,7 @@ _NEXT_REQUEST = {
     "start_authorization": "POST /api/v1/oauth/sessions",
     "skip_test": 'the same request with "skip_test": true',
     "force_delete": "the same DELETE with ?force=true",
+    "reconnect": "POST /api/v1/oauth/sessions with its connection_id",
 }
 """A hint's next step as the request that takes it; the steps with no route here (a sign-in
 link, a master-key rotation) are the operator's, on the command line."""

@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from gatekey import ids
+from gatekey.catalog.schema import AuthKind
 from gatekey.domain.connection import Change, Status, check_metadata, clean_name
+from gatekey.domain.credentials import inactive_of
 from gatekey.domain.inputs import checked_arguments
 from gatekey.domain.pagination import check_limit, decode_cursor, encode_cursor
 from gatekey.errors import (
@@ -338,18 +340,36 @@ class Connections:
         )
 
     def test(self, actor: Actor, connection_id: str) -> TestResult:
-        """Run the app's test request; a refusal marks the connection inactive, success heals it."""
+        """Run the app's test request; a refusal marks the connection inactive, success heals it.
+
+        An active OAuth2 connection's token is refreshed first when due, and once more when
+        the app refuses it, before Gatekey decides: a revoked grant then reads revoked (the
+        token endpoint says so), not "token invalid or expired". An inactive OAuth2
+        connection the app still refuses keeps its reason: the consent brings it back.
+        """
         authorize(actor, "test_connection")
         row, details, entry, method, secret = self.resolver.open(actor, connection_id)
-        if method.oauth2 is not None and row.status == Status.ACTIVE.value:
-            try:
-                row, secret = self.refresher.fresh(row, method.oauth2, secret)
-            except ConnectionInactive as exc:
-                return TestResult(ok=False, message=exc.message)
+        spec = method.oauth2
+        active = row.status == Status.ACTIVE.value
         now = self.ctx.now()
         try:
-            label = self.check.probe(entry, method, {**secret, **row.config}, secret)
+            if spec is not None and active:
+                row, secret = self.refresher.fresh(row, spec, secret)
+            try:
+                label = self.check.probe(entry, method, {**secret, **row.config}, secret)
+            except CredentialsRejected:
+                if spec is None or not active:
+                    raise
+                refused = secret.get("access_token")
+                row, secret = self.refresher.fresh(row, spec, secret, str(refused))
+                if secret.get("access_token") == refused:  # no new token came: refused it is
+                    raise
+                label = self.check.probe(entry, method, {**secret, **row.config}, secret)
+        except ConnectionInactive as exc:
+            return TestResult(ok=False, message=exc.message)
         except CredentialsRejected as exc:
+            if spec is not None and not active and method.kind is AuthKind.OAUTH2:
+                return TestResult(ok=False, message=inactive_of(row, details).message)
             self._tested(actor, connection_id, Change.CREDENTIALS_REFUSED, now, message=exc.message)
             return TestResult(ok=False, message=exc.message)
         checked = has_test_request(entry, method)

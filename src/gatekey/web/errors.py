@@ -35,6 +35,7 @@ NEXT_STEP = {
     "rotate_master_key": "the operator runs 'gatekey keys rotate'",
     "skip_test": "choose Save without checking",
     "force_delete": "the Delete dialog lists those flows and deletes it anyway",
+    "reconnect": "use Reconnect",
 }
 """A hint's next step (``errors.NEXT_STEPS``) as a person on these pages takes it."""
 
