@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from gatekey.catalog.schema import OAuth2Spec
 from gatekey.domain.apply import AppliedAuth
 from gatekey.domain.credentials import copy_of, handed_out, inactive_error
+from gatekey.errors import Hint
 
 
 class Row(NamedTuple):
@@ -58,7 +59,21 @@ def test_a_copy_shares_no_mutable_value_with_what_it_copies() -> None:
     assert {k for k, v in values.items() if isinstance(v, dict | list)} == set(mutable)
 
 
-def test_an_inactive_connection_is_named_with_its_reason() -> None:
-    error = inactive_error("conn_1", "Gmail", "inactive", "revoked", None)
+def test_an_inactive_connection_is_named_with_its_reason_and_what_brings_it_back() -> None:
+    error = inactive_error(
+        "conn_1", "Gmail", "inactive", "revoked", None, app_key="gmail", auth_kind="oauth2"
+    )
     assert error.message == "connection 'Gmail' (conn_1) is inactive: revoked; reconnect it"
     assert error.details == {"id": "conn_1", "reason": "revoked"}
+    assert error.hint == Hint("reconnect", {"id": "conn_1", "app": "gmail"})
+    keyed = inactive_error(
+        "conn_2",
+        "SG",
+        "inactive",
+        "invalid_credentials",
+        "refused",
+        app_key="x",
+        auth_kind="bearer",
+    )
+    assert keyed.message == "connection 'SG' (conn_2) is inactive: refused; give it new credentials"
+    assert keyed.hint is None

@@ -80,7 +80,7 @@ def test_another_replicas_deactivation_refuses_at_once_naming_the_connection(
     with pytest.raises(ConnectionInactive) as caught:
         one.service.credentials.resolve(actor, made)
     assert caught.value.message == (
-        f"connection 'SG' ({made}) is inactive: key revoked; reconnect it"
+        f"connection 'SG' ({made}) is inactive: key revoked; give it new credentials"
     )
     assert caught.value.details["reason"] == "revoked"
 

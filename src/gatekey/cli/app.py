@@ -68,6 +68,9 @@ NEXT_COMMAND = {
     "start_authorization": "gatekey connections connect --app {app}",
     "signin_link": "gatekey signin-link",
     "rotate_master_key": "gatekey keys rotate",
+    "skip_test": "gatekey connections create --app {app} ... --skip-test",
+    "force_delete": "gatekey connections delete {id} --force",
+    "reconnect": "gatekey connections reconnect {id}",
 }
 """A hint's next step (``errors.NEXT_STEPS``) as the command that takes it."""
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from gatekey.catalog.schema import AuthKind, OAuth2Spec
 from gatekey.domain.apply import AppliedAuth
 from gatekey.domain.tokens import HANDED_OUT
-from gatekey.errors import ConnectionInactive, MissingScopes
+from gatekey.errors import ConnectionInactive, Hint, MissingScopes
 
 _KINDS = {kind.value: kind for kind in AuthKind}
 
@@ -80,15 +80,57 @@ def copy_of(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def inactive_error(
-    connection_id: str, name: str, status: str, reason: str | None, message: str | None
+    connection_id: str,
+    name: str,
+    status: str,
+    reason: str | None,
+    message: str | None,
+    *,
+    app_key: str,
+    auth_kind: str,
 ) -> ConnectionInactive:
-    """The error a resolution of an inactive connection fails with: names the connection and
-    says why, so the person who reads it knows what to reconnect."""
-    return ConnectionInactive(
-        f"connection {name!r} ({connection_id}) is inactive: "
-        f"{message or reason or status}; reconnect it",
-        id=connection_id,
-        reason=reason,
+    """The error a resolution of an inactive connection fails with: names the connection,
+    says why and what brings it back: the consent again (``reconnect``) for a grant, new
+    credentials on the same connection for any other kind."""
+    why = f"connection {name!r} ({connection_id}) is inactive: {message or reason or status}"
+    if auth_kind == AuthKind.OAUTH2.value:
+        return ConnectionInactive(
+            f"{why}; reconnect it",
+            hint=Hint("reconnect", {"id": connection_id, "app": app_key}),
+            id=connection_id,
+            reason=reason,
+        )
+    return ConnectionInactive(f"{why}; give it new credentials", id=connection_id, reason=reason)
+
+
+class Stored(Handed, Protocol):
+    """A stored connection, its status included (a store row has it all)."""
+
+    @property
+    def status(self) -> str: ...
+
+
+class Described(Protocol):
+    """What ``inactive_of`` says about a connection (the store's ``Details``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def status_reason(self) -> str | None: ...
+    @property
+    def status_message(self) -> str | None: ...
+
+
+def inactive_of(row: Stored, details: Described) -> ConnectionInactive:
+    """``inactive_error`` for a connection as stored."""
+    return inactive_error(
+        row.id,
+        details.name,
+        row.status,
+        details.status_reason,
+        details.status_message,
+        app_key=row.app_key,
+        auth_kind=row.auth_kind,
     )
 
 

@@ -29,7 +29,7 @@ from gatekey.crypto.vault import Vault
 from gatekey.domain import refresh
 from gatekey.domain.apply import template_values
 from gatekey.domain.connection import Change, Status
-from gatekey.domain.credentials import inactive_error
+from gatekey.domain.credentials import inactive_error, inactive_of
 from gatekey.domain.refresh import Action, TokenState
 from gatekey.errors import (
     GatekeyError,
@@ -162,9 +162,7 @@ class Refresher:
         while True:
             row, details = self._whole(first)
             if row.status != _ACTIVE:
-                raise inactive_error(
-                    row.id, details.name, row.status, details.status_reason, details.status_message
-                )
+                raise inactive_of(row, details)
             entry = self._apps.get(row.project_id, row.app_key)
             method = entry.method(row.auth_kind)
             spec = method.oauth2
@@ -314,6 +312,8 @@ class Refresher:
             outcome.status.value,
             outcome.reason.value if outcome.reason else None,
             outcome.message,
+            app_key=row.app_key,
+            auth_kind=row.auth_kind,
         ) from None
 
     def candidates(

@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from gatekey import ids
+from gatekey.catalog.schema import AuthKind
 from gatekey.domain.connection import Change, Status, check_metadata, clean_name
+from gatekey.domain.credentials import inactive_of
 from gatekey.domain.inputs import checked_arguments
 from gatekey.domain.pagination import check_limit, decode_cursor, encode_cursor
 from gatekey.errors import (
@@ -17,6 +19,7 @@ from gatekey.errors import (
     ConnectionInUse,
     CredentialsRejected,
     GatekeyError,
+    Hint,
     InvalidInput,
 )
 from gatekey.models import (
@@ -77,9 +80,11 @@ class Connections:
         method = method_of(entry, auth_kind)
         display = clean_name(name)
         meta = check_metadata(metadata)
+        connection_id = ids.new_id("conn")
+        with self.ctx.refusals(actor, "connection.create", "connection", connection_id):
+            self._check_name(actor, display)  # before the provider is asked; the insert rechecks
         prepared = self.check.prepare(entry, method, fields, config, validate)
         now = self.ctx.now()
-        connection_id = ids.new_id("conn")
         token = prepared.columns
         new = NewConnection(
             id=connection_id,
@@ -109,6 +114,11 @@ class Connections:
         with self.ctx.changing(actor, "connection.create", "connection", connection_id) as conn:
             self.ctx.writer.insert(conn, new, audit, now)
         return self.get(actor, connection_id)
+
+    def _check_name(self, actor: Actor, name: str, except_id: str | None = None) -> None:
+        """Refuse a name the project has already (``DuplicateName``), before any provider call."""
+        with self.ctx.db.read() as conn:
+            self.ctx.writer.check_name(conn, actor.project_id, name, except_id=except_id)
 
     def list(
         self,
@@ -183,6 +193,9 @@ class Connections:
         display = clean_name(name) if name is not None else None
         meta = check_metadata(metadata) if metadata is not None else None
         replacement = None
+        if display is not None and (fields is not None or config is not None):
+            with self.ctx.refusals(actor, "connection.update", "connection", connection_id):
+                self._check_name(actor, display, except_id=connection_id)
         if fields is not None or config is not None:
             opened = self.resolver.open(actor, connection_id)
             checked_at = self.ctx.now()
@@ -266,6 +279,7 @@ class Connections:
                 raise ConnectionInUse(
                     f"{row.name!r} is used by {len(users)} flow(s): {', '.join(users)}; "
                     "point them at another connection first, or delete anyway",
+                    hint=Hint("force_delete", {"id": connection_id}),
                     flows=users,
                 )
             audit = self.ctx.event(
@@ -326,18 +340,36 @@ class Connections:
         )
 
     def test(self, actor: Actor, connection_id: str) -> TestResult:
-        """Run the app's test request; a refusal marks the connection inactive, success heals it."""
+        """Run the app's test request; a refusal marks the connection inactive, success heals it.
+
+        An active OAuth2 connection's token is refreshed first when due, and once more when
+        the app refuses it, before Gatekey decides: a revoked grant then reads revoked (the
+        token endpoint says so), not "token invalid or expired". An inactive OAuth2
+        connection the app still refuses keeps its reason: the consent brings it back.
+        """
         authorize(actor, "test_connection")
         row, details, entry, method, secret = self.resolver.open(actor, connection_id)
-        if method.oauth2 is not None and row.status == Status.ACTIVE.value:
-            try:
-                row, secret = self.refresher.fresh(row, method.oauth2, secret)
-            except ConnectionInactive as exc:
-                return TestResult(ok=False, message=exc.message)
+        spec = method.oauth2
+        active = row.status == Status.ACTIVE.value
         now = self.ctx.now()
         try:
-            label = self.check.probe(entry, method, {**secret, **row.config}, secret)
+            if spec is not None and active:
+                row, secret = self.refresher.fresh(row, spec, secret)
+            try:
+                label = self.check.probe(entry, method, {**secret, **row.config}, secret)
+            except CredentialsRejected:
+                if spec is None or not active:
+                    raise
+                refused = secret.get("access_token")
+                row, secret = self.refresher.fresh(row, spec, secret, str(refused))
+                if secret.get("access_token") == refused:  # no new token came: refused it is
+                    raise
+                label = self.check.probe(entry, method, {**secret, **row.config}, secret)
+        except ConnectionInactive as exc:
+            return TestResult(ok=False, message=exc.message)
         except CredentialsRejected as exc:
+            if spec is not None and not active and method.kind is AuthKind.OAUTH2:
+                return TestResult(ok=False, message=inactive_of(row, details).message)
             self._tested(actor, connection_id, Change.CREDENTIALS_REFUSED, now, message=exc.message)
             return TestResult(ok=False, message=exc.message)
         checked = has_test_request(entry, method)

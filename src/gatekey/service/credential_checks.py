@@ -12,7 +12,7 @@ from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
-from gatekey.errors import Hint, InvalidInput
+from gatekey.errors import Hint, InvalidInput, ProviderUnavailable
 from gatekey.metrics import Metrics
 from gatekey.oauth.provider import ClientCredentials, ProviderClient
 from gatekey.probe import Prober
@@ -64,7 +64,14 @@ class CredentialCheck:
             secret, extra = self._client_credentials_token(app, method, cleaned, cleaned_config)
             cleaned_config = {**cleaned_config, **extra.pop("config")}
             handed = {**secret, **cleaned_config}
-        label = self.probe(app, method, handed, secret) if validate else None
+        try:
+            label = self.probe(app, method, handed, secret) if validate else None
+        except ProviderUnavailable as exc:
+            raise ProviderUnavailable(
+                f"{exc.message}, or save it without checking",
+                hint=Hint("skip_test", {"app": app.key}),
+                **exc.details,
+            ) from None
         verified = bool(extra) or (validate and has_test_request(app, method))
         return Prepared(secret, public, cleaned_config, label, extra, verified)
 

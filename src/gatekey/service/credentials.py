@@ -29,7 +29,7 @@ from gatekey.crypto.cache import SecretCache
 from gatekey.crypto.vault import Vault
 from gatekey.domain.apply import apply
 from gatekey.domain.connection import Status
-from gatekey.domain.credentials import check_scopes, copy_of, handed_out, inactive_error
+from gatekey.domain.credentials import check_scopes, copy_of, handed_out, inactive_of
 from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import GatekeyError, InvalidId, InvalidInput, NotFound
 from gatekey.metrics import Metrics
@@ -140,9 +140,7 @@ class Resolver:
             row = reading.row
             if row.status != _ACTIVE:
                 details = self._details(row)
-                raise inactive_error(
-                    row.id, details.name, row.status, details.status_reason, details.status_message
-                )
+                raise inactive_of(row, details)
             if required_scopes and not set(required_scopes).issubset(row.scopes):
                 check_scopes(self._details(row).name, row.id, row.scopes, required_scopes)
             spec = reading.method.oauth2

@@ -26,7 +26,7 @@ def sandbox_app_definition(base_url: str) -> App:
             "name": "Sandbox",
             "description": "A practice OAuth2 app served by Gatekey itself; works offline.",
             "categories": ["demo"],
-            "docs_url": f"{base}/authorize",
+            "docs_url": base,
             "base_url": base,
             "builtin": False,
             "auth": [

@@ -1,6 +1,7 @@
 """The sandbox authorization server: routes and in-memory state.
 
-Endpoints (under the router's prefix, ``/sandbox``): ``GET/POST /authorize`` (sign-in and
+Endpoints (under the router's prefix, ``/sandbox``): ``GET /`` (what it is and offers, for a
+person), ``GET/POST /authorize`` (sign-in and
 consent), ``POST /token`` (``authorization_code`` with PKCE S256, ``refresh_token`` with
 rotation, ``client_credentials``), ``POST /revoke`` (RFC 7009), ``GET /api/me`` (the account
 behind a bearer token), and ``/control/*`` for the operator: revoke grants, queue token
@@ -146,6 +147,25 @@ def sandbox_router(state: SandboxState) -> APIRouter:
             return "code_challenge_method must be S256"
         return None
 
+    @router.get("", response_class=HTMLResponse)
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home() -> HTMLResponse:
+        """What the sandbox is and offers, its token lifetimes and controls, and its state."""
+        with state.lock:
+            grants = list(state.grants.values())
+            clients = len(state.clients)
+            access_ttl, rotate = state.access_ttl, state.rotate_refresh
+        return page(
+            "sandbox_home.html",
+            base=state.issuer,
+            access_ttl=access_ttl,
+            rotate=rotate,
+            code_ttl=int(CODE_TTL),
+            grants=len(grants),
+            revoked=sum(1 for g in grants if g.revoked),
+            clients=clients,
+        )
+
     @router.get("/authorize", response_class=HTMLResponse)
     def authorize_page(request: Request) -> HTMLResponse:
         params = dict(request.query_params)
@@ -160,6 +180,7 @@ def sandbox_router(state: SandboxState) -> APIRouter:
             problem=problem,
             params=params,
             scopes=params.get("scope", "").split(),
+            home=state.issuer,
         )
 
     @router.post("/authorize")
@@ -169,7 +190,14 @@ def sandbox_router(state: SandboxState) -> APIRouter:
         user = form.get("user", "")[:200]
         problem = _check_request(form)
         if problem:
-            return page("sandbox_consent.html", 400, problem=problem, params=form, scopes=[])
+            return page(
+                "sandbox_consent.html",
+                400,
+                problem=problem,
+                params=form,
+                scopes=[],
+                home=state.issuer,
+            )
         if decision != "approve":
             return _redirect(
                 form["redirect_uri"],
