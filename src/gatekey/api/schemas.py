@@ -115,7 +115,10 @@ class WebhookCreate(_Body):
 
 class NextStep(BaseModel):
     """What to do next about an error: ``action`` is stable; ``request`` (an API call) or
-    ``command`` (the operator's, on the command line) takes it."""
+    ``command`` (the operator's, on the command line) takes it, or another member says how
+    (``api.problems.NEXT_STEP``)."""
+
+    model_config = ConfigDict(extra="allow")
 
     action: str
     params: dict[str, str] = Field(default_factory=dict)
