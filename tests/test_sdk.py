@@ -50,6 +50,19 @@ def test_no_public_method_stands_outside_the_protocol() -> None:
     assert {"__enter__", "__exit__", "close"} <= set(_surface())
 
 
+@pytest.mark.parametrize("cls", [SDK, Client, Gatekey], ids=["protocol", "http", "embedded"])
+def test_every_public_method_says_what_it_does(cls: type) -> None:
+    """What ``help()`` and an editor show: the method's own docstring, or the protocol's."""
+    methods = [n for n in dir(cls) if not n.startswith("_") or n in ("__enter__", "__exit__")]
+    undocumented = [
+        name
+        for name in methods
+        if inspect.isfunction(getattr(cls, name)) and not inspect.getdoc(getattr(cls, name))
+    ]
+    assert undocumented == []
+    assert inspect.getdoc(cls)
+
+
 @pytest.fixture(params=KINDS)
 def sdk(
     request: pytest.FixtureRequest, settings: Settings, providers: FakeProviders

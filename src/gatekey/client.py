@@ -36,7 +36,7 @@ from gatekey.models import (
 from gatekey.problem_documents import error_of
 
 
-class Client:
+class Client(sdk.SDK):
     """A Gatekey server, reached over HTTP with an API key."""
 
     def __init__(
@@ -93,7 +93,6 @@ class Client:
         return self._app("GET", f"/api/v1/apps/{key}")
 
     def add_app(self, definition: dict[str, Any]) -> App:
-        """Add an app definition (the catalog's schema) to this key's project."""
         return self._app("POST", "/api/v1/apps", json=definition)
 
     def replace_app(self, key: str, definition: dict[str, Any]) -> App:
@@ -211,7 +210,6 @@ class Client:
         stale_token: str | None = None,
         required_scopes: list[str] | None = None,
     ) -> Credentials:
-        """Return fresh credentials; pass ``stale_token`` when the app refused it as expired."""
         body: dict[str, Any] = {}
         if stale_token:
             body["stale_token"] = stale_token
@@ -299,7 +297,6 @@ class Client:
         return [OAuthClient.model_validate(c) for c in self._call("GET", "/api/v1/oauth-clients")]
 
     def update_oauth_client(self, oauth_client_id: str, **changes: Any) -> OAuthClient:
-        """Change ``client_id``, ``client_secret`` or ``scopes`` (None restores the defaults)."""
         return OAuthClient.model_validate(
             self._call("PATCH", f"/api/v1/oauth-clients/{oauth_client_id}", json=changes)
         )
@@ -318,7 +315,6 @@ class Client:
         metadata: dict[str, Any] | None = None,
         is_default: bool | None = None,
     ) -> AuthorizationSession:
-        """Start connecting (or reconnecting ``connection_id``); open ``authorize_url``."""
         body = {
             "app": app,
             "name": name,
@@ -344,7 +340,6 @@ class Client:
     def wait_for_authorization(
         self, session_id: str, *, timeout: float = 600.0, interval: float = 1.0
     ) -> AuthorizationSession:
-        """Poll the session until it succeeds or fails (or ``timeout`` passes)."""
         return sdk.wait_for_authorization(
             self.authorization_status, session_id, timeout=timeout, interval=interval
         )
@@ -360,7 +355,6 @@ class Client:
         return Run.model_validate(self._call("GET", f"/api/v1/runs/{run_id}"))
 
     def list_runs(self, **filters: Any) -> list[Run]:
-        """Filters: ``flow``, ``status``, ``connection``, ``limit``."""
         params = {k: v for k, v in filters.items() if v is not None}
         return [Run.model_validate(r) for r in self._call("GET", "/api/v1/runs", params=params)]
 

@@ -1,10 +1,21 @@
 """Gatekey in your own process: the service without a server (``gatekey.Gatekey``).
 
 It implements the ``gatekey.sdk.SDK`` surface, as ``gatekey.Client`` does over HTTP.
+
+Where the master key goes: a SQLite database the caller names (``sqlite:///app.db``) keeps its
+key file beside it, ``app.db.key`` (mode 0600), so that the two travel together; copying
+``app.db`` without it leaves data nothing can decrypt. One file per database, rather than a
+shared ``.gatekey/`` folder, so that rotating or retiring one database's keys never strands
+another's, and the folder the database is in keeps its mode. What the caller chose wins:
+``master_keys`` (or ``GATEKEY_MASTER_KEYS``), ``GATEKEY_MASTER_KEY_PATH``, or a ``home`` (or
+``GATEKEY_HOME``), whose ``master.key`` it is then; so does a database made before keys were
+kept beside it, which goes on with ``<home>/master.key``. An existing key file is never
+replaced. Creating one is logged once, as a warning naming the file.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Self
 
@@ -33,17 +44,26 @@ from gatekey.models import (
     Webhook,
     WebhookDelivery,
 )
-from gatekey.runtime import Runtime, open_runtime, run_worker
+from gatekey.runtime import Runtime, open_runtime, run_worker, sqlite_path
 from gatekey.service import Actor
 from gatekey.settings import Settings
 
+log = logging.getLogger(__name__)
+KEY_SUFFIX = ".key"
+"""The key file beside a SQLite database: ``app.db`` -> ``app.db.key``."""
 
-class Gatekey:
+
+class Gatekey(sdk.SDK):
     """Embedded Gatekey acting as the operator of one project (``default`` unless told).
 
-    ``Gatekey(database_url="sqlite:///app.db")`` migrates the database and loads the master keys
-    just as ``gatekey serve`` does; the methods match those of ``gatekey.Client``
-    (``gatekey.sdk.SDK``), plus ``run_queued`` since no server runs the queue.
+    ``Gatekey("sqlite:///app.db")`` migrates the database (creating it if need be) and loads
+    the master keys just as ``gatekey serve`` does, from ``app.db.key`` beside it (created on
+    first use, and logged; see the module docstring for what overrides that). With no
+    ``database_url`` it opens ``GATEKEY_DATABASE_URL``, or ``<home>/gatekey.db`` with
+    ``<home>/master.key``. ``transport`` replaces the outbound HTTP transport (tests).
+
+    The methods match those of ``gatekey.Client`` (``gatekey.sdk.SDK``), plus ``run_queued``
+    since no server runs the queue.
     """
 
     def __init__(
@@ -62,7 +82,16 @@ class Gatekey:
             overrides["home"] = Path(home)
         if master_keys is not None:
             overrides["master_keys"] = master_keys
-        self.runtime: Runtime = open_runtime(Settings(**overrides), transport=transport)
+        settings = key_beside_database(Settings(**overrides))
+        self.runtime: Runtime = open_runtime(settings, transport=transport)
+        if self.runtime.key_file_created:
+            database = sqlite_path(settings.resolved_database_url)  # no URL: it may hold a password
+            log.warning(
+                "Created master key file %s (mode 0600)%s; keep it with the database and back "
+                "it up: without it nothing stored can be decrypted",
+                settings.master_key_file,
+                f" for the database {database.absolute()}" if database else "",
+            )
         self.service = self.runtime.service
         self.service.system.bootstrap()
         self.actor = Actor.operator(self.service.system.find_project(project).id)
@@ -83,7 +112,6 @@ class Gatekey:
         return self.service.apps.get(self.actor, key)
 
     def add_app(self, definition: dict[str, Any]) -> App:
-        """Add an app definition (the catalog's schema) to this project."""
         return self.service.apps.add(self.actor, definition)
 
     def replace_app(self, key: str, definition: dict[str, Any]) -> App:
@@ -198,7 +226,6 @@ class Gatekey:
         return self.service.oauth_clients.list(self.actor)
 
     def update_oauth_client(self, oauth_client_id: str, **changes: Any) -> OAuthClient:
-        """Change ``client_id``, ``client_secret`` or ``scopes`` (None restores the defaults)."""
         if "scopes" in changes and changes["scopes"] is None:
             changes = {**changes, "clear_scopes": True}
         return self.service.oauth_clients.update(self.actor, oauth_client_id, **changes)
@@ -294,7 +321,6 @@ class Gatekey:
         return self.service.runs.get(self.actor, run_id)
 
     def list_runs(self, **filters: Any) -> list[Run]:
-        """Filters: ``flow``, ``status``, ``connection``, ``limit``."""
         return self.service.runs.list(
             self.actor,
             flow_id=filters.get("flow"),
@@ -312,3 +338,16 @@ class Gatekey:
     def run_queued(self) -> int:
         """Execute every queued run in this process (embedded mode has no server)."""
         return run_worker(self.runtime).drain()
+
+
+def key_beside_database(settings: Settings) -> Settings:
+    """``settings`` with the master key file beside the SQLite database it names, unless the
+    caller chose where keys come from or the database predates keys kept beside it."""
+    chosen = {"home", "master_keys", "master_key_path"} & settings.model_fields_set
+    database = sqlite_path(settings.resolved_database_url)
+    if chosen or database is None or "database_url" not in settings.model_fields_set:
+        return settings
+    beside = database.absolute().with_name(database.name + KEY_SUFFIX)
+    if not beside.exists() and database.exists() and settings.master_key_file.exists():
+        return settings  # made before keys were kept beside it: its key is in the home
+    return settings.model_copy(update={"master_key_path": beside})

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
         default=10, ge=0, description="PostgreSQL connections opened past the pool under load"
     )
     master_keys: SecretStr | None = None
+    master_key_path: Path | None = Field(
+        default=None, description="the master key file (default: <home>/master.key)"
+    )
     apps_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8040
@@ -148,4 +151,4 @@ class Settings(BaseSettings):
 
     @property
     def master_key_file(self) -> Path:
-        return self.home / "master.key"
+        return self.master_key_path or self.home / "master.key"

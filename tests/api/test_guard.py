@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 from starlette.types import Message, Scope
 
 from gatekey.api.guard import MAX_BODY, Guard
@@ -61,7 +62,8 @@ def _post(
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {server[0]}:{server[1]}\r\n"
         + (f"Authorization: {authorization}\r\n" if authorization else "")
-        + f"Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + (f"Content-Type: {content_type}\r\n" if content_type else "")
+        + "Transfer-Encoding: chunked\r\n\r\n"
     )
     with socket.create_connection(server, timeout=10) as sock:  # 10 s: a hang guard only
         try:
@@ -194,3 +196,45 @@ def test_the_proxy_route_itself_stops_reading_at_the_proxy_limit(
     assert problem["detail"] == "the request body is larger than 10 MiB"
     assert PROXY_MAX_BODY < pulled <= PROXY_MAX_BODY + len(chunk)
     assert len(providers.requests) == sent_before
+
+
+@pytest.mark.parametrize(
+    ("content_type", "came"),
+    [
+        ("application/x-www-form-urlencoded", "came as application/x-www-form-urlencoded"),
+        ("text/plain", "came as text/plain"),
+        ("text/json", "came as text/json"),
+        ("", "came with no Content-Type"),
+    ],
+)
+def test_a_body_to_the_api_that_is_not_json_is_told_to_be(
+    base: tuple[str, int], content_type: str, came: str
+) -> None:
+    """``curl -d`` sends a form: the answer says to send JSON, in one chunk or several."""
+    body = b'{"app": "sendgrid", "name": "x"}'
+    for chunks in ([body], [body[:5], body[5:]]):
+        status, response = _post(base, "/api/v1/connections", content_type, chunks)
+        assert status == 415
+        problem = json.loads(response.partition(b"\r\n\r\n")[2])
+        assert problem["code"] == "unsupported_media_type"
+        assert problem["detail"].startswith("send application/json")
+        assert came in problem["detail"]
+
+
+def test_json_types_and_empty_bodies_reach_the_api_s_routes(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        headers = {**admin, "Content-Type": content_type}
+        answer = client.post("/api/v1/connections", content=b'{"name": "x"}', headers=headers)
+        assert answer.json()["errors"] == [{"field": "app", "message": "Field required"}]
+    form = {**admin, "Content-Type": "application/x-www-form-urlencoded"}
+    empty = client.post("/api/v1/connections/conn_01J00000000000000000000000/test", headers=form)
+    assert empty.json()["code"] == "not_found", "no body: nothing to refuse"
+
+
+def test_the_proxy_passes_any_body_on(base: tuple[str, int]) -> None:
+    status, _ = _post(
+        base, "/api/v1/proxy/conn_01J0000000000000000000000/x", "text/plain", [b"hello"]
+    )
+    assert status == 401, "refused for its missing API key, not for its media type"

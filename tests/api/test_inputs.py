@@ -210,3 +210,38 @@ def test_clean_input_still_goes_through(client: TestClient, admin: dict[str, str
     created = client.post("/api/v1/connections", json=body, headers=admin)
     assert created.status_code == 201, created.text
     assert created.json()["metadata"]["n"] == 1.5
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "column", "reason"),
+    [
+        (b'{"app": "sendgrid", "name": "x",}', 1, 33, "Expecting property name enclosed in"),
+        (b'{\n  "app": "sendgrid"\n  "name": "x"\n}', 3, 3, "Expecting ',' delimiter"),
+        (b"{nope", 1, 2, "Expecting property name enclosed in"),
+    ],
+)
+def test_malformed_json_says_where_it_stops_being_json(
+    client: TestClient,
+    runtime: Runtime,
+    admin: dict[str, str],
+    content: bytes,
+    line: int,
+    column: int,
+    reason: str,
+) -> None:
+    before = _rows(runtime)
+    headers = {**admin, "Content-Type": "application/json"}
+    answer = client.post("/api/v1/connections", content=content, headers=headers)
+    assert (answer.status_code, answer.json()["code"]) == (422, "invalid_input")
+    [error] = answer.json()["errors"]
+    assert (error["field"], error["line"], error["column"]) == ("body", line, column)
+    assert error["message"].startswith(f"line {line}, column {column}: {reason}")
+    assert answer.json()["detail"].endswith("send a JSON body (Content-Type: application/json)")
+    assert _rows(runtime) == before
+
+
+def test_a_body_that_is_not_utf_8_is_no_json(client: TestClient, admin: dict[str, str]) -> None:
+    headers = {**admin, "Content-Type": "application/json"}
+    answer = client.post("/api/v1/connections", content=b'{"app": "\xff"}', headers=headers)
+    assert (answer.status_code, answer.json()["code"]) == (422, "invalid_input")
+    assert answer.json()["errors"] == [{"field": "body", "message": "the text is not UTF-8"}]

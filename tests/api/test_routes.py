@@ -514,3 +514,19 @@ def test_app_definitions_refuse_what_could_freeze_or_split_requests(
 
     assert within(30, probe) == [(422, "invalid_fields", "fields.api_key")] * 2
     assert client.get("/healthz").status_code == 200
+
+
+def test_skip_test_stores_without_the_provider_on_create_and_replace(
+    client: TestClient, admin: dict[str, str], providers: FakeProviders
+) -> None:
+    unchecked = {"app": "sendgrid", "name": "SG", "fields": {"api_key": "SG.a.b"}}
+    made = client.post("/api/v1/connections", json={**unchecked, "skip_test": True}, headers=admin)
+    assert made.status_code == 201, made.text
+    url = f"/api/v1/connections/{made.json()['id']}"
+    replaced = client.patch(
+        url, json={"fields": {"api_key": "SG.c.d"}, "skip_test": True}, headers=admin
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert providers.requests == []
+    checked = client.patch(url, json={"fields": {"api_key": GOOD_SENDGRID}}, headers=admin)
+    assert checked.status_code == 200 and len(providers.requests) == 1

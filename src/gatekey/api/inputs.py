@@ -6,6 +6,10 @@ NUL character anywhere (keys included) or a number that is not finite (``NaN``,
 request goes no further. Field names follow the validation errors of the routes: body fields
 by their path inside the body (``metadata.note``), ``query.<name>``, ``path``.
 
+A body meant to be JSON (sent as JSON, or with no ``Content-Type``) that does not parse is
+refused the same way, with the line and column where it stops being JSON and the words
+"send a JSON body (Content-Type: application/json)".
+
 The proxy's body is not Gatekey's input but the app's, relayed as bytes, so it is not read
 here. Pure ASGI, like ``Guard``; a body is buffered (at most ``MAX_BODY``) and replayed.
 """
@@ -13,16 +17,19 @@ here. Pure ASGI, like ``Guard``; a body is buffered (at most ``MAX_BODY``) and r
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers, UploadFile
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatekey.api import problems
 from gatekey.api.guard import MAX_BODY
 from gatekey.domain.inputs import NUL, NUL_MESSAGE, Flaw, find_flaw
+from gatekey.errors import InvalidInput
 
 OPAQUE_BODIES = ("/api/v1/proxy/",)
 _NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -49,12 +56,36 @@ def _kind(headers: Headers) -> str | None:
     return None
 
 
-def _json_flaw(body: bytes) -> Flaw | None:
+def _json_flaw(body: bytes) -> Flaw | Syntax | None:
+    if not body.strip():
+        return None  # no body: the route says whether it needs one
     try:
         document = json.loads(body)
+    except json.JSONDecodeError as error:
+        return Syntax(error.msg, error.lineno, error.colno)
+    except UnicodeDecodeError:
+        return Syntax("the text is not UTF-8", None, None)
     except (ValueError, RecursionError):
-        return None  # not JSON: the route's own validation answers
+        return None  # nested past the parser's depth: the route's own validation answers
     return find_flaw(document, "body" if not isinstance(document, dict) else "")
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """Where a body that is meant to be JSON stops being JSON (``line`` and ``column``
+    count from 1), in the parser's words."""
+
+    reason: str
+    line: int | None
+    column: int | None
+
+    def problem(self) -> Response:
+        where = f"line {self.line}, column {self.column}: " if self.line is not None else ""
+        error: dict[str, Any] = {"field": "body", "message": f"{where}{self.reason}"}
+        if self.line is not None:
+            error |= {"line": self.line, "column": self.column}
+        detail = f"the body is not valid JSON ({where}{self.reason}): {problems.SEND_JSON}"
+        return problems.problem(422, InvalidInput.code, detail, field="body", errors=[error])
 
 
 async def _form_flaw(kind: str, body: bytes, scope: Scope) -> Flaw | None:
@@ -117,7 +148,7 @@ class InputGuard:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        flaw = (
+        flaw: Flaw | Syntax | None = (
             Flaw("path", NUL_MESSAGE)
             if NUL in path
             else _pairs_flaw(scope["query_string"], "query")
@@ -137,7 +168,10 @@ class InputGuard:
         await self.app(scope, receive, send)
 
 
-async def _refuse(flaw: Flaw, scope: Scope, receive: Receive, send: Send) -> None:
+async def _refuse(flaw: Flaw | Syntax, scope: Scope, receive: Receive, send: Send) -> None:
+    if isinstance(flaw, Syntax):
+        await flaw.problem()(scope, receive, send)
+        return
     error = flaw.error()
     details: dict[str, Any] = {k: error.details[k] for k in ("field", "errors")}
     await problems.problem(422, error.code, error.message, **details)(scope, receive, send)

@@ -17,12 +17,14 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gatekey import errors
+from gatekey.problem_documents import ERRORS
 from gatekey.store import database
 
 PROBLEM = "application/problem+json"
 
 _STATUS: list[tuple[type[errors.GatekeyError], int]] = [
     (errors.PayloadTooLarge, 413),
+    (errors.UnsupportedMediaType, 415),
     (errors.InvalidId, 400),
     (errors.InvalidInput, 422),
     (errors.NotFound, 404),
@@ -44,19 +46,31 @@ _STATUS: list[tuple[type[errors.GatekeyError], int]] = [
     (errors.HttpError, 400),
     (errors.CryptoError, 500),
 ]
+"""The status of each branch of the tree, most specific first; anything else is a 500."""
 
 _HTTP_CODES = {
     404: errors.NotFound.code,
     405: errors.MethodNotAllowed.code,
     413: errors.PayloadTooLarge.code,
+    415: errors.UnsupportedMediaType.code,
 }
 
 
-def status_of(exc: errors.GatekeyError) -> int:
-    for kind, status in _STATUS:
-        if isinstance(exc, kind):
+def status_for(kind: type[errors.GatekeyError]) -> int:
+    """The HTTP status of an error class."""
+    for branch, status in _STATUS:
+        if issubclass(kind, branch):
             return status
     return 500
+
+
+def status_of(exc: errors.GatekeyError) -> int:
+    return status_for(type(exc))
+
+
+def statuses() -> dict[str, int]:
+    """Every code the API can answer, and its status (the README's error table)."""
+    return {code: status_for(kind) for code, kind in sorted(ERRORS.items())}
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
@@ -77,38 +91,44 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-_NEXT_REQUEST = {
-    "replace_app": "PUT /api/v1/apps/{key}",
-    "start_authorization": "POST /api/v1/oauth/sessions",
-    "skip_test": 'the same request with "skip_test": true',
-    "force_delete": "the same DELETE with ?force=true",
-    "reconnect": "POST /api/v1/oauth/sessions with its connection_id",
+NEXT_STEP: dict[str, dict[str, str]] = {
+    "replace_app": {"request": "PUT /api/v1/apps/{key}"},
+    "start_authorization": {"request": "POST /api/v1/oauth/sessions"},
+    "reconnect": {"request": "POST /api/v1/oauth/sessions with its connection_id"},
+    "skip_test": {"request": 'the same request with "skip_test": true'},
+    "force_delete": {"request": "the same DELETE with ?force=true"},
+    "signin_link": {"command": "gatekey signin-link"},
+    "rotate_master_key": {"command": "gatekey keys rotate"},
 }
-"""A hint's next step as the request that takes it; the steps with no route here (a sign-in
-link, a master-key rotation) are the operator's, on the command line."""
-_NEXT_COMMAND = {
-    "signin_link": "gatekey signin-link",
-    "rotate_master_key": "gatekey keys rotate",
-}
+"""Each hint's next step as the API says it, one line per action: the ``request`` that takes
+it, or (for what only the operator can do: a sign-in link, a master-key rotation) the
+``command``; members whose text names a hint's params (``{key}``) are filled in from them."""
 
 
 def next_step(hint: errors.Hint) -> dict[str, Any]:
-    """The ``next`` member of a problem document: the action, and the request (or the
-    operator's command) that takes it."""
+    """The ``next`` member of a problem document: the action, its params, and how to take it
+    (an action with no line in ``NEXT_STEP`` yet still names itself)."""
     step: dict[str, Any] = {"action": hint.action, "params": dict(hint.params)}
-    if hint.action in _NEXT_REQUEST:
-        step["request"] = _NEXT_REQUEST[hint.action].format(**hint.params)
-    else:
-        step["command"] = _NEXT_COMMAND[hint.action].format(**hint.params)
+    for member, text in NEXT_STEP.get(hint.action, {}).items():
+        step[member] = text.format_map(_Params(hint.params))
     return step
 
 
+class _Params(dict[str, str]):
+    """A hint's params for ``str.format_map``: one a rendering names but the hint lacks stays
+    a ``{placeholder}`` rather than failing the whole error response."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def detail_of(exc: errors.GatekeyError) -> str:
-    """The message, and the request or command that takes its hint's next step."""
+    """The message, and how to take its hint's next step."""
     if exc.hint is None:
         return exc.message
     step = next_step(exc.hint)
-    return f"{exc.message} ({step.get('request') or step['command']})"
+    how = [str(v) for k, v in step.items() if k not in ("action", "params")]
+    return f"{exc.message} ({'; '.join(how)})" if how else exc.message
 
 
 def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
@@ -131,6 +151,29 @@ def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
     if exc.hint is not None:
         safe["next"] = next_step(exc.hint)
     return safe
+
+
+SEND_JSON = "send a JSON body (Content-Type: application/json)"
+_BODY_MESSAGES = {
+    "missing": SEND_JSON,
+    "json_invalid": f"the body is not valid JSON: {SEND_JSON}",
+    "model_attributes_type": "the body must be a JSON object",
+    "dict_type": "the body must be a JSON object",
+}
+"""What a validation error about the body as a whole says, by pydantic's error type."""
+_WHERE = {"body": "", "query": "query.", "path": "path.", "header": "header.", "cookie": "cookie."}
+
+
+def _field_error(error: Any) -> dict[str, str]:
+    """A validation error as ``{"field", "message"}``: the field's path inside the body
+    (``fields.api_key``, ``steps.0.id``), ``query.<name>``, ``path.<name>``,
+    ``header.<name>``, or ``body`` for the body as a whole."""
+    where, *inside = error["loc"] or ("body",)
+    if where == "body" and (not inside or error["type"] == "json_invalid"):
+        message = _BODY_MESSAGES.get(error["type"], str(error["msg"]))
+        return {"field": "body", "message": message}
+    path = ".".join(str(part) for part in inside)
+    return {"field": f"{_WHERE.get(str(where), '')}{path}", "message": str(error["msg"])}
 
 
 OutagePage = Callable[[], Response]
@@ -174,15 +217,14 @@ def install(app: FastAPI, *, outage_page: OutagePage | None = None) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {
-                "field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
-                "message": str(err["msg"]),
-            }
-            for err in exc.errors()
-        ]
-        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
-        return problem(422, "invalid_input", f"invalid request: {summary}", errors=problems)
+        found = [_field_error(error) for error in exc.errors()]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in found[:5])
+        return problem(422, errors.InvalidInput.code, f"invalid request: {summary}", errors=found)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        """Anything unforeseen: a problem document too (the server log has the traceback)."""
+        return problem(500, errors.GatekeyError.code, "something went wrong on Gatekey's side")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -8,6 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gatekey.domain.connection import Role
 
+SKIP_TEST = (
+    "store the credentials without asking the provider to check them (offline, or a provider "
+    "that cannot be reached); Test checks them later"
+)
+"""``skip_test``: the one name for it in the API, both SDKs and the CLI (``--skip-test``)."""
+
 
 class _Body(BaseModel):
     """A request body: unknown fields and non-finite numbers are refused (NUL characters and
@@ -24,7 +30,7 @@ class ConnectionCreate(_Body):
     config: dict[str, Any] = Field(default_factory=dict, description="non-secret settings")
     metadata: dict[str, Any] = Field(default_factory=dict)
     is_default: bool | None = None
-    skip_test: bool = Field(default=False, description="store without asking the provider")
+    skip_test: bool = Field(default=False, description=SKIP_TEST)
 
 
 class ConnectionUpdate(_Body):
@@ -35,7 +41,7 @@ class ConnectionUpdate(_Body):
         default=None, description="replace the credentials (validated like a new connection)"
     )
     config: dict[str, Any] | None = None
-    skip_test: bool = False
+    skip_test: bool = Field(default=False, description=f"with ``fields``: {SKIP_TEST}")
 
 
 class ApiKeyCreate(_Body):
@@ -115,7 +121,10 @@ class WebhookCreate(_Body):
 
 class NextStep(BaseModel):
     """What to do next about an error: ``action`` is stable; ``request`` (an API call) or
-    ``command`` (the operator's, on the command line) takes it."""
+    ``command`` (the operator's, on the command line) takes it, or another member says how
+    (``api.problems.NEXT_STEP``)."""
+
+    model_config = ConfigDict(extra="allow")
 
     action: str
     params: dict[str, str] = Field(default_factory=dict)
