@@ -11,8 +11,31 @@ from tests.fakes.cli import run
 def test_apps(env: Path) -> None:
     _, out, _ = run("apps", "list", "--json")
     assert "sendgrid" in {a["key"] for a in json.loads(out)}
-    _code, out, _ = run("apps", "show", "twilio")
+    _code, out, _ = run("apps", "show", "twilio", "--json")
     assert json.loads(out)["auth"][0]["kind"] == "basic"
+
+
+def test_apps_show_says_which_options_connect_an_app(env: Path) -> None:
+    code, out, _ = run("apps", "show", "zendesk")
+    assert code == 0
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert lines[:3] == [
+        "Zendesk (zendesk)",
+        "Customer support ticketing.",
+        "Docs: https://developer.zendesk.com/api-reference/introduction/security-and-auth/",
+    ]
+    assert (
+        "  gatekey connections create --app zendesk --name NAME -f email=VALUE -c subdomain=VALUE"
+        in lines
+    )
+    assert "    email      Agent email (required)" in lines
+    assert any(line.startswith("    api_token  API token (required; secret: ") for line in lines)
+    assert '    subdomain  Subdomain (required): The "acme" in acme.zendesk.com.' in lines
+    _, out, _ = run("apps", "show", "airtable")
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert "  gatekey connections connect --app airtable" in lines
+    assert "  gatekey oauth-clients add --app airtable --client-id ID" in lines
+    assert "  gatekey connections create --app airtable --name NAME --auth-kind api_key" in lines
 
 
 def test_a_project_app_from_a_file(env: Path, tmp_path: Path) -> None:
@@ -26,7 +49,7 @@ def test_a_project_app_from_a_file(env: Path, tmp_path: Path) -> None:
     assert (code, out) == (0, "added acme-crm (Acme CRM) to project default\n")
     code, out, _ = run("apps", "list", "--search", "acme")
     assert code == 0 and "acme-crm" in out and "project" in out
-    _, out, _ = run("apps", "show", "acme-crm")
+    _, out, _ = run("apps", "show", "acme-crm", "--json")
     assert json.loads(out)["base_url"] == "https://api.acme.test"
     code, _, err = run("apps", "add", str(definition))
     assert (code, err) == (4, "error [app_exists]: this project already has an app 'acme-crm'\n")

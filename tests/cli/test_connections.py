@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-from tests.fakes.cli import run
+from tests.fakes.cli import create_connection, on_terminal, run
 
 
 def test_a_connection_from_the_command_line(env: Path) -> None:
@@ -76,3 +77,55 @@ def test_a_fields_file_that_is_not_an_object_is_one_line(env: Path, tmp_path: Pa
         )
         assert code == 2 and "error [invalid_input]: " in err, err
         assert str(file) in err and "Traceback" not in err
+
+
+def _terminal_environ(env: Path, database_url: str) -> dict[str, str]:
+    environ = {**os.environ, "GATEKEY_HOME": str(env), "GATEKEY_DATABASE_URL": database_url}
+    environ.pop("GATEKEY_MASTER_KEYS", None)
+    return environ
+
+
+ASKED = [
+    'Subdomain (The "acme" in acme.zendesk.com.): acme',
+    "Agent email: agent@acme.test",
+    "API token (Admin Center > Apps and integrations > APIs > Zendesk API.): ",
+]
+"""The prompts as a person sees them: config, then plain fields, then the secret (hidden)."""
+
+
+def test_on_a_terminal_config_and_fields_are_asked_for_secrets_hidden_and_last(
+    env: Path, database_url: str
+) -> None:
+    code, printed = on_terminal(
+        _terminal_environ(env, database_url),
+        *("connections", "create", "--app", "zendesk", "--name", "Zendesk - Support"),
+        "--skip-test",
+        answers=[
+            ("Subdomain", "acme"),
+            ("Agent email", "agent@acme.test"),
+            ("API token", "zd-CANARY-token-77"),
+        ],
+    )
+    assert code == 0, printed
+    lines = printed.splitlines()
+    asked = [lines.index(p) for p in ASKED if p in lines]
+    assert asked == sorted(asked) and len(asked) == len(ASKED), printed
+    assert "CANARY" not in printed, "the secret is not echoed"
+    (created,) = json.loads(run("connections", "list", "--json")[1])
+    assert created["config"] == {"subdomain": "acme"}
+    assert created["fields"]["email"] == "agent@acme.test"
+
+
+def test_a_name_in_use_is_refused_before_any_secret_is_asked_for(
+    env: Path, database_url: str
+) -> None:
+    create_connection("sendgrid", "SendGrid - Production", "api_key=SG.cli.CANARYcli0002")
+    code, printed = on_terminal(
+        _terminal_environ(env, database_url),
+        *("connections", "create", "--app", "sendgrid", "--name", " sendgrid - PRODUCTION"),
+        answers=[("API key", "SG.never.asked")],
+    )
+    assert code == 4
+    assert printed.strip() == (
+        "error [duplicate_name]: a connection named 'SendGrid - Production' already exists"
+    )

@@ -38,3 +38,22 @@ def test_register_a_client_and_start_connecting(env: Path) -> None:
 
     code, out, _ = run("connections", "authorization", session_id, "--json")
     assert code == 0 and json.loads(out)["status"] == "pending"
+
+
+def test_an_unknown_app_or_a_second_client_is_refused_before_the_secret_is_asked(
+    env: Path,
+) -> None:
+    refused = runner.invoke(app, ["oauth-clients", "add", "--app", "nope", "--client-id", "x"])
+    assert refused.exit_code == 2 and "Client secret" not in refused.output
+    assert refused.stderr.strip().splitlines()[-1].startswith("error [unknown_app]: ")
+    first = runner.invoke(
+        app, ["oauth-clients", "add", "--app", "github", "--client-id", "a"], input="s1\n"
+    )
+    assert first.exit_code == 0, first.stderr
+    (client,) = json.loads(run("oauth-clients", "list", "--json")[1])
+    again = runner.invoke(app, ["oauth-clients", "add", "--app", "github", "--client-id", "b"])
+    assert again.exit_code == 4 and "Client secret" not in again.output
+    assert again.stderr.strip() == (
+        "error [conflict]: an OAuth client for GitHub exists already; change it with "
+        f"'gatekey oauth-clients update {client['id']} --client-id ID --secret'"
+    )

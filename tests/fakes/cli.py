@@ -3,11 +3,13 @@ a process of its own."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +45,49 @@ class Serving:
     base: str
     port: int
     lines: list[str]
+
+
+def on_terminal(
+    environ: dict[str, str], *args: str, answers: list[tuple[str, str]]
+) -> tuple[int, str]:
+    """Run ``python -m gatekey *args`` on a pseudo-terminal of its own (its controlling one,
+    which hidden prompts read), typing each answer once its prompt waits for it; return the
+    exit status and all it printed."""
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gatekey", *args],
+        env={**environ, "NO_COLOR": "1"},
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(secondary)
+    printed = b""
+    pending = list(answers)
+    deadline = time.monotonic() + 60  # hang guard only
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 1)
+            if ready:
+                try:
+                    chunk = os.read(primary, 65536)
+                except OSError:  # the process has exited and closed the terminal
+                    break
+                if not chunk:
+                    break
+                printed += chunk
+            line = printed.rsplit(b"\n", 1)[-1]
+            # click prints a prompt's final space once it reads (a hidden one: once echo is off)
+            if pending and pending[0][0].encode() in line and line.endswith(b": "):
+                os.write(primary, pending.pop(0)[1].encode() + b"\n")
+        status = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(primary)
+    return status, printed.decode(errors="replace").replace("\r\n", "\n")
 
 
 def serve_environ(home: Path, database_url: str) -> dict[str, str]:

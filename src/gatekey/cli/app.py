@@ -1,7 +1,9 @@
 """The plumbing every ``gatekey`` command shares: the Typer app, exit codes, output, and the
 runtime a command works on.
 
-Errors print one line, ``error [code]: message``, and exit with a status chosen by the code.
+Errors print one line, ``error [code]: message``, then each problem of a refused input the
+message does not already name (``field: message``, as the API's problem document lists them),
+and exit with a status chosen by the code.
 A command opens Gatekey with ``opened()`` (a runtime, closed when the command ends) or, acting
 in one project as the local operator, ``operating(project)`` (the runtime and the actor).
 """
@@ -82,9 +84,20 @@ def message_of(exc: errors.GatekeyError) -> str:
     return f"{exc.message}: run '{NEXT_COMMAND[exc.hint.action].format(**exc.hint.params)}'"
 
 
+def problems_of(exc: errors.GatekeyError) -> list[str]:
+    """Each ``field: message`` of ``details["errors"]``, unless the message says them all."""
+    found = exc.details.get("errors")
+    if not isinstance(found, list):
+        return []
+    lines = [f"{p.get('field', '?')}: {p.get('message', '')}" for p in found if isinstance(p, dict)]
+    return [] if all(line in exc.message for line in lines) else lines
+
+
 def fail(exc: errors.GatekeyError) -> typer.Exit:
-    """Print the one-line error and return the exit to raise."""
+    """Print the error, and its problems one a line; return the exit to raise."""
     err.print(f"error [{exc.code}]: {message_of(exc)}", markup=False, highlight=False)
+    for line in problems_of(exc):
+        err.print(f"  - {line}", markup=False, highlight=False)
     return typer.Exit(exit_code(exc))
 
 

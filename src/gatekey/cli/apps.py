@@ -10,6 +10,7 @@ import typer
 
 from gatekey import errors
 from gatekey.cli.app import JsonOpt, ProjectOpt, emit, fail, group, operating, out, table
+from gatekey.cli.fields import describe
 
 commands = group("The app catalog.")
 
@@ -35,12 +36,19 @@ def apps_list(
 
 
 @commands.command("show")
-def apps_show(key: str, project: ProjectOpt = "default") -> None:
-    """Show an app's definition (fields, how they are applied, test request)."""
+def apps_show(key: str, project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
+    """Show how to connect an app: the command, each --field and --config it takes.
+
+    --json prints the whole definition (fields, how they are applied, the test request).
+    """
     from gatekey.catalog.schema import public_view
 
     with operating(project) as op:
-        out.print_json(json.dumps(public_view(op.service.apps.get(op.actor, key))))
+        found = op.service.apps.get(op.actor, key)
+        if as_json:
+            out.print_json(json.dumps(public_view(found)))
+        else:
+            describe(found, out)
 
 
 def _definition_file(path: Path) -> Any:

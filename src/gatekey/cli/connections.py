@@ -15,8 +15,21 @@ from typing import Annotated, Any
 import typer
 
 from gatekey import errors
-from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, pairs, table
+from gatekey.cli.app import (
+    JsonOpt,
+    Operator,
+    ProjectOpt,
+    emit,
+    group,
+    operating,
+    out,
+    pairs,
+    table,
+)
+from gatekey.cli.fields import ask_missing
+from gatekey.domain.connection import clean_name, name_key
 from gatekey.models import Connection
+from gatekey.service.credentials import method_of
 
 commands = group("Connections of a project.")
 
@@ -128,26 +141,26 @@ def connections_create(
     project: ProjectOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a connection; the provider checks the credentials first unless --skip-test."""
+    """Create a connection; the provider checks the credentials first unless --skip-test.
+
+    Required fields and config left out are asked for on a terminal (secrets hidden), once
+    the app, the auth kind and the name are known to be good.
+    """
     with operating(project) as op:
         values = pairs(field, "--field")
         if fields_file is not None:
             values = {**_fields_of(fields_file), **values}
-        entry = op.service.apps.get(op.actor, app_key)
-        try:
-            wanted = entry.method(auth_kind).fields
-        except LookupError:
-            wanted = entry.auth[0].fields
-        for fname in wanted.required:
-            if fname not in values and sys.stdin.isatty():
-                spec = wanted.properties[fname]
-                values[fname] = typer.prompt(spec.title, hide_input=spec.secret)
+        method = method_of(op.service.apps.get(op.actor, app_key), auth_kind)
+        _name_free(op, name)
+        settings = ask_missing(method.config, pairs(config, "--config"), secrets=False)
+        values = ask_missing(method.fields, values, secrets=False)
+        values = ask_missing(method.fields, values, secrets=True)
         c = op.service.connections.create(
             op.actor,
             app=app_key,
             name=name,
             fields=values,
-            config=pairs(config, "--config"),
+            config=settings,
             auth_kind=auth_kind,
             is_default=True if default else None,
             validate=not skip_test,
@@ -267,6 +280,21 @@ def connections_replace(
     with operating(project) as op:
         moved = op.service.flows.replace_connection(op.actor, connection_id, replacement)
         out.print(f"moved {moved} step(s) to {replacement}", markup=False)
+
+
+def _name_free(op: Operator, name: str) -> None:
+    """Refuse a name the project already uses before anything is asked (the service checks
+    again as it stores the connection)."""
+    wanted = clean_name(name)
+    cursor = None
+    while True:
+        page = op.service.connections.list(op.actor, text=wanted, cursor=cursor, limit=200)
+        for c in page.items:
+            if name_key(c.name) == name_key(wanted):
+                raise errors.DuplicateName(f"a connection named {c.name!r} already exists")
+        cursor = page.next_cursor
+        if cursor is None:
+            return
 
 
 def _fields_of(file: Path) -> dict[str, Any]:

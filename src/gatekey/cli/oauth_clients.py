@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from gatekey import errors
 from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, table
 
 commands = group("OAuth clients (client id and secret) per app.")
@@ -24,9 +25,19 @@ def clients_add(
     project: ProjectOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
-    """Register the project's OAuth client for an app; the secret is asked for, hidden."""
-    secret = typer.prompt("Client secret", hide_input=True, err=True)
+    """Register the project's OAuth client for an app; the secret is asked for, hidden.
+
+    The app, and that the project has no client for it yet, are checked before it is asked.
+    """
     with operating(project) as op:
+        entry = op.service.apps.get(op.actor, app_key)
+        taken = [c for c in op.service.oauth_clients.list(op.actor) if c.app == entry.key]
+        if taken:
+            raise errors.Conflict(
+                f"an OAuth client for {entry.name} exists already; change it with "
+                f"'gatekey oauth-clients update {taken[0].id} --client-id ID --secret'"
+            )
+        secret = typer.prompt("Client secret", hide_input=True, err=True)
         client = op.service.oauth_clients.register(
             op.actor,
             app=app_key,

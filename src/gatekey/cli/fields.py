@@ -1,0 +1,105 @@
+"""An app's credential fields and config as the CLI shows and asks for them: which ``--field``
+(``-f``) and ``--config`` (``-c``) to pass (``gatekey apps show``), and the prompts for the
+required ones left out (``gatekey connections create``), config and plain fields before any
+secret."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from gatekey.catalog.schema import App, AuthKind, AuthMethod, FieldSpec, FieldsSchema
+
+CONSENT = (AuthKind.OAUTH2,)
+"""Kinds connected through a consent screen (``connections connect``), not with fields."""
+
+
+def ask_missing(schema: FieldsSchema, given: dict[str, Any], *, secrets: bool) -> dict[str, Any]:
+    """``given`` with the required values it lacks asked for on a terminal: the plain ones, or
+    (``secrets``) the secret ones, hidden. Without a terminal nothing is asked: the service
+    then names every missing field."""
+    values = dict(given)
+    if not sys.stdin.isatty():
+        return values
+    for name in schema.required:
+        spec = schema.properties.get(name)
+        if spec is None or name in values or spec.secret is not secrets:
+            continue
+        values[name] = typer.prompt(_prompt(spec), hide_input=spec.secret, err=True)
+    return values
+
+
+def _prompt(spec: FieldSpec) -> str:
+    hint = spec.description or spec.placeholder
+    return f"{spec.title} ({hint})" if hint else spec.title
+
+
+def describe(app: App, out: Console) -> None:
+    """Print what connecting ``app`` takes, method by method, as the commands that do it."""
+    out.print(f"{app.name} ({app.key})", markup=False, highlight=False)
+    if app.description:
+        out.print(app.description, markup=False, highlight=False)
+    out.print(f"Docs: {app.docs_url}", markup=False, highlight=False, soft_wrap=True)
+    several = len(app.auth) > 1
+    for method in app.auth:
+        out.print()
+        label = f"{method.label} " if method.label else ""
+        out.print(f"{label}[{method.kind.value}]", markup=False, highlight=False)
+        out.print(
+            f"  {_command(app, method, several)}", markup=False, highlight=False, soft_wrap=True
+        )
+        _options(out, "--field/-f", method.fields)
+        _options(out, "--config/-c", method.config)
+        if method.kind in CONSENT:
+            out.print("  first register the project's OAuth client for it:", markup=False)
+            out.print(
+                f"  gatekey oauth-clients add --app {app.key} --client-id ID",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+def _command(app: App, method: AuthMethod, several: bool) -> str:
+    """The command that connects with ``method``, its required options filled with names."""
+    if method.kind in CONSENT:
+        parts = [f"gatekey connections connect --app {app.key}"]
+    else:
+        parts = [f"gatekey connections create --app {app.key} --name NAME"]
+        if several:
+            parts.append(f"--auth-kind {method.kind.value}")
+        parts += [
+            f"-f {name}=VALUE"
+            for name in method.fields.required
+            if not method.fields.properties[name].secret
+        ]
+    parts += [f"-c {name}=VALUE" for name in method.config.required]
+    return " ".join(parts)
+
+
+def _options(out: Console, option: str, schema: FieldsSchema) -> None:
+    if not schema.properties:
+        return
+    out.print(f"  {option}:", markup=False, highlight=False)
+    shown = Table.grid(padding=(0, 2))
+    shown.add_column(no_wrap=True)
+    shown.add_column()
+    for name, spec in schema.properties.items():
+        notes = ["required" if name in schema.required else "optional"]
+        if spec.secret:
+            notes.append("secret: asked for, hidden, if left out")
+        if spec.enum:
+            notes.append("one of " + ", ".join(spec.enum))
+        if spec.default is not None:
+            notes.append(f"default {spec.default}")
+        about = f"{spec.title} ({'; '.join(notes)})"
+        if spec.description:
+            about += f": {spec.description}"
+        shown.add_row(Text(name), Text(about))
+    out.print(Padding(shown, (0, 0, 0, 4)))
