@@ -16,10 +16,12 @@ from gatekey.errors import ConnectionInactive
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
 from gatekey.service import Actor, Service
+from gatekey.service.apps import stored_definition
 from gatekey.store.tables import connections
 from tests.fakes.browser import Served, connect_in_popup, new_connection, shot
 from tests.fakes.provider_server import ACCEPTED
 from tests.fakes.providers import GOOD_SENDGRID, GOOD_STRIPE
+from tests.fakes.servers import free_port
 
 MORE_THAN_A_PAGE = 203  # the page shows 200 at a time
 
@@ -266,6 +268,36 @@ def test_blocked_and_closed_popups_are_explained(page: Page, served: Served) -> 
         "closed before you finished", timeout=10_000
     )
     assert served.runtime.service.connections.list(served.actor).items == []
+
+
+@pytest.mark.slow  # a browser
+def test_save_without_checking_and_the_offer_when_the_provider_cannot_be_reached(
+    page: Page, served: Served
+) -> None:
+    service, actor = served.runtime.service, served.actor
+    definition = stored_definition(service.apps.get(actor, "local-crm"))
+    definition.update(key="far-crm", name="Far CRM", base_url=f"http://127.0.0.1:{free_port()}")
+    service.apps.add(actor, definition)  # nothing listens there: it cannot be reached
+    page.reload()
+
+    new_connection(page, "local-crm", "CRM - Unchecked")
+    page.get_by_label("API key").fill("CANARYstale")  # one the provider would refuse
+    page.get_by_label("Save without checking").check()
+    page.get_by_role("button", name="Save without checking").click()
+    card = page.locator(".conn", has_text="CRM - Unchecked")
+    expect(card).to_contain_text("not verified")
+    unchecked = service.connections.list(actor, text="Unchecked").items[0]
+    assert unchecked.verified_at is None
+
+    new_connection(page, "far-crm", "Far - Main")
+    page.get_by_label("API key").fill(ACCEPTED)
+    page.get_by_role("button", name="Save and test").click()
+    error = page.locator("#new-connection .form-error")
+    expect(error).to_contain_text("could not reach")
+    assert service.connections.list(actor, text="Far").items == []
+    error.get_by_role("button", name="Save without checking").click()
+    expect(page.locator(".conn", has_text="Far - Main")).to_contain_text("not verified")
+    assert service.connections.list(actor, text="Far").items[0].verified_at is None
 
 
 def test_update_credentials_keeps_the_id(page: Page, served: Served) -> None:

@@ -33,6 +33,11 @@ def _prefixed(form: Any, prefix: str) -> dict[str, str]:
     }
 
 
+def _skip_test(form: Any) -> bool:
+    """Whether the dialog's "Save without checking" was chosen: the provider is not asked."""
+    return form.get("skip_test") == "1"
+
+
 def _page_of(
     service: Service, actor: Actor, filters: dict[str, str], cursor: str
 ) -> ConnectionPage:
@@ -170,7 +175,12 @@ async def create_connection(
     fields, config = _prefixed(form, "field."), _prefixed(form, "config.")
     try:
         created = service.connections.create(
-            session.actor, app=app, name=name, fields=fields, config=config
+            session.actor,
+            app=app,
+            name=name,
+            fields=fields,
+            config=config,
+            validate=not _skip_test(form),
         )
     except GatekeyError as exc:
         return fragment_error(exc)
@@ -185,7 +195,11 @@ async def replace_credentials(
     fields, config = _prefixed(form, "field."), _prefixed(form, "config.")
     try:
         changed = service.connections.replace_credentials(
-            session.actor, connection_id, fields=fields, config=config or None
+            session.actor,
+            connection_id,
+            fields=fields,
+            config=config or None,
+            validate=not _skip_test(form),
         )
     except GatekeyError as exc:
         return fragment_error(exc)

@@ -104,7 +104,28 @@
     var text = fields.length ? elsewhere.join("; ") : (result.message || "Something went wrong.");
     box.textContent = text;
     box.hidden = !text;
+    var skip = form.querySelector("[data-skip-test]");
+    if (skip && result.next === "skip_test") {
+      var offer = document.createElement("button");
+      offer.type = "button";
+      offer.className = "secondary";
+      offer.textContent = "Save without checking";
+      offer.addEventListener("click", function () {
+        skip.checked = true;
+        skip.dispatchEvent(new Event("change", { bubbles: true }));
+        form.requestSubmit();
+      });
+      box.appendChild(offer);
+    }
   }
+
+  // "Save without checking": the button says what it will do.
+  document.addEventListener("change", function (event) {
+    var skip = event.target.closest("[data-skip-test]");
+    if (!skip) { return; }
+    var save = skip.form.querySelector("[data-save]");
+    if (save) { save.textContent = skip.checked ? "Save without checking" : "Save and test"; }
+  });
 
   // Forms that submit with fetch and answer JSON: inline errors, no half-done pages.
   document.addEventListener("submit", function (event) {
