@@ -35,7 +35,7 @@ def _prefixed(form: Any, prefix: str) -> dict[str, str]:
 
 def _skip_test(form: Any) -> bool:
     """Whether the dialog's "Save without checking" was chosen: the provider is not asked."""
-    return form.get("skip_test") == "1"
+    return bool(form.get("skip_test") == "1")
 
 
 def _page_of(
