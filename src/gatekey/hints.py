@@ -6,10 +6,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-NEXT_STEPS = frozenset({"replace_app", "start_authorization", "signin_link", "rotate_master_key"})
+NEXT_STEPS = frozenset(
+    {
+        "replace_app",
+        "start_authorization",
+        "signin_link",
+        "rotate_master_key",
+        "skip_test",
+        "force_delete",
+    }
+)
 """The actions a ``Hint`` may name. Each adapter says them its own way (the API as a request,
 the CLI as a command, the pages as a button or a command for the operator); the service that
-raises the error names none of them."""
+raises the error names none of them.
+
+``skip_test``: save the same credentials again without asking the provider (``app``);
+``force_delete``: delete the connection although flows use it (``id``)."""
 
 
 @dataclass(frozen=True)

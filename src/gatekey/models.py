@@ -75,6 +75,14 @@ class Connection(_Model):
     flows: int = Field(default=0, description="how many flows use it (by id or as default)")
     last_error: str | None = None
     last_error_at: datetime | None = None
+    verified_at: datetime | None = Field(
+        default=None,
+        description=(
+            "when the provider last accepted these credentials (a passing test, an OAuth2 "
+            "token exchange or refresh); null: not verified since they were saved, e.g. "
+            "saved without checking, imported, or the app has no test request"
+        ),
+    )
     version: int
     created_at: datetime
     updated_at: datetime

@@ -20,6 +20,7 @@ from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.egress import destination
 from gatekey.errors import CredentialsRejected, ProviderUnavailable
+from gatekey.unreachable import unreachable
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 300
@@ -94,10 +95,7 @@ class Prober:
             response = self._http.request(spec.method, target, headers=headers)
         except httpx2.HTTPError as exc:
             log.info("test request to %s failed: %s", app.key, type(exc).__name__)
-            raise ProviderUnavailable(
-                f"{app.name} could not be reached ({type(exc).__name__}); try again later",
-                app=app.key,
-            ) from None
+            raise unreachable(exc, app=app.key, what=app.name) from None
         body: Any
         try:
             body = response.json()

@@ -2,14 +2,15 @@
 
 It answers the catalog's test requests the way each provider documents: 200 with an account
 body for the accepted credentials, 401 with the provider's error shape otherwise. ``outage``
-makes it answer 503, ``unreachable`` makes it fail to connect; ``echo`` makes Stripe's refusal
-repeat the key it was sent, as some providers do.
+makes it answer 503, ``unreachable`` makes it fail to connect as an offline machine does;
+``echo`` makes Stripe's refusal repeat the key it was sent, as some providers do.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,8 +47,9 @@ class FakeProviders:
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         with self._lock:
             self.requests.append(request)
-        if self.unreachable:
-            raise httpx2.ConnectError("connection refused", request=request)
+        if self.unreachable:  # as on a machine with no network: the name cannot be looked up
+            offline = socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+            raise httpx2.ConnectError(str(offline), request=request) from offline
         if self.outage:
             return httpx2.Response(503, text="<html>Service Unavailable</html>")
         auth = request.headers.get("authorization", "")

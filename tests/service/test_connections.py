@@ -3,6 +3,7 @@ changes nothing; another project's connection does not exist."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -251,3 +252,55 @@ def test_refused_changes_are_audited_without_values(service: Service, actor: Act
         rows = conn.execute(select(audit_events)).all()
     assert any(r.outcome == "refused" and r.detail == {"code": "duplicate_name"} for r in rows)
     assert "CANARY" not in str([r._asdict() for r in rows])
+
+
+def test_verified_only_while_the_provider_has_accepted_what_is_stored(
+    service: Service, actor: Actor, providers: FakeProviders
+) -> None:
+    """Saved with the check: verified then; saved or replaced without it: not verified until
+    a test passes; a refused test keeps when it last worked."""
+    saved_at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    service.context.clock = lambda: saved_at
+    checked = sendgrid_connection(service, actor)
+    unchecked = sendgrid_connection(service, actor, name="Unchecked", validate=False)
+    assert checked.verified_at == saved_at
+    assert unchecked.verified_at is None and unchecked.status == "active"
+    assert len(providers.requests) == 1, "the unchecked one never reached the provider"
+
+    tested_at = saved_at + timedelta(hours=1)
+    service.context.clock = lambda: tested_at
+    assert service.connections.test(actor, unchecked.id).ok
+    assert service.connections.get(actor, unchecked.id).verified_at == tested_at
+
+    providers.accepted.add("SG.second.CANARYsecond00002")
+    replaced = service.connections.replace_credentials(
+        actor, checked.id, fields={"api_key": "SG.second.CANARYsecond00002"}, validate=False
+    )
+    assert replaced.verified_at is None
+    rechecked = service.connections.replace_credentials(
+        actor, checked.id, fields={"api_key": "SG.second.CANARYsecond00002"}
+    )
+    assert rechecked.verified_at == tested_at
+
+    providers.accepted.clear()
+    service.context.clock = lambda: tested_at + timedelta(hours=1)
+    assert not service.connections.test(actor, unchecked.id).ok
+    refused = service.connections.get(actor, unchecked.id)
+    assert refused.status == "inactive" and refused.verified_at == tested_at
+
+
+def test_an_app_without_a_test_request_is_never_verified_by_a_test(
+    service: Service, actor: Actor, providers: FakeProviders
+) -> None:
+    created = service.connections.create(
+        actor,
+        app="custom-http",
+        name="Internal API",
+        fields={"header_value": "Bearer CANARYcustomSECRET0004"},
+        config={"base_url": "https://internal.example.com", "header_name": "Authorization"},
+    )
+    result = service.connections.test(actor, created.id)
+    assert result.ok and "no test request" in result.message
+    assert created.verified_at is None
+    assert service.connections.get(actor, created.id).verified_at is None
+    assert providers.requests == []

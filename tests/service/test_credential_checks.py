@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import pytest
 
-from gatekey.errors import CredentialsRejected, GatekeyError, InvalidFields, ProviderUnavailable
+from gatekey.errors import (
+    CredentialsRejected,
+    DuplicateName,
+    GatekeyError,
+    Hint,
+    InvalidFields,
+    ProviderUnavailable,
+)
 from gatekey.service import Actor, Service
 from gatekey.store.tables import connections
 from tests.fakes.providers import (
+    GOOD_SENDGRID,
     GOOD_STRIPE,
     TWILIO_SID,
     FakeProviders,
@@ -146,3 +154,59 @@ def test_fields_and_config_are_checked_before_any_request(
     assert "CANARY" not in caught.value.message + str(caught.value.details)
     assert providers.requests == []
     assert count(service, connections) == 0
+
+
+def test_offline_the_error_names_the_host_the_cause_and_saving_without_checking(
+    service: Service, actor: Actor, providers: FakeProviders
+) -> None:
+    providers.unreachable = True
+    with pytest.raises(ProviderUnavailable) as caught:
+        sendgrid_connection(service, actor)
+    error = caught.value
+    assert error.message == (
+        "could not reach api.sendgrid.com: no network; try again later, or save it without checking"
+    )
+    assert error.hint == Hint("skip_test", {"app": "sendgrid"})
+    assert error.details["host"] == "api.sendgrid.com"
+    assert count(service, connections) == 0
+
+
+def test_replacing_credentials_offline_offers_the_same_way_out_and_keeps_the_old_ones(
+    service: Service, actor: Actor, providers: FakeProviders
+) -> None:
+    created = sendgrid_connection(service, actor)
+    providers.unreachable = True
+    with pytest.raises(ProviderUnavailable) as caught:
+        service.connections.replace_credentials(
+            actor, created.id, fields={"api_key": "SG.new.CANARYoffline0005"}
+        )
+    assert caught.value.hint == Hint("skip_test", {"app": "sendgrid"})
+    assert "CANARY" not in caught.value.message
+    kept = service.connections.get(actor, created.id)
+    assert kept.version == created.version and kept.verified_at == created.verified_at
+
+
+def test_a_provider_answering_503_offers_saving_without_checking_too(
+    service: Service, actor: Actor, providers: FakeProviders
+) -> None:
+    providers.outage = True
+    with pytest.raises(ProviderUnavailable) as caught:
+        sendgrid_connection(service, actor)
+    assert caught.value.message == (
+        "SendGrid answered 503; try again later, or save it without checking"
+    )
+    assert caught.value.hint == Hint("skip_test", {"app": "sendgrid"})
+
+
+def test_a_duplicate_name_is_refused_before_the_provider_is_asked(
+    service: Service, actor: Actor, providers: FakeProviders
+) -> None:
+    first = sendgrid_connection(service, actor, name="Mail")
+    sendgrid_connection(service, actor, name="Other")
+    providers.unreachable = True
+    asked = len(providers.requests)
+    with pytest.raises(DuplicateName):
+        sendgrid_connection(service, actor, name="mail")
+    with pytest.raises(DuplicateName):
+        service.connections.update(actor, first.id, name="OTHER", fields={"api_key": GOOD_SENDGRID})
+    assert len(providers.requests) == asked, "offline, the name is what is wrong"

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from gatekey.errors import ConnectionInUse, DuplicateName, InvalidFields
+from gatekey.errors import ConnectionInUse, DuplicateName, Hint, InvalidFields
 from gatekey.service import Actor, Service
 from tests.fakes.providers import GOOD_SENDGRID
 
@@ -63,6 +63,7 @@ def test_a_connection_in_use_is_not_deleted_unless_forced(service: Service, acto
         service.connections.delete(actor, connection_id)
     assert caught.value.details["flows"] == ["Welcome"]
     assert "Welcome" in caught.value.message
+    assert caught.value.hint == Hint("force_delete", {"id": connection_id})
     assert service.connections.get(actor, connection_id)
     service.connections.delete(actor, connection_id, force=True)
     assert service.connections.list(actor).items == []

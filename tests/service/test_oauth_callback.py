@@ -323,3 +323,22 @@ def test_a_server_advertising_iss_is_refused_without_it(
     assert (outcome.status, outcome.error_code) == ("failed", "oauth_issuer_mismatch")
     assert oidc.issuer in (outcome.error_message or "")
     _nothing_stored(service, actor)
+
+
+def test_the_token_exchange_verifies_the_connection_and_a_reconnect_again(
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    connection_id = connect(oauth_service, oauth_actor, sandbox)
+    connected = oauth_service.connections.get(oauth_actor, connection_id)
+    assert connected.verified_at is not None
+    assert connected.verified_at == connected.last_refreshed_at
+
+    real = oauth_service.context.clock
+    oauth_service.context.clock = lambda: real() + timedelta(days=1)
+    oauth_service.internals.provider._clock = oauth_service.context.clock
+    session = oauth_service.authorizations.start(oauth_actor, connection_id=connection_id)
+    oauth_service.system.complete_authorization(sandbox.consent(session.authorize_url or ""))
+
+    reconnected = oauth_service.connections.get(oauth_actor, connection_id)
+    assert reconnected.verified_at is not None
+    assert reconnected.verified_at >= connected.verified_at + timedelta(days=1)

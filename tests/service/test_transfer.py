@@ -35,6 +35,7 @@ def test_sealed_export_round_trip(service: Service, actor: Actor, other_actor: A
     assert len(result.created) == 1 and result.skipped == []
     imported = service.credentials.resolve(other_actor, result.created[0])
     assert imported.fields["api_key"] == GOOD_SENDGRID
+    assert service.connections.get(other_actor, result.created[0]).verified_at is None
     again = service.transfer.import_connections(other_actor, document, passphrase=PASSPHRASE)
     assert again.created == [] and again.skipped[0]["code"] == "duplicate_name"
 
@@ -124,3 +125,22 @@ def test_an_oauth_import_colliding_with_a_name_is_skipped_with_the_stable_error(
             }
         ]
     assert _written(service, actor) == before
+
+
+def test_an_export_says_when_each_connection_was_verified_and_an_import_checks_nothing(
+    service: Service, actor: Actor, other_actor: Actor
+) -> None:
+    checked = service.connections.create(
+        actor, app="sendgrid", name="Checked", fields={"api_key": GOOD_SENDGRID}
+    )
+    service.connections.create(
+        actor, app="sendgrid", name="Unchecked", fields={"api_key": GOOD_SENDGRID}, validate=False
+    )
+    document = service.transfer.export_connections(actor, plaintext=True)
+    said = {e["name"]: e["verified_at"] for e in document["connections"]}
+    assert checked.verified_at is not None
+    assert said == {"Checked": checked.verified_at.isoformat(), "Unchecked": None}
+
+    result = service.transfer.import_connections(other_actor, document)
+    imported = [service.connections.get(other_actor, i) for i in result.created]
+    assert [c.verified_at for c in imported] == [None, None]

@@ -1,19 +1,25 @@
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime
 from importlib import resources
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from gatekey.errors import DatabaseUnavailable
+from gatekey.runtime import open_runtime
+from gatekey.service import Actor
+from gatekey.settings import Settings
 from gatekey.store.database import Database, alembic_config, ride_out
 from gatekey.store.secret_reader import SecretReader
-from gatekey.store.tables import metadata
+from gatekey.store.tables import connections, metadata
+from tests.fakes.providers import FakeProviders, sendgrid_connection
 from tests.fakes.servers import free_port
 
 
@@ -111,3 +117,34 @@ def test_ride_out_retries_an_outage_until_the_work_succeeds_or_the_budget_is_spe
     with pytest.raises(ValueError, match="not an outage"):
         ride_out(broken, budget=30, what="testing")
     assert len(calls) == 1, "only an outage is retried"
+
+
+def test_the_verified_at_migration_counts_only_token_sets_as_verified(
+    settings: Settings, providers: FakeProviders
+) -> None:
+    """Before 0010 nobody knew whether a key had been checked; a token set had been issued."""
+    runtime = open_runtime(settings, transport=providers.transport(), migrate=False)
+    project, _ = runtime.service.system.bootstrap()
+    actor = Actor.operator(project.id)
+    key = sendgrid_connection(runtime.service, actor, name="Key")
+    grant = sendgrid_connection(runtime.service, actor, name="Grant")
+    issued = datetime(2026, 2, 1, 8, 30, tzinfo=UTC)
+    with runtime.db.write() as conn:
+        conn.execute(
+            update(connections)
+            .where(connections.c.id == grant.id)
+            .values(auth_kind="oauth2", last_refreshed_at=issued)
+        )
+    runtime.close()
+    db = Database(settings.database_url)
+    config = alembic_config()
+    with db.engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+        conn.commit()
+    db.migrate()
+    with db.read() as conn:
+        found = dict(conn.execute(select(connections.c.id, connections.c.verified_at)).all())
+    db.dispose()
+
+    assert found == {key.id: None, grant.id: issued}

@@ -80,6 +80,8 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 _NEXT_REQUEST = {
     "replace_app": "PUT /api/v1/apps/{key}",
     "start_authorization": "POST /api/v1/oauth/sessions",
+    "skip_test": 'the same request with "skip_test": true',
+    "force_delete": "the same DELETE with ?force=true",
 }
 """A hint's next step as the request that takes it; the steps with no route here (a sign-in
 link, a master-key rotation) are the operator's, on the command line."""

@@ -68,6 +68,8 @@ NEXT_COMMAND = {
     "start_authorization": "gatekey connections connect --app {app}",
     "signin_link": "gatekey signin-link",
     "rotate_master_key": "gatekey keys rotate",
+    "skip_test": "gatekey connections create --app {app} ... --skip-test",
+    "force_delete": "gatekey connections delete {id} --force",
 }
 """A hint's next step (``errors.NEXT_STEPS``) as the command that takes it."""
 

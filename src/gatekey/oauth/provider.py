@@ -47,6 +47,7 @@ from gatekey.errors import (
     ProviderUnavailable,
     TokenRequestRefused,
 )
+from gatekey.unreachable import unreachable
 
 _CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
 MAX_MESSAGE = 300
@@ -167,10 +168,7 @@ class ProviderClient:
             except OAuthError as exc:
                 raise _classify(spec, app_name, exc, masked) from None
             except httpx2.HTTPError as exc:
-                raise ProviderUnavailable(
-                    f"{app_name} could not be reached ({type(exc).__name__}); try again later",
-                    app=app_name,
-                ) from None
+                raise unreachable(exc, app=app_name) from None
 
     def server_metadata(self, issuer: str) -> ServerMetadata | None:
         """The metadata the server ``issuer`` publishes, or None if it publishes none."""

@@ -110,6 +110,7 @@ class RefreshStore:
             "kek_id": box.key_id,
             "expires_at": expires,
             "last_refreshed_at": response.sent_at,
+            "verified_at": response.sent_at,
             "refresh_failures": 0,
             "refresh_retry_at": None,
             "last_error": None,

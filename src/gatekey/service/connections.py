@@ -17,6 +17,7 @@ from gatekey.errors import (
     ConnectionInUse,
     CredentialsRejected,
     GatekeyError,
+    Hint,
     InvalidInput,
 )
 from gatekey.models import (
@@ -31,7 +32,7 @@ from gatekey.oauth.refresh import Refresher
 from gatekey.oauth.revocation import Revocation, RevocationRequest, Revoker
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.context import Context
-from gatekey.service.credential_checks import CredentialCheck
+from gatekey.service.credential_checks import CredentialCheck, has_test_request
 from gatekey.service.credentials import Resolver, check_id, method_of, missing
 from gatekey.service.views import audit_event_of, connection_of
 from gatekey.store import audit as audit_rows
@@ -77,9 +78,11 @@ class Connections:
         method = method_of(entry, auth_kind)
         display = clean_name(name)
         meta = check_metadata(metadata)
+        connection_id = ids.new_id("conn")
+        with self.ctx.refusals(actor, "connection.create", "connection", connection_id):
+            self._check_name(actor, display)  # before the provider is asked; the insert rechecks
         prepared = self.check.prepare(entry, method, fields, config, validate)
         now = self.ctx.now()
-        connection_id = ids.new_id("conn")
         token = prepared.columns
         new = NewConnection(
             id=connection_id,
@@ -96,6 +99,7 @@ class Connections:
             meta=meta,
             expires_at=token.get("expires_at"),
             last_refreshed_at=token.get("last_refreshed_at"),
+            verified_at=now if prepared.verified else None,
         )
         audit = self.ctx.event(
             actor,
@@ -108,6 +112,11 @@ class Connections:
         with self.ctx.changing(actor, "connection.create", "connection", connection_id) as conn:
             self.ctx.writer.insert(conn, new, audit, now)
         return self.get(actor, connection_id)
+
+    def _check_name(self, actor: Actor, name: str, except_id: str | None = None) -> None:
+        """Refuse a name the project has already (``DuplicateName``), before any provider call."""
+        with self.ctx.db.read() as conn:
+            self.ctx.writer.check_name(conn, actor.project_id, name, except_id=except_id)
 
     def list(
         self,
@@ -182,9 +191,13 @@ class Connections:
         display = clean_name(name) if name is not None else None
         meta = check_metadata(metadata) if metadata is not None else None
         replacement = None
+        if display is not None and (fields is not None or config is not None):
+            with self.ctx.refusals(actor, "connection.update", "connection", connection_id):
+                self._check_name(actor, display, except_id=connection_id)
         if fields is not None or config is not None:
             opened = self.resolver.open(actor, connection_id)
-            columns, secret = self.check.replacement(opened, fields, config, validate)
+            checked_at = self.ctx.now()
+            columns, secret = self.check.replacement(opened, fields, config, validate, checked_at)
             replacement = columns, self.ctx.vault.seal(actor.project_id, connection_id, secret)
         now = self.ctx.now()
         with self.ctx.changing(actor, "connection.update", "connection", connection_id) as conn:
@@ -264,6 +277,7 @@ class Connections:
                 raise ConnectionInUse(
                     f"{row.name!r} is used by {len(users)} flow(s): {', '.join(users)}; "
                     "point them at another connection first, or delete anyway",
+                    hint=Hint("force_delete", {"id": connection_id}),
                     flows=users,
                 )
             audit = self.ctx.event(
@@ -336,12 +350,15 @@ class Connections:
         try:
             label = self.check.probe(entry, method, {**secret, **row.config}, secret)
         except CredentialsRejected as exc:
-            self._tested(actor, connection_id, Change.CREDENTIALS_REFUSED, now, exc.message)
+            self._tested(actor, connection_id, Change.CREDENTIALS_REFUSED, now, message=exc.message)
             return TestResult(ok=False, message=exc.message)
-        has_test = (method.test_request or entry.test_request) is not None
-        message = "credentials accepted" if has_test else f"{entry.name} has no test request"
+        checked = has_test_request(entry, method)
+        message = "credentials accepted" if checked else f"{entry.name} has no test request"
         label = label or details.account_label
-        self._tested(actor, connection_id, Change.TEST_PASSED, now, account_label=label)
+        values: dict[str, Any] = {"account_label": label}
+        if checked:
+            values["verified_at"] = now
+        self._tested(actor, connection_id, Change.TEST_PASSED, now, values=values)
         return TestResult(ok=True, account_label=label, message=message)
 
     def _tested(
@@ -350,8 +367,9 @@ class Connections:
         connection_id: str,
         change: Change,
         now: datetime,
+        *,
         message: str | None = None,
-        **values: Any,
+        values: dict[str, Any] | None = None,
     ) -> None:
         """Record the outcome of a test: the status change, audited as ``connection.test``."""
         passed = change is Change.TEST_PASSED

@@ -82,16 +82,24 @@ class Context:
         )
 
     @contextmanager
-    def changing(
+    def refusals(
         self, actor: Actor, action: str, object_type: str, object_id: str | None
-    ) -> Iterator[DbConnection]:
-        """A write transaction; a refused change is audited, as a change of the object it
-        was refused for, after the rollback."""
+    ) -> Iterator[None]:
+        """Audit a ``GatekeyError`` raised inside as a refused change of the object, and let
+        it go on."""
         try:
-            with self.db.write() as conn:
-                yield conn
+            yield
         except GatekeyError as exc:
             self.audit.submit(
                 self.event(actor, action, object_type, object_id, "refused", code=exc.code)
             )
             raise
+
+    @contextmanager
+    def changing(
+        self, actor: Actor, action: str, object_type: str, object_id: str | None
+    ) -> Iterator[DbConnection]:
+        """A write transaction; a refused change is audited, as a change of the object it
+        was refused for, after the rollback."""
+        with self.refusals(actor, action, object_type, object_id), self.db.write() as conn:
+            yield conn

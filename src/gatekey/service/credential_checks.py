@@ -5,13 +5,14 @@ request at the provider."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
-from gatekey.errors import Hint, InvalidInput
+from gatekey.errors import Hint, InvalidInput, ProviderUnavailable
 from gatekey.metrics import Metrics
 from gatekey.oauth.provider import ClientCredentials, ProviderClient
 from gatekey.probe import Prober
@@ -27,6 +28,14 @@ class Prepared:
     config: dict[str, Any]
     label: str | None
     columns: dict[str, Any] = field(default_factory=dict, repr=False)
+    verified: bool = False
+    """The provider accepted them on the way: the test request passed, or it issued the
+    client-credentials token."""
+
+
+def has_test_request(app: App, method: AuthMethod) -> bool:
+    """Whether the app has a request that checks these credentials at the provider."""
+    return (method.test_request or app.test_request) is not None
 
 
 class CredentialCheck:
@@ -55,8 +64,16 @@ class CredentialCheck:
             secret, extra = self._client_credentials_token(app, method, cleaned, cleaned_config)
             cleaned_config = {**cleaned_config, **extra.pop("config")}
             handed = {**secret, **cleaned_config}
-        label = self.probe(app, method, handed, secret) if validate else None
-        return Prepared(secret, public, cleaned_config, label, extra)
+        try:
+            label = self.probe(app, method, handed, secret) if validate else None
+        except ProviderUnavailable as exc:
+            raise ProviderUnavailable(
+                f"{exc.message}, or save it without checking",
+                hint=Hint("skip_test", {"app": app.key}),
+                **exc.details,
+            ) from None
+        verified = bool(extra) or (validate and has_test_request(app, method))
+        return Prepared(secret, public, cleaned_config, label, extra, verified)
 
     def probe(
         self, app: App, method: AuthMethod, values: dict[str, Any], secret: dict[str, Any]
@@ -100,10 +117,11 @@ class CredentialCheck:
         return secret, extra
 
     def replacement(
-        self, opened: Opened, fields: Any, config: Any, validate: bool
+        self, opened: Opened, fields: Any, config: Any, validate: bool, now: datetime
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The column values and the secret that replace an opened connection's credentials:
-        what is not given is kept (the stored secret, the config the method knows)."""
+        what is not given is kept (the stored secret, the config the method knows), and
+        ``verified_at`` becomes ``now`` if the provider accepted them, else None."""
         row, details, entry, method, secret = opened
         if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS and fields is None:
             secret = {k: v for k, v in secret.items() if k in method.fields.properties}
@@ -120,5 +138,6 @@ class CredentialCheck:
             "public_fields": prepared.public,
             "config": prepared.config,
             "account_label": prepared.label if validate else details.account_label,
+            "verified_at": now if prepared.verified else None,
         }
         return values, prepared.secret

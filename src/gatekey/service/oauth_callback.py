@@ -254,6 +254,7 @@ class OAuthCallback:
                     expires_at=expires,
                     last_refreshed_at=response.sent_at,
                     oauth_client_id=row.oauth_client_id,
+                    verified_at=response.sent_at,
                 )
                 audit = self.ctx.event(
                     actor, "connection.create", "connection", connection_id, **detail
@@ -271,6 +272,7 @@ class OAuthCallback:
                     "config": config,
                     "expires_at": expires,
                     "last_refreshed_at": response.sent_at,
+                    "verified_at": response.sent_at,
                     "oauth_client_id": row.oauth_client_id,
                     "refresh_lease_owner": None,
                     "refresh_lease_until": None,

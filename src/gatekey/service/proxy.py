@@ -17,12 +17,13 @@ from urllib.parse import unquote, urlsplit
 import httpx2
 
 from gatekey.domain.inputs import checked_arguments
-from gatekey.errors import InvalidInput, ProviderUnavailable
+from gatekey.errors import InvalidInput
 from gatekey.metrics import Metrics
 from gatekey.models import Credentials
 from gatekey.probe import Prober
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.credentials import Resolver
+from gatekey.unreachable import unreachable
 
 MAX_BODY = 10 * 1024 * 1024
 _DROP_REQUEST = frozenset(
@@ -127,7 +128,4 @@ class Proxy:
                     content=body or None,
                 )
         except httpx2.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{credentials.app} could not be reached ({type(exc).__name__}); try again later",
-                app=credentials.app,
-            ) from None
+            raise unreachable(exc, app=credentials.app) from None

@@ -4,6 +4,11 @@ An export holds each connection's secret sealed with a passphrase (``crypto/expo
 plaintext only when the operator asks for it. An import takes the same document; OAuth2
 entries carry their token set (access token, refresh token, expiry) so people need not
 re-authorize, and are tied to the project's OAuth client for the app.
+
+An export says when the provider last accepted each connection's credentials
+(``verified_at``); an import does not take it over: nothing was checked by the install that
+imports, so an imported connection reads as not verified until a test passes (a
+client-credentials one fetches its token on the way in, which verifies it).
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ def _when(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 @checked_arguments
 class Transfer:
     """Export a project's connections, or import them from another install or tool."""
@@ -77,9 +86,8 @@ class Transfer:
                         "metadata": connection.metadata,
                         "scopes": connection.scopes,
                         "account_label": connection.account_label,
-                        "expires_at": connection.expires_at.isoformat()
-                        if connection.expires_at
-                        else None,
+                        "expires_at": _iso(connection.expires_at),
+                        "verified_at": _iso(connection.verified_at),
                         "secret": {"sealed": box.seal(secret, position)}
                         if box is not None
                         else {"plaintext": secret},

@@ -32,6 +32,7 @@ def connection_of(row: ConnectionRow, flows: int = 0) -> Connection:
         oauth_client_id=row.oauth_client_id,
         last_error=row.last_error,
         last_error_at=row.last_error_at,
+        verified_at=row.verified_at,
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,

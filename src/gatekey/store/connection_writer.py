@@ -63,6 +63,8 @@ class NewConnection:
     expires_at: datetime | None = None
     last_refreshed_at: datetime | None = None
     oauth_client_id: str | None = None
+    verified_at: datetime | None = None
+    """When the provider accepted the credentials being stored; None: saved unchecked."""
 
 
 class ConnectionWriter:
@@ -111,6 +113,7 @@ class ConnectionWriter:
             "expires_at": new.expires_at,
             "last_refreshed_at": new.last_refreshed_at,
             "oauth_client_id": new.oauth_client_id,
+            "verified_at": new.verified_at,
             "version": 1,
             "created_at": now,
             "updated_at": now,

@@ -82,6 +82,7 @@ class ConnectionRow(Record):
     refresh_retry_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
+    verified_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True, repr=False)

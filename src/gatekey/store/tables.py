@@ -114,6 +114,9 @@ connections = Table(
     Column("refresh_retry_at", UTCDateTime(), nullable=True),
     Column("last_error", Text(), nullable=True),
     Column("last_error_at", UTCDateTime(), nullable=True),
+    # When the provider last accepted the credentials (a test, a token exchange); None: never
+    # since they were saved.
+    Column("verified_at", UTCDateTime(), nullable=True),
     Index("uq_connections_project_id_name_key", "project_id", "name_key", unique=True),
     Index(
         "uq_connections_default_per_app",

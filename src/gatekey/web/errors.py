@@ -34,6 +34,8 @@ NEXT_STEP = {
     "start_authorization": "use Connect",
     "signin_link": "the operator prints a new link with 'gatekey signin-link'",
     "rotate_master_key": "the operator runs 'gatekey keys rotate'",
+    "skip_test": "choose Save without checking",
+    "force_delete": "the Delete dialog lists those flows and deletes it anyway",
 }
 """A hint's next step (``errors.NEXT_STEPS``) as a person on these pages takes it."""
 
