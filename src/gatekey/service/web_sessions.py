@@ -89,7 +89,11 @@ class WebSessions:
         if api_key is not None:
             actor = self.authenticator.authenticate(api_key, client=client)
             if actor.role is not Role.ADMIN:
-                raise AuthenticationFailed("sign in with an admin API key")
+                raise AuthenticationFailed(
+                    "this is a runtime API key: it lets a workflow engine use credentials, not "
+                    "sign in; sign in with an admin API key or a one-time link",
+                    hint=Hint("signin_link"),
+                )
         elif link:
             with self.ctx.db.write() as conn:
                 project_id = web_rows.use_link(conn, _hash(link), now)

@@ -3,11 +3,16 @@
 The cookie is HttpOnly, SameSite=Lax, and Secure when Gatekey is served over HTTPS. Every
 POST must carry the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``) and,
 when the browser sends one, an ``Origin`` equal to Gatekey's own.
+
+A session belongs to one project: it was opened with an admin key of that project or with a
+one-time link the operator printed for it. Pages name the project in their header.
 """
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,7 +20,8 @@ from fastapi.responses import Response
 
 from gatekey.asgi import ServiceDep, SettingsDep
 from gatekey.errors import AuthenticationFailed, PermissionDenied
-from gatekey.service import WebSession
+from gatekey.models import Project
+from gatekey.service import Actor, Service, WebSession
 from gatekey.settings import Settings
 from gatekey.web.errors import SignInRequired
 
@@ -36,16 +42,40 @@ def set_session_cookie(
     )
 
 
-def current(request: Request, service: ServiceDep) -> WebSession:
+@dataclass(eq=False)
+class SignedIn:
+    """A signed-in browser: who it acts as, its CSRF token, and the project it works in (read
+    only when a page shows it, so fragments cost no extra read)."""
+
+    web: WebSession
+    service: Service
+
+    @property
+    def actor(self) -> Actor:
+        return self.web.actor
+
+    @property
+    def csrf(self) -> str:
+        return self.web.csrf
+
+    @cached_property
+    def project(self) -> Project:
+        return self.service.system.find_project(self.web.actor.project_id)
+
+    def __repr__(self) -> str:
+        return repr(self.web)
+
+
+def current(request: Request, service: ServiceDep) -> SignedIn:
     try:
-        return service.system.web_session(request.cookies.get(COOKIE))
+        return SignedIn(service.system.web_session(request.cookies.get(COOKIE)), service)
     except AuthenticationFailed:
         raise SignInRequired from None
 
 
 async def checked(
-    request: Request, settings: SettingsDep, session: Annotated[WebSession, Depends(current)]
-) -> WebSession:
+    request: Request, settings: SettingsDep, session: Annotated[SignedIn, Depends(current)]
+) -> SignedIn:
     """The session of a state-changing request, after the CSRF and origin checks."""
     sent = request.headers.get("x-csrf-token")
     if sent is None:
@@ -60,5 +90,5 @@ async def checked(
     return session
 
 
-PageSession = Annotated[WebSession, Depends(current)]
-PostSession = Annotated[WebSession, Depends(checked)]
+PageSession = Annotated[SignedIn, Depends(current)]
+PostSession = Annotated[SignedIn, Depends(checked)]

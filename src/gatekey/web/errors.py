@@ -1,8 +1,9 @@
 """How the pages answer a refusal: fragments get JSON for the page's script, pages a status.
 
-The page scripts (``static/app.js``) read ``{"ok": false, "code", "message", "fields"}`` and
-show the message beside the form; a page that needs a signed-in person answers with a
-redirect to the sign-in page instead (``SignInRequired``, raised by ``deps``).
+The page scripts (``static/app.js``) read ``{"ok": false, "code", "message", "fields", "next"}``
+and show the message beside the form; ``next`` is the hint's action, for a step the form can
+take itself ("Save without checking" for ``skip_test``). A page that needs a signed-in person
+answers with a redirect to the sign-in page instead (``SignInRequired``, raised by ``deps``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def message_of(exc: GatekeyError) -> str:
 def fragment_error(exc: GatekeyError, status: int = 400) -> JSONResponse:
     """The JSON a fragment route answers a refusal with (503 and ``Retry-After`` in an outage)."""
     body: dict[str, Any] = {"ok": False, "code": exc.code, "message": message_of(exc)}
+    if exc.hint is not None:
+        body["next"] = exc.hint.action  # the page's script offers some (Save without checking)
     if isinstance(exc, InvalidFields):
         body["fields"] = exc.details.get("errors", [])
     if isinstance(exc, DatabaseUnavailable):

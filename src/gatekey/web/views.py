@@ -1,11 +1,14 @@
-"""What the templates show: labels for auth kinds and status reasons, and the card view-model."""
+"""What the templates show: labels for auth kinds, status reasons and who acted, and the card
+view-model."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gatekey.catalog.schema import AuthKind
-from gatekey.models import Connection
+from gatekey.models import Connection, Run, RunStep
 from gatekey.service import Service
 from gatekey.web.render import render
 
@@ -25,6 +28,54 @@ REASONS = {
     "missing_scopes": "Missing permissions",
     "decryption_failed": "Cannot be decrypted",
 }
+
+ACTORS = {
+    "operator": "operator",
+    "signin-link": "admin (signed in by link)",
+}
+"""Who acted, for the audit actors that are not an API key, a run or a flow's webhook."""
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who acted in an audit entry, as a person reads it, and where to see more."""
+
+    label: str
+    kind: str = ""
+    href: str | None = None
+
+
+def who(actor: str, key_names: Mapping[str, str]) -> Who:
+    """Name the actor of an audit entry: an API key by its name, a run by its ID (a link),
+    the operator and sign-in links by what they are; never a bare key ID."""
+    if actor in key_names:
+        return Who(key_names[actor], "API key")
+    if actor in ACTORS:
+        return Who(ACTORS[actor])
+    kind, _, ref = actor.partition(":")
+    if kind == "run" and ref:
+        return Who(ref, "run", f"/runs/{ref}")
+    if kind == "webhook" and ref:
+        return Who("flow webhook", "", f"/flows#flow-{ref}")
+    return Who("an API key no longer listed" if kind.startswith("key_") else actor)
+
+
+STEP_STATUSES = {
+    "succeeded": ("Succeeded", "ok"),
+    "failed": ("Failed", "bad"),
+    "running": ("Running", ""),
+    "pending": ("Pending", ""),
+    "skipped": ("Skipped", ""),
+}
+"""How a run step's status reads, and its badge's style."""
+
+
+def step_status(run: Run, step: RunStep) -> tuple[str, str]:
+    """How a step's status reads: one that never ran in a run that ended is "Skipped"."""
+    status: str = step.status
+    if status == "pending" and run.status in ("succeeded", "failed"):
+        status = "skipped"
+    return STEP_STATUSES.get(status, (status.capitalize(), ""))
 
 
 def card(

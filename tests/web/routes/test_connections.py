@@ -16,10 +16,12 @@ from gatekey.errors import ConnectionInactive
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
 from gatekey.service import Actor, Service
+from gatekey.service.apps import stored_definition
 from gatekey.store.tables import connections
 from tests.fakes.browser import Served, connect_in_popup, new_connection, shot
 from tests.fakes.provider_server import ACCEPTED
 from tests.fakes.providers import GOOD_SENDGRID, GOOD_STRIPE
+from tests.fakes.servers import free_port
 
 MORE_THAN_A_PAGE = 203  # the page shows 200 at a time
 
@@ -28,9 +30,16 @@ def test_an_api_key_connection_with_inline_errors(page: Page, served: Served) ->
     expect(page.get_by_role("heading", name="No connections yet")).to_be_visible()
     shot(page, "empty")
     new_connection(page, "local-crm", "CRM - Production")
+    page.get_by_role("button", name="Save and test").click()
+    form = page.locator("#new-connection")
+    expect(form.locator(".field-error:visible")).to_have_text(["API key is required"])
+    expect(page.get_by_label("API key")).to_have_attribute("aria-invalid", "true")
+    expect(form.locator(".form-error")).to_be_hidden()
+    assert "fields.api_key" not in form.inner_text()
     page.get_by_label("API key").fill("CANARYwrong")
     page.get_by_role("button", name="Save and test").click()
     expect(page.locator("#new-connection .form-error")).to_contain_text("API key not recognised")
+    expect(form.locator(".field-error:visible")).to_have_count(0)
     assert served.runtime.service.connections.list(served.actor).items == []
 
     page.get_by_label("API key").fill(ACCEPTED)
@@ -70,8 +79,103 @@ def test_oauth_popup_revocation_and_reconnect_on_the_same_id(page: Page, served:
     connect_in_popup(page, "Reconnect")
     card = page.locator(f"#card-{connection_id}")
     expect(card).to_contain_text("Active")
-    expect(page.locator(".attention li")).to_have_count(0)
+    expect(page.locator(".attention")).to_have_count(0)  # the banner went, without a reload
     assert [c.id for c in service.connections.list(served.actor).items] == [connection_id]
+
+
+@pytest.mark.slow  # a browser
+def test_a_test_from_the_menu_shows_its_result_and_the_banner_follows(
+    page: Page, served: Served
+) -> None:
+    service = served.runtime.service
+    stale = service.connections.create(
+        served.actor,
+        app="local-crm",
+        name="CRM - Stale",
+        fields={"api_key": "CANARYstale"},
+        validate=False,
+    )
+    page.reload()
+    expect(page.locator(".attention")).to_have_count(0)
+    card = page.locator(f"#card-{stale.id}")
+    card.get_by_text("More").click()
+    card.get_by_role("button", name="Test").click()
+    card = page.locator(f"#card-{stale.id}")
+    expect(card.locator(".card-message")).to_contain_text("API key not recognised")
+    expect(card.locator(".card-message")).to_be_visible()
+    expect(card.locator(".menu-items")).to_be_hidden()
+    expect(card).to_contain_text("Inactive")
+    expect(page.locator(".attention")).to_contain_text("1 connection needs attention")
+    expect(page.locator(".attention")).to_contain_text("CRM - Stale")
+    assert service.connections.get(served.actor, stale.id).status == "inactive"
+
+
+@pytest.mark.slow  # a browser
+def test_the_header_names_the_project_and_fits_a_phone(browser: Browser, served: Served) -> None:
+    service = served.runtime.service
+    made = service.connections.create(
+        served.actor, app="local-crm", name="CRM", fields={"api_key": ACCEPTED}
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    phone.goto(served.signin_link)
+    expect(phone.locator("#project")).to_contain_text("Project default")
+    widths = phone.evaluate(
+        "[document.documentElement.scrollWidth,"
+        " ...[...document.querySelectorAll('.topbar nav a, .topbar button')]"
+        "    .map(e => e.getBoundingClientRect().right)]"
+    )
+    assert max(widths) <= 390, widths
+    card_id = phone.locator(f"#card-{made.id} .conn-id")
+    expect(card_id).to_have_text(made.id)
+    height = card_id.evaluate("e => e.getBoundingClientRect().height")
+    line = card_id.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+    assert height < 1.5 * line, (height, line)  # one line: the ID does not wrap
+    phone.locator("#project summary").click()
+    expect(phone.locator("#project .menu-items")).to_contain_text("gatekey signin-link --project")
+    shot(phone, "phone-header")
+    context.close()
+
+
+def test_activity_names_who_acted(runtime: Runtime) -> None:
+    service = runtime.service
+    project, _ = service.system.bootstrap()
+    operator = Actor.operator(project.id)
+    key = service.access.create_key(operator, name="ops laptop", role="admin")
+    made = service.connections.create(
+        operator, app="sendgrid", name="Mail", fields={"api_key": GOOD_SENDGRID}, validate=False
+    )
+    with TestClient(create_app(runtime), base_url="http://127.0.0.1:8040") as client:
+        signed = client.post("/signin", data={"api_key": key.token}, follow_redirects=False)
+        assert signed.status_code == 303
+        page_html = client.get("/connections").text
+        csrf = re.search(r'<meta name="csrf" content="([^"]+)">', page_html)
+        assert csrf is not None
+        renamed = client.post(
+            f"/connections/{made.id}/rename", data={"csrf": csrf.group(1), "name": "Mail 2"}
+        )
+        assert renamed.json()["ok"]
+        detail = client.get(f"/connections/{made.id}").text
+    who = re.findall(r'<td class="who">(.*?)</td>', detail)
+    assert any("ops laptop" in w for w in who), who
+    assert any(w == "operator" for w in who), who  # the creation, by the local operator
+    assert key.id not in detail
+
+
+@pytest.mark.slow  # a server
+def test_the_sandbox_in_another_project_says_how_to_get_its_client(served: Served) -> None:
+    service = served.runtime.service
+    other = service.system.create_project("other")
+    link = service.system.create_signin_link(other.id)
+    with httpx2.Client(base_url=served.url, trust_env=False, follow_redirects=True) as http:
+        assert http.get(f"/signin/{link}").status_code == 200
+        form = http.get("/connections/new", params={"app": "sandbox"})
+        listing = http.get("/connections")
+    assert form.status_code == 200
+    said = html.unescape(re.sub(r"<[^>]+>", "", form.text))
+    assert "No OAuth client is registered for Sandbox in project other" in said
+    assert "gatekey serve --demo" in said and "gatekey signin-link" in said
+    assert 'Project</span> <strong class="project-name">other</strong>' in listing.text
 
 
 def test_filter_rename_and_delete(page: Page, served: Served) -> None:
@@ -164,6 +268,36 @@ def test_blocked_and_closed_popups_are_explained(page: Page, served: Served) -> 
         "closed before you finished", timeout=10_000
     )
     assert served.runtime.service.connections.list(served.actor).items == []
+
+
+@pytest.mark.slow  # a browser
+def test_save_without_checking_and_the_offer_when_the_provider_cannot_be_reached(
+    page: Page, served: Served
+) -> None:
+    service, actor = served.runtime.service, served.actor
+    definition = stored_definition(service.apps.get(actor, "local-crm"))
+    definition.update(key="far-crm", name="Far CRM", base_url=f"http://127.0.0.1:{free_port()}")
+    service.apps.add(actor, definition)  # nothing listens there: it cannot be reached
+    page.reload()
+
+    new_connection(page, "local-crm", "CRM - Unchecked")
+    page.get_by_label("API key").fill("CANARYstale")  # one the provider would refuse
+    page.get_by_label("Save without checking").check()
+    page.get_by_role("button", name="Save without checking").click()
+    card = page.locator(".conn", has_text="CRM - Unchecked")
+    expect(card).to_contain_text("not verified")
+    unchecked = service.connections.list(actor, text="Unchecked").items[0]
+    assert unchecked.verified_at is None
+
+    new_connection(page, "far-crm", "Far - Main")
+    page.get_by_label("API key").fill(ACCEPTED)
+    page.get_by_role("button", name="Save and test").click()
+    error = page.locator("#new-connection .form-error")
+    expect(error).to_contain_text("could not reach")
+    assert service.connections.list(actor, text="Far").items == []
+    error.get_by_role("button", name="Save without checking").click()
+    expect(page.locator(".conn", has_text="Far - Main")).to_contain_text("not verified")
+    assert service.connections.list(actor, text="Far").items[0].verified_at is None
 
 
 def test_update_credentials_keeps_the_id(page: Page, served: Served) -> None:

@@ -1,7 +1,9 @@
 """``web.routes.flows`` (and the run page): connection names are read for the connections shown,
-however many the project has."""
+however many the project has; Run queues a run, with the JSON input typed on the page."""
 
 from __future__ import annotations
+
+import re
 
 from fastapi.testclient import TestClient
 
@@ -54,3 +56,36 @@ def test_names_are_the_projects_own(runtime: Runtime) -> None:
         theirs, app="sendgrid", name="Theirs", fields={"api_key": "SG.a.b"}, validate=False
     )
     assert service.connections.names(mine, [own.id, other.id, "conn_gone"]) == {own.id: "Mine"}
+
+
+def test_run_queues_a_run_with_the_input_typed_on_the_page(runtime: Runtime) -> None:
+    service = runtime.service
+    project, _ = service.system.bootstrap()
+    actor = Actor.operator(project.id)
+    step = {"id": "send", "app": "sendgrid", "type": "http", "http": {"path": "/v3/scopes"}}
+    flow = service.flows.create(actor, name="Mail", definition={"steps": [step]})
+    with TestClient(create_app(runtime)) as client:
+        link = service.system.create_signin_link(project.id)
+        assert client.get(f"/signin/{link}", follow_redirects=False).status_code == 303
+        listing = client.get("/flows").text
+        csrf = re.search(r'<meta name="csrf" content="([^"]+)">', listing)
+        assert csrf is not None
+        assert f'action="/flows/{flow.id}/runs"' in listing
+        plain = client.post(f"/flows/{flow.id}/runs", data={"csrf": csrf.group(1)})
+        given = client.post(
+            f"/flows/{flow.id}/runs", data={"csrf": csrf.group(1), "input": '{"name": "Ada"}'}
+        )
+        broken = client.post(
+            f"/flows/{flow.id}/runs", data={"csrf": csrf.group(1), "input": '{"name": '}
+        )
+        listed = client.post(f"/flows/{flow.id}/runs", data={"csrf": csrf.group(1), "input": "[1]"})
+    runs = {r.id: r for r in service.runs.list(actor, flow_id=flow.id)}
+    assert plain.json()["ok"] and given.json()["ok"]
+    first = plain.json()["redirect"].removeprefix("/runs/")
+    second = given.json()["redirect"].removeprefix("/runs/")
+    assert runs[first].input == {} and runs[second].input == {"name": "Ada"}
+    assert runs[first].status == "queued" and runs[first].trigger == "manual"
+    assert broken.status_code == 400 and broken.json()["code"] == "invalid_input"
+    assert "not valid JSON (line 1, column 10" in broken.json()["message"]
+    assert listed.status_code == 400 and "must be an object" in listed.json()["message"]
+    assert len(runs) == 2  # the refused ones queued nothing

@@ -21,20 +21,12 @@ def test_a_failed_run_after_revocation_is_rerun_after_reconnect(page: Page, serv
     new_connection(page, "sandbox", "Sandbox - Ops")
     connect_in_popup(page, "Connect Sandbox")
     connection_id = page.locator(".conn", has_text="Sandbox - Ops").get_attribute("data-id") or ""
+    me = {"app": "sandbox", "connection": connection_id, "type": "http"}
+    me["http"] = {"path": "/api/me"}
     flow = service.flows.create(
         served.actor,
         name="Who am I",
-        definition={
-            "steps": [
-                {
-                    "id": "me",
-                    "app": "sandbox",
-                    "connection": connection_id,
-                    "type": "http",
-                    "http": {"path": "/api/me"},
-                }
-            ]
-        },
+        definition={"steps": [{"id": "me", **me}, {"id": "again", **me}]},
     )
     worker = run_worker(served.runtime)
     httpx2.post(f"{served.url}/sandbox/control/revoke", trust_env=False).raise_for_status()
@@ -48,22 +40,24 @@ def test_a_failed_run_after_revocation_is_rerun_after_reconnect(page: Page, serv
     row.get_by_role("link").first.click()
     expect(page.locator(".reason")).to_contain_text("connection_inactive")
     expect(page.locator(".reason")).to_contain_text("Sandbox - Ops")
+    expect(page.locator("tr[data-step='again']")).to_contain_text("Skipped")
+    expect(page.locator("tr[data-step='again']")).not_to_contain_text("Pending")
+    rerun = page.get_by_role("button", name="Re-run")
+    expect(rerun).to_be_disabled()
+    expect(page.locator(".fix")).to_contain_text("Sandbox - Ops is inactive")
     shot(page, "failed-run")
 
-    page.goto(f"{served.url}/connections")
-    expect(page.locator(f"#card-{connection_id}")).to_contain_text("Inactive")
-    expect(page.locator(f"#card-{connection_id} .usage")).to_have_text("1 flow")
-    connect_in_popup(page, "Reconnect")
-    expect(page.locator(f"#card-{connection_id}")).to_contain_text("Active")
-
-    page.goto(f"{served.url}/runs/{failed.id}")
-    page.get_by_role("button", name="Re-run").click()
+    connect_in_popup(page, "Reconnect")  # from the run page itself
+    expect(rerun).to_be_enabled()  # without a reload
+    expect(page.locator(".fix")).to_contain_text("active again")
+    assert service.connections.get(served.actor, connection_id).status == "active"
+    rerun.click()
     page.wait_for_url(lambda url: "/runs/run_" in url and failed.id not in url)
     worker.drain()
-    page.reload()
-    expect(page.locator(".page-head")).to_contain_text("Succeeded")
+    expect(page.locator(".page-head")).to_contain_text("Succeeded")  # followed to its end
     expect(page.locator(".page-head")).to_contain_text(f"retry of {failed.id}")
     expect(page.locator("tr[data-step='me']")).to_contain_text("ada@example.com")
+    expect(page.locator("tr[data-step='again']")).to_contain_text("Succeeded")
 
 
 def test_the_run_page_shows_a_steps_printed_output_masked(

@@ -17,6 +17,7 @@ def test_sign_in_session_cookie_csrf_and_sign_out(page: Page, served: Served) ->
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to Gatekey")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("You are signed out.")
     page.goto(f"{served.url}/connections")
     assert "/signin" in page.url
     page.get_by_label("Admin API key").fill("gk_not-a-key")
@@ -25,7 +26,10 @@ def test_sign_in_session_cookie_csrf_and_sign_out(page: Page, served: Served) ->
     runtime_key = served.runtime.service.access.create_key(served.actor, name="w", role="runtime")
     page.get_by_label("Admin API key").fill(runtime_key.token)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".form-error")).to_contain_text("admin API key")
+    expect(page.locator(".form-error")).to_contain_text("this is a runtime API key")
+    expect(page.locator(".form-error")).to_contain_text("sign in with an admin API key")
+    expect(page.locator(".notice")).to_have_count(0)
+    assert runtime_key.token not in page.content()
     admin_key = served.runtime.service.access.create_key(served.actor, name="a", role="admin")
     page.get_by_label("Admin API key").fill(admin_key.token)
     page.get_by_role("button", name="Sign in").click()

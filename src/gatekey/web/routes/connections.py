@@ -18,7 +18,7 @@ from gatekey.service import Actor, Service
 from gatekey.web.deps import PageSession, PostSession
 from gatekey.web.errors import fragment_error, message_of
 from gatekey.web.render import page, render
-from gatekey.web.views import KIND_LABELS, card, card_html
+from gatekey.web.views import KIND_LABELS, card, card_html, who
 
 router = APIRouter(include_in_schema=False)
 PAGE = 200  # connections a page shows: the most the service returns at once
@@ -31,6 +31,11 @@ def _prefixed(form: Any, prefix: str) -> dict[str, str]:
         for k, v in form.items()
         if k.startswith(prefix) and isinstance(v, str) and v != ""
     }
+
+
+def _skip_test(form: Any) -> bool:
+    """Whether the dialog's "Save without checking" was chosen: the provider is not asked."""
+    return bool(form.get("skip_test") == "1")
 
 
 def _page_of(
@@ -65,6 +70,15 @@ def _href(filters: dict[str, str], cursor: str | None = None) -> str:
     return f"/connections?{urlencode(query)}" if query else "/connections"
 
 
+def _attention(service: Service, actor: Actor, names: dict[str, str]) -> dict[str, Any]:
+    """What the "needs attention" banner shows: the inactive connections (a page of them)."""
+    inactive = service.connections.list(actor, status="inactive", limit=PAGE)
+    return {
+        "attention": [card(service, c, names) for c in inactive.items],
+        "attention_more": inactive.next_cursor is not None,
+    }
+
+
 # -- the list -----------------------------------------------------------------------------------
 
 
@@ -86,7 +100,6 @@ def connections_page(
     app = app if app in names else ""
     filters = {"status": status, "app": app, "q": q.strip()[:200]}
     shown = _page_of(service, actor, filters, cursor)
-    attention = service.connections.list(actor, status="inactive", limit=PAGE)
     unfiltered = not cursor and not any(filters.values())
     first = shown if unfiltered else service.connections.list(actor, limit=PAGE)
     # the app filter lists the apps in use; past one page which those are is not known here,
@@ -96,8 +109,7 @@ def connections_page(
         "connections.html",
         session=session,
         cards=[card(service, c, names) for c in shown.items],
-        attention=[card(service, c, names) for c in attention.items],
-        attention_more=attention.next_cursor is not None,
+        **_attention(service, actor, names),
         total=len(first.items),
         status_filter=status,
         app=app,
@@ -107,6 +119,14 @@ def connections_page(
         next_href=_href(filters, shown.next_cursor) if shown.next_cursor else None,
         first_href=_href(filters) if cursor else None,
     )
+
+
+@router.get("/connections/attention", response_class=HTMLResponse)
+def attention_banner(session: PageSession, service: ServiceDep) -> HTMLResponse:
+    """The "needs attention" banner as it is now, for the page to put in place after a change
+    (a reconnect, a test, a delete) without a reload; empty when nothing needs attention."""
+    names = {a.key: a.name for a in service.apps.list(session.actor)}
+    return HTMLResponse(render("_attention.html", **_attention(service, session.actor, names)))
 
 
 @router.get("/connections/new", response_class=HTMLResponse)
@@ -155,7 +175,12 @@ async def create_connection(
     fields, config = _prefixed(form, "field."), _prefixed(form, "config.")
     try:
         created = service.connections.create(
-            session.actor, app=app, name=name, fields=fields, config=config
+            session.actor,
+            app=app,
+            name=name,
+            fields=fields,
+            config=config,
+            validate=not _skip_test(form),
         )
     except GatekeyError as exc:
         return fragment_error(exc)
@@ -170,7 +195,11 @@ async def replace_credentials(
     fields, config = _prefixed(form, "field."), _prefixed(form, "config.")
     try:
         changed = service.connections.replace_credentials(
-            session.actor, connection_id, fields=fields, config=config or None
+            session.actor,
+            connection_id,
+            fields=fields,
+            config=config or None,
+            validate=not _skip_test(form),
         )
     except GatekeyError as exc:
         return fragment_error(exc)
@@ -298,12 +327,13 @@ def detail(connection_id: str, session: PageSession, service: ServiceDep) -> Res
         connection = service.connections.get(session.actor, connection_id)
         trail = service.connections.audit_trail(session.actor, connection_id, limit=50)
         used = service.flows.usage(session.actor, connection_id).flows
+        keys = {k.id: k.name for k in service.access.list_keys(session.actor)}
     except GatekeyError as exc:
         return page("not_found.html", 404, session=session, message=exc.message)
     return page(
         "connection.html",
         session=session,
         card=card(service, connection),
-        trail=trail,
+        trail=[(e, who(e.actor, keys)) for e in trail],
         used=used,
     )

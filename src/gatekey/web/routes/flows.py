@@ -1,15 +1,17 @@
-"""The Flows page (which connections each flow uses), and Replace in flows from a card's menu:
-every step on one connection moved to another of the same app."""
+"""The Flows page (which connections each flow uses, and Run with an optional JSON input), and
+Replace in flows from a card's menu: every step on one connection moved to another of the same
+app."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gatekey.asgi import ServiceDep
-from gatekey.errors import GatekeyError
+from gatekey.errors import GatekeyError, InvalidInput
 from gatekey.web.deps import PageSession, PostSession
 from gatekey.web.errors import fragment_error
 from gatekey.web.render import page
@@ -35,6 +37,34 @@ def flows_page(session: PageSession, service: ServiceDep, connection: str = "") 
         connection=connection,
         connection_name=names.get(connection, ""),
     )
+
+
+def _run_input(text: str) -> Any:
+    """The run input typed on the Flows page: nothing, or a JSON object."""
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"the input is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            'write an object such as {"name": "Ada"}, or leave it empty'
+        ) from None
+
+
+@router.post("/flows/{flow_id}/runs")
+def run(
+    flow_id: str,
+    session: PostSession,
+    service: ServiceDep,
+    input: Annotated[str, Form(max_length=70_000)] = "",
+) -> JSONResponse:
+    """Queue a run of the flow and go to its page, where it is followed to its end."""
+    try:
+        queued = service.runs.trigger(session.actor, flow_id, _run_input(input))
+    except GatekeyError as exc:
+        return fragment_error(exc)
+    return JSONResponse({"ok": True, "redirect": f"/runs/{queued.id}"})
 
 
 @router.post("/connections/{connection_id}/replace")

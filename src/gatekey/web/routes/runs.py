@@ -1,15 +1,25 @@
-"""The Runs pages: runs filtered by status, flow or connection; one run with its steps; Re-run."""
+"""The Runs pages: runs filtered by status, flow or connection; one run with its steps; Re-run.
+
+A run that failed on a connection offers to fix that connection where the run is shown
+(Reconnect for OAuth2, its credentials otherwise); Re-run waits until the connection is active
+again. A run still queued or running is followed by the page's script to its end.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from gatekey.asgi import ServiceDep
-from gatekey.errors import GatekeyError
+from gatekey.errors import GatekeyError, NotFound
+from gatekey.models import Run
+from gatekey.service import Actor, Service
 from gatekey.web.deps import PageSession, PostSession
 from gatekey.web.errors import fragment_error
 from gatekey.web.render import page
+from gatekey.web.views import card, step_status
 
 router = APIRouter(include_in_schema=False)
 STATUSES = ("queued", "running", "succeeded", "failed")
@@ -58,7 +68,26 @@ def run_page(run_id: str, session: PageSession, service: ServiceDep) -> Response
     shown = [s.connection_id for s in run.steps if s.connection_id]
     failed = [run.failed_connection_id] if run.failed_connection_id else []
     names = service.connections.names(session.actor, [*shown, *failed])
-    return page("run.html", session=session, nav="runs", run=run, flow_name=flow_name, names=names)
+    return page(
+        "run.html",
+        session=session,
+        nav="runs",
+        run=run,
+        flow_name=flow_name,
+        names=names,
+        culprit=_culprit(service, session.actor, run),
+        steps=[(s, step_status(run, s)) for s in run.steps],
+    )
+
+
+def _culprit(service: Service, actor: Actor, run: Run) -> dict[str, Any] | None:
+    """The card of the connection a failed run failed on, while it still exists."""
+    if run.status != "failed" or not run.failed_connection_id:
+        return None
+    try:
+        return card(service, service.connections.get(actor, run.failed_connection_id))
+    except NotFound:
+        return None
 
 
 @router.post("/runs/{run_id}/retry")

@@ -27,8 +27,9 @@ def home() -> Response:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_page(next: str = "/connections") -> HTMLResponse:
-    return page("signin.html", next=_safe_next(next), error=None)
+def signin_page(next: str = "/connections", signed_out: str = "") -> HTMLResponse:
+    notice = "You are signed out." if signed_out else None
+    return page("signin.html", next=_safe_next(next), error=None, notice=notice)
 
 
 @router.post("/signin", response_class=HTMLResponse)
@@ -69,6 +70,6 @@ def signin_link(
 @router.post("/signout")
 def signout(request: Request, session: PostSession, service: ServiceDep) -> Response:
     service.system.sign_out(request.cookies.get(COOKIE, ""))
-    response = RedirectResponse("/signin", status_code=303)
+    response = RedirectResponse("/signin?signed_out=1", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

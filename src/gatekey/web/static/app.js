@@ -38,9 +38,19 @@
     if (existing) { existing.replaceWith(card); } else { cards.prepend(card); }
     var empty = document.getElementById("empty");
     if (empty) { empty.hidden = true; }
-    var attention = document.querySelector('.attention li[data-id="' + id + '"]');
-    if (attention && card.dataset.status === "active") { attention.remove(); }
+    refreshAttention();
     return card;
+  }
+
+  // The "needs attention" banner, as the server sees it now: after a reconnect, a test or a
+  // delete it gains or loses connections (and goes away) without a reload.
+  function refreshAttention() {
+    var holder = document.getElementById("attention");
+    if (!holder) { return; }
+    fetch("/connections/attention", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) { holder.innerHTML = html; } })
+      .catch(function () { /* the next change tries again */ });
   }
 
   function fillUsage(holder, flows) {
@@ -64,15 +74,58 @@
     holder.appendChild(list);
   }
 
+  // A field's name as its form shows it ("API key"), else its own name without the part of
+  // the path that says which group it is in ("fields.api_key" -> "api_key").
+  function fieldLabel(form, field) {
+    var input = form.querySelector('[name="' + field.replace(/^fields\./, "field.") + '"]');
+    var label = input && input.id && form.querySelector('label[for="' + input.id + '"]');
+    if (label) { return label.firstChild.textContent.trim(); }
+    return field.replace(/^(fields|config)\./, "");
+  }
+
+  // Each field's error once, under its field ("API key is required"); the box above the
+  // buttons says only what no field of the form can show.
   function showErrors(form, result) {
     var box = form.querySelector(".form-error");
     form.querySelectorAll(".field-error").forEach(function (el) { el.hidden = true; });
-    (result.fields || []).forEach(function (f) {
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    var elsewhere = [];
+    var fields = result.fields || [];
+    fields.forEach(function (f) {
+      var said = fieldLabel(form, f.field) + " " + f.message;
       var el = form.querySelector('.field-error[data-field="' + f.field + '"]');
-      if (el) { el.textContent = f.message; el.hidden = false; }
+      if (!el) { elsewhere.push(said); return; }
+      el.textContent = said;
+      el.hidden = false;
+      var input = el.id && form.querySelector('[aria-describedby~="' + el.id + '"]');
+      if (input) { input.setAttribute("aria-invalid", "true"); }
     });
-    if (box) { box.textContent = result.message || "Something went wrong."; box.hidden = false; }
+    if (!box) { return; }
+    var text = fields.length ? elsewhere.join("; ") : (result.message || "Something went wrong.");
+    box.textContent = text;
+    box.hidden = !text;
+    var skip = form.querySelector("[data-skip-test]");
+    if (skip && result.next === "skip_test") {
+      var offer = document.createElement("button");
+      offer.type = "button";
+      offer.className = "secondary";
+      offer.textContent = "Save without checking";
+      offer.addEventListener("click", function () {
+        skip.checked = true;
+        skip.dispatchEvent(new Event("change", { bubbles: true }));
+        form.requestSubmit();
+      });
+      box.appendChild(offer);
+    }
   }
+
+  // "Save without checking": the button says what it will do.
+  document.addEventListener("change", function (event) {
+    var skip = event.target.closest("[data-skip-test]");
+    if (!skip) { return; }
+    var save = skip.form.querySelector("[data-save]");
+    if (save) { save.textContent = skip.checked ? "Save without checking" : "Save and test"; }
+  });
 
   // Forms that submit with fetch and answer JSON: inline errors, no half-done pages.
   document.addEventListener("submit", function (event) {
@@ -94,6 +147,7 @@
         var gone = document.getElementById("card-" + result.removed);
         if (gone && gone.closest(".detail-grid")) { location.href = "/connections"; return; }
         if (gone) { gone.remove(); }
+        refreshAttention();
         toast(result.message);
         return;
       }
@@ -105,6 +159,8 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-post]");
     if (!button) { return; }
+    var menu = button.closest("details");
+    if (menu) { menu.open = false; }  // so that the result below the menu can be seen
     button.disabled = true;
     post(button.dataset.post).then(function (result) {
       button.disabled = false;
@@ -246,7 +302,8 @@
               placeCard(outcome.connection_id, html);
               var dialog = button.closest("dialog");
               if (dialog) { dialog.close(); }
-              toast("Connected");
+              toast(button.dataset.connectionId ? "Reconnected" : "Connected");
+              document.dispatchEvent(new CustomEvent("gatekey:connected", { detail: outcome.connection_id }));
             });
         } else if (outcome.status === "closed") {
           explain("The sign-in window was closed before you finished. Click " +
@@ -257,6 +314,28 @@
       });
     });
   });
+
+  // The run page: a run still queued or running is shown as it goes, and a run waiting for
+  // its connection is shown again once that connection is reconnected (Re-run turns on).
+  var runView = document.getElementById("run-view");
+  function refreshRun() {
+    return fetch("/runs/" + encodeURIComponent(runView.dataset.run), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("run-view");
+        if (!fresh) { return; }
+        runView.innerHTML = fresh.innerHTML;
+        if (!fresh.hasAttribute("data-follow")) { runView.removeAttribute("data-follow"); }
+      });
+  }
+  if (runView) {
+    var following = setInterval(function () {
+      if (!runView.hasAttribute("data-follow")) { clearInterval(following); return; }
+      refreshRun().catch(function () { /* try again on the next tick */ });
+    }, 1000);
+    document.addEventListener("gatekey:connected", function () { refreshRun(); });
+  }
 
   function follow(sessionId, popup, done) {
     var finished = false;
