@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from gatekey.cli.serve import MIGRATION_LOGGER
+
 
 @pytest.fixture
 def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -23,6 +25,9 @@ def _root_logger_restored() -> Iterator[None]:
     back as it was after each test."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    migrations = logging.getLogger(MIGRATION_LOGGER)
+    migrations_level = migrations.level
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    migrations.setLevel(migrations_level)

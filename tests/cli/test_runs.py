@@ -43,6 +43,10 @@ def test_runs_from_the_command_line(env: Path, tmp_path: Path) -> None:
     assert "flow0002" not in out
     code, out, _ = run("runs", "retry", run_id)
     assert code == 0 and f"retry of {run_id}" in out
+    code, out, _ = run("runs", "list")
+    listed = [line.split() for line in out.splitlines() if line.startswith(" run_")]
+    assert [row[1:3] for row in listed] == [["Echo", "queued"], ["Echo", "failed"]], out
+    assert [row[-1] for row in listed] == ["UTC", "UTC"], "a readable time, not isoformat"
     code, out, _ = run("flows", "webhook", flow_id)
     assert f"/hooks/{flow_id}/" in out
 

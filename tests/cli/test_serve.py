@@ -95,7 +95,9 @@ def _site_with_canary(tmp_path: Path) -> Path:
     return site
 
 
-def _worker(tmp_path: Path, database_url: str, log_format: str) -> tuple[int, list[str]]:
+def _worker(
+    tmp_path: Path, database_url: str, log_format: str, level: str = "INFO"
+) -> tuple[int, list[str]]:
     """Run ``python -m gatekey worker`` until its canary lines are out, stop it with SIGTERM;
     return its exit status and everything it wrote to stderr."""
     environ = {
@@ -103,6 +105,7 @@ def _worker(tmp_path: Path, database_url: str, log_format: str) -> tuple[int, li
         "GATEKEY_HOME": str(tmp_path / "home"),
         "GATEKEY_DATABASE_URL": database_url,
         "GATEKEY_LOG_FORMAT": log_format,
+        "GATEKEY_LOG_LEVEL": level,
         "PYTHONPATH": os.pathsep.join(
             [str(_site_with_canary(tmp_path)), os.environ.get("PYTHONPATH", "")]
         ),
@@ -146,7 +149,7 @@ OWN_LINES = ("Created master key file ", "Created project 'default'", "  gk_", "
 def test_worker_logs_json_lines_redacted_and_stops_on_sigterm(
     tmp_path: Path, database_url: str
 ) -> None:
-    status, lines = _worker(tmp_path, database_url, "json")
+    status, lines = _worker(tmp_path, database_url, "json", "DEBUG")
     assert status == 0, "SIGTERM stops the loops and closes the runtime: a clean exit"
     assert not [line for line in lines if CANARY in line]
     records = []
@@ -164,7 +167,7 @@ def test_worker_logs_json_lines_redacted_and_stops_on_sigterm(
     ]
     assert "RuntimeError: Authorization: [redacted] [redacted]" in canary[1]["exception"]
     assert "RuntimeError" in canary[1]["exception"]
-    assert any(r["logger"].startswith("alembic") for r in records), "its own records too"
+    assert any(r["logger"] == "alembic.runtime.migration" for r in records), "its own, at DEBUG"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -179,3 +182,6 @@ def test_worker_logs_text_lines_redacted(tmp_path: Path, database_url: str) -> N
         f"gatekey.workers.canary: {DONE}",
     ]
     assert "RuntimeError: Authorization: [redacted] [redacted]" in lines, "traceback redacted"
+    assert not [line for line in lines if "alembic" in line], "no migration lines at INFO"
+    key = lines.index("Created project 'default' and its admin API key (shown once):")
+    assert lines[key + 1].startswith("  gk_") and lines[key + 2].startswith("executing runs ")

@@ -6,10 +6,13 @@ from typing import Annotated
 
 import typer
 
-from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, table
+from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, table, when
 from gatekey.domain.connection import Role
 
-commands = group("API keys of a project.")
+commands = group(
+    "API keys of a project.",
+    'gatekey api-keys create --role runtime --name "n8n worker"',
+)
 
 
 @commands.command("create")
@@ -45,7 +48,10 @@ def api_keys_list(project: ProjectOpt = "default", as_json: JsonOpt = False) -> 
             lambda: table(
                 "API keys",
                 ["ID", "Name", "Role", "Ends with", "Created", "Revoked"],
-                [(k.id, k.name, k.role.value, k.hint, k.created_at, k.revoked_at) for k in found],
+                [
+                    (k.id, k.name, k.role.value, k.hint, when(k.created_at), when(k.revoked_at))
+                    for k in found
+                ],
             ),
         )
 

@@ -14,24 +14,49 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
-from gatekey import errors
+from gatekey import __version__, errors
+from gatekey.cli.help import Group
 from gatekey.models import Project
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 
 app = typer.Typer(
-    help="Gatekey: encrypted connections for workflow automation.",
+    cls=Group,
+    rich_markup_mode="markdown",
+    epilog="Start with: gatekey serve --demo  (the README walks through the rest)",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"gatekey {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Gatekey: encrypted connections for workflow automation."""
+
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -49,13 +74,28 @@ _EXIT = [
     (errors.CryptoError, 8),
 ]
 
-ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="project name or id")]
+ProjectOpt = Annotated[
+    str, typer.Option("--project", "-p", help="project name or id", metavar="PROJECT")
+]
+ConfigOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--config", "-c", help="a non-secret setting, e.g. subdomain=acme", metavar="NAME=VALUE"
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 
-def group(summary: str) -> typer.Typer:
-    """A command group that shows its help when called without a command."""
-    return typer.Typer(help=summary, no_args_is_help=True)
+def group(summary: str, example: str) -> typer.Typer:
+    """A command group that shows its help, ending with an example, when called without a
+    command."""
+    return typer.Typer(
+        cls=Group,
+        help=summary,
+        epilog=f"Example: {example}",
+        no_args_is_help=True,
+        rich_markup_mode="markdown",
+    )
 
 
 def exit_code(exc: errors.GatekeyError) -> int:
@@ -173,14 +213,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
+ID_MIN = 12
+"""The fewest characters an id column shrinks to (``conn_01M8VD…``) when a table is too wide."""
+
+
 def table(title: str, columns: Sequence[str], data: Sequence[Sequence[Any]]) -> None:
-    """Print rows as a table; the first column never wraps (it holds ids)."""
-    shown = Table(title=title, title_justify="left", show_lines=False)
+    """Print rows as a table that fits the terminal: columns named ``ID`` or ``... ID`` hold ids,
+    shortened with an ellipsis first when the rows are too wide (``--json`` and ``show`` give
+    them whole); other cells wrap between words, never inside one."""
+    shown = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    ids = [n for n, column in enumerate(columns) if column == "ID" or column.endswith(" ID")]
     for number, column in enumerate(columns):
-        shown.add_column(column, no_wrap=number == 0, overflow="fold")
+        shown.add_column(column, no_wrap=number in ids, overflow="ellipsis")
     for row in data:
         shown.add_row(*("" if v is None else str(v) for v in row))
+    unbounded = out.options.update_width(10_000)
+    excess = Measurement.get(out, unbounded, shown).maximum - out.width
+    for number in ids:
+        if excess <= 0:
+            break
+        held = shown.columns[number]
+        natural = max(len(str(held.header)), *(len(str(cell)) for cell in held.cells))
+        narrower = max(ID_MIN, natural - excess)
+        held.max_width = narrower
+        excess -= natural - narrower
     out.print(shown)
+
+
+def when(moment: datetime | None) -> str:
+    """A time as people read it: ``2026-12-02 13:05:16 UTC`` (empty for none)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def pairs(values: list[str] | None, what: str) -> dict[str, Any]:

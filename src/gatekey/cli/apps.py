@@ -12,7 +12,10 @@ from gatekey import errors
 from gatekey.cli.app import JsonOpt, ProjectOpt, emit, fail, group, operating, out, table
 from gatekey.cli.fields import describe
 
-commands = group("The app catalog.")
+commands = group(
+    "The app catalog.",
+    "gatekey apps show zendesk  (which --field and --config to pass)",
+)
 
 
 @commands.command("list")
@@ -29,8 +32,8 @@ def apps_list(
             as_json,
             lambda: table(
                 "Apps",
-                ["Key", "Name", "Auth", "Source", "Docs"],
-                [(a.key, a.name, ", ".join(a.auth_kinds), a.source, a.docs_url) for a in found],
+                ["Key", "Name", "Auth", "Source"],
+                [(a.key, a.name, ", ".join(a.auth_kinds), a.source) for a in found],
             ),
         )
 

@@ -17,16 +17,20 @@ from gatekey.cli.app import (
     operating,
     out,
     table,
+    when,
 )
 from gatekey.service import Actor
 
-commands = group("The audit trail: who did what, hash-chained.")
+commands = group(
+    "The audit trail: who did what, hash-chained.",
+    "gatekey audit list --object CONNECTION_ID",
+)
 
 
 @commands.command("list")
 def audit_list(
     object_id: Annotated[
-        str | None, typer.Option("--object", help="a connection, app, flow or key id")
+        str | None, typer.Option("--object", help="a connection, app, flow or key id", metavar="ID")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
     project: ProjectOpt = "default",
@@ -41,10 +45,7 @@ def audit_list(
             lambda: table(
                 "Audit",
                 ["Time", "Actor", "Action", "Object", "Outcome"],
-                [
-                    (e.at.isoformat(timespec="seconds"), e.actor, e.action, e.object_id, e.outcome)
-                    for e in found
-                ],
+                [(when(e.at), e.actor, e.action, e.object_id, e.outcome) for e in found],
             ),
         )
 

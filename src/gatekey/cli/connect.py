@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gatekey.cli.app import JsonOpt, ProjectOpt, emit, err, operating, out, pairs
+from gatekey.cli.app import ConfigOpt, JsonOpt, ProjectOpt, emit, err, operating, out, pairs
 from gatekey.cli.oauth_clients import ScopeOpt
 from gatekey.models import AuthorizationSession
 
@@ -40,10 +40,10 @@ WaitOpt = Annotated[bool, typer.Option(help="wait until the browser comes back")
 
 @commands.command("connect")
 def connections_connect(
-    app_key: Annotated[str, typer.Option("--app", help="an OAuth2 app")],
+    app_key: Annotated[str, typer.Option("--app", help="an OAuth2 app", metavar="KEY")],
     name: Annotated[str | None, typer.Option(help="a descriptive name")] = None,
     scope: ScopeOpt = None,
-    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="name=value")] = None,
+    config: ConfigOpt = None,
     wait: WaitOpt = True,
     project: ProjectOpt = "default",
 ) -> None:

@@ -16,6 +16,7 @@ import typer
 
 from gatekey import errors
 from gatekey.cli.app import (
+    ConfigOpt,
     JsonOpt,
     Operator,
     ProjectOpt,
@@ -25,13 +26,17 @@ from gatekey.cli.app import (
     out,
     pairs,
     table,
+    when,
 )
 from gatekey.cli.fields import ask_missing
 from gatekey.domain.connection import clean_name, name_key
 from gatekey.models import Connection
 from gatekey.service.credentials import method_of
 
-commands = group("Connections of a project.")
+commands = group(
+    "Connections of a project.",
+    "gatekey connections create --app sendgrid --name 'SendGrid - Production'",
+)
 
 
 def _status(c: Connection) -> str:
@@ -50,8 +55,8 @@ def _show(c: Connection) -> None:
         ("Account", c.account_label or "-"),
         *[(f"field {k}", str(v)) for k, v in c.fields.items()],
         *[(f"config {k}", str(v)) for k, v in c.config.items()],
-        ("Last used", c.last_used_at or "never"),
-        ("Created", c.created_at),
+        ("Last used", when(c.last_used_at) or "never"),
+        ("Created", when(c.created_at)),
     ]
     if c.status_message:
         rows.insert(4, ("Reason", c.status_message))
@@ -62,7 +67,7 @@ def _show(c: Connection) -> None:
 def connections_list(
     project: ProjectOpt = "default",
     status: Annotated[str | None, typer.Option(help="active or inactive")] = None,
-    app_key: Annotated[str | None, typer.Option("--app", help="app key")] = None,
+    app_key: Annotated[str | None, typer.Option("--app", help="app key", metavar="KEY")] = None,
     search: Annotated[str | None, typer.Option("--search", "-s")] = None,
     limit: int = 200,
     as_json: JsonOpt = False,
@@ -125,15 +130,20 @@ def connections_show(
 
 @commands.command("create")
 def connections_create(
-    app_key: Annotated[str, typer.Option("--app", help="app key, see 'gatekey apps list'")],
+    app_key: Annotated[
+        str, typer.Option("--app", help="app key, see 'gatekey apps list'", metavar="KEY")
+    ],
     name: Annotated[str, typer.Option(help='a descriptive name, e.g. "SendGrid - Production"')],
     field: Annotated[
         list[str] | None,
         typer.Option(
-            "--field", "-f", help="name=value; secret fields left out are asked for, hidden"
+            "--field",
+            "-f",
+            help="a credential field; secret ones left out are asked for, hidden",
+            metavar="NAME=VALUE",
         ),
     ] = None,
-    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="name=value")] = None,
+    config: ConfigOpt = None,
     fields_file: Annotated[Path | None, typer.Option(help="JSON object of fields")] = None,
     auth_kind: Annotated[str | None, typer.Option(help="when the app offers several")] = None,
     default: Annotated[bool, typer.Option("--default", help="make it the app's default")] = False,
@@ -273,7 +283,9 @@ def connections_usage(
 @commands.command("replace")
 def connections_replace(
     connection_id: str,
-    replacement: Annotated[str, typer.Option("--with", help="the connection to use instead")],
+    replacement: Annotated[
+        str, typer.Option("--with", help="the connection to use instead", metavar="CONNECTION_ID")
+    ],
     project: ProjectOpt = "default",
 ) -> None:
     """Point every flow step that uses a connection at another one of the same app."""

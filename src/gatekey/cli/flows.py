@@ -11,7 +11,10 @@ import yaml
 from gatekey import errors
 from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, table
 
-commands = group("Flows whose steps use connections.")
+commands = group(
+    "Flows whose steps use connections.",
+    'gatekey flows create --name "Who am I" --file examples/whoami.yaml',
+)
 
 
 def _definition(path: Path) -> dict[str, object]:

@@ -10,7 +10,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from gatekey.cli.app import JsonOpt, emit, err, group, opened, out, table
 from gatekey.models import RotationProgress
 
-commands = group("Master keys: list, rotate, retire.")
+commands = group(
+    "Master keys: list, rotate, retire.",
+    "gatekey keys rotate  (then back up the key file)",
+)
 
 
 @commands.command("list")

@@ -9,17 +9,23 @@ import typer
 from gatekey import errors
 from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, table
 
-commands = group("OAuth clients (client id and secret) per app.")
+commands = group(
+    "OAuth clients (client id and secret) per app.",
+    "gatekey oauth-clients add --app github --client-id Iv1.abc  (asks for the secret)",
+)
 
 
 ScopeOpt = Annotated[
-    list[str] | None, typer.Option("--scope", help="a scope to ask for (repeat for several)")
+    list[str] | None,
+    typer.Option("--scope", help="a scope to ask for (repeat for several)", metavar="SCOPE"),
 ]
 
 
 @commands.command("add")
 def clients_add(
-    app_key: Annotated[str, typer.Option("--app", help="app key, see 'gatekey apps list'")],
+    app_key: Annotated[
+        str, typer.Option("--app", help="app key, see 'gatekey apps list'", metavar="KEY")
+    ],
     client_id: Annotated[str, typer.Option(help="the client id the provider gave you")],
     scope: ScopeOpt = None,
     project: ProjectOpt = "default",

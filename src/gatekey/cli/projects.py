@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from gatekey.cli.app import JsonOpt, emit, group, opened, out, table
+from gatekey.cli.app import JsonOpt, emit, group, opened, out, table, when
 
-commands = group("Projects: the scope of keys and connections.")
+commands = group(
+    "Projects: the scope of keys and connections.",
+    "gatekey projects create staging",
+)
 
 
 @commands.command("create")
@@ -24,6 +27,8 @@ def projects_list(as_json: JsonOpt = False) -> None:
             found,
             as_json,
             lambda: table(
-                "Projects", ["ID", "Name", "Created"], [(p.id, p.name, p.created_at) for p in found]
+                "Projects",
+                ["ID", "Name", "Created"],
+                [(p.id, p.name, when(p.created_at)) for p in found],
             ),
         )

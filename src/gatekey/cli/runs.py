@@ -8,15 +8,18 @@ from typing import Annotated
 import typer
 
 from gatekey import errors
-from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, table
+from gatekey.cli.app import JsonOpt, ProjectOpt, emit, group, operating, out, table, when
 
-commands = group("Runs of flows.")
+commands = group(
+    "Runs of flows.",
+    'gatekey runs trigger FLOW_ID --input \'{"name": "Ada"}\'',
+)
 
 
 @commands.command("trigger")
 def runs_trigger(
     flow_id: str,
-    run_input: Annotated[str, typer.Option("--input", help="a JSON object")] = "{}",
+    run_input: Annotated[str, typer.Option("--input", help="a JSON object", metavar="JSON")] = "{}",
     project: ProjectOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
@@ -32,9 +35,14 @@ def runs_trigger(
 
 @commands.command("list")
 def runs_list(
-    flow: Annotated[str | None, typer.Option()] = None,
-    status: Annotated[str | None, typer.Option()] = None,
-    connection: Annotated[str | None, typer.Option()] = None,
+    flow: Annotated[str | None, typer.Option(help="one flow's runs", metavar="FLOW_ID")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="queued, running, succeeded or failed", metavar="STATUS")
+    ] = None,
+    connection: Annotated[
+        str | None,
+        typer.Option(help="runs that used this connection", metavar="CONNECTION_ID"),
+    ] = None,
     project: ProjectOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
@@ -43,14 +51,20 @@ def runs_list(
         found = op.service.runs.list(
             op.actor, flow_id=flow, status=status, connection_id=connection
         )
-        emit(
-            found,
-            as_json,
-            lambda: table(
-                "Runs",
-                ["ID", "Flow", "Status", "Error", "Created"],
-                [(r.id, r.flow_id, r.status, r.error_code or "", r.created_at) for r in found],
-            ),
+        if as_json:
+            emit(found, True, lambda: None)
+            return
+        if not found:
+            out.print("No runs yet. Queue one with: gatekey runs trigger FLOW_ID", markup=False)
+            return
+        names = {f.id: f.name for f in op.service.flows.list(op.actor)}
+        table(
+            "Runs",
+            ["ID", "Flow", "Status", "Error", "Created"],
+            [
+                (r.id, names.get(r.flow_id, r.flow_id), r.status, r.error_code, when(r.created_at))
+                for r in found
+            ],
         )
 
 

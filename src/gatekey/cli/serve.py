@@ -9,6 +9,7 @@ foreground until Ctrl-C or SIGTERM, when each loop finishes the piece of work it
 from __future__ import annotations
 
 import errno
+import logging
 import signal
 import socket
 import threading
@@ -28,9 +29,19 @@ from gatekey.settings import Settings
 commands = typer.Typer()
 
 
+MIGRATION_LOGGER = "alembic.runtime.migration"
+
+
 def _logging(settings: Settings) -> Settings:
-    """Send every log record through the redacting handler, text or JSON, as configured."""
+    """Send every log record through the redacting handler, text or JSON, as configured.
+
+    Alembic's line per migration (and per start) shows at DEBUG only: at the default level
+    what a first start prints for a person (the key file, the once-only admin key, where it
+    serves) is not buried under them.
+    """
     logs.configure(settings.log_level, settings.log_format)
+    debugging = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+    logging.getLogger(MIGRATION_LOGGER).setLevel(logging.NOTSET if debugging else logging.WARNING)
     return settings
 
 
@@ -42,21 +53,17 @@ _DEFAULTS = Settings.model_fields
 )
 def serve(
     host: Annotated[
-        str | None,
+        str,
         typer.Option(
-            help="address to listen on (GATEKEY_HOST)",
-            show_default=str(_DEFAULTS["host"].default),
-            metavar="ADDRESS",
+            help="address to listen on", envvar="GATEKEY_HOST", show_envvar=True, metavar="ADDRESS"
         ),
-    ] = None,
+    ] = _DEFAULTS["host"].default,
     port: Annotated[
-        int | None,
+        int,
         typer.Option(
-            help="port to listen on (GATEKEY_PORT)",
-            show_default=str(_DEFAULTS["port"].default),
-            metavar="PORT",
+            help="port to listen on", envvar="GATEKEY_PORT", show_envvar=True, metavar="PORT"
         ),
-    ] = None,
+    ] = _DEFAULTS["port"].default,
     demo: Annotated[
         bool,
         typer.Option("--demo", help="also serve the Sandbox OAuth app under /sandbox (try OAuth2)"),
@@ -74,11 +81,7 @@ def serve(
     from gatekey.server import create_app
 
     overrides: dict[str, Any] = {"demo": True} if demo else {}
-    if host:
-        overrides["host"] = host
-    if port:
-        overrides["port"] = port
-    settings = _logging(Settings(**overrides))
+    settings = _logging(Settings(host=host, port=port, **overrides))
     listener = _listening(settings.host, settings.port)
     try:
         runtime = open_runtime(settings, follow_serve=False)

@@ -8,14 +8,23 @@ import typer
 
 from gatekey.cli.app import JsonOpt, ProjectOpt, emit, err, group, operating, out, table
 
-commands = group("Status webhooks of a project.")
+commands = group(
+    "Status webhooks of a project.",
+    "gatekey webhooks add https://hooks.example.com/gatekey -e connection.inactive",
+)
 
 
 @commands.command("add")
 def webhooks_add(
     url: str,
     event: Annotated[
-        list[str] | None, typer.Option("--event", "-e", help="an event type; all if left out")
+        list[str] | None,
+        typer.Option(
+            "--event",
+            "-e",
+            help="an event type (repeat for several); all if left out",
+            metavar="EVENT",
+        ),
     ] = None,
     description: Annotated[str, typer.Option()] = "",
     project: ProjectOpt = "default",
