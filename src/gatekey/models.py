@@ -286,6 +286,10 @@ class AuthorizationSession(_Model):
     authorize_url: str | None = None
     connection_id: str | None = None
     reconnect: bool = False
+    allow_account_switch: bool = Field(
+        default=False,
+        description="a reconnect that may come back as another account (audited when it does)",
+    )
     error_code: str | None = None
     error_message: str | None = None
     expires_at: datetime
