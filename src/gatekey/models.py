@@ -330,7 +330,9 @@ class ConnectionUsage(_Model):
 class RunStep(_Model):
     step_id: str
     connection_id: str | None = None
-    status: Literal["pending", "running", "succeeded", "failed"]
+    status: Literal["pending", "running", "succeeded", "failed", "skipped"] = Field(
+        description="skipped: the run ended failed before reaching it"
+    )
     output: Any = None
     error_code: str | None = None
     error_message: str | None = None
