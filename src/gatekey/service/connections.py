@@ -22,21 +22,14 @@ from gatekey.errors import (
     Hint,
     InvalidInput,
 )
-from gatekey.models import (
-    AuditEvent,
-    Connection,
-    ConnectionPage,
-    Deleted,
-    Diagnosis,
-    TestResult,
-)
+from gatekey.models import AuditEvent, Connection, ConnectionPage, Deleted, Diagnosis, TestResult
 from gatekey.oauth.refresh import Refresher
 from gatekey.oauth.revocation import Revocation, RevocationRequest, Revoker
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.context import Context
 from gatekey.service.credential_checks import CredentialCheck, has_test_request
 from gatekey.service.credentials import Resolver, check_id, method_of, missing
-from gatekey.service.views import audit_event_of, connection_of
+from gatekey.service.views import audit_event_of, connection_of, diagnosis_of
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import flows as flow_rows
@@ -325,19 +318,7 @@ class Connections:
     ) -> Diagnosis:
         """Say whether the connection can serve a caller needing ``required_scopes``."""
         authorize(actor, "diagnose_connection")
-        connection = self.get(actor, connection_id)
-        missing = [s for s in required_scopes if s not in set(connection.scopes)]
-        return Diagnosis(
-            connection_id=connection.id,
-            ok=connection.status == Status.ACTIVE and not missing,
-            status=connection.status,
-            status_reason=connection.status_reason,
-            status_message=connection.status_message,
-            granted_scopes=connection.scopes,
-            missing_scopes=missing,
-            expires_at=connection.expires_at,
-            last_error=connection.last_error,
-        )
+        return diagnosis_of(self.get(actor, connection_id), required_scopes)
 
     def test(self, actor: Actor, connection_id: str) -> TestResult:
         """Run the app's test request; a refusal marks the connection inactive, success heals it.

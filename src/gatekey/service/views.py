@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from gatekey.domain.connection import Status
 from gatekey.errors import SessionExpired
-from gatekey.models import AuditEvent, AuthorizationSession, Connection
+from gatekey.models import AuditEvent, AuthorizationSession, Connection, Diagnosis
 from gatekey.store.rows import AuditEventRow, ConnectionRow, OAuthSessionRow
 
 
@@ -76,4 +78,20 @@ def audit_event_of(row: AuditEventRow) -> AuditEvent:
         object_id=row.object_id,
         outcome=row.outcome,
         detail=row.detail,
+    )
+
+
+def diagnosis_of(connection: Connection, required_scopes: Sequence[str]) -> Diagnosis:
+    """Whether ``connection`` can serve a caller needing ``required_scopes``, and why not."""
+    missing = [s for s in required_scopes if s not in set(connection.scopes)]
+    return Diagnosis(
+        connection_id=connection.id,
+        ok=connection.status == Status.ACTIVE and not missing,
+        status=connection.status,
+        status_reason=connection.status_reason,
+        status_message=connection.status_message,
+        granted_scopes=connection.scopes,
+        missing_scopes=missing,
+        expires_at=connection.expires_at,
+        last_error=connection.last_error,
     )
