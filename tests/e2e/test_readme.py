@@ -26,9 +26,10 @@ from typing import IO, Any
 
 import pytest
 
+from gatekey.api.problems import statuses
+
 from tests.fakes.servers import free_port
 
-pytestmark = pytest.mark.slow  # a virtual environment, an install and a server process
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("## Set up", "## A first connection")
@@ -205,6 +206,7 @@ def newcomer(tmp_path: Path) -> Iterator[Newcomer]:
     person.stop()
 
 
+@pytest.mark.slow  # a virtual environment, an install and a server process
 def test_the_readme_set_up_and_first_connection_work_as_written(newcomer: Newcomer) -> None:
     commands = readme_commands()
     assert any("gatekey serve" in c.text for c in commands)
@@ -239,3 +241,14 @@ def test_the_readme_set_up_and_first_connection_work_as_written(newcomer: Newcom
             assert _holds(printed, key, value), (command.text, key, value, printed)
     assert ran >= 6, f"only {ran} README commands ran"
     assert sys.version_info >= (3, 11)
+
+
+def test_the_readme_error_table_is_the_apis() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    table = readme[readme.index("| status | codes |") :].split("\n\n", 1)[0]
+    listed = {}
+    for row in table.splitlines()[2:]:
+        status, codes = row.strip("|").split("|", 1)
+        for code in re.findall(r"`([a-z_]+)`", re.sub(r"\(.*?\)", "", codes)):
+            listed[code] = int(status)
+    assert listed == statuses()
