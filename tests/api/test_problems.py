@@ -59,6 +59,7 @@ def test_a_rendering_names_the_hint_s_params(monkeypatch: pytest.MonkeyPatch) ->
 
 
 STATUSES = {
+    "account_mismatch": 400,
     "app_exists": 409,
     "app_in_use": 409,
     "auth_failed": 500,
