@@ -1,4 +1,4 @@
-"""The API over HTTP: a test client on the runtime, API keys of each kind, and a browser."""
+"""The API over HTTP: a test client on the runtime, and API keys of each kind."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
 from gatekey.service import Actor, Service
-from tests.fakes.browser import browser as browser  # the fixture, for the docs pages
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, Route
 from gatekey.api import docs
 from gatekey.runtime import Runtime
 from gatekey.server import create_app
+from tests.fakes.browser import chromium
 from tests.fakes.servers import serve
 
 PAGES = (docs.DOCS, docs.REDOC)
@@ -81,6 +82,13 @@ class Offline:
     def open(self, path: str) -> Page:
         self.page.goto(f"{self.url}{path}")
         return self.page
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """This module's own: closed before the next module's tests, which need ``asyncio.run``."""
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -50,13 +50,16 @@ def test_a_next_step_with_no_rendering_yet_still_names_itself(
     assert problems.detail_of(refused) == "taken"
 
 
-def test_a_rendering_names_the_hint_s_params() -> None:
+def test_a_rendering_names_the_hint_s_params(monkeypatch: pytest.MonkeyPatch) -> None:
     step = next_step(errors.Hint("replace_app", {"key": "acme"}))
     assert step["request"] == "PUT /api/v1/apps/acme"
     assert next_step(errors.Hint("replace_app"))["request"] == "PUT /api/v1/apps/{key}"
+    monkeypatch.setitem(problems.NEXT_STEP, "replace_app", {"body": '{"key": "{key}"}'})
+    assert next_step(errors.Hint("replace_app", {"key": "acme"}))["body"] == '{"key": "acme"}'
 
 
 STATUSES = {
+    "account_mismatch": 400,
     "app_exists": 409,
     "app_in_use": 409,
     "auth_failed": 500,

@@ -102,7 +102,8 @@ NEXT_STEP: dict[str, dict[str, str]] = {
 }
 """Each hint's next step as the API says it, one line per action: the ``request`` that takes
 it, or (for what only the operator can do: a sign-in link, a master-key rotation) the
-``command``; members whose text names a hint's params (``{key}``) are filled in from them."""
+``command``; a ``{name}`` in the text is the hint's param of that name (other braces, as in
+JSON, stay as they are)."""
 
 
 def next_step(hint: errors.Hint) -> dict[str, Any]:
@@ -110,16 +111,10 @@ def next_step(hint: errors.Hint) -> dict[str, Any]:
     (an action with no line in ``NEXT_STEP`` yet still names itself)."""
     step: dict[str, Any] = {"action": hint.action, "params": dict(hint.params)}
     for member, text in NEXT_STEP.get(hint.action, {}).items():
-        step[member] = text.format_map(_Params(hint.params))
+        for name, value in hint.params.items():
+            text = text.replace("{" + name + "}", value)
+        step[member] = text
     return step
-
-
-class _Params(dict[str, str]):
-    """A hint's params for ``str.format_map``: one a rendering names but the hint lacks stays
-    a ``{placeholder}`` rather than failing the whole error response."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 def detail_of(exc: errors.GatekeyError) -> str:
