@@ -278,7 +278,18 @@ def test_save_without_checking_and_the_offer_when_the_provider_cannot_be_reached
     definition = stored_definition(service.apps.get(actor, "local-crm"))
     definition.update(key="far-crm", name="Far CRM", base_url=f"http://127.0.0.1:{free_port()}")
     service.apps.add(actor, definition)  # nothing listens there: it cannot be reached
+    later = service.connections.create(
+        actor, app="local-crm", name="CRM - Later", fields={"api_key": ACCEPTED}, validate=False
+    )
     page.reload()
+    card = page.locator(f"#card-{later.id}")
+    expect(card.locator(".badge")).to_contain_text("Active · not verified")
+    card.get_by_text("More").click()
+    card.get_by_role("button", name="Test").click()
+    badge = page.locator(f"#card-{later.id} .badge")
+    expect(badge).not_to_contain_text("not verified")  # without a reload
+    expect(badge).to_contain_text("Active")
+    assert service.connections.get(actor, later.id).verified_at is not None
 
     new_connection(page, "local-crm", "CRM - Unchecked")
     page.get_by_label("API key").fill("CANARYstale")  # one the provider would refuse
@@ -293,7 +304,8 @@ def test_save_without_checking_and_the_offer_when_the_provider_cannot_be_reached
     page.get_by_label("API key").fill(ACCEPTED)
     page.get_by_role("button", name="Save and test").click()
     error = page.locator("#new-connection .form-error")
-    expect(error).to_contain_text("could not reach")
+    expect(error).to_contain_text("could not reach 127.0.0.1: connection refused")
+    expect(error).to_contain_text("or save it without checking (with the Save without checking")
     assert service.connections.list(actor, text="Far").items == []
     error.get_by_role("button", name="Save without checking").click()
     expect(page.locator(".conn", has_text="Far - Main")).to_contain_text("not verified")
