@@ -49,7 +49,8 @@ contain a secret value::
      │    ├── SessionExpired       oauth_session_expired
      │    ├── IssuerMismatch       oauth_issuer_mismatch    (RFC 9207)
      │    ├── AccessDenied         oauth_access_denied      (the person or provider said no)
-     │    └── TokenExchangeFailed  oauth_token_exchange_failed
+     │    ├── TokenExchangeFailed  oauth_token_exchange_failed
+     │    └── AccountMismatch      account_mismatch         (a reconnect signed in as another)
      └── CryptoError               crypto_error
           ├── DecryptionFailed     decryption_failed        500
           └── MasterKeyMissing     master_key_missing       (start-up)
@@ -306,6 +307,13 @@ class TokenExchangeFailed(AuthorizationFailed):
     code = "oauth_token_exchange_failed"
 
 
+class AccountMismatch(AuthorizationFailed):
+    """A reconnect signed in as another account than the connection's (``expected``, ``got``)
+    and was not started allowing a switch; the connection keeps its grant."""
+
+    code = "account_mismatch"
+
+
 class RateLimited(GatekeyError):
     """Too many requests for a key, a project or a client; ``retry_after`` says how long to wait."""
 
@@ -348,6 +356,7 @@ class MasterKeyMissing(CryptoError):
 
 __all__ = [
     "AccessDenied",
+    "AccountMismatch",
     "AppExists",
     "AppInUse",
     "AuthFailed",

@@ -286,6 +286,10 @@ class AuthorizationSession(_Model):
     authorize_url: str | None = None
     connection_id: str | None = None
     reconnect: bool = False
+    allow_account_switch: bool = Field(
+        default=False,
+        description="a reconnect that may come back as another account (audited when it does)",
+    )
     error_code: str | None = None
     error_message: str | None = None
     expires_at: datetime
@@ -326,7 +330,9 @@ class ConnectionUsage(_Model):
 class RunStep(_Model):
     step_id: str
     connection_id: str | None = None
-    status: Literal["pending", "running", "succeeded", "failed"]
+    status: Literal["pending", "running", "succeeded", "failed", "skipped"] = Field(
+        description="skipped: the run ended failed before reaching it"
+    )
     output: Any = None
     error_code: str | None = None
     error_message: str | None = None

@@ -302,3 +302,23 @@ def test_another_projects_objects_answer_exactly_like_missing_ones(
     assert oauth_service.apps.get(theirs, "their-crm").name == "Their CRM"
     assert oauth_service.flows.get(theirs, flow.id).name == "Their flow"
     assert oauth_service.connections.get(theirs, connection_id).status == "active"
+
+
+def test_a_reconnect_over_http_may_allow_an_account_switch(
+    http: TestClient, admin: dict[str, str], sandbox: Sandbox
+) -> None:
+    _register(http, admin)
+    started = http.post(
+        "/api/v1/oauth/sessions", json={"app": "sandbox", "name": "Ada"}, headers=admin
+    ).json()
+    http.get("/oauth/callback", params=sandbox.consent(started["authorize_url"]))
+    cid = http.get(f"/api/v1/oauth/sessions/{started['id']}", headers=admin).json()["connection_id"]
+    outcomes = []
+    for allow in (False, True):
+        body = {"connection_id": cid, "allow_account_switch": allow}
+        again = http.post("/api/v1/oauth/sessions", json=body, headers=admin).json()
+        assert again["allow_account_switch"] is allow
+        http.get("/oauth/callback", params=sandbox.consent(again["authorize_url"], user="g@x.io"))
+        outcomes.append(http.get(f"/api/v1/oauth/sessions/{again['id']}", headers=admin).json())
+    assert [o["error_code"] for o in outcomes] == ["account_mismatch", None]
+    assert http.get(f"/api/v1/connections/{cid}", headers=admin).json()["account_label"] == "g@x.io"

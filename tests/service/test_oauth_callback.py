@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gatekey.catalog.schema import App
-from gatekey.errors import StateInvalid
+from gatekey.errors import InvalidInput, StateInvalid
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.server import create_app
 from gatekey.service import Actor, Service
@@ -64,17 +64,74 @@ def test_reconnect_keeps_the_id_name_and_client(
     before = oauth_service.connections.get(oauth_actor, connection_id)
 
     session = oauth_service.authorizations.start(oauth_actor, connection_id=connection_id)
+    assert not session.allow_account_switch
     outcome = oauth_service.system.complete_authorization(
-        sandbox.consent(session.authorize_url or "", user="grace@example.com")
+        sandbox.consent(session.authorize_url or "", user="ADA@example.com ")
     )
 
     assert outcome.status == "succeeded" and outcome.connection_id == connection_id
     after = oauth_service.connections.get(oauth_actor, connection_id)
     assert after.name == before.name
     assert after.oauth_client_id == before.oauth_client_id
-    assert after.account_label == "grace@example.com"
+    assert after.account_label == "ADA@example.com", "the same account, however it is spelled"
     assert after.version > before.version
     assert _count(oauth_service, oauth_actor) == 1
+
+
+def test_a_reconnect_as_another_account_is_refused_and_changes_nothing(
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    connection_id = connect(oauth_service, oauth_actor, sandbox)
+    before = oauth_service.connections.get(oauth_actor, connection_id)
+    token = oauth_service.credentials.resolve(oauth_actor, connection_id).fields["access_token"]
+
+    session = oauth_service.authorizations.start(oauth_actor, connection_id=connection_id)
+    outcome = oauth_service.system.complete_authorization(
+        sandbox.consent(session.authorize_url or "", user="grace@example.com")
+    )
+
+    assert outcome.status == "failed" and outcome.error_code == "account_mismatch"
+    assert outcome.error_message == (
+        "Sandbox signed in as grace@example.com, but 'Sandbox - Ada' is connected as "
+        "ada@example.com; nothing was changed: sign in as ada@example.com, or reconnect "
+        "allowing an account switch"
+    )
+    after = oauth_service.connections.get(oauth_actor, connection_id)
+    used = {"last_used_at"}  # the resolution above is recorded in the background
+    assert after.model_dump(exclude=used) == before.model_dump(exclude=used)
+    kept = oauth_service.credentials.resolve(oauth_actor, connection_id)
+    assert kept.fields["access_token"] == token, "the old grant is still the one handed out"
+    actions = [e.action for e in oauth_service.connections.audit_trail(oauth_actor, connection_id)]
+    assert "connection.reconnect" not in actions and "connection.account_switch" not in actions
+
+
+def test_a_reconnect_allowed_to_switch_accounts_switches_and_is_audited(
+    oauth_service: Service, oauth_actor: Actor, sandbox: Sandbox
+) -> None:
+    connection_id = connect(oauth_service, oauth_actor, sandbox)
+    with pytest.raises(InvalidInput, match="connection_id"):
+        oauth_service.authorizations.start(
+            oauth_actor, app="sandbox", name="New", allow_account_switch=True
+        )
+
+    session = oauth_service.authorizations.start(
+        oauth_actor, connection_id=connection_id, allow_account_switch=True
+    )
+    assert session.allow_account_switch
+    outcome = oauth_service.system.complete_authorization(
+        sandbox.consent(session.authorize_url or "", user="grace@example.com")
+    )
+
+    assert outcome.status == "succeeded", outcome.error_message
+    after = oauth_service.connections.get(oauth_actor, connection_id)
+    assert after.account_label == "grace@example.com" and after.status == "active"
+    trail = oauth_service.connections.audit_trail(oauth_actor, connection_id)
+    switch = next(e for e in trail if e.action == "connection.account_switch")
+    assert switch.detail == {
+        "session": session.id,
+        "previous": "ada@example.com",
+        "account": "grace@example.com",
+    }
 
 
 def test_denied_consent_fails_plainly_and_stores_nothing(

@@ -77,3 +77,36 @@ def test_the_oldest_run_of_a_project_goes_first_and_none_twice(
         while run_id := rows.claim_next(conn, "w", service.context.now()):
             taken.append(run_id)
     assert taken == oldest_first
+
+
+def test_a_run_its_worker_left_has_no_step_that_seems_still_to_come(
+    service: Service, actor: Actor
+) -> None:
+    from datetime import timedelta
+
+    run_id = ids.new_id("run")
+    began = service.context.now() - timedelta(hours=1)
+    steps = [
+        {"run_id": run_id, "step_id": sid, "position": n, "status": status}
+        for n, (sid, status) in enumerate([("a", "succeeded"), ("b", "running"), ("c", "pending")])
+    ]
+    with service.context.db.write() as conn:
+        rows.insert(
+            conn,
+            {
+                "id": run_id,
+                "project_id": actor.project_id,
+                "flow_id": "flow_x",
+                "flow_version": 1,
+                "status": "running",
+                "trigger": "manual",
+                "input": {},
+                "created_at": began,
+                "started_at": began,
+            },
+            steps,
+        )
+        lost = rows.fail_abandoned(conn, began + timedelta(minutes=1), service.context.now())
+        found = [(s.step_id, s.status) for s in rows.steps_of(conn, run_id)]
+    assert lost == 1
+    assert found == [("a", "succeeded"), ("b", "failed"), ("c", "skipped")]

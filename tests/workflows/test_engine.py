@@ -88,6 +88,10 @@ def test_a_rejected_key_fails_the_run_and_marks_the_connection(
     assert "SendGrid" in (run.error_message or "") or "sendgrid" in (run.error_message or "")
     connection = service.connections.get(actor, run.failed_connection_id)
     assert connection.status == "inactive"
+    assert [(s.step_id, s.status) for s in run.steps] == [
+        ("scopes", "failed"),
+        ("echo", "skipped"),
+    ], "the step it never reached reads skipped, not pending"
 
 
 def test_revoke_fail_reconnect_retry(
@@ -124,6 +128,7 @@ def test_revoke_fail_reconnect_retry(
     service.system.complete_authorization(sandbox.consent(session.authorize_url or ""))
     retried = service.runs.retry(actor, failed_id)
     assert retried.retry_of == failed_id
+    assert [s.status for s in retried.steps] == ["pending"], "a re-run starts afresh"
     engine.work_once("w1")
     assert service.runs.get(actor, retried.id).status == "succeeded"
 
@@ -172,6 +177,7 @@ def test_runs_abandoned_by_a_dead_worker_fail_instead_of_running_twice(
     assert engine.fail_abandoned_runs(timedelta(minutes=30)) == 1
     lost = service.runs.get(actor, run_id)
     assert lost.status == "failed" and lost.error_code == "worker_lost"
+    assert [s.status for s in lost.steps] == ["skipped", "skipped"]
     assert engine.work_once("w2") is None, "it is not queued again"
     assert service.runs.retry(actor, run_id).status == "queued"
 

@@ -89,6 +89,9 @@ class AuthorizationStart(_Body):
     config: dict[str, Any] | None = Field(default=None, description="e.g. a Shopify shop")
     metadata: dict[str, Any] | None = None
     is_default: bool | None = None
+    allow_account_switch: bool = Field(
+        default=False, description="a reconnect may come back as another account (audited)"
+    )
 
 
 class FlowCreate(_Body):

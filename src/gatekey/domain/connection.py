@@ -129,6 +129,15 @@ def clean_name(name: object, *, what: str = "name", limit: int = MAX_NAME) -> st
     return cleaned
 
 
+def same_account(expected: str | None, got: str | None) -> bool:
+    """Whether a grant came back as the account a connection has: its label (the id, e-mail
+    or name the app's account info gives) compared without case or surrounding space. A side
+    that is not known is no evidence of a switch."""
+    if not expected or not got:
+        return True
+    return expected.strip().casefold() == got.strip().casefold()
+
+
 def name_key(name: str) -> str:
     """Return the key that makes names unique per project regardless of case."""
     return name.casefold()

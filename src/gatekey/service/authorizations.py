@@ -95,12 +95,20 @@ class Authorizations:
         config: Any = None,
         metadata: Any = None,
         is_default: bool | None = None,
+        allow_account_switch: bool = False,
     ) -> AuthorizationSession:
         """Start connecting (or, with ``connection_id``, reconnecting); return where to send
         the person. The session lasts ``session_ttl``; its outcome is read with
         ``status``.
+
+        A reconnect must come back as the account the connection has (``account_mismatch``
+        otherwise, and nothing changes) unless ``allow_account_switch``; a switch is audited.
         """
         authorize(actor, "start_authorization")
+        if allow_account_switch and connection_id is None:
+            raise InvalidInput(
+                "allow_account_switch is for a reconnect: give the connection_id too"
+            )
         self.ctx.budgets.spend_actor("oauth", actor, "authorizations started")
         existing = None
         if connection_id is not None:
@@ -174,6 +182,7 @@ class Authorizations:
                     **sealed.columns(box),
                     "created_at": now,
                     "expires_at": now + self.session_ttl,
+                    "allow_account_switch": allow_account_switch,
                 },
             )
             audit_rows.record_now(
@@ -186,6 +195,7 @@ class Authorizations:
                         session_id,
                         app=entry.key,
                         reconnect=connection_id,
+                        allow_account_switch=allow_account_switch,
                     )
                 ],
             )

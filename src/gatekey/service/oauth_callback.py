@@ -14,14 +14,17 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import Connection as DbConnection
+
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
-from gatekey.domain.connection import Change, Role
+from gatekey.domain.connection import Change, Role, same_account
 from gatekey.domain.templates import render
 from gatekey.errors import (
     AccessDenied,
+    AccountMismatch,
     AuthorizationFailed,
     GatekeyError,
     IssuerMismatch,
@@ -39,6 +42,7 @@ from gatekey.service.authorizations import code_method, state_hash
 from gatekey.service.context import Context
 from gatekey.service.views import session_of
 from gatekey.store import audit as audit_rows
+from gatekey.store import connections as connection_rows
 from gatekey.store import oauth as oauth_rows
 from gatekey.store import sealed
 from gatekey.store.connection_writer import NewConnection
@@ -262,6 +266,7 @@ class OAuthCallback:
                 self.ctx.writer.insert(conn, new, audit, now)
             else:
                 self.ctx.writer.check_name(conn, row.project_id, display, except_id=connection_id)
+                self._check_account(conn, actor, row, entry, label)
                 audit = self.ctx.event(
                     actor, "connection.reconnect", "connection", connection_id, **detail
                 )
@@ -299,6 +304,42 @@ class OAuthCallback:
                 {"status": "succeeded", "result_connection_id": connection_id, "completed_at": now},
             )
         return connection_id
+
+    def _check_account(
+        self,
+        conn: DbConnection,
+        actor: Actor,
+        row: OAuthSessionRow,
+        entry: App,
+        label: str | None,
+    ) -> None:
+        """Refuse a reconnect that came back as another account (``AccountMismatch``) unless
+        its session allows a switch; audit a switch it allows, in the caller's transaction."""
+        assert row.connection_id is not None
+        current = connection_rows.get(conn, row.project_id, row.connection_id, for_update=True)
+        if current is None:
+            raise NotFound("the connection being reconnected was deleted meanwhile")
+        expected = current.account_label
+        if same_account(expected, label):
+            return
+        if not row.allow_account_switch:
+            raise AccountMismatch(
+                f"{entry.name} signed in as {label}, but {current.name!r} is connected as "
+                f"{expected}; nothing was changed: sign in as {expected}, or reconnect "
+                "allowing an account switch",
+                expected=expected,
+                got=label,
+            )
+        switch = self.ctx.event(
+            actor,
+            "connection.account_switch",
+            "connection",
+            current.id,
+            session=row.id,
+            previous=expected,
+            account=label,
+        )
+        audit_rows.record_now(conn, [switch])
 
     def _account_label(
         self,

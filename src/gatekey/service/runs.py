@@ -14,6 +14,7 @@ from typing import Any
 from gatekey import ids
 from gatekey.domain.inputs import checked_arguments
 from gatekey.domain.pagination import check_limit
+from gatekey.domain.runs import StepStatus
 from gatekey.errors import (
     InvalidId,
     InvalidInput,
@@ -100,7 +101,7 @@ class Runs:
                 "run_id": run_id,
                 "step_id": step["id"],
                 "position": index,
-                "status": "pending",
+                "status": StepStatus.PENDING.value,
             }
             for index, step in enumerate(definition["steps"])
         ]

@@ -57,6 +57,7 @@ def session_of(
         authorize_url=authorize_url,
         connection_id=row.result_connection_id or row.connection_id,
         reconnect=row.connection_id is not None,
+        allow_account_switch=row.allow_account_switch,
         error_code=error_code,
         error_message=error_message,
         expires_at=row.expires_at,

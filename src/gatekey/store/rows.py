@@ -114,6 +114,7 @@ class OAuthSessionRow(Record):
     created_at: datetime
     expires_at: datetime
     completed_at: datetime | None
+    allow_account_switch: bool
 
 
 @dataclass(frozen=True, slots=True, repr=False)

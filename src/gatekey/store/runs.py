@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, or_, select, update
 
+from gatekey.domain.runs import ENDED_FAILED
 from gatekey.store.flow_rows import RunRow, RunStepRow
 from gatekey.store.tables import run_steps, runs
 
@@ -124,11 +125,31 @@ def set_step(conn: Connection, run_id: str, step_id: str, values: Mapping[str, A
     )
 
 
+def end_steps(conn: Connection, run_ids: Sequence[str]) -> None:
+    """The steps of runs that ended failed: none reads as still to come (``domain.runs``)."""
+    if not run_ids:
+        return
+    for before, after in ENDED_FAILED.items():
+        conn.execute(
+            update(run_steps)
+            .where(run_steps.c.run_id.in_(run_ids), run_steps.c.status == before.value)
+            .values(status=after.value)
+        )
+
+
 def fail_abandoned(conn: Connection, started_before: datetime, now: datetime) -> int:
     """Fail runs still ``running`` since before ``started_before`` (their worker is gone)."""
+    lost = [
+        str(run_id)
+        for run_id in conn.execute(
+            select(runs.c.id).where(runs.c.status == "running", runs.c.started_at < started_before)
+        ).scalars()
+    ]
+    if not lost:
+        return 0
     result = conn.execute(
         update(runs)
-        .where(runs.c.status == "running", runs.c.started_at < started_before)
+        .where(runs.c.id.in_(lost), runs.c.status == "running")
         .values(
             status="failed",
             error_code="worker_lost",
@@ -136,4 +157,5 @@ def fail_abandoned(conn: Connection, started_before: datetime, now: datetime) ->
             finished_at=now,
         )
     )
+    end_steps(conn, lost)
     return int(result.rowcount)

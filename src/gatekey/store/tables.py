@@ -172,6 +172,8 @@ oauth_sessions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("completed_at", UTCDateTime(), nullable=True),
+    # a reconnect that may come back as another account than the connection's
+    Column("allow_account_switch", Boolean(), nullable=False, server_default=text("false")),
 )
 
 web_sessions = Table(

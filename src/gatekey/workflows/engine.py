@@ -338,6 +338,8 @@ class Engine:
                     "finished_at": self._clock(),
                 },
             )
+            if status == "failed":
+                rows.end_steps(conn, [run_id])
         log.info("run %s %s%s", run_id, status, f" ({code})" if code else "")
 
 

@@ -28,6 +28,7 @@ def start_authorization(
         config=body.config,
         metadata=body.metadata,
         is_default=body.is_default,
+        allow_account_switch=body.allow_account_switch,
     )
 
 
