@@ -84,6 +84,32 @@ def test_oauth_popup_revocation_and_reconnect_on_the_same_id(page: Page, served:
 
 
 @pytest.mark.slow  # a browser
+def test_a_reconnect_as_another_account_is_refused_then_switched_when_asked(
+    page: Page, served: Served
+) -> None:
+    new_connection(page, "sandbox", "Sandbox - Ada")
+    connect_in_popup(page, "Connect Sandbox")
+    card = page.locator(".conn", has_text="Sandbox - Ada")
+    connection_id = card.get_attribute("data-id") or ""
+    card = page.locator(f"#card-{connection_id}")
+    expect(card.locator(".account")).to_have_text("ada@example.com")
+
+    connect_in_popup(page, "Reconnect", user="grace@example.com")
+    message = card.locator(".card-message")
+    expect(message).to_contain_text("grace@example.com")
+    expect(message).to_contain_text("ada@example.com")
+    expect(card.locator(".account")).to_have_text("ada@example.com")  # nothing changed
+    shot(page, "account-mismatch")
+
+    connect_in_popup(page, "Reconnect and switch accounts", user="grace@example.com")
+    expect(page.locator(f"#card-{connection_id} .account")).to_have_text("grace@example.com")
+    service = served.runtime.service
+    assert service.connections.get(served.actor, connection_id).account_label == (
+        "grace@example.com"
+    )
+
+
+@pytest.mark.slow  # a browser
 def test_a_test_from_the_menu_shows_its_result_and_the_banner_follows(
     page: Page, served: Served
 ) -> None:
