@@ -34,7 +34,7 @@ NEXT_STEP = {
     "start_authorization": "use Connect",
     "signin_link": "the operator prints a new link with 'gatekey signin-link'",
     "rotate_master_key": "the operator runs 'gatekey keys rotate'",
-    "skip_test": "choose Save without checking",
+    "skip_test": "with the Save without checking button below",
     "force_delete": "the Delete dialog lists those flows and deletes it anyway",
     "reconnect": "use Reconnect",
 }

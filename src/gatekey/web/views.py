@@ -91,6 +91,8 @@ def card(
         "app_name": names.get(connection.app, connection.app),
         "kind": KIND_LABELS.get(connection.auth_kind, connection.auth_kind),
         "reason": REASONS.get(connection.status_reason or "", connection.status_reason or ""),
+        # saved without asking the provider, and no check has passed since
+        "unverified": connection.status == "active" and connection.verified_at is None,
         "oauth": connection.auth_kind == AuthKind.OAUTH2.value,
     }
 

@@ -84,6 +84,32 @@ def test_oauth_popup_revocation_and_reconnect_on_the_same_id(page: Page, served:
 
 
 @pytest.mark.slow  # a browser
+def test_a_reconnect_as_another_account_is_refused_then_switched_when_asked(
+    page: Page, served: Served
+) -> None:
+    new_connection(page, "sandbox", "Sandbox - Ada")
+    connect_in_popup(page, "Connect Sandbox")
+    card = page.locator(".conn", has_text="Sandbox - Ada")
+    connection_id = card.get_attribute("data-id") or ""
+    card = page.locator(f"#card-{connection_id}")
+    expect(card.locator(".account")).to_have_text("ada@example.com")
+
+    connect_in_popup(page, "Reconnect", user="grace@example.com")
+    message = card.locator(".card-message")
+    expect(message).to_contain_text("grace@example.com")
+    expect(message).to_contain_text("ada@example.com")
+    expect(card.locator(".account")).to_have_text("ada@example.com")  # nothing changed
+    shot(page, "account-mismatch")
+
+    connect_in_popup(page, "Reconnect and switch accounts", user="grace@example.com")
+    expect(page.locator(f"#card-{connection_id} .account")).to_have_text("grace@example.com")
+    service = served.runtime.service
+    assert service.connections.get(served.actor, connection_id).account_label == (
+        "grace@example.com"
+    )
+
+
+@pytest.mark.slow  # a browser
 def test_a_test_from_the_menu_shows_its_result_and_the_banner_follows(
     page: Page, served: Served
 ) -> None:
@@ -278,7 +304,18 @@ def test_save_without_checking_and_the_offer_when_the_provider_cannot_be_reached
     definition = stored_definition(service.apps.get(actor, "local-crm"))
     definition.update(key="far-crm", name="Far CRM", base_url=f"http://127.0.0.1:{free_port()}")
     service.apps.add(actor, definition)  # nothing listens there: it cannot be reached
+    later = service.connections.create(
+        actor, app="local-crm", name="CRM - Later", fields={"api_key": ACCEPTED}, validate=False
+    )
     page.reload()
+    card = page.locator(f"#card-{later.id}")
+    expect(card.locator(".badge")).to_contain_text("Active · not verified")
+    card.get_by_text("More").click()
+    card.get_by_role("button", name="Test").click()
+    badge = page.locator(f"#card-{later.id} .badge")
+    expect(badge).not_to_contain_text("not verified")  # without a reload
+    expect(badge).to_contain_text("Active")
+    assert service.connections.get(actor, later.id).verified_at is not None
 
     new_connection(page, "local-crm", "CRM - Unchecked")
     page.get_by_label("API key").fill("CANARYstale")  # one the provider would refuse
@@ -293,7 +330,8 @@ def test_save_without_checking_and_the_offer_when_the_provider_cannot_be_reached
     page.get_by_label("API key").fill(ACCEPTED)
     page.get_by_role("button", name="Save and test").click()
     error = page.locator("#new-connection .form-error")
-    expect(error).to_contain_text("could not reach")
+    expect(error).to_contain_text("could not reach 127.0.0.1: connection refused")
+    expect(error).to_contain_text("or save it without checking (with the Save without checking")
     assert service.connections.list(actor, text="Far").items == []
     error.get_by_role("button", name="Save without checking").click()
     expect(page.locator(".conn", has_text="Far - Main")).to_contain_text("not verified")

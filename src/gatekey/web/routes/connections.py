@@ -218,6 +218,7 @@ async def start_oauth(request: Request, session: PostSession, service: ServiceDe
             name=str(form.get("name", "")) or None,
             connection_id=connection_id,
             config=config or None,
+            allow_account_switch=form.get("allow_account_switch") == "1",
         )
     except GatekeyError as exc:
         return fragment_error(exc)

@@ -270,9 +270,16 @@
     var button = event.target.closest("[data-connect]");
     if (!button) { return; }
     var form = button.closest("form");
-    var errorBox = (form && form.querySelector(".form-error")) || null;
-    function explain(text) {
-      if (errorBox) { errorBox.textContent = text; errorBox.hidden = false; } else { toast(text); }
+    // Said where the button is: the form's error box, the card's message line, or a toast.
+    var holder = button.closest(".conn, .fix, .attention li");
+    var errorBox = (form && form.querySelector(".form-error")) ||
+      (holder && holder.querySelector(".card-message")) || null;
+    function explain(text, offer) {
+      if (!errorBox) { toast(text); return; }
+      errorBox.textContent = text;
+      errorBox.className = errorBox.className.replace(/\b(ok|bad)\b/g, "").trim() + " bad";
+      errorBox.hidden = false;
+      if (offer) { errorBox.appendChild(offer); }
     }
     var popup = window.open("about:blank", "gatekey-oauth", "popup,width=560,height=720");
     if (!popup) {
@@ -284,6 +291,7 @@
     var body = form ? new FormData(form) : new FormData();
     if (button.dataset.connectionId) { body.set("connection_id", button.dataset.connectionId); }
     if (button.dataset.app) { body.set("app", button.dataset.app); }
+    if (button.dataset.allowSwitch) { body.set("allow_account_switch", "1"); }
     button.disabled = true;
     post("/connections/oauth", body).then(function (started) {
       if (!started.ok) {
@@ -308,6 +316,16 @@
         } else if (outcome.status === "closed") {
           explain("The sign-in window was closed before you finished. Click " +
             button.textContent.trim() + " to try again.");
+        } else if (outcome.error_code === "account_mismatch") {
+          // Never a silent switch: the person says so, with a click of its own (a new popup).
+          var again = document.createElement("button");
+          again.type = "button";
+          again.className = "secondary small";
+          again.textContent = "Reconnect and switch accounts";
+          again.dataset.connect = "";
+          again.dataset.connectionId = button.dataset.connectionId || "";
+          again.dataset.allowSwitch = "1";
+          explain(outcome.error_message, again);
         } else {
           explain(outcome.error_message || "The sign-in did not complete; try again.");
         }
