@@ -27,9 +27,7 @@ from typing import IO, Any
 import pytest
 
 from gatekey.api.problems import statuses
-
 from tests.fakes.servers import free_port
-
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("## Set up", "## A first connection")
