@@ -14,7 +14,7 @@ contain a secret value::
      │    ├── InvalidName          invalid_name
      │    ├── InvalidId            invalid_id
      │    ├── PayloadTooLarge      payload_too_large
-     │    ├── UnsupportedMediaType unsupported_media_type   415  (multipart to a form route)
+     │    ├── UnsupportedMediaType unsupported_media_type   415  (a body type it does not take)
      │    └── InsecureHome         insecure_home            (start-up: files others could read)
      ├── NotFound                  not_found                404
      ├── Conflict                  conflict                 409
@@ -75,6 +75,12 @@ class GatekeyError(Exception):
         self.message = message
         self.hint = hint
         self.details = details
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds to wait before trying again, when the error says (``retry_after``)."""
+        value = self.details.get("retry_after")
+        return float(value) if isinstance(value, int | float) else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
@@ -188,11 +194,6 @@ class ProviderUnavailable(GatekeyError):
 
     code = "provider_unavailable"
 
-    @property
-    def retry_after(self) -> float | None:
-        value = self.details.get("retry_after")
-        return float(value) if isinstance(value, int | float) else None
-
 
 class OAuthClientMissing(InvalidInput):
     code = "oauth_client_missing"
@@ -264,11 +265,6 @@ class DatabaseUnavailable(GatekeyError):
 
     code = "database_unavailable"
 
-    @property
-    def retry_after(self) -> float | None:
-        value = self.details.get("retry_after")
-        return float(value) if isinstance(value, int | float) else None
-
 
 class HttpError(GatekeyError):
     """The server refused the request before any route ran, with no finer code (the HTTP
@@ -318,11 +314,6 @@ class RateLimited(GatekeyError):
     """Too many requests for a key, a project or a client; ``retry_after`` says how long to wait."""
 
     code = "rate_limited"
-
-    @property
-    def retry_after(self) -> float | None:
-        value = self.details.get("retry_after")
-        return float(value) if isinstance(value, int | float) else None
 
 
 class DestinationBlocked(GatekeyError):
