@@ -287,20 +287,3 @@ def test_verified_only_while_the_provider_has_accepted_what_is_stored(
     assert not service.connections.test(actor, unchecked.id).ok
     refused = service.connections.get(actor, unchecked.id)
     assert refused.status == "inactive" and refused.verified_at == tested_at
-
-
-def test_an_app_without_a_test_request_is_never_verified_by_a_test(
-    service: Service, actor: Actor, providers: FakeProviders
-) -> None:
-    created = service.connections.create(
-        actor,
-        app="custom-http",
-        name="Internal API",
-        fields={"header_value": "Bearer CANARYcustomSECRET0004"},
-        config={"base_url": "https://internal.example.com", "header_name": "Authorization"},
-    )
-    result = service.connections.test(actor, created.id)
-    assert result.ok and "no test request" in result.message
-    assert created.verified_at is None
-    assert service.connections.get(actor, created.id).verified_at is None
-    assert providers.requests == []
