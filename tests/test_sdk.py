@@ -199,3 +199,13 @@ def test_an_errors_next_step_reaches_both_sdks_alike(sdk: SDK) -> None:
     with pytest.raises(errors.InvalidInput) as caught:
         sdk.create_connection("github", "GH", {"token": "x"}, skip_test=True)
     assert caught.value.hint == errors.Hint("start_authorization", {"app": "github"})
+
+
+def test_allowing_an_account_switch_reaches_the_service_from_both_sdks(sdk: SDK) -> None:
+    """Only a reconnect may switch accounts: a new connection asking to is refused, so the
+    flag is seen to arrive (the switch itself: tests/service/test_oauth_callback.py)."""
+    sdk.register_oauth_client("github", "cid", "CANARYclientsecret")
+    with pytest.raises(errors.InvalidInput) as refused:
+        sdk.start_authorization("github", name="GitHub - CI", allow_account_switch=True)
+    assert "allow_account_switch" in refused.value.message
+    assert not sdk.start_authorization("github", name="GitHub - CI").allow_account_switch

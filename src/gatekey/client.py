@@ -314,6 +314,7 @@ class Client(sdk.SDK):
         config: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
         is_default: bool | None = None,
+        allow_account_switch: bool = False,
     ) -> AuthorizationSession:
         body = {
             "app": app,
@@ -323,6 +324,7 @@ class Client(sdk.SDK):
             "config": config,
             "metadata": metadata,
             "is_default": is_default,
+            "allow_account_switch": allow_account_switch,
         }
         return AuthorizationSession.model_validate(
             self._call(

@@ -243,6 +243,7 @@ class Gatekey(sdk.SDK):
         config: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
         is_default: bool | None = None,
+        allow_account_switch: bool = False,
     ) -> AuthorizationSession:
         return self.service.authorizations.start(
             self.actor,
@@ -253,6 +254,7 @@ class Gatekey(sdk.SDK):
             config=config,
             metadata=metadata,
             is_default=is_default,
+            allow_account_switch=allow_account_switch,
         )
 
     def authorization_status(self, session_id: str) -> AuthorizationSession:

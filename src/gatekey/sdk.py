@@ -314,8 +314,12 @@ class SDK(Protocol):
         config: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
         is_default: bool | None = None,
+        allow_account_switch: bool = False,
     ) -> AuthorizationSession:
-        """Start connecting (or reconnecting ``connection_id``); open ``authorize_url``."""
+        """Start connecting (or reconnecting ``connection_id``); open ``authorize_url``.
+
+        A reconnect must come back as the connection's account (``AccountMismatch``
+        otherwise) unless ``allow_account_switch``; a switch is audited."""
         ...
 
     def authorization_status(self, session_id: str) -> AuthorizationSession:

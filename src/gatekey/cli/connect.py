@@ -64,11 +64,19 @@ def connections_connect(
 
 @commands.command("reconnect")
 def connections_reconnect(
-    connection_id: str, wait: WaitOpt = True, project: ProjectOpt = "default"
+    connection_id: str,
+    allow_account_switch: Annotated[
+        bool, typer.Option(help="accept another account at the provider than the one it had")
+    ] = False,
+    wait: WaitOpt = True,
+    project: ProjectOpt = "default",
 ) -> None:
-    """Run the consent again for a connection; its ID, name and client stay."""
+    """Run the consent again for a connection; its ID, name and client stay, and so must its
+    account unless --allow-account-switch."""
     with operating(project) as op:
-        session = op.service.authorizations.start(op.actor, connection_id=connection_id)
+        session = op.service.authorizations.start(
+            op.actor, connection_id=connection_id, allow_account_switch=allow_account_switch
+        )
     _follow(session, wait, project)
 
 
