@@ -129,3 +129,13 @@ def test_a_name_in_use_is_refused_before_any_secret_is_asked_for(
     assert printed.strip() == (
         "error [duplicate_name]: a connection named 'SendGrid - Production' already exists"
     )
+
+
+def test_a_connection_saved_without_a_check_lists_as_not_verified(env: Path) -> None:
+    code, _, err = run(
+        "connections", "create", "--app", "sendgrid", "--name", "Unchecked",
+        "--field", "api_key=SG.unchecked.CANARYunchecked01", "--skip-test",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, _ = run("connections", "list")
+    assert "Active, not verified" in " ".join(out.split())

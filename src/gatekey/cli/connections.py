@@ -41,7 +41,7 @@ commands = group(
 
 def _status(c: Connection) -> str:
     if c.status.value == "active":
-        return "Active"
+        return "Active" if c.verified_at is not None else "Active, not verified"
     return f"Inactive ({c.status_reason.value if c.status_reason else 'unknown'})"
 
 
