@@ -171,9 +171,8 @@ class Newcomer:
             text=True,
         )
         deadline = time.monotonic() + 120  # a hang guard only
-        while time.monotonic() < deadline:
-            printed = self.server_log.read_text("utf-8")
-            if "Uvicorn running" in printed or self.server.poll() is not None:
+        while time.monotonic() < deadline and self.server.poll() is None:
+            if self._answers():
                 break
             time.sleep(0.2)
         printed = self.server_log.read_text("utf-8")
@@ -181,6 +180,14 @@ class Newcomer:
         found = re.search(r"\bgk_[A-Za-z0-9_-]{20,}", printed)
         assert found, f"no admin key in what the server printed:\n{printed}"
         self.key = found.group(0)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                probe.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                return probe.recv(12).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.server is not None and self.server.poll() is None:
