@@ -530,3 +530,18 @@ def test_skip_test_stores_without_the_provider_on_create_and_replace(
     assert providers.requests == []
     checked = client.patch(url, json={"fields": {"api_key": GOOD_SENDGRID}}, headers=admin)
     assert checked.status_code == 200 and len(providers.requests) == 1
+
+
+def test_offline_the_problem_names_host_and_cause_and_the_way_to_save_without_checking(
+    client: TestClient, admin: dict[str, str], providers: FakeProviders
+) -> None:
+    providers.unreachable = True
+    body = {"app": "sendgrid", "name": "SG", "fields": {"api_key": GOOD_SENDGRID}}
+    answer = client.post("/api/v1/connections", json=body, headers=admin)
+    assert answer.status_code == 502, answer.text
+    problem = answer.json()
+    assert problem["code"] == "provider_unavailable"
+    assert problem["host"] == "api.sendgrid.com" and problem["cause"] == "no network"
+    assert problem["next"]["action"] == "skip_test"
+    assert '"skip_test": true' in problem["next"]["request"]
+    assert client.get("/api/v1/connections", headers=admin).json()["items"] == []

@@ -141,6 +141,7 @@ def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
         "missing",
         "connections",
         "host",
+        "cause",
     }
     safe = {k: v for k, v in exc.details.items() if k in allowed}
     if exc.hint is not None:
