@@ -34,7 +34,7 @@ def test_a_connection_from_the_command_line(env: Path) -> None:
     assert [c["id"] for c in json.loads(out)] == [cid]
     assert "CANARY" not in out
     code, out, _ = run("connections", "list")
-    assert "SendGrid - Production" in out and "Active" in out
+    assert "SendGrid - Production" in out and "Unverified" in out  # saved with --skip-test
 
     assert run("connections", "rename", cid, "SendGrid - Prod")[0] == 0
     assert json.loads(run("connections", "show", cid, "--json")[1])["name"] == "SendGrid - Prod"
@@ -138,4 +138,7 @@ def test_a_connection_saved_without_a_check_lists_as_not_verified(env: Path) -> 
     )  # fmt: skip
     assert code == 0, err
     code, out, _ = run("connections", "list")
-    assert "Active, not verified" in " ".join(out.split())
+    assert "Unverified" in out and "Active" not in out
+    listed = json.loads(run("connections", "list", "--json")[1])
+    code, out, _ = run("connections", "show", listed[0]["id"])
+    assert "Active, not verified" in out

@@ -39,9 +39,13 @@ commands = group(
 )
 
 
-def _status(c: Connection) -> str:
+def _status(c: Connection, *, short: bool = False) -> str:
+    """Active (verified or not: no provider check has passed yet), or Inactive and why;
+    ``short`` for a table column."""
     if c.status.value == "active":
-        return "Active" if c.verified_at is not None else "Active, not verified"
+        if c.verified_at is not None:
+            return "Active"
+        return "Unverified" if short else "Active, not verified"
     return f"Inactive ({c.status_reason.value if c.status_reason else 'unknown'})"
 
 
@@ -101,7 +105,7 @@ def connections_list(
                             c.id,
                             c.name,
                             c.app,
-                            _status(c),
+                            _status(c, short=True),
                             "★" if c.is_default else "",
                             c.account_label,
                         )
