@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from gatekey.runtime import Runtime
 from gatekey.service import Actor
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("GATEKEY_TEST_CHROMIUM", "/usr/bin/chromium")
+WAIT_MS = 20_000
+"""How long an ``expect`` waits for the page to get there (Playwright's default is 5 s): a bound
+against a hang, not a timing claim. On CI's loaded two cores a save that asks a provider has
+taken longer than 5 s (``test_update_credentials_keeps_the_id`` on the PostgreSQL run)."""
 
 
 @contextmanager
@@ -31,6 +35,7 @@ def chromium() -> Iterator[Browser]:
             f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium "
             "(or set GATEKEY_TEST_CHROMIUM)"
         )
+    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM,
