@@ -206,7 +206,7 @@ def test_a_test_path_keeps_its_own_query_string(tmp_path: Path) -> None:
     (tmp_path / "apps").mkdir()
     (tmp_path / "apps" / "qs.yaml").write_text(
         "key: qs\nname: Query String\ndocs_url: https://qs.test/docs\nbase_url: https://qs.test\n"
-        "description: d\ncategories: [test]\n"
+        "description: d\ncategories: [other]\n"
         "auth:\n  - kind: api_key\n    fields:\n      required: [key]\n      properties:\n"
         "        key: {title: Key, secret: true}\n"
         "    apply: [{type: query, name: api_key, value: '{key}'}]\n"
@@ -239,7 +239,7 @@ def test_secrets_in_url_paths_stay_out_of_logs(
     base = sandbox.url.rsplit("/sandbox", 1)[0]
     (tmp_path / "apps" / "pathkey.yaml").write_text(
         "key: pathkey\nname: Path Key\ndocs_url: https://pk.test/docs\n"
-        f"base_url: '{base}/bot{{token}}'\ndescription: d\ncategories: [test]\n"
+        f"base_url: '{base}/bot{{token}}'\ndescription: d\ncategories: [other]\n"
         "auth:\n  - kind: api_key\n    fields:\n      required: [token]\n      properties:\n"
         "        token: {title: Token, secret: true}\n"
         "    apply: [{type: header, name: Accept, value: application/json}]\n"

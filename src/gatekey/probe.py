@@ -16,6 +16,7 @@ import httpx2
 
 from gatekey.catalog.schema import App, AuthMethod, TestRequest
 from gatekey.domain.apply import AppliedAuth
+from gatekey.domain.bodies import dig
 from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.egress import destination
@@ -24,19 +25,6 @@ from gatekey.unreachable import unreachable
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 300
-
-
-def dig(body: Any, path: str) -> Any:
-    """Return the value at a dotted path (``errors.0.message``), or None."""
-    node = body
-    for part in path.split("."):
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
 
 
 def _first(body: Any, paths: list[str]) -> str | None:

@@ -148,7 +148,7 @@ def test_the_oauth2_apps_are_complete() -> None:
     slack = catalog.get("slack").method(AuthKind.OAUTH2).oauth2
     assert slack is not None and slack.scope_separator == ","
     salesforce = catalog.get("salesforce").method(AuthKind.OAUTH2).oauth2
-    assert salesforce is not None and "instance_url" in salesforce.token_response_config
+    assert salesforce is not None and "instance_url" in salesforce.token_config_paths
     shopify = catalog.get("shopify").method(AuthKind.OAUTH2)
     assert "{shop}" in (shopify.oauth2.authorization_url if shopify.oauth2 else "")
     assert catalog.get("airtable").method(AuthKind.OAUTH2).oauth2.pkce  # type: ignore[union-attr]

@@ -20,10 +20,17 @@ def test_merge_keeps_the_old_refresh_token_and_extra_fields() -> None:
             "instance_url": "https://x",
             "refresh_token": "",
         },
-        ["instance_url"],
+        {"instance_url": "instance_url"},
     )
     assert secret == {"access_token": "a2", "refresh_token": "r1", "id_token": "i1"}
     assert config == {"instance_url": "https://x"}
+
+
+def test_merge_keeps_a_nested_value_as_config_and_the_object_in_the_secret() -> None:
+    response = {"access_token": "a", "team": {"id": "T1", "name": "Acme"}, "owner": {"id": ""}}
+    secret, config = tokens.merge({}, response, {"team_id": "team.id", "owner_id": "owner.id"})
+    assert config == {"team_id": "T1"}
+    assert secret["team"] == {"id": "T1", "name": "Acme"}
 
 
 def test_merge_takes_a_rotated_refresh_token() -> None:

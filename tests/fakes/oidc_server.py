@@ -46,7 +46,7 @@ class OidcServer:
                 "key": "oidc-test",
                 "name": "OIDC Test",
                 "description": "oidc-provider on loopback",
-                "categories": ["test"],
+                "categories": ["other"],
                 "docs_url": self.issuer,
                 "base_url": self.issuer,
                 "builtin": False,

@@ -17,53 +17,33 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    HttpUrl,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from gatekey.domain import headers
+from gatekey.catalog.categories import Category
+from gatekey.catalog.lifecycle import Deprecation
+from gatekey.catalog.oauth2 import OAuth2Spec
+from gatekey.catalog.provenance import Source, fact_names
+from gatekey.catalog.responses import ResponseRules, TestRequest
+from gatekey.catalog.setup import Setup
+from gatekey.catalog.text import HeaderNameTemplate, HeaderValueTemplate, PlainText
 from gatekey.domain.patterns import compile_pattern
 from gatekey.domain.templates import placeholders
 
+__all__ = [
+    "KEY_PATTERN",
+    "App",
+    "AuthKind",
+    "AuthMethod",
+    "FieldSpec",
+    "FieldsSchema",
+    "OAuth2Spec",
+    "TestRequest",
+    "public_view",
+]
+
 KEY_PATTERN = r"^[a-z][a-z0-9_-]{1,62}$"
-
-#: A header-name template: the text around its ``{placeholders}`` is an RFC 9110 token.
-HeaderNameTemplate = Annotated[str, AfterValidator(headers.check_name_template)]
-#: A header-value template: the text around its ``{placeholders}`` is visible ASCII.
-HeaderValueTemplate = Annotated[str, AfterValidator(headers.check_value_template)]
-#: A URL template, a query or form parameter: no CR, LF or other control character.
-PlainText = Annotated[str, AfterValidator(headers.check_no_control)]
-
-
-def _check_params(params: dict[str, str]) -> dict[str, str]:
-    for name, value in params.items():
-        try:
-            if not name:
-                raise ValueError("a parameter name may not be empty")
-            headers.check_no_control(name)
-            headers.check_no_control(value)
-        except ValueError as exc:
-            raise ValueError(f"parameter {name!r}: {exc}") from None
-    return params
-
-
-def _check_headers(fields: dict[str, str]) -> dict[str, str]:
-    for name, value in fields.items():
-        try:
-            headers.check_name(name)
-            headers.check_value(value)
-        except ValueError as exc:
-            raise ValueError(f"header {name!r}: {exc}") from None
-    return fields
-
-
-Params = Annotated[dict[str, str], AfterValidator(_check_params)]
+#: Headers a caller may never set in place of the app's own.
+NEVER_OVERRIDDEN = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class AuthKind(StrEnum):
@@ -77,6 +57,13 @@ class AuthKind(StrEnum):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Choice(_Strict):
+    """One offered value of a config field, with what people call it."""
+
+    value: str = Field(min_length=1)
+    title: str = Field(min_length=1)
 
 
 class FieldSpec(_Strict):
@@ -93,6 +80,12 @@ class FieldSpec(_Strict):
     max_length: int | None = Field(default=None, alias="maxLength", ge=1)
     default: str | int | bool | None = None
     placeholder: str | None = None
+    choices: list[Choice] | None = Field(
+        default=None,
+        min_length=1,
+        description="values offered as a choice (environments, regions, tenants): the only "
+        "ones taken, unless a `pattern` admits others (a tenant id besides `common`)",
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -100,6 +93,26 @@ class FieldSpec(_Strict):
         if pattern is not None:
             compile_pattern(pattern)
         return pattern
+
+    @model_validator(mode="after")
+    def _choices_fit(self) -> FieldSpec:
+        if self.choices is None:
+            return self
+        if self.enum is not None:
+            raise ValueError("choices and enum: give one of them")
+        if self.type != "string" or self.secret:
+            raise ValueError("choices are for non-secret string fields")
+        values = [c.value for c in self.choices]
+        if len(values) != len(set(values)):
+            raise ValueError("choices: each value once")
+        if self.pattern is not None:
+            rule = compile_pattern(self.pattern)
+            wrong = [v for v in values if not rule.matches(v)]
+            if wrong:
+                raise ValueError(f"choices {wrong} do not match the pattern")
+        if self.default is not None and self.pattern is None and self.default not in values:
+            raise ValueError("default: not one of the choices")
+        return self
 
 
 class FieldsSchema(_Strict):
@@ -137,6 +150,11 @@ class HeaderRule(_Strict):
     type: Literal["header"]
     name: HeaderNameTemplate
     value: HeaderValueTemplate
+    overridable: bool = Field(
+        default=False,
+        description="a caller's own value wins (an API version header such as Notion-Version); "
+        "never for a header built from a secret",
+    )
 
 
 class QueryRule(_Strict):
@@ -173,84 +191,6 @@ class Derivation(_Strict):
         return pattern
 
 
-class TestRequest(_Strict):
-    """A cheap request that proves the credentials work and names the account."""
-
-    method: Literal["GET", "POST"] = "GET"
-    path: PlainText
-    headers: Annotated[dict[str, str], AfterValidator(_check_headers)] = Field(default_factory=dict)
-    ok_status: list[int] = Field(default_factory=lambda: [200])
-    account_label: list[str] = Field(
-        default_factory=list, description="dotted paths into the JSON body; first non-empty wins"
-    )
-    error_message: list[str] = Field(
-        default_factory=lambda: [
-            "errors.0.message",
-            "error.message",
-            "error_description",
-            "message",
-            "error",
-            "detail",
-        ],
-        description="dotted paths to the provider's error text",
-    )
-
-
-class OAuth2Spec(_Strict):
-    """Endpoints and quirks of an OAuth2 provider (RFC 6749, RFC 7636, RFC 7009, RFC 9207).
-
-    URLs may hold ``{placeholders}`` filled from the connection's config (Shopify's shop,
-    Zendesk's subdomain). Quirks are data here, read by small named hooks in ``gatekey.oauth``.
-    """
-
-    authorization_url: PlainText | None = Field(
-        default=None, description="required for the authorization-code grant"
-    )
-    token_url: PlainText
-    refresh_url: PlainText | None = Field(
-        default=None, description="where refresh requests go, when not the token URL (Figma)"
-    )
-    revocation_url: PlainText | None = None
-    issuer: str | None = Field(
-        default=None,
-        description="the `iss` the provider puts on every redirect (RFC 9207); declaring it makes "
-        "`iss` required on the callback",
-    )
-    default_scopes: list[str] = Field(default_factory=list)
-    scope_separator: str = " "
-    scope_param: PlainText = Field(
-        default="scope", min_length=1, description="Slack user scopes use `user_scope`"
-    )
-    extra_authorize_params: Params = Field(default_factory=dict)
-    extra_token_params: Params = Field(default_factory=dict)
-    client_auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
-    pkce: bool = True
-    token_response_config: list[str] = Field(
-        default_factory=list,
-        description="token-response fields kept as connection config (Salesforce instance_url)",
-    )
-    callback_config: list[str] = Field(
-        default_factory=list,
-        description="callback query parameters kept as connection config (QuickBooks realmId)",
-    )
-    account_label: list[str] = Field(
-        default_factory=list,
-        description="dotted paths into the token response naming the account (Slack team.name); "
-        "the method's test request is asked when none gives a value",
-    )
-    revoked_errors: list[str] = Field(
-        default_factory=lambda: ["invalid_grant"],
-        description="token-endpoint error codes that mean the grant is gone",
-    )
-    expired_token_status: list[int] = Field(default_factory=lambda: [401])
-    refresh_margin_seconds: int = Field(default=300, ge=0, le=3600)
-    idle_refresh_days: int | None = Field(
-        default=None,
-        ge=1,
-        description="refresh grants unused this long, before the provider expires them",
-    )
-
-
 class AuthMethod(_Strict):
     """One way to authenticate with an app; an app may offer several."""
 
@@ -264,7 +204,17 @@ class AuthMethod(_Strict):
     derive: dict[str, Derivation] = Field(default_factory=dict)
     base_url: PlainText | None = None
     test_request: TestRequest | None = None
+    responses: ResponseRules = Field(default_factory=ResponseRules)
     oauth2: OAuth2Spec | None = None
+    setup: Setup | None = None
+    deprecated: Deprecation | None = None
+    idle_expiry_days: int | None = Field(
+        default=None,
+        ge=2,
+        le=3650,
+        description="the provider deactivates a credential left unused this long (Zendesk API "
+        "tokens: 30); OAuth2 grants say so with `oauth2.idle_refresh_days`",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> AuthMethod:
@@ -282,6 +232,15 @@ class AuthMethod(_Strict):
         overlap = set(self.fields.properties) & set(self.config.properties)
         if overlap:
             raise ValueError(f"names used both as field and config: {sorted(overlap)}")
+        if oauth and self.idle_expiry_days is not None:
+            raise ValueError("idle_expiry_days: an OAuth2 grant uses oauth2.idle_refresh_days")
+        secret = self.fields.secret_names | {"access_token"}
+        for rule in self.apply:
+            if isinstance(rule, HeaderRule) and rule.overridable:
+                if rule.name.lower() in NEVER_OVERRIDDEN:
+                    raise ValueError(f"apply: a caller may never override {rule.name}")
+                if placeholders(rule.value) & secret:
+                    raise ValueError(f"apply: {rule.name} is built from a secret, not overridable")
         return self
 
 
@@ -291,11 +250,14 @@ class App(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     name: str = Field(min_length=1, max_length=80)
     description: str = ""
-    categories: list[str] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
     docs_url: HttpUrl
     base_url: PlainText
     test_request: TestRequest | None = None
     auth: list[AuthMethod] = Field(min_length=1)
+    sources: list[Source] = Field(
+        default_factory=list, description="the documentation each fact was checked against"
+    )
     builtin: bool = True
 
     @model_validator(mode="after")
@@ -303,6 +265,18 @@ class App(_Strict):
         kinds = [m.kind for m in self.auth]
         if len(kinds) != len(set(kinds)):
             raise ValueError("each auth kind may appear once per app")
+        known_facts = fact_names([str(k) for k in kinds], set(OAuth2Spec.model_fields))
+        for number, source in enumerate(self.sources):
+            unknown = sorted(set(source.facts) - known_facts)
+            if unknown:
+                raise ValueError(
+                    f"sources.{number}.facts: unknown {unknown}; a fact is base_url or "
+                    "<auth kind>.<field> (oauth2.token_url, api_key.apply)"
+                )
+        for method in self.auth:
+            move = method.deprecated.use_instead if method.deprecated else None
+            if move is not None and (move == method.kind or move not in kinds):
+                raise ValueError(f"{method.kind}: deprecated.use_instead names no other method")
         for method in self.auth:
             known = (
                 set(method.fields.properties)
@@ -315,6 +289,8 @@ class App(_Strict):
                 templates.extend(_rule_templates(rule))
             if method.oauth2 is not None:
                 templates.append(method.oauth2.token_url)
+                for found in method.oauth2.discovery:
+                    templates.extend([found.url, *found.headers.values()])
                 for url in (
                     method.oauth2.authorization_url,
                     method.oauth2.revocation_url,
@@ -347,7 +323,7 @@ def _oauth_names(spec: OAuth2Spec | None) -> set[str]:
     """Names an OAuth2 method's templates may use beyond its fields and config."""
     if spec is None:
         return set()
-    return {"access_token", *spec.token_response_config, *spec.callback_config}
+    return {"access_token", *spec.learned_names}
 
 
 def _rule_templates(rule: BearerRule | HeaderRule | QueryRule | BasicRule) -> list[str]:

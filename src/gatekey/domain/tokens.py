@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from gatekey.domain.bodies import dig
+
 #: Lifetime assumed for a client-credentials token whose response names none: fetched again
 #: hourly rather than trusted forever.
 DEFAULT_UNREFRESHABLE_LIFETIME = timedelta(hours=1)
@@ -24,21 +26,24 @@ HANDED_OUT = ("access_token", "token_type")
 
 
 def merge(
-    old: Mapping[str, Any], response: Mapping[str, Any], keep_as_config: Sequence[str] = ()
+    old: Mapping[str, Any], response: Mapping[str, Any], keep_as_config: Mapping[str, str] = {}
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return the new secret payload and the config values a token response brings.
 
     The response wins field by field; a missing or empty refresh token keeps the old one;
-    fields named in ``keep_as_config`` move to config (they are not secret).
+    ``keep_as_config`` maps config names to dotted paths into the response (``instance_url``,
+    ``team.id``): those values become config (they are not secret), and a top-level one
+    leaves the secret.
     """
     secret = {k: v for k, v in old.items() if k not in _TRANSIENT}
     config: dict[str, Any] = {}
+    for name, path in keep_as_config.items():
+        value = dig(response, path)
+        if isinstance(value, str | int | float | bool) and value != "":
+            config[name] = value
+    moved = {path for path in keep_as_config.values() if "." not in path}
     for key, value in response.items():
-        if key in _TRANSIENT:
-            continue
-        if key in keep_as_config:
-            if value not in (None, ""):
-                config[key] = value
+        if key in _TRANSIENT or key in moved:
             continue
         if key == "refresh_token" and not value:
             continue

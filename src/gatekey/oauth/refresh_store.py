@@ -100,7 +100,7 @@ class RefreshStore:
         owner: str,
     ) -> Fresh | None:
         """Commit the provider's answer; return None if another token set was stored first."""
-        new_secret, config_update = tokens.merge(secret, response.body, spec.token_response_config)
+        new_secret, config_update = tokens.merge(secret, response.body, spec.token_config_paths)
         unattended = row.auth_kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS.value
         expires = tokens.expires_at(response.body, response.sent_at, refetchable=unattended)
         box = self._vault.seal(row.project_id, row.id, new_secret)

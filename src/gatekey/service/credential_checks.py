@@ -105,7 +105,7 @@ class CredentialCheck:
                 app_name=app.name,
                 scopes=spec.default_scopes,
             )
-        secret, token_config = tokens.merge(cleaned, response.body, spec.token_response_config)
+        secret, token_config = tokens.merge(cleaned, response.body, spec.token_config_paths)
         extra = {
             "expires_at": tokens.expires_at(response.body, response.sent_at, refetchable=True),
             "last_refreshed_at": response.sent_at,

@@ -20,6 +20,7 @@ from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
+from gatekey.domain.bodies import dig
 from gatekey.domain.connection import Change, Role, same_account
 from gatekey.domain.templates import render
 from gatekey.errors import (
@@ -36,7 +37,7 @@ from gatekey.errors import (
 from gatekey.models import AuthorizationSession
 from gatekey.oauth.clients import ClientSecrets
 from gatekey.oauth.provider import ProviderClient, TokenResponse
-from gatekey.probe import Prober, dig
+from gatekey.probe import Prober
 from gatekey.service.actor import Actor
 from gatekey.service.authorizations import code_method, state_hash
 from gatekey.service.context import Context
@@ -227,7 +228,7 @@ class OAuthCallback:
     ) -> str:
         """Seal the new token set and create (or reconnect) the connection with it, at once."""
         body = response.body
-        secret, token_config = tokens.merge({}, body, spec.token_response_config)
+        secret, token_config = tokens.merge({}, body, spec.token_config_paths)
         config = dict(row.config)
         config.update(token_config)
         for name in spec.callback_config:

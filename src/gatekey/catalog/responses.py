@@ -1,0 +1,86 @@
+"""What an app's answers mean: the test request, and rules that read the body as well as the
+status.
+
+Slack answers HTTP 200 ``{"ok": false, "error": "invalid_auth"}`` for a dead token and
+``{"ok": false, "error": "token_expired"}`` for an expired one, so the status alone says
+nothing. A method's ``responses`` say, by a ``BodyCheck`` on the JSON body, when an answer
+that looks like a success is a failure (``ok_when``) and when it means the access token
+expired (``expired_when``); the test request, the proxy and run steps all read them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gatekey.catalog.text import BodyPath, Headers, PlainText
+from gatekey.domain.bodies import dig
+
+Scalar = str | int | bool | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BodyCheck(_Strict):
+    """A test on one value of a JSON body: it ``equals`` a value, or is ``one_of`` several."""
+
+    path: BodyPath
+    equals: Scalar = None
+    one_of: list[Scalar] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_test(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("equals" in data) == ("one_of" in data):
+            raise ValueError("a body check takes exactly one of equals and one_of")
+        return data
+
+    def holds(self, body: Any) -> bool:
+        """Whether the body's value at ``path`` passes (a body that is not JSON never does)."""
+        value = dig(body, self.path)
+        wanted = self.one_of if self.one_of is not None else [self.equals]
+        return any(value == w and type(value) is type(w) for w in wanted)
+
+
+class ResponseRules(_Strict):
+    """How to read an app's answers beyond their status."""
+
+    ok_when: BodyCheck | None = Field(
+        default=None,
+        description="a 2xx answer whose body fails this check is a failure (Slack `ok: true`)",
+    )
+    expired_when: BodyCheck | None = Field(
+        default=None,
+        description="an answer whose body passes this check means the access token expired: "
+        "refresh once and retry, as for `oauth2.expired_token_status` (Slack `token_expired`)",
+    )
+
+
+class TestRequest(_Strict):
+    """A cheap request that proves the credentials work and names the account."""
+
+    method: Literal["GET", "POST"] = "GET"
+    path: PlainText
+    headers: Headers = Field(default_factory=dict)
+    ok_status: list[int] = Field(
+        default_factory=lambda: [200],
+        description="statuses that prove the credentials good: Stripe answers 403 to a valid "
+        "restricted key lacking one permission, 401 to a bad key",
+    )
+    account_label: list[str] = Field(
+        default_factory=list, description="dotted paths into the JSON body; first non-empty wins"
+    )
+    error_message: list[str] = Field(
+        default_factory=lambda: [
+            "errors.0.message",
+            "error.message",
+            "error_description",
+            "message",
+            "error",
+            "detail",
+        ],
+        description="dotted paths to the provider's error text",
+    )
