@@ -3,6 +3,7 @@ for how keys are applied, docs links, and a test request wherever the app can sa
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic_core import SchemaValidator, ValidationError, core_schema
 
+from gatekey.catalog.coverage import unsourced
 from gatekey.catalog.loader import load_catalog
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
@@ -32,7 +34,7 @@ def _config(method: AuthMethod) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, spec in method.config.properties.items():
         options = [str(spec.default)] if spec.default is not None else []
-        options += list(spec.enum or []) + CANDIDATES
+        options += list(spec.enum or []) + [c.value for c in spec.choices or []] + CANDIDATES
         for option in options:
             if spec.pattern is None or compile_pattern(spec.pattern).matches(option):
                 values[name] = option
@@ -62,6 +64,34 @@ def test_entry_basics(app: App) -> None:
             assert method.fields.secret_names, "a key or password field is marked secret"
         if app.key not in NO_TEST_REQUEST:
             assert method.test_request or app.test_request, f"{method.kind}: no test request"
+
+
+SOURCED = [a for a in CATALOG if a.sources]
+
+
+@pytest.mark.parametrize("app", SOURCED, ids=lambda a: a.key)
+def test_entry_provenance(app: App) -> None:
+    """Every fact that makes a connection work names the page it was checked against, and when."""
+    assert unsourced(app) == [], "facts no source backs"
+    for source in app.sources:
+        assert date(2026, 1, 1) <= source.checked <= date.today(), source.url
+    for method in app.auth:
+        if method.kind is not AuthKind.NONE:
+            assert method.setup is not None, f"{method.kind}: what to prepare (setup)"
+
+
+@pytest.mark.parametrize("app", CATALOG, ids=lambda a: a.key)
+def test_entry_lifecycle(app: App) -> None:
+    """A deprecated method is never the one offered first, and ends after it was announced."""
+    assert app.method().deprecated is None, "the preferred method is deprecated"
+    for method in app.auth:
+        if method.deprecated and method.deprecated.sunset:
+            assert method.deprecated.sunset > method.deprecated.since
+        if method.oauth2 is not None:
+            for found in method.oauth2.discovery:
+                assert found.url.startswith("https://"), "discovery over https"
+            clash = method.oauth2.learned_names & set(method.fields.properties)
+            assert not clash, f"learned values would replace fields {sorted(clash)}"
 
 
 OAUTH = [(a, m) for a in CATALOG for m in a.auth if m.kind is AuthKind.OAUTH2]
