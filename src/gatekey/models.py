@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatekey.catalog.schema import App, AuthKind
+from gatekey.domain.bodies import BodyRule
 from gatekey.domain.connection import Reason, Role, Status
 
 
@@ -128,6 +129,21 @@ class Credentials(_Model):
     expired_token_status: list[int] = Field(
         default_factory=list,
         description="OAuth2: statuses meaning an expired token; refresh and retry once",
+    )
+    expired_when: BodyRule | None = Field(
+        default=None,
+        description="OAuth2: a JSON answer whose body passes this also means an expired token, "
+        'whatever its status (Slack: HTTP 200 {"ok": false, "error": "token_expired"}); '
+        "resolve again with stale_token and retry once",
+    )
+    ok_when: BodyRule | None = Field(
+        default=None,
+        description="a 2xx JSON answer whose body fails this is a failure all the same "
+        '(Slack: {"ok": false}); the provider\'s words are at the first of error_paths',
+    )
+    error_paths: list[str] = Field(
+        default_factory=list,
+        description="dotted paths to the provider's error text in a JSON answer, first found wins",
     )
 
     def __repr__(self) -> str:

@@ -2,8 +2,9 @@
 
 The caller never holds a token: Gatekey resolves the connection's credentials (refreshing an
 expiring OAuth2 token first), sends the request to the app's base URL, and when the app
-answers with one of its ``expired_token_status`` codes, refreshes once and retries once. A
-target outside the app's base URL is refused before anything is sent.
+answers with one of its ``expired_token_status`` codes, or with a small JSON body its
+``expired_when`` rule reads as expired (Slack says so on an HTTP 200), refreshes once and
+retries once. A target outside the app's base URL is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx2
 
+from gatekey.domain import answers
 from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import InvalidInput
 from gatekey.metrics import Metrics
@@ -95,7 +97,8 @@ class Proxy:
         url = target_url(credentials.base_url, path)
         sent = {k: v for k, v in (headers or {}).items() if k.lower() not in _DROP_REQUEST}
         response = self._request(credentials, method, url, query or {}, sent, body)
-        if response.status_code in credentials.expired_token_status:
+        content_type = response.headers.get("content-type", "")
+        if answers.expired(credentials, response.status_code, content_type, response.content):
             token = credentials.fields.get("access_token")
             credentials = self.resolver.resolve(
                 actor, connection_id, stale_token=str(token) if token else None
