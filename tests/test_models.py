@@ -29,6 +29,7 @@ def test_trusted_equals_model_construct() -> None:
         "expired_when": None,
         "ok_when": BodyRule(path="ok", one_of=[True]),
         "error_paths": ["message"],
+        "overridable_headers": [],
     }
     fast = Credentials.trusted(dict(values))
     slow = Credentials.model_construct(**dict(values))
@@ -50,11 +51,12 @@ def test_the_body_rules_come_back_from_json_as_they_were_with_their_types() -> N
         fields={"access_token": "CANARY"},
         config={},
         base_url="https://slack.com/api",
-        headers={"Authorization": "Bearer CANARY"},
+        headers={"Authorization": "Bearer CANARY", "Notion-Version": "2026-03-11"},
         query={},
         expired_when=BodyRule(path="error", one_of=["token_expired", 1, None]),
         ok_when=BodyRule(path="ok", one_of=[True]),
         error_paths=["error"],
+        overridable_headers=["Notion-Version"],
     )
     read = Credentials.model_validate_json(sent.model_dump_json())
     assert read == sent

@@ -15,7 +15,7 @@ from gatekey.errors import MissingScopes, NotFound
 from gatekey.models import AuthorizationSession
 from gatekey.sdk import SDK, wait_for_authorization
 from gatekey.settings import Settings
-from tests.fakes.apps import acme
+from tests.fakes.apps import NOTION_KEY, acme, notion_like
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sdks import KINDS, open_sdk
 
@@ -224,3 +224,15 @@ def test_credentials_say_how_to_read_answers(sdk: SDK) -> None:
     assert not rules.ok_when.holds({"ok": False, "error": "invalid_auth"})
     assert rules.ok_when.holds({"ok": True})
     assert rules.expired_when is None, "a key is never refreshed"
+
+
+def test_credentials_say_which_headers_a_caller_may_replace(
+    sdk: SDK, providers: FakeProviders
+) -> None:
+    providers.accepted.add(NOTION_KEY)
+    sdk.add_app(notion_like())
+    made = sdk.create_connection("notion-test", "Notion", {"api_key": NOTION_KEY})
+    creds = sdk.resolve_credentials(made.id)
+    assert creds.overridable_headers == ["Notion-Version"]
+    assert creds.headers["Notion-Version"] == "2022-06-28"
+    assert creds.headers["Authorization"] == f"Bearer {NOTION_KEY}"

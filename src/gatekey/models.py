@@ -145,6 +145,11 @@ class Credentials(_Model):
         default_factory=list,
         description="dotted paths to the provider's error text in a JSON answer, first found wins",
     )
+    overridable_headers: list[str] = Field(
+        default_factory=list,
+        description="names of `headers` a caller may replace with its own value (an API "
+        "version such as Notion-Version); every other applied header always wins",
+    )
 
     def __repr__(self) -> str:
         return f"Credentials(connection_id={self.connection_id!r}, app={self.app!r})"

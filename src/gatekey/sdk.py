@@ -175,7 +175,7 @@ class SDK(Protocol):
 
         ``required_scopes`` the grant lacks fail with ``MissingScopes`` before any app call.
         A 2xx answer whose body fails ``ok_when`` is a failure (the app's words are at
-        ``error_paths``).
+        ``error_paths``); of ``headers``, only ``overridable_headers`` may be replaced.
         The result holds secrets: hand it to the code that calls the app, never to a log.
         """
         ...

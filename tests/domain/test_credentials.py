@@ -35,7 +35,12 @@ KEYED = App.model_validate(
         ],
     }
 )
-AUTH = AppliedAuth("https://api.example.com", {"Authorization": "Bearer at"}, {"k": "v"})
+AUTH = AppliedAuth(
+    "https://api.example.com",
+    {"Authorization": "Bearer at", "Api-Version": "2"},
+    {"k": "v"},
+    overridable=frozenset({"Api-Version"}),
+)
 
 
 def test_oauth2_hands_out_the_access_token_only() -> None:
@@ -53,6 +58,7 @@ def test_the_rules_for_reading_answers_are_handed_out_as_plain_data() -> None:
     assert values["ok_when"] == BodyRule(path="ok", one_of=[True])
     assert values["expired_when"] == BodyRule(path="error", one_of=["token_expired"])
     assert values["error_paths"] == ["error"]
+    assert values["overridable_headers"] == ["Api-Version"]
 
 
 def test_only_an_oauth2_token_can_expire_by_the_body_and_errors_are_read_where_usual() -> None:
@@ -86,6 +92,7 @@ def test_a_copy_shares_no_mutable_value_with_what_it_copies() -> None:
         "query",
         "expired_token_status",
         "error_paths",
+        "overridable_headers",
     )
     for name in mutable:
         assert copied[name] is not values[name]

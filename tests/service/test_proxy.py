@@ -1,11 +1,13 @@
-"""The proxy: auth applied by Gatekey, targets kept under the base URL, one refresh on 401 or
-on a body that says the token expired."""
+"""The proxy: auth applied by Gatekey over the caller's headers (but for those the app lets a
+caller override), targets kept under the base URL, one refresh on 401 or on a body that says
+the token expired."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 
+import httpx2
 import pytest
 
 from gatekey.domain.bodies import MAX_READ
@@ -13,6 +15,7 @@ from gatekey.errors import ConnectionInactive, InvalidInput
 from gatekey.service import Actor, Service
 from gatekey.service.proxy import Proxied, target_url
 from gatekey.settings import Settings
+from tests.fakes.apps import NOTION_KEY, notion_like
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import Sandbox, connect
 from tests.fakes.slack import FIRST_TOKEN, SlackWorld, slack_world
@@ -124,3 +127,59 @@ def test_a_large_body_is_not_read_for_the_rule(world: SlackWorld) -> None:
     world.slack.canned["/api/files.big"] = big
     answer = world.runtime.service.proxy.send(world.actor, world.connection_id, "GET", "files.big")
     assert answer.body == big and world.slack.refreshes == 0
+
+
+@pytest.fixture
+def notion(service: Service, actor: Actor, providers: FakeProviders) -> str:
+    """A connection of a Notion-shaped app whose ``Notion-Version`` a caller may override."""
+    providers.accepted.add(NOTION_KEY)
+    service.apps.add(actor, notion_like())
+    made = service.connections.create(
+        actor, app="notion-test", name="Notion", fields={"api_key": NOTION_KEY}
+    )
+    providers.requests.clear()
+    return made.id
+
+
+def _sent(
+    service: Service,
+    actor: Actor,
+    providers: FakeProviders,
+    connection: str,
+    headers: dict[str, str],
+) -> httpx2.Headers:
+    service.proxy.send(actor, connection, "GET", "users/me", headers=headers)
+    (sent,) = providers.requests
+    return sent.headers
+
+
+def test_a_callers_version_header_replaces_the_apps_overridable_one(
+    service: Service, actor: Actor, providers: FakeProviders, notion: str
+) -> None:
+    sent = _sent(service, actor, providers, notion, {"notion-version": "2026-03-11"})
+    assert sent.get_list("notion-version") == ["2026-03-11"]
+    assert sent["authorization"] == f"Bearer {NOTION_KEY}"
+
+
+def test_without_a_callers_value_the_apps_version_goes(
+    service: Service, actor: Actor, providers: FakeProviders, notion: str
+) -> None:
+    sent = _sent(service, actor, providers, notion, {"X-Trace": "t1"})
+    assert sent.get_list("notion-version") == ["2022-06-28"] and sent["x-trace"] == "t1"
+
+
+def test_a_caller_never_replaces_the_apps_other_headers_in_any_case(
+    service: Service, actor: Actor, providers: FakeProviders, notion: str
+) -> None:
+    """``Authorization`` is the app's (the caller's is dropped), and a header not marked
+    overridable wins over a caller's of the same name written in another case, never sent
+    beside it."""
+    sent = _sent(
+        service,
+        actor,
+        providers,
+        notion,
+        {"Authorization": "Bearer caller-token", "x-workspace": "evil", "X-WORKSPACE": "evil2"},
+    )
+    assert sent.get_list("authorization") == [f"Bearer {NOTION_KEY}"]
+    assert sent.get_list("x-workspace") == ["acme"]

@@ -14,6 +14,7 @@ from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.store.tables import flows
 from gatekey.workflows.engine import Engine
+from tests.fakes.apps import NOTION_KEY, notion_like
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import Sandbox, connect
 from tests.fakes.slack import FIRST_TOKEN, SlackWorld, slack_world
@@ -353,3 +354,23 @@ def test_a_token_still_expired_after_the_refresh_fails_the_run_and_the_connectio
     connection = world.runtime.service.connections.get(world.actor, world.connection_id)
     assert connection.status == "inactive" and connection.status_message == run.error_message
     assert "CANARY" not in run.model_dump_json() + connection.model_dump_json()
+
+
+def test_a_steps_version_header_replaces_the_apps_overridable_one(
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
+) -> None:
+    providers.accepted.add(NOTION_KEY)
+    service.apps.add(actor, notion_like())
+    service.connections.create(actor, app="notion-test", name="N", fields={"api_key": NOTION_KEY})
+    providers.requests.clear()
+    step = {
+        "id": "me",
+        "app": "notion-test",
+        "type": "http",
+        "http": {"path": "/users/me", "headers": {"notion-version": "2026-03-11"}},
+    }
+    run = _run_once(service, engine, actor, "Who", [step])
+    assert run.status == "succeeded", run.error_message
+    (sent,) = providers.requests
+    assert sent.headers.get_list("notion-version") == ["2026-03-11"]
+    assert sent.headers["authorization"] == f"Bearer {NOTION_KEY}"

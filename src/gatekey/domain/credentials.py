@@ -4,8 +4,9 @@
 decrypted secret and the applied auth rules: OAuth2 connections hand out the access token and
 its type only (never the refresh token or a client secret), with the statuses (and the body
 rule) that mean the token expired; every other kind hands out its fields. Every kind hands out
-how to read the app's answers (``ok_when``, ``error_paths``). Values come from data validated
-when it was stored, so nothing here validates again; every mutable value is a fresh copy, since the
+how to read the app's answers (``ok_when``, ``error_paths``) and which applied headers a
+caller may replace (``overridable_headers``). Values come from data validated when it
+was stored, so nothing here validates again; every mutable value is a fresh copy, since the
 inputs are cached. ``copy_of`` copies such values again, for a caller that keeps them: the
 resolver shapes a reading once and hands out a copy per resolution.
 """
@@ -75,6 +76,7 @@ def handed_out(
         "expired_when": expired_when,
         "ok_when": ok_when.rule() if ok_when is not None else None,
         "error_paths": error_paths(app, method),
+        "overridable_headers": sorted(auth.overridable),
     }
 
 
@@ -95,6 +97,7 @@ def copy_of(values: Mapping[str, Any]) -> dict[str, Any]:
     fresh["query"] = values["query"].copy()
     fresh["expired_token_status"] = values["expired_token_status"].copy()
     fresh["error_paths"] = values["error_paths"].copy()
+    fresh["overridable_headers"] = values["overridable_headers"].copy()
     return fresh
 
 

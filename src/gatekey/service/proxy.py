@@ -4,7 +4,9 @@ The caller never holds a token: Gatekey resolves the connection's credentials (r
 expiring OAuth2 token first), sends the request to the app's base URL, and when the app
 answers with one of its ``expired_token_status`` codes, or with a small JSON body its
 ``expired_when`` rule reads as expired (Slack says so on an HTTP 200), refreshes once and
-retries once. A target outside the app's base URL is refused before anything is sent.
+retries once. The applied headers win over the caller's, names compared case-insensitively,
+but for those the app marks overridable (a version header such as ``Notion-Version``). A
+target outside the app's base URL is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import httpx2
 
 from gatekey.domain import answers
+from gatekey.domain.apply import merged_headers
 from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import InvalidInput
 from gatekey.metrics import Metrics
@@ -127,7 +130,7 @@ class Proxy:
                     method,
                     url,
                     params={**query, **credentials.query},
-                    headers={**headers, **auth_headers},
+                    headers=merged_headers(headers, auth_headers, credentials.overridable_headers),
                     content=body or None,
                 )
         except httpx2.HTTPError as exc:
