@@ -131,24 +131,19 @@ class Credentials(_Model):
         description="OAuth2: statuses meaning an expired token; refresh and retry once",
     )
     expired_when: BodyRule | None = Field(
-        default=None,
-        description="OAuth2: a JSON answer whose body passes this also means an expired token, "
-        'whatever its status (Slack: HTTP 200 {"ok": false, "error": "token_expired"}); '
-        "resolve again with stale_token and retry once",
+        None,
+        description="OAuth2: a JSON body meaning an expired token whatever the status (Slack: "
+        '200 {"ok": false, "error": "token_expired"}); resolve with stale_token, retry once',
     )
     ok_when: BodyRule | None = Field(
-        default=None,
-        description="a 2xx JSON answer whose body fails this is a failure all the same "
-        '(Slack: {"ok": false}); the provider\'s words are at the first of error_paths',
+        None, description='a 2xx JSON body failing this is a failure (Slack: {"ok": false})'
     )
     error_paths: list[str] = Field(
-        default_factory=list,
-        description="dotted paths to the provider's error text in a JSON answer, first found wins",
+        default_factory=list, description="dotted paths to the provider's error text"
     )
     overridable_headers: list[str] = Field(
         default_factory=list,
-        description="names of `headers` a caller may replace with its own value (an API "
-        "version such as Notion-Version); every other applied header always wins",
+        description="`headers` a caller may replace with its own (Notion-Version); never others",
     )
 
     def __repr__(self) -> str:
