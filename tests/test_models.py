@@ -1,4 +1,5 @@
-"""The public models: ``Credentials.trusted`` builds exactly what ``model_construct`` does."""
+"""The public models: ``Credentials.trusted`` builds exactly what ``model_construct`` does, and
+what the HTTP SDK reads back is what the server handed out."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gatekey.catalog.schema import AuthKind
+from gatekey.domain.bodies import BodyRule
 from gatekey.models import BasicAuth, Credentials
 
 
@@ -24,6 +26,10 @@ def test_trusted_equals_model_construct() -> None:
         "expires_at": datetime(2026, 11, 30, tzinfo=UTC),
         "token_type": None,
         "expired_token_status": [401],
+        "expired_when": None,
+        "ok_when": BodyRule(path="ok", one_of=[True]),
+        "error_paths": ["message"],
+        "overridable_headers": [],
     }
     fast = Credentials.trusted(dict(values))
     slow = Credentials.model_construct(**dict(values))
@@ -33,3 +39,28 @@ def test_trusted_equals_model_construct() -> None:
     assert repr(fast) == repr(slow) and "CANARY" not in repr(fast)
     with pytest.raises(TypeError, match="exactly"):
         Credentials.trusted({"connection_id": "x"})
+
+
+def test_the_body_rules_come_back_from_json_as_they_were_with_their_types() -> None:
+    """What ``Client.resolve_credentials`` reads: ``true`` stays a bool, ``1`` an int, so a
+    caller's ``holds`` answers as the server's would."""
+    sent = Credentials(
+        connection_id="conn_1",
+        app="slack",
+        auth_kind=AuthKind.OAUTH2,
+        fields={"access_token": "CANARY"},
+        config={},
+        base_url="https://slack.com/api",
+        headers={"Authorization": "Bearer CANARY", "Notion-Version": "2026-03-11"},
+        query={},
+        expired_when=BodyRule(path="error", one_of=["token_expired", 1, None]),
+        ok_when=BodyRule(path="ok", one_of=[True]),
+        error_paths=["error"],
+        overridable_headers=["Notion-Version"],
+    )
+    read = Credentials.model_validate_json(sent.model_dump_json())
+    assert read == sent
+    assert read.ok_when is not None and read.expired_when is not None
+    assert [type(v) for v in read.expired_when.one_of] == [str, int, type(None)]
+    assert read.ok_when.holds({"ok": True}) and not read.ok_when.holds({"ok": 1})
+    assert read.expired_when.holds({"ok": False, "error": "token_expired"})

@@ -15,6 +15,7 @@ from gatekey.errors import MissingScopes, NotFound
 from gatekey.models import AuthorizationSession
 from gatekey.sdk import SDK, wait_for_authorization
 from gatekey.settings import Settings
+from tests.fakes.apps import NOTION_KEY, acme, notion_like
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sdks import KINDS, open_sdk
 
@@ -209,3 +210,29 @@ def test_allowing_an_account_switch_reaches_the_service_from_both_sdks(sdk: SDK)
         sdk.start_authorization("github", name="GitHub - CI", allow_account_switch=True)
     assert "allow_account_switch" in refused.value.message
     assert not sdk.start_authorization("github", name="GitHub - CI").allow_account_switch
+
+
+def test_credentials_say_how_to_read_answers(sdk: SDK) -> None:
+    """For a caller that sends its own requests: the same rules the proxy follows."""
+    definition = acme(key="acme-slack")
+    definition["auth"][0]["responses"] = {"ok_when": {"path": "ok", "equals": True}}
+    definition["auth"][0]["test_request"]["error_message"] = ["error"]
+    sdk.add_app(definition)
+    keyed = sdk.create_connection("acme-slack", "A", {"api_key": "k-1"}, skip_test=True)
+    rules = sdk.resolve_credentials(keyed.id)
+    assert rules.ok_when is not None and rules.error_paths == ["error"]
+    assert not rules.ok_when.holds({"ok": False, "error": "invalid_auth"})
+    assert rules.ok_when.holds({"ok": True})
+    assert rules.expired_when is None, "a key is never refreshed"
+
+
+def test_credentials_say_which_headers_a_caller_may_replace(
+    sdk: SDK, providers: FakeProviders
+) -> None:
+    providers.accepted.add(NOTION_KEY)
+    sdk.add_app(notion_like())
+    made = sdk.create_connection("notion-test", "Notion", {"api_key": NOTION_KEY})
+    creds = sdk.resolve_credentials(made.id)
+    assert creds.overridable_headers == ["Notion-Version"]
+    assert creds.headers["Notion-Version"] == "2022-06-28"
+    assert creds.headers["Authorization"] == f"Bearer {NOTION_KEY}"

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatekey.catalog.schema import App, AuthKind
+from gatekey.domain.bodies import BodyRule
 from gatekey.domain.connection import Reason, Role, Status
 
 
@@ -128,6 +129,21 @@ class Credentials(_Model):
     expired_token_status: list[int] = Field(
         default_factory=list,
         description="OAuth2: statuses meaning an expired token; refresh and retry once",
+    )
+    expired_when: BodyRule | None = Field(
+        None,
+        description="OAuth2: a JSON body meaning an expired token whatever the status (Slack: "
+        '200 {"ok": false, "error": "token_expired"}); resolve with stale_token, retry once',
+    )
+    ok_when: BodyRule | None = Field(
+        None, description='a 2xx JSON body failing this is a failure (Slack: {"ok": false})'
+    )
+    error_paths: list[str] = Field(
+        default_factory=list, description="dotted paths to the provider's error text"
+    )
+    overridable_headers: list[str] = Field(
+        default_factory=list,
+        description="`headers` a caller may replace with its own (Notion-Version); never others",
     )
 
     def __repr__(self) -> str:

@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx2
 
+from gatekey.catalog.responses import ResponseRules
 from gatekey.catalog.schema import App, AuthMethod, TestRequest
 from gatekey.domain.apply import AppliedAuth
-from gatekey.domain.bodies import dig
+from gatekey.domain.bodies import first_text
 from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.egress import destination
@@ -25,15 +26,6 @@ from gatekey.unreachable import unreachable
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 300
-
-
-def _first(body: Any, paths: list[str]) -> str | None:
-    """The first non-empty text at one of ``paths``, whole: mask it before cutting it short."""
-    for path in paths:
-        value = dig(body, path)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()
-    return None
 
 
 def scrub(message: str, secrets: list[str]) -> str:
@@ -90,10 +82,16 @@ class Prober:
         except ValueError:
             body = None
         masker = request_masker(auth, secrets)
+        provider_says = first_text(body, spec.error_message)
+        rules = method.responses
+        refused = _refused_by_body(app, rules, response.status_code in spec.ok_status, body)
+        if refused is not None:
+            if provider_says:
+                refused += f": {masker.text(provider_says)[:MAX_MESSAGE]}"
+            raise CredentialsRejected(refused, app=app.key, provider_status=response.status_code)
         if response.status_code in spec.ok_status:
-            label = _first(body, spec.account_label)
+            label = first_text(body, spec.account_label)
             return masker.text(label)[:MAX_MESSAGE] if label else None
-        provider_says = _first(body, spec.error_message)
         if response.status_code in (429,) or response.status_code >= 500:
             raise ProviderUnavailable(
                 f"{app.name} answered {response.status_code}; try again later",
@@ -104,3 +102,21 @@ class Prober:
         if provider_says:
             message += f": {masker.text(provider_says)[:MAX_MESSAGE]}"
         raise CredentialsRejected(message, app=app.key, provider_status=response.status_code)
+
+
+def _refused_by_body(app: App, rules: ResponseRules, ok_status: bool, body: Any) -> str | None:
+    """What a body rule makes of the answer: the start of a refusal's message, or None.
+
+    A body passing ``expired_when`` is a refusal whatever the status (the connection test
+    then refreshes once and tries again, as for a 401); an ``ok_status`` answer whose body
+    fails ``ok_when`` is one too (Slack: HTTP 200 ``{"ok": false, "error": "invalid_auth"}``).
+    """
+    if rules.expired_when is not None and rules.expired_when.holds(body):
+        return f"{app.name} rejected the credentials (the access token expired)"
+    if ok_status and rules.ok_when is not None and not rules.ok_when.holds(body):
+        if body is None:
+            raise ProviderUnavailable(
+                f"{app.name} answered with a body that is not JSON; try again later", app=app.key
+            )
+        return f"{app.name} rejected the credentials"
+    return None

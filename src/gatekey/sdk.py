@@ -170,9 +170,12 @@ class SDK(Protocol):
         stale_token: str | None = None,
         required_scopes: list[str] | None = None,
     ) -> Credentials:
-        """Return fresh credentials; pass ``stale_token`` when the app refused it as expired.
+        """Return fresh credentials; pass ``stale_token`` when the app refused it as expired
+        (a status of ``expired_token_status``, or a body ``expired_when`` holds for).
 
         ``required_scopes`` the grant lacks fail with ``MissingScopes`` before any app call.
+        A 2xx answer whose body fails ``ok_when`` is a failure (the app's words are at
+        ``error_paths``); of ``headers``, only ``overridable_headers`` may be replaced.
         The result holds secrets: hand it to the code that calls the app, never to a log.
         """
         ...

@@ -6,9 +6,10 @@ import pytest
 
 from gatekey.catalog.loader import app_from_data, load_catalog
 from gatekey.catalog.schema import App
-from gatekey.domain.apply import apply
+from gatekey.domain.apply import apply, merged_headers
 from gatekey.domain.patterns import MAX_TEXT_BYTES
 from gatekey.errors import InvalidFields
+from tests.fakes.apps import notion_like
 from tests.fakes.timing import within
 
 CATALOG = load_catalog()
@@ -133,3 +134,32 @@ def test_a_value_a_header_cannot_carry_is_refused_naming_its_field(
 def test_a_bearer_token_a_header_cannot_carry_is_refused() -> None:
     with pytest.raises(InvalidFields, match=r"fields\.api_key"):
         _apply("sendgrid", {"api_key": "SG.x\ny"})
+
+
+def test_overridable_headers_are_named_and_yield_to_the_callers_only() -> None:
+    app = app_from_data(notion_like(), "test")
+    auth = apply(app, app.method(), {"api_key": "ntn_1"})
+    assert auth.overridable == {"Notion-Version"}
+    caller = {"notion-version": "2026-03-11", "x-workspace": "evil", "X-Trace": "t"}
+    sent = merged_headers(caller, auth.request_headers(), auth.overridable)
+    assert sent == {
+        "notion-version": "2026-03-11",
+        "X-Trace": "t",
+        "Authorization": "Bearer ntn_1",
+        "X-Workspace": "acme",
+    }
+    assert merged_headers({}, auth.headers, auth.overridable)["Notion-Version"] == "2022-06-28"
+
+
+def test_a_header_name_filled_in_as_authorization_is_never_overridable() -> None:
+    definition = notion_like()
+    definition["auth"][0]["config"] = {"properties": {"name": {"title": "Header"}}}
+    definition["auth"][0]["apply"][1] = {
+        "type": "header",
+        "name": "{name}",
+        "value": "v",
+        "overridable": True,
+    }
+    app = app_from_data(definition, "test")
+    auth = apply(app, app.method(), {"api_key": "k", "name": "authorization"})
+    assert auth.overridable == frozenset()

@@ -41,3 +41,39 @@ def probe_app() -> dict[str, Any]:
         {"type": "header", "name": "X-Acme-Dc", "value": "{dc}"},
     ]
     return definition
+
+
+NOTION_KEY = "ntn_CANARYnotionSECRET0005"
+
+
+def notion_like() -> dict[str, Any]:
+    """An app shaped like Notion's API: a bearer key and a ``Notion-Version`` header a caller
+    may override (https://developers.notion.com/reference/versioning: required on every
+    request, named for the date of the version; 2026-03-11 is the latest as of Dec 2026)."""
+    return {
+        "key": "notion-test",
+        "name": "Notion",
+        "docs_url": "https://developers.notion.com/reference/versioning",
+        "base_url": "https://api.notion.com/v1",
+        "auth": [
+            {
+                "kind": "api_key",
+                "fields": {
+                    "type": "object",
+                    "required": ["api_key"],
+                    "properties": {"api_key": {"title": "Integration secret", "secret": True}},
+                },
+                "apply": [
+                    {"type": "bearer", "value": "{api_key}"},
+                    {
+                        "type": "header",
+                        "name": "Notion-Version",
+                        "value": "2022-06-28",
+                        "overridable": True,
+                    },
+                    {"type": "header", "name": "X-Workspace", "value": "acme"},
+                ],
+                "test_request": {"path": "/users/me", "account_label": ["email"]},
+            }
+        ],
+    }

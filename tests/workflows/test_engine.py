@@ -3,6 +3,7 @@ story."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,10 +11,13 @@ from sqlalchemy import update
 
 from gatekey.models import Run
 from gatekey.service import Actor, Service
+from gatekey.settings import Settings
 from gatekey.store.tables import flows
 from gatekey.workflows.engine import Engine
+from tests.fakes.apps import NOTION_KEY, notion_like
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sandbox import Sandbox, connect
+from tests.fakes.slack import FIRST_TOKEN, SlackWorld, slack_world
 
 ME = {"id": "me", "app": "sandbox", "type": "http", "http": {"path": "/api/me"}}
 
@@ -284,3 +288,89 @@ def test_a_stored_flow_with_cr_lf_in_a_header_fails_its_run_naming_the_header(
     assert "steps.0.http.headers.X-Trace" in (run.error_message or "")
     assert "carriage return (CR)" in (run.error_message or "")
     assert len(providers.requests) == sent
+
+
+@pytest.fixture
+def world(settings: Settings) -> Iterator[SlackWorld]:
+    with slack_world(settings) as opened:
+        yield opened
+
+
+def _post_run(world: SlackWorld, channel: str) -> Run:
+    """Run a flow of one step posting to a Slack channel, through ``world``'s connection."""
+    step = {
+        "id": "post",
+        "app": "slack-test",
+        "connection": world.connection_id,
+        "type": "http",
+        "http": {"method": "POST", "path": "/chat.postMessage", "body": {"channel": channel}},
+    }
+    return _run_once(world.runtime.service, world.runtime.engine, world.actor, "Post", [step])
+
+
+def test_a_step_slack_answered_ok_false_fails_with_slacks_error(world: SlackWorld) -> None:
+    run = _post_run(world, "C404")
+    assert run.status == "failed" and run.error_code == "step_failed"
+    assert (
+        run.error_message
+        == "step post: slack-test reported a failure (HTTP 200: channel_not_found)"
+    )
+    (post,) = run.steps
+    assert post.status == "failed" and post.error_message == run.error_message
+    assert (
+        world.runtime.service.connections.get(world.actor, world.connection_id).status == "active"
+    )
+
+
+def test_a_step_slack_answered_ok_succeeds(world: SlackWorld) -> None:
+    run = _post_run(world, "C0001")
+    assert run.status == "succeeded", run.error_message
+    assert run.steps[0].output == {
+        "status": 200,
+        "body": {"ok": True, "channel": "C0001", "ts": "1.2"},
+    }
+
+
+def test_a_token_the_body_calls_expired_is_refreshed_and_the_step_succeeds(
+    world: SlackWorld,
+) -> None:
+    world.slack.expire(FIRST_TOKEN)
+    run = _post_run(world, "C0001")
+    assert run.status == "succeeded", run.error_message
+    assert world.slack.refreshes == 1
+
+
+def test_a_token_still_expired_after_the_refresh_fails_the_run_and_the_connection(
+    world: SlackWorld,
+) -> None:
+    world.slack.expire(FIRST_TOKEN)
+    world.slack.issue_as = "expired"
+    run = _post_run(world, "C0001")
+    assert run.status == "failed" and run.error_code == "auth_failed"
+    assert run.error_message == (
+        f"slack-test refused connection {world.connection_id} (HTTP 200: token_expired) even "
+        "after a refresh; reconnect it"
+    )
+    connection = world.runtime.service.connections.get(world.actor, world.connection_id)
+    assert connection.status == "inactive" and connection.status_message == run.error_message
+    assert "CANARY" not in run.model_dump_json() + connection.model_dump_json()
+
+
+def test_a_steps_version_header_replaces_the_apps_overridable_one(
+    service: Service, engine: Engine, actor: Actor, providers: FakeProviders
+) -> None:
+    providers.accepted.add(NOTION_KEY)
+    service.apps.add(actor, notion_like())
+    service.connections.create(actor, app="notion-test", name="N", fields={"api_key": NOTION_KEY})
+    providers.requests.clear()
+    step = {
+        "id": "me",
+        "app": "notion-test",
+        "type": "http",
+        "http": {"path": "/users/me", "headers": {"notion-version": "2026-03-11"}},
+    }
+    run = _run_once(service, engine, actor, "Who", [step])
+    assert run.status == "succeeded", run.error_message
+    (sent,) = providers.requests
+    assert sent.headers.get_list("notion-version") == ["2026-03-11"]
+    assert sent.headers["authorization"] == f"Bearer {NOTION_KEY}"

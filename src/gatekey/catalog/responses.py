@@ -15,9 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gatekey.catalog.text import BodyPath, Headers, PlainText
-from gatekey.domain.bodies import dig
-
-Scalar = str | int | bool | None
+from gatekey.domain.bodies import BodyRule, Scalar
 
 
 class _Strict(BaseModel):
@@ -38,11 +36,15 @@ class BodyCheck(_Strict):
             raise ValueError("a body check takes exactly one of equals and one_of")
         return data
 
+    def rule(self) -> BodyRule:
+        """The same test as plain data (``one_of`` only), as ``Credentials`` hands it out."""
+        return BodyRule(
+            path=self.path, one_of=self.one_of if self.one_of is not None else [self.equals]
+        )
+
     def holds(self, body: Any) -> bool:
         """Whether the body's value at ``path`` passes (a body that is not JSON never does)."""
-        value = dig(body, self.path)
-        wanted = self.one_of if self.one_of is not None else [self.equals]
-        return any(value == w and type(value) is type(w) for w in wanted)
+        return self.rule().holds(body)
 
 
 class ResponseRules(_Strict):

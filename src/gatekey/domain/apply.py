@@ -4,17 +4,20 @@ Pure: the catalog rules and the values in, a description out. Rules that refer t
 field the connection left empty are skipped (OpenAI's organization header). Derived values come
 from RE2 (linear time, ``gatekey.domain.patterns``); a header whose filled-in name or value could
 not be sent (CR, LF, control or non-ASCII characters) is refused naming the field it came from.
+Header rules marked ``overridable`` (a version header such as ``Notion-Version``) are named in
+``AppliedAuth.overridable``; ``merged_headers`` lets a caller's own value replace only those.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from gatekey.catalog.schema import (
+    NEVER_OVERRIDDEN,
     App,
     ApplyRule,
     AuthMethod,
@@ -37,6 +40,8 @@ class AppliedAuth:
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     basic: tuple[str, str] | None = None
+    overridable: frozenset[str] = frozenset()
+    """The names of ``headers`` a caller's own header of the same name replaces."""
 
     def __repr__(self) -> str:
         return (
@@ -52,6 +57,19 @@ class AppliedAuth:
             token = base64.b64encode(f"{self.basic[0]}:{self.basic[1]}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
         return headers
+
+
+def merged_headers(
+    caller: Mapping[str, str], applied: Mapping[str, str], overridable: Iterable[str] = ()
+) -> dict[str, str]:
+    """The headers to send: the caller's, and the applied ones over them (names compared
+    case-insensitively, so a caller's ``x-api-key`` never travels beside the app's
+    ``X-Api-Key``), but for the ``overridable`` ones, which yield to a caller's own value."""
+    yielding = {name.lower() for name in overridable}
+    given = {name.lower() for name in caller}
+    kept = {k: v for k, v in applied.items() if not (k.lower() in yielding and k.lower() in given)}
+    winning = {name.lower() for name in kept}
+    return {**{k: v for k, v in caller.items() if k.lower() not in winning}, **kept}
 
 
 def template_values(method: AuthMethod, values: Mapping[str, Any]) -> dict[str, str]:
@@ -127,6 +145,7 @@ def apply(app: App, method: AuthMethod, values: Mapping[str, Any]) -> AppliedAut
     headers: dict[str, str] = {}
     query: dict[str, str] = {}
     basic: tuple[str, str] | None = None
+    overridable: set[str] = set()
     for rule in rules(method):
         if isinstance(rule, BearerRule):
             if can_render(rule.value, filled):
@@ -135,14 +154,19 @@ def apply(app: App, method: AuthMethod, values: Mapping[str, Any]) -> AppliedAut
                 )
         elif isinstance(rule, HeaderRule):
             if can_render(rule.value, filled) and can_render(rule.name, filled):
-                headers[_header(method, rule.name, filled, name=True)] = _header(
-                    method, rule.value, filled, name=False
-                )
+                name = _header(method, rule.name, filled, name=True)
+                headers[name] = _header(method, rule.value, filled, name=False)
+                if rule.overridable and name.lower() not in NEVER_OVERRIDDEN:  # a templated name
+                    overridable.add(name)
         elif isinstance(rule, QueryRule):
             if can_render(rule.value, filled):
                 query[rule.name] = render(rule.value, filled)
         elif isinstance(rule, BasicRule) and can_render(rule.username + rule.password, filled):
             basic = (render(rule.username, filled), render(rule.password, filled))
     return AppliedAuth(
-        base_url=base_url(app, method, filled), headers=headers, query=query, basic=basic
+        base_url=base_url(app, method, filled),
+        headers=headers,
+        query=query,
+        basic=basic,
+        overridable=frozenset(overridable),
     )

@@ -2,8 +2,10 @@
 
 ``handed_out`` shapes the values of ``models.Credentials`` from the row, the app's method, the
 decrypted secret and the applied auth rules: OAuth2 connections hand out the access token and
-its type only (never the refresh token or a client secret), with the statuses that mean the
-token expired; every other kind hands out its fields. Values come from data validated when it
+its type only (never the refresh token or a client secret), with the statuses (and the body
+rule) that mean the token expired; every other kind hands out its fields. Every kind hands out
+how to read the app's answers (``ok_when``, ``error_paths``) and which applied headers a
+caller may replace (``overridable_headers``). Values come from data validated when it
 was stored, so nothing here validates again; every mutable value is a fresh copy, since the
 inputs are cached. ``copy_of`` copies such values again, for a caller that keeps them: the
 resolver shapes a reading once and hands out a copy per resolution.
@@ -15,8 +17,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from gatekey.catalog.schema import AuthKind, OAuth2Spec
+from gatekey.catalog.responses import TestRequest
+from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain.apply import AppliedAuth
+from gatekey.domain.bodies import BodyRule
 from gatekey.domain.tokens import HANDED_OUT
 from gatekey.errors import ConnectionInactive, Hint, MissingScopes
 
@@ -39,10 +43,12 @@ class Handed(Protocol):
 
 
 def handed_out(
-    row: Handed, oauth2: OAuth2Spec | None, secret: Mapping[str, Any], auth: AppliedAuth
+    row: Handed, app: App, method: AuthMethod, secret: Mapping[str, Any], auth: AppliedAuth
 ) -> dict[str, Any]:
     """The values of the ``Credentials`` for ``row`` (``basic`` as a (username, password)
     pair, for the caller's model to wrap)."""
+    oauth2 = method.oauth2
+    expired_when: BodyRule | None = None
     if oauth2 is None:
         fields = dict(secret)
         token_type = None
@@ -51,6 +57,9 @@ def handed_out(
         fields = {k: secret[k] for k in HANDED_OUT if k in secret}
         token_type = str(secret.get("token_type") or "Bearer")
         expired = list(oauth2.expired_token_status)
+        if method.responses.expired_when is not None:
+            expired_when = method.responses.expired_when.rule()
+    ok_when = method.responses.ok_when
     return {
         "connection_id": row.id,
         "app": row.app_key,
@@ -64,7 +73,18 @@ def handed_out(
         "expires_at": row.expires_at,
         "token_type": token_type,
         "expired_token_status": expired,
+        "expired_when": expired_when,
+        "ok_when": ok_when.rule() if ok_when is not None else None,
+        "error_paths": error_paths(app, method),
+        "overridable_headers": sorted(auth.overridable),
     }
+
+
+def error_paths(app: App, method: AuthMethod) -> list[str]:
+    """Where the app's answers hold its error text: its test request says (or the usual
+    places, ``TestRequest``'s default)."""
+    spec = method.test_request or app.test_request or TestRequest(path="/")
+    return list(spec.error_message)
 
 
 def copy_of(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,6 +96,8 @@ def copy_of(values: Mapping[str, Any]) -> dict[str, Any]:
     fresh["headers"] = values["headers"].copy()
     fresh["query"] = values["query"].copy()
     fresh["expired_token_status"] = values["expired_token_status"].copy()
+    fresh["error_paths"] = values["error_paths"].copy()
+    fresh["overridable_headers"] = values["overridable_headers"].copy()
     return fresh
 
 

@@ -33,9 +33,11 @@ class ConnectionTester:
         """Run the app's test request; a refusal marks the connection inactive, success heals it.
 
         An active OAuth2 connection's token is refreshed first when due, and once more when
-        the app refuses it, before Gatekey decides: a revoked grant then reads revoked (the
-        token endpoint says so), not "token invalid or expired". An inactive OAuth2
-        connection the app still refuses keeps its reason: the consent brings it back.
+        the app refuses it (by its status, or by a body rule: Slack's HTTP 200
+        ``token_expired`` or ``{"ok": false}``), before Gatekey decides: a revoked grant then
+        reads revoked (the token endpoint says so), not "token invalid or expired". An
+        inactive OAuth2 connection the app still refuses keeps its reason: the consent brings
+        it back.
         """
         row, details, entry, method, secret = self.resolver.open(actor, connection_id)
         spec = method.oauth2

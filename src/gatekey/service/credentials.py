@@ -240,7 +240,7 @@ class Resolver:
         ``apply`` the app's rules, then ``handed_out``."""
         row, method, secret = reading.row, reading.method, reading.secret
         auth = apply(reading.app, method, {**secret, **row.config})
-        handed = reading.handed = handed_out(row, method.oauth2, secret, auth)
+        handed = reading.handed = handed_out(row, reading.app, method, secret, auth)
         return handed
 
     def _details(self, row: SecretRow) -> Details:

@@ -2,7 +2,10 @@
 
 The caller never holds a token: Gatekey resolves the connection's credentials (refreshing an
 expiring OAuth2 token first), sends the request to the app's base URL, and when the app
-answers with one of its ``expired_token_status`` codes, refreshes once and retries once. A
+answers with one of its ``expired_token_status`` codes, or with a small JSON body its
+``expired_when`` rule reads as expired (Slack says so on an HTTP 200), refreshes once and
+retries once. The applied headers win over the caller's, names compared case-insensitively,
+but for those the app marks overridable (a version header such as ``Notion-Version``). A
 target outside the app's base URL is refused before anything is sent.
 """
 
@@ -16,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx2
 
+from gatekey.domain import answers
+from gatekey.domain.apply import merged_headers
 from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import InvalidInput
 from gatekey.metrics import Metrics
@@ -95,7 +100,8 @@ class Proxy:
         url = target_url(credentials.base_url, path)
         sent = {k: v for k, v in (headers or {}).items() if k.lower() not in _DROP_REQUEST}
         response = self._request(credentials, method, url, query or {}, sent, body)
-        if response.status_code in credentials.expired_token_status:
+        content_type = response.headers.get("content-type", "")
+        if answers.expired(credentials, response.status_code, content_type, response.content):
             token = credentials.fields.get("access_token")
             credentials = self.resolver.resolve(
                 actor, connection_id, stale_token=str(token) if token else None
@@ -124,7 +130,7 @@ class Proxy:
                     method,
                     url,
                     params={**query, **credentials.query},
-                    headers={**headers, **auth_headers},
+                    headers=merged_headers(headers, auth_headers, credentials.overridable_headers),
                     content=body or None,
                 )
         except httpx2.HTTPError as exc:

@@ -1,11 +1,13 @@
 """Execute runs: claim a queued run, resolve its connections, run its steps, record the outcome.
 
-Before any step runs, every connection the run needs is resolved (OAuth2 tokens refreshed
-once if due), so a revoked connection fails the run at once with an error that names it.
-http steps go through the proxy (the flow never holds a token; a 401 is refreshed and retried
-once); python steps run only registered code, in a child process (``workflows.sandbox``),
-and get ``auths.<app>.<field>`` of their own connection only. What is recorded (outputs,
-messages, logs) is masked with every credential value the run was handed.
+Before any step runs, every connection the run needs is resolved (OAuth2 tokens refreshed once
+if due), so a revoked connection fails the run at once with an error that names it. http steps
+go through the proxy (the flow never holds a token; a 401, or a body the app's ``expired_when``
+reads as expired, is refreshed and retried once; a 2xx whose body fails the app's ``ok_when``
+fails the step with the app's own error, as Slack's ``{"ok": false}``); python steps run only
+registered code, in a child process (``workflows.sandbox``), and get ``auths.<app>.<field>`` of
+their own connection only. What is recorded (outputs, messages, logs) is masked with every
+credential value the run was handed.
 
 The engine sits below the service: it acts for a run through the resolver and the proxy it is
 given (typed here as the two small protocols it needs), never through the service itself. The
@@ -22,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from gatekey.catalog.schema import AuthKind
+from gatekey.domain import answers, masking
 from gatekey.domain import flows as flow_rules
-from gatekey.domain import masking
 from gatekey.domain.actor import Actor
 from gatekey.domain.connection import Change
 from gatekey.domain.roles import Internal
@@ -39,6 +41,7 @@ from gatekey.workflows.registry import StepRegistry
 from gatekey.workflows.sandbox import StepSandbox
 
 log = logging.getLogger(__name__)
+MAX_SAID = 300
 
 
 class CredentialSource(Protocol):
@@ -284,19 +287,28 @@ class Engine:
             body=body,
         )
         secrets.extend(answer.secrets)
-        output = step_rules.response_output(
-            answer.status, answer.headers.get("content-type", ""), answer.body
-        )
-        if answer.status in (creds.expired_token_status or [401]):
+        content_type = answer.headers.get("content-type", "")
+        output = step_rules.response_output(answer.status, content_type, answer.body)
+        if answers.expired(creds, answer.status, content_type, answer.body, unless=[401]):
             message = (
                 f"{creds.app} refused connection {creds.connection_id} "
-                f"(HTTP {answer.status}) even after a refresh; reconnect it"
+                f"({self._said(creds, answer, secrets)}) even after a refresh; reconnect it"
             )
             self._deauthorize(actor, creds, message)
             raise AuthFailed(message, id=creds.connection_id)
         if answer.status >= 400:
             raise StepFailed(f"step {step.id}: {creds.app} answered HTTP {answer.status}")
+        if answers.failed(creds, answer.status, content_type, answer.body):
+            said = self._said(creds, answer, secrets)
+            raise StepFailed(f"step {step.id}: {creds.app} reported a failure ({said})")
         return output, ""
+
+    @staticmethod
+    def _said(creds: Credentials, answer: Answer, secrets: list[str]) -> str:
+        """The answer in a few words, the provider's own masked: ``HTTP 200: invalid_auth``."""
+        content_type = answer.headers.get("content-type", "")
+        words = answers.said(creds, answer.status, content_type, answer.body)
+        return str(step_rules.redact(words, secrets))[:MAX_SAID]
 
     def _deauthorize(self, actor: Actor, creds: Credentials, message: str) -> None:
         """A definitive refusal: mark the connection inactive so people see it."""
