@@ -74,3 +74,19 @@ def test_without_body_rules_the_status_alone_decides() -> None:
     with httpx2.Client(transport=httpx2.MockTransport(not_ok)) as http:
         found = Prober(http).check(plain, method, apply(plain, method, values), values, [])
     assert found == "Acme"
+
+
+def test_a_plain_text_refusal_is_quoted_and_masked_but_an_html_page_is_not() -> None:
+    said = httpx2.Response(
+        401, text=f"invalid token {FIRST_TOKEN}\nmore", headers={"content-type": "text/plain"}
+    )
+    with pytest.raises(CredentialsRejected) as caught:
+        _check(lambda request: said)
+    assert caught.value.message.startswith(
+        "Slack rejected the credentials (HTTP 401): invalid token"
+    )
+    assert FIRST_TOKEN not in caught.value.message
+    page = httpx2.Response(401, text="<html>denied</html>", headers={"content-type": "text/html"})
+    with pytest.raises(CredentialsRejected) as caught:
+        _check(lambda request: page)
+    assert caught.value.message.endswith("(HTTP 401)")

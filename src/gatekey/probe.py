@@ -82,7 +82,7 @@ class Prober:
         except ValueError:
             body = None
         masker = request_masker(auth, secrets)
-        provider_says = first_text(body, spec.error_message)
+        provider_says = first_text(body, spec.error_message) or _plain_text(response)
         rules = method.responses
         refused = _refused_by_body(app, rules, response.status_code in spec.ok_status, body)
         if refused is not None:
@@ -102,6 +102,17 @@ class Prober:
         if provider_says:
             message += f": {masker.text(provider_says)[:MAX_MESSAGE]}"
         raise CredentialsRejected(message, app=app.key, provider_status=response.status_code)
+
+
+def _plain_text(response: httpx2.Response) -> str | None:
+    """A short plain-text answer's first line (Trello: "invalid key"), for a refusal's message;
+    HTML error pages and long bodies say nothing useful."""
+    if not response.headers.get("content-type", "").startswith("text/plain"):
+        return None
+    if len(response.content) > 1000:
+        return None
+    line = response.text.strip().splitlines()[0] if response.text.strip() else ""
+    return line if line.isprintable() else None
 
 
 def _refused_by_body(app: App, rules: ResponseRules, ok_status: bool, body: Any) -> str | None:

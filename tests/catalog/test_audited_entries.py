@@ -105,3 +105,24 @@ def test_slack_asks_for_consent_without_pkce() -> None:
     _, query = _authorization_query(CATALOG.get("slack"), {})
     assert "code_challenge" not in query
     assert query["scope"] == "chat:write,channels:read,users:read"
+
+
+def test_a_dead_slack_token_fails_the_test_although_slack_answers_200() -> None:
+    """Row 7: Slack answers every call 200; {"ok": false} is the refusal."""
+    slack = CATALOG.get("slack")
+    dead = httpx2.Response(200, json={"ok": False, "error": "invalid_auth"})
+    with pytest.raises(CredentialsRejected) as caught:
+        _check(slack, AuthKind.OAUTH2, {"access_token": "xoxb-CANARY3"}, dead)
+    assert caught.value.message == "Slack rejected the credentials: invalid_auth"
+    alive = httpx2.Response(200, json={"ok": True, "team": "Acme", "user": "ada"})
+    assert _check(slack, AuthKind.OAUTH2, {"access_token": "xoxb-CANARY4"}, alive) == "Acme"
+
+
+def test_trello_says_in_plain_text_why_it_refused() -> None:
+    """Row 22: Trello answers authentication failures in plain text."""
+    trello = CATALOG.get("trello")
+    refused = httpx2.Response(401, text="invalid key", headers={"content-type": "text/plain"})
+    fields = {"api_key": "0" * 32, "api_token": "CANARY5"}
+    with pytest.raises(CredentialsRejected) as caught:
+        _check(trello, AuthKind.API_KEY, fields, refused)
+    assert caught.value.message == "Trello rejected the credentials (HTTP 401): invalid key"
