@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, FieldSpec, FieldsSchema
+from gatekey.domain.fields import offered
 
 CONSENT = (AuthKind.OAUTH2,)
 """Kinds connected through a consent screen (``connections connect``), not with fields."""
@@ -27,17 +28,33 @@ def ask_missing(schema: FieldsSchema, given: dict[str, Any], *, secrets: bool) -
     values = dict(given)
     if not sys.stdin.isatty():
         return values
-    for name in schema.required:
-        spec = schema.properties.get(name)
-        if spec is None or name in values or spec.secret is not secrets:
+    for name, spec in schema.properties.items():
+        if name in values or spec.secret is not secrets:
             continue
-        values[name] = typer.prompt(_prompt(spec), hide_input=spec.secret, err=True)
+        if spec.choices:
+            values[name] = _pick(spec)
+        elif name in schema.required:
+            values[name] = typer.prompt(_prompt(spec), hide_input=spec.secret, err=True)
     return values
 
 
 def _prompt(spec: FieldSpec) -> str:
     hint = spec.description or spec.placeholder
     return f"{spec.title} ({hint})" if hint else spec.title
+
+
+def _pick(spec: FieldSpec) -> str:
+    """Ask for a field with choices, offering them and their default: closed choices take
+    only those values; open ones (a pattern admits others) take any, which the service checks."""
+    values = offered(spec)
+    closed = spec.pattern is None
+    text = f"{spec.title} ({', '.join(values)}{'' if closed else ', or another'})"
+    default = spec.default if isinstance(spec.default, str) else None
+    while True:
+        picked = str(typer.prompt(text, default=default, err=True))
+        if not closed or picked in values:
+            return picked
+        typer.echo(f"{picked} is not one of {', '.join(values)}", err=True)
 
 
 def describe(app: App, out: Console) -> None:
@@ -96,6 +113,9 @@ def _options(out: Console, option: str, schema: FieldsSchema) -> None:
             notes.append("secret: asked for, hidden, if left out")
         if spec.enum:
             notes.append("one of " + ", ".join(spec.enum))
+        if spec.choices:
+            picks = ", ".join(f"{c.value} ({c.title})" for c in spec.choices)
+            notes.append(f"one of {picks}" + (" or any value of its form" if spec.pattern else ""))
         if spec.default is not None:
             notes.append(f"default {spec.default}")
         about = f"{spec.title} ({'; '.join(notes)})"
