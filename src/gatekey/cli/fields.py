@@ -16,6 +16,7 @@ from rich.text import Text
 
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, FieldSpec, FieldsSchema
 from gatekey.domain.fields import offered
+from gatekey.service.preparation import Preparation, prepare
 
 CONSENT = (AuthKind.OAUTH2,)
 """Kinds connected through a consent screen (``connections connect``), not with fields."""
@@ -57,8 +58,9 @@ def _pick(spec: FieldSpec) -> str:
         typer.echo(f"{picked} is not one of {', '.join(values)}", err=True)
 
 
-def describe(app: App, out: Console) -> None:
-    """Print what connecting ``app`` takes, method by method, as the commands that do it."""
+def describe(app: App, out: Console, callback_url: str | None = None) -> None:
+    """Print what connecting ``app`` takes, method by method, as the commands that do it, and
+    what to prepare first (with ``callback_url``, the redirect URI to register)."""
     out.print(f"{app.name} ({app.key})", markup=False, highlight=False)
     if app.description:
         out.print(app.description, markup=False, highlight=False)
@@ -73,6 +75,7 @@ def describe(app: App, out: Console) -> None:
         )
         _options(out, "--field/-f", method.fields)
         _options(out, "--config/-c", method.config)
+        _prepare(out, prepare(method, callback_url or ""))
         if method.kind in CONSENT:
             out.print("  first register the project's OAuth client for it:", markup=False)
             out.print(
@@ -81,6 +84,29 @@ def describe(app: App, out: Console) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+
+
+def _prepare(out: Console, ready: Preparation) -> None:
+    """Print what to prepare: the deprecation first, then the setup page, steps and scopes."""
+    lines = []
+    if ready.deprecated:
+        gone = ready.deprecated
+        lines.append(f"DEPRECATED since {gone.since}: {gone.note}")
+        if gone.sunset:
+            lines.append(f"  stops working on {gone.sunset}")
+        if gone.use_instead:
+            lines.append(f"  use {gone.use_instead} instead")
+    if ready.setup_url:
+        lines.append(f"prepare at {ready.setup_url}:")
+        lines += [f"  {number}. {step}" for number, step in enumerate(ready.steps, 1)]
+    if ready.redirect_uri:
+        lines.append(f"redirect URI to register: {ready.redirect_uri}")
+    if ready.scopes:
+        lines.append("scopes: " + " ".join(ready.scopes))
+    if ready.idle_expiry_days:
+        lines.append(f"unused credentials stop working after {ready.idle_expiry_days} days")
+    for line in lines:
+        out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _command(app: App, method: AuthMethod, several: bool) -> str:
