@@ -23,18 +23,21 @@ CONSENT = (AuthKind.OAUTH2,)
 
 
 def ask_missing(schema: FieldsSchema, given: dict[str, Any], *, secrets: bool) -> dict[str, Any]:
-    """``given`` with the required values it lacks asked for on a terminal: the plain ones, or
-    (``secrets``) the secret ones, hidden. Without a terminal nothing is asked: the service
-    then names every missing field."""
+    """``given`` with the required values it lacks asked for on a terminal, and those of fields
+    with choices (offered, with their default): the plain ones, or (``secrets``) the secret
+    ones, hidden. Without a terminal nothing is asked: the service then names every missing
+    field, and fills in defaults."""
     values = dict(given)
     if not sys.stdin.isatty():
         return values
-    for name, spec in schema.properties.items():
+    offering = [n for n, spec in schema.properties.items() if spec.choices]
+    for name in dict.fromkeys([*schema.required, *offering]):  # the required ones first
+        spec = schema.properties[name]
         if name in values or spec.secret is not secrets:
             continue
         if spec.choices:
             values[name] = _pick(spec)
-        elif name in schema.required:
+        else:
             values[name] = typer.prompt(_prompt(spec), hide_input=spec.secret, err=True)
     return values
 
