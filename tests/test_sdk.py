@@ -15,7 +15,7 @@ from gatekey.errors import MissingScopes, NotFound
 from gatekey.models import AuthorizationSession
 from gatekey.sdk import SDK, wait_for_authorization
 from gatekey.settings import Settings
-from tests.fakes.apps import NOTION_KEY, acme, notion_like
+from tests.fakes.apps import NOTION_KEY, acme, notion_like, portal
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sdks import KINDS, open_sdk
 
@@ -122,6 +122,17 @@ def test_apps_come_back_as_catalog_entries(sdk: SDK) -> None:
     assert isinstance(added, App) and added.key == "acme" and not added.builtin
     renamed = sdk.replace_app("acme", {**definition, "name": "Acme Corp"})
     assert renamed.name == "Acme Corp" == sdk.get_app("acme").name
+
+
+def test_both_sdks_filter_apps_alike(sdk: SDK) -> None:
+    sdk.add_app(portal())
+    assert {a.key for a in sdk.list_apps(category="support", auth_kind="oauth2")} >= {"portal"}
+    assert "portal" not in {a.key for a in sdk.list_apps(category="support", auth_kind="basic")}
+    assert [a.key for a in sdk.list_apps("regions and tenants", category="crm")] == ["portal"]
+    with pytest.raises(errors.InvalidInput):
+        sdk.list_apps(category="gardening")
+    portal_app = sdk.get_app("portal")
+    assert portal_app.method("api_key").deprecated is not None, "the prepare block is left out"
 
 
 def test_the_audit_trail_without_a_connection_is_the_projects(sdk: SDK) -> None:

@@ -78,16 +78,28 @@ class Client(sdk.SDK):
             return None
         return response.json()
 
-    def list_apps(self, search: str | None = None) -> list[AppSummary]:
-        params = {"q": search} if search else None
+    def list_apps(
+        self,
+        search: str | None = None,
+        *,
+        category: str | None = None,
+        auth_kind: str | None = None,
+    ) -> list[AppSummary]:
+        asked = {"q": search or None, "category": category, "auth_kind": auth_kind}
+        params = {k: str(v) for k, v in asked.items() if v is not None}
         return [
-            AppSummary.model_validate(a) for a in self._call("GET", "/api/v1/apps", params=params)
+            AppSummary.model_validate(a)
+            for a in self._call("GET", "/api/v1/apps", params=params or None)
         ]
 
     def _app(self, method: str, path: str, **kwargs: Any) -> App:
-        """The app document without ``source``, which the embedded SDK cannot tell either."""
+        """The app document without ``source``, which the embedded SDK cannot tell either, and
+        without the computed ``prepare`` of each auth method."""
         view = self._call(method, path, **kwargs)
-        return App.model_validate({k: v for k, v in view.items() if k != "source"})
+        methods = [{k: v for k, v in m.items() if k != "prepare"} for m in view.get("auth", [])]
+        return App.model_validate(
+            {**{k: v for k, v in view.items() if k != "source"}, "auth": methods}
+        )
 
     def get_app(self, key: str) -> App:
         return self._app("GET", f"/api/v1/apps/{key}")

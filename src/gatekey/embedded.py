@@ -105,8 +105,14 @@ class Gatekey(sdk.SDK):
     def close(self) -> None:
         self.runtime.close()
 
-    def list_apps(self, search: str | None = None) -> list[AppSummary]:
-        return self.service.apps.list(self.actor, search)
+    def list_apps(
+        self,
+        search: str | None = None,
+        *,
+        category: str | None = None,
+        auth_kind: str | None = None,
+    ) -> list[AppSummary]:
+        return self.service.apps.list(self.actor, search, category=category, auth_kind=auth_kind)
 
     def get_app(self, key: str) -> App:
         return self.service.apps.get(self.actor, key)

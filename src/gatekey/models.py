@@ -50,6 +50,13 @@ class AppSummary(_Model):
         )
 
 
+class AppCategory(_Model):
+    """A category apps are filed under, and how many of the project's apps are."""
+
+    category: str
+    count: int
+
+
 class Connection(_Model):
     """A connection as people see it: never a secret, at most a masked hint."""
 

@@ -65,9 +65,18 @@ class SDK(Protocol):
 
     # -- apps --------------------------------------------------------------------------------
 
-    def list_apps(self, search: str | None = None) -> list[AppSummary]:
-        """List the apps a connection can be made to (the catalog and the project's own),
-        those whose key, name or category contains ``search`` if given."""
+    def list_apps(
+        self,
+        search: str | None = None,
+        *,
+        category: str | None = None,
+        auth_kind: str | None = None,
+    ) -> list[AppSummary]:
+        """List the apps a connection can be made to (the catalog and the project's own), by
+        name: those whose key, name, description or category contains ``search`` (any case),
+        filed under ``category`` (one of ``gatekey.catalog.categories.CATEGORIES``) and
+        offering ``auth_kind`` (an ``AuthKind``), each if given; an unknown category or auth
+        kind is ``InvalidInput``."""
         ...
 
     def get_app(self, key: str) -> App:

@@ -62,3 +62,41 @@ def test_a_project_app_from_a_file(env: Path, tmp_path: Path) -> None:
     assert run("apps", "delete", "acme-crm")[:2] == (0, "deleted acme-crm\n")
     code, _, err = run("apps", "show", "acme-crm")
     assert code == 2 and "unknown_app" in err
+
+
+def _add_portal(tmp_path: Path) -> None:
+    import yaml
+
+    from tests.fakes.apps import portal
+
+    definition = tmp_path / "portal.yaml"
+    definition.write_text(yaml.safe_dump(portal()))
+    assert run("apps", "add", str(definition))[0] == 0
+
+
+def test_apps_list_filters_by_category_and_auth_kind(env: Path, tmp_path: Path) -> None:
+    _add_portal(tmp_path)
+    _, out, _ = run("apps", "list", "--category", "support", "--auth-kind", "oauth2", "--json")
+    listed = json.loads(out)
+    assert "portal" in {a["key"] for a in listed}
+    assert all("support" in a["categories"] and "oauth2" in a["auth_kinds"] for a in listed)
+    code, _, err = run("apps", "list", "--category", "gardening")
+    assert code == 2 and err.startswith("error [invalid_input]: invalid filter: category: ")
+    _, out, _ = run("apps", "categories", "--json")
+    counted = {c["category"]: c["count"] for c in json.loads(out)}
+    support = json.loads(run("apps", "list", "--category", "support", "--json")[1])
+    assert counted["support"] == len(support)
+
+
+def test_apps_show_says_what_to_prepare(env: Path, tmp_path: Path) -> None:
+    _add_portal(tmp_path)
+    code, out, _ = run("apps", "show", "portal")
+    assert code == 0
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert "  prepare at https://portal.test/developers/apps:" in lines
+    assert "    1. Open Developer apps" in lines
+    assert "  redirect URI to register: http://127.0.0.1:8040/oauth/callback" in lines
+    assert "  scopes: tickets:read users:read" in lines
+    assert "  DEPRECATED since 2026-10-27: API keys stop working at the sunset date." in lines
+    assert "    stops working on 2027-04-30" in lines
+    assert "    use oauth2 instead" in lines

@@ -3,10 +3,11 @@ from __future__ import annotations
 import pytest
 
 from gatekey.catalog.loader import load_catalog
-from gatekey.catalog.schema import FieldsSchema
+from gatekey.catalog.schema import App, FieldsSchema
 from gatekey.domain.fields import MAX_VALUE_BYTES, mask, split, validate
 from gatekey.domain.patterns import MAX_TEXT_BYTES
 from gatekey.errors import InvalidFields, PayloadTooLarge
+from tests.fakes.apps import portal
 from tests.fakes.timing import within
 
 CATALOG = load_catalog()
@@ -133,3 +134,37 @@ def test_uri_and_email_formats_refuse_control_characters() -> None:
     ]:
         with pytest.raises(InvalidFields, match="must be a valid"):
             validate(_schema(**spec), {"key": value})
+
+
+PORTAL_CONFIG = App.model_validate(portal()).method("oauth2").config
+TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def test_omitted_choices_take_their_defaults() -> None:
+    assert validate(PORTAL_CONFIG, {}, what="config") == {
+        "region": "eu",
+        "tenant": "common",
+    }
+
+
+def test_closed_choices_take_only_their_values() -> None:
+    assert validate(PORTAL_CONFIG, {"region": "us"}, what="config")["region"] == "us"
+    with pytest.raises(InvalidFields) as caught:
+        validate(PORTAL_CONFIG, {"region": "mars"}, what="config")
+    assert caught.value.details["errors"] == [
+        {"field": "config.region", "message": "must be one of eu, us"}
+    ]
+    assert "config.region: must be one of eu, us" in caught.value.message
+
+
+def test_open_choices_take_their_values_and_what_the_pattern_admits() -> None:
+    assert validate(PORTAL_CONFIG, {"tenant": "consumers"}, what="config")["tenant"] == "consumers"
+    assert validate(PORTAL_CONFIG, {"tenant": TENANT_ID}, what="config")["tenant"] == TENANT_ID
+    with pytest.raises(InvalidFields) as caught:
+        validate(PORTAL_CONFIG, {"tenant": "contoso"}, what="config")
+    assert caught.value.details["errors"] == [
+        {
+            "field": "config.tenant",
+            "message": "must be one of common, organizations, consumers, or look like a Tenant",
+        }
+    ]

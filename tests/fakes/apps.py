@@ -77,3 +77,81 @@ def notion_like() -> dict[str, Any]:
             }
         ],
     }
+
+
+PORTAL_TENANT = r"^(common|organizations|consumers|[0-9a-f]{8}-[0-9a-f-]{27})$"
+
+
+def portal(**changes: Any) -> dict[str, Any]:
+    """An app with what a person must prepare: OAuth2 first (setup steps, default scopes, a
+    closed choice of region and an open choice of tenant), and a deprecated API-key method."""
+    config = {
+        "type": "object",
+        "properties": {
+            "region": {
+                "title": "Region",
+                "default": "eu",
+                "choices": [
+                    {"value": "eu", "title": "Europe"},
+                    {"value": "us", "title": "United States"},
+                ],
+            },
+            "tenant": {
+                "title": "Tenant",
+                "description": "Which accounts may sign in, or your tenant ID.",
+                "pattern": PORTAL_TENANT,
+                "default": "common",
+                "choices": [
+                    {"value": "common", "title": "Any account"},
+                    {"value": "organizations", "title": "Work or school accounts"},
+                    {"value": "consumers", "title": "Personal accounts"},
+                ],
+            },
+        },
+    }
+    definition: dict[str, Any] = {
+        "key": "portal",
+        "name": "Portal",
+        "description": "A help desk with regions and tenants.",
+        "categories": ["support", "crm"],
+        "docs_url": "https://docs.portal.test/api",
+        "base_url": "https://{region}.portal.test/api",
+        "auth": [
+            {
+                "kind": "oauth2",
+                "config": config,
+                "oauth2": {
+                    "authorization_url": "https://login.portal.test/{tenant}/authorize",
+                    "token_url": "https://login.portal.test/{tenant}/token",
+                    "default_scopes": ["tickets:read", "users:read"],
+                },
+                "setup": {
+                    "url": "https://portal.test/developers/apps",
+                    "steps": ["Open Developer apps", "Create an OAuth app"],
+                },
+            },
+            {
+                "kind": "api_key",
+                "config": {"properties": {"region": config["properties"]["region"]}},
+                "fields": {
+                    "type": "object",
+                    "required": ["api_key"],
+                    "properties": {"api_key": {"title": "API key", "secret": True}},
+                },
+                "apply": [{"type": "bearer", "value": "{api_key}"}],
+                "setup": {
+                    "url": "https://portal.test/settings/keys",
+                    "steps": ["Open Settings > API keys", "Create a key"],
+                },
+                "deprecated": {
+                    "since": "2026-10-27",
+                    "sunset": "2027-04-30",
+                    "note": "API keys stop working at the sunset date.",
+                    "use_instead": "oauth2",
+                    "source": "https://docs.portal.test/changelog/api-keys",
+                },
+            },
+        ],
+    }
+    definition.update(changes)
+    return definition

@@ -21,12 +21,18 @@ commands = group(
 @commands.command("list")
 def apps_list(
     search: Annotated[str | None, typer.Option("--search", "-s")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="only apps in it (see 'apps categories')")
+    ] = None,
+    auth_kind: Annotated[
+        str | None, typer.Option("--auth-kind", help="only apps offering it (oauth2, api_key...)")
+    ] = None,
     project: ProjectOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
     """List the apps Gatekey can connect to: the catalog and the project's own apps."""
     with operating(project) as op:
-        found = op.service.apps.list(op.actor, search)
+        found = op.service.apps.list(op.actor, search, category=category, auth_kind=auth_kind)
         emit(
             found,
             as_json,
@@ -34,6 +40,20 @@ def apps_list(
                 "Apps",
                 ["Key", "Name", "Auth", "Source"],
                 [(a.key, a.name, ", ".join(a.auth_kinds), a.source) for a in found],
+            ),
+        )
+
+
+@commands.command("categories")
+def apps_categories(project: ProjectOpt = "default", as_json: JsonOpt = False) -> None:
+    """List the categories apps are filed under, with how many apps each."""
+    with operating(project) as op:
+        found = op.service.apps.categories(op.actor)
+        emit(
+            found,
+            as_json,
+            lambda: table(
+                "Categories", ["Category", "Apps"], [(c.category, c.count) for c in found]
             ),
         )
 
@@ -51,7 +71,7 @@ def apps_show(key: str, project: ProjectOpt = "default", as_json: JsonOpt = Fals
         if as_json:
             out.print_json(json.dumps(public_view(found)))
         else:
-            describe(found, out)
+            describe(found, out, op.service.authorizations.callback_url)
 
 
 def _definition_file(path: Path) -> Any:

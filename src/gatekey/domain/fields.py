@@ -42,6 +42,8 @@ def _annotation(spec: FieldSpec) -> Any:
         return bool
     if spec.enum:
         return Literal[tuple(spec.enum)]
+    if spec.choices and spec.pattern is None:  # closed: only the values offered
+        return Literal[tuple(offered(spec))]
     pattern = spec.pattern
     if spec.format == "email":
         pattern = pattern or _EMAIL
@@ -54,6 +56,13 @@ def _annotation(spec: FieldSpec) -> Any:
     if pattern is None:
         return Annotated[str, lengths]
     return Annotated[str, lengths, AfterValidator(_matching(compile_pattern(pattern)))]
+
+
+def offered(spec: FieldSpec) -> list[str]:
+    """The values a field offers to pick from: its ``choices`` or its ``enum``."""
+    if spec.choices:
+        return [c.value for c in spec.choices]
+    return list(spec.enum or [])
 
 
 def _matching(pattern: Pattern) -> Callable[[str], str]:
@@ -155,15 +164,25 @@ def _describe(schema: FieldsSchema, what: str, err: Any) -> dict[str, str]:
         message = "is required"
     elif kind == "extra_forbidden":
         message = "is not a field of this app"
+    elif kind == "literal_error" and spec is not None:
+        message = f"must be one of {', '.join(offered(spec))}"
     elif kind == "string_pattern_mismatch" and spec is not None:
-        message = f"does not look like {_article(spec.title)} {spec.title}"
-        if spec.format:
-            message = f"must be a valid {spec.format}"
+        message = _mismatch(spec)
     elif kind == "string_too_short":
         message = "must not be empty"
     else:
         message = str(err["msg"]).lower()
     return {"field": f"{what}.{name}", "message": message}
+
+
+def _mismatch(spec: FieldSpec) -> str:
+    """What a value its pattern refuses should have been; with open choices, those first."""
+    if spec.format:
+        return f"must be a valid {spec.format}"
+    looks = f"look like {_article(spec.title)} {spec.title}"
+    if spec.choices:
+        return f"must be one of {', '.join(offered(spec))}, or {looks}"
+    return f"does not {looks}"
 
 
 def split(schema: FieldsSchema, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import builtins
 import json
 import re
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from gatekey.catalog.categories import CATEGORIES
 from gatekey.catalog.loader import Catalog, app_from_data
-from gatekey.catalog.schema import KEY_PATTERN, App, public_view
+from gatekey.catalog.schema import KEY_PATTERN, App, AuthKind, public_view
 from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import (
     AppExists,
@@ -21,7 +24,7 @@ from gatekey.errors import (
     PayloadTooLarge,
     PermissionDenied,
 )
-from gatekey.models import AppSummary
+from gatekey.models import AppCategory, AppSummary
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.context import Context
 from gatekey.store import apps as app_rows
@@ -29,6 +32,8 @@ from gatekey.store import audit as audit_rows
 
 MAX_DEFINITION_BYTES = 64 * 1024
 _KEY = re.compile(KEY_PATTERN)
+RESERVED_KEYS = frozenset({"categories"})
+"""Keys no app may take: ``GET /api/v1/apps/categories`` lists the categories."""
 
 
 def _definition(definition: Any) -> App:
@@ -43,7 +48,51 @@ def _definition(definition: Any) -> App:
             "builtin is set by Gatekey, not by a definition",
             errors=[{"field": "builtin", "message": "not allowed here"}],
         )
+    if definition.get("key") in RESERVED_KEYS:
+        raise InvalidAppDefinition(
+            f"the key {definition['key']!r} names a listing of /api/v1/apps; pick another key",
+            errors=[{"field": "key", "message": "is reserved"}],
+        )
     return app_from_data({**definition, "builtin": False}, "app definition")
+
+
+@dataclass(frozen=True)
+class _Filters:
+    category: str | None
+    auth_kind: AuthKind | None
+
+    @property
+    def any(self) -> bool:
+        return self.category is not None or self.auth_kind is not None
+
+    def admit(self, app: App) -> bool:
+        if self.category is not None and self.category not in app.categories:
+            return False
+        return self.auth_kind is None or any(m.kind is self.auth_kind for m in app.auth)
+
+
+def _filters(category: str | None, auth_kind: str | None) -> _Filters:
+    """The listing's filters, each one of its known values or refused, naming them all."""
+    problems = []
+    if category is not None and category not in CATEGORIES:
+        problems.append({"field": "category", "message": "must be one of " + ", ".join(CATEGORIES)})
+    kinds = [k.value for k in AuthKind]
+    if auth_kind is not None and auth_kind not in kinds:
+        problems.append({"field": "auth_kind", "message": "must be one of " + ", ".join(kinds)})
+    if problems:
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise InvalidInput(f"invalid filter: {summary}", errors=problems)
+    return _Filters(category, AuthKind(auth_kind) if auth_kind is not None else None)
+
+
+def _mentions(app: App, needle: str) -> bool:
+    return (
+        not needle
+        or needle in app.key
+        or needle in app.name.casefold()
+        or needle in app.description.casefold()
+        or any(needle in c for c in app.categories)
+    )
 
 
 def stored_definition(app: App) -> dict[str, Any]:
@@ -60,18 +109,28 @@ class ProjectApps:
         self.ctx = ctx
         self.catalog = catalog
 
-    def list(self, actor: Actor, text: str | None = None) -> builtins.list[AppSummary]:
+    def list(
+        self,
+        actor: Actor,
+        text: str | None = None,
+        *,
+        category: str | None = None,
+        auth_kind: str | None = None,
+    ) -> builtins.list[AppSummary]:
+        """The usable apps by name, then the project's refused ones: those whose key, name,
+        description or category holds ``text`` (any case), filed under ``category``, offering
+        ``auth_kind``."""
         authorize(actor, "list_apps")
+        wanted = _filters(category, auth_kind)
         needle = (text or "").casefold()
         apps, unusable = self.ctx.registry.listing(actor.project_id)
         usable = [
             AppSummary.of(app, self.ctx.registry.source(app))
             for app in apps
-            if not needle
-            or needle in app.key
-            or needle in app.name.casefold()
-            or any(needle in c for c in app.categories)
+            if _mentions(app, needle) and wanted.admit(app)
         ]
+        if wanted.any:
+            return usable  # a refused app has no categories or auth kinds to match
         refused = [
             AppSummary(
                 key=r.key,
@@ -88,6 +147,13 @@ class ProjectApps:
             if not needle or needle in r.key
         ]
         return usable + refused
+
+    def categories(self, actor: Actor) -> builtins.list[AppCategory]:
+        """The categories the project's usable apps are filed under, by name, with counts."""
+        authorize(actor, "list_apps")
+        apps = self.ctx.registry.all(actor.project_id)
+        counts = Counter(c for app in apps for c in app.categories)
+        return [AppCategory(category=c, count=n) for c, n in sorted(counts.items())]
 
     def get(self, actor: Actor, key: str) -> App:
         authorize(actor, "get_app")
