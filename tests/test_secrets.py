@@ -50,7 +50,13 @@ def test_canaries_never_leak(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
             response = client.post(
                 "/api/v1/connections",
                 headers=headers,
-                json={"app": app, "name": f"{app} canary", "fields": fields, "config": config},
+                json={
+                    "app": app,
+                    "name": f"{app} canary",
+                    "fields": fields,
+                    "config": config,
+                    **({"auth_kind": "custom"} if app == "zendesk" else {}),
+                },
             )
             assert response.status_code == 201, response.text
             seen.append(response.text)

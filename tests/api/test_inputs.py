@@ -41,7 +41,9 @@ def _connection(**changes: Any) -> dict[str, Any]:
 
 def _zendesk(subdomain: Any) -> dict[str, Any]:
     fields = {"email": "agent@example.com", "api_token": "zd-token"}
-    return _connection(app="zendesk", fields=fields, config={"subdomain": subdomain})
+    return _connection(
+        app="zendesk", auth_kind="custom", fields=fields, config={"subdomain": subdomain}
+    )
 
 
 def _flow(name: str = "Welcome", step_id: Any = "mail", path: Any = "/v3/x") -> dict[str, Any]:

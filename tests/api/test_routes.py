@@ -56,7 +56,8 @@ def test_apps_are_listed_and_described(client: TestClient, worker: dict[str, str
     apps = client.get("/api/v1/apps", headers=worker).json()
     assert "sendgrid" in {a["key"] for a in apps}
     zendesk = client.get("/api/v1/apps/zendesk", headers=worker).json()
-    assert zendesk["auth"][0]["fields"]["properties"]["api_token"]["secret"] is True
+    tokens = next(m for m in zendesk["auth"] if m["kind"] == "custom")
+    assert tokens["fields"]["properties"]["api_token"]["secret"] is True
     missing = client.get("/api/v1/apps/nope", headers=worker)
     assert (missing.status_code, missing.json()["code"]) == (422, "unknown_app")
     assert client.get("/api/v1/apps?q=mail", headers=worker).json()

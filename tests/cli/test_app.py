@@ -52,7 +52,17 @@ def test_a_refused_input_lists_every_problem(env: Path, tmp_path: Path) -> None:
         "  - steps.1.type: Field required",
         "  - steps.1.bad: Extra inputs are not permitted",
     ]
-    code, _, err = run("connections", "create", "--app", "zendesk", "--name", "Z", "--skip-test")
+    code, _, err = run(
+        "connections",
+        "create",
+        "--app",
+        "zendesk",
+        "--auth-kind",
+        "custom",
+        "--name",
+        "Z",
+        "--skip-test",
+    )
     assert err.strip().splitlines()[-1] == (
         "error [invalid_fields]: invalid fields: fields.email: is required; "
         "fields.api_token: is required"

@@ -22,11 +22,11 @@ def test_apps_show_says_which_options_connect_an_app(env: Path) -> None:
     assert lines[:3] == [
         "Zendesk (zendesk)",
         "Customer support ticketing.",
-        "Docs: https://developer.zendesk.com/api-reference/introduction/security-and-auth/",
+        "Docs: https://developer.zendesk.com/documentation/api-basics/authentication/api-tokens-to-oauth/",
     ]
     assert (
-        "  gatekey connections create --app zendesk --name NAME -f email=VALUE -c subdomain=VALUE"
-        in lines
+        "  gatekey connections create --app zendesk --name NAME --auth-kind custom "
+        "-f email=VALUE -c subdomain=VALUE" in lines
     )
     assert "    email      Agent email (required)" in lines
     assert any(line.startswith("    api_token  API token (required; secret: ") for line in lines)

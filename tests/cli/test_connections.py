@@ -88,7 +88,8 @@ def _terminal_environ(env: Path, database_url: str) -> dict[str, str]:
 ASKED = [
     'Subdomain (The "acme" in acme.zendesk.com.): acme',
     "Agent email: agent@acme.test",
-    "API token (Admin Center > Apps and integrations > APIs > Zendesk API.): ",
+    "API token (An existing token from Admin Center > Apps and integrations > APIs > "
+    "Zendesk API.): ",
 ]
 """The prompts as a person sees them: config, then plain fields, then the secret (hidden)."""
 
@@ -98,7 +99,8 @@ def test_on_a_terminal_config_and_fields_are_asked_for_secrets_hidden_and_last(
 ) -> None:
     code, printed = on_terminal(
         _terminal_environ(env, database_url),
-        *("connections", "create", "--app", "zendesk", "--name", "Zendesk - Support"),
+        *("connections", "create", "--app", "zendesk", "--auth-kind", "custom"),
+        *("--name", "Zendesk - Support"),
         "--skip-test",
         answers=[
             ("Subdomain", "acme"),

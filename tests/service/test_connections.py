@@ -73,7 +73,12 @@ def test_create_validates_with_the_provider_and_masks(
             InvalidInput,
         ),
         (
-            {"app": "zendesk", "name": "x", "fields": {"email": "a@b.test", "api_token": "t"}},
+            {
+                "app": "zendesk",
+                "auth_kind": "custom",
+                "name": "x",
+                "fields": {"email": "a@b.test", "api_token": "t"},
+            },
             InvalidFields,
         ),
         (

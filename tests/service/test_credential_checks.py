@@ -88,6 +88,7 @@ def test_config_alone_can_change_and_keeps_the_secret(service: Service, actor: A
     created = service.connections.create(
         actor,
         app="zendesk",
+        auth_kind="custom",
         name="Zendesk",
         fields={"email": "ops@acme.test", "api_token": "CANARYzendesk1"},
         config={"subdomain": "acme"},
@@ -147,8 +148,11 @@ def test_fields_and_config_are_checked_before_any_request(
     config: dict[str, str] | None,
     field: str,
 ) -> None:
+    kind = "custom" if app == "zendesk" else None
     with pytest.raises(InvalidFields) as caught:
-        service.connections.create(actor, app=app, name="x", fields=fields, config=config)
+        service.connections.create(
+            actor, app=app, auth_kind=kind, name="x", fields=fields, config=config
+        )
     named = [e["field"] for e in caught.value.details["errors"]]
     assert field in named
     assert "CANARY" not in caught.value.message + str(caught.value.details)
