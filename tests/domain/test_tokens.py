@@ -54,6 +54,22 @@ def test_expiry_counts_from_the_send_time(
     assert tokens.expires_at(response, T0, refetchable=refetchable) == expected
 
 
+@pytest.mark.parametrize(
+    ("response", "refetchable", "expected"),
+    [
+        ({}, False, T0 + timedelta(seconds=7200)),  # Salesforce: no expires_in at all
+        ({"expires_in": "soon"}, False, T0 + timedelta(seconds=7200)),
+        ({"expires_in": 0}, True, T0 + timedelta(seconds=7200)),  # beats the hourly default
+        ({"expires_in": 60}, False, T0 + timedelta(seconds=60)),  # a real one still wins
+    ],
+)
+def test_a_response_without_a_usable_lifetime_lasts_the_apps_default(
+    response: dict[str, object], refetchable: bool, expected: datetime
+) -> None:
+    found = tokens.expires_at(response, T0, refetchable=refetchable, default_lifetime=7200)
+    assert found == expected
+
+
 def test_margin_is_the_smaller_of_the_app_margin_and_half_the_lifetime() -> None:
     five = timedelta(minutes=5)
     assert tokens.margin(T0, T0 + timedelta(hours=1), five) == five

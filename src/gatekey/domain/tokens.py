@@ -52,14 +52,20 @@ def merge(
 
 
 def expires_at(
-    response: Mapping[str, Any], sent_at: datetime, *, refetchable: bool
+    response: Mapping[str, Any],
+    sent_at: datetime,
+    *,
+    refetchable: bool,
+    default_lifetime: int | None = None,
 ) -> datetime | None:
     """Return when the access token expires, counted from when the request was sent.
 
-    Counting from the send time, not the receipt, errs on the early side. A token the provider
-    gives no lifetime is taken as not expiring (GitHub OAuth apps, ClickUp, Todoist), unless
-    Gatekey can fetch a new one unattended (``refetchable``: client credentials), which it
-    then does every ``DEFAULT_UNREFRESHABLE_LIFETIME``.
+    Counting from the send time, not the receipt, errs on the early side. A response without
+    a usable ``expires_in`` lasts the app's ``default_lifetime`` (seconds) when it declares
+    one (Salesforce: the org's session timeout). Otherwise a token the provider gives no
+    lifetime is taken as not expiring (GitHub OAuth apps, ClickUp, Todoist), unless Gatekey can
+    fetch a new one unattended (``refetchable``: client credentials), which it then does every
+    ``DEFAULT_UNREFRESHABLE_LIFETIME``.
     """
     raw = response.get("expires_in")
     seconds: float | None = None
@@ -69,6 +75,8 @@ def expires_at(
         seconds = float(raw.strip())
     if seconds is not None and seconds > 0:
         return sent_at + timedelta(seconds=seconds)
+    if default_lifetime is not None:
+        return sent_at + timedelta(seconds=default_lifetime)
     if not refetchable:
         return None
     return sent_at + DEFAULT_UNREFRESHABLE_LIFETIME

@@ -102,7 +102,12 @@ class RefreshStore:
         """Commit the provider's answer; return None if another token set was stored first."""
         new_secret, config_update = tokens.merge(secret, response.body, spec.token_config_paths)
         unattended = row.auth_kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS.value
-        expires = tokens.expires_at(response.body, response.sent_at, refetchable=unattended)
+        expires = tokens.expires_at(
+            response.body,
+            response.sent_at,
+            refetchable=unattended,
+            default_lifetime=spec.default_token_lifetime_seconds,
+        )
         box = self._vault.seal(row.project_id, row.id, new_secret)
         values: dict[str, Any] = {
             "secret_ciphertext": box.ciphertext,

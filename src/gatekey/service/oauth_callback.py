@@ -234,7 +234,12 @@ class OAuthCallback:
         for name in spec.callback_config:
             if params.get(name):
                 config[name] = _provider_text(params[name])
-        expires = tokens.expires_at(body, response.sent_at, refetchable=False)
+        expires = tokens.expires_at(
+            body,
+            response.sent_at,
+            refetchable=False,
+            default_lifetime=spec.default_token_lifetime_seconds,
+        )
         granted = tokens.granted_scopes(body, row.scopes, spec.scope_separator)
         label = self._account_label(entry, method, spec, body, secret, config)
         connection_id = row.connection_id or ids.new_id("conn")
