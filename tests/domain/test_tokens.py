@@ -85,6 +85,15 @@ def test_granted_scopes() -> None:
     assert tokens.granted_scopes({}, ["x"], " ") == ["x"]
 
 
+def test_granted_scopes_are_split_as_the_response_separates_them() -> None:
+    """GitHub: requested space-separated, granted ``repo,gist``."""
+    assert tokens.granted_scopes({"scope": "repo,gist"}, ["repo"], " ", ",") == ["repo", "gist"]
+    assert tokens.granted_scopes({"scope": "repo, gist"}, [], " ", ",") == ["repo", "gist"]
+    # a request separator that is neither space nor comma says nothing of the response's
+    assert tokens.granted_scopes({"scope": "a,b"}, [], "+") == ["a,b"]
+    assert tokens.granted_scopes({"scope": "a,b"}, [], "+", ",") == ["a", "b"]
+
+
 def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
     rng = random.Random(7)
     waits = [tokens.backoff(n, None, rng).total_seconds() for n in range(1, 12)]

@@ -249,3 +249,66 @@ def test_metadata_urls_follow_rfc_8414_then_openid_discovery() -> None:
     assert metadata_urls("https://id.example.com")[0] == (
         "https://id.example.com/.well-known/oauth-authorization-server"
     )
+
+
+# -- where the provider says the grant is gone (revoked_error_fields) ------------------
+def _answering(status: int, body: dict[str, Any], **oauth2: Any) -> Exception | None:
+    from gatekey.catalog.schema import OAuth2Spec
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(status, json=body)
+
+    spec = OAuth2Spec(token_url="https://auth.example/token", **oauth2)
+    with httpx2.MockTransport(handler) as transport:
+        try:
+            ProviderClient(transport, timeout=5, clock=utcnow).refresh(
+                spec, {}, ClientCredentials("c", SECRET), app_name="X", refresh_token="rt-CANARY"
+            )
+        except Exception as exc:
+            return exc
+    return None
+
+
+HUBSPOT = {"status": "BAD_REFRESH_TOKEN", "message": "missing or invalid refresh token"}
+
+
+def test_a_revoked_code_in_another_field_is_a_revoked_grant() -> None:
+    """HubSpot's legacy answer names the code in ``status``, not ``error``."""
+    caught = _answering(
+        400,
+        HUBSPOT,
+        revoked_errors=["invalid_grant", "BAD_REFRESH_TOKEN"],
+        revoked_error_fields=["error", "status"],
+    )
+    assert isinstance(caught, GrantRevoked)
+    assert caught.message == "X says the grant is no longer valid: missing or invalid refresh token"
+    assert caught.details["error"] == "BAD_REFRESH_TOKEN"
+
+
+def test_without_the_field_declared_the_same_answer_is_only_a_refusal() -> None:
+    caught = _answering(400, HUBSPOT, revoked_errors=["invalid_grant", "BAD_REFRESH_TOKEN"])
+    assert isinstance(caught, TokenRequestRefused)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"error": "bad_refresh_token", "error_description": "gone"}, id="github"),
+        pytest.param({"ok": False, "error": "invalid_refresh_token"}, id="slack"),
+    ],
+)
+def test_a_revoked_grant_on_a_200_is_a_revoked_grant(body: dict[str, Any]) -> None:
+    caught = _answering(
+        200, body, revoked_errors=["invalid_grant", "bad_refresh_token", "invalid_refresh_token"]
+    )
+    assert isinstance(caught, GrantRevoked)
+    assert "CANARY" not in caught.message
+
+
+def test_a_revoked_answer_quoting_the_secrets_is_masked() -> None:
+    body = {"status": "BAD_REFRESH_TOKEN", "message": f"token rt-CANARY of client {SECRET}"}
+    caught = _answering(
+        400, body, revoked_errors=["BAD_REFRESH_TOKEN"], revoked_error_fields=["status"]
+    )
+    assert isinstance(caught, GrantRevoked)
+    assert "CANARY" not in caught.message and SECRET not in caught.message

@@ -18,6 +18,9 @@ from gatekey.runtime import Runtime, open_runtime
 from gatekey.server import create_app
 from gatekey.service import Actor, Service
 from gatekey.settings import Settings
+from tests.fakes.oauth_apis import CLIENT_ID as FAKE_CLIENT_ID
+from tests.fakes.oauth_apis import CLIENT_SECRET as FAKE_CLIENT_SECRET
+from tests.fakes.oauth_apis import FakeOAuthApi, oauth_app
 from tests.fakes.oidc_server import CLIENT_ID, CLIENT_SECRET, OidcServer, running_oidc_server
 from tests.fakes.races import miss_next_name_check
 from tests.fakes.sandbox import Sandbox, connect, sandbox_project
@@ -399,3 +402,45 @@ def test_the_token_exchange_verifies_the_connection_and_a_reconnect_again(
     reconnected = oauth_service.connections.get(oauth_actor, connection_id)
     assert reconnected.verified_at is not None
     assert reconnected.verified_at >= connected.verified_at + timedelta(days=1)
+
+
+# -- what the token response says, read the app's way -----------------------------
+def _fake_runtime(settings: Settings, api: FakeOAuthApi, definition: dict[str, Any]) -> Runtime:
+    return open_runtime(
+        settings,
+        transport=api.transport(),
+        extra_apps=[App.model_validate(definition)],
+        migrate=False,
+    )
+
+
+def _fake_actor(service: Service, app: str) -> Actor:
+    project, _ = service.system.bootstrap()
+    actor = Actor.operator(project.id)
+    service.oauth_clients.register(
+        actor, app=app, client_id=FAKE_CLIENT_ID, client_secret=FAKE_CLIENT_SECRET
+    )
+    return actor
+
+
+def test_granted_scopes_are_read_with_the_responses_separator(settings: Settings) -> None:
+    """GitHub answers ``repo,gist`` to a request for ``repo gist``."""
+    api = FakeOAuthApi(token_fields={"scope": "repo,gist"})
+    definition = oauth_app(
+        "github-like",
+        oauth2={"default_scopes": ["repo", "gist"], "response_scope_separator": ","},
+    )
+    runtime = _fake_runtime(settings, api, definition)
+    try:
+        service = runtime.service
+        actor = _fake_actor(service, "github-like")
+        outcome = service.system.complete_authorization(
+            api.consent(_start(service, actor, "github-like"))
+        )
+        assert outcome.status == "succeeded", outcome.error_message
+        connection = service.connections.get(actor, outcome.connection_id or "")
+        assert connection.scopes == ["repo", "gist"]
+        handed = service.credentials.resolve(actor, connection.id, required_scopes=["repo"])
+        assert handed.fields["access_token"] == "at-1"
+    finally:
+        runtime.close()

@@ -130,15 +130,27 @@ def refresh_ahead_due(
 
 
 def granted_scopes(
-    response: Mapping[str, Any], requested: Sequence[str], separator: str
+    response: Mapping[str, Any],
+    requested: Sequence[str],
+    separator: str,
+    response_separator: str | None = None,
 ) -> list[str]:
-    """Return the scopes the provider granted; an absent ``scope`` means the requested ones."""
+    """Return the scopes the provider granted; an absent ``scope`` means the requested ones.
+
+    The response's ``scope`` is split by ``response_separator`` when the app names one
+    (GitHub answers ``repo,gist`` to a space-separated request), else as requests are.
+    """
     raw = response.get("scope")
     if isinstance(raw, list):
         return [str(s) for s in raw if str(s).strip()]
     if isinstance(raw, str) and raw.strip():
-        parts = raw.replace(",", " ").split() if separator.strip() in ("", ",") else raw.split()
-        return [p for p in parts if p]
+        if response_separator is not None and response_separator.strip():
+            parts = raw.split(response_separator)
+        elif separator.strip() in ("", ","):
+            parts = raw.replace(",", " ").split()
+        else:
+            parts = raw.split()
+        return [p.strip() for p in parts if p.strip()]
     return list(requested)
 
 

@@ -22,7 +22,7 @@ from gatekey.crypto.vault import Vault
 from gatekey.domain import tokens
 from gatekey.domain.connection import Change, Status, StatusChange, transition
 from gatekey.errors import DatabaseUnavailable, GatekeyError, NotFound, ProviderUnavailable
-from gatekey.oauth.provider import TokenResponse
+from gatekey.oauth.token_answers import TokenResponse
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store.audit import Event
@@ -123,7 +123,7 @@ class RefreshStore:
         }
         if "scope" in response.body:
             values["scopes"] = tokens.granted_scopes(
-                response.body, row.scopes, spec.scope_separator
+                response.body, row.scopes, spec.scope_separator, spec.response_scope_separator
             )
         if config_update:
             values["config"] = {**row.config, **config_update}

@@ -115,7 +115,10 @@ class CredentialCheck:
             ),
             "last_refreshed_at": response.sent_at,
             "scopes": tokens.granted_scopes(
-                response.body, spec.default_scopes, spec.scope_separator
+                response.body,
+                spec.default_scopes,
+                spec.scope_separator,
+                spec.response_scope_separator,
             ),
             "config": token_config,
         }

@@ -36,7 +36,8 @@ from gatekey.errors import (
 )
 from gatekey.models import AuthorizationSession
 from gatekey.oauth.clients import ClientSecrets
-from gatekey.oauth.provider import ProviderClient, TokenResponse
+from gatekey.oauth.provider import ProviderClient
+from gatekey.oauth.token_answers import TokenResponse
 from gatekey.probe import Prober
 from gatekey.service.actor import Actor
 from gatekey.service.authorizations import code_method, state_hash
@@ -240,7 +241,9 @@ class OAuthCallback:
             refetchable=False,
             default_lifetime=spec.default_token_lifetime_seconds,
         )
-        granted = tokens.granted_scopes(body, row.scopes, spec.scope_separator)
+        granted = tokens.granted_scopes(
+            body, row.scopes, spec.scope_separator, spec.response_scope_separator
+        )
         label = self._account_label(entry, method, spec, body, secret, config)
         connection_id = row.connection_id or ids.new_id("conn")
         box = self.ctx.vault.seal(row.project_id, connection_id, secret)
