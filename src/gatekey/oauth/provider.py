@@ -2,7 +2,8 @@
 its authorization-server metadata (RFC 8414, or OpenID Connect Discovery).
 
 Authlib speaks the protocol; this module feeds it the app's quirks from the catalog (URL
-templates, scope separator, extra parameters, client authentication) and sorts every outcome
+templates, scope separator, extra parameters, client authentication and the shape of each
+endpoint's requests, ``oauth.endpoint_shapes``) and sorts every outcome
 of a token request (``oauth.token_answers``) into the classes the rest of Gatekey acts on:
 
 - ``GrantRevoked``: the grant is gone (``invalid_grant`` or the app's equivalent, read where the
@@ -46,6 +47,7 @@ from gatekey.errors import (
     ProviderUnavailable,
     TokenRequestRefused,
 )
+from gatekey.oauth import endpoint_shapes as shapes
 from gatekey.oauth.token_answers import TokenResponse, checked, classify, response_hook
 from gatekey.unreachable import unreachable
 
@@ -136,8 +138,8 @@ class ProviderClient:
         session = _Session(
             client_id=client.client_id,
             client_secret=client.client_secret,
-            token_endpoint_auth_method=spec.client_auth_method,
-            revocation_endpoint_auth_method=spec.client_auth_method,
+            token_endpoint_auth_method=shapes.auth_method(spec, spec.token_request),
+            revocation_endpoint_auth_method=shapes.auth_method(spec, spec.revocation_request),
             redirect_uri=redirect_uri,
             code_challenge_method="S256" if spec.pkce else None,
             transport=self._transport,
@@ -146,6 +148,8 @@ class ProviderClient:
             trust_env=False,
             headers={"User-Agent": self._user_agent, "Accept": "application/json"},
         )
+        for method in shapes.json_methods():
+            session.register_client_auth_method(method)
         masked = Masker(
             [client.client_secret, *secrets], pairs=[(client.client_id, client.client_secret)]
         )
@@ -234,6 +238,7 @@ class ProviderClient:
         with self._client(spec, client, [code, code_verifier], app_name, redirect_uri) as s:
             body = s.fetch_token(
                 render(spec.token_url, values),
+                headers=shapes.headers(spec.token_request, values),
                 grant_type="authorization_code",
                 code=code,
                 redirect_uri=redirect_uri,
@@ -256,6 +261,7 @@ class ProviderClient:
             body = session.refresh_token(
                 render(spec.refresh_url or spec.token_url, values),
                 refresh_token=refresh_token,
+                headers=shapes.headers(spec.token_request, values),
                 **spec.extra_token_params,
             )
         return checked(body, sent_at, app_name)
@@ -276,7 +282,10 @@ class ProviderClient:
         sent_at = self._clock()
         with self._client(spec, client, [], app_name) as session:
             body = session.fetch_token(
-                render(spec.token_url, values), grant_type="client_credentials", **extra
+                render(spec.token_url, values),
+                headers=shapes.headers(spec.token_request, values),
+                grant_type="client_credentials",
+                **extra,
             )
         return checked(body, sent_at, app_name)
 
@@ -294,7 +303,10 @@ class ProviderClient:
         assert spec.revocation_url is not None
         with self._client(spec, client, [token], app_name) as session:
             response = session.revoke_token(
-                render(spec.revocation_url, values), token=token, token_type_hint=token_type_hint
+                render(spec.revocation_url, values),
+                token=token,
+                token_type_hint=token_type_hint,
+                headers=shapes.headers(spec.revocation_request, values),
             )
         if response.status_code == 429 or response.status_code >= 500:
             raise ProviderUnavailable(
