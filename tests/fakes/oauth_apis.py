@@ -4,7 +4,7 @@
 * ``POST https://login.fake.test/token``: the code grant and the refresh grant issue a new
   access token (``at-1``, ``at-2``...) with ``token_fields`` added, and ``expires_in`` only when
   ``expires_in`` is set; every token request is kept in ``token_requests``;
-* ``GET https://login.fake.test/.well-known/...``: 404 unless ``metadata`` is set;
+* ``GET .../.well-known/...``: 404, but ``metadata`` at ``https://login.fake.test`` if set;
 * any other request is the API: 401 unless it carries a live access token (``expire`` ends
   them all, as the provider's session timeout does), then the JSON of ``routes[path]``, or 404.
 
@@ -86,8 +86,8 @@ class FakeOAuthApi:
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         url = str(request.url)
-        if url.startswith(f"{LOGIN}/.well-known/"):
-            if self.metadata is None:
+        if request.url.path.startswith("/.well-known/"):
+            if self.metadata is None or not url.startswith(LOGIN):
                 return httpx2.Response(404, json={"error": "not_found"})
             return httpx2.Response(200, json=self.metadata)
         if url == f"{LOGIN}/token":

@@ -1,8 +1,9 @@
 """The provider's redirect to the callback: finish the authorization session it names.
 
 The ``iss`` of the redirect (RFC 9207) is checked before anything else in it, by exact string
-comparison, and required when the app declares its issuer or the server's metadata (RFC 8414)
-says it sends one. The code is exchanged with its PKCE verifier (RFC 7636) and the token set
+comparison with the app's declared issuer or the one the server's metadata (RFC 8414) names,
+never with a guessed origin; it is required when the app says its provider always sends it or
+the metadata says so. The code is exchanged with its PKCE verifier (RFC 7636) and the token set
 sealed into a new connection, or into the one being reconnected, in one transaction. Nothing is
 stored but the session's outcome when anything goes wrong.
 """
@@ -151,21 +152,49 @@ class OAuthCallback:
                 ],
             )
 
-    def _expected_issuer(self, spec: OAuth2Spec, values: Mapping[str, str]) -> tuple[str, bool]:
-        """The issuer the callback must name, and whether it must name one at all (RFC 9207).
+    def _expected_issuer(
+        self, spec: OAuth2Spec, values: Mapping[str, str]
+    ) -> tuple[str | None, bool]:
+        """The issuer the callback's ``iss`` must equal (None: nothing known to compare it
+        with), and whether the callback must carry one (RFC 9207 section 2.4).
 
-        An app that declares its ``issuer`` must send ``iss``. Otherwise the metadata of the
-        server at the authorization URL's origin decides (RFC 8414): its ``issuer``, and
-        whether it advertises ``authorization_response_iss_parameter_supported``. Without
-        either, an ``iss`` that comes anyway must be that origin.
+        A declared ``issuer`` is the one: ``iss`` is required unless the app says its provider
+        does not always send it (``iss_required: false``) and the issuer's metadata does not
+        advertise ``authorization_response_iss_parameter_supported``. Otherwise the metadata
+        of the server at the authorization URL's origin decides (RFC 8414), if it publishes
+        any; an ``iss`` is never compared with a guessed origin.
         """
         if spec.issuer:
-            return spec.issuer, True
+            if spec.iss_required:
+                return spec.issuer, True
+            metadata = self.provider.server_metadata(spec.issuer)
+            return spec.issuer, metadata is not None and metadata.iss_parameter_supported
         origin = _origin(render(spec.authorization_url or "", values))
         metadata = self.provider.server_metadata(origin)
         if metadata is not None:
             return metadata.issuer, metadata.iss_parameter_supported
-        return origin, False
+        return None, False
+
+    def _check_issuer(
+        self, entry: App, spec: OAuth2Spec, values: Mapping[str, str], iss: str | None
+    ) -> None:
+        """Refuse a callback that names another authorization server, or none where one is
+        required (``IssuerMismatch``); the comparison is exact: no slash or case folding."""
+        expected, required = self._expected_issuer(spec, values)
+        if iss is None and required:
+            raise IssuerMismatch(
+                f"the sign-in came back without naming its authorization server (iss), which "
+                f"{entry.name} ({expected}) always does; nothing was stored"
+            )
+        if iss is None:
+            return
+        if expected is None:
+            log.info("%s named its authorization server; no issuer is known to compare", entry.key)
+        elif iss != expected:
+            raise IssuerMismatch(
+                f"the sign-in came back from another authorization server than {entry.name}'s "
+                f"({expected}); nothing was stored"
+            )
 
     def _finish(self, actor: Actor, row: OAuthSessionRow, params: Mapping[str, str]) -> str:
         entry = self.ctx.registry.get(row.project_id, row.app_key)
@@ -173,18 +202,7 @@ class OAuthCallback:
         values = template_values(method, row.config)
         # the issuer first: until it is known who answered, nothing of the answer is shown,
         # not even its error (RFC 9207 section 2.4; mix-up attacks)
-        expected, required = self._expected_issuer(spec, values)
-        issuer = params.get("iss")
-        if issuer is None and required:
-            raise IssuerMismatch(
-                f"the sign-in came back without naming its authorization server (iss), which "
-                f"{entry.name} ({expected}) always does; nothing was stored"
-            )
-        if issuer is not None and issuer != expected:  # exact: no slash or case folding
-            raise IssuerMismatch(
-                f"the sign-in came back from another authorization server than {entry.name}'s "
-                f"({expected}); nothing was stored"
-            )
+        self._check_issuer(entry, spec, values, params.get("iss"))
         error = params.get("error")
         if error:
             said = _provider_text(params.get("error_description")) or _provider_text(error)
