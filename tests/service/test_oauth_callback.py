@@ -523,7 +523,7 @@ def test_without_issuer_or_metadata_an_iss_from_another_host_is_not_compared(
     """Nothing says who the issuer is: the origin of the authorization URL is only a guess
     (Xero, Microsoft, Salesforce My Domain answer from another host), so ``iss`` is not
     compared, and its value is not logged."""
-    caplog.set_level("INFO", logger="gatekey.service.oauth_callback")
+    caplog.set_level("INFO", logger="gatekey.service.callback_issuer")
     status, code, _ = _callback(settings, oauth_app("quiet"), "https://issuer.elsewhere.example")
     assert (status, code) == ("succeeded", None)
     assert "no issuer is known" in caplog.text

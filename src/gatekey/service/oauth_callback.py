@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection as DbConnection
 
@@ -23,13 +22,11 @@ from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
 from gatekey.domain.bodies import dig
 from gatekey.domain.connection import Change, Role, same_account
-from gatekey.domain.templates import render
 from gatekey.errors import (
     AccessDenied,
     AccountMismatch,
     AuthorizationFailed,
     GatekeyError,
-    IssuerMismatch,
     NotFound,
     SessionExpired,
     StateInvalid,
@@ -42,6 +39,7 @@ from gatekey.oauth.token_answers import TokenResponse
 from gatekey.probe import Prober
 from gatekey.service.actor import Actor
 from gatekey.service.authorizations import code_method, state_hash
+from gatekey.service.callback_issuer import check_issuer
 from gatekey.service.context import Context
 from gatekey.service.views import session_of
 from gatekey.store import audit as audit_rows
@@ -53,11 +51,6 @@ from gatekey.store.rows import OAuthSessionRow
 
 log = logging.getLogger(__name__)
 MAX_PROVIDER_TEXT = 300
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _provider_text(value: str | None) -> str:
@@ -152,57 +145,13 @@ class OAuthCallback:
                 ],
             )
 
-    def _expected_issuer(
-        self, spec: OAuth2Spec, values: Mapping[str, str]
-    ) -> tuple[str | None, bool]:
-        """The issuer the callback's ``iss`` must equal (None: nothing known to compare it
-        with), and whether the callback must carry one (RFC 9207 section 2.4).
-
-        A declared ``issuer`` is the one: ``iss`` is required unless the app says its provider
-        does not always send it (``iss_required: false``) and the issuer's metadata does not
-        advertise ``authorization_response_iss_parameter_supported``. Otherwise the metadata
-        of the server at the authorization URL's origin decides (RFC 8414), if it publishes
-        any; an ``iss`` is never compared with a guessed origin.
-        """
-        if spec.issuer:
-            if spec.iss_required:
-                return spec.issuer, True
-            metadata = self.provider.server_metadata(spec.issuer)
-            return spec.issuer, metadata is not None and metadata.iss_parameter_supported
-        origin = _origin(render(spec.authorization_url or "", values))
-        metadata = self.provider.server_metadata(origin)
-        if metadata is not None:
-            return metadata.issuer, metadata.iss_parameter_supported
-        return None, False
-
-    def _check_issuer(
-        self, entry: App, spec: OAuth2Spec, values: Mapping[str, str], iss: str | None
-    ) -> None:
-        """Refuse a callback that names another authorization server, or none where one is
-        required (``IssuerMismatch``); the comparison is exact: no slash or case folding."""
-        expected, required = self._expected_issuer(spec, values)
-        if iss is None and required:
-            raise IssuerMismatch(
-                f"the sign-in came back without naming its authorization server (iss), which "
-                f"{entry.name} ({expected}) always does; nothing was stored"
-            )
-        if iss is None:
-            return
-        if expected is None:
-            log.info("%s named its authorization server; no issuer is known to compare", entry.key)
-        elif iss != expected:
-            raise IssuerMismatch(
-                f"the sign-in came back from another authorization server than {entry.name}'s "
-                f"({expected}); nothing was stored"
-            )
-
     def _finish(self, actor: Actor, row: OAuthSessionRow, params: Mapping[str, str]) -> str:
         entry = self.ctx.registry.get(row.project_id, row.app_key)
         method, spec = code_method(entry)
         values = template_values(method, row.config)
         # the issuer first: until it is known who answered, nothing of the answer is shown,
         # not even its error (RFC 9207 section 2.4; mix-up attacks)
-        self._check_issuer(entry, spec, values, params.get("iss"))
+        check_issuer(self.provider, entry, spec, values, params.get("iss"))
         error = params.get("error")
         if error:
             said = _provider_text(params.get("error_description")) or _provider_text(error)
