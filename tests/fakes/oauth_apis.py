@@ -5,8 +5,9 @@
   access token (``at-1``, ``at-2``...) with ``token_fields`` added, and ``expires_in`` only when
   ``expires_in`` is set; every token request is kept in ``token_requests``;
 * ``GET .../.well-known/...``: 404, but ``metadata`` at ``https://login.fake.test`` if set;
-* any other request is the API: 401 unless it carries a live access token (``expire`` ends
-  them all, as the provider's session timeout does), then the JSON of ``routes[path]``, or 404.
+* any other request is the API: a connection error for the paths in ``unreachable``; 401
+  unless it carries a live access token (``expire`` ends them all, as the provider's session
+  timeout does); then the JSON of ``routes[path]``, or 404.
 
 ``consent`` plays the person: it returns the callback query for an authorization URL, with
 ``iss`` when asked.
@@ -66,6 +67,7 @@ class FakeOAuthApi:
     live: set[str] = field(default_factory=set)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     api_requests: list[httpx2.Request] = field(default_factory=list)
+    unreachable: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def transport(self) -> httpx2.MockTransport:
@@ -92,6 +94,8 @@ class FakeOAuthApi:
             return httpx2.Response(200, json=self.metadata)
         if url == f"{LOGIN}/token":
             return self._token(request)
+        if request.url.path in self.unreachable:
+            raise httpx2.ConnectError("Temporary failure in name resolution", request=request)
         with self._lock:
             self.api_requests.append(request)
             token = request.headers.get("authorization", "").removeprefix("Bearer ")

@@ -4,7 +4,8 @@ The ``iss`` of the redirect (RFC 9207) is checked before anything else in it, by
 comparison with the app's declared issuer or the one the server's metadata (RFC 8414) names,
 never with a guessed origin; it is required when the app says its provider always sends it or
 the metadata says so. The code is exchanged with its PKCE verifier (RFC 7636) and the token set
-sealed into a new connection, or into the one being reconnected, in one transaction. Nothing is
+sealed into a new connection, or into the one being reconnected, in one transaction, once the
+app's discovery requests (``service.discovery``) said what the grant reaches. Nothing is
 stored but the session's outcome when anything goes wrong.
 """
 
@@ -41,6 +42,7 @@ from gatekey.service.actor import Actor
 from gatekey.service.authorizations import code_method, state_hash
 from gatekey.service.callback_issuer import check_issuer
 from gatekey.service.context import Context
+from gatekey.service.discovery import Learned, discover
 from gatekey.service.views import session_of
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as connection_rows
@@ -202,6 +204,8 @@ class OAuthCallback:
         for name in spec.callback_config:
             if params.get(name):
                 config[name] = _provider_text(params[name])
+        learned = self._discover(entry, method, spec, secret, config)
+        config.update(learned.config)
         expires = tokens.expires_at(
             body,
             response.sent_at,
@@ -211,7 +215,7 @@ class OAuthCallback:
         granted = tokens.granted_scopes(
             body, row.scopes, spec.scope_separator, spec.response_scope_separator
         )
-        label = self._account_label(entry, method, spec, body, secret, config)
+        label = self._account_label(entry, method, spec, body, secret, config, learned.label)
         connection_id = row.connection_id or ids.new_id("conn")
         box = self.ctx.vault.seal(row.project_id, connection_id, secret)
         now = self.ctx.now()
@@ -325,14 +329,17 @@ class OAuthCallback:
         body: Mapping[str, Any],
         secret: Mapping[str, Any],
         config: Mapping[str, Any],
+        discovered: str | None,
     ) -> str | None:
-        """Name the account from the token response, or else from the app's test request;
-        a label that holds a token is stored masked."""
+        """Name the account from the token response, or else from what discovery read, or
+        else from the app's test request; a label that holds a token is stored masked."""
         hidden = masking.secret_values(secret)
         for path in spec.account_label:
             value = dig(body, path)
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
                 return masking.Masker(hidden).text(str(value))[:300]
+        if discovered is not None:
+            return discovered
         values = {**secret, **config}
         try:
             with self.ctx.metrics.provider_call(entry.key, "test"):
@@ -346,6 +353,28 @@ class OAuthCallback:
         except GatekeyError as exc:
             log.info("could not learn the %s account: %s", entry.key, exc.code)
             return None
+
+    def _discover(
+        self,
+        entry: App,
+        method: AuthMethod,
+        spec: OAuth2Spec,
+        secret: Mapping[str, Any],
+        config: Mapping[str, Any],
+    ) -> Learned:
+        """Ask the app's API what the grant reaches (``spec.discovery``), before anything is
+        stored: a failure fails the session with nothing written."""
+        if not spec.discovery:
+            return Learned({}, None)
+        with self.ctx.metrics.provider_call(entry.key, "discovery"):
+            return discover(
+                self.prober.http,
+                entry.name,
+                spec,
+                template_values(method, config),
+                str(secret.get("access_token", "")),
+                masking.secret_values(secret),
+            )
 
     def _outcome(self, project_id: str, session_id: str) -> AuthorizationSession:
         with self.ctx.db.read() as conn:
