@@ -2,9 +2,9 @@
 its authorization-server metadata (RFC 8414, or OpenID Connect Discovery).
 
 Authlib speaks the protocol; this module feeds it the app's quirks from the catalog (URL
-templates, scope separator, extra parameters, client authentication and the shape of each
-endpoint's requests, ``oauth.endpoint_shapes``) and sorts every outcome
-of a token request (``oauth.token_answers``) into the classes the rest of Gatekey acts on:
+templates, scope separator, extra parameters, the shape of each endpoint's requests:
+``oauth.endpoint_shapes``) and sorts every outcome of a token request (``oauth.token_answers``)
+into the classes the rest of Gatekey acts on:
 
 - ``GrantRevoked``: the grant is gone (``invalid_grant`` or the app's equivalent, read where the
   app says: ``revoked_error_fields``, on an error status or a 200);
