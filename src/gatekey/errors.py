@@ -50,6 +50,7 @@ contain a secret value::
      │    ├── IssuerMismatch       oauth_issuer_mismatch    (RFC 9207)
      │    ├── AccessDenied         oauth_access_denied      (the person or provider said no)
      │    ├── TokenExchangeFailed  oauth_token_exchange_failed
+     │    ├── DiscoveryFailed      discovery_failed         (after consent: the API lists nothing)
      │    └── AccountMismatch      account_mismatch         (a reconnect signed in as another)
      └── CryptoError               crypto_error
           ├── DecryptionFailed     decryption_failed        500
@@ -101,10 +102,8 @@ class InvalidAppDefinition(InvalidInput):
 
 
 class InvalidFields(InvalidInput):
-    """Credential or config fields do not match the app's schema.
-
-    ``details["errors"]`` lists ``{"field": ..., "message": ...}``; never the submitted value.
-    """
+    """Credential or config fields do not match the app's schema; ``details["errors"]`` lists
+    ``{"field": ..., "message": ...}``, never the submitted value."""
 
     code = "invalid_fields"
 
@@ -187,10 +186,8 @@ class CredentialsRejected(GatekeyError):
 
 
 class ProviderUnavailable(GatekeyError):
-    """Timeouts, connection errors, 5xx, 429, bodies that are not JSON: try again later.
-
-    ``retry_after`` (seconds) is set when the provider said how long to wait.
-    """
+    """Timeouts, connection errors, 5xx, 429, bodies that are not JSON: try again later
+    (``retry_after`` seconds when the provider said how long to wait)."""
 
     code = "provider_unavailable"
 
@@ -200,10 +197,8 @@ class OAuthClientMissing(InvalidInput):
 
 
 class OAuthClientRejected(GatekeyError):
-    """The provider refused the OAuth client itself (``invalid_client``, ``unauthorized_client``).
-
-    The fault is the client's registration, not the connection: the connection stays as it is.
-    """
+    """The provider refused the OAuth client itself (``invalid_client``, ``unauthorized_client``):
+    the fault is the client's registration, not the connection, which stays as it is."""
 
     code = "oauth_client_rejected"
 
@@ -303,6 +298,10 @@ class TokenExchangeFailed(AuthorizationFailed):
     code = "oauth_token_exchange_failed"
 
 
+class DiscoveryFailed(AuthorizationFailed):
+    code = "discovery_failed"
+
+
 class AccountMismatch(AuthorizationFailed):
     """A reconnect signed in as another account than the connection's (``expected``, ``got``)
     and was not started allowing a switch; the connection keeps its grant."""
@@ -361,6 +360,7 @@ __all__ = [
     "DatabaseUnavailable",
     "DecryptionFailed",
     "DestinationBlocked",
+    "DiscoveryFailed",
     "DuplicateName",
     "GatekeyError",
     "GrantRevoked",

@@ -60,6 +60,7 @@ def test_a_rendering_names_the_hint_s_params(monkeypatch: pytest.MonkeyPatch) ->
 
 STATUSES = {
     "account_mismatch": 400,
+    "discovery_failed": 400,
     "app_exists": 409,
     "app_in_use": 409,
     "auth_failed": 500,

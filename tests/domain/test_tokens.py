@@ -54,6 +54,22 @@ def test_expiry_counts_from_the_send_time(
     assert tokens.expires_at(response, T0, refetchable=refetchable) == expected
 
 
+@pytest.mark.parametrize(
+    ("response", "refetchable", "expected"),
+    [
+        ({}, False, T0 + timedelta(seconds=7200)),  # Salesforce: no expires_in at all
+        ({"expires_in": "soon"}, False, T0 + timedelta(seconds=7200)),
+        ({"expires_in": 0}, True, T0 + timedelta(seconds=7200)),  # beats the hourly default
+        ({"expires_in": 60}, False, T0 + timedelta(seconds=60)),  # a real one still wins
+    ],
+)
+def test_a_response_without_a_usable_lifetime_lasts_the_apps_default(
+    response: dict[str, object], refetchable: bool, expected: datetime
+) -> None:
+    found = tokens.expires_at(response, T0, refetchable=refetchable, default_lifetime=7200)
+    assert found == expected
+
+
 def test_margin_is_the_smaller_of_the_app_margin_and_half_the_lifetime() -> None:
     five = timedelta(minutes=5)
     assert tokens.margin(T0, T0 + timedelta(hours=1), five) == five
@@ -67,6 +83,15 @@ def test_granted_scopes() -> None:
     assert tokens.granted_scopes({"scope": "a b"}, ["x"], " ") == ["a", "b"]
     assert tokens.granted_scopes({"scope": "a,b"}, ["x"], ",") == ["a", "b"]
     assert tokens.granted_scopes({}, ["x"], " ") == ["x"]
+
+
+def test_granted_scopes_are_split_as_the_response_separates_them() -> None:
+    """GitHub: requested space-separated, granted ``repo,gist``."""
+    assert tokens.granted_scopes({"scope": "repo,gist"}, ["repo"], " ", ",") == ["repo", "gist"]
+    assert tokens.granted_scopes({"scope": "repo, gist"}, [], " ", ",") == ["repo", "gist"]
+    # a request separator that is neither space nor comma says nothing of the response's
+    assert tokens.granted_scopes({"scope": "a,b"}, [], "+") == ["a,b"]
+    assert tokens.granted_scopes({"scope": "a,b"}, [], "+", ",") == ["a", "b"]
 
 
 def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:

@@ -3,6 +3,7 @@ nobody here wrote: ``oauth2-mock-server`` from npm, pinned in ``package.json``."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -249,3 +250,192 @@ def test_metadata_urls_follow_rfc_8414_then_openid_discovery() -> None:
     assert metadata_urls("https://id.example.com")[0] == (
         "https://id.example.com/.well-known/oauth-authorization-server"
     )
+
+
+# -- where the provider says the grant is gone (revoked_error_fields) ------------------
+def _answering(status: int, body: dict[str, Any], **oauth2: Any) -> Exception | None:
+    from gatekey.catalog.schema import OAuth2Spec
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(status, json=body)
+
+    spec = OAuth2Spec(token_url="https://auth.example/token", **oauth2)
+    with httpx2.MockTransport(handler) as transport:
+        try:
+            ProviderClient(transport, timeout=5, clock=utcnow).refresh(
+                spec, {}, ClientCredentials("c", SECRET), app_name="X", refresh_token="rt-CANARY"
+            )
+        except Exception as exc:
+            return exc
+    return None
+
+
+HUBSPOT = {"status": "BAD_REFRESH_TOKEN", "message": "missing or invalid refresh token"}
+
+
+def test_a_revoked_code_in_another_field_is_a_revoked_grant() -> None:
+    """HubSpot's legacy answer names the code in ``status``, not ``error``."""
+    caught = _answering(
+        400,
+        HUBSPOT,
+        revoked_errors=["invalid_grant", "BAD_REFRESH_TOKEN"],
+        revoked_error_fields=["error", "status"],
+    )
+    assert isinstance(caught, GrantRevoked)
+    assert caught.message == "X says the grant is no longer valid: missing or invalid refresh token"
+    assert caught.details["error"] == "BAD_REFRESH_TOKEN"
+
+
+def test_without_the_field_declared_the_same_answer_is_only_a_refusal() -> None:
+    caught = _answering(400, HUBSPOT, revoked_errors=["invalid_grant", "BAD_REFRESH_TOKEN"])
+    assert isinstance(caught, TokenRequestRefused)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"error": "bad_refresh_token", "error_description": "gone"}, id="github"),
+        pytest.param({"ok": False, "error": "invalid_refresh_token"}, id="slack"),
+    ],
+)
+def test_a_revoked_grant_on_a_200_is_a_revoked_grant(body: dict[str, Any]) -> None:
+    caught = _answering(
+        200, body, revoked_errors=["invalid_grant", "bad_refresh_token", "invalid_refresh_token"]
+    )
+    assert isinstance(caught, GrantRevoked)
+    assert "CANARY" not in caught.message
+
+
+def test_a_revoked_answer_quoting_the_secrets_is_masked() -> None:
+    body = {"status": "BAD_REFRESH_TOKEN", "message": f"token rt-CANARY of client {SECRET}"}
+    caught = _answering(
+        400, body, revoked_errors=["BAD_REFRESH_TOKEN"], revoked_error_fields=["status"]
+    )
+    assert isinstance(caught, GrantRevoked)
+    assert "CANARY" not in caught.message and SECRET not in caught.message
+
+
+# -- each endpoint's own request shape (token_request, revocation_request) -------------
+def _recording(status: int = 200, body: dict[str, Any] | None = None) -> Any:
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        request.read()
+        seen.append(request)
+        return httpx2.Response(status, json={"access_token": "new"} if body is None else body)
+
+    return seen, httpx2.MockTransport(handler)
+
+
+def _shaped(**oauth2: Any) -> Any:
+    from gatekey.catalog.schema import OAuth2Spec
+
+    return OAuth2Spec(
+        authorization_url="https://auth.example/authorize",
+        token_url="https://auth.example/token",
+        revocation_url="https://auth.example/revoke",
+        **oauth2,
+    )
+
+
+def _basic(request: httpx2.Request) -> tuple[str, str]:
+    import base64
+
+    scheme, _, value = request.headers["authorization"].partition(" ")
+    assert scheme == "Basic"
+    user, _, password = base64.b64decode(value).decode().partition(":")
+    return user, password
+
+
+def _form(request: httpx2.Request) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    assert request.headers["content-type"].startswith("application/x-www-form-urlencoded")
+    return dict(parse_qsl(request.content.decode()))
+
+
+def test_calendly_revocation_carries_the_client_in_its_body_and_the_token_request_basic() -> None:
+    """Calendly: Basic at the token endpoint; the revocation wants client_id and
+    client_secret in its form body (developer.calendly.com post-oauth-revoke)."""
+    spec = _shaped(revocation_request={"client_auth_method": "client_secret_post"})
+    seen, transport = _recording()
+    client = ProviderClient(transport, timeout=5, clock=utcnow)
+    credentials = ClientCredentials("cal-client", SECRET)
+    client.refresh(spec, {}, credentials, app_name="Calendly", refresh_token="rt-1")
+    client.revoke(
+        spec, {}, credentials, app_name="Calendly", token="rt-1", token_type_hint="refresh_token"
+    )
+    token, revoke = seen
+    assert _basic(token) == ("cal-client", SECRET)
+    assert "client_secret" not in _form(token)
+    assert "authorization" not in revoke.headers
+    assert _form(revoke) == {
+        "token": "rt-1",
+        "token_type_hint": "refresh_token",
+        "client_id": "cal-client",
+        "client_secret": SECRET,
+    }
+
+
+def test_notion_revocation_is_json_with_basic_and_its_version_header() -> None:
+    """Notion: POST /v1/oauth/revoke, Basic, a JSON body with the token, Notion-Version
+    (developers.notion.com/reference/revoke-token)."""
+    spec = _shaped(revocation_request={"body": "json", "headers": {"Notion-Version": "2025-09-03"}})
+    seen, transport = _recording()
+    ProviderClient(transport, timeout=5, clock=utcnow).revoke(
+        spec,
+        {},
+        ClientCredentials("notion-client", SECRET),
+        app_name="Notion",
+        token="secret_at-CANARY",
+        token_type_hint="access_token",
+    )
+    (revoke,) = seen
+    assert revoke.headers["content-type"] == "application/json"
+    assert revoke.headers["notion-version"] == "2025-09-03"
+    assert _basic(revoke) == ("notion-client", SECRET)
+    assert json.loads(revoke.content) == {
+        "token": "secret_at-CANARY",
+        "token_type_hint": "access_token",
+    }
+    assert int(revoke.headers["content-length"]) == len(revoke.content)
+
+
+def test_a_json_token_endpoint_gets_every_parameter_and_the_client_in_the_object() -> None:
+    spec = _shaped(
+        client_auth_method="client_secret_post",
+        token_request={"body": "json", "headers": {"X-Api-Version": "{version}"}},
+    )
+    seen, transport = _recording()
+    ProviderClient(transport, timeout=5, clock=utcnow).exchange_code(
+        spec,
+        {"version": "7"},
+        ClientCredentials("json-client", SECRET),
+        app_name="X",
+        redirect_uri="https://gatekey.example/oauth/callback",
+        code="the-code",
+        code_verifier="v" * 43,
+    )
+    (token,) = seen
+    assert token.headers["content-type"] == "application/json"
+    assert token.headers["x-api-version"] == "7"
+    assert "authorization" not in token.headers
+    assert json.loads(token.content) == {
+        "grant_type": "authorization_code",
+        "code": "the-code",
+        "redirect_uri": "https://gatekey.example/oauth/callback",
+        "code_verifier": "v" * 43,
+        "client_id": "json-client",
+        "client_secret": SECRET,
+    }
+
+
+def test_a_json_token_endpoint_echoing_the_secret_is_masked() -> None:
+    spec = _shaped(token_request={"body": "json"})
+    said = {"error": "invalid_client", "error_description": f"no client with secret {SECRET}"}
+    _, transport = _recording(401, said)
+    with pytest.raises(OAuthClientRejected) as caught:
+        ProviderClient(transport, timeout=5, clock=utcnow).client_credentials(
+            spec, {}, ClientCredentials("c", SECRET), app_name="X", scopes=[]
+        )
+    assert SECRET not in caught.value.message and "CANARY" not in caught.value.message

@@ -6,8 +6,11 @@ a refusal; a replacement keeps what it is not given."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from gatekey.catalog.schema import App
 from gatekey.errors import (
     CredentialsRejected,
     DuplicateName,
@@ -16,8 +19,11 @@ from gatekey.errors import (
     InvalidFields,
     ProviderUnavailable,
 )
+from gatekey.runtime import open_runtime
 from gatekey.service import Actor, Service
+from gatekey.settings import Settings
 from gatekey.store.tables import connections
+from tests.fakes.oauth_apis import FakeOAuthApi, oauth_app
 from tests.fakes.providers import (
     GOOD_SENDGRID,
     GOOD_STRIPE,
@@ -214,3 +220,41 @@ def test_a_duplicate_name_is_refused_before_the_provider_is_asked(
     with pytest.raises(DuplicateName):
         service.connections.update(actor, first.id, name="OTHER", fields={"api_key": GOOD_SENDGRID})
     assert len(providers.requests) == asked, "offline, the name is what is wrong"
+
+
+def test_a_client_credentials_token_without_expires_in_lasts_the_apps_default(
+    settings: Settings,
+) -> None:
+    api = FakeOAuthApi()
+    definition = oauth_app(
+        "machine",
+        kind="oauth2_client_credentials",
+        fields={
+            "required": ["client_id", "client_secret"],
+            "properties": {
+                "client_id": {"title": "Client ID"},
+                "client_secret": {"title": "Client secret", "secret": True},
+            },
+        },
+        oauth2={"authorization_url": None, "default_token_lifetime_seconds": 900},
+    )
+    runtime = open_runtime(
+        settings,
+        transport=api.transport(),
+        extra_apps=[App.model_validate(definition)],
+        migrate=False,
+    )
+    try:
+        project, _ = runtime.service.system.bootstrap()
+        actor = Actor.operator(project.id)
+        created = runtime.service.connections.create(
+            actor,
+            app="machine",
+            name="Machine",
+            auth_kind="oauth2_client_credentials",
+            fields={"client_id": "c", "client_secret": "CANARY-s"},
+        )
+        assert created.expires_at is not None and created.last_refreshed_at is not None
+        assert created.expires_at - created.last_refreshed_at == timedelta(seconds=900)
+    finally:
+        runtime.close()

@@ -1,7 +1,8 @@
 """``service.oauth_callback``: the provider's redirect, against the sandbox: connect, reconnect,
-and every refusal; RFC 9207 on the callback: ``iss`` checked first, exactly, and required where
-the app declares its issuer (the sandbox) or the server's metadata says it sends one (panva's
-oidc-provider)."""
+and every refusal; RFC 9207 on the callback: ``iss`` checked first, exactly, against the declared
+issuer (the sandbox) or the one the server's metadata names (panva's oidc-provider), never a
+guessed origin, and required unless the app says its provider may leave it out (Xero) and no
+metadata says otherwise. Apps shaped like real providers run on ``tests/fakes/oauth_apis``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from gatekey.runtime import Runtime, open_runtime
 from gatekey.server import create_app
 from gatekey.service import Actor, Service
 from gatekey.settings import Settings
+from tests.fakes.oauth_apis import CLIENT_ID as FAKE_CLIENT_ID
+from tests.fakes.oauth_apis import CLIENT_SECRET as FAKE_CLIENT_SECRET
+from tests.fakes.oauth_apis import LOGIN, FakeOAuthApi, oauth_app
 from tests.fakes.oidc_server import CLIENT_ID, CLIENT_SECRET, OidcServer, running_oidc_server
 from tests.fakes.races import miss_next_name_check
 from tests.fakes.sandbox import Sandbox, connect, sandbox_project
@@ -399,3 +403,142 @@ def test_the_token_exchange_verifies_the_connection_and_a_reconnect_again(
     reconnected = oauth_service.connections.get(oauth_actor, connection_id)
     assert reconnected.verified_at is not None
     assert reconnected.verified_at >= connected.verified_at + timedelta(days=1)
+
+
+# -- what the token response says, read the app's way -----------------------------
+def _fake_runtime(settings: Settings, api: FakeOAuthApi, definition: dict[str, Any]) -> Runtime:
+    return open_runtime(
+        settings,
+        transport=api.transport(),
+        extra_apps=[App.model_validate(definition)],
+        migrate=False,
+    )
+
+
+def _fake_actor(service: Service, app: str) -> Actor:
+    project, _ = service.system.bootstrap()
+    actor = Actor.operator(project.id)
+    service.oauth_clients.register(
+        actor, app=app, client_id=FAKE_CLIENT_ID, client_secret=FAKE_CLIENT_SECRET
+    )
+    return actor
+
+
+def test_granted_scopes_are_read_with_the_responses_separator(settings: Settings) -> None:
+    """GitHub answers ``repo,gist`` to a request for ``repo gist``."""
+    api = FakeOAuthApi(token_fields={"scope": "repo,gist"})
+    definition = oauth_app(
+        "github-like",
+        oauth2={"default_scopes": ["repo", "gist"], "response_scope_separator": ","},
+    )
+    runtime = _fake_runtime(settings, api, definition)
+    try:
+        service = runtime.service
+        actor = _fake_actor(service, "github-like")
+        outcome = service.system.complete_authorization(
+            api.consent(_start(service, actor, "github-like"))
+        )
+        assert outcome.status == "succeeded", outcome.error_message
+        connection = service.connections.get(actor, outcome.connection_id or "")
+        assert connection.scopes == ["repo", "gist"]
+        handed = service.credentials.resolve(actor, connection.id, required_scopes=["repo"])
+        assert handed.fields["access_token"] == "at-1"
+    finally:
+        runtime.close()
+
+
+# -- iss against a declared issuer, or none (G6) ------------------------------------
+def _callback(
+    settings: Settings, definition: dict[str, Any], iss: str | None, api: FakeOAuthApi | None = None
+) -> tuple[str, str | None, list[str]]:
+    """Connect ``definition`` on the fake with ``iss`` on the callback; return the outcome,
+    its error code and the token requests made."""
+    api = api or FakeOAuthApi()
+    runtime = _fake_runtime(settings, api, definition)
+    try:
+        service = runtime.service
+        key = definition["key"]
+        actor = _fake_actor(service, key)
+        outcome = service.system.complete_authorization(
+            api.consent(_start(service, actor, key), iss=iss)
+        )
+        if outcome.status != "succeeded":
+            _nothing_stored(service, actor)
+        return outcome.status, outcome.error_code, [r["grant_type"] for r in api.token_requests]
+    finally:
+        runtime.close()
+
+
+GOOGLE = "https://accounts.google.com"
+
+
+@pytest.mark.parametrize(
+    ("iss", "expected"),
+    [
+        (GOOGLE, ("succeeded", None)),
+        (GOOGLE + "/", ("failed", "oauth_issuer_mismatch")),  # no slash folding
+        (None, ("failed", "oauth_issuer_mismatch")),  # a declared issuer always sends it
+    ],
+)
+def test_a_declared_issuer_is_compared_exactly_and_required(
+    settings: Settings, iss: str | None, expected: tuple[str, str | None]
+) -> None:
+    status, code, tokens = _callback(
+        settings, oauth_app("google-like", oauth2={"issuer": GOOGLE}), iss
+    )
+    assert (status, code) == expected
+    assert tokens == (["authorization_code"] if status == "succeeded" else [])
+
+
+XERO = "https://identity.xero.com"
+
+
+@pytest.mark.parametrize(
+    ("iss", "expected"),
+    [
+        (None, ("succeeded", None)),  # Xero does not always send iss
+        (XERO, ("succeeded", None)),
+        ("https://login.xero.com", ("failed", "oauth_issuer_mismatch")),
+    ],
+)
+def test_an_issuer_whose_iss_is_optional_takes_none_but_never_a_wrong_one(
+    settings: Settings, iss: str | None, expected: tuple[str, str | None]
+) -> None:
+    """Xero: authorization at login.xero.com, issuer identity.xero.com."""
+    definition = oauth_app("xero-like", oauth2={"issuer": XERO, "iss_required": False})
+    assert _callback(settings, definition, iss)[:2] == expected
+
+
+def test_an_issuer_whose_metadata_advertises_iss_requires_it_after_all(settings: Settings) -> None:
+    api = FakeOAuthApi(
+        metadata={"issuer": LOGIN, "authorization_response_iss_parameter_supported": True}
+    )
+    definition = oauth_app("strict", oauth2={"issuer": LOGIN, "iss_required": False})
+    assert _callback(settings, definition, None, api)[:2] == ("failed", "oauth_issuer_mismatch")
+
+
+def test_without_issuer_or_metadata_an_iss_from_another_host_is_not_compared(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing says who the issuer is: the origin of the authorization URL is only a guess
+    (Xero, Microsoft, Salesforce My Domain answer from another host), so ``iss`` is not
+    compared, and its value is not logged."""
+    caplog.set_level("INFO", logger="gatekey.service.callback_issuer")
+    status, code, _ = _callback(settings, oauth_app("quiet"), "https://issuer.elsewhere.example")
+    assert (status, code) == ("succeeded", None)
+    assert "no issuer is known" in caplog.text
+    assert "elsewhere" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("iss", "expected"),
+    [
+        (LOGIN, ("succeeded", None)),
+        ("https://elsewhere.example", ("failed", "oauth_issuer_mismatch")),
+    ],
+)
+def test_without_an_issuer_the_servers_metadata_names_it(
+    settings: Settings, iss: str, expected: tuple[str, str | None]
+) -> None:
+    api = FakeOAuthApi(metadata={"issuer": LOGIN})
+    assert _callback(settings, oauth_app("meta"), iss, api)[:2] == expected

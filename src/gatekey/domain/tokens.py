@@ -52,14 +52,20 @@ def merge(
 
 
 def expires_at(
-    response: Mapping[str, Any], sent_at: datetime, *, refetchable: bool
+    response: Mapping[str, Any],
+    sent_at: datetime,
+    *,
+    refetchable: bool,
+    default_lifetime: int | None = None,
 ) -> datetime | None:
     """Return when the access token expires, counted from when the request was sent.
 
-    Counting from the send time, not the receipt, errs on the early side. A token the provider
-    gives no lifetime is taken as not expiring (GitHub OAuth apps, ClickUp, Todoist), unless
-    Gatekey can fetch a new one unattended (``refetchable``: client credentials), which it
-    then does every ``DEFAULT_UNREFRESHABLE_LIFETIME``.
+    Counting from the send time, not the receipt, errs on the early side. A response without
+    a usable ``expires_in`` lasts the app's ``default_lifetime`` (seconds) when it declares
+    one (Salesforce: the org's session timeout). Otherwise a token the provider gives no
+    lifetime is taken as not expiring (GitHub OAuth apps, ClickUp, Todoist), unless Gatekey can
+    fetch a new one unattended (``refetchable``: client credentials), which it then does every
+    ``DEFAULT_UNREFRESHABLE_LIFETIME``.
     """
     raw = response.get("expires_in")
     seconds: float | None = None
@@ -69,6 +75,8 @@ def expires_at(
         seconds = float(raw.strip())
     if seconds is not None and seconds > 0:
         return sent_at + timedelta(seconds=seconds)
+    if default_lifetime is not None:
+        return sent_at + timedelta(seconds=default_lifetime)
     if not refetchable:
         return None
     return sent_at + DEFAULT_UNREFRESHABLE_LIFETIME
@@ -122,15 +130,27 @@ def refresh_ahead_due(
 
 
 def granted_scopes(
-    response: Mapping[str, Any], requested: Sequence[str], separator: str
+    response: Mapping[str, Any],
+    requested: Sequence[str],
+    separator: str,
+    response_separator: str | None = None,
 ) -> list[str]:
-    """Return the scopes the provider granted; an absent ``scope`` means the requested ones."""
+    """Return the scopes the provider granted; an absent ``scope`` means the requested ones.
+
+    The response's ``scope`` is split by ``response_separator`` when the app names one
+    (GitHub answers ``repo,gist`` to a space-separated request), else as requests are.
+    """
     raw = response.get("scope")
     if isinstance(raw, list):
         return [str(s) for s in raw if str(s).strip()]
     if isinstance(raw, str) and raw.strip():
-        parts = raw.replace(",", " ").split() if separator.strip() in ("", ",") else raw.split()
-        return [p for p in parts if p]
+        if response_separator is not None and response_separator.strip():
+            parts = raw.split(response_separator)
+        elif separator.strip() in ("", ","):
+            parts = raw.replace(",", " ").split()
+        else:
+            parts = raw.split()
+        return [p.strip() for p in parts if p.strip()]
     return list(requested)
 
 

@@ -2,10 +2,12 @@
 its authorization-server metadata (RFC 8414, or OpenID Connect Discovery).
 
 Authlib speaks the protocol; this module feeds it the app's quirks from the catalog (URL
-templates, scope separator, extra parameters, client authentication) and sorts every outcome
-of a token request into the classes the rest of Gatekey acts on:
+templates, scope separator, extra parameters, the shape of each endpoint's requests:
+``oauth.endpoint_shapes``) and sorts every outcome of a token request (``oauth.token_answers``)
+into the classes the rest of Gatekey acts on:
 
-- ``GrantRevoked``: the grant is gone (``invalid_grant`` or the app's equivalent);
+- ``GrantRevoked``: the grant is gone (``invalid_grant`` or the app's equivalent, read where the
+  app says: ``revoked_error_fields``, on an error status or a 200);
 - ``OAuthClientRejected``: the OAuth client is misconfigured (``invalid_client``);
 - ``TokenRequestRefused``: any other refusal; retrying will not help;
 - ``ProviderUnavailable``: timeouts, connection errors, 5xx, 429 (with ``Retry-After``),
@@ -42,15 +44,13 @@ from gatekey.domain.tokens import retry_after_seconds
 from gatekey.egress import usable_request
 from gatekey.errors import (
     DestinationBlocked,
-    GrantRevoked,
-    OAuthClientRejected,
     ProviderUnavailable,
     TokenRequestRefused,
 )
+from gatekey.oauth import endpoint_shapes as shapes
+from gatekey.oauth.token_answers import TokenResponse, checked, classify, response_hook
 from gatekey.unreachable import unreachable
 
-_CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
-MAX_MESSAGE = 300
 METADATA_TTL = 3600.0
 NO_METADATA_TTL = 300.0
 
@@ -81,14 +81,6 @@ class ClientCredentials:
 
     client_id: str
     client_secret: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class TokenResponse:
-    """A token endpoint's answer and when the request was sent (expiry counts from there)."""
-
-    body: dict[str, Any] = field(repr=False)
-    sent_at: datetime
 
 
 class _Shared(httpx2.BaseTransport):
@@ -146,8 +138,8 @@ class ProviderClient:
         session = _Session(
             client_id=client.client_id,
             client_secret=client.client_secret,
-            token_endpoint_auth_method=spec.client_auth_method,
-            revocation_endpoint_auth_method=spec.client_auth_method,
+            token_endpoint_auth_method=shapes.auth_method(spec, spec.token_request),
+            revocation_endpoint_auth_method=shapes.auth_method(spec, spec.revocation_request),
             redirect_uri=redirect_uri,
             code_challenge_method="S256" if spec.pkce else None,
             transport=self._transport,
@@ -156,17 +148,19 @@ class ProviderClient:
             trust_env=False,
             headers={"User-Agent": self._user_agent, "Accept": "application/json"},
         )
+        for method in shapes.json_methods():
+            session.register_client_auth_method(method)
         masked = Masker(
             [client.client_secret, *secrets], pairs=[(client.client_id, client.client_secret)]
         )
-        hook = _response_hook(app_name, self._clock)
+        hook = response_hook(spec, app_name, self._clock, masked)
         session.register_compliance_hook("access_token_response", hook)
         session.register_compliance_hook("refresh_token_response", hook)
         with session:
             try:
                 yield session
             except OAuthError as exc:
-                raise _classify(spec, app_name, exc, masked) from None
+                raise classify(app_name, exc, masked) from None
             except httpx2.HTTPError as exc:
                 raise unreachable(exc, app=app_name) from None
 
@@ -244,12 +238,13 @@ class ProviderClient:
         with self._client(spec, client, [code, code_verifier], app_name, redirect_uri) as s:
             body = s.fetch_token(
                 render(spec.token_url, values),
+                headers=shapes.headers(spec.token_request, values),
                 grant_type="authorization_code",
                 code=code,
                 redirect_uri=redirect_uri,
                 **extra,
             )
-        return _checked(body, sent_at, app_name)
+        return checked(body, sent_at, app_name)
 
     def refresh(
         self,
@@ -266,9 +261,10 @@ class ProviderClient:
             body = session.refresh_token(
                 render(spec.refresh_url or spec.token_url, values),
                 refresh_token=refresh_token,
+                headers=shapes.headers(spec.token_request, values),
                 **spec.extra_token_params,
             )
-        return _checked(body, sent_at, app_name)
+        return checked(body, sent_at, app_name)
 
     def client_credentials(
         self,
@@ -286,9 +282,12 @@ class ProviderClient:
         sent_at = self._clock()
         with self._client(spec, client, [], app_name) as session:
             body = session.fetch_token(
-                render(spec.token_url, values), grant_type="client_credentials", **extra
+                render(spec.token_url, values),
+                headers=shapes.headers(spec.token_request, values),
+                grant_type="client_credentials",
+                **extra,
             )
-        return _checked(body, sent_at, app_name)
+        return checked(body, sent_at, app_name)
 
     def revoke(
         self,
@@ -304,7 +303,10 @@ class ProviderClient:
         assert spec.revocation_url is not None
         with self._client(spec, client, [token], app_name) as session:
             response = session.revoke_token(
-                render(spec.revocation_url, values), token=token, token_type_hint=token_type_hint
+                render(spec.revocation_url, values),
+                token=token,
+                token_type_hint=token_type_hint,
+                headers=shapes.headers(spec.revocation_request, values),
             )
         if response.status_code == 429 or response.status_code >= 500:
             raise ProviderUnavailable(
@@ -319,65 +321,3 @@ class ProviderClient:
                 app=app_name,
                 provider_status=response.status_code,
             )
-
-
-def _response_hook(
-    app_name: str, clock: Callable[[], datetime]
-) -> Callable[[httpx2.Response], httpx2.Response]:
-    """Sort out answers Authlib would misread before it parses them."""
-
-    def hook(response: httpx2.Response) -> httpx2.Response:
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise ProviderUnavailable(
-                f"{app_name}'s token endpoint answered {status}; try again later",
-                app=app_name,
-                provider_status=status,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After"), clock()),
-            )
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise ProviderUnavailable(
-                f"{app_name}'s token endpoint answered {status} with a body that is not JSON",
-                app=app_name,
-                provider_status=status,
-            )
-        if status >= 400 and "error" not in body:
-            raise TokenRequestRefused(
-                f"{app_name}'s token endpoint refused the request (HTTP {status})",
-                app=app_name,
-                provider_status=status,
-            )
-        return response
-
-    return hook
-
-
-def _classify(spec: OAuth2Spec, app_name: str, exc: OAuthError, masked: Masker) -> Exception:
-    error = masked.text(str(exc.error or ""))[:MAX_MESSAGE]
-    said = masked.text(str(exc.description or error))[:MAX_MESSAGE]
-    if error in spec.revoked_errors:
-        return GrantRevoked(f"{app_name} says the grant is no longer valid: {said}", error=error)
-    if error in _CLIENT_ERRORS:
-        return OAuthClientRejected(
-            f"{app_name} refused the OAuth client ({error}): {said}; "
-            "check its client id and secret",
-            error=error,
-        )
-    return TokenRequestRefused(
-        f"{app_name} refused the token request ({error}): {said}", error=error
-    )
-
-
-def _checked(body: Mapping[str, Any], sent_at: datetime, app_name: str) -> TokenResponse:
-    token = {k: v for k, v in dict(body).items() if k != "expires_at"}
-    if not isinstance(token.get("access_token"), str) or not token["access_token"]:
-        # a success without a token is the provider misbehaving, not a refusal (which comes as
-        # an error body): retry later rather than make people reconnect
-        raise ProviderUnavailable(
-            f"{app_name}'s token response has no access_token; try again later", app=app_name
-        )
-    return TokenResponse(body=token, sent_at=sent_at)

@@ -42,8 +42,9 @@ from gatekey.errors import (
 )
 from gatekey.metrics import Metrics
 from gatekey.oauth.flights import Flights
-from gatekey.oauth.provider import ClientCredentials, ProviderClient, TokenResponse
+from gatekey.oauth.provider import ClientCredentials, ProviderClient
 from gatekey.oauth.refresh_store import Fresh, RefreshStore
+from gatekey.oauth.token_answers import TokenResponse
 from gatekey.store import connections as rows
 from gatekey.store import sealed
 from gatekey.store.database import Database

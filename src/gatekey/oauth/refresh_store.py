@@ -22,7 +22,7 @@ from gatekey.crypto.vault import Vault
 from gatekey.domain import tokens
 from gatekey.domain.connection import Change, Status, StatusChange, transition
 from gatekey.errors import DatabaseUnavailable, GatekeyError, NotFound, ProviderUnavailable
-from gatekey.oauth.provider import TokenResponse
+from gatekey.oauth.token_answers import TokenResponse
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store.audit import Event
@@ -102,7 +102,12 @@ class RefreshStore:
         """Commit the provider's answer; return None if another token set was stored first."""
         new_secret, config_update = tokens.merge(secret, response.body, spec.token_config_paths)
         unattended = row.auth_kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS.value
-        expires = tokens.expires_at(response.body, response.sent_at, refetchable=unattended)
+        expires = tokens.expires_at(
+            response.body,
+            response.sent_at,
+            refetchable=unattended,
+            default_lifetime=spec.default_token_lifetime_seconds,
+        )
         box = self._vault.seal(row.project_id, row.id, new_secret)
         values: dict[str, Any] = {
             "secret_ciphertext": box.ciphertext,
@@ -118,7 +123,7 @@ class RefreshStore:
         }
         if "scope" in response.body:
             values["scopes"] = tokens.granted_scopes(
-                response.body, row.scopes, spec.scope_separator
+                response.body, row.scopes, spec.scope_separator, spec.response_scope_separator
             )
         if config_update:
             values["config"] = {**row.config, **config_update}

@@ -107,10 +107,18 @@ class CredentialCheck:
             )
         secret, token_config = tokens.merge(cleaned, response.body, spec.token_config_paths)
         extra = {
-            "expires_at": tokens.expires_at(response.body, response.sent_at, refetchable=True),
+            "expires_at": tokens.expires_at(
+                response.body,
+                response.sent_at,
+                refetchable=True,
+                default_lifetime=spec.default_token_lifetime_seconds,
+            ),
             "last_refreshed_at": response.sent_at,
             "scopes": tokens.granted_scopes(
-                response.body, spec.default_scopes, spec.scope_separator
+                response.body,
+                spec.default_scopes,
+                spec.scope_separator,
+                spec.response_scope_separator,
             ),
             "config": token_config,
         }

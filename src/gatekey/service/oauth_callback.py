@@ -1,9 +1,11 @@
 """The provider's redirect to the callback: finish the authorization session it names.
 
 The ``iss`` of the redirect (RFC 9207) is checked before anything else in it, by exact string
-comparison, and required when the app declares its issuer or the server's metadata (RFC 8414)
-says it sends one. The code is exchanged with its PKCE verifier (RFC 7636) and the token set
-sealed into a new connection, or into the one being reconnected, in one transaction. Nothing is
+comparison with the app's declared issuer or the one the server's metadata (RFC 8414) names,
+never with a guessed origin; it is required when the app says its provider always sends it or
+the metadata says so. The code is exchanged with its PKCE verifier (RFC 7636) and the token set
+sealed into a new connection, or into the one being reconnected, in one transaction, once the
+app's discovery requests (``service.discovery``) said what the grant reaches. Nothing is
 stored but the session's outcome when anything goes wrong.
 """
 
@@ -12,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection as DbConnection
 
@@ -22,13 +23,11 @@ from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
 from gatekey.domain.bodies import dig
 from gatekey.domain.connection import Change, Role, same_account
-from gatekey.domain.templates import render
 from gatekey.errors import (
     AccessDenied,
     AccountMismatch,
     AuthorizationFailed,
     GatekeyError,
-    IssuerMismatch,
     NotFound,
     SessionExpired,
     StateInvalid,
@@ -36,11 +35,14 @@ from gatekey.errors import (
 )
 from gatekey.models import AuthorizationSession
 from gatekey.oauth.clients import ClientSecrets
-from gatekey.oauth.provider import ProviderClient, TokenResponse
+from gatekey.oauth.provider import ProviderClient
+from gatekey.oauth.token_answers import TokenResponse
 from gatekey.probe import Prober
 from gatekey.service.actor import Actor
 from gatekey.service.authorizations import code_method, state_hash
+from gatekey.service.callback_issuer import check_issuer
 from gatekey.service.context import Context
+from gatekey.service.discovery import Learned, discover
 from gatekey.service.views import session_of
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as connection_rows
@@ -51,11 +53,6 @@ from gatekey.store.rows import OAuthSessionRow
 
 log = logging.getLogger(__name__)
 MAX_PROVIDER_TEXT = 300
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _provider_text(value: str | None) -> str:
@@ -150,40 +147,13 @@ class OAuthCallback:
                 ],
             )
 
-    def _expected_issuer(self, spec: OAuth2Spec, values: Mapping[str, str]) -> tuple[str, bool]:
-        """The issuer the callback must name, and whether it must name one at all (RFC 9207).
-
-        An app that declares its ``issuer`` must send ``iss``. Otherwise the metadata of the
-        server at the authorization URL's origin decides (RFC 8414): its ``issuer``, and
-        whether it advertises ``authorization_response_iss_parameter_supported``. Without
-        either, an ``iss`` that comes anyway must be that origin.
-        """
-        if spec.issuer:
-            return spec.issuer, True
-        origin = _origin(render(spec.authorization_url or "", values))
-        metadata = self.provider.server_metadata(origin)
-        if metadata is not None:
-            return metadata.issuer, metadata.iss_parameter_supported
-        return origin, False
-
     def _finish(self, actor: Actor, row: OAuthSessionRow, params: Mapping[str, str]) -> str:
         entry = self.ctx.registry.get(row.project_id, row.app_key)
         method, spec = code_method(entry)
         values = template_values(method, row.config)
         # the issuer first: until it is known who answered, nothing of the answer is shown,
         # not even its error (RFC 9207 section 2.4; mix-up attacks)
-        expected, required = self._expected_issuer(spec, values)
-        issuer = params.get("iss")
-        if issuer is None and required:
-            raise IssuerMismatch(
-                f"the sign-in came back without naming its authorization server (iss), which "
-                f"{entry.name} ({expected}) always does; nothing was stored"
-            )
-        if issuer is not None and issuer != expected:  # exact: no slash or case folding
-            raise IssuerMismatch(
-                f"the sign-in came back from another authorization server than {entry.name}'s "
-                f"({expected}); nothing was stored"
-            )
+        check_issuer(self.provider, entry, spec, values, params.get("iss"))
         error = params.get("error")
         if error:
             said = _provider_text(params.get("error_description")) or _provider_text(error)
@@ -234,9 +204,18 @@ class OAuthCallback:
         for name in spec.callback_config:
             if params.get(name):
                 config[name] = _provider_text(params[name])
-        expires = tokens.expires_at(body, response.sent_at, refetchable=False)
-        granted = tokens.granted_scopes(body, row.scopes, spec.scope_separator)
-        label = self._account_label(entry, method, spec, body, secret, config)
+        learned = self._discover(entry, method, spec, secret, config)
+        config.update(learned.config)
+        expires = tokens.expires_at(
+            body,
+            response.sent_at,
+            refetchable=False,
+            default_lifetime=spec.default_token_lifetime_seconds,
+        )
+        granted = tokens.granted_scopes(
+            body, row.scopes, spec.scope_separator, spec.response_scope_separator
+        )
+        label = self._account_label(entry, method, spec, body, secret, config, learned.label)
         connection_id = row.connection_id or ids.new_id("conn")
         box = self.ctx.vault.seal(row.project_id, connection_id, secret)
         now = self.ctx.now()
@@ -350,14 +329,17 @@ class OAuthCallback:
         body: Mapping[str, Any],
         secret: Mapping[str, Any],
         config: Mapping[str, Any],
+        discovered: str | None,
     ) -> str | None:
-        """Name the account from the token response, or else from the app's test request;
-        a label that holds a token is stored masked."""
+        """Name the account from the token response, or else from what discovery read, or
+        else from the app's test request; a label that holds a token is stored masked."""
         hidden = masking.secret_values(secret)
         for path in spec.account_label:
             value = dig(body, path)
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
                 return masking.Masker(hidden).text(str(value))[:300]
+        if discovered is not None:
+            return discovered
         values = {**secret, **config}
         try:
             with self.ctx.metrics.provider_call(entry.key, "test"):
@@ -371,6 +353,28 @@ class OAuthCallback:
         except GatekeyError as exc:
             log.info("could not learn the %s account: %s", entry.key, exc.code)
             return None
+
+    def _discover(
+        self,
+        entry: App,
+        method: AuthMethod,
+        spec: OAuth2Spec,
+        secret: Mapping[str, Any],
+        config: Mapping[str, Any],
+    ) -> Learned:
+        """Ask the app's API what the grant reaches (``spec.discovery``), before anything is
+        stored: a failure fails the session with nothing written."""
+        if not spec.discovery:
+            return Learned({}, None)
+        with self.ctx.metrics.provider_call(entry.key, "discovery"):
+            return discover(
+                self.prober.http,
+                entry.name,
+                spec,
+                template_values(method, config),
+                str(secret.get("access_token", "")),
+                masking.secret_values(secret),
+            )
 
     def _outcome(self, project_id: str, session_id: str) -> AuthorizationSession:
         with self.ctx.db.read() as conn:
