@@ -15,6 +15,7 @@ from gatekey.errors import MissingScopes, NotFound
 from gatekey.models import AuthorizationSession
 from gatekey.sdk import SDK, wait_for_authorization
 from gatekey.settings import Settings
+from tests.fakes.apps import retiring
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sdks import KINDS, open_sdk
 
@@ -209,3 +210,14 @@ def test_allowing_an_account_switch_reaches_the_service_from_both_sdks(sdk: SDK)
         sdk.start_authorization("github", name="GitHub - CI", allow_account_switch=True)
     assert "allow_account_switch" in refused.value.message
     assert not sdk.start_authorization("github", name="GitHub - CI").allow_account_switch
+
+
+def test_a_connections_warnings_reach_both_sdks(sdk: SDK) -> None:
+    sdk.add_app(retiring(sunset="2099-04-30"))  # the SDKs run on the real clock
+    made = sdk.create_connection(
+        "helpdesk", "Desk", {"api_key": GOOD_SENDGRID}, auth_kind="api_key"
+    )
+    [warning] = sdk.get_connection(made.id).warnings
+    assert warning == made.warnings[0]
+    assert (warning.code, warning.use_instead) == ("method_deprecated", "oauth2")
+    assert warning.message.startswith("Helpdesk API token connections stop working on 2099-04-30")

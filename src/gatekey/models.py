@@ -5,7 +5,7 @@ Only ``Credentials`` and ``CreatedApiKey`` ever hold a secret; their ``repr`` hi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +49,26 @@ class AppSummary(_Model):
         )
 
 
+class ConnectionWarning(_Model):
+    """Something about a connection to act on before its credentials stop working."""
+
+    code: str = Field(
+        description="method_deprecated (the provider is retiring the auth method), "
+        "idle_expiry (the provider deactivates credentials left unused: this one soon)"
+    )
+    message: str
+    at: datetime | None = Field(
+        default=None, description="idle_expiry: when the provider deactivates the credentials"
+    )
+    sunset: date | None = Field(
+        default=None, description="method_deprecated: when the method stops working"
+    )
+    use_instead: AuthKind | None = Field(
+        default=None, description="method_deprecated: the auth kind to connect with instead"
+    )
+    source: str | None = Field(default=None, description="the provider's announcement")
+
+
 class Connection(_Model):
     """A connection as people see it: never a secret, at most a masked hint."""
 
@@ -86,6 +106,9 @@ class Connection(_Model):
     version: int
     created_at: datetime
     updated_at: datetime
+    warnings: list[ConnectionWarning] = Field(
+        default_factory=list, description="what to act on before the credentials stop working"
+    )
 
 
 class ConnectionPage(_Model):

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from tests.fakes.apps import retiring
 from tests.fakes.cli import create_connection, on_terminal, run
 
 
@@ -142,3 +143,30 @@ def test_a_connection_saved_without_a_check_lists_as_not_verified(env: Path) -> 
     listed = json.loads(run("connections", "list", "--json")[1])
     code, out, _ = run("connections", "show", listed[0]["id"])
     assert "Active, not verified" in out
+
+
+def test_create_and_show_print_a_connections_warnings(env: Path, tmp_path: Path) -> None:
+    definition = tmp_path / "helpdesk.json"
+    definition.write_text(json.dumps(retiring(sunset="2099-04-30")))  # the CLI's clock is real
+    assert run("apps", "add", str(definition))[0] == 0
+    code, out, err = run(
+        "connections",
+        "create",
+        "--app",
+        "helpdesk",
+        "--auth-kind",
+        "api_key",
+        "--name",
+        "Desk",
+        "-f",
+        "api_key=CANARYdesk0001",
+        "--skip-test",
+    )
+    assert code == 0, err
+    said = "Helpdesk API token connections stop working on 2099-04-30; connect with OAuth instead"
+    assert f"warning [method_deprecated]: {said}" in out
+    cid = out.split()[1]
+    code, out, _ = run("connections", "show", cid)
+    assert code == 0 and "Warning" in out and said in " ".join(out.split())
+    shown = json.loads(run("connections", "show", cid, "--json")[1])
+    assert [w["code"] for w in shown["warnings"]] == ["method_deprecated"]
