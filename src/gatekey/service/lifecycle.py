@@ -80,6 +80,11 @@ def deprecation_warning(app: App, method: AuthMethod, today: date) -> Connection
     )
 
 
+def last_use(used: datetime | None, verified: datetime | None, created: datetime) -> datetime:
+    """When a connection was last used: read, accepted by the provider, or created."""
+    return max(t for t in (used, verified, created) if t is not None)
+
+
 def warnings_of(row: ConnectionRow, app: App | None, now: datetime) -> list[ConnectionWarning]:
     """What a connection's view warns of, by its app's entry as it is ``now``."""
     if app is None:
