@@ -3,7 +3,7 @@ from then on with nothing stored; connections made before keep warning."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -96,3 +96,66 @@ def test_an_app_that_retires_nothing_warns_of_nothing(service: Service, actor: A
         actor, app="sendgrid", name="Mail", fields={"api_key": GOOD_SENDGRID}
     )
     assert made.warnings == []
+
+
+DAY = timedelta(days=1)
+T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+
+
+def _codes(service: Service, actor: Actor, cid: str) -> list[str]:
+    return [w.code for w in service.connections.get(actor, cid).warnings]
+
+
+def test_a_connection_unused_for_half_its_limit_warns_when_the_provider_deactivates_it(
+    helpdesk: Service, actor: Actor
+) -> None:
+    helpdesk.context.clock = lambda: T0
+    cid = _token(helpdesk, actor)
+    helpdesk.context.clock = lambda: T0 + 15 * DAY
+    assert _codes(helpdesk, actor, cid) == ["method_deprecated"]
+    helpdesk.context.clock = lambda: T0 + 15 * DAY + timedelta(minutes=1)
+    idle = helpdesk.connections.get(actor, cid).warnings[1]
+    assert idle.code == "idle_expiry" and idle.at == T0 + 30 * DAY
+    assert idle.message == (
+        "unused since 2026-11-10; Helpdesk deactivates API token credentials unused for 30 days "
+        "(on 2026-12-10)"
+    )
+    assert idle in helpdesk.connections.list(actor).items[0].warnings
+    helpdesk.context.clock = lambda: T0 + 31 * DAY
+    late = helpdesk.connections.get(actor, cid).warnings[1]
+    assert late.message.endswith("unused for 30 days (it may have, on 2026-12-10)")
+    helpdesk.credentials.resolve(actor, cid)  # an execution uses it
+    helpdesk.context.audit.flush()
+    assert _codes(helpdesk, actor, cid) == ["method_deprecated"]
+
+
+def test_a_keep_alive_that_could_not_reach_the_provider_warns_until_a_use(
+    helpdesk: Service, actor: Actor, providers: FakeProviders
+) -> None:
+    helpdesk.context.clock = lambda: T0
+    cid = _token(helpdesk, actor)
+    helpdesk.context.clock = lambda: T0 + 16 * DAY
+    providers.unreachable = True
+    assert helpdesk.system.keep_alive(actor.project_id, cid, window=timedelta(hours=1)) == (
+        "unreachable"
+    )
+    idle = helpdesk.connections.get(actor, cid).warnings[1]
+    assert idle.message == (
+        "the keep-alive on 2026-11-26 could not reach Helpdesk; unused since 2026-11-10; "
+        "Helpdesk deactivates API token credentials unused for 30 days (on 2026-12-10)"
+    )
+    providers.unreachable = False
+    helpdesk.context.clock = lambda: T0 + 16 * DAY + timedelta(hours=2)
+    assert helpdesk.connections.test(actor, cid).ok  # Test reaches it: a use, at the provider
+    assert _codes(helpdesk, actor, cid) == ["method_deprecated"]
+
+
+def test_an_inactive_connection_has_no_idle_warning(
+    helpdesk: Service, actor: Actor, providers: FakeProviders
+) -> None:
+    helpdesk.context.clock = lambda: T0
+    cid = _token(helpdesk, actor)
+    providers.accepted.discard(GOOD_SENDGRID)
+    assert not helpdesk.connections.test(actor, cid).ok
+    helpdesk.context.clock = lambda: T0 + 20 * DAY
+    assert _codes(helpdesk, actor, cid) == ["method_deprecated"]

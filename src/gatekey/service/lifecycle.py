@@ -3,14 +3,22 @@
 An auth method the provider is retiring (``AuthMethod.deprecated``) can still be connected
 until its sunset, and every connection of it carries a ``method_deprecated`` warning; from
 the sunset on (by the service's clock) a new one is refused with ``auth_method_retired`` and
-nothing is stored. The rules about dates are ``catalog.lifecycle``'s; the words are here.
+nothing is stored.
+
+A method whose credentials the provider deactivates when idle (``idle_expiry_days``) is kept
+alive by ``service.keepalive``; an active connection of it unused for longer than
+``keep_alive_after`` of the limit (half), or whose last keep-alive could not reach the
+provider, carries an ``idle_expiry`` warning saying since when and until when. The rules
+about dates are ``catalog.lifecycle``'s; the words are here.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from gatekey.catalog.lifecycle import keep_alive_after
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
+from gatekey.domain.connection import Status
 from gatekey.errors import AuthMethodRetired, Hint
 from gatekey.models import ConnectionWarning
 from gatekey.store.rows import ConnectionRow
@@ -93,5 +101,29 @@ def warnings_of(row: ConnectionRow, app: App | None, now: datetime) -> list[Conn
         method = app.method(row.auth_kind)
     except LookupError:  # the app no longer offers the connection's method
         return []
-    found = [deprecation_warning(app, method, now.date())]
+    found = [deprecation_warning(app, method, now.date()), idle_warning(app, method, row, now)]
     return [w for w in found if w is not None]
+
+
+def idle_warning(
+    app: App, method: AuthMethod, row: ConnectionRow, now: datetime
+) -> ConnectionWarning | None:
+    """The ``idle_expiry`` warning of a connection that may die unused (None: no need)."""
+    days = method.idle_expiry_days
+    if days is None or row.status != Status.ACTIVE:
+        return None
+    since = last_use(row.last_used_at, row.verified_at, row.created_at)
+    failed = row.keepalive_failed_at
+    if failed is not None and failed < since:
+        failed = None  # used since: that failure no longer matters
+    if failed is None and now - since <= keep_alive_after(days):
+        return None
+    deadline = since + timedelta(days=days)
+    when = f"on {deadline:%Y-%m-%d}" if deadline > now else f"it may have, on {deadline:%Y-%m-%d}"
+    said = (
+        f"unused since {since:%Y-%m-%d}; {app.name} deactivates {named(method)} credentials "
+        f"unused for {days} days ({when})"
+    )
+    if failed is not None:
+        said = f"the keep-alive on {failed:%Y-%m-%d} could not reach {app.name}; {said}"
+    return ConnectionWarning(code="idle_expiry", message=said, at=deadline)
