@@ -21,7 +21,7 @@ from typing import Literal
 
 from gatekey.catalog.lifecycle import keep_alive_after
 from gatekey.catalog.schema import App, AuthMethod
-from gatekey.errors import DatabaseUnavailable, GatekeyError
+from gatekey.errors import DestinationBlocked, ProviderUnavailable
 from gatekey.service.actor import Actor
 from gatekey.service.connection_tests import ConnectionTester
 from gatekey.service.context import Context
@@ -102,7 +102,11 @@ class KeepAlive:
         return KeepAlivePage(due, found[-1].id if len(found) == limit else None)
 
     def keep_alive(self, project_id: str, connection_id: str, *, window: timedelta) -> Outcome:
-        """Claim the connection for ``window`` and use it through its test request."""
+        """Claim the connection for ``window`` and use it through its test request.
+
+        Any other failure (the connection deleted meanwhile, the database away) is raised:
+        the sweep logs its code and goes on, and the claim lets no sweep retry before it ends.
+        """
         with self.ctx.db.read() as conn:
             row = connection_rows.get(conn, project_id, connection_id)
         method = None if row is None else self._kept(project_id, row.app_key, row.auth_kind)
@@ -123,9 +127,7 @@ class KeepAlive:
         actor = Actor.operator(project_id)
         try:
             result = self.tester.run(actor, connection_id)
-        except DatabaseUnavailable:
-            raise
-        except GatekeyError:  # the provider could not be reached, or not safely
+        except (ProviderUnavailable, DestinationBlocked):  # not reached, or not safely
             with self.ctx.db.write() as conn:
                 rows.failed(conn, project_id, connection_id, self.ctx.now())
             return "unreachable"
