@@ -15,7 +15,7 @@ from gatekey.errors import MissingScopes, NotFound
 from gatekey.models import AuthorizationSession
 from gatekey.sdk import SDK, wait_for_authorization
 from gatekey.settings import Settings
-from tests.fakes.apps import NOTION_KEY, acme, notion_like, portal
+from tests.fakes.apps import NOTION_KEY, acme, notion_like, portal, retiring
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 from tests.fakes.sdks import KINDS, open_sdk
 
@@ -247,3 +247,14 @@ def test_credentials_say_which_headers_a_caller_may_replace(
     assert creds.overridable_headers == ["Notion-Version"]
     assert creds.headers["Notion-Version"] == "2022-06-28"
     assert creds.headers["Authorization"] == f"Bearer {NOTION_KEY}"
+
+
+def test_a_connections_warnings_reach_both_sdks(sdk: SDK) -> None:
+    sdk.add_app(retiring(sunset="2099-04-30"))  # the SDKs run on the real clock
+    made = sdk.create_connection(
+        "helpdesk", "Desk", {"api_key": GOOD_SENDGRID}, auth_kind="api_key"
+    )
+    [warning] = sdk.get_connection(made.id).warnings
+    assert warning == made.warnings[0]
+    assert (warning.code, warning.use_instead) == ("method_deprecated", "oauth2")
+    assert warning.message.startswith("Helpdesk API token connections stop working on 2099-04-30")

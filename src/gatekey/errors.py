@@ -8,6 +8,7 @@ contain a secret value::
      ├── InvalidInput              invalid_input            400/422
      │    ├── OAuthClientMissing   oauth_client_missing     (no client registered for the app)
      │    ├── UnknownApp           unknown_app
+     │    ├── AuthMethodRetired    auth_method_retired      (past its sunset: use another method)
      │    ├── InvalidAppDefinition invalid_app_definition  (the app schema refused it)
      │    ├── InvalidFields        invalid_fields
      │    │    └── TemplateError   template_error           (a flow template cannot be filled)
@@ -93,6 +94,13 @@ class InvalidInput(GatekeyError):
 
 class UnknownApp(InvalidInput):
     code = "unknown_app"
+
+
+class AuthMethodRetired(InvalidInput):
+    """The app's provider switched this auth method off (its ``deprecated.sunset`` has come);
+    ``use_instead`` names the method to connect with. Nothing was stored."""
+
+    code = "auth_method_retired"
 
 
 class InvalidAppDefinition(InvalidInput):
@@ -350,6 +358,7 @@ __all__ = [
     "AppExists",
     "AppInUse",
     "AuthFailed",
+    "AuthMethodRetired",
     "AuthenticationFailed",
     "AuthorizationFailed",
     "Conflict",

@@ -5,14 +5,62 @@ Only ``Credentials`` and ``CreatedApiKey`` ever hold a secret; their ``repr`` hi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gatekey.admin_records import (
+    ApiKey,
+    AuditBreak,
+    AuditEvent,
+    AuditVerification,
+    CreatedApiKey,
+    CreatedWebhook,
+    MasterKeyInfo,
+    Project,
+    Readiness,
+    RotationProgress,
+    Webhook,
+    WebhookDelivery,
+)
 from gatekey.catalog.schema import App, AuthKind
 from gatekey.domain.bodies import BodyRule
-from gatekey.domain.connection import Reason, Role, Status
+from gatekey.domain.connection import Reason, Status
+
+__all__ = [
+    "ApiKey",
+    "AppCategory",
+    "AppSummary",
+    "AuditBreak",
+    "AuditEvent",
+    "AuditVerification",
+    "AuthorizationSession",
+    "BasicAuth",
+    "Connection",
+    "ConnectionPage",
+    "ConnectionUsage",
+    "ConnectionWarning",
+    "CreatedApiKey",
+    "CreatedWebhook",
+    "Credentials",
+    "Deleted",
+    "Diagnosis",
+    "Flow",
+    "FlowStepRef",
+    "FlowUse",
+    "ImportResult",
+    "MasterKeyInfo",
+    "OAuthClient",
+    "Project",
+    "Readiness",
+    "RotationProgress",
+    "Run",
+    "RunStep",
+    "TestResult",
+    "Webhook",
+    "WebhookDelivery",
+]
 
 
 class _Model(BaseModel):
@@ -57,6 +105,26 @@ class AppCategory(_Model):
     count: int
 
 
+class ConnectionWarning(_Model):
+    """Something about a connection to act on before its credentials stop working."""
+
+    code: str = Field(
+        description="method_deprecated (the provider is retiring the auth method), "
+        "idle_expiry (the provider deactivates credentials left unused: this one soon)"
+    )
+    message: str
+    at: datetime | None = Field(
+        default=None, description="idle_expiry: when the provider deactivates the credentials"
+    )
+    sunset: date | None = Field(
+        default=None, description="method_deprecated: when the method stops working"
+    )
+    use_instead: AuthKind | None = Field(
+        default=None, description="method_deprecated: the auth kind to connect with instead"
+    )
+    source: str | None = Field(default=None, description="the provider's announcement")
+
+
 class Connection(_Model):
     """A connection as people see it: never a secret, at most a masked hint."""
 
@@ -94,6 +162,9 @@ class Connection(_Model):
     version: int
     created_at: datetime
     updated_at: datetime
+    warnings: list[ConnectionWarning] = Field(
+        default_factory=list, description="what to act on before the credentials stop working"
+    )
 
 
 class ConnectionPage(_Model):
@@ -182,109 +253,6 @@ class TestResult(_Model):
     ok: bool
     account_label: str | None = None
     message: str
-
-
-class Project(_Model):
-    id: str
-    name: str
-    created_at: datetime
-
-
-class ApiKey(_Model):
-    id: str
-    project_id: str
-    name: str
-    role: Role
-    hint: str
-    created_at: datetime
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
-
-
-class CreatedApiKey(ApiKey):
-    """Returned once, at creation: ``token`` is not stored and cannot be shown again."""
-
-    token: str
-
-    def __repr__(self) -> str:
-        return f"CreatedApiKey(id={self.id!r}, role={self.role!r})"
-
-    __str__ = __repr__
-
-
-class MasterKeyInfo(_Model):
-    id: str
-    primary: bool
-    available: bool
-    data_keys: int
-
-
-class RotationProgress(_Model):
-    key_id: str
-    done: int
-    remaining: int
-
-
-class AuditEvent(_Model):
-    id: int
-    at: datetime
-    project_id: str | None
-    actor: str
-    action: str
-    object_type: str
-    object_id: str | None
-    outcome: str
-    detail: dict[str, Any]
-
-
-class Webhook(_Model):
-    """A project's status-webhook endpoint; its signing secret is shown once, at creation."""
-
-    id: str
-    project_id: str
-    url: str
-    description: str
-    events: list[str]
-    created_at: datetime
-    deliveries: dict[str, int] = {}
-
-
-class CreatedWebhook(Webhook):
-    secret: str
-
-
-class WebhookDelivery(_Model):
-    id: str
-    event_id: str
-    event_type: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime | None
-    last_status: int | None
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-
-
-class Readiness(_Model):
-    ready: bool
-    checks: dict[str, str]
-
-
-class AuditBreak(_Model):
-    """Where an audit chain does not hold (``entry_id`` is null when the head disagrees)."""
-
-    chain: str
-    seq: int
-    entry_id: int | None
-    problem: str
-
-
-class AuditVerification(_Model):
-    ok: bool
-    chains: int
-    entries: int
-    breaks: list[AuditBreak]
 
 
 class OAuthClient(_Model):

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         gt=0,
         description="background token requests per app per second (shared through Redis)",
     )
+    keepalive_interval: float = Field(
+        default=3600.0,
+        ge=0,
+        description="seconds between keep-alive sweeps of credentials a provider deactivates "
+        "when idle (Zendesk API tokens); 0 turns them off",
+    )
     run_workers: int = Field(default=4, ge=1, description="threads executing queued runs")
     run_poll_interval: float = Field(default=0.5, description="seconds between queue polls")
     run_timeout_minutes: int = Field(

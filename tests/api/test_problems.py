@@ -64,6 +64,7 @@ STATUSES = {
     "app_exists": 409,
     "app_in_use": 409,
     "auth_failed": 500,
+    "auth_method_retired": 422,
     "authorization_failed": 400,
     "conflict": 409,
     "connection_in_use": 409,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -8,6 +9,7 @@ from fastapi.testclient import TestClient
 from gatekey.runtime import Runtime, run_worker
 from gatekey.service import Actor, Service
 from tests.fakes.api import MISSING, create_sendgrid
+from tests.fakes.apps import retiring
 from tests.fakes.providers import GOOD_SENDGRID, FakeProviders
 
 
@@ -546,3 +548,41 @@ def test_offline_the_problem_names_host_and_cause_and_the_way_to_save_without_ch
     assert problem["next"]["action"] == "skip_test"
     assert '"skip_test": true' in problem["next"]["request"]
     assert client.get("/api/v1/connections", headers=admin).json()["items"] == []
+
+
+def test_a_retiring_method_warns_on_create_and_is_refused_after_its_sunset(
+    client: TestClient, admin: dict[str, str], service: Service
+) -> None:
+    assert client.post("/api/v1/apps", json=retiring(), headers=admin).status_code == 201
+    body = {
+        "app": "helpdesk",
+        "name": "Desk",
+        "auth_kind": "api_key",
+        "fields": {"api_key": GOOD_SENDGRID},
+    }
+    service.context.clock = lambda: datetime(2027, 4, 29, tzinfo=UTC)
+    created = client.post("/api/v1/connections", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["warnings"] == [
+        {
+            "code": "method_deprecated",
+            "message": "Helpdesk API token connections stop working on 2027-04-30; "
+            "connect with OAuth instead",
+            "at": None,
+            "sunset": "2027-04-30",
+            "use_instead": "oauth2",
+            "source": "https://docs.acme.test/oauth-migration",
+        }
+    ]
+    service.context.clock = lambda: datetime(2027, 4, 30, tzinfo=UTC)
+    refused = client.post("/api/v1/connections", json={**body, "name": "Late"}, headers=admin)
+    assert (refused.status_code, refused.json()["code"]) == (422, "auth_method_retired")
+    assert refused.json()["use_instead"] == "oauth2"
+    assert refused.json()["next"] == {
+        "action": "start_authorization",
+        "params": {"app": "helpdesk"},
+        "request": "POST /api/v1/oauth/sessions",
+    }
+    listed = client.get("/api/v1/connections", headers=admin).json()["items"]
+    assert [c["name"] for c in listed] == ["Desk"]
+    assert "stopped working on 2027-04-30" in listed[0]["warnings"][0]["message"]

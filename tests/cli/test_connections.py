@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
+
+from gatekey.store.database import Database
+from gatekey.store.tables import connections
+from tests.fakes.apps import retiring
 from tests.fakes.cli import create_connection, on_terminal, run
 
 
@@ -144,3 +150,47 @@ def test_a_connection_saved_without_a_check_lists_as_not_verified(env: Path) -> 
     listed = json.loads(run("connections", "list", "--json")[1])
     code, out, _ = run("connections", "show", listed[0]["id"])
     assert "Active, not verified" in out
+
+
+def test_create_and_show_print_a_connections_warnings(
+    env: Path, tmp_path: Path, database_url: str
+) -> None:
+    definition = tmp_path / "helpdesk.json"
+    definition.write_text(json.dumps(retiring(sunset="2099-04-30")))  # the CLI's clock is real
+    assert run("apps", "add", str(definition))[0] == 0
+    code, out, err = run(
+        "connections",
+        "create",
+        "--app",
+        "helpdesk",
+        "--auth-kind",
+        "api_key",
+        "--name",
+        "Desk",
+        "-f",
+        "api_key=CANARYdesk0001",
+        "--skip-test",
+    )
+    assert code == 0, err
+    said = "Helpdesk API token connections stop working on 2099-04-30; connect with OAuth instead"
+    assert f"warning [method_deprecated]: {said}" in out
+    cid = out.split()[1]
+    code, out, _ = run("connections", "show", cid)
+    assert code == 0 and "Warning" in out and said in " ".join(out.split())
+    shown = json.loads(run("connections", "show", cid, "--json")[1])
+    assert [w["code"] for w in shown["warnings"]] == ["method_deprecated"]
+
+    created = datetime.fromisoformat(shown["created_at"])
+    db = Database(database_url)
+    with db.write() as conn:  # as if it were made 20 days ago
+        conn.execute(
+            update(connections)
+            .where(connections.c.id == cid)
+            .values(created_at=created - timedelta(days=20))
+        )
+    db.dispose()
+    code, out, _ = run("connections", "show", cid)
+    since = (created - timedelta(days=20)).date()
+    assert f"unused since {since}; Helpdesk deactivates API token credentials" in " ".join(
+        out.split()
+    )

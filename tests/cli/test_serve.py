@@ -62,6 +62,7 @@ def test_worker_sweeps_once(env: Path) -> None:
     code, out, err = run("worker", "--once")
     assert code == 0, err
     assert "refreshed 0, failed 0" in out
+    assert "kept 0 idle credential(s) alive" in out
 
 
 def _site_with_canary(tmp_path: Path) -> Path:

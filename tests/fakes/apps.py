@@ -155,3 +155,35 @@ def portal(**changes: Any) -> dict[str, Any]:
     }
     definition.update(changes)
     return definition
+
+
+SUNSET = "2027-04-30"
+
+
+def retiring(sunset: str | None = SUNSET, **changes: Any) -> dict[str, Any]:
+    """A help desk shaped like Zendesk's entry: OAuth first, then an API token the provider
+    is retiring (on ``sunset``) and deactivates when left unused for 30 days."""
+    definition = acme(key="helpdesk", name="Helpdesk", categories=["support"])
+    token = definition["auth"][0]
+    token.update(
+        label="API token",
+        deprecated={
+            "since": "2026-10-27",
+            "sunset": sunset,
+            "note": "API tokens are permanently deactivated on the sunset",
+            "use_instead": "oauth2",
+            "source": "https://docs.acme.test/oauth-migration",
+        },
+        idle_expiry_days=30,
+    )
+    oauth = {
+        "kind": "oauth2",
+        "oauth2": {
+            "authorization_url": "https://acme.test/oauth/authorizations/new",
+            "token_url": "https://acme.test/oauth/tokens",
+        },
+        "test_request": {"path": "/me", "account_label": ["email"]},
+    }
+    definition["auth"] = [oauth, token]
+    definition.update(changes)
+    return definition

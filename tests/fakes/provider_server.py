@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ACCEPTED = "CANARYlocalprovider0001"
 
@@ -33,18 +34,22 @@ auth:
 """
 
 
+def answer_json(handler: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+    """Send ``body`` as the JSON answer to the handler's request."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/me" and self.headers.get("X-Api-Key") == ACCEPTED:
-            status, body = 200, {"user": {"email": "owner@local.test"}}
+            answer_json(self, 200, {"user": {"email": "owner@local.test"}})
         else:
-            status, body = 401, {"error": {"message": "API key not recognised"}}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+            answer_json(self, 401, {"error": {"message": "API key not recognised"}})
 
     def log_message(self, format: str, *args: object) -> None:
         return

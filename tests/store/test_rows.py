@@ -16,6 +16,7 @@ from gatekey.store.rows import (
     ApiKeyRow,
     AuditEventRow,
     ConnectionRow,
+    KeepAliveCandidateRow,
     OAuthClientRow,
     OAuthSessionRow,
     ProjectAppRow,
@@ -68,6 +69,7 @@ EVERY_RECORD = [
     DeliveryToSend,
     FlowRefRow,
     FlowUseRow,
+    KeepAliveCandidateRow,
     RefreshCandidateRow,
     SealedRow,
 ]
@@ -90,6 +92,7 @@ def test_the_records_of_projections_name_columns_of_their_tables() -> None:
     )
     assert _names(FlowRefRow) <= {c.name for c in flow_refs.c}
     assert _names(RefreshCandidateRow) <= {c.name for c in connections.c}
+    assert _names(KeepAliveCandidateRow) <= {c.name for c in connections.c}
     for table in SEALED_TABLES:
         assert _names(SealedRow) <= {c.name for c in table.c}
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from gatekey.ratelimit import Limiter, MemoryLimiter
 from gatekey.workers.dispatcher import WebhookDispatcher
+from gatekey.workers.keepalive import BackgroundKeepAlive
 from gatekey.workers.pool import Workers
 from gatekey.workers.refresher import After, BackgroundRefresher
 from gatekey.workers.runner import RunWorker
@@ -15,6 +16,11 @@ from gatekey.workers.runner import RunWorker
 class _Page:
     due: tuple[()] = ()
     after: tuple[datetime | None, str] | None = None
+
+
+class _KeepAlivePage:
+    due: tuple[()] = ()
+    after: str | None = None
 
 
 class _System:
@@ -48,6 +54,12 @@ class _System:
         sent, self.webhooks = self.webhooks, 0
         return sent
 
+    def keepalive_candidates(self, *, limit: int, after: str | None = None) -> _KeepAlivePage:
+        return _KeepAlivePage()
+
+    def keep_alive(self, project_id: str, connection_id: str, *, window: timedelta) -> str:
+        raise AssertionError("nothing is idle")
+
 
 def _workers(system: _System) -> Workers:
     return Workers(
@@ -56,13 +68,20 @@ def _workers(system: _System) -> Workers:
         BackgroundRefresher(
             system, interval=60, concurrency=1, rate_per_app=1, limiter=MemoryLimiter()
         ),
+        BackgroundKeepAlive(system, interval=60),
     )
 
 
 def test_start_and_stop_every_loop_as_one() -> None:
     workers = _workers(_System())
     workers.start()
-    loops = [workers.runs.loop, workers.webhooks.loop, workers.refresher.loop]
+    assert workers.keepalive is not None
+    loops = [
+        workers.runs.loop,
+        workers.webhooks.loop,
+        workers.refresher.loop,
+        workers.keepalive.loop,
+    ]
     assert all(loop.alive for loop in loops)
     assert len(workers.runs.loop.threads) == 2
     workers.stop()
@@ -74,4 +93,16 @@ def test_once_is_one_pass_of_each_in_the_callers_thread() -> None:
     system = _System()
     done = _workers(system).once()
     assert (done.sweep.refreshed, done.runs, done.webhooks) == (0, 1, 2)
+    assert done.keepalive is not None and done.keepalive.kept == 0
     assert system.runs == [] and system.webhooks == 0
+
+
+def test_without_a_keepalive_the_other_loops_run_as_before() -> None:
+    system = _System()
+    full = _workers(system)
+    workers = Workers(full.runs, full.webhooks, full.refresher)
+    assert workers.once().keepalive is None
+    workers.start()
+    assert workers.refresher.loop.alive
+    workers.stop()
+    assert not workers.refresher.loop.alive

@@ -142,6 +142,7 @@ def _safe_details(exc: errors.GatekeyError) -> dict[str, Any]:
         "connections",
         "host",
         "cause",
+        "use_instead",
     }
     safe = {k: v for k, v in exc.details.items() if k in allowed}
     if exc.hint is not None:

@@ -9,7 +9,7 @@ when it cannot), so nobody learns it from a broken flow.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
@@ -26,3 +26,23 @@ class Deprecation(BaseModel):
         default=None, description="the app's auth kind to move to (Zendesk: oauth2)"
     )
     source: HttpUrl
+
+    def retired(self, today: date) -> bool:
+        """Whether the credentials have stopped working by ``today`` (the sunset has come)."""
+        return self.sunset is not None and today >= self.sunset
+
+
+KEEP_ALIVE_SLACK = timedelta(days=3)
+"""What a keep-alive leaves before the provider's limit, when the limit allows: sweeps that
+cannot reach the provider get days to retry in."""
+
+
+def keep_alive_after(idle_expiry_days: int) -> timedelta:
+    """How long a credential may sit unused before Gatekey uses it to keep it alive.
+
+    Half the provider's limit (Zendesk's 30 days: 15), and no later than the limit less
+    ``KEEP_ALIVE_SLACK``; never under a quarter of it (a 2-day limit: 12 hours). Connections
+    unused that long are also the ones whose view warns.
+    """
+    limit = timedelta(days=idle_expiry_days)
+    return max(min(limit / 2, limit - KEEP_ALIVE_SLACK), limit / 4)

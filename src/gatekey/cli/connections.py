@@ -64,7 +64,14 @@ def _show(c: Connection) -> None:
     ]
     if c.status_message:
         rows.insert(4, ("Reason", c.status_message))
+    rows.extend(("Warning", w.message) for w in c.warnings)
     table(c.name, ["", ""], rows)
+
+
+def _warn(c: Connection) -> None:
+    """Print what the connection's view warns of, one line each."""
+    for w in c.warnings:
+        out.print(f"warning [{w.code}]: {w.message}", markup=False)
 
 
 @commands.command("list")
@@ -179,17 +186,18 @@ def connections_create(
             is_default=True if default else None,
             validate=not skip_test,
         )
-        emit(
-            c,
-            as_json,
-            lambda: out.print(
-                f"created {c.id} {c.name!r} ({_status(c)}"
-                + (f", connected as {c.account_label}" if c.account_label else "")
-                + (", default" if c.is_default else "")
-                + ")",
-                markup=False,
-            ),
-        )
+        emit(c, as_json, lambda: _created(c))
+
+
+def _created(c: Connection) -> None:
+    out.print(
+        f"created {c.id} {c.name!r} ({_status(c)}"
+        + (f", connected as {c.account_label}" if c.account_label else "")
+        + (", default" if c.is_default else "")
+        + ")",
+        markup=False,
+    )
+    _warn(c)
 
 
 @commands.command("rename")

@@ -161,7 +161,12 @@ def worker(
             result = done.sweep
             out.print(
                 f"refreshed {result.refreshed}, failed {result.failed}, deferred {result.deferred}"
-                f"; executed {done.runs} run(s); sent {done.webhooks} webhook(s)",
+                f"; executed {done.runs} run(s); sent {done.webhooks} webhook(s)"
+                + (
+                    f"; kept {done.keepalive.kept} idle credential(s) alive"
+                    if done.keepalive
+                    else ""
+                ),
                 markup=False,
             )
             return

@@ -32,6 +32,7 @@ from gatekey.service import Actor, Service, utcnow
 from gatekey.settings import Settings
 from gatekey.store.database import Database
 from gatekey.workers.dispatcher import WebhookDispatcher
+from gatekey.workers.keepalive import BackgroundKeepAlive
 from gatekey.workers.pool import Workers
 from gatekey.workers.refresher import BackgroundRefresher
 from gatekey.workers.runner import RunWorker
@@ -259,7 +260,18 @@ def install_demo(runtime: Runtime, project_id: str) -> None:
 
 def background_workers(runtime: Runtime) -> Workers:
     """Return (not started) the loops of ``serve`` and ``gatekey worker``."""
-    return Workers(run_worker(runtime), webhook_dispatcher(runtime), background_refresher(runtime))
+    return Workers(
+        run_worker(runtime),
+        webhook_dispatcher(runtime),
+        background_refresher(runtime),
+        background_keepalive(runtime),
+    )
+
+
+def background_keepalive(runtime: Runtime) -> BackgroundKeepAlive | None:
+    """Return (not started) the keep-alive loop, or None when the settings turn it off."""
+    interval = runtime.settings.keepalive_interval
+    return BackgroundKeepAlive(runtime.service.system, interval=interval) if interval else None
 
 
 def background_refresher(runtime: Runtime) -> BackgroundRefresher:

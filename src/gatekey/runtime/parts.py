@@ -30,6 +30,7 @@ from gatekey.service.credentials import Resolver
 from gatekey.service.deliveries import Deliveries
 from gatekey.service.flows import Flows
 from gatekey.service.health import Health
+from gatekey.service.keepalive import KeepAlive
 from gatekey.service.key_cache import KeyCache
 from gatekey.service.master_keys import MasterKeys
 from gatekey.service.oauth_callback import OAuthCallback
@@ -122,6 +123,7 @@ def build_service(
         Health(ctx, master_keys, limiter),
         Deliveries(ctx, prober),
         refresher,
+        KeepAlive(ctx, connections.tester),
     )
     return Service(
         access=access,

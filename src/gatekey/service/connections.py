@@ -25,11 +25,13 @@ from gatekey.service.connection_tests import ConnectionTester
 from gatekey.service.context import Context
 from gatekey.service.credential_checks import CredentialCheck
 from gatekey.service.credentials import Resolver, check_id, method_of, missing
+from gatekey.service.lifecycle import refuse_retired, warnings_of
 from gatekey.service.views import audit_event_of, connection_of, diagnosis_of
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as rows
 from gatekey.store import flows as flow_rows
 from gatekey.store.connection_writer import NewConnection
+from gatekey.store.rows import ConnectionRow
 
 
 @checked_arguments
@@ -72,6 +74,7 @@ class Connections:
         meta = check_metadata(metadata)
         connection_id = ids.new_id("conn")
         with self.ctx.refusals(actor, "connection.create", "connection", connection_id):
+            refuse_retired(entry, method, self.ctx.now().date())
             self._check_name(actor, display)  # before the provider is asked; the insert rechecks
         prepared = self.check.prepare(entry, method, fields, config, validate)
         now = self.ctx.now()
@@ -140,7 +143,7 @@ class Connections:
                 limit=limit + 1,
             )
             counts = flow_rows.flow_counts(conn, actor.project_id, [r.id for r in found[:limit]])
-        items = [connection_of(r, counts.get(r.id, 0)) for r in found[:limit]]
+        items = self._views(found[:limit], counts)
         next_cursor = encode_cursor(items[-1].id) if len(found) > limit else None
         return ConnectionPage(items=items, next_cursor=next_cursor)
 
@@ -159,7 +162,20 @@ class Connections:
             counts = flow_rows.flow_counts(conn, actor.project_id, [connection_id])
         if row is None:
             raise missing(connection_id)
-        return connection_of(row, counts.get(connection_id, 0))
+        return self._views([row], counts)[0]
+
+    def _views(
+        self, found: Sequence[ConnectionRow], flows: dict[str, int]
+    ) -> builtins.list[Connection]:
+        """The connections as people see them, with what their apps' entries warn of now
+        (each app looked up once)."""
+        now = self.ctx.now()
+        keys = {(r.project_id, r.app_key) for r in found}
+        apps = {key: self.ctx.registry.find(*key) for key in keys}
+        return [
+            connection_of(r, flows.get(r.id, 0), warnings_of(r, apps[r.project_id, r.app_key], now))
+            for r in found
+        ]
 
     def update(
         self,

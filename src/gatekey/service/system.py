@@ -26,6 +26,7 @@ from gatekey.service.context import Context
 from gatekey.service.deliveries import Deliveries
 from gatekey.service.flows import webhook_actor
 from gatekey.service.health import Health
+from gatekey.service.keepalive import KeepAlive, KeepAlivePage, Outcome
 from gatekey.service.master_keys import MasterKeys
 from gatekey.service.oauth_callback import OAuthCallback
 from gatekey.service.projects import Projects
@@ -46,6 +47,7 @@ class System:
         health: Health,
         deliveries: Deliveries,
         refresher: Refresher,
+        keepalive: KeepAlive,
     ) -> None:
         self.ctx = ctx
         self._projects = projects
@@ -56,6 +58,7 @@ class System:
         self._health = health
         self._deliveries = deliveries
         self._refresher = refresher
+        self._keepalive = keepalive
 
     # -- who is calling ---------------------------------------------------------------------
 
@@ -154,6 +157,15 @@ class System:
         """Refresh a token due within ``ahead`` (or an idle grant) now; return whether a token
         request was made (``Refresher.refresh_ahead``)."""
         return self._refresher.refresh_ahead(project_id, connection_id, ahead=ahead, idle=idle)
+
+    def keepalive_candidates(self, *, limit: int, after: str | None = None) -> KeepAlivePage:
+        """One page of connections to keep alive now (``KeepAlive.candidates``)."""
+        return self._keepalive.candidates(limit=limit, after=after)
+
+    def keep_alive(self, project_id: str, connection_id: str, *, window: timedelta) -> Outcome:
+        """Claim the connection for ``window`` and use it through its test request
+        (``KeepAlive.keep_alive``)."""
+        return self._keepalive.keep_alive(project_id, connection_id, window=window)
 
     def deliver_webhooks(self, limit: int = 20) -> int:
         """Send one fair batch of due webhook deliveries; return how many were attempted."""

@@ -7,11 +7,19 @@ from datetime import datetime
 
 from gatekey.domain.connection import Status
 from gatekey.errors import SessionExpired
-from gatekey.models import AuditEvent, AuthorizationSession, Connection, Diagnosis
+from gatekey.models import (
+    AuditEvent,
+    AuthorizationSession,
+    Connection,
+    ConnectionWarning,
+    Diagnosis,
+)
 from gatekey.store.rows import AuditEventRow, ConnectionRow, OAuthSessionRow
 
 
-def connection_of(row: ConnectionRow, flows: int = 0) -> Connection:
+def connection_of(
+    row: ConnectionRow, flows: int = 0, warnings: Sequence[ConnectionWarning] = ()
+) -> Connection:
     return Connection(
         flows=flows,
         id=row.id,
@@ -38,6 +46,7 @@ def connection_of(row: ConnectionRow, flows: int = 0) -> Connection:
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        warnings=list(warnings),
     )
 
 

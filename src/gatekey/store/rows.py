@@ -83,6 +83,8 @@ class ConnectionRow(Record):
     last_error: str | None
     last_error_at: datetime | None
     verified_at: datetime | None
+    keepalive_until: datetime | None
+    keepalive_failed_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -237,3 +239,16 @@ class RefreshCandidateRow(Record):
     auth_kind: str
     expires_at: datetime | None
     last_refreshed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class KeepAliveCandidateRow(Record):
+    """What the keep-alive sweep needs to tell whether a connection sits idle too long."""
+
+    id: str
+    project_id: str
+    app_key: str
+    auth_kind: str
+    last_used_at: datetime | None
+    verified_at: datetime | None
+    created_at: datetime

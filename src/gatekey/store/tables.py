@@ -117,6 +117,10 @@ connections = Table(
     # When the provider last accepted the credentials (a test, a token exchange); None: never
     # since they were saved.
     Column("verified_at", UTCDateTime(), nullable=True),
+    # Credentials the provider deactivates when idle: the keep-alive sweep's claim, and when
+    # a keep-alive last could not reach the provider (``store.keepalive``).
+    Column("keepalive_until", UTCDateTime(), nullable=True),
+    Column("keepalive_failed_at", UTCDateTime(), nullable=True),
     Index("uq_connections_project_id_name_key", "project_id", "name_key", unique=True),
     Index(
         "uq_connections_default_per_app",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 import httpx2
 import pytest
@@ -18,6 +19,7 @@ from gatekey.server import create_app
 from gatekey.service import Actor, Service
 from gatekey.service.apps import stored_definition
 from gatekey.store.tables import connections
+from tests.fakes.apps import retiring
 from tests.fakes.browser import Served, connect_in_popup, new_connection, shot
 from tests.fakes.provider_server import ACCEPTED
 from tests.fakes.providers import GOOD_SENDGRID, GOOD_STRIPE
@@ -453,3 +455,35 @@ def test_the_next_page_link_in_a_browser(
     page.get_by_role("link", name="First page").click()
     expect(cards).to_have_count(200)
     context.close()
+
+
+def test_the_connection_page_shows_its_warnings(runtime: Runtime) -> None:
+    service = runtime.service
+    project, _ = service.system.bootstrap()
+    actor = Actor.operator(project.id)
+    service.apps.add(actor, retiring(sunset="2099-04-30"))
+    made = service.connections.create(
+        actor,
+        app="helpdesk",
+        name="Desk",
+        auth_kind="api_key",
+        fields={"api_key": GOOD_SENDGRID},
+        validate=False,
+    )
+    with service.context.db.write() as conn:
+        conn.execute(
+            update(connections)
+            .where(connections.c.id == made.id)
+            .values(created_at=made.created_at - timedelta(days=20))
+        )
+    with TestClient(create_app(runtime)) as client:
+        client.get(f"/signin/{service.system.create_signin_link(project.id)}")
+        detail = client.get(f"/connections/{made.id}").text
+    shown = dict(re.findall(r'<p class="warning" data-code="(\w+)">(.*?)</p>', detail))
+    assert set(shown) == {"method_deprecated", "idle_expiry"}
+    assert shown["method_deprecated"].startswith(
+        "Helpdesk API token connections stop working on 2099-04-30; connect with OAuth instead"
+    )
+    assert 'href="https://docs.acme.test/oauth-migration"' in shown["method_deprecated"]
+    assert html.unescape(shown["idle_expiry"]).startswith("unused since ")
+    assert "deactivates API token credentials unused for 30 days (on " in shown["idle_expiry"]
