@@ -7,7 +7,7 @@ connection goes through, with the provider played by a transport that answers as
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -15,6 +15,7 @@ import pytest
 
 from gatekey.catalog.loader import load_catalog
 from gatekey.catalog.schema import App, AuthKind
+from gatekey.domain import tokens
 from gatekey.domain.apply import apply, template_values
 from gatekey.errors import CredentialsRejected
 from gatekey.oauth.provider import ClientCredentials, ProviderClient
@@ -98,6 +99,29 @@ def test_microsoft_signs_a_single_tenant_registration_in_at_its_own_tenant() -> 
     assert tenant.default == "common"
     path, _ = _authorization_query(outlook, {"tenant": "common"})
     assert path == "/common/oauth2/v2.0/authorize"
+
+
+def test_a_salesforce_token_expires_with_the_session_timeout() -> None:
+    """Row 4: Salesforce sends issued_at and no expires_in; the token was taken as never
+    expiring, so Test after the timeout found it dead (the engine's side of it, refreshing
+    once before deciding, is in tests/service/test_connection_tests.py)."""
+    spec = CATALOG.get("salesforce").method(AuthKind.OAUTH2).oauth2
+    assert spec is not None
+    answer = {
+        "access_token": "00D-CANARY6",
+        "refresh_token": "5Aep-CANARY7",
+        "instance_url": "https://acme.my.salesforce.com",
+        "issued_at": "1764633600000",
+        "token_type": "Bearer",
+    }
+    sent = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    expires = tokens.expires_at(
+        answer, sent, refetchable=False, default_lifetime=spec.default_token_lifetime_seconds
+    )
+    assert expires == sent + timedelta(hours=2)
+    assert tokens.refresh_due(
+        expires, sent, timedelta(seconds=spec.refresh_margin_seconds), expires
+    )
 
 
 def test_slack_asks_for_consent_without_pkce() -> None:
