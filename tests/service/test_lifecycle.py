@@ -159,3 +159,40 @@ def test_an_inactive_connection_has_no_idle_warning(
     assert not helpdesk.connections.test(actor, cid).ok
     helpdesk.context.clock = lambda: T0 + 20 * DAY
     assert _codes(helpdesk, actor, cid) == ["method_deprecated"]
+
+
+def test_after_the_sunset_no_consent_starts_for_a_retired_oauth_method(
+    service: Service, actor: Actor
+) -> None:
+    definition = retiring()
+    oauth, token = definition["auth"]
+    oauth["deprecated"] = dict(token.pop("deprecated"), use_instead="api_key")
+    token.pop("idle_expiry_days")
+    definition["auth"] = [token, oauth]
+    service.apps.add(actor, definition)
+    service.oauth_clients.register(actor, app="helpdesk", client_id="c-1", client_secret="s-1")
+    service.context.clock = lambda: SUNSET
+    with pytest.raises(AuthMethodRetired):
+        service.authorizations.start(actor, app="helpdesk", name="Desk")
+    service.context.clock = lambda: EVE
+    assert service.authorizations.start(actor, app="helpdesk", name="Desk").authorize_url
+
+
+def test_after_the_sunset_an_import_skips_a_retired_method(helpdesk: Service, actor: Actor) -> None:
+    helpdesk.context.clock = lambda: SUNSET
+    document = {
+        "format": "gatekey-export/1",
+        "encryption": None,
+        "connections": [
+            {
+                "app": "helpdesk",
+                "auth_kind": "api_key",
+                "name": "Desk",
+                "config": {},
+                "secret": {"plaintext": {"api_key": GOOD_SENDGRID}},
+            }
+        ],
+    }
+    result = helpdesk.transfer.import_connections(actor, document)
+    assert result.created == []
+    assert [s["code"] for s in result.skipped] == ["auth_method_retired"]

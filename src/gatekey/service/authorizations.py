@@ -31,6 +31,7 @@ from gatekey.oauth.provider import ProviderClient
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.connections import Connections
 from gatekey.service.context import Context
+from gatekey.service.lifecycle import refuse_retired
 from gatekey.service.oauth_clients import parse_scopes, registered_client
 from gatekey.service.views import session_of
 from gatekey.store import audit as audit_rows
@@ -120,6 +121,7 @@ class Authorizations:
             raise InvalidInput("app is required")
         entry = self.ctx.registry.get(actor.project_id, app)
         method, spec = code_method(entry)
+        refuse_retired(entry, method, self.ctx.now().date())
         if existing is not None:
             display = clean_name(name) if name is not None else existing.name
             if existing.oauth_client_id is not None:

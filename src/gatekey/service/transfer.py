@@ -28,6 +28,7 @@ from gatekey.service.actor import Actor, authorize
 from gatekey.service.connections import Connections
 from gatekey.service.context import Context
 from gatekey.service.credentials import Resolver, method_of
+from gatekey.service.lifecycle import refuse_retired
 from gatekey.service.oauth_clients import registered_client
 from gatekey.store.connection_writer import NewConnection
 
@@ -153,6 +154,7 @@ class Transfer:
     def _import_one(self, actor: Actor, entry: dict[str, Any], secret: dict[str, Any]) -> str:
         app = self.ctx.registry.get(actor.project_id, str(entry.get("app", "")))
         method = method_of(app, entry.get("auth_kind"))
+        refuse_retired(app, method, self.ctx.now().date())
         if method.kind is not AuthKind.OAUTH2:
             return self.connections.create(
                 actor,
