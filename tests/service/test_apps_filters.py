@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from gatekey.catalog.loader import load_catalog
 from gatekey.errors import InvalidAppDefinition, InvalidInput
 from gatekey.service import Actor, Service
 from tests.fakes.apps import acme, portal
@@ -62,5 +66,12 @@ def test_the_categories_in_use_are_counted(service: Service, actor: Actor) -> No
 def test_the_listing_s_own_names_are_no_app_keys(service: Service, actor: Actor) -> None:
     with pytest.raises(InvalidAppDefinition) as caught:
         service.apps.add(actor, acme(key="categories"))
-    assert caught.value.details["errors"] == [{"field": "key", "message": "is reserved"}]
+    [error] = caught.value.details["errors"]
+    assert error["field"] == "key" and "is reserved" in error["message"]
     assert "categories" not in {a.key for a in service.apps.list(actor)}
+
+
+def test_an_operator_directory_cannot_take_a_listing_s_name_either(tmp_path: Path) -> None:
+    (tmp_path / "categories.yaml").write_text(json.dumps(acme(key="categories")))
+    with pytest.raises(InvalidAppDefinition, match="is reserved"):
+        load_catalog(tmp_path)

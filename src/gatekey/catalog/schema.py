@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 KEY_PATTERN = r"^[a-z][a-z0-9_-]{1,62}$"
+#: Keys no app may take: ``GET /api/v1/apps/categories`` lists the categories.
+RESERVED_KEYS = frozenset({"categories"})
 #: Headers a caller may never set in place of the app's own.
 NEVER_OVERRIDDEN = frozenset({"authorization", "proxy-authorization", "cookie"})
 
@@ -259,6 +261,13 @@ class App(_Strict):
         default_factory=list, description="the documentation each fact was checked against"
     )
     builtin: bool = True
+
+    @field_validator("key")
+    @classmethod
+    def _not_reserved(cls, key: str) -> str:
+        if key in RESERVED_KEYS:
+            raise ValueError(f"{key!r} is reserved (a listing of /api/v1/apps); pick another key")
+        return key
 
     @model_validator(mode="after")
     def _templates_resolve(self) -> App:

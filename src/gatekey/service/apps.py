@@ -32,8 +32,6 @@ from gatekey.store import audit as audit_rows
 
 MAX_DEFINITION_BYTES = 64 * 1024
 _KEY = re.compile(KEY_PATTERN)
-RESERVED_KEYS = frozenset({"categories"})
-"""Keys no app may take: ``GET /api/v1/apps/categories`` lists the categories."""
 
 
 def _definition(definition: Any) -> App:
@@ -47,11 +45,6 @@ def _definition(definition: Any) -> App:
         raise InvalidAppDefinition(
             "builtin is set by Gatekey, not by a definition",
             errors=[{"field": "builtin", "message": "not allowed here"}],
-        )
-    if definition.get("key") in RESERVED_KEYS:
-        raise InvalidAppDefinition(
-            f"the key {definition['key']!r} names a listing of /api/v1/apps; pick another key",
-            errors=[{"field": "key", "message": "is reserved"}],
         )
     return app_from_data({**definition, "builtin": False}, "app definition")
 
