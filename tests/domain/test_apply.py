@@ -6,7 +6,7 @@ import pytest
 
 from gatekey.catalog.loader import app_from_data, load_catalog
 from gatekey.catalog.schema import App
-from gatekey.domain.apply import apply, merged_headers
+from gatekey.domain.apply import apply, merged_headers, template_values
 from gatekey.domain.patterns import MAX_TEXT_BYTES
 from gatekey.errors import InvalidFields
 from tests.fakes.apps import notion_like
@@ -15,9 +15,9 @@ from tests.fakes.timing import within
 CATALOG = load_catalog()
 
 
-def _apply(key: str, values: dict[str, str]):  # type: ignore[no-untyped-def]
+def _apply(key: str, values: dict[str, str], kind: str | None = None):  # type: ignore[no-untyped-def]
     app = CATALOG.get(key)
-    return apply(app, app.method(), values)
+    return apply(app, app.method(kind), values)
 
 
 def test_bearer() -> None:
@@ -38,7 +38,9 @@ def test_mailchimp_key_without_data_center_is_invalid() -> None:
 
 
 def test_zendesk_basic_with_token_suffix_and_subdomain() -> None:
-    auth = _apply("zendesk", {"email": "a@b.test", "api_token": "t0k", "subdomain": "acme"})
+    auth = _apply(
+        "zendesk", {"email": "a@b.test", "api_token": "t0k", "subdomain": "acme"}, "custom"
+    )
     assert auth.base_url == "https://acme.zendesk.com/api/v2"
     expected = "Basic " + base64.b64encode(b"a@b.test/token:t0k").decode()
     assert auth.request_headers()["Authorization"] == expected
@@ -163,3 +165,11 @@ def test_a_header_name_filled_in_as_authorization_is_never_overridable() -> None
     app = app_from_data(definition, "test")
     auth = apply(app, app.method(), {"api_key": "k", "name": "authorization"})
     assert auth.overridable == frozenset()
+
+
+def test_a_connection_stored_before_its_app_gained_a_setting_takes_the_default() -> None:
+    """SendGrid gained an EU region: a connection saved without one stays on the global host."""
+    auth = _apply("sendgrid", {"api_key": "SG.x.y"})
+    assert auth.base_url == "https://api.sendgrid.com"
+    outlook = CATALOG.get("microsoft-outlook").method()
+    assert template_values(outlook, {"access_token": "t"})["tenant"] == "common"

@@ -73,8 +73,16 @@ def merged_headers(
 
 
 def template_values(method: AuthMethod, values: Mapping[str, Any]) -> dict[str, str]:
-    """Return fields and config as strings plus the app's derived values."""
+    """Return fields and config as strings plus the app's derived values.
+
+    A config setting the values lack takes its default: a connection stored before its app
+    gained the setting (SendGrid's region, QuickBooks' environment, Microsoft's tenant) keeps
+    working as it did, on the default host.
+    """
     out = {k: str(v) for k, v in values.items() if v is not None and v != ""}
+    for name, spec in method.config.properties.items():
+        if name not in out and spec.default is not None and spec.default != "":
+            out[name] = str(spec.default)
     for name, derivation in method.derive.items():
         field = _field_of(method, derivation.source)
         try:
