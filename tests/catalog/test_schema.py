@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gatekey.catalog.loader import app_from_data
+from gatekey.catalog.schema import public_view
 from gatekey.errors import InvalidAppDefinition
 
 
@@ -295,3 +296,14 @@ def test_every_error_is_named_at_once() -> None:
     )
     fields = {e.split(":")[0] for e in found}
     assert {"categories.0", "auth.0.oauth2.token_request.body", "auth.1.setup.steps"} <= fields
+
+
+def test_a_body_check_for_null_reads_back_as_the_same_check() -> None:
+    """``public_view`` leaves None fields out; ``equals: null`` must survive it."""
+    data = _app()
+    data["auth"][1]["responses"] = {"ok_when": {"path": "error", "equals": None}}
+    app = app_from_data(data, "acme.yaml")
+    again = app_from_data(public_view(app), "acme.yaml")
+    assert again.auth[1].responses == app.auth[1].responses
+    assert again.auth[1].responses.ok_when is not None
+    assert again.auth[1].responses.ok_when.holds({"error": None})

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from gatekey.catalog.text import BodyPath, Headers, PlainText
 from gatekey.domain.bodies import BodyRule, Scalar
@@ -34,6 +41,15 @@ class BodyCheck(_Strict):
     def _one_test(cls, data: Any) -> Any:
         if isinstance(data, dict) and ("equals" in data) == ("one_of" in data):
             raise ValueError("a body check takes exactly one of equals and one_of")
+        return data
+
+    @model_serializer(mode="wrap")
+    def _keep_the_test(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``equals: null`` stays written out when None fields are left out (``public_view``),
+        so a definition read back is the same definition."""
+        data: dict[str, Any] = handler(self)
+        if self.one_of is None:
+            data["equals"] = self.equals
         return data
 
     def rule(self) -> BodyRule:
