@@ -122,7 +122,8 @@ def test_what_is_handed_out_is_the_callers_own(service: Service, actor: Actor) -
     first.config["x"] = 1
     first.headers["X-Injected"] = "1"
     second = service.credentials.resolve(actor, made)
-    assert second.fields == {"api_key": "SG.first.value"} and second.config == {}
+    assert second.fields == {"api_key": "SG.first.value"}
+    assert second.config == {"api_host": "api.sendgrid.com"}, "the region's default, not x"
     assert "X-Injected" not in second.headers
     assert second.headers == {"Authorization": "Bearer SG.first.value"}
 
