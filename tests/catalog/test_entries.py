@@ -3,6 +3,8 @@ for how keys are applied, docs links, and a test request wherever the app can sa
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +16,7 @@ from pydantic_core import SchemaValidator, ValidationError, core_schema
 
 from gatekey.catalog.coverage import unsourced
 from gatekey.catalog.loader import load_catalog
-from gatekey.catalog.schema import App, AuthKind, AuthMethod
+from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.domain import fields as field_rules
 from gatekey.domain.apply import template_values
 from gatekey.domain.patterns import compile_pattern
@@ -136,6 +138,68 @@ def test_oauth2_entries_build_a_correct_authorization_url(app: App, method: Auth
     for name, value in spec.extra_authorize_params.items():
         assert query[name] == value
     assert render(spec.token_url, values).startswith("https://")
+
+
+def _sent(spec: OAuth2Spec, values: dict[str, str], call: str) -> httpx2.Request:
+    """The request ``call`` (``exchange`` or ``revoke``) sends for this entry."""
+    seen: list[httpx2.Request] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={"access_token": "at-1", "token_type": "bearer"})
+
+    with httpx2.MockTransport(answer) as transport:
+        client = ProviderClient(transport, timeout=1, clock=utcnow)
+        pair = ClientCredentials("client-123", "secret-456")
+        if call == "exchange":
+            client.exchange_code(
+                spec,
+                values,
+                pair,
+                app_name="App",
+                redirect_uri="https://gatekey.example/oauth/callback",
+                code="code-789",
+                code_verifier="v" * 64,
+            )
+        else:
+            client.revoke(spec, values, pair, app_name="App", token="at-1", token_type_hint="x")
+    [request] = seen
+    return request
+
+
+def _parameters(request: httpx2.Request) -> dict[str, str]:
+    if request.headers["content-type"].startswith("application/json"):
+        return {k: str(v) for k, v in json.loads(request.content).items()}
+    return {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+
+
+@pytest.mark.parametrize(("app", "method"), OAUTH, ids=lambda v: getattr(v, "key", ""))
+def test_oauth2_entries_send_token_and_revocation_requests_as_they_say(
+    app: App, method: AuthMethod
+) -> None:
+    """Client authentication, body encoding and headers per endpoint, as the entry states."""
+    spec = method.oauth2
+    assert spec is not None
+    values = template_values(method, _config(method))
+    basic = "Basic " + base64.b64encode(b"client-123:secret-456").decode()
+    calls = [("exchange", spec.token_request)]
+    if spec.revocation_url:
+        calls.append(("revoke", spec.revocation_request))
+    for call, shape in calls:
+        request = _sent(spec, values, call)
+        sent = _parameters(request)
+        by_body = (shape.client_auth_method or spec.client_auth_method) == "client_secret_post"
+        assert (request.headers.get("authorization") == basic) is not by_body, call
+        assert (sent.get("client_secret") == "secret-456") is by_body, call
+        json_body = request.headers["content-type"].startswith("application/json")
+        assert json_body is (shape.body == "json"), call
+        for name, value in shape.headers.items():
+            assert request.headers[name] == render(value, values), call
+        if call == "exchange":
+            assert sent["grant_type"] == "authorization_code" and sent["code"] == "code-789"
+            assert ("code_verifier" in sent) is spec.pkce
+        else:
+            assert sent["token"] == "at-1"
 
 
 FIELD_PATTERNS = sorted(
