@@ -51,7 +51,7 @@ def _config(method: AuthMethod) -> dict[str, str]:
 
 
 def test_at_least_the_apps_users_name_first() -> None:
-    assert len(CATALOG) >= 80
+    assert len(CATALOG) >= 250
     assert len({a.key for a in CATALOG}) == len(CATALOG)
 
 
