@@ -104,3 +104,28 @@ def test_the_openapi_document_describes_the_filters_and_prepare(client: TestClie
     assert "AppDocument" in str(one)
     prepare = spec["components"]["schemas"]["Preparation"]["properties"]
     assert {"setup_url", "steps", "redirect_uri", "scopes", "deprecated"} <= set(prepare)
+
+
+def test_new_fields_used_wrongly_are_refused_naming_each_and_nothing_is_stored(
+    client: TestClient, admin: dict[str, str], worker: dict[str, str]
+) -> None:
+    definition = acme(key="acme-wrong")
+    method = definition["auth"][0]
+    method["responses"] = {"ok_when": {"path": "ok"}}
+    method["apply"].append(
+        {"type": "header", "name": "Authorization", "value": "x", "overridable": True}
+    )
+    method["setup"] = {"url": "https://acme.test/keys", "steps": []}
+    definition["sources"] = [{"url": "https://acme.test/docs", "checked": "soon", "facts": []}]
+    refused = client.post("/api/v1/apps", json=definition, headers=admin)
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["code"] == "invalid_app_definition"
+    named = {e["field"] for e in problem["errors"]}
+    assert {
+        "auth.0.responses.ok_when",
+        "auth.0.setup.steps",
+        "sources.0.checked",
+        "sources.0.facts",
+    } <= named, named
+    assert client.get("/api/v1/apps/acme-wrong", headers=worker).json()["code"] == "unknown_app"
