@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import httpx2
@@ -90,3 +91,33 @@ def test_a_plain_text_refusal_is_quoted_and_masked_but_an_html_page_is_not() -> 
     with pytest.raises(CredentialsRejected) as caught:
         _check(lambda request: page)
     assert caught.value.message.endswith("(HTTP 401)")
+
+
+def test_a_graphql_test_request_posts_its_query_as_json() -> None:
+    definition = dict(SLACK_APP)
+    method = dict(definition["auth"][0])
+    method["responses"] = {}
+    method["test_request"] = {
+        "method": "POST",
+        "path": "/graphql",
+        "json_body": {"query": "{ viewer { name } }"},
+        "account_label": ["data.viewer.name"],
+    }
+    definition["auth"] = [method]
+    app = App.model_validate(definition)
+    seen: list[httpx2.Request] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={"data": {"viewer": {"name": "Ada"}}})
+
+    values = {"access_token": FIRST_TOKEN}
+    with httpx2.Client(transport=httpx2.MockTransport(answer)) as http:
+        label = Prober(http).check(
+            app, app.method(), apply(app, app.method(), values), values, [FIRST_TOKEN]
+        )
+    assert label == "Ada"
+    [request] = seen
+    assert request.method == "POST"
+    assert request.headers["content-type"] == "application/json"
+    assert json.loads(request.content) == {"query": "{ viewer { name } }"}

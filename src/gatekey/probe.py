@@ -72,7 +72,7 @@ class Prober:
             target = destination(url)  # InvalidInput, never httpx2.InvalidURL
             if auth.query:  # Merge, not replace: a test path may carry a query string of its own.
                 target = target.copy_merge_params(auth.query)
-            response = self._http.request(spec.method, target, headers=headers)
+            response = self._http.request(spec.method, target, headers=headers, json=spec.json_body)
         except httpx2.HTTPError as exc:
             log.info("test request to %s failed: %s", app.key, type(exc).__name__)
             raise unreachable(exc, app=app.key, what=app.name) from None

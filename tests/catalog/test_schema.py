@@ -307,3 +307,8 @@ def test_a_body_check_for_null_reads_back_as_the_same_check() -> None:
     assert again.auth[1].responses == app.auth[1].responses
     assert again.auth[1].responses.ok_when is not None
     assert again.auth[1].responses.ok_when.holds({"error": None})
+
+
+def test_a_test_request_body_goes_with_post_only() -> None:
+    found = _refused(m1={"test_request": {"path": "/me", "json_body": {"query": "{ me }"}}})
+    assert any("only a POST test request sends a body" in e for e in found), found

@@ -10,6 +10,7 @@ expired (``expired_when``); the test request, the proxy and run steps all read t
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import (
@@ -80,9 +81,22 @@ class ResponseRules(_Strict):
 class TestRequest(_Strict):
     """A cheap request that proves the credentials work and names the account."""
 
+    @model_validator(mode="after")
+    def _body_with_post(self) -> TestRequest:
+        if self.json_body is not None and self.method != "POST":
+            raise ValueError("json_body: only a POST test request sends a body")
+        if self.json_body is not None and len(json.dumps(self.json_body)) > 4096:
+            raise ValueError("json_body: at most 4 KiB")
+        return self
+
     method: Literal["GET", "POST"] = "GET"
     path: PlainText
     headers: Headers = Field(default_factory=dict)
+    json_body: dict[str, Any] | None = Field(
+        default=None,
+        description="a POST's JSON body: a GraphQL API's only cheap identity check is a query "
+        '(`{"query": "{ me { id } }"}`)',
+    )
     ok_status: list[int] = Field(
         default_factory=lambda: [200],
         description="statuses that prove the credentials good: Stripe answers 403 to a valid "
