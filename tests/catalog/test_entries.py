@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import date
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -258,3 +260,11 @@ def test_the_derived_data_centre_is_read_as_before() -> None:
     for key in ["abc", "abc-us", "abc-6", "abc-us6-", "abc-US6"]:
         with pytest.raises(InvalidFields):
             template_values(mailchimp, {"api_key": key})
+
+
+def test_the_readme_counts_the_catalog_as_it_is() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    found = re.search(r"(\d+) apps in (\d+) categories", readme)
+    assert found is not None
+    in_use = {category for app in CATALOG if app.builtin for category in app.categories}
+    assert (int(found[1]), int(found[2])) == (len(CATALOG), len(in_use))
