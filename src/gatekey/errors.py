@@ -97,8 +97,7 @@ class UnknownApp(InvalidInput):
 
 
 class AuthMethodRetired(InvalidInput):
-    """The app's provider switched this auth method off (its ``deprecated.sunset`` has come);
-    ``use_instead`` names the method to connect with. Nothing was stored."""
+    """The provider switched this auth method off (its sunset has come); see ``use_instead``."""
 
     code = "auth_method_retired"
 
@@ -110,8 +109,7 @@ class InvalidAppDefinition(InvalidInput):
 
 
 class InvalidFields(InvalidInput):
-    """Credential or config fields do not match the app's schema; ``details["errors"]`` lists
-    ``{"field": ..., "message": ...}``, never the submitted value."""
+    """Fields do not fit the app's schema; ``details["errors"]``: ``{field, message}``, no value."""
 
     code = "invalid_fields"
 
@@ -141,8 +139,7 @@ class UnsupportedMediaType(InvalidInput):
 
 
 class InsecureHome(InvalidInput):
-    """``GATEKEY_HOME`` or the database file belongs to another user or cannot be made private
-    (0700/0600); ``path`` names it. Raised at start-up."""
+    """At start-up: ``path`` (home or database file) is another user's or cannot be private."""
 
     code = "insecure_home"
 
@@ -194,8 +191,7 @@ class CredentialsRejected(GatekeyError):
 
 
 class ProviderUnavailable(GatekeyError):
-    """Timeouts, connection errors, 5xx, 429, bodies that are not JSON: try again later
-    (``retry_after`` seconds when the provider said how long to wait)."""
+    """Timeouts, connection errors, 5xx, 429, bodies not JSON: retry (``retry_after`` if said)."""
 
     code = "provider_unavailable"
 
@@ -205,8 +201,7 @@ class OAuthClientMissing(InvalidInput):
 
 
 class OAuthClientRejected(GatekeyError):
-    """The provider refused the OAuth client itself (``invalid_client``, ``unauthorized_client``):
-    the fault is the client's registration, not the connection, which stays as it is."""
+    """The provider refused the OAuth client itself (``invalid_client``): fix its registration."""
 
     code = "oauth_client_rejected"
 
@@ -263,15 +258,13 @@ class StepSandboxFailed(StepFailed):
 
 
 class DatabaseUnavailable(GatekeyError):
-    """The database cannot be reached (down, restarting, out of connections): try again in
-    ``retry_after`` seconds."""
+    """The database cannot be reached (down, restarting, full): retry in ``retry_after`` s."""
 
     code = "database_unavailable"
 
 
 class HttpError(GatekeyError):
-    """The server refused the request before any route ran, with no finer code (the HTTP
-    status says why); the API answers it, so an SDK raises it back."""
+    """Refused before any route ran, with no finer code (the HTTP status says why)."""
 
     code = "http_error"
 
@@ -311,8 +304,7 @@ class DiscoveryFailed(AuthorizationFailed):
 
 
 class AccountMismatch(AuthorizationFailed):
-    """A reconnect signed in as another account than the connection's (``expected``, ``got``)
-    and was not started allowing a switch; the connection keeps its grant."""
+    """A reconnect signed in as another account (``expected``, ``got``); nothing changed."""
 
     code = "account_mismatch"
 
