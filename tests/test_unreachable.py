@@ -13,7 +13,7 @@ import pytest
 
 from gatekey.egress import EgressPolicy, GuardedTransport, IPAddress
 from gatekey.errors import Hint
-from gatekey.unreachable import cause, unreachable
+from gatekey.unreachable import cause, overloaded, unreachable
 from tests.fakes.servers import free_port
 
 LOOPBACK = EgressPolicy(["127.0.0.1", "api.example.com"])
@@ -128,3 +128,13 @@ def test_the_error_names_the_host_never_the_url_and_keeps_the_hint() -> None:
 def test_an_error_without_its_request_names_the_app() -> None:
     error = unreachable(httpx2.ConnectError("boom"), app="sendgrid", what="SendGrid")
     assert error.message == "could not reach SendGrid: network error; try again later"
+
+
+def test_an_answer_that_means_not_now_is_provider_unavailable_with_retry_after() -> None:
+    busy = httpx2.Response(429, headers={"Retry-After": "7"})
+    error = overloaded(busy, who="SendGrid", app="sendgrid", context=" to the revocation")
+    assert error is not None
+    assert error.message == "SendGrid answered 429 to the revocation; try again later"
+    assert error.retry_after == 7.0 and error.details["provider_status"] == 429
+    assert overloaded(httpx2.Response(503), who="X", app="x") is not None
+    assert overloaded(httpx2.Response(401), who="X", app="x") is None

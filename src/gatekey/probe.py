@@ -22,7 +22,7 @@ from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.egress import destination
 from gatekey.errors import CredentialsRejected, ProviderUnavailable
-from gatekey.unreachable import unreachable
+from gatekey.unreachable import overloaded, unreachable
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 300
@@ -92,12 +92,9 @@ class Prober:
         if response.status_code in spec.ok_status:
             label = first_text(body, spec.account_label)
             return masker.text(label)[:MAX_MESSAGE] if label else None
-        if response.status_code in (429,) or response.status_code >= 500:
-            raise ProviderUnavailable(
-                f"{app.name} answered {response.status_code}; try again later",
-                app=app.key,
-                provider_status=response.status_code,
-            )
+        busy = overloaded(response, who=app.name, app=app.key)
+        if busy is not None:
+            raise busy
         message = f"{app.name} rejected the credentials (HTTP {response.status_code})"
         if provider_says:
             message += f": {masker.text(provider_says)[:MAX_MESSAGE]}"

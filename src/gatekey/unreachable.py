@@ -6,7 +6,8 @@ the ``OSError`` or ``ssl.SSLError`` underneath, or only its words when the conne
 dropped the chain). ``cause`` names it: no network, name not resolved, connection refused,
 timed out, TLS failure. ``unreachable`` builds
 the ``ProviderUnavailable`` that says which host (never the URL: its path and query may carry
-a secret) and why.
+a secret) and why. ``overloaded`` is its counterpart for an answer that means "not now" (429 or
+5xx): the same error, with the seconds ``Retry-After`` asks for.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import re
 import socket
 import ssl
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx2
 
+from gatekey.domain.tokens import retry_after_seconds
 from gatekey.errors import Hint, ProviderUnavailable
 
 NO_NETWORK = "no network"
@@ -128,4 +131,26 @@ def unreachable(
         app=app,
         host=host,
         cause=why,
+    )
+
+
+def overloaded(
+    response: httpx2.Response,
+    *,
+    who: str,
+    app: str,
+    context: str = "",
+    now: datetime | None = None,
+) -> ProviderUnavailable | None:
+    """The error for an answer that means "not now" (429 or 5xx), else None: "``who``
+    answered 503``context``; try again later", with ``Retry-After`` as ``retry_after``."""
+    status = response.status_code
+    if status != 429 and status < 500:
+        return None
+    waited = retry_after_seconds(response.headers.get("Retry-After"), now or datetime.now(UTC))
+    return ProviderUnavailable(
+        f"{who} answered {status}{context}; try again later",
+        app=app,
+        provider_status=status,
+        retry_after=waited,
     )

@@ -40,16 +40,14 @@ from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 from gatekey.catalog.schema import OAuth2Spec
 from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
-from gatekey.domain.tokens import retry_after_seconds
 from gatekey.egress import usable_request
 from gatekey.errors import (
     DestinationBlocked,
-    ProviderUnavailable,
     TokenRequestRefused,
 )
 from gatekey.oauth import endpoint_shapes as shapes
 from gatekey.oauth.token_answers import TokenResponse, checked, classify, response_hook
-from gatekey.unreachable import unreachable
+from gatekey.unreachable import overloaded, unreachable
 
 METADATA_TTL = 3600.0
 NO_METADATA_TTL = 300.0
@@ -308,13 +306,11 @@ class ProviderClient:
                 token_type_hint=token_type_hint,
                 headers=shapes.headers(spec.revocation_request, values),
             )
-        if response.status_code == 429 or response.status_code >= 500:
-            raise ProviderUnavailable(
-                f"{app_name} answered {response.status_code} to the revocation",
-                app=app_name,
-                provider_status=response.status_code,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After"), self._clock()),
-            )
+        busy = overloaded(
+            response, who=app_name, app=app_name, context=" to the revocation", now=self._clock()
+        )
+        if busy is not None:
+            raise busy
         if response.status_code >= 400:
             raise TokenRequestRefused(
                 f"{app_name} refused the revocation (HTTP {response.status_code})",

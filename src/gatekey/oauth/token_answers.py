@@ -17,13 +17,13 @@ from authlib.integrations.httpx_client import OAuthError
 from gatekey.catalog.schema import OAuth2Spec
 from gatekey.domain.bodies import dig
 from gatekey.domain.masking import Masker
-from gatekey.domain.tokens import retry_after_seconds
 from gatekey.errors import (
     GrantRevoked,
     OAuthClientRejected,
     ProviderUnavailable,
     TokenRequestRefused,
 )
+from gatekey.unreachable import overloaded
 
 _CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
 MAX_MESSAGE = 300
@@ -46,13 +46,9 @@ def response_hook(
 
     def hook(response: httpx2.Response) -> httpx2.Response:
         status = response.status_code
-        if status == 429 or status >= 500:
-            raise ProviderUnavailable(
-                f"{app_name}'s token endpoint answered {status}; try again later",
-                app=app_name,
-                provider_status=status,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After"), clock()),
-            )
+        busy = overloaded(response, who=f"{app_name}'s token endpoint", app=app_name, now=clock())
+        if busy is not None:
+            raise busy
         try:
             body = response.json()
         except ValueError:

@@ -27,8 +27,8 @@ from gatekey.domain.bodies import dig
 from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.egress import destination
-from gatekey.errors import DiscoveryFailed, ProviderUnavailable
-from gatekey.unreachable import unreachable
+from gatekey.errors import DiscoveryFailed
+from gatekey.unreachable import overloaded, unreachable
 
 log = logging.getLogger(__name__)
 MAX_VALUE = 300
@@ -88,12 +88,11 @@ def _ask(
         log.info("discovery request to %s failed: %s", app_name, type(exc).__name__)
         raise unreachable(exc, app=app_name, what=app_name) from None
     status = response.status_code
-    if status == 429 or status >= 500:
-        raise ProviderUnavailable(
-            f"{app_name} answered {status} when asked what the grant reaches; try again later",
-            app=app_name,
-            provider_status=status,
-        )
+    busy = overloaded(
+        response, who=app_name, app=app_name, context=" when asked what the grant reaches"
+    )
+    if busy is not None:
+        raise busy
     if status >= 300:
         raise DiscoveryFailed(
             f"{app_name} refused to say what the grant reaches (HTTP {status}); nothing was stored",
