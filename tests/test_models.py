@@ -30,6 +30,7 @@ def test_trusted_equals_model_construct() -> None:
         "ok_when": BodyRule(path="ok", one_of=[True]),
         "error_paths": ["message"],
         "overridable_headers": [],
+        "signing": None,
     }
     fast = Credentials.trusted(dict(values))
     slow = Credentials.model_construct(**dict(values))

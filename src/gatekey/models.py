@@ -27,6 +27,7 @@ from gatekey.admin_records import (
 from gatekey.catalog.schema import App, AuthKind
 from gatekey.domain.bodies import BodyRule
 from gatekey.domain.connection import Reason, Status
+from gatekey.signing import AwsSigning, OAuth1Signing, Signing
 
 __all__ = [
     "ApiKey",
@@ -36,6 +37,7 @@ __all__ = [
     "AuditEvent",
     "AuditVerification",
     "AuthorizationSession",
+    "AwsSigning",
     "BasicAuth",
     "Connection",
     "ConnectionPage",
@@ -51,12 +53,14 @@ __all__ = [
     "FlowUse",
     "ImportResult",
     "MasterKeyInfo",
+    "OAuth1Signing",
     "OAuthClient",
     "Project",
     "Readiness",
     "RotationProgress",
     "Run",
     "RunStep",
+    "Signing",
     "TestResult",
     "Webhook",
     "WebhookDelivery",
@@ -222,6 +226,11 @@ class Credentials(_Model):
     overridable_headers: list[str] = Field(
         default_factory=list,
         description="`headers` a caller may replace with its own (Notion-Version); never others",
+    )
+    signing: Signing | None = Field(
+        None,
+        description="OAuth 1.0a and AWS SigV4: sign every request with these "
+        "(`gatekey.signers`); the proxy does",
     )
 
     def __repr__(self) -> str:

@@ -60,8 +60,10 @@ class Prober:
         auth: AppliedAuth,
         values: dict[str, str],
         secrets: list[str],
+        signer: httpx2.Auth | None = None,
     ) -> str | None:
-        """Return the account label; raise if the provider refuses or cannot be reached."""
+        """Return the account label; raise if the provider refuses or cannot be reached.
+        ``signer`` signs the request (OAuth 1.0a, AWS SigV4)."""
         spec: TestRequest | None = method.test_request or app.test_request
         if spec is None:
             return None
@@ -72,7 +74,13 @@ class Prober:
             target = destination(url)  # InvalidInput, never httpx2.InvalidURL
             if auth.query:  # Merge, not replace: a test path may carry a query string of its own.
                 target = target.copy_merge_params(auth.query)
-            response = self._http.request(spec.method, target, headers=headers, json=spec.json_body)
+            response = self._http.request(
+                spec.method,
+                target,
+                headers=headers,
+                json=spec.json_body,
+                auth=signer or httpx2.USE_CLIENT_DEFAULT,
+            )
         except httpx2.HTTPError as exc:
             log.info("test request to %s failed: %s", app.key, type(exc).__name__)
             raise unreachable(exc, app=app.key, what=app.name) from None

@@ -41,12 +41,13 @@ def test_an_unknown_category_or_auth_kind_is_refused_naming_both(
     service: Service, actor: Actor
 ) -> None:
     with pytest.raises(InvalidInput) as caught:
-        service.apps.list(actor, category="gardening", auth_kind="oauth1")
+        service.apps.list(actor, category="gardening", auth_kind="saml")
     fields = {e["field"]: e["message"] for e in caught.value.details["errors"]}
     assert set(fields) == {"category", "auth_kind"}
     assert fields["category"].startswith("must be one of accounting, ai, ")
     assert fields["auth_kind"] == (
-        "must be one of oauth2, oauth2_client_credentials, api_key, basic, custom, none"
+        "must be one of oauth2, oauth2_client_credentials, api_key, basic, custom, none, "
+        "oauth1, jwt_bearer, signed_jwt, github_app, aws_sigv4, two_step"
     )
     assert caught.value.code == "invalid_input"
 

@@ -7,7 +7,7 @@ endpoints, scopes and quirks; the catalog tests hold every entry to it.
 
 from __future__ import annotations
 
-from gatekey.catalog.schema import App, AuthKind
+from gatekey.catalog.schema import CONSENT, App
 
 _METHOD = ("apply", "test_request", "fields", "setup", "deprecated", "idle_expiry_days")
 _OAUTH2 = (
@@ -24,6 +24,20 @@ _OAUTH2 = (
 )
 
 
+#: Per recipe section, the facts a source must back when the entry sets them.
+_RECIPES = {
+    "oauth1": (
+        "request_token_url", "authorization_url", "access_token_url", "signature_method",
+        "realm", "flow",
+    ),
+    "assertion": ("assertion",),
+    "signed_jwt": ("jwt", "lifetime_seconds"),
+    "github_app": ("install_url", "token_url", "app_jwt"),
+    "aws": ("service", "region", "assume_role"),
+    "two_step": ("token_url", "params", "token_path", "expires_in_path", "expires_at_path"),
+}  # fmt: skip
+
+
 def required_facts(app: App) -> set[str]:
     """The facts of ``app`` a source must back."""
     needed = {"base_url"}
@@ -32,9 +46,17 @@ def required_facts(app: App) -> set[str]:
         for fact in _METHOD:
             value = getattr(method, fact)
             if fact == "fields":
-                value = method.fields.properties if method.kind is not AuthKind.OAUTH2 else None
+                value = method.fields.properties if method.kind not in CONSENT else None
             if value not in (None, [], {}):
                 needed.add(f"{kind}.{fact}")
+        for section, facts in _RECIPES.items():
+            spec = getattr(method, section)
+            if spec is None:
+                continue
+            for fact in facts:
+                value = spec if fact == section else getattr(spec, fact)
+                if value not in (None, [], {}, ""):
+                    needed.add(f"{kind}.{fact}")
         if method.oauth2 is not None:
             for fact in _OAUTH2:
                 value = getattr(method.oauth2, fact)

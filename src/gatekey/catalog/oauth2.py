@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from gatekey.catalog.text import BodyPath, Headers, Params, PlainText
 
-ClientAuth = Literal["client_secret_basic", "client_secret_post"]
+ClientAuth = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
 _CONFIG_NAME = r"^[a-z][a-z0-9_]*$"
 
 
@@ -40,6 +40,22 @@ class EndpointShape(_Strict):
     )
     body: Literal["form", "json"] = "form"
     headers: Headers = Field(default_factory=dict)
+
+
+class ClientAssertion(_Strict):
+    """``private_key_jwt`` (RFC 7523 section 2.2): the client authenticates with a JWT signed
+    by its private key (``iss`` and ``sub`` the client id, ``aud`` the token endpoint, a fresh
+    ``jti``), with the certificate's ``x5t#S256`` thumbprint when the provider asks for it
+    (Microsoft). For client credentials the method's fields hold the key and certificate; for
+    the authorization-code grant the project's OAuth client secret is the PEM key."""
+
+    algorithm: Literal["RS256", "PS256", "ES256", "RS384", "ES384", "RS512"] = "RS256"
+    private_key: str = Field(default="private_key", pattern=_CONFIG_NAME)
+    certificate: str | None = Field(default=None, pattern=_CONFIG_NAME)
+    audience: PlainText | None = Field(
+        default=None, description="the `aud` claim when not the token endpoint's URL"
+    )
+    lifetime_seconds: int = Field(default=300, ge=30, le=3600)
 
 
 class ConfigFrom(_Strict):
@@ -124,6 +140,9 @@ class OAuth2Spec(_Strict):
     extra_authorize_params: Params = Field(default_factory=dict)
     extra_token_params: Params = Field(default_factory=dict)
     client_auth_method: ClientAuth = "client_secret_basic"
+    client_assertion: ClientAssertion | None = Field(
+        default=None, description="how to sign the client's JWT for `private_key_jwt`"
+    )
     token_request: EndpointShape = Field(default_factory=EndpointShape)
     revocation_request: EndpointShape = Field(default_factory=EndpointShape)
     pkce: bool = True
@@ -170,6 +189,12 @@ class OAuth2Spec(_Strict):
             raise ValueError("iss_required: false only means something with an issuer")
         if self.issuer is not None and not _issuer_url(self.issuer):
             raise ValueError("issuer: an issuer identifier is an https URL (RFC 8414)")
+        jwt_auth = "private_key_jwt" in (
+            self.client_auth_method,
+            self.token_request.client_auth_method,
+        )
+        if jwt_auth != (self.client_assertion is not None):
+            raise ValueError("private_key_jwt and client_assertion go together")
         if self.revocation_request != EndpointShape() and not self.revocation_url:
             raise ValueError("revocation_request needs a revocation_url")
         names = [c.name for c in self.token_response_config]

@@ -49,11 +49,10 @@ METHOD_FACTS = frozenset(
 )
 
 
-def fact_names(kinds: list[str], oauth2_fields: set[str]) -> set[str]:
-    """Every fact name a source of an app with these auth kinds may back."""
+def fact_names(kinds: dict[str, set[str]]) -> set[str]:
+    """Every fact name a source of an app with these auth kinds may back: ``kinds`` maps each
+    kind to the names of its recipe sections' fields (``oauth2``'s, ``aws``'s...)."""
     names = {"base_url", "docs_url", "description"}
-    for kind in kinds:
-        names |= {f"{kind}.{fact}" for fact in METHOD_FACTS}
-        if kind.startswith("oauth2"):
-            names |= {f"{kind}.{fact}" for fact in oauth2_fields}
+    for kind, section_fields in kinds.items():
+        names |= {f"{kind}.{fact}" for fact in METHOD_FACTS | section_fields}
     return names

@@ -13,30 +13,52 @@ parameters may not hold CR, LF or other control characters (``gatekey.domain.hea
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from gatekey.catalog.aws import AwsSpec
 from gatekey.catalog.categories import Category
+from gatekey.catalog.certificates import ClientCertificate
+from gatekey.catalog.fields import Choice, FieldSpec, FieldsSchema
+from gatekey.catalog.jwt import COMPUTED, JwtSpec
 from gatekey.catalog.lifecycle import Deprecation
+from gatekey.catalog.logins import GitHubAppSpec, TwoStepSpec
+from gatekey.catalog.minted import Lifecycle, Minted
+from gatekey.catalog.oauth1 import OAuth1Spec
 from gatekey.catalog.oauth2 import OAuth2Spec
 from gatekey.catalog.provenance import Source, fact_names
 from gatekey.catalog.responses import ResponseRules, TestRequest
+from gatekey.catalog.rules import (
+    ApplyRule,
+    BasicRule,
+    BearerRule,
+    Derivation,
+    HeaderRule,
+    QueryRule,
+)
 from gatekey.catalog.setup import Setup
-from gatekey.catalog.text import HeaderNameTemplate, HeaderValueTemplate, PlainText
-from gatekey.domain.patterns import compile_pattern
+from gatekey.catalog.text import PlainText
 from gatekey.domain.templates import placeholders
 
 __all__ = [
     "KEY_PATTERN",
+    "MINTED",
+    "SIGNED",
     "App",
+    "ApplyRule",
     "AuthKind",
     "AuthMethod",
+    "BasicRule",
+    "BearerRule",
+    "Choice",
+    "Derivation",
     "FieldSpec",
     "FieldsSchema",
+    "HeaderRule",
     "OAuth2Spec",
+    "QueryRule",
     "TestRequest",
     "public_view",
 ]
@@ -55,146 +77,62 @@ class AuthKind(StrEnum):
     BASIC = "basic"
     CUSTOM = "custom"
     NONE = "none"
+    OAUTH1 = "oauth1"
+    JWT_BEARER = "jwt_bearer"
+    SIGNED_JWT = "signed_jwt"
+    GITHUB_APP = "github_app"
+    AWS_SIGV4 = "aws_sigv4"
+    TWO_STEP = "two_step"
+
+
+#: The section each recipe kind needs besides ``fields`` (``oauth2`` kinds: ``oauth2``).
+SECTION = {
+    AuthKind.OAUTH2: "oauth2",
+    AuthKind.OAUTH2_CLIENT_CREDENTIALS: "oauth2",
+    AuthKind.OAUTH1: "oauth1",
+    AuthKind.JWT_BEARER: "assertion",
+    AuthKind.SIGNED_JWT: "signed_jwt",
+    AuthKind.GITHUB_APP: "github_app",
+    AuthKind.AWS_SIGV4: "aws",
+    AuthKind.TWO_STEP: "two_step",
+}
+_OAUTH2_KINDS = frozenset(
+    {AuthKind.OAUTH2, AuthKind.OAUTH2_CLIENT_CREDENTIALS, AuthKind.JWT_BEARER}
+)
+#: Kinds whose connections are made through a consent or install screen in the popup.
+CONSENT = frozenset({AuthKind.OAUTH2, AuthKind.GITHUB_APP})
+#: Kinds whose every request is signed (by the proxy, or by the SDK's signers).
+SIGNED = frozenset({AuthKind.OAUTH1, AuthKind.AWS_SIGV4})
+#: Kinds whose token Gatekey obtains unattended and renews before it expires.
+MINTED = frozenset(
+    {
+        AuthKind.OAUTH2_CLIENT_CREDENTIALS,
+        AuthKind.JWT_BEARER,
+        AuthKind.SIGNED_JWT,
+        AuthKind.GITHUB_APP,
+        AuthKind.AWS_SIGV4,
+        AuthKind.TWO_STEP,
+    }
+)
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Choice(_Strict):
-    """One offered value of a config field, with what people call it."""
+class SignedJwt(Minted):
+    """``signed_jwt``: a JWT signed with the connection's key is the token itself."""
 
-    value: str = Field(min_length=1)
-    title: str = Field(min_length=1)
-
-
-class FieldSpec(_Strict):
-    """One credential or config field, a subset of JSON-schema plus ``secret``."""
-
-    type: Literal["string", "integer", "boolean"] = "string"
-    title: str
-    description: str | None = None
-    secret: bool = False
-    format: Literal["uri", "email"] | None = None
-    pattern: str | None = None
-    enum: list[str] | None = None
-    min_length: int | None = Field(default=None, alias="minLength", ge=0)
-    max_length: int | None = Field(default=None, alias="maxLength", ge=1)
-    default: str | int | bool | None = None
-    placeholder: str | None = None
-    choices: list[Choice] | None = Field(
-        default=None,
-        min_length=1,
-        description="values offered as a choice (environments, regions, tenants): the only "
-        "ones taken, unless a `pattern` admits others (a tenant id besides `common`)",
-    )
-
-    @field_validator("pattern")
-    @classmethod
-    def _pattern_runs_on_re2(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            compile_pattern(pattern)
-        return pattern
-
-    @model_validator(mode="after")
-    def _choices_fit(self) -> FieldSpec:
-        if self.choices is None:
-            return self
-        if self.enum is not None:
-            raise ValueError("choices and enum: give one of them")
-        if self.type != "string" or self.secret:
-            raise ValueError("choices are for non-secret string fields")
-        values = [c.value for c in self.choices]
-        if len(values) != len(set(values)):
-            raise ValueError("choices: each value once")
-        if self.pattern is not None:
-            rule = compile_pattern(self.pattern)
-            wrong = [v for v in values if not rule.matches(v)]
-            if wrong:
-                raise ValueError(f"choices {wrong} do not match the pattern")
-        if self.default is not None and self.pattern is None and self.default not in values:
-            raise ValueError("default: not one of the choices")
-        return self
-
-
-class FieldsSchema(_Strict):
-    """``{"type": "object", "properties": {...}, "required": [...]}``; extra fields are refused."""
-
-    type: Literal["object"] = "object"
-    properties: dict[str, FieldSpec] = Field(default_factory=dict)
-    required: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _required_exist(self) -> FieldsSchema:
-        unknown = set(self.required) - set(self.properties)
-        if unknown:
-            raise ValueError(f"required names unknown properties: {sorted(unknown)}")
-        for name in self.properties:
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(f"property name {name!r} must be snake_case")
-        return self
-
-    @property
-    def secret_names(self) -> frozenset[str]:
-        return frozenset(n for n, f in self.properties.items() if f.secret)
-
-
-class BearerRule(_Strict):
-    """``Authorization: Bearer <value>``."""
-
-    type: Literal["bearer"]
-    value: HeaderValueTemplate
-
-
-class HeaderRule(_Strict):
-    """A named header; the prefix, if any, is part of the value template."""
-
-    type: Literal["header"]
-    name: HeaderNameTemplate
-    value: HeaderValueTemplate
-    overridable: bool = Field(
-        default=False,
-        description="a caller's own value wins (an API version header such as Notion-Version); "
-        "never for a header built from a secret",
-    )
-
-
-class QueryRule(_Strict):
-    type: Literal["query"]
-    name: PlainText = Field(min_length=1)
-    value: PlainText
-
-
-class BasicRule(_Strict):
-    """HTTP basic authentication (RFC 7617)."""
-
-    type: Literal["basic"]
-    username: str
-    password: str
-
-
-ApplyRule = Annotated[BearerRule | HeaderRule | QueryRule | BasicRule, Field(discriminator="type")]
-
-
-class Derivation(_Strict):
-    """A value computed from a field by a regular expression's ``value`` group.
-
-    Mailchimp keys end in ``-us6``; the data centre picks the API host.
-    """
-
-    source: str
-    pattern: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _runs_on_re2_with_a_value_group(cls, pattern: str) -> str:
-        if "value" not in compile_pattern(pattern).group_names:
-            raise ValueError("derivation pattern needs a (?P<value>...) group")
-        return pattern
+    jwt: JwtSpec
 
 
 class AuthMethod(_Strict):
-    """One way to authenticate with an app; an app may offer several."""
+    """One way to authenticate with an app; an app may offer several.
+
+    The recipe kinds beyond API keys and OAuth2 each take their own section (``SECTION``):
+    ``oauth1``, ``assertion`` (with ``oauth2`` for the token endpoint), ``signed_jwt``,
+    ``github_app``, ``aws``, ``two_step``. A minted token is ``{access_token}`` in ``apply``.
+    """
 
     kind: AuthKind
     label: str | None = None
@@ -208,6 +146,17 @@ class AuthMethod(_Strict):
     test_request: TestRequest | None = None
     responses: ResponseRules = Field(default_factory=ResponseRules)
     oauth2: OAuth2Spec | None = None
+    oauth1: OAuth1Spec | None = None
+    assertion: JwtSpec | None = Field(
+        default=None, description="jwt_bearer: the assertion traded at `oauth2.token_url`"
+    )
+    signed_jwt: SignedJwt | None = None
+    github_app: GitHubAppSpec | None = None
+    aws: AwsSpec | None = None
+    two_step: TwoStepSpec | None = None
+    client_certificate: ClientCertificate | None = Field(
+        default=None, description="mutual TLS: fields holding the client certificate and key"
+    )
     setup: Setup | None = None
     deprecated: Deprecation | None = None
     idle_expiry_days: int | None = Field(
@@ -218,13 +167,89 @@ class AuthMethod(_Strict):
         "tokens: 30); OAuth2 grants say so with `oauth2.idle_refresh_days`",
     )
 
+    @property
+    def lifecycle(self) -> Lifecycle | None:
+        """When this method's tokens expire and are renewed; None for kinds whose credentials
+        never change by themselves (keys, basic, OAuth 1.0a)."""
+        if self.oauth2 is not None:
+            return self.oauth2
+        if self.kind is AuthKind.SIGNED_JWT:
+            return self.signed_jwt
+        if self.kind is AuthKind.GITHUB_APP:
+            return self.github_app
+        if self.kind is AuthKind.TWO_STEP:
+            return self.two_step
+        if self.kind is AuthKind.AWS_SIGV4 and self.aws is not None:
+            return self.aws.assume_role or self.aws
+        return None
+
+    def recipe_names(self) -> set[str]:
+        """Names a recipe's templates may use beyond fields, config and derivations."""
+        names = set(self.fields.unpacked) | _oauth_names(self.oauth2)
+        if self.kind in MINTED or self.kind is AuthKind.GITHUB_APP:
+            names.add("access_token")
+        if self.kind in (AuthKind.JWT_BEARER, AuthKind.SIGNED_JWT, AuthKind.GITHUB_APP):
+            names |= COMPUTED
+        if self.github_app is not None:
+            names |= set(self.github_app.callback_config) | {"client_id"}
+        if self.oauth1 is not None:
+            names |= set(self.oauth1.callback_config) | set(self.oauth1.token_response_config)
+        if self.aws is not None:
+            names.add("connection_id")
+        return names
+
+    def section_fields(self) -> set[str]:
+        """The field names of this method's recipe sections: the facts a source may back
+        beyond the method's own (``oauth2.token_url``, ``aws.service``)."""
+        names: set[str] = set()
+        for section in ("oauth2", *(set(SECTION.values()) - {"oauth2"})):
+            spec = getattr(self, section)
+            if spec is not None or (section == "oauth2" and self.kind in _OAUTH2_KINDS):
+                model = type(spec) if spec is not None else OAuth2Spec
+                names |= set(model.model_fields)
+                names.add(section)
+        return names
+
+    def recipe_templates(self) -> list[str]:
+        """Every template the recipe sections hold."""
+        out: list[str] = []
+        for jwt in (
+            self.assertion,
+            self.signed_jwt.jwt if self.signed_jwt else None,
+            self.github_app.app_jwt if self.github_app else None,
+        ):
+            if jwt is not None:
+                out.extend(jwt.templates())
+        for section in (self.oauth1, self.aws, self.two_step):
+            if section is not None:
+                out.extend(section.templates())
+        if self.github_app is not None:
+            app = self.github_app
+            out += [app.install_url, app.token_url, *app.token_headers.values()]
+            out += [app.installation_url] if app.installation_url else []
+        return out
+
     @model_validator(mode="after")
     def _consistent(self) -> AuthMethod:
-        oauth = self.kind in (AuthKind.OAUTH2, AuthKind.OAUTH2_CLIENT_CREDENTIALS)
-        if oauth and self.oauth2 is None:
-            raise ValueError(f"auth kind {self.kind} needs an oauth2 section")
+        needed = SECTION.get(self.kind)
+        for kind_section in set(SECTION.values()) - {"oauth2"}:
+            given = getattr(self, kind_section) is not None
+            if given and kind_section != needed:
+                raise ValueError(f"auth kind {self.kind} takes no {kind_section} section")
+        if needed is not None and getattr(self, needed) is None:
+            article = "an" if needed[0] in "aeiou" else "a"
+            raise ValueError(f"auth kind {self.kind} needs {article} {needed} section")
+        oauth = self.kind in (
+            AuthKind.OAUTH2,
+            AuthKind.OAUTH2_CLIENT_CREDENTIALS,
+            AuthKind.JWT_BEARER,
+        )
+        if self.kind is AuthKind.JWT_BEARER and self.oauth2 is None:
+            raise ValueError("auth kind jwt_bearer needs an oauth2 section (its token_url)")
         if not oauth and self.oauth2 is not None:
             raise ValueError(f"auth kind {self.kind} takes no oauth2 section")
+        if self.kind in (AuthKind.SIGNED_JWT, AuthKind.TWO_STEP) and not self.apply:
+            raise ValueError(f"auth kind {self.kind} must say how its token is applied")
         if self.kind in (AuthKind.API_KEY, AuthKind.BASIC, AuthKind.CUSTOM) and not self.apply:
             raise ValueError(f"auth kind {self.kind} must say how credentials are applied")
         if self.kind is AuthKind.OAUTH2 and self.oauth2 and not self.oauth2.authorization_url:
@@ -234,9 +259,15 @@ class AuthMethod(_Strict):
         overlap = set(self.fields.properties) & set(self.config.properties)
         if overlap:
             raise ValueError(f"names used both as field and config: {sorted(overlap)}")
+        self._keys_named()
         if oauth and self.idle_expiry_days is not None:
             raise ValueError("idle_expiry_days: an OAuth2 grant uses oauth2.idle_refresh_days")
         secret = self.fields.secret_names | {"access_token"}
+        if self.client_certificate is not None:
+            cert = self.client_certificate
+            for name in (cert.certificate, cert.private_key):
+                if name not in self.fields.properties:
+                    raise ValueError(f"client_certificate: no field {name!r}")
         for rule in self.apply:
             if isinstance(rule, HeaderRule) and rule.overridable:
                 if rule.name.lower() in NEVER_OVERRIDDEN:
@@ -244,6 +275,30 @@ class AuthMethod(_Strict):
                 if placeholders(rule.value) & secret:
                     raise ValueError(f"apply: {rule.name} is built from a secret, not overridable")
         return self
+
+    def _keys_named(self) -> None:
+        """Every field a recipe names as its key, certificate or token is one of the method's
+        (or a value unpacked from its JSON key file)."""
+        known = (
+            set(self.fields.properties) | set(self.fields.unpacked) | set(self.config.properties)
+        )
+        named: set[str] = set()
+        for jwt in (self.assertion, self.signed_jwt.jwt if self.signed_jwt else None):
+            if jwt is not None:
+                named |= jwt.names()
+        if self.oauth1 is not None and self.oauth1.flow == "token":
+            named |= set(self.oauth1.fields.names())
+        if self.aws is not None:
+            named |= {self.aws.access_key_id, self.aws.secret_access_key}
+            role = self.aws.assume_role
+            if role is not None:
+                named |= {role.role_arn, *([role.external_id] if role.external_id else [])}
+        spec = self.oauth2.client_assertion if self.oauth2 is not None else None
+        if spec is not None and self.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
+            named |= {spec.private_key, *([spec.certificate] if spec.certificate else [])}
+        unknown = sorted(named - known)
+        if unknown:
+            raise ValueError(f"{self.kind}: the recipe names unknown fields {unknown}")
 
 
 class App(_Strict):
@@ -274,7 +329,7 @@ class App(_Strict):
         kinds = [m.kind for m in self.auth]
         if len(kinds) != len(set(kinds)):
             raise ValueError("each auth kind may appear once per app")
-        known_facts = fact_names([str(k) for k in kinds], set(OAuth2Spec.model_fields))
+        known_facts = fact_names({str(m.kind): m.section_fields() for m in self.auth})
         for number, source in enumerate(self.sources):
             unknown = sorted(set(source.facts) - known_facts)
             if unknown:
@@ -291,9 +346,9 @@ class App(_Strict):
                 set(method.fields.properties)
                 | set(method.config.properties)
                 | set(method.derive)
-                | _oauth_names(method.oauth2)
+                | method.recipe_names()
             )
-            templates = [method.base_url or self.base_url]
+            templates = [method.base_url or self.base_url, *method.recipe_templates()]
             for rule in method.apply:
                 templates.extend(_rule_templates(rule))
             if method.oauth2 is not None:

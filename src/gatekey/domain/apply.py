@@ -11,6 +11,7 @@ Header rules marked ``overridable`` (a version header such as ``Notion-Version``
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from gatekey.catalog.schema import (
     QueryRule,
 )
 from gatekey.domain import headers as header_rules
+from gatekey.domain.bodies import dig
 from gatekey.domain.patterns import MAX_TEXT_BYTES, TextTooLong, compile_pattern
 from gatekey.domain.templates import can_render, placeholders, render
 from gatekey.errors import InvalidFields
@@ -80,6 +82,7 @@ def template_values(method: AuthMethod, values: Mapping[str, Any]) -> dict[str, 
     working as it did, on the default host.
     """
     out = {k: str(v) for k, v in values.items() if v is not None and v != ""}
+    out.update(unpacked(method, values))
     for name, spec in method.config.properties.items():
         if name not in out and spec.default is not None and spec.default != "":
             out[name] = str(spec.default)
@@ -101,6 +104,32 @@ def template_values(method: AuthMethod, values: Mapping[str, Any]) -> dict[str, 
             )
         out[name] = value
     return out
+
+
+def unpacked(method: AuthMethod, values: Mapping[str, Any]) -> dict[str, str]:
+    """The values a JSON key file holds by the method's ``json_values`` (a service account's
+    ``client_email`` and ``private_key``); ``domain.fields`` checked each is there when the
+    file was given."""
+    out: dict[str, str] = {}
+    files: dict[str, Any] = {}
+    for name, (source, path) in method.fields.unpacked.items():
+        if source not in files:
+            files[source] = _json_of(values.get(source))
+        value = dig(files[source], path) if files[source] is not None else None
+        if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
+            out[name] = str(value)
+    return out
+
+
+def _json_of(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
 
 
 def _field_of(method: AuthMethod, name: str) -> str:

@@ -3,7 +3,10 @@
 ``handed_out`` shapes the values of ``models.Credentials`` from the row, the app's method, the
 decrypted secret and the applied auth rules: OAuth2 connections hand out the access token and
 its type only (never the refresh token or a client secret), with the statuses (and the body
-rule) that mean the token expired; every other kind hands out its fields. Every kind hands out
+rule) that mean the token expired, and so do the kinds that mint a token (a signed JWT, an
+assertion grant, a GitHub App installation, a login); the signing kinds (OAuth 1.0a, AWS
+SigV4) hand out ``signing`` (``domain.signing``) and no fields; every other kind hands out its
+fields. Every kind hands out
 how to read the app's answers (``ok_when``, ``error_paths``) and which applied headers a
 caller may replace (``overridable_headers``). Values come from data validated when it
 was stored, so nothing here validates again; every mutable value is a fresh copy, since the
@@ -18,9 +21,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from gatekey.catalog.responses import TestRequest
-from gatekey.catalog.schema import App, AuthKind, AuthMethod
-from gatekey.domain.apply import AppliedAuth
+from gatekey.catalog.schema import MINTED, SIGNED, App, AuthKind, AuthMethod
+from gatekey.domain.apply import AppliedAuth, template_values
 from gatekey.domain.bodies import BodyRule
+from gatekey.domain.signing import signing_of
 from gatekey.domain.tokens import HANDED_OUT
 from gatekey.errors import ConnectionInactive, Hint, MissingScopes
 
@@ -47,16 +51,23 @@ def handed_out(
 ) -> dict[str, Any]:
     """The values of the ``Credentials`` for ``row`` (``basic`` as a (username, password)
     pair, for the caller's model to wrap)."""
-    oauth2 = method.oauth2
+    lifecycle = method.lifecycle
     expired_when: BodyRule | None = None
-    if oauth2 is None:
+    signing = None
+    if method.kind in SIGNED:
+        fields: dict[str, Any] = {}
+        token_type = None
+        expired = [401] if method.oauth1 is None else list(method.oauth1.expired_token_status)
+        values = template_values(method, {**secret, **row.config, "connection_id": row.id})
+        signing = signing_of(method, secret, values, row.expires_at)
+    elif lifecycle is None or (method.kind not in MINTED and method.oauth2 is None):
         fields = dict(secret)
         token_type = None
-        expired: list[int] = []
+        expired = []
     else:
         fields = {k: secret[k] for k in HANDED_OUT if k in secret}
         token_type = str(secret.get("token_type") or "Bearer")
-        expired = list(oauth2.expired_token_status)
+        expired = list(lifecycle.expired_token_status)
         if method.responses.expired_when is not None:
             expired_when = method.responses.expired_when.rule()
     ok_when = method.responses.ok_when
@@ -77,6 +88,7 @@ def handed_out(
         "ok_when": ok_when.rule() if ok_when is not None else None,
         "error_paths": error_paths(app, method),
         "overridable_headers": sorted(auth.overridable),
+        "signing": signing,
     }
 
 
@@ -98,7 +110,7 @@ def copy_of(values: Mapping[str, Any]) -> dict[str, Any]:
     fresh["expired_token_status"] = values["expired_token_status"].copy()
     fresh["error_paths"] = values["error_paths"].copy()
     fresh["overridable_headers"] = values["overridable_headers"].copy()
-    return fresh
+    return fresh  # ``signing`` is a flat dict of strings the resolver builds a model from
 
 
 def inactive_error(

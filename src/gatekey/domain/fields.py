@@ -8,6 +8,7 @@ Patterns (the app's, and the built-in ones for ``format``) run on RE2 in linear 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -24,6 +25,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from gatekey.catalog.schema import FieldSpec, FieldsSchema
+from gatekey.domain import keys
+from gatekey.domain.bodies import dig
 from gatekey.domain.patterns import MAX_TEXT_BYTES, Pattern, TextTooLong, compile_pattern
 from gatekey.errors import InvalidFields, PayloadTooLarge
 
@@ -36,6 +39,8 @@ _URI = r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\p{Z}\p{Cc}]+$"
 
 
 def _annotation(spec: FieldSpec) -> Any:
+    if spec.format in _PARSED:
+        return Annotated[str, StringConstraints(min_length=1), AfterValidator(_parsed(spec))]
     if spec.type == "integer":
         return int
     if spec.type == "boolean":
@@ -56,6 +61,41 @@ def _annotation(spec: FieldSpec) -> Any:
     if pattern is None:
         return Annotated[str, lengths]
     return Annotated[str, lengths, AfterValidator(_matching(compile_pattern(pattern)))]
+
+
+_PARSED = frozenset({"json", "private_key", "certificate"})
+
+
+def _parsed(spec: FieldSpec) -> Callable[[str], str]:
+    """A validator for a field holding a file: a JSON object with every ``json_values`` path
+    (a service-account key), a PEM private key, a PEM certificate; the message names what is
+    wrong, never the content."""
+
+    def check(value: str) -> str:
+        try:
+            if spec.format == "private_key":
+                keys.private_key(value)
+            elif spec.format == "certificate":
+                keys.certificate(value)
+            else:
+                _json_file(spec, value)
+        except keys.KeyProblem as exc:
+            raise PydanticCustomError("file_unreadable", str(exc)) from None
+        return value
+
+    return check
+
+
+def _json_file(spec: FieldSpec, value: str) -> None:
+    try:
+        body = json.loads(value)
+    except ValueError:
+        raise keys.KeyProblem("is not JSON: paste or upload the whole file") from None
+    if not isinstance(body, dict):
+        raise keys.KeyProblem("is not a JSON object")
+    missing = [p for p in spec.json_values.values() if dig(body, p) in (None, "")]
+    if missing:
+        raise keys.KeyProblem(f"lacks {', '.join(missing)}: is it the right file?")
 
 
 def offered(spec: FieldSpec) -> list[str]:
@@ -170,6 +210,8 @@ def _describe(schema: FieldsSchema, what: str, err: Any) -> dict[str, str]:
         message = _mismatch(spec)
     elif kind == "string_too_short":
         message = "must not be empty"
+    elif kind == "file_unreadable":
+        message = str(err["msg"])
     else:
         message = str(err["msg"]).lower()
     return {"field": f"{what}.{name}", "message": message}

@@ -1,5 +1,7 @@
 """Fresh tokens for every execution: refresh once per expiry, across threads and processes
-(RFC 6749 section 6).
+(RFC 6749 section 6). Tokens the other recipes mint (a signed JWT, an assertion grant, a GitHub
+App installation token, AWS temporary credentials, a login's session token) go the same way:
+their method's ``lifecycle`` says when, ``oauth.minting`` makes the new one.
 
 Before an OAuth2 connection's credentials are handed out, a token that expires within the
 margin (``domain.tokens.margin``) is replaced. One caller per process runs the refresh
@@ -24,7 +26,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
-from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
+from gatekey.catalog.minted import Lifecycle
+from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.crypto.vault import Vault
 from gatekey.domain import refresh
 from gatekey.domain.apply import template_values
@@ -32,6 +35,7 @@ from gatekey.domain.connection import Change, Status
 from gatekey.domain.credentials import inactive_error, inactive_of
 from gatekey.domain.refresh import Action, TokenState
 from gatekey.errors import (
+    CredentialsRejected,
     GatekeyError,
     GrantRevoked,
     NotFound,
@@ -42,6 +46,7 @@ from gatekey.errors import (
 )
 from gatekey.metrics import Metrics
 from gatekey.oauth.flights import Flights
+from gatekey.oauth.minting import Mint, Minters
 from gatekey.oauth.provider import ClientCredentials, ProviderClient
 from gatekey.oauth.refresh_store import Fresh, RefreshStore
 from gatekey.oauth.token_answers import TokenResponse
@@ -78,7 +83,7 @@ class CandidatePage(NamedTuple):
     after: tuple[datetime | None, str] | None
 
 
-def margin_of(spec: OAuth2Spec) -> timedelta:
+def margin_of(spec: Lifecycle) -> timedelta:
     return timedelta(seconds=spec.refresh_margin_seconds)
 
 
@@ -98,7 +103,9 @@ class Refresher:
         *,
         clock: Callable[[], datetime],
         sleep: Callable[[float], None] = time.sleep,
+        minters: Minters | None = None,
     ) -> None:
+        self._minters = minters or Minters({})
         self._db = db
         self._reader = reader
         self._vault = vault
@@ -112,7 +119,7 @@ class Refresher:
         self._flights: Flights[Fresh] = Flights()
 
     def fresh(
-        self, row: SecretRow, spec: OAuth2Spec, secret: dict[str, Any], stale: str | None = None
+        self, row: SecretRow, spec: Lifecycle, secret: dict[str, Any], stale: str | None = None
     ) -> Fresh:
         """Return the row and token set to hand out, refreshed first when due (or when
         ``stale``, the token the app just refused, is still the stored one)."""
@@ -134,7 +141,7 @@ class Refresher:
         row = self._reader.read(project_id, connection_id)
         if row is None or row.status != _ACTIVE:
             return False
-        spec = self._apps.get(row.project_id, row.app_key).method(row.auth_kind).oauth2
+        spec = self._apps.get(row.project_id, row.app_key).method(row.auth_kind).lifecycle
         assert spec is not None
         now = self._clock()
         idle = idle and refresh.idle(row.last_refreshed_at, spec.idle_refresh_days, now)
@@ -166,7 +173,7 @@ class Refresher:
                 raise inactive_of(row, details)
             entry = self._apps.get(row.project_id, row.app_key)
             method = entry.method(row.auth_kind)
-            spec = method.oauth2
+            spec = method.lifecycle
             assert spec is not None
             secret = self._vault.open(row.project_id, row.id, sealed.sealed_of(row))
             now = self._clock()
@@ -237,6 +244,13 @@ class Refresher:
         method: AuthMethod,
         secret: dict[str, Any],
     ) -> TokenResponse:
+        if method.kind not in (AuthKind.OAUTH2, AuthKind.OAUTH2_CLIENT_CREDENTIALS):
+            client = None
+            if details.oauth_client_id is not None:
+                client = self._client_secret(row.project_id, details.oauth_client_id)
+            return self._minters.mint(
+                Mint(entry, method, row.id, secret, dict(row.config), row.scopes, client)
+            )
         spec = method.oauth2
         assert spec is not None
         values = template_values(method, dict(row.config))
@@ -272,7 +286,7 @@ class Refresher:
         goes away for a while: the new token set above all, but also a revoked grant or a
         failure to back off from, so that no lease outlives the refresh that took it.
         """
-        spec = method.oauth2
+        spec = method.lifecycle
         assert spec is not None
         store = self.store
         try:
@@ -293,6 +307,8 @@ class Refresher:
             failed: tuple[Change, str] = (Change.GRANT_REVOKED, exc.message)
         except TokenRequestRefused as exc:
             failed = (Change.REFRESH_FAILED, exc.message)
+        except CredentialsRejected as exc:  # a minter's provider refused the key
+            failed = (Change.CREDENTIALS_REFUSED, exc.message)
         except (ProviderUnavailable, OAuthClientRejected, OAuthClientMissing) as exc:
             store.record_failure(row, details, owner, exc)
             valid = row.expires_at is None or row.expires_at > self._clock()
@@ -342,7 +358,7 @@ class Refresher:
             if entry is None:
                 continue
             try:
-                spec = entry.method(row.auth_kind).oauth2
+                spec = entry.method(row.auth_kind).lifecycle
             except LookupError:
                 continue
             if spec is None:

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from gatekey.catalog.schema import AuthKind, OAuth2Spec
+from gatekey.catalog.minted import Lifecycle
+from gatekey.catalog.schema import MINTED
 from gatekey.crypto.vault import Vault
 from gatekey.domain import tokens
 from gatekey.domain.connection import Change, Status, StatusChange, transition
@@ -94,14 +95,14 @@ class RefreshStore:
     def store(
         self,
         row: SecretRow,
-        spec: OAuth2Spec,
+        spec: Lifecycle,
         secret: dict[str, Any],
         response: TokenResponse,
         owner: str,
     ) -> Fresh | None:
         """Commit the provider's answer; return None if another token set was stored first."""
         new_secret, config_update = tokens.merge(secret, response.body, spec.token_config_paths)
-        unattended = row.auth_kind == AuthKind.OAUTH2_CLIENT_CREDENTIALS.value
+        unattended = row.auth_kind in MINTED
         expires = tokens.expires_at(
             response.body,
             response.sent_at,

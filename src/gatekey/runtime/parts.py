@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gatekey.catalog.loader import Catalog
+from gatekey.catalog.schema import AuthKind
 from gatekey.crypto.vault import Vault
 from gatekey.metrics import Metrics
 from gatekey.oauth.clients import ClientSecrets
+from gatekey.oauth.minting import Minter, Minters
 from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.refresh import Refresher
 from gatekey.oauth.refresh_store import RefreshStore
@@ -50,6 +52,15 @@ from gatekey.workers.usage_writer import UsageWriter
 from gatekey.workflows.registry import StepRegistry
 
 
+def recipe_minters(
+    provider: ProviderClient, prober: Prober, *, clock: Callable[[], datetime]
+) -> Minters:
+    """The minter of each recipe kind (``oauth.minting``): each needs the provider's transport
+    (``provider``), the apps' client (``prober.http``) or nothing but the clock."""
+    by_kind: dict[AuthKind, Minter] = {}
+    return Minters(by_kind)
+
+
 def build_service(
     db: Database,
     catalog: Catalog,
@@ -82,6 +93,7 @@ def build_service(
     keys = KeyCache(key_cache_seconds)
     secrets_reader = SecretReader(db)
     client_secrets = ClientSecrets(db, vault)
+    minters = recipe_minters(provider, prober, clock=ctx.now)
     store = RefreshStore(
         db,
         secrets_reader,
@@ -102,12 +114,13 @@ def build_service(
         store,
         clock=ctx.now,
         sleep=sleep,
+        minters=minters,
     )
     revoker = Revoker(provider, client_secrets, sleep=sleep)
     resolver = Resolver(
         secrets_reader, registry, vault, refresher, audit, metrics, budgets, clock=ctx.now
     )
-    check = CredentialCheck(prober, provider, metrics)
+    check = CredentialCheck(prober, provider, metrics, minters)
     connections = Connections(ctx, check, resolver, refresher, revoker)
     access = Access(ctx, keys)
     authenticator = Authenticator(ctx, keys, limiter, limits)

@@ -76,7 +76,9 @@ class Connections:
         with self.ctx.refusals(actor, "connection.create", "connection", connection_id):
             refuse_retired(entry, method, self.ctx.now().date())
             self._check_name(actor, display)  # before the provider is asked; the insert rechecks
-        prepared = self.check.prepare(entry, method, fields, config, validate)
+        prepared = self.check.prepare(
+            entry, method, fields, config, validate, connection_id=connection_id
+        )
         now = self.ctx.now()
         token = prepared.columns
         new = NewConnection(

@@ -8,15 +8,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gatekey.catalog.schema import App, AuthKind, AuthMethod
+from gatekey.catalog.schema import CONSENT, MINTED, App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
+from gatekey.domain.signing import signing_of
+from gatekey.domain.templates import can_render, render
 from gatekey.errors import Hint, InvalidInput, ProviderUnavailable
 from gatekey.metrics import Metrics
+from gatekey.oauth.minting import Mint, Minters
 from gatekey.oauth.provider import ClientCredentials, ProviderClient
 from gatekey.probe import Prober
 from gatekey.service.credentials import Opened
+from gatekey.signers import signature
+from gatekey.signing import signing_from
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,12 @@ class Prepared:
     client-credentials token."""
 
 
+def needs_consent(method: AuthMethod) -> bool:
+    """Whether connections of this method are made through a consent or install screen."""
+    three_legged = method.oauth1 is not None and method.oauth1.flow == "three_legged"
+    return method.kind in CONSENT or three_legged
+
+
 def has_test_request(app: App, method: AuthMethod) -> bool:
     """Whether the app has a request that checks these credentials at the provider."""
     return (method.test_request or app.test_request) is not None
@@ -41,16 +52,32 @@ def has_test_request(app: App, method: AuthMethod) -> bool:
 class CredentialCheck:
     """Validates credentials for a connection being created, replaced or imported."""
 
-    def __init__(self, prober: Prober, provider: ProviderClient, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        prober: Prober,
+        provider: ProviderClient,
+        metrics: Metrics,
+        minters: Minters | None = None,
+    ) -> None:
         self.prober = prober
         self.provider = provider
         self.metrics = metrics
+        self.minters = minters or Minters({})
 
     def prepare(
-        self, app: App, method: AuthMethod, values: Any, config: Any, validate: bool
+        self,
+        app: App,
+        method: AuthMethod,
+        values: Any,
+        config: Any,
+        validate: bool,
+        *,
+        connection_id: str = "",
     ) -> Prepared:
-        """Validate fields and config, fetch a client-credentials token, run the test request."""
-        if method.kind is AuthKind.OAUTH2:
+        """Validate fields and config, obtain the first token of a kind that mints one (client
+        credentials, an assertion, a signed JWT, a login, an assumed role), run the test
+        request."""
+        if needs_consent(method):
             raise InvalidInput(
                 f"{app.name} connects through its consent screen: start an authorization",
                 hint=Hint("start_authorization", {"app": app.key}),
@@ -63,6 +90,11 @@ class CredentialCheck:
         if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
             secret, extra = self._client_credentials_token(app, method, cleaned, cleaned_config)
             cleaned_config = {**cleaned_config, **extra.pop("config")}
+            handed = {**secret, **cleaned_config}
+        elif self._mints(method, cleaned_config):
+            secret, extra = self._first_token(
+                Mint(app, method, connection_id, cleaned, cleaned_config)
+            )
             handed = {**secret, **cleaned_config}
         try:
             label = self.probe(app, method, handed, secret) if validate else None
@@ -81,14 +113,52 @@ class CredentialCheck:
         """Run the app's test request with ``values`` (fields and config); return the account
         label it found. ``CredentialsRejected`` when the provider refuses them; the secret's
         values are masked in anything the provider echoes."""
+        filled = template_values(method, values)
+        signing = signing_of(method, secret, filled, None)
+        signer = signature(signing_from(signing)) if signing else None
         with self.metrics.provider_call(app.key, "test"):
-            return self.prober.check(
+            label = self.prober.check(
                 app,
                 method,
                 apply(app, method, values),
-                template_values(method, values),
+                filled,
                 masking.secret_values(secret, method.fields.secret_names),
+                signer,
             )
+        spec = method.lifecycle
+        template = getattr(spec, "account_label", None)
+        if label is None and isinstance(template, str) and can_render(template, filled):
+            label = render(template, filled)
+        return label
+
+    @staticmethod
+    def _mints(method: AuthMethod, config: dict[str, Any]) -> bool:
+        """Whether the method obtains a token unattended for this config: every minted kind
+        but AWS without a role (static keys sign as they are)."""
+        if method.kind not in MINTED or method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
+            return False
+        role = method.aws.assume_role if method.aws is not None else None
+        return method.kind is not AuthKind.AWS_SIGV4 or (
+            role is not None and bool(config.get(role.role_arn))
+        )
+
+    def _first_token(self, request: Mint) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The first token of a minted kind: sealed with the long-lived fields."""
+        spec = request.method.lifecycle
+        assert spec is not None
+        with self.metrics.provider_call(request.app.key, "token"):
+            response = self.minters.mint(request)
+        secret, _ = tokens.merge(request.secret, response.body)
+        extra = {
+            "expires_at": tokens.expires_at(
+                response.body,
+                response.sent_at,
+                refetchable=True,
+                default_lifetime=spec.default_token_lifetime_seconds,
+            ),
+            "last_refreshed_at": response.sent_at,
+        }
+        return secret, extra
 
     def _client_credentials_token(
         self, app: App, method: AuthMethod, cleaned: dict[str, Any], config: dict[str, Any]
@@ -131,7 +201,7 @@ class CredentialCheck:
         what is not given is kept (the stored secret, the config the method knows), and
         ``verified_at`` becomes ``now`` if the provider accepted them, else None."""
         row, details, entry, method, secret = opened
-        if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS and fields is None:
+        if method.kind in MINTED and fields is None:  # the fields, not the last token
             secret = {k: v for k, v in secret.items() if k in method.fields.properties}
         known = method.config.properties
         prepared = self.prepare(
@@ -140,6 +210,7 @@ class CredentialCheck:
             secret if fields is None else fields,
             {k: v for k, v in row.config.items() if k in known} if config is None else config,
             validate,
+            connection_id=row.id,
         )
         values = {
             **prepared.columns,

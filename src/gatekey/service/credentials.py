@@ -38,6 +38,7 @@ from gatekey.oauth.refresh import Refresher
 from gatekey.service.actor import OPERATOR, Actor, authorize
 from gatekey.service.app_registry import AppRegistry
 from gatekey.service.budgets import Budgets
+from gatekey.signing import signing_from
 from gatekey.store.sealed import sealed_of
 from gatekey.store.secret_reader import Details, SecretReader, SecretRow
 from gatekey.workers.usage_writer import UsageWriter
@@ -143,7 +144,7 @@ class Resolver:
                 raise inactive_of(row, details)
             if required_scopes and not set(required_scopes).issubset(row.scopes):
                 check_scopes(self._details(row).name, row.id, row.scopes, required_scopes)
-            spec = reading.method.oauth2
+            spec = reading.method.lifecycle
             if spec is not None:
                 fresh, secret = self._refresher.fresh(row, spec, reading.secret, stale_token)
                 if fresh is not row:
@@ -160,6 +161,9 @@ class Resolver:
         basic = values["basic"]
         if basic is not None:
             values["basic"] = BasicAuth.model_construct(username=basic[0], password=basic[1])
+        signing = values["signing"]
+        if signing is not None:
+            values["signing"] = signing_from(signing)
         return Credentials.trusted(values)
 
     def resolve_here(
@@ -176,13 +180,13 @@ class Resolver:
 
         It cannot wait when the database is a local file (SQLite), the rate limiter is this
         process's and the connection needs no token request: one this process has resolved
-        before, of an auth kind other than OAuth2 (a connection's kind never changes).
+        before, of a kind whose credentials never expire (a connection's kind never changes).
         """
         authorize(actor, "resolve_credentials")
         if not self._reader.local or self._budgets.limiter.shared:
             return None
         seen = self.cache.latest(actor.project_id, connection_id)
-        if seen is None or seen.method.oauth2 is not None:
+        if seen is None or seen.method.lifecycle is not None:
             return None
         return self.resolve(
             actor, connection_id, stale_token=stale_token, required_scopes=required_scopes

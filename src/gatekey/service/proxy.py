@@ -4,9 +4,11 @@ The caller never holds a token: Gatekey resolves the connection's credentials (r
 expiring OAuth2 token first), sends the request to the app's base URL, and when the app
 answers with one of its ``expired_token_status`` codes, or with a small JSON body its
 ``expired_when`` rule reads as expired (Slack says so on an HTTP 200), refreshes once and
-retries once. The applied headers win over the caller's, names compared case-insensitively,
-but for those the app marks overridable (a version header such as ``Notion-Version``). A
-target outside the app's base URL is refused before anything is sent.
+retries once. OAuth 1.0a and AWS SigV4 connections are signed per request
+(``gatekey.signers``, the SDK's signers' code). The applied headers win over the caller's,
+names compared case-insensitively, but for those the app marks overridable (a version
+header such as ``Notion-Version``). A target outside the app's base URL is refused before
+anything is sent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from gatekey.models import Credentials
 from gatekey.probe import Prober
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.credentials import Resolver
+from gatekey.signers import signature
 from gatekey.unreachable import unreachable
 
 MAX_BODY = 10 * 1024 * 1024
@@ -71,6 +74,11 @@ def target_url(base_url: str, path: str) -> str:
     return f"{base.scheme}://{base.netloc}{joined}"
 
 
+def _secret(value: object) -> bool:
+    """A signing value worth masking: any string long enough to be a key or token."""
+    return isinstance(value, str) and len(value) >= 8
+
+
 @checked_arguments
 class Proxy:
     """Requests to a connection's app, authenticated by Gatekey (the execution never sees the
@@ -109,6 +117,8 @@ class Proxy:
             response = self._request(credentials, method, url, query or {}, sent, body)
         kept = {k: v for k, v in response.headers.items() if k.lower() in _KEEP_RESPONSE}
         used = tuple(str(v) for v in credentials.fields.values() if isinstance(v, str))
+        if credentials.signing is not None:
+            used += tuple(v for v in credentials.signing.model_dump().values() if _secret(v))
         return Proxied(response.status_code, kept, response.content[:MAX_BODY], used)
 
     def _request(
@@ -132,6 +142,7 @@ class Proxy:
                     params={**query, **credentials.query},
                     headers=merged_headers(headers, auth_headers, credentials.overridable_headers),
                     content=body or None,
+                    auth=signature(credentials.signing) or httpx2.USE_CLIENT_DEFAULT,
                 )
         except httpx2.HTTPError as exc:
             raise unreachable(exc, app=credentials.app) from None

@@ -32,7 +32,7 @@ def test_apps_are_filtered_by_category_auth_kind_and_text(
 def test_an_unknown_filter_value_is_a_422_naming_the_query_field(
     client: TestClient, worker: dict[str, str]
 ) -> None:
-    answer = client.get("/api/v1/apps?category=gardening&auth_kind=oauth1", headers=worker)
+    answer = client.get("/api/v1/apps?category=gardening&auth_kind=saml", headers=worker)
     assert answer.status_code == 422
     problem = answer.json()
     assert problem["code"] == "invalid_input"
