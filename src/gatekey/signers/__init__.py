@@ -70,6 +70,6 @@ def httpx_auth(credentials: Credentials) -> httpx2.Auth:
 def requests_auth(credentials: Credentials) -> Any:
     """A ``requests`` auth object (``requests.auth.AuthBase``) that authenticates every
     request as ``credentials`` say; needs the ``requests`` package."""
-    from gatekey.signers import requests_auth as build
+    from gatekey.signers import with_requests
 
-    return build.requests_auth(credentials)
+    return with_requests.requests_auth(credentials)
