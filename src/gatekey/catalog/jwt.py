@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gatekey.catalog.minted import Minted
 from gatekey.catalog.text import PlainText
 
 JwtAlgorithm = Literal[
@@ -124,3 +125,9 @@ class JwtSpec(_Strict):
     def names(self) -> set[str]:
         """The value names this spec reads besides its templates."""
         return {self.key, *self.uppercase, *([self.certificate] if self.certificate else [])}
+
+
+class SignedJwt(Minted):
+    """``signed_jwt``: a JWT signed with the connection's key is the token itself."""
+
+    jwt: JwtSpec

@@ -22,10 +22,10 @@ from gatekey.catalog.aws import AwsSpec
 from gatekey.catalog.categories import Category
 from gatekey.catalog.certificates import ClientCertificate
 from gatekey.catalog.fields import Choice, FieldSpec, FieldsSchema
-from gatekey.catalog.jwt import COMPUTED, JwtSpec
+from gatekey.catalog.jwt import COMPUTED, JwtSpec, SignedJwt
 from gatekey.catalog.lifecycle import Deprecation
 from gatekey.catalog.logins import GitHubAppSpec, TwoStepSpec
-from gatekey.catalog.minted import Lifecycle, Minted
+from gatekey.catalog.minted import Lifecycle
 from gatekey.catalog.oauth1 import OAuth1Spec
 from gatekey.catalog.oauth2 import OAuth2Spec
 from gatekey.catalog.provenance import Source, fact_names
@@ -118,12 +118,6 @@ MINTED = frozenset(
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SignedJwt(Minted):
-    """``signed_jwt``: a JWT signed with the connection's key is the token itself."""
-
-    jwt: JwtSpec
 
 
 class AuthMethod(_Strict):
