@@ -1,0 +1,134 @@
+"""JWTs signed from a recipe's spec, verified with PyJWT (a library nobody here wrote): each
+algorithm family, templates left out without values, the computed values, and keys refused
+by field without any part of them in the message."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+
+import jwt as pyjwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gatekey.catalog.jwt import JwtSpec
+from gatekey.errors import InvalidFields
+from gatekey.oauth.jwts import sign
+from tests.fakes import pki
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _spec(**kw: object) -> JwtSpec:
+    return JwtSpec.model_validate({"key": "private_key", **kw})
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "key"),
+    [
+        ("RS256", pki.rsa_pem()),
+        ("PS256", pki.rsa_pem()),
+        ("ES256", pki.ec_pem()),
+        ("ES384", pki.ec_pem("secp384r1")),
+        ("EdDSA", pki.ed25519_pem()),
+    ],
+)
+def test_each_key_type_signs_what_pyjwt_verifies(algorithm: str, key: str) -> None:
+    spec = _spec(algorithm=algorithm, claims={"iss": "{issuer}", "aud": "https://as.test"})
+    token = sign(spec, {"private_key": key, "issuer": "svc@example.test"}, now=NOW)
+    claims = pyjwt.decode(
+        token, pki.public_pem(key), algorithms=[algorithm], audience="https://as.test"
+    )
+    assert claims["iss"] == "svc@example.test"
+    assert claims["exp"] - claims["iat"] == 3600
+
+
+def test_ghost_admin_hex_secret_with_kid_and_leeway() -> None:
+    secret = "a1" * 32
+    spec = _spec(
+        algorithm="HS256",
+        key_encoding="hex",
+        headers={"kid": "{key_id}"},
+        claims={"aud": "/admin/"},
+        lifetime_seconds=300,
+        issued_at_leeway_seconds=30,
+    )
+    token = sign(spec, {"private_key": secret, "key_id": "6489"}, now=NOW)
+    assert pyjwt.get_unverified_header(token)["kid"] == "6489"
+    claims = pyjwt.decode(token, bytes.fromhex(secret), algorithms=["HS256"], audience="/admin/")
+    assert claims["iat"] == int(NOW.timestamp()) - 30
+    assert claims["exp"] == int(NOW.timestamp()) + 300
+
+
+def test_snowflake_issuer_uppercases_and_fingerprints_the_public_key() -> None:
+    key = pki.rsa_pem()
+    spec = _spec(
+        algorithm="RS256",
+        claims={"iss": "{account}.{user}.{key_fingerprint}", "sub": "{account}.{user}"},
+        uppercase=["account", "user"],
+    )
+    token = sign(spec, {"private_key": key, "account": "xy123", "user": "jo"}, now=NOW)
+    claims = pyjwt.decode(token, pki.public_pem(key), algorithms=["RS256"])
+    der = serialization.load_pem_public_key(pki.public_pem(key).encode()).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+    assert claims["iss"] == f"XY123.JO.{fingerprint}"
+    assert claims["sub"] == "XY123.JO"
+
+
+def test_a_claim_without_its_value_is_left_out_and_scopes_and_jti_are_filled() -> None:
+    key = pki.rsa_pem()
+    spec = _spec(algorithm="RS256", claims={"sub": "{subject}", "scope": "{scopes}"}, jti=True)
+    one = sign(spec, {"private_key": key}, now=NOW, scopes=["a", "b"])
+    two = sign(spec, {"private_key": key}, now=NOW, scopes=["a", "b"])
+    claims = pyjwt.decode(one, pki.public_pem(key), algorithms=["RS256"])
+    assert "sub" not in claims
+    assert claims["scope"] == "a b"
+    assert claims["jti"] != pyjwt.decode(two, pki.public_pem(key), algorithms=["RS256"])["jti"]
+
+
+def test_certificate_thumbprint_fills_x5t_s256() -> None:
+    key = pki.rsa_pem()
+    cert = pki.self_signed(key)
+    spec = _spec(
+        algorithm="RS256",
+        certificate="certificate",
+        headers={"x5t#S256": "{certificate_thumbprint}"},
+    )
+    token = sign(spec, {"private_key": key, "certificate": cert}, now=NOW)
+    der = x509.load_pem_x509_certificate(cert.encode()).public_bytes(serialization.Encoding.DER)
+    want = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")
+    assert pyjwt.get_unverified_header(token)["x5t#S256"] == want
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "key", "said"),
+    [
+        ("RS256", pki.ec_pem(), "is not an RSA key"),
+        ("ES256", pki.ec_pem("secp384r1"), "curve"),
+        ("RS256", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", "certificate"),
+        ("RS256", "not a key at all", "PEM private key"),
+    ],
+)
+def test_a_key_that_does_not_fit_names_the_field_not_the_key(
+    algorithm: str, key: str, said: str
+) -> None:
+    with pytest.raises(InvalidFields) as caught:
+        sign(
+            _spec(algorithm=algorithm),
+            {"private_key": key},
+            now=NOW,
+            field_of={"private_key": "service_account_json"},
+        )
+    assert caught.value.details["errors"][0]["field"] == "service_account_json"
+    assert said in caught.value.message
+    assert "MII" not in str(caught.value.details) and "MII" not in caught.value.message
+
+
+def test_an_hs_secret_that_is_not_hex_is_refused() -> None:
+    spec = _spec(algorithm="HS256", key_encoding="hex")
+    with pytest.raises(InvalidFields, match="is not hex"):
+        sign(spec, {"private_key": "zz-not-hex"}, now=NOW)
