@@ -1,7 +1,7 @@
 """An OAuth 1.0a resource server built on ``oauthlib``'s server endpoints, on loopback: it
-checks every request's signature (HMAC-SHA1 or HMAC-SHA256), timestamp and nonce (each nonce
-once) against the one consumer and token it knows, and answers 200 with the token's owner or
-401 with oauthlib's reason."""
+checks every request's signature (HMAC-SHA1, HMAC-SHA256 or RSA-SHA1), timestamp and nonce
+(each nonce once) against the one consumer and token it knows, and answers 200 with the
+token's owner or 401 with oauthlib's reason."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from oauthlib.oauth1 import RequestValidator, ResourceEndpoint
-from oauthlib.oauth1.rfc5849 import SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256
+from oauthlib.oauth1.rfc5849 import SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256, SIGNATURE_RSA
 
 
 @dataclass
@@ -24,6 +24,8 @@ class Keys:
     token: str = "gatekeyAccessToken0001"
     token_secret: str = "token-secret-CANARY-91bc"
     realm: str | None = None
+    rsa_public_key: str | None = None
+    """RSA-SHA1: the consumer's public key (``consumer_secret`` then holds the private one)."""
     nonces: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -34,7 +36,7 @@ class _Validator(RequestValidator):  # type: ignore[misc]
         self.lock = threading.Lock()
 
     enforce_ssl = False
-    allowed_signature_methods = (SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256)
+    allowed_signature_methods = (SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256, SIGNATURE_RSA)
     client_key_length = (10, 64)
     access_token_length = (10, 64)
     nonce_length = (10, 64)
@@ -47,6 +49,9 @@ class _Validator(RequestValidator):  # type: ignore[misc]
 
     def get_client_secret(self, client_key: str, request: Any) -> str:
         return self.keys.consumer_secret if client_key == self.keys.consumer_key else "dummy"
+
+    def get_rsa_key(self, client_key: str, request: Any) -> str:
+        return self.keys.rsa_public_key or ""
 
     def get_access_token_secret(self, client_key: str, token: str, request: Any) -> str:
         return self.keys.token_secret if token == self.keys.token else "dummy"

@@ -17,6 +17,7 @@ from gatekey.runtime import open_runtime
 from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.signing import OAuth1Signing
+from tests.fakes import pki
 from tests.fakes.oauth1_provider import Keys, oauth1_server
 
 
@@ -54,11 +55,14 @@ def _app(base_url: str, method: str, realm: str | None) -> App:
     )
 
 
-@pytest.fixture(params=["HMAC-SHA1", "HMAC-SHA256"])
+@pytest.fixture(params=["HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1"])
 def peer(
     request: pytest.FixtureRequest, settings: Settings
 ) -> Iterator[tuple[Service, Actor, Keys, str]]:
     keys = Keys(realm="1234567_SB1")
+    if request.param == "RSA-SHA1":  # the consumer secret field holds the PEM private key
+        keys.consumer_secret = pki.rsa_pem("oauth1")
+        keys.rsa_public_key = pki.public_pem(keys.consumer_secret)
     with oauth1_server(keys) as base_url:
         local = settings.model_copy(update={"egress_allow": "127.0.0.1"})
         app = _app(base_url, request.param, keys.realm)
@@ -102,6 +106,8 @@ def test_a_wrong_secret_is_refused_and_nothing_is_stored(
 ) -> None:
     service, actor, keys, _ = peer
     wrong = {**_fields(keys), "token_secret": "CANARY-wrong-token-secret"}
+    if keys.rsa_public_key:  # RSA-SHA1 signs with the consumer's key alone (RFC 5849 3.4.3)
+        wrong["consumer_secret"] = pki.rsa_pem("CANARY-another-key")
     with pytest.raises(CredentialsRejected) as caught:
         service.connections.create(
             actor, app="tba-local", name="tba", fields=wrong, config={"account": keys.realm}
