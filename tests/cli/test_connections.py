@@ -11,7 +11,8 @@ from sqlalchemy import update
 
 from gatekey.store.database import Database
 from gatekey.store.tables import connections
-from tests.fakes.apps import retiring
+from tests.fakes import pki
+from tests.fakes.apps import KEY_ID, SIGNED_JWT_APP, SIGNED_JWT_ISSUER, retiring
 from tests.fakes.cli import create_connection, on_terminal, run
 
 
@@ -194,3 +195,27 @@ def test_create_and_show_print_a_connections_warnings(
     assert f"unused since {since}; Helpdesk deactivates API token credentials" in " ".join(
         out.split()
     )
+
+
+def test_a_key_file_is_read_with_field_file_and_never_printed(env: Path, tmp_path: Path) -> None:
+    definition = tmp_path / "store-reports.json"
+    definition.write_text(json.dumps(SIGNED_JWT_APP))
+    assert run("apps", "add", str(definition))[0] == 0
+    key = tmp_path / "AuthKey.json"
+    key.write_text(json.dumps({"private_key": pki.ec_pem("secp256r1", "cli")}))
+    code, out, err = run(
+        "connections", "create", "--app", "store-reports", "--name", "Store reports",
+        "--field-file", f"key_file={key}", "-f", f"key_id={KEY_ID}",
+        "-f", f"issuer_id={SIGNED_JWT_ISSUER}", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["status"] == "active" and made["account_label"] == f"key {KEY_ID}"
+    assert "PRIVATE KEY" not in out + err
+
+    missing = tmp_path / "nowhere.pem"
+    code, _, err = run(
+        "connections", "create", "--app", "store-reports", "--name", "Other",
+        "--field-file", f"key_file={missing}", "--skip-test",
+    )  # fmt: skip
+    assert code == 2 and f"cannot read {missing}" in err and "Traceback" not in err

@@ -187,3 +187,45 @@ def retiring(sunset: str | None = SUNSET, **changes: Any) -> dict[str, Any]:
     definition["auth"] = [oauth, token]
     definition.update(changes)
     return definition
+
+
+#: A project's own app whose token is a JWT it signs (``signed_jwt``, App Store Connect's
+#: shape): a JSON key file holding the PEM, a key id and an issuer id.
+KEY_ID = "2X9R4HXF34"
+SIGNED_JWT_ISSUER = "57246542-96fe-1a63-e053-0824d011072a"
+
+SIGNED_JWT_APP: dict[str, Any] = {
+    "key": "store-reports",
+    "name": "Store reports",
+    "docs_url": "https://developer.apple.com/documentation/appstoreconnectapi",
+    "base_url": "https://api.appstoreconnect.apple.com/v1",
+    "auth": [
+        {
+            "kind": "signed_jwt",
+            "fields": {
+                "required": ["key_file", "key_id", "issuer_id"],
+                "properties": {
+                    "key_file": {
+                        "title": "Key file",
+                        "secret": True,
+                        "format": "json",
+                        "json_values": {"private_key": "private_key"},
+                    },
+                    "key_id": {"title": "Key ID"},
+                    "issuer_id": {"title": "Issuer ID"},
+                },
+            },
+            "signed_jwt": {
+                "jwt": {
+                    "algorithm": "ES256",
+                    "key": "private_key",
+                    "headers": {"kid": "{key_id}"},
+                    "claims": {"iss": "{issuer_id}", "aud": "appstoreconnect-v1"},
+                    "lifetime_seconds": 1200,
+                },
+                "account_label": "key {key_id}",
+            },
+            "apply": [{"type": "bearer", "value": "{access_token}"}],
+        }
+    ],
+}

@@ -156,6 +156,15 @@ def connections_create(
     ] = None,
     config: ConfigOpt = None,
     fields_file: Annotated[Path | None, typer.Option(help="JSON object of fields")] = None,
+    field_file: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field-file",
+            help="a field read from a file: a service-account JSON key, a PEM key or "
+            "certificate (kept out of the shell's history)",
+            metavar="NAME=PATH",
+        ),
+    ] = None,
     auth_kind: Annotated[str | None, typer.Option(help="when the app offers several")] = None,
     default: Annotated[bool, typer.Option("--default", help="make it the app's default")] = False,
     skip_test: Annotated[bool, typer.Option(help="store without asking the provider")] = False,
@@ -171,6 +180,7 @@ def connections_create(
         values = pairs(field, "--field")
         if fields_file is not None:
             values = {**_fields_of(fields_file), **values}
+        values.update(_field_files(pairs(field_file, "--field-file")))
         method = method_of(op.service.apps.get(op.actor, app_key), auth_kind)
         _name_free(op, name)
         settings = ask_missing(method.config, pairs(config, "--config"), secrets=False)
@@ -319,6 +329,27 @@ def _name_free(op: Operator, name: str) -> None:
         cursor = page.next_cursor
         if cursor is None:
             return
+
+
+MAX_FIELD_FILE = 64 * 1024
+"""A service-account JSON key is about 2.4 KB, a 4,096-bit PEM key about 3.3 KB."""
+
+
+def _field_files(named: dict[str, Any]) -> dict[str, str]:
+    """Each ``NAME=PATH`` as the file's text; a file that cannot be read, is too large or is
+    not text is ``invalid_input`` naming the file, never any of its content."""
+    read: dict[str, str] = {}
+    for name, path in named.items():
+        file = Path(str(path)).expanduser()
+        try:
+            if file.stat().st_size > MAX_FIELD_FILE:
+                raise errors.InvalidInput(
+                    f"{file} is larger than {MAX_FIELD_FILE // 1024} KiB: is it the key file?"
+                )
+            read[name] = file.read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise errors.InvalidInput(f"cannot read {file}: {type(exc).__name__}") from None
+    return read
 
 
 def _fields_of(file: Path) -> dict[str, Any]:

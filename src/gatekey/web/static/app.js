@@ -127,6 +127,18 @@
     if (save) { save.textContent = skip.checked ? "Save without checking" : "Save and test"; }
   });
 
+  // A key file chosen for a field: its text fills the field's box (nothing is uploaded as a
+  // file, and nothing leaves the page before the form is submitted).
+  document.addEventListener("change", function (event) {
+    var pick = event.target.closest("input[data-file-into]");
+    if (!pick || !pick.files || !pick.files[0]) { return; }
+    var box = document.getElementById(pick.dataset.fileInto);
+    pick.files[0].text().then(function (text) {
+      if (box) { box.value = text.trim(); box.dispatchEvent(new Event("input", {bubbles: true})); }
+      pick.value = "";
+    });
+  });
+
   // Forms that submit with fetch and answer JSON: inline errors, no half-done pages.
   document.addEventListener("submit", function (event) {
     var form = event.target;
