@@ -9,6 +9,8 @@ expiring by the API's own clock (``LoginApi.now``; tests move it with the servic
   APIs do, so masking is tested against a provider that echoes.
 - ``POST /pat`` exchanges a personal access token sent as HTTP basic (user, token) for
   ``{"session": {"id", "expires_at"}}`` (epoch seconds); a wrong one is 403 in plain text.
+- ``GET /session?user=...`` exchanges a personal access token sent as ``Authorization: Token
+  <pat>`` for ``{"token", "ttl"}`` (seconds, as a string); a wrong one is 401.
 - ``GET /me`` needs ``Authorization: Bearer <token>``: 401 for an unknown or expired token.
 
 ``outage`` makes every login answer 503. ``logins`` counts the logins that succeeded.
@@ -58,10 +60,13 @@ class LoginApi:
     def _route(self, request: Request) -> Response:
         if request.path == "/me" and request.method == "GET":
             return self._me(request)
+        if request.path == "/session" and request.method == "GET":
+            return self._outage() or self._session(request)
         if request.method != "POST" or request.path not in ("/login", "/login/form", "/pat"):
             return _json({"message": "not found"}, 404)
-        if self.outage:
-            return _json({"message": "down for maintenance"}, 503)
+        busy = self._outage()
+        if busy is not None:
+            return busy
         if request.path == "/login":
             return self._login_json(request)
         if request.path == "/login/form":
@@ -91,6 +96,17 @@ class LoginApi:
             return Response("personal access token refused\n", 403, mimetype="text/plain")
         token, expires = self._issue(user)
         return _json({"session": {"id": token, "expires_at": int(expires.timestamp())}})
+
+    def _session(self, request: Request) -> Response:
+        pat = request.headers.get("Authorization", "").removeprefix("Token ")
+        user = request.args.get("user")
+        if not user or self.pats.get(pat) != user:
+            return _json({"error": "invalid_token"}, 401)
+        token, _ = self._issue(user)
+        return _json({"token": token, "ttl": str(self.lifetime // 2)})
+
+    def _outage(self) -> Response | None:
+        return _json({"message": "down for maintenance"}, 503) if self.outage else None
 
     def _me(self, request: Request) -> Response:
         header = request.headers.get("Authorization", "")

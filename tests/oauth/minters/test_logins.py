@@ -8,6 +8,7 @@ expects; no password is ever shown."""
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -95,12 +96,46 @@ def _apps(base: str) -> list[App]:
             },
         ),
         _app(
+            "login-get",
+            base,
+            ["username", "token"],
+            {
+                "token_url": f"{base}/session",
+                "http_method": "GET",
+                "body": "none",
+                "params": {"user": "{username}"},
+                "headers": {"Authorization": "Token {token}"},
+                "expires_in_path": "ttl",
+            },
+        ),
+        _app(
+            "login-fixed",
+            base,
+            ["username", "password"],
+            {
+                "token_url": f"{base}/login",
+                "params": credentials,
+                "token_path": "data.token",
+                "lifetime_seconds": 600,
+            },
+        ),
+        _app(
             "login-wrong-path",
             base,
             ["username", "password"],
             {"token_url": f"{base}/login", "params": credentials, "token_path": "access_token"},
         ),
+        _app("login-missing", base, ["username", "password"], {"token_url": f"{base}/nope"}),
+        _app("login-gone", base, ["username", "password"], {"token_url": _closed_port()}),
     ]
+
+
+def _closed_port() -> str:
+    """A loopback URL nothing listens at."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/login"
 
 
 @pytest.fixture(scope="module")
@@ -130,15 +165,21 @@ def _travel(service: Service, peer: LoginApi, delta: timedelta) -> None:
 
 
 @pytest.mark.parametrize(
-    ("app", "fields"),
+    ("app", "fields", "lifetime"),
     [
-        ("login-json", USER),
-        ("login-form", USER),
-        ("login-pat", {"username": "alice", "token": PAT}),
+        ("login-json", USER, 3600),
+        ("login-form", USER, 3600),
+        ("login-pat", {"username": "alice", "token": PAT}, 3600),
+        ("login-get", {"username": "alice", "token": PAT}, 1800),
+        ("login-fixed", USER, 600),  # the answer says nothing: the recipe's lifetime
     ],
 )
 def test_a_login_makes_an_active_connection_the_proxy_and_resolve_use(
-    service: tuple[Service, Actor], api: tuple[LoginApi, str], app: str, fields: dict[str, str]
+    service: tuple[Service, Actor],
+    api: tuple[LoginApi, str],
+    app: str,
+    fields: dict[str, str],
+    lifetime: int,
 ) -> None:
     svc, actor = service
     peer, _ = api
@@ -152,7 +193,7 @@ def test_a_login_makes_an_active_connection_the_proxy_and_resolve_use(
     assert creds.fields["access_token"] in peer.tokens
     assert creds.expires_at is not None
     lasts = creds.expires_at - svc.context.clock()
-    assert timedelta(minutes=59) < lasts <= timedelta(hours=1), "the answer's expiry is kept"
+    assert timedelta(seconds=lifetime - 60) < lasts <= timedelta(seconds=lifetime)
     assert peer.logins == 1, "a valid token is used as it is"
 
 
@@ -256,6 +297,17 @@ def test_an_answer_without_a_token_at_the_path_is_refused_naming_the_path(
     with pytest.raises(TokenRequestRefused) as caught:
         svc.connections.create(actor, app="login-wrong-path", name="mine", fields=USER)
     assert "no token at 'access_token'" in caught.value.message
+    assert svc.connections.list(actor).items == []
+
+
+def test_other_refusals_and_no_answer_are_told_apart(service: tuple[Service, Actor]) -> None:
+    svc, actor = service
+    with pytest.raises(TokenRequestRefused) as refused:
+        svc.connections.create(actor, app="login-missing", name="mine", fields=USER)
+    assert "refused the login request (HTTP 404): not found" in refused.value.message
+    with pytest.raises(ProviderUnavailable) as unreachable:
+        svc.connections.create(actor, app="login-gone", name="mine", fields=USER)
+    assert "connection refused" in unreachable.value.message
     assert svc.connections.list(actor).items == []
 
 

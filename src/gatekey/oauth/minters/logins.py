@@ -2,9 +2,10 @@
 or a personal access token), then use the token the answer holds (``catalog.logins``).
 
 The login request is sent with the apps' HTTP client (the egress guard's), its parameters as a
-JSON or form body, or as the query of a GET. The token is read at ``token_path``; its lifetime
-at ``expires_in_path`` (seconds) or ``expires_at_path`` (ISO-8601 or epoch seconds, turned
-into seconds from when the request was sent), else the recipe's ``lifetime_seconds`` applies.
+JSON or form body, or as the query (a GET, or body ``none``). The token is read at
+``token_path``; its lifetime at ``expires_in_path`` (seconds) or ``expires_at_path`` (ISO-8601
+or epoch seconds, turned into seconds from when the request was sent), else the recipe's
+``lifetime_seconds`` applies.
 
 Answers are sorted into the classes the refresher acts on: a ``refused_status`` is the
 credentials refused (``CredentialsRejected``, with the provider's words), 429 and 5xx and no
