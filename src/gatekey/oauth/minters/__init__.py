@@ -1,0 +1,1 @@
+"""The minters of the recipes that obtain their tokens unattended (``oauth.minting``)."""
