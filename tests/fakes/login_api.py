@@ -13,7 +13,9 @@ expiring by the API's own clock (``LoginApi.now``; tests move it with the servic
   <pat>`` for ``{"token", "ttl"}`` (seconds, as a string); a wrong one is 401.
 - ``GET /me`` needs ``Authorization: Bearer <token>``: 401 for an unknown or expired token.
 
-``outage`` makes every login answer 503. ``logins`` counts the logins that succeeded.
+``outage`` makes every login answer 503; ``delay`` (seconds) slows each login down, so that a
+refresh storm's callers arrive while one is in flight. ``logins`` counts the logins that
+succeeded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +42,7 @@ class LoginApi:
     offset: timedelta = timedelta(0)
     outage: bool = False
     logins: int = 0
+    delay: float = 0.0
     tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -46,6 +50,7 @@ class LoginApi:
         return datetime.now(UTC) + self.offset
 
     def _issue(self, user: str) -> tuple[str, datetime]:
+        time.sleep(self.delay)
         token = "sess-" + secrets.token_urlsafe(18)
         expires = self.now() + timedelta(seconds=self.lifetime)
         with self.lock:

@@ -39,7 +39,7 @@ def test_a_key_file_is_read_into_a_masked_box_and_signs_the_token(
     assert "BEGIN PRIVATE KEY" not in page.content()
 
     made = service.connections.list(served.actor).items[0]
-    token = service.credentials.resolve(served.actor, made.id).access_token
+    token = service.credentials.resolve(served.actor, made.id).fields.get("access_token")
     assert token is not None
     assert pyjwt.get_unverified_header(token)["kid"] == KEY_ID
     claims = pyjwt.decode(
