@@ -1,0 +1,1 @@
+"""One minter per recipe kind that obtains its token unattended (``oauth.minting``)."""
