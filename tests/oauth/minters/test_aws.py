@@ -30,11 +30,20 @@ from moto.server import ThreadedMotoServer
 
 from gatekey import signers
 from gatekey.catalog.schema import App
-from gatekey.errors import ConnectionInactive, CredentialsRejected, GrantRevoked, InvalidFields
+from gatekey.errors import (
+    ConnectionInactive,
+    CredentialsRejected,
+    DestinationBlocked,
+    GrantRevoked,
+    InvalidFields,
+    ProviderUnavailable,
+)
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.signing import AwsSigning
+from tests.fakes.servers import serve
+from tests.fakes.sts_relay import StsRelay
 
 ROOT_KEY = "AKIAIOSFODNN7EXAMPLE"  # any key: the set-up calls are not checked
 EXTERNAL_ID = "gatekey-external-0001"
@@ -103,11 +112,11 @@ def _iam(moto: str, key: dict[str, str]) -> object:
     )
 
 
-def _s3(base_url: str) -> App:
+def _s3(base_url: str, sts_url: str | None = None, key: str = "s3-role") -> App:
     return App.model_validate(
         {
-            "key": "s3-role",
-            "name": "S3 through a role (local peer)",
+            "key": key,
+            "name": f"S3 through a role ({key})",
             "docs_url": "https://docs.aws.amazon.com/STS/latest/APIReference/",
             "base_url": base_url,
             "builtin": False,
@@ -132,7 +141,7 @@ def _s3(base_url: str) -> App:
                         "service": "s3",
                         "unsigned_payload": True,
                         "assume_role": {
-                            "sts_url": base_url,
+                            "sts_url": sts_url or base_url,
                             "duration_seconds": 900,
                             "account_label": "{aws_account_id} as {aws_identity}",
                         },
@@ -144,10 +153,20 @@ def _s3(base_url: str) -> App:
     )
 
 
+@pytest.fixture(scope="module")
+def relay(moto: str) -> Iterator[tuple[StsRelay, str]]:
+    relay = StsRelay(moto)
+    with serve(relay) as url:
+        yield relay, url
+
+
 @pytest.fixture
-def service(settings: Settings, moto: str) -> Iterator[tuple[Service, Actor]]:
+def service(
+    settings: Settings, moto: str, relay: tuple[StsRelay, str]
+) -> Iterator[tuple[Service, Actor]]:
     local = settings.model_copy(update={"egress_allow": "127.0.0.1"})
-    runtime = open_runtime(local, migrate=False, extra_apps=[_s3(moto)])
+    relayed = _s3(moto, relay[1], "s3-relay")
+    runtime = open_runtime(local, migrate=False, extra_apps=[_s3(moto), relayed])
     project, _ = runtime.service.system.bootstrap()
     yield runtime.service, Actor.operator(project.id)
     runtime.close()
@@ -236,3 +255,59 @@ def test_a_refused_key_is_said_without_the_canary_and_nothing_is_stored(
     assert "SignatureDoesNotMatch" in caught.value.message
     assert "CANARY" not in str(caught.value) + repr(caught.value.details)
     assert svc.connections.list(actor).items == []
+
+
+def test_throttling_and_outages_at_sts_are_retried_never_inactive(
+    service: tuple[Service, Actor],
+    relay: tuple[StsRelay, str],
+    user_key: dict[str, str],
+    role: str,
+) -> None:
+    svc, actor = service
+    sts, _ = relay
+    config = {"role_arn": role, "external_id": EXTERNAL_ID}
+    made = svc.connections.create(actor, app="s3-relay", name="s3", fields=user_key, config=config)
+    assert made.status == "active"
+    try:
+        for hours, (status, code) in enumerate([(503, "ServiceUnavailable"), (400, "Throttling")]):
+            sts.fail(status, code)
+            _travel(svc, timedelta(hours=hours + 1))
+            with pytest.raises(ProviderUnavailable) as caught:
+                svc.credentials.resolve(actor, made.id)
+            assert code in caught.value.message
+            assert svc.connections.get(actor, made.id).status == "active"
+        with pytest.raises(ProviderUnavailable):
+            svc.connections.create(
+                actor, app="s3-relay", name="s3-b", fields=user_key, config=config
+            )
+    finally:
+        sts.recover()
+    assert [c.name for c in svc.connections.list(actor).items] == ["s3"]
+
+
+def test_the_sts_endpoint_passes_the_egress_guard(
+    settings: Settings,
+    moto: str,
+    relay: tuple[StsRelay, str],
+    user_key: dict[str, str],
+    role: str,
+) -> None:
+    """Only moto's port is allowed: the app's requests could go, its STS endpoint (the relay,
+    on another loopback port) may not, and nothing reaches it."""
+    sts, sts_url = relay
+    allowed = moto.removeprefix("http://")
+    guarded = settings.model_copy(update={"egress_allow": allowed})
+    runtime = open_runtime(guarded, migrate=False, extra_apps=[_s3(moto, sts_url, "s3-relay")])
+    try:
+        project, _ = runtime.service.system.bootstrap()
+        actor = Actor.operator(project.id)
+        config = {"role_arn": role, "external_id": EXTERNAL_ID}
+        before = sts.calls
+        with pytest.raises(DestinationBlocked) as caught:
+            runtime.service.connections.create(
+                actor, app="s3-relay", name="s3", fields=user_key, config=config
+            )
+        assert "loopback" in caught.value.message and sts.calls == before
+        assert runtime.service.connections.list(actor).items == []
+    finally:
+        runtime.close()
