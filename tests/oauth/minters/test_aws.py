@@ -272,9 +272,10 @@ def test_throttling_and_outages_at_sts_are_retried_never_inactive(
         for hours, (status, code) in enumerate([(503, "ServiceUnavailable"), (400, "Throttling")]):
             sts.fail(status, code)
             _travel(svc, timedelta(hours=hours + 1))
+            before = sts.calls
             with pytest.raises(ProviderUnavailable) as caught:
                 svc.credentials.resolve(actor, made.id)
-            assert code in caught.value.message
+            assert code in caught.value.message and sts.calls == before + 1  # no retry here
             assert svc.connections.get(actor, made.id).status == "active"
         with pytest.raises(ProviderUnavailable):
             svc.connections.create(

@@ -91,7 +91,7 @@ class AwsAssumeRole:
         if spec is None or role is None:
             raise TokenRequestRefused(f"{request.app.name}: this method assumes no role")
         values = request.values()
-        role_arn = str(request.config.get(role.role_arn) or values.get(role.role_arn) or "")
+        role_arn = str(values.get(role.role_arn) or "")
         if not re.fullmatch(ROLE_ARN, role_arn):
             problem = "is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
             raise InvalidFields(
@@ -100,16 +100,15 @@ class AwsAssumeRole:
             )
         key_id = str(request.secret.get(spec.access_key_id) or values[spec.access_key_id])
         secret_key = str(request.secret.get(spec.secret_access_key, ""))
-        masked = Masker(
-            [secret_key, *secret_values(request.secret, request.method.fields.secret_names)]
-        )
+        secrets = [secret_key, *secret_values(request.secret, request.method.fields.secret_names)]
+        masked = Masker(secrets)
         sts = self._client(spec, role, values, key_id, secret_key)
         params: dict[str, Any] = {
             "RoleArn": role_arn,
             "RoleSessionName": render(role.session_name, values)[:64],
             "DurationSeconds": role.duration_seconds,
         }
-        external_id = request.config.get(role.external_id) if role.external_id else None
+        external_id = values.get(role.external_id) if role.external_id else None
         if external_id:
             params["ExternalId"] = str(external_id)
         now = self._clock()
@@ -119,11 +118,11 @@ class AwsAssumeRole:
             spec, role, values, creds["AccessKeyId"], creds["SecretAccessKey"],
             creds["SessionToken"],
         )  # fmt: skip
-        who = self._call(request.app.name, masked, role, temporary.get_caller_identity)
+        fresh = Masker([*secrets, creds["SecretAccessKey"], creds["SessionToken"]])
+        who = self._call(request.app.name, fresh, role, temporary.get_caller_identity)
         arn = str(who.get("Arn", ""))
         body = {
             "access_token": creds["SessionToken"],
-            "token_type": "aws_session_token",
             "aws_access_key_id": creds["AccessKeyId"],
             "aws_secret_access_key": creds["SecretAccessKey"],
             "aws_session_token": creds["SessionToken"],
