@@ -1,0 +1,1 @@
+"""Minters against real peers."""
