@@ -4,6 +4,7 @@ certificates (the mTLS peer). Made once per process."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import ipaddress
@@ -32,6 +33,18 @@ def public_pem(private: str) -> str:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
+
+
+def public_key_fingerprint(private: str) -> str:
+    """What Snowflake's docs compute for a user's key (``openssl rsa -pubout -outform DER |
+    openssl dgst -sha256 -binary | openssl enc -base64``), with ``SHA256:`` before it."""
+    key = serialization.load_pem_private_key(private.encode(), password=None)
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(der)
+    return "SHA256:" + base64.b64encode(digest.finalize()).decode()
 
 
 @functools.cache

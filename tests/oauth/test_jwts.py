@@ -18,7 +18,10 @@ from gatekey.errors import InvalidFields
 from gatekey.oauth.jwts import sign
 from tests.fakes import pki
 
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+def _now() -> dt.datetime:
+    """Now, read when a test signs (the verifiers check ``exp`` against the real clock)."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def _spec(**kw: object) -> JwtSpec:
@@ -37,7 +40,7 @@ def _spec(**kw: object) -> JwtSpec:
 )
 def test_each_key_type_signs_what_pyjwt_verifies(algorithm: str, key: str) -> None:
     spec = _spec(algorithm=algorithm, claims={"iss": "{issuer}", "aud": "https://as.test"})
-    token = sign(spec, {"private_key": key, "issuer": "svc@example.test"}, now=NOW)
+    token = sign(spec, {"private_key": key, "issuer": "svc@example.test"}, now=_now())
     claims = pyjwt.decode(
         token, pki.public_pem(key), algorithms=[algorithm], audience="https://as.test"
     )
@@ -55,11 +58,12 @@ def test_ghost_admin_hex_secret_with_kid_and_leeway() -> None:
         lifetime_seconds=300,
         issued_at_leeway_seconds=30,
     )
-    token = sign(spec, {"private_key": secret, "key_id": "6489"}, now=NOW)
+    now = _now()
+    token = sign(spec, {"private_key": secret, "key_id": "6489"}, now=now)
     assert pyjwt.get_unverified_header(token)["kid"] == "6489"
     claims = pyjwt.decode(token, bytes.fromhex(secret), algorithms=["HS256"], audience="/admin/")
-    assert claims["iat"] == int(NOW.timestamp()) - 30
-    assert claims["exp"] == int(NOW.timestamp()) + 300
+    assert claims["iat"] == int(now.timestamp()) - 30
+    assert claims["exp"] == int(now.timestamp()) + 300
 
 
 def test_snowflake_issuer_uppercases_and_fingerprints_the_public_key() -> None:
@@ -69,7 +73,7 @@ def test_snowflake_issuer_uppercases_and_fingerprints_the_public_key() -> None:
         claims={"iss": "{account}.{user}.{key_fingerprint}", "sub": "{account}.{user}"},
         uppercase=["account", "user"],
     )
-    token = sign(spec, {"private_key": key, "account": "xy123", "user": "jo"}, now=NOW)
+    token = sign(spec, {"private_key": key, "account": "xy123", "user": "jo"}, now=_now())
     claims = pyjwt.decode(token, pki.public_pem(key), algorithms=["RS256"])
     der = serialization.load_pem_public_key(pki.public_pem(key).encode()).public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -82,8 +86,8 @@ def test_snowflake_issuer_uppercases_and_fingerprints_the_public_key() -> None:
 def test_a_claim_without_its_value_is_left_out_and_scopes_and_jti_are_filled() -> None:
     key = pki.rsa_pem()
     spec = _spec(algorithm="RS256", claims={"sub": "{subject}", "scope": "{scopes}"}, jti=True)
-    one = sign(spec, {"private_key": key}, now=NOW, scopes=["a", "b"])
-    two = sign(spec, {"private_key": key}, now=NOW, scopes=["a", "b"])
+    one = sign(spec, {"private_key": key}, now=_now(), scopes=["a", "b"])
+    two = sign(spec, {"private_key": key}, now=_now(), scopes=["a", "b"])
     claims = pyjwt.decode(one, pki.public_pem(key), algorithms=["RS256"])
     assert "sub" not in claims
     assert claims["scope"] == "a b"
@@ -98,7 +102,7 @@ def test_certificate_thumbprint_fills_x5t_s256() -> None:
         certificate="certificate",
         headers={"x5t#S256": "{certificate_thumbprint}"},
     )
-    token = sign(spec, {"private_key": key, "certificate": cert}, now=NOW)
+    token = sign(spec, {"private_key": key, "certificate": cert}, now=_now())
     der = x509.load_pem_x509_certificate(cert.encode()).public_bytes(serialization.Encoding.DER)
     want = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")
     assert pyjwt.get_unverified_header(token)["x5t#S256"] == want
@@ -120,7 +124,7 @@ def test_a_key_that_does_not_fit_names_the_field_not_the_key(
         sign(
             _spec(algorithm=algorithm),
             {"private_key": key},
-            now=NOW,
+            now=_now(),
             field_of={"private_key": "service_account_json"},
         )
     assert caught.value.details["errors"][0]["field"] == "service_account_json"
@@ -131,4 +135,4 @@ def test_a_key_that_does_not_fit_names_the_field_not_the_key(
 def test_an_hs_secret_that_is_not_hex_is_refused() -> None:
     spec = _spec(algorithm="HS256", key_encoding="hex")
     with pytest.raises(InvalidFields, match="is not hex"):
-        sign(spec, {"private_key": "zz-not-hex"}, now=NOW)
+        sign(spec, {"private_key": "zz-not-hex"}, now=_now())

@@ -272,10 +272,13 @@ class AuthMethod(_Strict):
 
     def _keys_named(self) -> None:
         """Every field a recipe names as its key, certificate or token is one of the method's
-        (or a value unpacked from its JSON key file)."""
-        known = (
-            set(self.fields.properties) | set(self.fields.unpacked) | set(self.config.properties)
-        )
+        (or a value unpacked from its JSON key file, or derived from a field)."""
+        known = {
+            *self.fields.properties,
+            *self.fields.unpacked,
+            *self.config.properties,
+            *self.derive,
+        }
         named: set[str] = set()
         for jwt in (self.assertion, self.signed_jwt.jwt if self.signed_jwt else None):
             if jwt is not None:

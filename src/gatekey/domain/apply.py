@@ -87,7 +87,7 @@ def template_values(method: AuthMethod, values: Mapping[str, Any]) -> dict[str, 
         if name not in out and spec.default is not None and spec.default != "":
             out[name] = str(spec.default)
     for name, derivation in method.derive.items():
-        field = _field_of(method, derivation.source)
+        field = field_of(method, derivation.source)
         try:
             value = compile_pattern(derivation.pattern).find(
                 out.get(derivation.source, ""), "value"
@@ -132,11 +132,15 @@ def _json_of(value: Any) -> Any:
         return None
 
 
-def _field_of(method: AuthMethod, name: str) -> str:
-    """Name a value where the person entered it: ``fields.x`` or ``config.x``."""
+def field_of(method: AuthMethod, name: str) -> str:
+    """Name a value where the person entered it: ``fields.x`` or ``config.x`` (a value
+    derived from a field, or unpacked from a JSON key file, names that field)."""
     for derived, derivation in method.derive.items():
         if derived == name:
-            return _field_of(method, derivation.source)
+            return field_of(method, derivation.source)
+    unpacked_from = method.fields.unpacked.get(name)
+    if unpacked_from is not None:
+        return field_of(method, unpacked_from[0])
     if name in method.config.properties:
         return f"config.{name}"
     if name in method.fields.properties:
@@ -152,7 +156,7 @@ def _header(method: AuthMethod, template: str, values: Mapping[str, str], *, nam
         return text
     used = placeholders(template)
     culprits = {p for p in used if not fits(values[p])} or used
-    fields = sorted({_field_of(method, p) for p in culprits})
+    fields = sorted({field_of(method, p) for p in culprits})
     what = "a header name" if name else "a header value"
     raise InvalidFields(
         f"{', '.join(fields)} cannot be sent in {what} (line breaks, control or non-ASCII "

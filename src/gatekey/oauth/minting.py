@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
-from gatekey.domain.apply import template_values
+from gatekey.domain.apply import field_of, template_values
 from gatekey.errors import InvalidInput
 from gatekey.oauth.provider import ClientCredentials
 from gatekey.oauth.token_answers import TokenResponse
@@ -52,6 +52,13 @@ class Mint:
         return template_values(
             self.method, {**self.secret, **self.config, "connection_id": self.connection_id}
         )
+
+    def field_of(self) -> dict[str, str]:
+        """Where the person entered each value, for error messages: ``fields.key_file`` for a
+        service account's ``private_key`` unpacked from it (``domain.apply.field_of``)."""
+        method = self.method
+        names = {*method.fields.properties, *method.fields.unpacked, *method.derive}
+        return {name: field_of(method, name) for name in names | set(method.config.properties)}
 
 
 class Minter(Protocol):

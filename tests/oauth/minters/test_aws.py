@@ -12,21 +12,12 @@ changing its trust policy to another external id."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
-# Read when moto is imported (as tests/signers/test_aws.py does): its first actions need no
-# signature; every request after them is checked.
-os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
-
-import boto3
 import httpx2
 import pytest
-from moto import settings as moto_settings
-from moto.core.authorization import ActionAuthenticatorMixin
-from moto.server import ThreadedMotoServer
 
 from gatekey import signers
 from gatekey.catalog.schema import App
@@ -42,74 +33,41 @@ from gatekey.runtime import open_runtime
 from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.signing import AwsSigning
+from tests.fakes.aws_peer import assumable_role, iam, iam_user, moto_server, trust
 from tests.fakes.servers import serve
 from tests.fakes.sts_relay import StsRelay
 
-ROOT_KEY = "AKIAIOSFODNN7EXAMPLE"  # any key: the set-up calls are not checked
 EXTERNAL_ID = "gatekey-external-0001"
-ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+USER = "gatekey-sts"
 
 
 def _trust(external_id: str) -> str:
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::123456789012:user/gatekey-sts"},
-        "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-    }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    return trust(USER, external_id)
 
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    # moto counts unchecked actions per process: give this module its own three, and leave
-    # the count as it was for any other module using moto in the same run
-    saved = (moto_settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count)
-    moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 3
-    ActionAuthenticatorMixin.request_count = 0
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    _, port = server.get_host_and_port()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-    moto_settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def user_key(moto: str) -> dict[str, str]:
     """An IAM user allowed everything, and its access key, made at the peer (unchecked)."""
-    iam = boto3.client(
-        "iam",
-        endpoint_url=moto,
-        region_name="us-east-1",
-        aws_access_key_id=ROOT_KEY,
-        aws_secret_access_key="bootstrap",
-    )
-    iam.create_user(UserName="gatekey-sts")
-    key = iam.create_access_key(UserName="gatekey-sts")["AccessKey"]
-    iam.put_user_policy(UserName="gatekey-sts", PolicyName="all", PolicyDocument=json.dumps(ALL))
-    return {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+    return iam_user(moto, USER)
 
 
 @pytest.fixture
 def role(moto: str, user_key: dict[str, str]) -> Iterator[str]:
     """A role the user may assume with ``EXTERNAL_ID``, allowed everything; made signed."""
-    iam = _iam(moto, user_key)
-    made = iam.create_role(RoleName="gatekey-reader", AssumeRolePolicyDocument=_trust(EXTERNAL_ID))
-    iam.put_role_policy(RoleName="gatekey-reader", PolicyName="all", PolicyDocument=json.dumps(ALL))
-    yield made["Role"]["Arn"]
-    iam.delete_role_policy(RoleName="gatekey-reader", PolicyName="all")
-    iam.delete_role(RoleName="gatekey-reader")
+    yield assumable_role(moto, user_key, USER, "gatekey-reader", EXTERNAL_ID)
+    client = _iam(moto, user_key)
+    client.delete_role_policy(RoleName="gatekey-reader", PolicyName="all")
+    client.delete_role(RoleName="gatekey-reader")
 
 
-def _iam(moto: str, key: dict[str, str]) -> object:
-    return boto3.client(
-        "iam",
-        endpoint_url=moto,
-        region_name="us-east-1",
-        aws_access_key_id=key["access_key_id"],
-        aws_secret_access_key=key["secret_access_key"],
-    )
+def _iam(moto: str, key: dict[str, str]) -> Any:
+    return iam(moto, key)
 
 
 def _s3(base_url: str, sts_url: str | None = None, key: str = "s3-role") -> App:
