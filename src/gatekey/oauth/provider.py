@@ -49,6 +49,10 @@ from gatekey.oauth import endpoint_shapes as shapes
 from gatekey.oauth.token_answers import TokenResponse, checked, classify, response_hook
 from gatekey.unreachable import overloaded, unreachable
 
+#: The RFC 7523 grant type.
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#: The name Authlib knows "send no client authentication" by, for assertion grants.
+NO_CLIENT_AUTH = "gatekey_no_client_auth"
 METADATA_TTL = 3600.0
 NO_METADATA_TTL = 300.0
 
@@ -94,6 +98,14 @@ class _Shared(httpx2.BaseTransport):
         """The pool outlives the client; the runtime closes it."""
 
 
+def _unauthenticated(
+    client: Any, method: str, uri: str, headers: Any, body: Any
+) -> tuple[str, Any, Any]:
+    """Authlib's client-auth hook that adds nothing (not even a ``client_id``)."""
+    del client, method
+    return uri, headers, body
+
+
 class _Session(OAuth2Client):  # type: ignore[misc]
     """Authlib's client; a token URL it cannot send is ``InvalidInput``, not a crash."""
 
@@ -128,15 +140,21 @@ class ProviderClient:
     def _client(
         self,
         spec: OAuth2Spec,
-        client: ClientCredentials,
+        client: ClientCredentials | None,
         secrets: Sequence[str],
         app_name: str,
         redirect_uri: str | None = None,
     ) -> Iterator[OAuth2Client]:
+        """Authlib's client for one request; without ``client`` the request carries no client
+        authentication at all (an RFC 7523 assertion grant that is its own proof)."""
+        anonymous = client is None
+        client = client or ClientCredentials("", "")
         session = _Session(
             client_id=client.client_id,
             client_secret=client.client_secret,
-            token_endpoint_auth_method=shapes.auth_method(spec, spec.token_request),
+            token_endpoint_auth_method=(
+                NO_CLIENT_AUTH if anonymous else shapes.auth_method(spec, spec.token_request)
+            ),
             revocation_endpoint_auth_method=shapes.auth_method(spec, spec.revocation_request),
             redirect_uri=redirect_uri,
             code_challenge_method="S256" if spec.pkce else None,
@@ -148,8 +166,10 @@ class ProviderClient:
         )
         for method in shapes.json_methods():
             session.register_client_auth_method(method)
+        session.register_client_auth_method((NO_CLIENT_AUTH, _unauthenticated))
         masked = Masker(
-            [client.client_secret, *secrets], pairs=[(client.client_id, client.client_secret)]
+            [s for s in (client.client_secret, *secrets) if s],
+            pairs=[] if anonymous else [(client.client_id, client.client_secret)],
         )
         hook = response_hook(spec, app_name, self._clock, masked)
         session.register_compliance_hook("access_token_response", hook)
@@ -158,7 +178,7 @@ class ProviderClient:
             try:
                 yield session
             except OAuthError as exc:
-                raise classify(app_name, exc, masked) from None
+                raise classify(app_name, exc, masked, keyed=anonymous) from None
             except httpx2.HTTPError as exc:
                 raise unreachable(exc, app=app_name) from None
 
@@ -284,6 +304,29 @@ class ProviderClient:
                 headers=shapes.headers(spec.token_request, values),
                 grant_type="client_credentials",
                 **extra,
+            )
+        return checked(body, sent_at, app_name)
+
+    def assertion_grant(
+        self,
+        spec: OAuth2Spec,
+        values: Mapping[str, str],
+        client: ClientCredentials | None,
+        *,
+        app_name: str,
+        assertion: str,
+    ) -> TokenResponse:
+        """Trade a signed JWT for an access token (RFC 7523 section 2.1: Google service
+        accounts, Salesforce and ServiceNow JWT bearer). The assertion is the proof; the
+        request authenticates the client too only when the app has one (ServiceNow)."""
+        sent_at = self._clock()
+        with self._client(spec, client, [assertion], app_name) as session:
+            body = session.fetch_token(
+                render(spec.token_url, values),
+                headers=shapes.headers(spec.token_request, values),
+                grant_type=JWT_BEARER,
+                assertion=assertion,
+                **spec.extra_token_params,
             )
         return checked(body, sent_at, app_name)
 

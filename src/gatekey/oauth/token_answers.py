@@ -18,6 +18,7 @@ from gatekey.catalog.schema import OAuth2Spec
 from gatekey.domain.bodies import dig
 from gatekey.domain.masking import Masker
 from gatekey.errors import (
+    CredentialsRejected,
     GrantRevoked,
     OAuthClientRejected,
     ProviderUnavailable,
@@ -93,9 +94,16 @@ def _said(body: Mapping[str, Any], masked: Masker) -> str:
     return ""
 
 
-def classify(app_name: str, exc: OAuthError, masked: Masker) -> Exception:
+def classify(app_name: str, exc: OAuthError, masked: Masker, *, keyed: bool = False) -> Exception:
+    """Sort a refusal Authlib raised. ``keyed``: the request had no OAuth client, only the
+    connection's signed assertion, so a client error is that key refused (the connection's
+    credentials, not a project's OAuth client)."""
     error = masked.text(str(exc.error or ""))[:MAX_MESSAGE]
     said = masked.text(str(exc.description or error))[:MAX_MESSAGE]
+    if error in _CLIENT_ERRORS and keyed:
+        return CredentialsRejected(
+            f"{app_name} refused the key ({error}): {said}", app=app_name, error=error
+        )
     if error in _CLIENT_ERRORS:
         return OAuthClientRejected(
             f"{app_name} refused the OAuth client ({error}): {said}; "

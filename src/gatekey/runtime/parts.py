@@ -12,6 +12,7 @@ from gatekey.crypto.vault import Vault
 from gatekey.metrics import Metrics
 from gatekey.oauth.clients import ClientSecrets
 from gatekey.oauth.minters.aws import AwsAssumeRole
+from gatekey.oauth.minters.bearer import JwtBearerMinter
 from gatekey.oauth.minters.logins import TwoStepMinter
 from gatekey.oauth.minters.signed import SignedJwtMinter
 from gatekey.oauth.minting import Minter, Minters
@@ -62,6 +63,7 @@ def recipe_minters(
     (``provider``), the apps' client (``prober.http``) or nothing but the clock."""
     by_kind: dict[AuthKind, Minter] = {}
     by_kind[AuthKind.SIGNED_JWT] = SignedJwtMinter(clock=clock)
+    by_kind[AuthKind.JWT_BEARER] = JwtBearerMinter(provider, clock=clock)
     by_kind[AuthKind.TWO_STEP] = TwoStepMinter(prober.http, clock=clock)
     by_kind[AuthKind.AWS_SIGV4] = AwsAssumeRole(
         prober.http, clock=clock, timeout=lambda: provider.timeout

@@ -95,6 +95,7 @@ class CredentialCheck:
             secret, extra = self._first_token(
                 Mint(app, method, connection_id, cleaned, cleaned_config)
             )
+            cleaned_config = {**cleaned_config, **extra.pop("config")}
             handed = {**secret, **cleaned_config}
         try:
             label = self.probe(app, method, handed, secret) if validate else None
@@ -148,8 +149,8 @@ class CredentialCheck:
         assert spec is not None
         with self.metrics.provider_call(request.app.key, "token"):
             response = self.minters.mint(request)
-        secret, _ = tokens.merge(request.secret, response.body)
-        extra = {
+        secret, learned = tokens.merge(request.secret, response.body, spec.token_config_paths)
+        extra: dict[str, Any] = {
             "expires_at": tokens.expires_at(
                 response.body,
                 response.sent_at,
@@ -157,7 +158,15 @@ class CredentialCheck:
                 default_lifetime=spec.default_token_lifetime_seconds,
             ),
             "last_refreshed_at": response.sent_at,
+            "config": learned,
         }
+        if request.method.oauth2 is not None:  # jwt_bearer: the scopes its assertion asked
+            extra["scopes"] = tokens.granted_scopes(
+                response.body,
+                request.method.oauth2.default_scopes,
+                spec.scope_separator,
+                spec.response_scope_separator,
+            )
         return secret, extra
 
     def _client_credentials_token(

@@ -1,0 +1,51 @@
+"""The ``jwt_bearer`` minter: a JWT signed with the connection's key, traded for an access token
+at the app's token endpoint (RFC 7523 section 2.1).
+
+Google service accounts sign ``iss`` (the account's email), ``scope`` (the scopes asked, in the
+claim rather than the request), ``aud`` (the token URL) and, for domain-wide delegation,
+``sub`` (the mailbox to act as); Salesforce and ServiceNow sign the connected app's consumer
+key as ``iss`` and the user as ``sub``. The JWT is signed by ``oauth.jwts``, the request is
+Authlib's (``ProviderClient.assertion_grant``), and its answer is sorted into the classes the
+refresher acts on: ``invalid_grant`` (a key the provider refuses, a user who may not be acted
+as) is ``GrantRevoked`` with the provider's words, 5xx, 429 and timeouts are
+``ProviderUnavailable``. Values the answer brings as config (Salesforce's ``instance_url``)
+are the method's ``oauth2.token_response_config``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from gatekey.oauth.jwts import sign
+from gatekey.oauth.minting import Mint
+from gatekey.oauth.provider import ProviderClient
+from gatekey.oauth.token_answers import TokenResponse
+
+
+class JwtBearerMinter:
+    """Signs the recipe's assertion at ``clock()`` and trades it through ``provider``."""
+
+    def __init__(self, provider: ProviderClient, *, clock: Callable[[], datetime]) -> None:
+        self._provider = provider
+        self._clock = clock
+
+    def mint(self, request: Mint) -> TokenResponse:
+        method = request.method
+        spec, oauth2 = method.assertion, method.oauth2
+        assert spec is not None and oauth2 is not None  # the schema requires both
+        values = request.values()
+        sent_at = self._clock()
+        assertion = sign(
+            spec,
+            values,
+            now=sent_at,
+            scopes=request.scopes or oauth2.default_scopes,
+            scope_separator=oauth2.scope_separator,
+            field_of=request.field_of(),
+        )
+        answer = self._provider.assertion_grant(
+            oauth2, values, request.client, app_name=request.app.name, assertion=assertion
+        )
+        # expiry counts from the clock the refresher reads, as for every minter
+        return TokenResponse(body=answer.body, sent_at=sent_at)
