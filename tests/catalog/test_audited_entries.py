@@ -18,7 +18,8 @@ from gatekey.catalog.schema import App, AuthKind
 from gatekey.domain import tokens
 from gatekey.domain.apply import apply, template_values
 from gatekey.errors import CredentialsRejected
-from gatekey.oauth.provider import ClientCredentials, ProviderClient
+from gatekey.oauth.credentials import ClientCredentials
+from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
 from gatekey.service import utcnow
 

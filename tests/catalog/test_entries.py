@@ -24,7 +24,8 @@ from gatekey.domain.apply import template_values
 from gatekey.domain.patterns import compile_pattern
 from gatekey.domain.templates import render
 from gatekey.errors import InvalidFields
-from gatekey.oauth.provider import ClientCredentials, ProviderClient
+from gatekey.oauth.credentials import ClientCredentials
+from gatekey.oauth.provider import ProviderClient
 from gatekey.service import utcnow
 
 CATALOG = list(load_catalog(None))

@@ -77,11 +77,21 @@ class OidcServer:
 
 
 @contextmanager
-def running_oidc_server(callback: str) -> Iterator[OidcServer]:
+def running_oidc_server(
+    callback: str, key_client: dict[str, Any] | None = None
+) -> Iterator[OidcServer]:
+    """Run the server; ``key_client`` (``{client_id, jwks}``) adds a client-credentials client
+    that authenticates with ``private_key_jwt``."""
     node = shutil.which("node")
     if node is None or not (ROOT / "node_modules" / "oidc-provider").is_dir():
         pytest.skip("oidc-provider needs node and `npm ci`")
-    config = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": callback}
+    config: dict[str, Any] = {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "redirect_uri": callback,
+    }
+    if key_client is not None:
+        config["key_client"] = key_client
     process = subprocess.Popen(
         [node, str(SCRIPT), json.dumps(config)],
         cwd=ROOT,

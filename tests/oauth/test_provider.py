@@ -19,7 +19,8 @@ from gatekey.errors import (
     ProviderUnavailable,
     TokenRequestRefused,
 )
-from gatekey.oauth.provider import ClientCredentials, ProviderClient, ServerMetadata, metadata_urls
+from gatekey.oauth.credentials import ClientCredentials
+from gatekey.oauth.provider import ProviderClient, ServerMetadata, metadata_urls
 from gatekey.runtime import Runtime, open_runtime
 from gatekey.service import Actor, utcnow
 from gatekey.settings import Settings

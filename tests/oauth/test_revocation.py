@@ -11,7 +11,7 @@ import pytest
 
 from gatekey.catalog.schema import AuthMethod
 from gatekey.errors import ProviderUnavailable, TokenRequestRefused
-from gatekey.oauth.provider import ClientCredentials
+from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.revocation import NOT_SUPPORTED, Revocation, Revoker
 from gatekey.service import Actor, Service
 from tests.fakes.sandbox import Sandbox, connect

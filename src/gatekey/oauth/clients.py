@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gatekey.crypto.vault import Vault
 from gatekey.errors import OAuthClientMissing
-from gatekey.oauth.provider import ClientCredentials
+from gatekey.oauth.credentials import ClientCredentials
 from gatekey.store import oauth as oauth_rows
 from gatekey.store import sealed
 from gatekey.store.database import Database

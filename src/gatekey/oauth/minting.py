@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain.apply import field_of, template_values
 from gatekey.errors import InvalidInput
-from gatekey.oauth.provider import ClientCredentials
+from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.token_answers import TokenResponse
 
 

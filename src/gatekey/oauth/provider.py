@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,8 @@ from gatekey.errors import (
     TokenRequestRefused,
 )
 from gatekey.oauth import endpoint_shapes as shapes
+from gatekey.oauth.client_assertions import AssertionAuth
+from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.token_answers import TokenResponse, checked, classify, response_hook
 from gatekey.unreachable import overloaded, unreachable
 
@@ -75,14 +77,6 @@ def metadata_urls(issuer: str) -> list[str]:
         f"{origin}/.well-known/oauth-authorization-server{path}",
         f"{origin}{path}/.well-known/openid-configuration",
     ]
-
-
-@dataclass(frozen=True)
-class ClientCredentials:
-    """An OAuth client's id and secret; ``repr`` shows the id only."""
-
-    client_id: str
-    client_secret: str = field(repr=False)
 
 
 class _Shared(httpx2.BaseTransport):
@@ -144,6 +138,7 @@ class ProviderClient:
         secrets: Sequence[str],
         app_name: str,
         redirect_uri: str | None = None,
+        values: Mapping[str, str] | None = None,
     ) -> Iterator[OAuth2Client]:
         """Authlib's client for one request; without ``client`` the request carries no client
         authentication at all (an RFC 7523 assertion grant that is its own proof)."""
@@ -167,6 +162,10 @@ class ProviderClient:
         for method in shapes.json_methods():
             session.register_client_auth_method(method)
         session.register_client_auth_method((NO_CLIENT_AUTH, _unauthenticated))
+        if spec.client_assertion is not None and not anonymous:
+            session.register_client_auth_method(
+                AssertionAuth(spec.client_assertion, client, values or {}, clock=self._clock)
+            )
         masked = Masker(
             [s for s in (client.client_secret, *secrets) if s],
             pairs=[] if anonymous else [(client.client_id, client.client_secret)],
@@ -253,7 +252,7 @@ class ProviderClient:
         if spec.pkce:
             extra["code_verifier"] = code_verifier
         sent_at = self._clock()
-        with self._client(spec, client, [code, code_verifier], app_name, redirect_uri) as s:
+        with self._client(spec, client, [code, code_verifier], app_name, redirect_uri, values) as s:
             body = s.fetch_token(
                 render(spec.token_url, values),
                 headers=shapes.headers(spec.token_request, values),
@@ -275,7 +274,7 @@ class ProviderClient:
     ) -> TokenResponse:
         """Use a refresh token (RFC 6749 section 6)."""
         sent_at = self._clock()
-        with self._client(spec, client, [refresh_token], app_name) as session:
+        with self._client(spec, client, [refresh_token], app_name, values=values) as session:
             body = session.refresh_token(
                 render(spec.refresh_url or spec.token_url, values),
                 refresh_token=refresh_token,
@@ -298,7 +297,7 @@ class ProviderClient:
         if scopes:
             extra["scope"] = spec.scope_separator.join(scopes)
         sent_at = self._clock()
-        with self._client(spec, client, [], app_name) as session:
+        with self._client(spec, client, [], app_name, values=values) as session:
             body = session.fetch_token(
                 render(spec.token_url, values),
                 headers=shapes.headers(spec.token_request, values),
@@ -320,7 +319,7 @@ class ProviderClient:
         accounts, Salesforce and ServiceNow JWT bearer). The assertion is the proof; the
         request authenticates the client too only when the app has one (ServiceNow)."""
         sent_at = self._clock()
-        with self._client(spec, client, [assertion], app_name) as session:
+        with self._client(spec, client, [assertion], app_name, values=values) as session:
             body = session.fetch_token(
                 render(spec.token_url, values),
                 headers=shapes.headers(spec.token_request, values),
@@ -342,7 +341,7 @@ class ProviderClient:
     ) -> None:
         """Revoke a token (RFC 7009); raise ``ProviderUnavailable`` on 5xx so callers retry."""
         assert spec.revocation_url is not None
-        with self._client(spec, client, [token], app_name) as session:
+        with self._client(spec, client, [token], app_name, values=values) as session:
             response = session.revoke_token(
                 render(spec.revocation_url, values),
                 token=token,

@@ -45,9 +45,11 @@ from gatekey.errors import (
     TokenRequestRefused,
 )
 from gatekey.metrics import Metrics
+from gatekey.oauth.client_assertions import fields_client
+from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.flights import Flights
 from gatekey.oauth.minting import Mint, Minters
-from gatekey.oauth.provider import ClientCredentials, ProviderClient
+from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.refresh_store import Fresh, RefreshStore
 from gatekey.oauth.token_answers import TokenResponse
 from gatekey.store import connections as rows
@@ -255,7 +257,7 @@ class Refresher:
         assert spec is not None
         values = template_values(method, dict(row.config))
         if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
-            client = ClientCredentials(str(secret["client_id"]), str(secret["client_secret"]))
+            client = fields_client(method, secret)
             return self._provider.client_credentials(
                 spec, values, client, app_name=entry.name, scopes=row.scopes
             )

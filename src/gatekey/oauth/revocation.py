@@ -17,7 +17,9 @@ from typing import Any, Literal
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.domain.apply import template_values
 from gatekey.errors import GatekeyError, ProviderUnavailable
-from gatekey.oauth.provider import ClientCredentials, ProviderClient
+from gatekey.oauth.client_assertions import fields_client
+from gatekey.oauth.credentials import ClientCredentials
+from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.refresh import ClientSecrets
 from gatekey.store.secret_reader import Details, SecretRow
 
@@ -85,7 +87,7 @@ class Revoker:
             return NOT_SUPPORTED
         try:
             if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
-                client = ClientCredentials(str(secret["client_id"]), str(secret["client_secret"]))
+                client = fields_client(method, secret)
             elif details.oauth_client_id is not None:
                 client = self._client_secret(row.project_id, details.oauth_client_id)
             else:

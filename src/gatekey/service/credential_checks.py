@@ -16,8 +16,9 @@ from gatekey.domain.signing import signing_of
 from gatekey.domain.templates import can_render, render
 from gatekey.errors import Hint, InvalidInput, ProviderUnavailable
 from gatekey.metrics import Metrics
+from gatekey.oauth.client_assertions import fields_client
 from gatekey.oauth.minting import Mint, Minters
-from gatekey.oauth.provider import ClientCredentials, ProviderClient
+from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
 from gatekey.service.credentials import Opened
 from gatekey.signers import signature
@@ -175,7 +176,7 @@ class CredentialCheck:
         """Fetch the first token of a client-credentials connection (RFC 6749 section 4.4)."""
         spec = method.oauth2
         assert spec is not None
-        client = ClientCredentials(str(cleaned["client_id"]), str(cleaned["client_secret"]))
+        client = fields_client(method, cleaned)
         with self.metrics.provider_call(app.key, "token"):
             response = self.provider.client_credentials(
                 spec,
