@@ -7,6 +7,7 @@ flight."""
 from __future__ import annotations
 
 import multiprocessing
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,8 +25,13 @@ from gatekey.runtime import open_runtime
 from gatekey.service import Actor, utcnow
 from gatekey.settings import Settings
 from gatekey.store.tables import connections
+from tests.fakes import pki
+from tests.fakes.assertion_server import Account, AssertionServer, assertion_server
+from tests.fakes.aws_peer import assumable_role, iam_user, moto_server
 from tests.fakes.keys import MASTER_KEY
 from tests.fakes.login_api import LoginApi, login_api
+from tests.fakes.servers import serve
+from tests.fakes.sts_relay import StsRelay
 
 pytestmark = pytest.mark.slow  # several processes
 
@@ -96,7 +102,103 @@ def _two_step() -> Iterator[Peer]:
         )
 
 
-PEERS: dict[str, Callable[[], Any]] = {"two_step": _two_step}
+@contextmanager
+def _jwt_bearer() -> Iterator[Peer]:
+    key = pki.rsa_pem("storm-service-account")
+    email = "storm@project-1.iam.gserviceaccount.com"
+    server = AssertionServer(accounts={email: Account(pki.public_pem(key))}, delay=0.3)
+    with assertion_server(server) as base:
+        app = App.model_validate(
+            {
+                "key": "storm-bearer",
+                "name": "Storm service account",
+                "docs_url": "https://example.test/docs",
+                "base_url": base,
+                "builtin": False,
+                "auth": [
+                    {
+                        "kind": "jwt_bearer",
+                        "fields": {
+                            "properties": {
+                                "private_key": {"title": "Key", "secret": True},
+                                "client_email": {"title": "Email"},
+                            },
+                            "required": ["private_key", "client_email"],
+                        },
+                        "assertion": {
+                            "algorithm": "RS256",
+                            "key": "private_key",
+                            "claims": {"iss": "{client_email}", "aud": f"{base}/token"},
+                        },
+                        "oauth2": {"token_url": f"{base}/token"},
+                        "apply": [{"type": "bearer", "value": "{access_token}"}],
+                    }
+                ],
+            }
+        )
+        yield Peer(
+            app,
+            {"private_key": key, "client_email": email},
+            {},
+            lambda: server.grants,
+            lambda creds: str(creds.fields["access_token"]),
+        )
+
+
+@contextmanager
+def _aws_sigv4() -> Iterator[Peer]:
+    with moto_server() as moto:
+        user = f"storm-{secrets.token_hex(4)}"  # moto's IAM outlives its server in this process
+        key = iam_user(moto, user)
+        role = assumable_role(moto, key, user, f"{user}-role", "storm-external-id")
+        relay = StsRelay(moto, delay=0.3)
+        with serve(relay) as sts:
+            app = App.model_validate(
+                {
+                    "key": "storm-aws",
+                    "name": "Storm AWS",
+                    "docs_url": "https://example.test/docs",
+                    "base_url": moto,
+                    "builtin": False,
+                    "auth": [
+                        {
+                            "kind": "aws_sigv4",
+                            "fields": {
+                                "properties": {
+                                    "access_key_id": {"title": "Access key ID"},
+                                    "secret_access_key": {"title": "Secret", "secret": True},
+                                },
+                                "required": ["access_key_id", "secret_access_key"],
+                            },
+                            "config": {
+                                "properties": {
+                                    "region": {"title": "Region", "default": "us-east-1"},
+                                    "role_arn": {"title": "Role ARN"},
+                                    "external_id": {"title": "External ID"},
+                                }
+                            },
+                            "aws": {
+                                "service": "s3",
+                                "assume_role": {"sts_url": sts, "duration_seconds": 900},
+                            },
+                        }
+                    ],
+                }
+            )
+            yield Peer(
+                app,
+                key,
+                {"role_arn": role, "external_id": "storm-external-id"},
+                lambda: relay.assumed,
+                lambda creds: str(creds.signing.session_token),
+            )
+
+
+PEERS: dict[str, Callable[[], Any]] = {
+    "two_step": _two_step,
+    "jwt_bearer": _jwt_bearer,
+    "aws_sigv4": _aws_sigv4,
+}
 
 
 def _storm(args: tuple[str, str, str, str, str, float]) -> list[str]:

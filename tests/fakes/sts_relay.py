@@ -1,10 +1,13 @@
 """An STS endpoint in front of a real one (moto) that can be made to have a bad day: it relays
 each request unchanged (the Host header too, so the signature still verifies) until ``fail``
 sets the status and AWS error code to answer instead, in STS's XML (``Throttling`` at 400,
-``ServiceUnavailable`` at 503)."""
+``ServiceUnavailable`` at 503). ``delay`` (seconds) slows every answer down, so that a refresh
+storm's callers arrive while one AssumeRole is in flight; ``assumed`` counts the AssumeRole
+calls relayed."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx2
@@ -19,10 +22,12 @@ _ERROR = (
 class StsRelay:
     """A raw ASGI app (``tests.fakes.servers.serve``)."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, delay: float = 0.0) -> None:
         self.upstream = upstream
         self.failing: tuple[int, str] | None = None
         self.calls = 0
+        self.assumed = 0
+        self.delay = delay
 
     def fail(self, status: int, code: str) -> None:
         self.failing = (status, code)
@@ -40,6 +45,7 @@ class StsRelay:
             if not message.get("more_body"):
                 break
         self.calls += 1
+        await asyncio.sleep(self.delay)
         if self.failing is not None:
             status, code = self.failing
             content = _ERROR.format(code=code, message=f"{code} (the relay says so)").encode()
@@ -54,6 +60,7 @@ class StsRelay:
                     scope["method"], self.upstream + path, headers=sent, content=body
                 )
             status, content = answer.status_code, answer.content
+            self.assumed += b"Action=AssumeRole" in body and status == 200
             headers = [(b"content-type", answer.headers.get("content-type", "text/xml").encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
