@@ -31,6 +31,7 @@ def test_trusted_equals_model_construct() -> None:
         "error_paths": ["message"],
         "overridable_headers": [],
         "signing": None,
+        "client_certificate": None,
     }
     fast = Credentials.trusted(dict(values))
     slow = Credentials.model_construct(**dict(values))

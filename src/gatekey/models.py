@@ -27,7 +27,7 @@ from gatekey.admin_records import (
 from gatekey.catalog.schema import App, AuthKind
 from gatekey.domain.bodies import BodyRule
 from gatekey.domain.connection import Reason, Status
-from gatekey.signing import AwsSigning, OAuth1Signing, Signing
+from gatekey.signing import AwsSigning, ClientTls, OAuth1Signing, Signing
 
 __all__ = [
     "ApiKey",
@@ -231,6 +231,11 @@ class Credentials(_Model):
         None,
         description="OAuth 1.0a and AWS SigV4: sign every request with these "
         "(`gatekey.signers`); the proxy does",
+    )
+    client_certificate: ClientTls | None = Field(
+        None,
+        description="mutual TLS: the client certificate and key to present to the app "
+        "(`gatekey.signers.tls_context`); the proxy does",
     )
 
     def __repr__(self) -> str:

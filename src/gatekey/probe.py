@@ -16,12 +16,14 @@ import httpx2
 
 from gatekey.catalog.responses import ResponseRules
 from gatekey.catalog.schema import App, AuthMethod, TestRequest
+from gatekey.client_certificates import CertificateClients, ClientFactory
 from gatekey.domain.apply import AppliedAuth
 from gatekey.domain.bodies import first_text
 from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.egress import destination
 from gatekey.errors import CredentialsRejected, ProviderUnavailable
+from gatekey.signing import ClientTls
 from gatekey.unreachable import overloaded, unreachable
 
 log = logging.getLogger(__name__)
@@ -45,13 +47,22 @@ def request_masker(auth: AppliedAuth, secrets: list[str]) -> Masker:
 class Prober:
     """Sends test requests with an injected ``httpx2.Client``."""
 
-    def __init__(self, http: httpx2.Client) -> None:
+    def __init__(self, http: httpx2.Client, *, with_tls: ClientFactory | None = None) -> None:
         self._http = http
+        self._clients = CertificateClients(http, with_tls)
 
     @property
     def http(self) -> httpx2.Client:
         """The client for requests to apps' APIs (the proxy sends through it too)."""
         return self._http
+
+    def client_for(self, identity: ClientTls | None) -> httpx2.Client:
+        """The client presenting ``identity`` (a client certificate), or the shared one."""
+        return self._clients.client_for(identity)
+
+    def close(self) -> None:
+        """Close the clients kept per client certificate (the shared one is the runtime's)."""
+        self._clients.close()
 
     def check(
         self,
@@ -61,9 +72,11 @@ class Prober:
         values: dict[str, str],
         secrets: list[str],
         signer: httpx2.Auth | None = None,
+        identity: ClientTls | None = None,
     ) -> str | None:
         """Return the account label; raise if the provider refuses or cannot be reached.
-        ``signer`` signs the request (OAuth 1.0a, AWS SigV4)."""
+        ``signer`` signs the request (OAuth 1.0a, AWS SigV4); ``identity`` is the client
+        certificate to present (mutual TLS)."""
         spec: TestRequest | None = method.test_request or app.test_request
         if spec is None:
             return None
@@ -74,7 +87,7 @@ class Prober:
             target = destination(url)  # InvalidInput, never httpx2.InvalidURL
             if auth.query:  # Merge, not replace: a test path may carry a query string of its own.
                 target = target.copy_merge_params(auth.query)
-            response = self._http.request(
+            response = self.client_for(identity).request(
                 spec.method,
                 target,
                 headers=headers,

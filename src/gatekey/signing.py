@@ -55,6 +55,21 @@ class AwsSigning(_Signing):
 Signing = Annotated[OAuth1Signing | AwsSigning, Field(discriminator="kind")]
 
 
+class ClientTls(BaseModel):
+    """A client certificate to present on TLS connections to the app (mutual TLS): the PEM
+    certificate (chain) and its PEM private key. ``repr`` shows neither."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    certificate: str
+    private_key: str
+
+    def __repr__(self) -> str:
+        return "ClientTls(certificate=..., private_key=...)"
+
+    __str__ = __repr__
+
+
 def signing_from(values: dict[str, Any]) -> OAuth1Signing | AwsSigning:
     """The ``Signing`` of ``domain.signing.signing_of``'s values."""
     if values["kind"] == "oauth1":

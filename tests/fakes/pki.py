@@ -79,9 +79,13 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-@functools.cache
 def authority(tag: str = "gatekey-test-ca") -> Issued:
-    """A self-signed CA."""
+    """A self-signed CA (the same one for the same tag, however it is asked for)."""
+    return _authority(tag)
+
+
+@functools.cache
+def _authority(tag: str) -> Issued:
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
     cert = (

@@ -6,7 +6,8 @@ its type only (never the refresh token or a client secret), with the statuses (a
 rule) that mean the token expired, and so do the kinds that mint a token (a signed JWT, an
 assertion grant, a GitHub App installation, a login); the signing kinds (OAuth 1.0a, AWS
 SigV4) hand out ``signing`` (``domain.signing``) and no fields; every other kind hands out its
-fields. Every kind hands out
+fields. A method with a client certificate (mutual TLS) hands it out as
+``client_certificate`` (the certificate and key pair). Every kind hands out
 how to read the app's answers (``ok_when``, ``error_paths``) and which applied headers a
 caller may replace (``overridable_headers``). Values come from data validated when it
 was stored, so nothing here validates again; every mutable value is a fresh copy, since the
@@ -24,7 +25,7 @@ from gatekey.catalog.responses import TestRequest
 from gatekey.catalog.schema import MINTED, SIGNED, App, AuthKind, AuthMethod
 from gatekey.domain.apply import AppliedAuth, template_values
 from gatekey.domain.bodies import BodyRule
-from gatekey.domain.signing import signing_of
+from gatekey.domain.signing import client_tls_of, signing_of
 from gatekey.domain.tokens import HANDED_OUT
 from gatekey.errors import ConnectionInactive, Hint, MissingScopes
 
@@ -89,6 +90,7 @@ def handed_out(
         "error_paths": error_paths(app, method),
         "overridable_headers": sorted(auth.overridable),
         "signing": signing,
+        "client_certificate": client_tls_of(method, secret),
     }
 
 

@@ -63,3 +63,15 @@ def signing_of(
             "expires_at": expires_at if temporary else None,
         }
     return None
+
+
+def client_tls_of(method: AuthMethod, secret: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The client certificate and key to present on API calls (mutual TLS): the method's
+    ``client_certificate`` fields, when it has them and they are filled."""
+    spec = method.client_certificate
+    if spec is None or not spec.api_calls:
+        return None
+    certificate, key = secret.get(spec.certificate), secret.get(spec.private_key)
+    if not certificate or not key:
+        return None
+    return str(certificate), str(key)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
-from collections.abc import Sequence
+import ssl
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -64,8 +65,24 @@ class Runtime:
             internals.limiter.close()
         self.service.context.audit.close()
         internals.secrets.close()
+        internals.prober.close()
         self.http.close()
         self.db.dispose()
+
+
+def _tls_clients(settings: Settings) -> Callable[[ssl.SSLContext], httpx2.Client]:
+    """How a client presenting a client certificate is made: like the shared one, through
+    the egress guard, its TLS connections using the certificate's context."""
+
+    def make(context: ssl.SSLContext) -> httpx2.Client:
+        return GuardedClient(
+            transport=GuardedTransport(egress_policy(settings), verify=context),
+            timeout=settings.provider_timeout,
+            follow_redirects=False,
+            headers={"User-Agent": "gatekey/0.1"},
+        )
+
+    return make
 
 
 def key_provider(settings: Settings) -> KeyProvider:
@@ -124,6 +141,7 @@ def open_runtime(
         follow_redirects=False,
         headers={"User-Agent": "gatekey/0.1"},
     )
+    prober = Prober(http, with_tls=None if transport else _tls_clients(settings))
     step_registry = StepRegistry.installed(settings.steps)
     audit = UsageWriter(db, interval=settings.audit_flush_interval)
     audit.start()
@@ -135,7 +153,7 @@ def open_runtime(
         db,
         catalog,
         vault,
-        Prober(http),
+        prober,
         audit,
         oauth,
         limiter,

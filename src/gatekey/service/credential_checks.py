@@ -4,6 +4,7 @@ request at the provider."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from gatekey.catalog.schema import CONSENT, MINTED, App, AuthKind, AuthMethod
 from gatekey.domain import fields as field_rules
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
-from gatekey.domain.signing import signing_of
+from gatekey.domain.signing import client_tls_of, signing_of
 from gatekey.domain.templates import can_render, render
 from gatekey.errors import Hint, InvalidInput, ProviderUnavailable
 from gatekey.metrics import Metrics
@@ -21,8 +22,8 @@ from gatekey.oauth.minting import Mint, Minters
 from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
 from gatekey.service.credentials import Opened
-from gatekey.signers import signature
-from gatekey.signing import signing_from
+from gatekey.signers import signature, tls
+from gatekey.signing import ClientTls, signing_from
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class CredentialCheck:
                 filled,
                 masking.secret_values(secret, method.fields.secret_names),
                 signer,
+                _identity(method, values),
             )
         spec = method.lifecycle
         template = getattr(spec, "account_label", None)
@@ -230,3 +232,15 @@ class CredentialCheck:
             "verified_at": now if prepared.verified else None,
         }
         return values, prepared.secret
+
+
+def _identity(method: AuthMethod, values: Mapping[str, Any]) -> ClientTls | None:
+    """The client certificate the test request presents; one that is not a certificate and
+    the key it was issued for is refused naming the method's certificate field."""
+    pair = client_tls_of(method, values)
+    if pair is None:
+        return None
+    identity = ClientTls(certificate=pair[0], private_key=pair[1])
+    assert method.client_certificate is not None
+    tls.context(identity, certificate_field=f"fields.{method.client_certificate.certificate}")
+    return identity

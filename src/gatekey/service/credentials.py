@@ -38,7 +38,7 @@ from gatekey.oauth.refresh import Refresher
 from gatekey.service.actor import OPERATOR, Actor, authorize
 from gatekey.service.app_registry import AppRegistry
 from gatekey.service.budgets import Budgets
-from gatekey.signing import signing_from
+from gatekey.signing import ClientTls, signing_from
 from gatekey.store.sealed import sealed_of
 from gatekey.store.secret_reader import Details, SecretReader, SecretRow
 from gatekey.workers.usage_writer import UsageWriter
@@ -164,6 +164,11 @@ class Resolver:
         signing = values["signing"]
         if signing is not None:
             values["signing"] = signing_from(signing)
+        pair = values["client_certificate"]
+        if pair is not None:
+            values["client_certificate"] = ClientTls.model_construct(
+                certificate=pair[0], private_key=pair[1]
+            )
         return Credentials.trusted(values)
 
     def resolve_here(

@@ -136,7 +136,7 @@ class Proxy:
             auth_headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         try:
             with self.metrics.provider_call(credentials.app, "proxy"):
-                return self.prober.http.request(
+                return self.prober.client_for(credentials.client_certificate).request(
                     method,
                     url,
                     params={**query, **credentials.query},

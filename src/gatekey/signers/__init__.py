@@ -8,22 +8,26 @@ proxy signs with the same code (``signature``).
 
     creds = gk.resolve("conn_...")
     httpx2.get(creds.base_url + "/bucket/key", auth=signers.httpx_auth(creds))
+
+An app that asks for a client certificate (mutual TLS) has it in ``client_certificate``;
+``tls_context`` makes the ``ssl.SSLContext`` that presents it.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from gatekey.signers import aws, oauth1
+from gatekey.signers import aws, oauth1, tls
 from gatekey.signing import AwsSigning, OAuth1Signing, Signing
 
 if TYPE_CHECKING:
     from gatekey.models import Credentials
 
-__all__ = ["httpx_auth", "requests_auth", "signature"]
+__all__ = ["httpx_auth", "requests_auth", "signature", "tls_context"]
 
 
 def signature(signing: Signing | None) -> httpx2.Auth | None:
@@ -65,6 +69,13 @@ class _Applied(httpx2.Auth):
 def httpx_auth(credentials: Credentials) -> httpx2.Auth:
     """An ``httpx2.Auth`` that authenticates every request as ``credentials`` say."""
     return _Applied(credentials)
+
+
+def tls_context(credentials: Credentials) -> ssl.SSLContext | None:
+    """The ``ssl.SSLContext`` presenting the connection's client certificate, for
+    ``httpx2.Client(verify=...)``; None when the app asks for none (``signers.tls``)."""
+    identity = credentials.client_certificate
+    return tls.context(identity) if identity is not None else None
 
 
 def requests_auth(credentials: Credentials) -> Any:
