@@ -78,8 +78,10 @@ class OAuthClients:
 
     def _oauth_app(self, project_id: str, key: str) -> App:
         entry = self.ctx.registry.get(project_id, key)
-        if not any(m.kind is AuthKind.OAUTH2 for m in entry.auth):
-            raise InvalidInput(f"{entry.name} does not use the OAuth2 authorization-code flow")
+        if not any(m.kind in (AuthKind.OAUTH2, AuthKind.GITHUB_APP) for m in entry.auth):
+            raise InvalidInput(
+                f"{entry.name} uses neither the OAuth2 authorization-code flow nor a GitHub App"
+            )
         return entry
 
     @staticmethod
