@@ -20,7 +20,7 @@ import jwt as pyjwt
 import pytest
 
 from gatekey.catalog.schema import App
-from gatekey.errors import ConnectionInactive, InvalidInput, ProviderUnavailable
+from gatekey.errors import ConnectionInactive, Hint, InvalidInput, ProviderUnavailable
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor, Service
 from gatekey.settings import Settings
@@ -188,6 +188,7 @@ def test_a_deleted_installation_makes_the_connection_inactive_revoked_with_githu
         svc.credentials.resolve(actor, made.connection_id)
 
     assert "Not Found" in caught.value.message
+    assert caught.value.hint == Hint("reconnect", {"id": made.connection_id, "app": "gh-test"})
     got = svc.connections.get(actor, made.connection_id)
     assert got.status == "inactive" and got.status_reason == "revoked"
     assert got.status_message is not None and "installation 4242" in got.status_message
