@@ -37,7 +37,7 @@ from gatekey.errors import (
     TokenRequestRefused,
 )
 from gatekey.oauth.jwts import sign
-from gatekey.oauth.minters.logins import _instant, _json, _rendered, _said
+from gatekey.oauth.minters.logins import body_json, instant, provider_words, rendered
 from gatekey.oauth.minting import Mint
 from gatekey.oauth.provider import ClientCredentials
 from gatekey.oauth.token_answers import TokenResponse
@@ -53,7 +53,7 @@ GITHUB_HEADERS = {
     "Accept": "application/vnd.github+json",
     "X-GitHub-Api-Version": "2022-11-28",
 }
-#: Where the name of the installation's id is when the recipe keeps several callback values.
+#: The config name the installation's id is kept under (the recipe's ``callback_config``).
 INSTALLATION_ID = "installation_id"
 
 
@@ -97,7 +97,7 @@ class GitHubAppMinter:
         if response.status_code != 200:
             log.info("the %s installation answered %s", request.app.key, response.status_code)
             return None
-        body = _json(response)
+        body = body_json(response)
         for path in spec.installation_label:
             value = dig(body, path)
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
@@ -165,7 +165,7 @@ def app_jwt(request: Mint, spec: GitHubAppSpec, values: dict[str, str], now: dat
 def _headers(spec: GitHubAppSpec, values: dict[str, str], token: str) -> dict[str, str]:
     return {
         **GITHUB_HEADERS,
-        **_rendered(spec.token_headers, values),
+        **rendered(spec.token_headers, values),
         "Authorization": f"Bearer {token}",
     }
 
@@ -182,7 +182,7 @@ def _answer(
     installation = request.values().get(INSTALLATION_ID, "")
 
     def words() -> str:
-        said = _said(response, masked)
+        said = provider_words(response, masked)
         return f": {said}" if said else ""
 
     if status == 401:
@@ -210,7 +210,7 @@ def _answer(
             app=key,
             provider_status=status,
         )
-    body = _json(response)
+    body = body_json(response)
     token = dig(body, spec.token_path)
     if not isinstance(token, str) or not token:
         raise TokenRequestRefused(
@@ -220,7 +220,7 @@ def _answer(
         )
     minted: dict[str, object] = {"access_token": token}
     if spec.expires_at_path is not None:
-        when = _instant(dig(body, spec.expires_at_path))
+        when = instant(dig(body, spec.expires_at_path))
         if when is not None and when > sent_at:
             minted["expires_in"] = int((when - sent_at).total_seconds())
     return TokenResponse(body=minted, sent_at=sent_at)
