@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from gatekey.cli import app
+from tests.fakes import pki
 from tests.fakes.cli import run, runner
 
 
@@ -57,3 +58,16 @@ def test_an_unknown_app_or_a_second_client_is_refused_before_the_secret_is_asked
         "error [conflict]: an OAuth client for GitHub exists already; change it with "
         f"'gatekey oauth-clients update {client['id']} --client-id ID --secret'"
     )
+
+
+def test_a_secret_may_be_read_from_a_file_a_pem_key_over_several_lines(
+    env: Path, tmp_path: Path
+) -> None:
+    key = tmp_path / "app.pem"
+    key.write_text(pki.rsa_pem("cli-file"))
+    given = ["--client-id", "Iv1.file", "--secret-file", str(key), "--json"]
+    added = runner.invoke(app, ["oauth-clients", "add", "--app", "github", *given])
+    assert added.exit_code == 0, added.stderr
+    assert "Client secret" not in added.output
+    assert "PRIVATE KEY" not in added.stdout
+    assert json.loads(added.stdout)["client_id"] == "Iv1.file"

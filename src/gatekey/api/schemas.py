@@ -69,13 +69,15 @@ class CredentialsRequest(_Body):
 class OAuthClientCreate(_Body):
     app: str = Field(max_length=64, examples=["gmail"])
     client_id: str = Field(max_length=500)
-    client_secret: SecretStr = Field(max_length=2000)
+    client_secret: SecretStr = Field(
+        max_length=16384, description="the secret, or a GitHub App's PEM private key"
+    )
     scopes: list[str] | None = Field(default=None, description="replaces the app's default scopes")
 
 
 class OAuthClientUpdate(_Body):
     client_id: str | None = Field(default=None, max_length=500)
-    client_secret: SecretStr | None = Field(default=None, max_length=2000)
+    client_secret: SecretStr | None = Field(default=None, max_length=16384)
     scopes: list[str] | None = Field(default=None, description="null goes back to the defaults")
 
 

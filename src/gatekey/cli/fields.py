@@ -18,8 +18,9 @@ from gatekey.catalog.schema import App, AuthKind, AuthMethod, FieldSpec, FieldsS
 from gatekey.domain.fields import offered
 from gatekey.service.preparation import Preparation, prepare
 
-CONSENT = (AuthKind.OAUTH2,)
-"""Kinds connected through a consent screen (``connections connect``), not with fields."""
+CONSENT = (AuthKind.OAUTH2, AuthKind.GITHUB_APP)
+"""Kinds connected through a consent or install screen (``connections connect``), not with
+fields."""
 
 
 def ask_missing(schema: FieldsSchema, given: dict[str, Any], *, secrets: bool) -> dict[str, Any]:

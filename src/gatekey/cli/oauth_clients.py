@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +14,17 @@ commands = group(
     "OAuth clients (client id and secret) per app.",
     "gatekey oauth-clients add --app github --client-id Iv1.abc  (asks for the secret)",
 )
+SecretFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--secret-file",
+        help="read the secret from this file instead of asking: a GitHub App's PEM private key",
+        metavar="PATH",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),
+]
 
 
 ScopeOpt = Annotated[
@@ -28,10 +40,12 @@ def clients_add(
     ],
     client_id: Annotated[str, typer.Option(help="the client id the provider gave you")],
     scope: ScopeOpt = None,
+    secret_file: SecretFileOpt = None,
     project: ProjectOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
-    """Register the project's OAuth client for an app; the secret is asked for, hidden.
+    """Register the project's OAuth client for an app; the secret is asked for, hidden, or
+    read from ``--secret-file`` (a GitHub App's private key).
 
     The app, and that the project has no client for it yet, are checked before it is asked.
     """
@@ -43,7 +57,11 @@ def clients_add(
                 f"an OAuth client for {entry.name} exists already; change it with "
                 f"'gatekey oauth-clients update {taken[0].id} --client-id ID --secret'"
             )
-        secret = typer.prompt("Client secret", hide_input=True, err=True)
+        secret = (
+            secret_file.read_text()
+            if secret_file is not None
+            else typer.prompt("Client secret", hide_input=True, err=True)
+        )
         client = op.service.oauth_clients.register(
             op.actor,
             app=app_key,
@@ -89,11 +107,14 @@ def clients_update(
     client_id: Annotated[str | None, typer.Option(help="a new client id")] = None,
     new_secret: Annotated[bool, typer.Option("--secret", help="ask for a new secret")] = False,
     scope: ScopeOpt = None,
+    secret_file: SecretFileOpt = None,
     project: ProjectOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
     """Change a client's id, secret or scopes; its connections keep working."""
     secret = typer.prompt("New client secret", hide_input=True, err=True) if new_secret else None
+    if secret_file is not None:
+        secret = secret_file.read_text()
     with operating(project) as op:
         client = op.service.oauth_clients.update(
             op.actor,

@@ -129,7 +129,7 @@ def inactive_error(
     says why and what brings it back: the consent again (``reconnect``) for a grant, new
     credentials on the same connection for any other kind."""
     why = f"connection {name!r} ({connection_id}) is inactive: {message or reason or status}"
-    if auth_kind == AuthKind.OAUTH2.value:
+    if auth_kind in (AuthKind.OAUTH2.value, AuthKind.GITHUB_APP.value):
         return ConnectionInactive(
             f"{why}; reconnect it",
             hint=Hint("reconnect", {"id": connection_id, "app": app_key}),

@@ -13,6 +13,7 @@ from gatekey.metrics import Metrics
 from gatekey.oauth.clients import ClientSecrets
 from gatekey.oauth.minters.aws import AwsAssumeRole
 from gatekey.oauth.minters.bearer import JwtBearerMinter
+from gatekey.oauth.minters.github import GitHubAppMinter
 from gatekey.oauth.minters.logins import TwoStepMinter
 from gatekey.oauth.minters.signed import SignedJwtMinter
 from gatekey.oauth.minting import Minter, Minters
@@ -65,6 +66,7 @@ def recipe_minters(
     by_kind[AuthKind.SIGNED_JWT] = SignedJwtMinter(clock=clock)
     by_kind[AuthKind.JWT_BEARER] = JwtBearerMinter(provider, clock=clock)
     by_kind[AuthKind.TWO_STEP] = TwoStepMinter(prober.http, clock=clock)
+    by_kind[AuthKind.GITHUB_APP] = GitHubAppMinter(prober.http, clock=clock)
     by_kind[AuthKind.AWS_SIGV4] = AwsAssumeRole(
         prober.http, clock=clock, timeout=lambda: provider.timeout
     )

@@ -1,10 +1,12 @@
-"""Authorization sessions: start connecting (or reconnecting) an OAuth2 app through the
-person's browser, and read a session's outcome. The provider's answer at the callback is
-``service.oauth_callback``.
+"""Authorization sessions: start connecting (or reconnecting) an OAuth2 app, or installing a
+GitHub App, through the person's browser, and read a session's outcome. The provider's answer
+at the callback is ``service.oauth_callback``.
 
 RFC 6749 section 4.1 with PKCE (RFC 7636, S256) and the hygiene of RFC 9700: the ``state`` is
 random, one-time, stored only as a hash and bound to its session in the database (so any
-replica can take the callback); sessions expire; the redirect URI is one exact URL.
+replica can take the callback); sessions expire; the redirect URI is one exact URL. A GitHub
+App's install URL takes the same ``state`` (GitHub hands it back to the app's Setup URL with
+the ``installation_id``); there is no code, so no PKCE verifier, and no scopes.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gatekey import ids
+from gatekey.catalog.logins import GitHubAppSpec
 from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
 from gatekey.domain import fields as field_rules
 from gatekey.domain.apply import template_values
 from gatekey.domain.connection import check_metadata, clean_name, name_key
 from gatekey.domain.inputs import checked_arguments
+from gatekey.domain.templates import render
 from gatekey.errors import (
     DuplicateName,
     InvalidInput,
@@ -54,6 +59,26 @@ def code_method(entry: App) -> tuple[AuthMethod, OAuth2Spec]:
         ) from None
     assert method.oauth2 is not None
     return method, method.oauth2
+
+
+def consent_method(entry: App) -> AuthMethod:
+    """The app's method connected through the browser: its OAuth2 authorization-code
+    method, else its GitHub App."""
+    for kind in (AuthKind.OAUTH2, AuthKind.GITHUB_APP):
+        try:
+            return entry.method(kind)
+        except LookupError:
+            continue
+    raise InvalidInput(
+        f"{entry.name} uses neither the OAuth2 authorization-code flow nor a GitHub App"
+    )
+
+
+def install_url(spec: GitHubAppSpec, values: dict[str, str], state: str) -> str:
+    """Where the person installs the GitHub App, with ``state`` added to its query."""
+    parts = urlsplit(render(spec.install_url, values))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "state"] + [("state", state)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @checked_arguments
@@ -120,7 +145,10 @@ class Authorizations:
         if app is None:
             raise InvalidInput("app is required")
         entry = self.ctx.registry.get(actor.project_id, app)
-        method, spec = code_method(entry)
+        method = consent_method(entry)
+        app_spec, spec = method.github_app, method.oauth2
+        defaults = spec.default_scopes if spec is not None else []
+        kept = set(method.config.properties) | set(app_spec.callback_config if app_spec else [])
         refuse_retired(entry, method, self.ctx.now().date())
         if existing is not None:
             display = clean_name(name) if name is not None else existing.name
@@ -128,10 +156,8 @@ class Authorizations:
                 client_row_id, override = existing.oauth_client_id, None
             else:
                 client_row_id, override = registered_client(self.ctx.db, actor.project_id, entry)
-            base_config = {
-                k: v for k, v in existing.config.items() if k in method.config.properties
-            }
-            requested = parse_scopes(scopes) or existing.scopes or override or spec.default_scopes
+            base_config = {k: v for k, v in existing.config.items() if k in kept}
+            requested = parse_scopes(scopes) or existing.scopes or override or defaults
         else:
             client_row_id, override = registered_client(self.ctx.db, actor.project_id, entry)
             display = (
@@ -140,29 +166,39 @@ class Authorizations:
                 else self._free_name(actor.project_id, f"{entry.name} account")
             )
             base_config = {}
-            requested = parse_scopes(scopes) or override or spec.default_scopes
+            requested = parse_scopes(scopes) or override or defaults
+        if app_spec is not None:
+            requested = []  # an installation's permissions are the app's, not asked for
+        known = {k: v for k, v in base_config.items() if k in method.config.properties}
         cleaned_config = field_rules.validate(
-            method.config, {**base_config, **(config or {})}, what="config"
+            method.config, {**known, **(config or {})}, what="config"
         )
+        # a reconnect keeps what the install callback gave (the installation's id)
+        cleaned_config.update({k: v for k, v in base_config.items() if k not in known})
         meta = check_metadata(metadata)
         with self.ctx.db.read() as conn:
             self.ctx.writer.check_name(conn, actor.project_id, display, except_id=connection_id)
         client = self.client_secrets(actor.project_id, client_row_id)
         state = secrets.token_urlsafe(32)
-        verifier = secrets.token_urlsafe(64)
         values = template_values(method, cleaned_config)
-        authorize_url = self.provider.authorization_url(
-            spec,
-            values,
-            client,
-            redirect_uri=self.callback_url,
-            scopes=requested,
-            state=state,
-            code_verifier=verifier,
-        )
+        kept_secret: dict[str, str] = {}
+        if app_spec is not None:
+            authorize_url = install_url(app_spec, values, state)
+        else:
+            assert spec is not None  # consent_method: OAuth2 or a GitHub App
+            kept_secret["code_verifier"] = secrets.token_urlsafe(64)
+            authorize_url = self.provider.authorization_url(
+                spec,
+                values,
+                client,
+                redirect_uri=self.callback_url,
+                scopes=requested,
+                state=state,
+                code_verifier=kept_secret["code_verifier"],
+            )
         now = self.ctx.now()
         session_id = ids.new_id("oas")
-        box = self.ctx.vault.seal(actor.project_id, session_id, {"code_verifier": verifier})
+        box = self.ctx.vault.seal(actor.project_id, session_id, kept_secret)
         with self.ctx.changing(actor, "oauth.start", "oauth_session", session_id) as conn:
             oauth_rows.insert_session(
                 conn,

@@ -5,8 +5,9 @@ comparison with the app's declared issuer or the one the server's metadata (RFC 
 never with a guessed origin; it is required when the app says its provider always sends it or
 the metadata says so. The code is exchanged with its PKCE verifier (RFC 7636) and the token set
 sealed into a new connection, or into the one being reconnected, in one transaction, once the
-app's discovery requests (``service.discovery``) said what the grant reaches. Nothing is
-stored but the session's outcome when anything goes wrong.
+app's discovery requests (``service.discovery``) said what the grant reaches; a GitHub App's
+install brings an installation id instead (``service.github_installs``). Nothing is stored
+but the session's outcome when anything goes wrong.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection as DbConnection
 
 from gatekey import ids
-from gatekey.catalog.schema import App, AuthKind, AuthMethod, OAuth2Spec
+from gatekey.catalog.schema import App, AuthMethod, OAuth2Spec
 from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
 from gatekey.domain.bodies import dig
@@ -39,10 +40,12 @@ from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.token_answers import TokenResponse
 from gatekey.probe import Prober
 from gatekey.service.actor import Actor
-from gatekey.service.authorizations import code_method, state_hash
+from gatekey.service.authorizations import code_method, consent_method, state_hash
 from gatekey.service.callback_issuer import check_issuer
 from gatekey.service.context import Context
 from gatekey.service.discovery import Learned, discover
+from gatekey.service.github_installs import GitHubInstalls
+from gatekey.service.grants import Grant
 from gatekey.service.views import session_of
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as connection_rows
@@ -74,6 +77,7 @@ class OAuthCallback:
         self.provider = provider
         self.client_secrets = client_secrets
         self.prober = prober
+        self.installs = GitHubInstalls(ctx, client_secrets, prober)
 
     def complete(
         self, params: Mapping[str, str], *, client: str | None = None
@@ -149,6 +153,11 @@ class OAuthCallback:
 
     def _finish(self, actor: Actor, row: OAuthSessionRow, params: Mapping[str, str]) -> str:
         entry = self.ctx.registry.get(row.project_id, row.app_key)
+        method = consent_method(entry)
+        if method.github_app is not None:  # an install: an installation id, no code
+            return self._save(
+                actor, row, entry, method, self.installs.grant(entry, method, row, params)
+            )
         method, spec = code_method(entry)
         values = template_values(method, row.config)
         # the issuer first: until it is known who answered, nothing of the answer is shown,
@@ -184,19 +193,19 @@ class OAuthCallback:
             if exc.code == "provider_unavailable":
                 raise
             raise TokenExchangeFailed(exc.message, cause=exc.code) from None
-        return self._store_grant(actor, row, entry, method, spec, response, params)
+        grant = self._oauth_grant(entry, method, spec, response, row, params)
+        return self._save(actor, row, entry, method, grant)
 
-    def _store_grant(
+    def _oauth_grant(
         self,
-        actor: Actor,
-        row: OAuthSessionRow,
         entry: App,
         method: AuthMethod,
         spec: OAuth2Spec,
         response: TokenResponse,
+        row: OAuthSessionRow,
         params: Mapping[str, str],
-    ) -> str:
-        """Seal the new token set and create (or reconnect) the connection with it, at once."""
+    ) -> Grant:
+        """The token set of a code exchange, with what discovery learned."""
         body = response.body
         secret, token_config = tokens.merge({}, body, spec.token_config_paths)
         config = dict(row.config)
@@ -216,10 +225,18 @@ class OAuthCallback:
             body, row.scopes, spec.scope_separator, spec.response_scope_separator
         )
         label = self._account_label(entry, method, spec, body, secret, config, learned.label)
+        return Grant(secret, config, expires, granted, label, response.sent_at)
+
+    def _save(
+        self, actor: Actor, row: OAuthSessionRow, entry: App, method: AuthMethod, got: Grant
+    ) -> str:
+        """Seal the new token set and create (or reconnect) the connection with it, at once."""
         connection_id = row.connection_id or ids.new_id("conn")
-        box = self.ctx.vault.seal(row.project_id, connection_id, secret)
+        box = self.ctx.vault.seal(row.project_id, connection_id, got.secret)
         now = self.ctx.now()
         display = row.connection_name
+        label, config, expires, sent_at = got.label, got.config, got.expires_at, got.sent_at
+        granted = got.scopes
         detail: dict[str, Any] = {"app": entry.key, "session": row.id, "scopes": granted}
         with self.ctx.db.write() as conn:
             if row.connection_id is None:
@@ -227,7 +244,7 @@ class OAuthCallback:
                     id=connection_id,
                     project_id=row.project_id,
                     app_key=entry.key,
-                    auth_kind=AuthKind.OAUTH2.value,
+                    auth_kind=method.kind.value,
                     name=display,
                     sealed=box,
                     is_default=row.is_default,
@@ -236,9 +253,9 @@ class OAuthCallback:
                     config=config,
                     meta=row.meta,
                     expires_at=expires,
-                    last_refreshed_at=response.sent_at,
+                    last_refreshed_at=sent_at,
                     oauth_client_id=row.oauth_client_id,
-                    verified_at=response.sent_at,
+                    verified_at=sent_at,
                 )
                 audit = self.ctx.event(
                     actor, "connection.create", "connection", connection_id, **detail
@@ -256,8 +273,8 @@ class OAuthCallback:
                     "scopes": granted,
                     "config": config,
                     "expires_at": expires,
-                    "last_refreshed_at": response.sent_at,
-                    "verified_at": response.sent_at,
+                    "last_refreshed_at": sent_at,
+                    "verified_at": sent_at,
                     "oauth_client_id": row.oauth_client_id,
                     "refresh_lease_owner": None,
                     "refresh_lease_until": None,

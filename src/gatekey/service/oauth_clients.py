@@ -1,4 +1,5 @@
-"""OAuth clients: the client id and secret a project registers with a provider, per app."""
+"""OAuth clients: the client id and secret a project registers with a provider, per app (for a
+GitHub App: its client id, or app id, and its PEM private key)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthKind
+from gatekey.domain import keys
 from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import (
     Conflict,
@@ -28,6 +30,8 @@ from gatekey.store.database import Database
 from gatekey.store.rows import OAuthClientRow
 
 MAX_CLIENT_FIELD = 500
+#: A GitHub App's client secret is its PEM private key: several lines, a few KiB.
+MAX_PEM = 16 * 1024
 
 
 def _client_of(row: OAuthClientRow, connections: int) -> OAuthClient:
@@ -56,6 +60,29 @@ def _text(value: Any, what: str) -> str:
     return value.strip()
 
 
+def _client_secret(value: Any, entry: App | None = None) -> str:
+    """The client secret: a line of text, or a PEM private key (a GitHub App's), checked to
+    be one that signs the app's JWT when ``entry`` is a GitHub App only. Never shown."""
+    if not isinstance(value, str) or not value.strip().startswith("-----BEGIN"):
+        return _text(value, "client_secret")
+    pem = value.strip()
+    if len(pem) > MAX_PEM or any(ord(c) < 32 and c not in "\r\n" for c in pem):
+        raise InvalidFields(
+            "client_secret is not valid",
+            errors=[{"field": "client_secret", "message": "is not a PEM private key"}],
+        )
+    methods = {m.kind: m for m in entry.auth} if entry is not None else {}
+    github = methods.get(AuthKind.GITHUB_APP)
+    if github is not None and github.github_app is not None and AuthKind.OAUTH2 not in methods:
+        try:
+            keys.check_fits(keys.private_key(pem), github.github_app.app_jwt.algorithm)
+        except keys.KeyProblem as exc:
+            raise InvalidFields(
+                f"client_secret {exc}", errors=[{"field": "client_secret", "message": str(exc)}]
+            ) from None
+    return pem + "\n"
+
+
 def parse_scopes(value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -78,8 +105,10 @@ class OAuthClients:
 
     def _oauth_app(self, project_id: str, key: str) -> App:
         entry = self.ctx.registry.get(project_id, key)
-        if not any(m.kind is AuthKind.OAUTH2 for m in entry.auth):
-            raise InvalidInput(f"{entry.name} does not use the OAuth2 authorization-code flow")
+        if not any(m.kind in (AuthKind.OAUTH2, AuthKind.GITHUB_APP) for m in entry.auth):
+            raise InvalidInput(
+                f"{entry.name} uses neither the OAuth2 authorization-code flow nor a GitHub App"
+            )
         return entry
 
     @staticmethod
@@ -100,7 +129,7 @@ class OAuthClients:
         authorize(actor, "register_oauth_client")
         entry = self._oauth_app(actor.project_id, app)
         cid = _text(client_id, "client_id")
-        secret = _text(client_secret, "client_secret")
+        secret = _client_secret(client_secret, entry)
         scope_list = parse_scopes(scopes)
         now = self.ctx.now()
         oauth_client_id = ids.new_id("oac")
@@ -178,7 +207,7 @@ class OAuthClients:
             box = self.ctx.vault.seal(
                 actor.project_id,
                 oauth_client_id,
-                {"client_secret": _text(client_secret, "client_secret")},
+                {"client_secret": _client_secret(client_secret)},
             )
             values.update(sealed.columns(box))
             changed.append("client_secret")

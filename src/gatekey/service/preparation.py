@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatekey.catalog.lifecycle import Deprecation
-from gatekey.catalog.schema import App, AuthKind, AuthMethod
+from gatekey.catalog.schema import CONSENT, App, AuthMethod
 
 
 class Preparation(BaseModel):
@@ -25,7 +25,7 @@ class Preparation(BaseModel):
     redirect_uri: str | None = Field(
         default=None,
         description="OAuth2: the redirect (callback) URI to register with the provider, this "
-        "deployment's own",
+        "deployment's own (a GitHub App's Setup URL)",
     )
     scopes: list[str] = Field(
         default_factory=list, description="OAuth2: the scopes Gatekey asks for (to enable)"
@@ -45,7 +45,7 @@ def prepare(method: AuthMethod, callback_url: str) -> Preparation:
     return Preparation(
         setup_url=str(method.setup.url) if method.setup else None,
         steps=list(method.setup.steps) if method.setup else [],
-        redirect_uri=callback_url if method.kind is AuthKind.OAUTH2 else None,
+        redirect_uri=callback_url if method.kind in CONSENT else None,
         scopes=list(spec.default_scopes) if spec else [],
         deprecated=method.deprecated,
         idle_expiry_days=method.idle_expiry_days,

@@ -19,6 +19,7 @@ KIND_LABELS = {
     "basic": "Basic auth",
     "custom": "Custom",
     "none": "No auth",
+    "github_app": "GitHub App",
 }
 REASONS = {
     "authorization_pending": "Authorization pending",
@@ -93,7 +94,7 @@ def card(
         "reason": REASONS.get(connection.status_reason or "", connection.status_reason or ""),
         # saved without asking the provider, and no check has passed since
         "unverified": connection.status == "active" and connection.verified_at is None,
-        "oauth": connection.auth_kind == AuthKind.OAUTH2.value,
+        "oauth": connection.auth_kind in (AuthKind.OAUTH2.value, AuthKind.GITHUB_APP.value),
     }
 
 

@@ -48,7 +48,7 @@ class TwoStepMinter:
         values = request.values()
         basic = _basic(spec, values)
         masked = _masker(request, spec, values, basic)
-        params = _rendered(spec.params, values)
+        params = rendered(spec.params, values)
         options: dict[str, Any] = {}
         if spec.body == "json":
             options["json"] = params
@@ -61,7 +61,7 @@ class TwoStepMinter:
             response = self._http.request(
                 spec.http_method,
                 _url(spec, values, request),
-                headers={"Accept": "application/json", **_rendered(spec.headers, values)},
+                headers={"Accept": "application/json", **rendered(spec.headers, values)},
                 auth=basic if basic is not None else httpx2.USE_CLIENT_DEFAULT,
                 **options,
             )
@@ -80,7 +80,7 @@ def _url(spec: TwoStepSpec, values: Mapping[str, str], request: Mint) -> str:
     return render(spec.token_url, values)
 
 
-def _rendered(templates: Mapping[str, str], values: Mapping[str, str]) -> dict[str, str]:
+def rendered(templates: Mapping[str, str], values: Mapping[str, str]) -> dict[str, str]:
     """The templates whose placeholders all have a value (an optional field left empty
     leaves its parameter or header out)."""
     return {k: render(t, values) for k, t in templates.items() if can_render(t, values)}
@@ -99,7 +99,7 @@ def _masker(
     ``Token {pat}``, a parameter ``{user}:{password}``), and the basic pair."""
     secrets = secret_values(request.secret, request.method.fields.secret_names)
     plain = Masker(secrets)
-    sent = [*_rendered(spec.params, values).values(), *_rendered(spec.headers, values).values()]
+    sent = [*rendered(spec.params, values).values(), *rendered(spec.headers, values).values()]
     composed = [v for v in sent if v != plain.text(v)]
     return Masker([*secrets, *composed], pairs=[basic] if basic is not None else [])
 
@@ -114,7 +114,7 @@ def _answer(
 ) -> TokenResponse:
     status = response.status_code
     if status in spec.refused_status:
-        said = _said(response, masked)
+        said = provider_words(response, masked)
         raise CredentialsRejected(
             f"{app_name} refused the login (HTTP {status})" + (f": {said}" if said else ""),
             app=app_key,
@@ -124,13 +124,13 @@ def _answer(
     if busy is not None:
         raise busy
     if not 200 <= status < 300:
-        said = _said(response, masked)
+        said = provider_words(response, masked)
         raise TokenRequestRefused(
             f"{app_name} refused the login request (HTTP {status})" + (f": {said}" if said else ""),
             app=app_key,
             provider_status=status,
         )
-    body = _json(response)
+    body = body_json(response)
     token = dig(body, spec.token_path)
     if not isinstance(token, str) or not token:
         raise TokenRequestRefused(
@@ -153,7 +153,7 @@ def _lifetime(spec: TwoStepSpec, body: Any, sent_at: datetime) -> int | None:
         if seconds is not None and seconds > 0:
             return int(seconds)
     if spec.expires_at_path is not None:
-        when = _instant(dig(body, spec.expires_at_path))
+        when = instant(dig(body, spec.expires_at_path))
         if when is not None and when > sent_at:
             return int((when - sent_at).total_seconds())
     return None
@@ -170,7 +170,7 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _instant(value: Any) -> datetime | None:
+def instant(value: Any) -> datetime | None:
     """An ISO-8601 time (naive ones taken as UTC) or epoch seconds (milliseconds when the
     number is too large to be seconds)."""
     seconds = _number(value)
@@ -187,17 +187,17 @@ def _instant(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _json(response: httpx2.Response) -> Any:
+def body_json(response: httpx2.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return None
 
 
-def _said(response: httpx2.Response, masked: Masker) -> str:
+def provider_words(response: httpx2.Response, masked: Masker) -> str:
     """The provider's words in a refusal: an error field of a JSON body, or a short plain-text
     answer's first line; masked, then cut short."""
-    words = first_text(_json(response), ERROR_PATHS)
+    words = first_text(body_json(response), ERROR_PATHS)
     if words is None and response.headers.get("content-type", "").startswith("text/plain"):
         text = response.text.strip()
         line = text.splitlines()[0] if text and len(response.content) <= 1000 else ""

@@ -156,7 +156,7 @@ def new_connection_form(
         app=entry,
         method=method,
         kind=KIND_LABELS.get(method.kind.value, method.kind.value),
-        oauth=method.kind is AuthKind.OAUTH2,
+        oauth=method.kind in (AuthKind.OAUTH2, AuthKind.GITHUB_APP),
         has_client=entry.key in clients,
         session=session,
         suggested=f"{entry.name} - ",
