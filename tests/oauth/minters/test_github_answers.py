@@ -24,9 +24,9 @@ from gatekey.errors import (
     ProviderUnavailable,
     TokenRequestRefused,
 )
+from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.minters.github import GitHubAppMinter
 from gatekey.oauth.minting import Mint
-from gatekey.oauth.provider import ClientCredentials
 from tests.fakes import pki
 
 KEY = pki.rsa_pem("github-app")

@@ -36,10 +36,10 @@ from gatekey.errors import (
     ProviderUnavailable,
     TokenRequestRefused,
 )
+from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.jwts import sign
 from gatekey.oauth.minters.logins import body_json, instant, provider_words, rendered
 from gatekey.oauth.minting import Mint
-from gatekey.oauth.provider import ClientCredentials
 from gatekey.oauth.token_answers import TokenResponse
 from gatekey.unreachable import overloaded, unreachable
 
