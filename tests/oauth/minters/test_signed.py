@@ -25,7 +25,7 @@ from tests.fakes import pki
 from tests.fakes.jwt_api import JwtApi, Verifier, jwt_api
 
 APPLE_KEY = pki.ec_pem("secp256r1", "apple")
-SNOWFLAKE_KEY = pki.rsa_pem("snowflake")
+SNOWFLAKE_KEY = pki.rsa_pem("snowflake-kp")
 GHOST_SECRET = "c0ffee" * 10 + "abcd"
 GHOST_ID = "6489ad0c0c4f2b0001a1b2c3"
 KEY_ID = "2X9R4HXF34"
@@ -133,7 +133,7 @@ def _apps(base: str) -> list[App]:
                 "auth": [method],
             }
         )
-        for key, method in (("apple", apple), ("snowflake", snowflake), ("ghost", ghost))
+        for key, method in (("apple", apple), ("snowflake-kp", snowflake), ("ghost-admin", ghost))
     ]
 
 
@@ -143,8 +143,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "key_id": KEY_ID,
         "issuer_id": ISSUER,
     },
-    "snowflake": {"private_key": SNOWFLAKE_KEY, "account": "xy12345", "user": "jo"},
-    "ghost": {"admin_key": f"{GHOST_ID}:{GHOST_SECRET}"},
+    "snowflake-kp": {"private_key": SNOWFLAKE_KEY, "account": "xy12345", "user": "jo"},
+    "ghost-admin": {"admin_key": f"{GHOST_ID}:{GHOST_SECRET}"},
 }
 
 
@@ -183,7 +183,11 @@ def _travel(service: Service, peer: JwtApi, delta: timedelta) -> None:
 
 @pytest.mark.parametrize(
     ("app", "label", "lifetime"),
-    [("apple", ISSUER, 1200), ("snowflake", "XY12345.JO.", 3600), ("ghost", GHOST_ID, 300)],
+    [
+        ("apple", ISSUER, 1200),
+        ("snowflake-kp", "XY12345.JO.", 3600),
+        ("ghost-admin", GHOST_ID, 300),
+    ],
 )
 def test_a_signed_token_makes_an_active_connection_the_api_verifies(
     service: tuple[Service, Actor], api: tuple[JwtApi, str], app: str, label: str, lifetime: int
@@ -212,7 +216,9 @@ def test_snowflake_requests_carry_the_token_type_header(
     peer, _ = api
     peer.headers = {"X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT"}
     try:
-        made = svc.connections.create(actor, app="snowflake", name="wh", fields=FIELDS["snowflake"])
+        made = svc.connections.create(
+            actor, app="snowflake-kp", name="wh", fields=FIELDS["snowflake-kp"]
+        )
         assert svc.proxy.send(actor, made.id, "GET", "/me").status == 200
     finally:
         peer.headers = {}
@@ -255,8 +261,8 @@ def test_a_key_the_api_does_not_know_makes_nothing(
     [
         ("apple", {"key_file": json.dumps({"private_key": "not a key"})}, "fields.key_file"),
         ("apple", {"key_file": json.dumps({"private_key": SNOWFLAKE_KEY})}, "fields.key_file"),
-        ("snowflake", {"private_key": OTHER_EC}, "fields.private_key"),
-        ("ghost", {"admin_key": f"{GHOST_ID}:{GHOST_SECRET}"[:-1] + "g"}, "fields.admin_key"),
+        ("snowflake-kp", {"private_key": OTHER_EC}, "fields.private_key"),
+        ("ghost-admin", {"admin_key": f"{GHOST_ID}:{GHOST_SECRET}"[:-1] + "g"}, "fields.admin_key"),
     ],
 )
 def test_a_key_that_is_not_one_for_the_algorithm_is_refused_naming_its_field(
@@ -272,6 +278,8 @@ def test_a_key_that_is_not_one_for_the_algorithm_is_refused_naming_its_field(
 
 def test_the_key_is_never_returned(service: tuple[Service, Actor]) -> None:
     svc, actor = service
-    made = svc.connections.create(actor, app="snowflake", name="wh", fields=FIELDS["snowflake"])
+    made = svc.connections.create(
+        actor, app="snowflake-kp", name="wh", fields=FIELDS["snowflake-kp"]
+    )
     shown = repr(svc.connections.get(actor, made.id)) + repr(svc.connections.list(actor))
     assert not _leaks(shown)
