@@ -12,22 +12,19 @@ know, or of another app, fails the session and never becomes an active connectio
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from gatekey.catalog.schema import App, AuthMethod
 from gatekey.domain import masking, tokens
-from gatekey.domain.apply import apply, template_values
 from gatekey.errors import AuthorizationFailed, GatekeyError, TokenExchangeFailed
 from gatekey.oauth.clients import ClientSecrets
 from gatekey.oauth.minters.github import INSTALLATION_ID, GitHubAppMinter
 from gatekey.oauth.minting import Mint
 from gatekey.probe import Prober
 from gatekey.service.context import Context
-from gatekey.service.grants import Grant
+from gatekey.service.grants import Grant, tested_label
 from gatekey.store.rows import OAuthSessionRow
 
-log = logging.getLogger(__name__)
 MAX_PARAM = 100
 
 
@@ -96,15 +93,5 @@ class GitHubInstalls:
         if label is not None:
             return label
         values = {**secret, **config}
-        try:
-            with self.ctx.metrics.provider_call(entry.key, "test"):
-                return self.prober.check(
-                    entry,
-                    method,
-                    apply(entry, method, values),
-                    template_values(method, values),
-                    masking.secret_values(secret),
-                )
-        except GatekeyError as exc:
-            log.info("could not learn the %s account: %s", entry.key, exc.code)
-            return None
+        hidden = masking.secret_values(secret)
+        return tested_label(self.ctx.metrics, self.prober, entry, method, values, hidden)

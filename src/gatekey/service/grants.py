@@ -1,10 +1,21 @@
-"""What a finished authorization session stores: the grant the provider's answer brought."""
+"""What a finished authorization session stores: the grant the provider's answer brought,
+and the account it names when the answer itself does not (``tested_label``)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from gatekey.catalog.schema import App, AuthMethod
+from gatekey.domain.apply import apply, template_values
+from gatekey.errors import GatekeyError
+from gatekey.metrics import Metrics
+from gatekey.probe import Prober
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -18,3 +29,24 @@ class Grant:
     scopes: list[str]
     label: str | None
     sent_at: datetime
+
+
+def tested_label(
+    metrics: Metrics,
+    prober: Prober,
+    entry: App,
+    method: AuthMethod,
+    values: Mapping[str, Any],
+    hidden: list[str],
+) -> str | None:
+    """The account the app's test request finds with a new grant's ``values`` (its token and
+    config), ``hidden`` masked; None when it finds none or cannot be asked (a grant is not
+    refused for want of a label)."""
+    try:
+        with metrics.provider_call(entry.key, "test"):
+            return prober.check(
+                entry, method, apply(entry, method, values), template_values(method, values), hidden
+            )
+    except GatekeyError as exc:
+        log.info("could not learn the %s account: %s", entry.key, exc.code)
+        return None

@@ -21,7 +21,7 @@ from sqlalchemy import Connection as DbConnection
 from gatekey import ids
 from gatekey.catalog.schema import App, AuthMethod, OAuth2Spec
 from gatekey.domain import masking, tokens
-from gatekey.domain.apply import apply, template_values
+from gatekey.domain.apply import template_values
 from gatekey.domain.bodies import dig
 from gatekey.domain.connection import Change, Role, same_account
 from gatekey.errors import (
@@ -45,7 +45,7 @@ from gatekey.service.callback_issuer import check_issuer
 from gatekey.service.context import Context
 from gatekey.service.discovery import Learned, discover
 from gatekey.service.github_installs import GitHubInstalls
-from gatekey.service.grants import Grant
+from gatekey.service.grants import Grant, tested_label
 from gatekey.service.views import session_of
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as connection_rows
@@ -358,18 +358,7 @@ class OAuthCallback:
         if discovered is not None:
             return discovered
         values = {**secret, **config}
-        try:
-            with self.ctx.metrics.provider_call(entry.key, "test"):
-                return self.prober.check(
-                    entry,
-                    method,
-                    apply(entry, method, values),
-                    template_values(method, values),
-                    hidden,
-                )
-        except GatekeyError as exc:
-            log.info("could not learn the %s account: %s", entry.key, exc.code)
-            return None
+        return tested_label(self.ctx.metrics, self.prober, entry, method, values, hidden)
 
     def _discover(
         self,
