@@ -17,6 +17,7 @@ from gatekey.oauth.minters.github import GitHubAppMinter
 from gatekey.oauth.minters.logins import TwoStepMinter
 from gatekey.oauth.minters.signed import SignedJwtMinter
 from gatekey.oauth.minting import Minter, Minters
+from gatekey.oauth.oauth1_consent import OAuth1Consent
 from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.refresh import Refresher
 from gatekey.oauth.refresh_store import RefreshStore
@@ -106,6 +107,7 @@ def build_service(
     secrets_reader = SecretReader(db)
     client_secrets = ClientSecrets(db, vault)
     minters = recipe_minters(provider, prober, clock=ctx.now)
+    consent = OAuth1Consent(prober.http, clock=ctx.now)
     store = RefreshStore(
         db,
         secrets_reader,
@@ -143,7 +145,7 @@ def build_service(
         Projects(ctx, access),
         authenticator,
         WebSessions(ctx, authenticator),
-        OAuthCallback(ctx, provider, client_secrets, prober),
+        OAuthCallback(ctx, provider, client_secrets, prober, consent),
         master_keys,
         Health(ctx, master_keys, limiter),
         Deliveries(ctx, prober),
@@ -162,6 +164,7 @@ def build_service(
             connections,
             provider,
             client_secrets,
+            consent,
             callback_url=callback_url,
             session_ttl=session_ttl,
         ),

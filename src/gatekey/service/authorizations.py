@@ -1,12 +1,15 @@
-"""Authorization sessions: start connecting (or reconnecting) an OAuth2 app, or installing a
-GitHub App, through the person's browser, and read a session's outcome. The provider's answer
-at the callback is ``service.oauth_callback``.
+"""Authorization sessions: start connecting (or reconnecting) an OAuth2 app, an OAuth 1.0a
+app, or installing a GitHub App, through the person's browser, and read a session's outcome.
+The provider's answer at the callback is ``service.oauth_callback``.
 
 RFC 6749 section 4.1 with PKCE (RFC 7636, S256) and the hygiene of RFC 9700: the ``state`` is
 random, one-time, stored only as a hash and bound to its session in the database (so any
 replica can take the callback); sessions expire; the redirect URI is one exact URL. A GitHub
 App's install URL takes the same ``state`` (GitHub hands it back to the app's Setup URL with
-the ``installation_id``); there is no code, so no PKCE verifier, and no scopes.
+the ``installation_id``); there is no code, so no PKCE verifier, and no scopes. OAuth 1.0a
+has no ``state``: the temporary token the provider issued for the session (asked for here,
+with this deployment's callback) is what comes back, so its hash stands in for the state's,
+and its secret is sealed with the session.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from gatekey.errors import (
 )
 from gatekey.models import AuthorizationSession
 from gatekey.oauth.clients import ClientSecrets
+from gatekey.oauth.credentials import ClientCredentials
+from gatekey.oauth.oauth1_consent import OAuth1Consent
 from gatekey.oauth.provider import ProviderClient
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.connections import Connections
@@ -63,14 +68,18 @@ def code_method(entry: App) -> tuple[AuthMethod, OAuth2Spec]:
 
 def consent_method(entry: App) -> AuthMethod:
     """The app's method connected through the browser: its OAuth2 authorization-code
-    method, else its GitHub App."""
+    method, else its GitHub App, else its three-legged OAuth 1.0a."""
     for kind in (AuthKind.OAUTH2, AuthKind.GITHUB_APP):
         try:
             return entry.method(kind)
         except LookupError:
             continue
+    for method in entry.auth:
+        if method.oauth1 is not None and method.oauth1.flow == "three_legged":
+            return method
     raise InvalidInput(
-        f"{entry.name} uses neither the OAuth2 authorization-code flow nor a GitHub App"
+        f"{entry.name} uses neither the OAuth2 authorization-code flow, a GitHub App nor "
+        "OAuth 1.0a consent"
     )
 
 
@@ -91,6 +100,7 @@ class Authorizations:
         connections: Connections,
         provider: ProviderClient,
         client_secrets: ClientSecrets,
+        consent: OAuth1Consent,
         *,
         callback_url: str,
         session_ttl: timedelta,
@@ -99,6 +109,7 @@ class Authorizations:
         self.connections = connections
         self.provider = provider
         self.client_secrets = client_secrets
+        self.consent = consent
         self.callback_url = callback_url
         self.session_ttl = session_ttl
 
@@ -167,8 +178,8 @@ class Authorizations:
             )
             base_config = {}
             requested = parse_scopes(scopes) or override or defaults
-        if app_spec is not None:
-            requested = []  # an installation's permissions are the app's, not asked for
+        if app_spec is not None or method.oauth1 is not None:
+            requested = []  # an installation's permissions are the app's; OAuth 1.0a has none
         known = {k: v for k, v in base_config.items() if k in method.config.properties}
         cleaned_config = field_rules.validate(
             method.config, {**known, **(config or {})}, what="config"
@@ -184,6 +195,8 @@ class Authorizations:
         kept_secret: dict[str, str] = {}
         if app_spec is not None:
             authorize_url = install_url(app_spec, values, state)
+        elif method.oauth1 is not None:
+            state, authorize_url, kept_secret = self._temporary(entry, method, values, client)
         else:
             assert spec is not None  # consent_method: OAuth2 or a GitHub App
             kept_secret["code_verifier"] = secrets.token_urlsafe(64)
@@ -240,6 +253,21 @@ class Authorizations:
             row = oauth_rows.session_by_id(conn, actor.project_id, session_id)
         assert row is not None  # inserted just now, in this transaction
         return session_of(row, now, authorize_url)
+
+    def _temporary(
+        self, entry: App, method: AuthMethod, values: dict[str, str], client: ClientCredentials
+    ) -> tuple[str, str, dict[str, str]]:
+        """OAuth 1.0a's first leg: the temporary token (the session's state), where the
+        person approves it, and what to seal with the session."""
+        spec = method.oauth1
+        assert spec is not None
+        with self.ctx.metrics.provider_call(entry.key, "token"):
+            temporary = self.consent.request_token(
+                spec, values, client, app_name=entry.name, callback_url=self.callback_url
+            )
+        authorize_url = self.consent.authorization_url(spec, values, temporary.token)
+        kept = {"oauth_token": temporary.token, "oauth_token_secret": temporary.secret}
+        return temporary.token, authorize_url, kept
 
     def status(self, actor: Actor, session_id: str) -> AuthorizationSession:
         authorize(actor, "authorization_status")

@@ -11,9 +11,12 @@ from typing import Any
 
 from gatekey.catalog.schema import App, AuthMethod
 from gatekey.domain.apply import apply, template_values
+from gatekey.domain.signing import signing_of
 from gatekey.errors import GatekeyError
 from gatekey.metrics import Metrics
 from gatekey.probe import Prober
+from gatekey.signers import signature
+from gatekey.signing import signing_from
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +43,14 @@ def tested_label(
     hidden: list[str],
 ) -> str | None:
     """The account the app's test request finds with a new grant's ``values`` (its token and
-    config), ``hidden`` masked; None when it finds none or cannot be asked (a grant is not
-    refused for want of a label)."""
+    config), ``hidden`` masked, the request signed when the kind signs (OAuth 1.0a); None when
+    it finds none or cannot be asked (a grant is not refused for want of a label)."""
+    filled = template_values(method, values)
+    signing = signing_of(method, values, filled, None)
+    signer = signature(signing_from(signing)) if signing else None
     try:
         with metrics.provider_call(entry.key, "test"):
-            return prober.check(
-                entry, method, apply(entry, method, values), template_values(method, values), hidden
-            )
+            return prober.check(entry, method, apply(entry, method, values), filled, hidden, signer)
     except GatekeyError as exc:
         log.info("could not learn the %s account: %s", entry.key, exc.code)
         return None

@@ -6,8 +6,9 @@ never with a guessed origin; it is required when the app says its provider alway
 the metadata says so. The code is exchanged with its PKCE verifier (RFC 7636) and the token set
 sealed into a new connection, or into the one being reconnected, in one transaction, once the
 app's discovery requests (``service.discovery``) said what the grant reaches; a GitHub App's
-install brings an installation id instead (``service.github_installs``). Nothing is stored
-but the session's outcome when anything goes wrong.
+install brings an installation id instead (``service.github_installs``), an OAuth 1.0a consent
+its temporary token and verifier (``service.oauth1_grants``). Nothing is stored but the
+session's outcome when anything goes wrong.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from gatekey.errors import (
 )
 from gatekey.models import AuthorizationSession
 from gatekey.oauth.clients import ClientSecrets
+from gatekey.oauth.oauth1_consent import OAuth1Consent
 from gatekey.oauth.provider import ProviderClient
 from gatekey.oauth.token_answers import TokenResponse
 from gatekey.probe import Prober
@@ -46,6 +48,7 @@ from gatekey.service.context import Context
 from gatekey.service.discovery import Learned, discover
 from gatekey.service.github_installs import GitHubInstalls
 from gatekey.service.grants import Grant, tested_label
+from gatekey.service.oauth1_grants import OAuth1Grants
 from gatekey.service.views import session_of
 from gatekey.store import audit as audit_rows
 from gatekey.store import connections as connection_rows
@@ -72,12 +75,14 @@ class OAuthCallback:
         provider: ProviderClient,
         client_secrets: ClientSecrets,
         prober: Prober,
+        consent: OAuth1Consent,
     ) -> None:
         self.ctx = ctx
         self.provider = provider
         self.client_secrets = client_secrets
         self.prober = prober
         self.installs = GitHubInstalls(ctx, client_secrets, prober)
+        self.oauth1 = OAuth1Grants(ctx, client_secrets, prober, consent)
 
     def complete(
         self, params: Mapping[str, str], *, client: str | None = None
@@ -92,7 +97,9 @@ class OAuthCallback:
             self.ctx.budgets.spend(
                 "callback_per_client", client, "OAuth callbacks from this address"
             )
-        state = params.get("state") or ""
+        # OAuth 1.0a sends no state: its temporary token names the session (or, declined on
+        # X, the token in ``denied``)
+        state = params.get("state") or params.get("oauth_token") or params.get("denied") or ""
         if not state or len(state) > 500:
             raise StateInvalid("the callback carries no valid state; start connecting again")
         digest = state_hash(state)
@@ -157,6 +164,10 @@ class OAuthCallback:
         if method.github_app is not None:  # an install: an installation id, no code
             return self._save(
                 actor, row, entry, method, self.installs.grant(entry, method, row, params)
+            )
+        if method.oauth1 is not None:  # a consent: a verifier, no code
+            return self._save(
+                actor, row, entry, method, self.oauth1.grant(entry, method, row, params)
             )
         method, spec = code_method(entry)
         values = template_values(method, row.config)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from gatekey import ids
-from gatekey.catalog.schema import App, AuthKind
+from gatekey.catalog.schema import CONSENT, App, AuthKind, AuthMethod
 from gatekey.domain import keys
 from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import (
@@ -60,10 +60,37 @@ def _text(value: Any, what: str) -> str:
     return value.strip()
 
 
+def _three_legged(method: AuthMethod) -> bool:
+    return method.oauth1 is not None and method.oauth1.flow == "three_legged"
+
+
+def _key_algorithm(entry: App | None) -> str | None:
+    """What a PEM client secret must sign with: a GitHub App's JWT algorithm, or RSA-SHA1 for
+    an OAuth 1.0a consumer (only when the app has no OAuth2 method the secret could be for)."""
+    methods = {m.kind: m for m in entry.auth} if entry is not None else {}
+    if AuthKind.OAUTH2 in methods:
+        return None
+    github = methods.get(AuthKind.GITHUB_APP)
+    if github is not None and github.github_app is not None:
+        return github.github_app.app_jwt.algorithm
+    oauth1 = methods.get(AuthKind.OAUTH1)
+    if oauth1 is not None and oauth1.oauth1 is not None and _three_legged(oauth1):
+        rsa = oauth1.oauth1.signature_method == "RSA-SHA1"
+        return "RSA-SHA1" if rsa else None
+    return None
+
+
 def _client_secret(value: Any, entry: App | None = None) -> str:
-    """The client secret: a line of text, or a PEM private key (a GitHub App's), checked to
-    be one that signs the app's JWT when ``entry`` is a GitHub App only. Never shown."""
+    """The client secret: a line of text, or a PEM private key (a GitHub App's, or an OAuth
+    1.0a consumer's for RSA-SHA1), checked to be one that signs what the app asks for when
+    only one method can use it. Never shown."""
+    algorithm = _key_algorithm(entry)
     if not isinstance(value, str) or not value.strip().startswith("-----BEGIN"):
+        if algorithm is not None and isinstance(value, str) and value.strip():
+            problem = f"must be the PEM private key that signs {algorithm}"
+            raise InvalidFields(
+                f"client_secret {problem}", errors=[{"field": "client_secret", "message": problem}]
+            )
         return _text(value, "client_secret")
     pem = value.strip()
     if len(pem) > MAX_PEM or any(ord(c) < 32 and c not in "\r\n" for c in pem):
@@ -71,11 +98,9 @@ def _client_secret(value: Any, entry: App | None = None) -> str:
             "client_secret is not valid",
             errors=[{"field": "client_secret", "message": "is not a PEM private key"}],
         )
-    methods = {m.kind: m for m in entry.auth} if entry is not None else {}
-    github = methods.get(AuthKind.GITHUB_APP)
-    if github is not None and github.github_app is not None and AuthKind.OAUTH2 not in methods:
+    if algorithm is not None:
         try:
-            keys.check_fits(keys.private_key(pem), github.github_app.app_jwt.algorithm)
+            keys.check_fits(keys.private_key(pem), algorithm)
         except keys.KeyProblem as exc:
             raise InvalidFields(
                 f"client_secret {exc}", errors=[{"field": "client_secret", "message": str(exc)}]
@@ -105,9 +130,10 @@ class OAuthClients:
 
     def _oauth_app(self, project_id: str, key: str) -> App:
         entry = self.ctx.registry.get(project_id, key)
-        if not any(m.kind in (AuthKind.OAUTH2, AuthKind.GITHUB_APP) for m in entry.auth):
+        if not any(m.kind in CONSENT or _three_legged(m) for m in entry.auth):
             raise InvalidInput(
-                f"{entry.name} uses neither the OAuth2 authorization-code flow nor a GitHub App"
+                f"{entry.name} uses neither the OAuth2 authorization-code flow, a GitHub App "
+                "nor OAuth 1.0a consent"
             )
         return entry
 
