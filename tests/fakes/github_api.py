@@ -15,8 +15,9 @@ service's).
 - ``GET /installation/repositories`` needs ``Authorization: token|Bearer <installation
   token>``: 401 ``Bad credentials`` for an unknown or expired one.
 
-``outage`` makes every answer 503. ``issued`` counts the tokens issued; ``jwts`` keeps each
-app JWT it accepted.
+``outage`` makes every answer 503; ``delay`` (seconds) slows each token answer down, so that a
+refresh storm arrives while a mint is in flight. ``issued`` counts the tokens issued; ``jwts``
+keeps each app JWT it accepted.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,6 +57,7 @@ class GitHubApi:
     installations: dict[str, Installation] = field(default_factory=dict)
     offset: timedelta = timedelta(0)
     outage: bool = False
+    delay: float = 0.0
     issued: int = 0
     jwts: list[str] = field(default_factory=list)
     tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # -> installation
@@ -67,6 +70,7 @@ class GitHubApi:
     def reset(self) -> None:
         self.apps, self.installations, self.tokens, self.jwts = {}, {}, {}, []
         self.offset, self.outage, self.issued, self.headers_seen = timedelta(0), False, 0, []
+        self.delay = 0.0
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -130,6 +134,7 @@ class GitHubApi:
         return issuer
 
     def _access_token(self, request: Request, installation_id: str) -> Response:
+        time.sleep(self.delay)
         app = self._app(request)
         if isinstance(app, Response):
             return app
