@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from gatekey.catalog.schema import App
 from gatekey.oauth.sandbox import sandbox_app_definition
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor, utcnow
@@ -51,7 +52,7 @@ MASTER_KEYS = os.environ.setdefault(
 )
 
 
-def _settings(home: str, url: str, pool: int = 10) -> Settings:
+def settings_for(home: str, url: str, pool: int = 10) -> Settings:
     return Settings(
         home=Path(home),
         database_url=url,
@@ -72,11 +73,9 @@ def _storm(
     """One replica: warm every caller thread (its pooled or per-thread connection, as a running
     server's threads are), report ready, then release them all at ``start_at``; put the
     times each caller held its token on ``out``."""
-    home, url, sandbox_url, project_id, cid, threads, pool = args
+    home, url, app_json, project_id, cid, threads, pool = args
     runtime = open_runtime(
-        _settings(home, url, pool),
-        extra_apps=[sandbox_app_definition(sandbox_url)],
-        migrate=False,
+        settings_for(home, url, pool), extra_apps=[App.model_validate_json(app_json)], migrate=False
     )
     actor = Actor.operator(project_id)
     if not runtime.db.is_sqlite:
@@ -120,11 +119,12 @@ def _storm(
     out.put(done if not errors else f"{len(errors)} callers failed, first: {errors[0]!r}")
 
 
-def _release(
+def release(
     options: argparse.Namespace, args: tuple[str, str, str, str, str, int, int]
 ) -> tuple[float, list[float]]:
-    """Start the replicas, wait until every one is warm, release them together; return the
-    release time and when each caller held its token."""
+    """Start ``options.processes`` replicas on ``args`` (home, database URL, the app's JSON,
+    project id, connection id, threads, pool), wait until every one is warm, release them
+    together; return the release time and when each caller held its token."""
     ctx = multiprocessing.get_context("spawn")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     start_at = ctx.Value("d", 0.0)
@@ -153,7 +153,8 @@ def run(url: str, label: str, options: argparse.Namespace) -> list[object]:
     provider = serve_provider()
     state, sandbox_url = provider.state, provider.url
     home = tempfile.mkdtemp(prefix="gk-bench-")
-    runtime = open_runtime(_settings(home, url), extra_apps=[sandbox_app_definition(sandbox_url)])
+    sandbox = sandbox_app_definition(sandbox_url)
+    runtime = open_runtime(settings_for(home, url), extra_apps=[sandbox])
     service = runtime.service
     project, _ = service.system.bootstrap()
     actor = Actor.operator(project.id)
@@ -187,8 +188,9 @@ def run(url: str, label: str, options: argparse.Namespace) -> list[object]:
         expire()
         before = state.counts.get("token:refresh_token", 0)
         provider.token_times.clear()
-        args = (home, url, sandbox_url, project.id, cid, options.threads, options.pool)
-        start, finished = _release(options, args)
+        app_json = sandbox.model_dump_json()
+        args = (home, url, app_json, project.id, cid, options.threads, options.pool)
+        start, finished = release(options, args)
         storms.append(max(finished) - start)
         firsts.append(min(finished) - start)
         asked.append(min(provider.token_times) + wall - start)

@@ -114,7 +114,7 @@ def secret_values(payload: Mapping[str, Any], names: Iterable[str] = ()) -> list
 class Masker:
     """Replaces every form of the given secrets by ``MASK``; ``repr`` shows a count only."""
 
-    __slots__ = ("_count", "_pattern")
+    __slots__ = ("_compiled", "_count", "_ordered")
 
     def __init__(
         self, secrets: Iterable[object] = (), pairs: Iterable[tuple[object, object]] = ()
@@ -130,19 +130,27 @@ class Masker:
             for form in forms(value)
         }
         self._count = len(folded)
-        self._pattern: re.Pattern[str] | None = None
-        if folded:
-            ordered = sorted(folded, key=lambda f: (-len(f), f))
-            self._pattern = re.compile("|".join(map(re.escape, ordered)))
+        self._ordered = sorted(folded, key=lambda f: (-len(f), f))
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def _pattern(self) -> re.Pattern[str] | None:
+        """The alternation of every form, compiled on first use: a masker is built on every
+        mint and token request, and compiling the forms of a PEM key costs about 0.1 s, which
+        the call pays only when there is text to mask (an error)."""
+        if self._compiled is None and self._ordered:
+            self._compiled = re.compile("|".join(map(re.escape, self._ordered)))
+        return self._compiled
 
     def __bool__(self) -> bool:
-        return self._pattern is not None
+        return self._count > 0
 
     def __repr__(self) -> str:
         return f"Masker({self._count} forms)"
 
     def _holds(self, text: str) -> bool:
-        return self._pattern is not None and self._pattern.search(text.translate(_FOLD)) is not None
+        pattern = self._pattern
+        return pattern is not None and pattern.search(text.translate(_FOLD)) is not None
 
     def _decodes_to_secret(self, run: str) -> bool:
         core = run.rstrip("=")
@@ -165,14 +173,15 @@ class Masker:
     def text(self, text: str) -> str:
         """Return ``text`` with every form of every secret, and every encoded run that decodes
         to one, replaced by ``MASK``."""
-        if self._pattern is None or not text:
+        pattern = self._pattern
+        if pattern is None or not text:
             return text
         text = _ENCODED_RUN.sub(
             lambda m: MASK if self._decodes_to_secret(m.group()) else m.group(), text
         )
         parts: list[str] = []
         end = 0
-        for match in self._pattern.finditer(text.translate(_FOLD)):
+        for match in pattern.finditer(text.translate(_FOLD)):
             parts += [text[end : match.start()], MASK]
             end = match.end()
         parts.append(text[end:])
@@ -180,7 +189,7 @@ class Masker:
 
     def data(self, value: Any) -> Any:
         """Return JSON-like ``value`` with every string in it (keys too) masked."""
-        if self._pattern is None:
+        if not self._count:
             return value
         if isinstance(value, str):
             return self.text(value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import secrets
 import warnings
 from collections.abc import Mapping, Sequence
@@ -91,16 +92,25 @@ def _key(spec: JwtSpec, material: str, field: str) -> tuple[AnyKey, dict[str, st
     if kind == "secret":
         return OctKey.import_key(_secret(spec.key_encoding, material, field)), {}
     try:
-        private = keys.private_key(material)
-        keys.check_fits(private, spec.algorithm)
+        imported, fingerprint = _imported(kind, spec.algorithm, material)
     except keys.KeyProblem as exc:
         raise _unfit(field, str(exc)) from None
+    return imported, {"key_fingerprint": fingerprint}
+
+
+@functools.lru_cache(maxsize=32)
+def _imported(kind: str, algorithm: str, material: str) -> tuple[AnyKey, str]:
+    """The joserfc key of a PEM private key and its public key's fingerprint, loaded once per
+    key: ``cryptography`` checks an RSA key as it loads it (tens of ms), and a minter signs with
+    the same key on every mint. A key that does not load or fit raises ``KeyProblem`` (not
+    cached)."""
+    private = keys.private_key(material)
+    keys.check_fits(private, algorithm)
     pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    computed = {"key_fingerprint": keys.public_key_fingerprint(private)}
     imported: AnyKey
     if kind == "rsa":
         imported = RSAKey.import_key(pem)
@@ -108,7 +118,7 @@ def _key(spec: JwtSpec, material: str, field: str) -> tuple[AnyKey, dict[str, st
         imported = ECKey.import_key(pem)
     else:
         imported = OKPKey.import_key(pem)
-    return imported, computed
+    return imported, keys.public_key_fingerprint(private)
 
 
 def _secret(encoding: str, material: str, field: str) -> bytes:
