@@ -131,3 +131,14 @@ class SignedJwt(Minted):
     """``signed_jwt``: a JWT signed with the connection's key is the token itself."""
 
     jwt: JwtSpec
+
+
+class BearerAssertion(JwtSpec):
+    """A ``jwt_bearer`` recipe's assertion (RFC 7523 section 2.1), and how to name the account
+    it acts as: its token answer says nothing of who it is."""
+
+    account_label: PlainText | None = Field(
+        default=None,
+        description="a template naming the account from the connection's values "
+        "(`{client_email} as {subject}`), used when no test request names it",
+    )

@@ -22,7 +22,7 @@ from gatekey.catalog.aws import AwsSpec
 from gatekey.catalog.categories import Category
 from gatekey.catalog.certificates import ClientCertificate
 from gatekey.catalog.fields import Choice, FieldSpec, FieldsSchema
-from gatekey.catalog.jwt import COMPUTED, JwtSpec, SignedJwt
+from gatekey.catalog.jwt import COMPUTED, BearerAssertion, SignedJwt
 from gatekey.catalog.lifecycle import Deprecation
 from gatekey.catalog.logins import GitHubAppSpec, TwoStepSpec
 from gatekey.catalog.minted import Lifecycle
@@ -141,7 +141,7 @@ class AuthMethod(_Strict):
     responses: ResponseRules = Field(default_factory=ResponseRules)
     oauth2: OAuth2Spec | None = None
     oauth1: OAuth1Spec | None = None
-    assertion: JwtSpec | None = Field(
+    assertion: BearerAssertion | None = Field(
         default=None, description="jwt_bearer: the assertion traded at `oauth2.token_url`"
     )
     signed_jwt: SignedJwt | None = None
@@ -176,6 +176,15 @@ class AuthMethod(_Strict):
         if self.kind is AuthKind.AWS_SIGV4 and self.aws is not None:
             return self.aws.assume_role or self.aws
         return None
+
+    @property
+    def label_template(self) -> str | None:
+        """The template naming the account from the connection's values, for the minted kinds
+        whose token answer does not (a service account: `{client_email} as {subject}`)."""
+        if self.assertion is not None:
+            return self.assertion.account_label
+        template = getattr(self.lifecycle, "account_label", None)
+        return template if isinstance(template, str) else None
 
     def recipe_names(self) -> set[str]:
         """Names a recipe's templates may use beyond fields, config and derivations."""

@@ -129,9 +129,8 @@ class CredentialCheck:
                 signer,
                 _identity(method, values),
             )
-        spec = method.lifecycle
-        template = getattr(spec, "account_label", None)
-        if label is None and isinstance(template, str) and can_render(template, filled):
+        template = method.label_template
+        if label is None and template is not None and can_render(template, filled):
             label = render(template, filled)
         return label
 

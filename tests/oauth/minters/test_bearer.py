@@ -104,6 +104,12 @@ def _apps(base: str) -> list[App]:
         "apply": [{"type": "bearer", "value": "{access_token}"}],
         "test_request": {"path": "/me", "account_label": ["emailAddress"]},
     }
+    # No test request names the account: the assertion's template does.
+    unlabelled = {
+        **google,
+        "assertion": {**google["assertion"], "account_label": "{client_email} as {subject}"},
+        "test_request": {"path": "/me"},
+    }
     return [
         App.model_validate(
             {
@@ -118,6 +124,7 @@ def _apps(base: str) -> list[App]:
         for key, name, method in (
             ("gmail-sa", "Gmail (service account)", google),
             ("sf-jwt", "Salesforce (JWT)", salesforce),
+            ("sheets-sa", "Sheets (service account)", unlabelled),
         )
     ]
 
@@ -141,6 +148,21 @@ def service(settings: Settings, server: AssertionServer) -> Iterator[tuple[Servi
     project, _ = runtime.service.system.bootstrap()
     yield runtime.service, Actor.operator(project.id)
     runtime.close()
+
+
+def test_the_account_is_named_by_the_assertion_template_when_no_answer_names_it(
+    service: tuple[Service, Actor], server: AssertionServer
+) -> None:
+    svc, actor = service
+    made = svc.connections.create(
+        actor,
+        app="sheets-sa",
+        name="robot",
+        fields={"key_file": _key_file()},
+        config={"subject": MAILBOX},
+    )
+    assert made.status == "active" and made.account_label == f"{EMAIL} as {MAILBOX}"
+    assert server.grants == 1
 
 
 def _travel(service: Service, server: AssertionServer, delta: timedelta) -> None:
