@@ -314,6 +314,7 @@ class ProviderClient:
         *,
         app_name: str,
         assertion: str,
+        scope: str | None = None,
     ) -> TokenResponse:
         """Trade a signed JWT for an access token (RFC 7523 section 2.1: Google service
         accounts, Salesforce and ServiceNow JWT bearer). The assertion is the proof; the
@@ -325,6 +326,7 @@ class ProviderClient:
                 headers=shapes.headers(spec.token_request, values),
                 grant_type=JWT_BEARER,
                 assertion=assertion,
+                **({"scope": scope} if scope else {}),
                 **spec.extra_token_params,
             )
         return checked(body, sent_at, app_name)

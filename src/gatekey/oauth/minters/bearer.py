@@ -2,14 +2,15 @@
 at the app's token endpoint (RFC 7523 section 2.1).
 
 Google service accounts sign ``iss`` (the account's email), ``scope`` (the scopes asked, in the
-claim rather than the request), ``aud`` (the token URL) and, for domain-wide delegation,
-``sub`` (the mailbox to act as); Salesforce and ServiceNow sign the connected app's consumer
-key as ``iss`` and the user as ``sub``. The JWT is signed by ``oauth.jwts``, the request is
-Authlib's (``ProviderClient.assertion_grant``), and its answer is sorted into the classes the
-refresher acts on: ``invalid_grant`` (a key the provider refuses, a user who may not be acted
-as) is ``GrantRevoked`` with the provider's words, 5xx, 429 and timeouts are
-``ProviderUnavailable``. Values the answer brings as config (Salesforce's ``instance_url``)
-are the method's ``oauth2.token_response_config``.
+claim rather than the request; a recipe whose claims do not hold ``{scopes}`` sends them as the
+request's ``scope`` parameter, as RFC 7523 section 2.1 says), ``aud`` (the token URL) and, for
+domain-wide delegation, ``sub`` (the mailbox to act as); Salesforce and ServiceNow sign the
+connected app's consumer key as ``iss`` and the user as ``sub``. The JWT is signed by
+``oauth.jwts``, the request is Authlib's (``ProviderClient.assertion_grant``), and its answer is
+sorted into the classes the refresher acts on: ``invalid_grant`` (a key the provider refuses, a
+user who may not be acted as) is ``GrantRevoked`` with the provider's words, 5xx, 429 and
+timeouts are ``ProviderUnavailable``. Values the answer brings as config (Salesforce's
+``instance_url``) are the method's ``oauth2.token_response_config``.
 """
 
 from __future__ import annotations
@@ -36,16 +37,26 @@ class JwtBearerMinter:
         assert spec is not None and oauth2 is not None  # the schema requires both
         values = request.values()
         sent_at = self._clock()
+        scopes = request.scopes or oauth2.default_scopes
         assertion = sign(
             spec,
             values,
             now=sent_at,
-            scopes=request.scopes or oauth2.default_scopes,
+            scopes=scopes,
             scope_separator=oauth2.scope_separator,
             field_of=request.field_of(),
         )
+        # RFC 7523 section 2.1 asks for scopes in the request's `scope` parameter; Google wants
+        # them in the assertion's claim instead, and a recipe that puts them there sends none.
+        in_claims = any("{scopes}" in template for template in spec.claims.values())
+        scope = None if in_claims or not scopes else oauth2.scope_separator.join(scopes)
         answer = self._provider.assertion_grant(
-            oauth2, values, request.client, app_name=request.app.name, assertion=assertion
+            oauth2,
+            values,
+            request.client,
+            app_name=request.app.name,
+            assertion=assertion,
+            scope=scope,
         )
         # expiry counts from the clock the refresher reads, as for every minter
         return TokenResponse(body=answer.body, sent_at=sent_at)
