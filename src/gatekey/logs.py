@@ -30,7 +30,18 @@ from typing import Any
 import httpx2
 import re2
 
-_WIRE_LOGGERS = ("httpx2", "httpcore2", "httpx", "httpcore")
+# botocore logs whole STS answers at DEBUG (temporary keys and session tokens), oauthlib its
+# signature base strings, urllib3 request lines with their query: kept at WARNING as well.
+_WIRE_LOGGERS = (
+    "httpx2",
+    "httpcore2",
+    "httpx",
+    "httpcore",
+    "botocore",
+    "boto3",
+    "oauthlib",
+    "urllib3",
+)
 
 
 class StripQueryFilter(logging.Filter):

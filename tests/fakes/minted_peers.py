@@ -35,6 +35,8 @@ class Peer:
     mints: Callable[[], int]
     token: Callable[[Credentials], str]
     """What a caller holds once resolved (the token, or AWS's session token)."""
+    secrets: list[str]
+    """The long-lived secrets the connection holds, which nothing but the provider may see."""
 
 
 def _created(app: str, fields: dict[str, str], config: dict[str, str]) -> Callable[..., str]:
@@ -45,6 +47,11 @@ def _created(app: str, fields: dict[str, str], config: dict[str, str]) -> Callab
         return made.id
 
     return connect
+
+
+def _lines(pem: str) -> list[str]:
+    """The body lines of a PEM key: any one of them seen anywhere is a leak."""
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
 
 
 def held(creds: Credentials) -> str:
@@ -87,7 +94,9 @@ def two_step(delay: float) -> Iterator[Peer]:
             }
         )
         fields = {"username": "storm", "password": "storm-password-CANARY"}
-        yield Peer(app, _created(app.key, fields, {}), lambda: api.logins, held)
+        yield Peer(
+            app, _created(app.key, fields, {}), lambda: api.logins, held, [fields["password"]]
+        )
 
 
 @contextmanager
@@ -125,7 +134,7 @@ def jwt_bearer(delay: float) -> Iterator[Peer]:
             }
         )
         fields = {"private_key": key, "client_email": email}
-        yield Peer(app, _created(app.key, fields, {}), lambda: server.grants, held)
+        yield Peer(app, _created(app.key, fields, {}), lambda: server.grants, held, _lines(key))
 
 
 @contextmanager
@@ -169,7 +178,13 @@ def aws_sigv4(delay: float) -> Iterator[Peer]:
                 }
             )
             config = {"role_arn": role, "external_id": "storm-external-id"}
-            yield Peer(app, _created(app.key, key, config), lambda: relay.assumed, held)
+            yield Peer(
+                app,
+                _created(app.key, key, config),
+                lambda: relay.assumed,
+                held,
+                [key["secret_access_key"]],
+            )
 
 
 GITHUB_CLIENT_ID = "Iv23liSTORM00001"
@@ -221,7 +236,7 @@ def github_app(delay: float) -> Iterator[Peer]:
             assert done.status == "succeeded", done.error_message
             return done.connection_id or ""
 
-        yield Peer(app, install, lambda: api.issued, held)
+        yield Peer(app, install, lambda: api.issued, held, _lines(key))
 
 
 PEERS: dict[str, Callable[[float], AbstractContextManager[Peer]]] = {
