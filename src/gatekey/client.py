@@ -124,6 +124,7 @@ class Client(sdk.SDK):
         metadata: dict[str, Any] | None = None,
         is_default: bool | None = None,
         skip_test: bool = False,
+        scopes: list[str] | None = None,
     ) -> Connection:
         body = {
             "app": app,
@@ -134,6 +135,7 @@ class Client(sdk.SDK):
             "auth_kind": auth_kind,
             "is_default": is_default,
             "skip_test": skip_test,
+            "scopes": scopes,
         }
         return Connection.model_validate(self._call("POST", "/api/v1/connections", json=body))
 

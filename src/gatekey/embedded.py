@@ -137,6 +137,7 @@ class Gatekey(sdk.SDK):
         metadata: dict[str, Any] | None = None,
         is_default: bool | None = None,
         skip_test: bool = False,
+        scopes: list[str] | None = None,
     ) -> Connection:
         return self.service.connections.create(
             self.actor,
@@ -148,6 +149,7 @@ class Gatekey(sdk.SDK):
             metadata=metadata,
             is_default=is_default,
             validate=not skip_test,
+            scopes=scopes,
         )
 
     def list_connections(

@@ -108,13 +108,16 @@ class SDK(Protocol):
         metadata: dict[str, Any] | None = None,
         is_default: bool | None = None,
         skip_test: bool = False,
+        scopes: list[str] | None = None,
     ) -> Connection:
         """Create a connection; the provider checks the credentials first unless ``skip_test``.
 
         ``fields`` are the app's credential fields (secret, stored encrypted), ``config`` its
         non-secret settings, ``auth_kind`` one of the app's kinds (default: its first). The
         first connection of an app becomes its default unless ``is_default`` says otherwise.
-        A refused check raises ``CredentialsRejected`` and stores nothing.
+        A refused check raises ``CredentialsRejected`` and stores nothing. ``scopes`` replace
+        the method's default scopes for kinds that ask for some as they obtain a token (a
+        service account, client credentials).
         """
         ...
 

@@ -247,3 +247,16 @@ def test_a_body_that_is_not_utf_8_is_no_json(client: TestClient, admin: dict[str
     answer = client.post("/api/v1/connections", content=b'{"app": "\xff"}', headers=headers)
     assert (answer.status_code, answer.json()["code"]) == (422, "invalid_input")
     assert answer.json()["errors"] == [{"field": "body", "message": "the text is not UTF-8"}]
+
+
+@pytest.mark.parametrize("scopes", [["mail.send"], "mail.send", [""]])
+def test_scopes_a_kind_does_not_take_are_refused_and_nothing_is_written(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, scopes: Any
+) -> None:
+    """``scopes`` on create are for kinds that ask for them as they obtain a token; an API key
+    takes none, and a value that is not a list of names is refused by name."""
+    before = _rows(runtime)
+    answer = client.post("/api/v1/connections", json=_connection(scopes=scopes), headers=admin)
+    assert answer.status_code in (400, 422), answer.text
+    assert "scopes" in answer.text
+    assert _rows(runtime) == before

@@ -31,6 +31,12 @@ class ConnectionCreate(_Body):
     metadata: dict[str, Any] = Field(default_factory=dict)
     is_default: bool | None = None
     skip_test: bool = Field(default=False, description=SKIP_TEST)
+    scopes: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="instead of the method's default scopes, for kinds that ask for scopes as "
+        "they obtain a token (a service account's jwt_bearer, client credentials)",
+    )
 
 
 class ConnectionUpdate(_Body):

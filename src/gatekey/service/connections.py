@@ -65,8 +65,11 @@ class Connections:
         metadata: Any = None,
         is_default: bool | None = None,
         validate: bool = True,
+        scopes: Any = None,
     ) -> Connection:
-        """Create a connection; with ``validate`` the provider must accept the credentials first."""
+        """Create a connection; with ``validate`` the provider must accept the credentials first.
+        ``scopes`` (kinds that obtain their own token: a service account, client credentials)
+        replace the method's default scopes."""
         authorize(actor, "create_connection")
         entry = self.ctx.registry.get(actor.project_id, app)
         method = method_of(entry, auth_kind)
@@ -77,7 +80,7 @@ class Connections:
             refuse_retired(entry, method, self.ctx.now().date())
             self._check_name(actor, display)  # before the provider is asked; the insert rechecks
         prepared = self.check.prepare(
-            entry, method, fields, config, validate, connection_id=connection_id
+            entry, method, fields, config, validate, connection_id=connection_id, scopes=scopes
         )
         now = self.ctx.now()
         token = prepared.columns

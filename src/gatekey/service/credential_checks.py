@@ -15,13 +15,14 @@ from gatekey.domain import masking, tokens
 from gatekey.domain.apply import apply, template_values
 from gatekey.domain.signing import client_tls_of, signing_of
 from gatekey.domain.templates import can_render, render
-from gatekey.errors import Hint, InvalidInput, ProviderUnavailable
+from gatekey.errors import Hint, InvalidFields, InvalidInput, ProviderUnavailable
 from gatekey.metrics import Metrics
 from gatekey.oauth.client_assertions import fields_client
 from gatekey.oauth.minting import Mint, Minters
 from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
 from gatekey.service.credentials import Opened
+from gatekey.service.oauth_clients import parse_scopes
 from gatekey.signers import signature, tls
 from gatekey.signing import ClientTls, signing_from
 
@@ -75,27 +76,32 @@ class CredentialCheck:
         validate: bool,
         *,
         connection_id: str = "",
+        scopes: Any = None,
     ) -> Prepared:
         """Validate fields and config, obtain the first token of a kind that mints one (client
         credentials, an assertion, a signed JWT, a login, an assumed role), run the test
-        request."""
+        request. ``scopes`` replace the default scopes of the kinds that ask for some when
+        they obtain a token (``jwt_bearer``, client credentials)."""
         if needs_consent(method):
             raise InvalidInput(
                 f"{app.name} connects through its consent screen: start an authorization",
                 hint=Hint("start_authorization", {"app": app.key}),
             )
+        asked = _asked_scopes(app, method, scopes)
         cleaned = field_rules.validate(method.fields, values, what="fields")
         cleaned_config = field_rules.validate(method.config, config, what="config")
         public, secret = field_rules.split(method.fields, cleaned)
         extra: dict[str, Any] = {}
         handed = {**cleaned, **cleaned_config}
         if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
-            secret, extra = self._client_credentials_token(app, method, cleaned, cleaned_config)
+            secret, extra = self._client_credentials_token(
+                app, method, cleaned, cleaned_config, asked
+            )
             cleaned_config = {**cleaned_config, **extra.pop("config")}
             handed = {**secret, **cleaned_config}
         elif self._mints(method, cleaned_config):
             secret, extra = self._first_token(
-                Mint(app, method, connection_id, cleaned, cleaned_config)
+                Mint(app, method, connection_id, cleaned, cleaned_config, asked)
             )
             cleaned_config = {**cleaned_config, **extra.pop("config")}
             handed = {**secret, **cleaned_config}
@@ -165,18 +171,24 @@ class CredentialCheck:
         if request.method.oauth2 is not None:  # jwt_bearer: the scopes its assertion asked
             extra["scopes"] = tokens.granted_scopes(
                 response.body,
-                request.method.oauth2.default_scopes,
+                list(request.scopes) or request.method.oauth2.default_scopes,
                 spec.scope_separator,
                 spec.response_scope_separator,
             )
         return secret, extra
 
     def _client_credentials_token(
-        self, app: App, method: AuthMethod, cleaned: dict[str, Any], config: dict[str, Any]
+        self,
+        app: App,
+        method: AuthMethod,
+        cleaned: dict[str, Any],
+        config: dict[str, Any],
+        asked: list[str],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Fetch the first token of a client-credentials connection (RFC 6749 section 4.4)."""
         spec = method.oauth2
         assert spec is not None
+        asked = asked or spec.default_scopes
         client = fields_client(method, cleaned)
         with self.metrics.provider_call(app.key, "token"):
             response = self.provider.client_credentials(
@@ -184,7 +196,7 @@ class CredentialCheck:
                 template_values(method, config),
                 client,
                 app_name=app.name,
-                scopes=spec.default_scopes,
+                scopes=asked,
             )
         secret, token_config = tokens.merge(cleaned, response.body, spec.token_config_paths)
         extra = {
@@ -197,7 +209,7 @@ class CredentialCheck:
             "last_refreshed_at": response.sent_at,
             "scopes": tokens.granted_scopes(
                 response.body,
-                spec.default_scopes,
+                asked,
                 spec.scope_separator,
                 spec.response_scope_separator,
             ),
@@ -243,3 +255,18 @@ def _identity(method: AuthMethod, values: Mapping[str, Any]) -> ClientTls | None
     assert method.client_certificate is not None
     tls.context(identity, certificate_field=f"fields.{method.client_certificate.certificate}")
     return identity
+
+
+def _asked_scopes(app: App, method: AuthMethod, scopes: Any) -> list[str]:
+    """The scopes a new connection asks for instead of the method's defaults: only for the
+    kinds that ask for scopes when they obtain a token; an empty list when none are given."""
+    asked = parse_scopes(scopes)
+    if asked is None:
+        return []
+    if method.kind not in (AuthKind.JWT_BEARER, AuthKind.OAUTH2_CLIENT_CREDENTIALS):
+        raise InvalidFields(
+            f"{app.name} ({method.kind.value}) takes no scopes when it is created"
+            + (": its consent screen asks for them" if method.kind in CONSENT else ""),
+            errors=[{"field": "scopes", "message": "not taken by this kind"}],
+        )
+    return asked

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import update
 
 from gatekey.catalog.schema import App
-from gatekey.errors import GatekeyError
+from gatekey.errors import GatekeyError, InvalidFields
 from gatekey.runtime import open_runtime
 from gatekey.service import Actor, Service, utcnow
 from gatekey.settings import Settings
@@ -110,7 +110,7 @@ def service(settings: Settings, peer: AuthlibServer) -> Iterator[tuple[Service, 
             EMAIL,
             pki.public_pem(KEY),
             delegated=frozenset({MAILBOX}),
-            scopes=frozenset({"mail.read"}),
+            scopes=frozenset({"mail.read", "mail.send"}),
         ),
         DAEMON: Client(
             DAEMON,
@@ -182,6 +182,42 @@ def test_a_client_signing_its_own_assertion_gets_tokens_from_authlib(
     renewed = svc.credentials.resolve(actor, made.id)
     assert renewed.fields["access_token"] != first.fields["access_token"]
     assert len(peer.jtis) >= 2, "each assertion has a fresh jti, which Authlib checks"
+
+
+def test_a_connection_asks_for_its_own_scopes(
+    service: tuple[Service, Actor], peer: AuthlibServer
+) -> None:
+    svc, actor = service
+    made = svc.connections.create(
+        actor, app="sa", name="sender", fields={"key_file": _key_file()}, scopes=["mail.send"]
+    )
+    assert made.scopes == ["mail.send"]
+    creds = svc.credentials.resolve(actor, made.id)
+    assert peer.tokens[str(creds.fields["access_token"])]["scope"] == "mail.send"
+    _expire(svc, made.id)  # renewed with the scopes it holds, not the defaults
+    renewed = svc.credentials.resolve(actor, made.id)
+    assert peer.tokens[str(renewed.fields["access_token"])]["scope"] == "mail.send"
+    daemon = svc.connections.create(
+        actor,
+        app="daemon",
+        name="d",
+        fields={"client_id": DAEMON, "private_key": EC_KEY},
+        scopes=["api.read"],
+    )
+    assert daemon.scopes == ["api.read"]
+
+
+@pytest.mark.parametrize("scopes", [["ok", ""], "mail.send", [1]])
+def test_scopes_that_are_not_a_list_of_names_store_nothing(
+    service: tuple[Service, Actor], peer: AuthlibServer, scopes: object
+) -> None:
+    svc, actor = service
+    with pytest.raises(InvalidFields) as refused:
+        svc.connections.create(
+            actor, app="sa", name="x", fields={"key_file": _key_file()}, scopes=scopes
+        )
+    assert refused.value.details["errors"][0]["field"] == "scopes"
+    assert svc.connections.list(actor).items == [] and peer.issued == 0
 
 
 def _refused(svc: Service, actor: Actor, app: str, **create: Any) -> GatekeyError:

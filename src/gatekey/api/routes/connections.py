@@ -57,6 +57,7 @@ def create_connection(body: ConnectionCreate, actor: ActorDep, service: ServiceD
         metadata=body.metadata,
         is_default=body.is_default,
         validate=not body.skip_test,
+        scopes=body.scopes,
     )
 
 
