@@ -20,7 +20,7 @@ from gatekey.errors import (
     NotFound,
     OAuthClientMissing,
 )
-from gatekey.models import OAuthClient
+from gatekey.models import AppSummary, OAuthClient
 from gatekey.service.actor import Actor, authorize
 from gatekey.service.context import Context
 from gatekey.store import audit as audit_rows
@@ -108,6 +108,12 @@ def _client_secret(value: Any, entry: App | None = None) -> str:
     return pem + "\n"
 
 
+def _takes(entry: App) -> bool:
+    """Whether the app connects through a consent or install screen with the project's OAuth
+    client."""
+    return any(m.kind in CONSENT or _three_legged(m) for m in entry.auth)
+
+
 def parse_scopes(value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -128,9 +134,16 @@ class OAuthClients:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    def apps(self, actor: Actor) -> list[AppSummary]:
+        """The project's apps that take an OAuth client (an OAuth2 authorization-code app, a
+        GitHub App, an OAuth 1.0a consumer), by name."""
+        authorize(actor, "list_oauth_clients")
+        found = [AppSummary.of(a) for a in self.ctx.registry.all(actor.project_id) if _takes(a)]
+        return sorted(found, key=lambda a: a.name.casefold())
+
     def _oauth_app(self, project_id: str, key: str) -> App:
         entry = self.ctx.registry.get(project_id, key)
-        if not any(m.kind in CONSENT or _three_legged(m) for m in entry.auth):
+        if not _takes(entry):
             raise InvalidInput(
                 f"{entry.name} uses neither the OAuth2 authorization-code flow, a GitHub App "
                 "nor OAuth 1.0a consent"

@@ -1,4 +1,5 @@
-"""Settings: the project's OAuth clients (add one for an OAuth2 app, remove one)."""
+"""Settings: the project's OAuth clients (add one for an OAuth2 app, a GitHub App or an OAuth
+1.0a consumer, remove one)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gatekey.asgi import ServiceDep
-from gatekey.catalog.schema import AuthKind
 from gatekey.errors import GatekeyError
 from gatekey.web.deps import PageSession, PostSession
 from gatekey.web.errors import fragment_error
@@ -21,11 +21,7 @@ router = APIRouter(include_in_schema=False)
 def settings_page(session: PageSession, service: ServiceDep) -> HTMLResponse:
     clients = service.oauth_clients.list(session.actor)
     registered = {c.app for c in clients}
-    oauth_apps = [
-        a
-        for a in service.apps.list(session.actor)
-        if AuthKind.OAUTH2 in a.auth_kinds and a.key not in registered
-    ]
+    oauth_apps = [a for a in service.oauth_clients.apps(session.actor) if a.key not in registered]
     return page(
         "settings.html",
         session=session,
@@ -42,14 +38,17 @@ def add_client(
     app: Annotated[str, Form(max_length=64)] = "",
     client_id: Annotated[str, Form(max_length=500)] = "",
     client_secret: Annotated[str, Form(max_length=2000)] = "",
+    private_key: Annotated[str, Form(max_length=16384)] = "",
     scopes: Annotated[str, Form(max_length=2000)] = "",
 ) -> JSONResponse:
+    """Register an OAuth client: a secret, or a PEM private key (a GitHub App's, an OAuth 1.0a
+    RSA-SHA1 consumer's) read from a file by the page; one of the two."""
     try:
         service.oauth_clients.register(
             session.actor,
             app=app,
             client_id=client_id,
-            client_secret=client_secret,
+            client_secret=private_key.strip() or client_secret,
             scopes=scopes.split() or None,
         )
     except GatekeyError as exc:
