@@ -178,6 +178,14 @@ class AuthMethod(_Strict):
         return None
 
     @property
+    def through_consent(self) -> bool:
+        """Whether connections of this method are made through a consent or install screen
+        with the project's OAuth client (OAuth2 authorization code, a GitHub App, three-legged
+        OAuth 1.0a)."""
+        three_legged = self.oauth1 is not None and self.oauth1.flow == "three_legged"
+        return self.kind in CONSENT or three_legged
+
+    @property
     def label_template(self) -> str | None:
         """The template naming the account from the connection's values, for the minted kinds
         whose token answer does not (a service account: `{client_email} as {subject}`)."""

@@ -43,8 +43,7 @@ class Prepared:
 
 def needs_consent(method: AuthMethod) -> bool:
     """Whether connections of this method are made through a consent or install screen."""
-    three_legged = method.oauth1 is not None and method.oauth1.flow == "three_legged"
-    return method.kind in CONSENT or three_legged
+    return method.through_consent
 
 
 def has_test_request(app: App, method: AuthMethod) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from gatekey import ids
-from gatekey.catalog.schema import CONSENT, App, AuthKind, AuthMethod
+from gatekey.catalog.schema import App, AuthKind, AuthMethod
 from gatekey.domain import keys
 from gatekey.domain.inputs import checked_arguments
 from gatekey.errors import (
@@ -111,7 +111,7 @@ def _client_secret(value: Any, entry: App | None = None) -> str:
 def _takes(entry: App) -> bool:
     """Whether the app connects through a consent or install screen with the project's OAuth
     client."""
-    return any(m.kind in CONSENT or _three_legged(m) for m in entry.auth)
+    return any(m.through_consent for m in entry.auth)
 
 
 def parse_scopes(value: Any) -> list[str] | None:

@@ -20,6 +20,11 @@ KIND_LABELS = {
     "custom": "Custom",
     "none": "No auth",
     "github_app": "GitHub App",
+    "oauth1": "OAuth 1.0a",
+    "jwt_bearer": "Service account (JWT bearer)",
+    "signed_jwt": "Signed JWT",
+    "aws_sigv4": "AWS signature",
+    "two_step": "Log in, then token",
 }
 REASONS = {
     "authorization_pending": "Authorization pending",

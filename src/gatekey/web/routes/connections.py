@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import escape
 
 from gatekey.asgi import ServiceDep
-from gatekey.catalog.schema import AuthKind
 from gatekey.errors import GatekeyError, InvalidInput
 from gatekey.models import ConnectionPage
 from gatekey.service import Actor, Service
@@ -156,7 +155,7 @@ def new_connection_form(
         app=entry,
         method=method,
         kind=KIND_LABELS.get(method.kind.value, method.kind.value),
-        oauth=method.kind in (AuthKind.OAUTH2, AuthKind.GITHUB_APP),
+        oauth=method.through_consent,
         has_client=entry.key in clients,
         session=session,
         suggested=f"{entry.name} - ",
