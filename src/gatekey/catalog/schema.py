@@ -13,7 +13,6 @@ parameters may not hold CR, LF or other control characters (``gatekey.domain.hea
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
@@ -23,6 +22,7 @@ from gatekey.catalog.categories import Category
 from gatekey.catalog.certificates import ClientCertificate
 from gatekey.catalog.fields import Choice, FieldSpec, FieldsSchema
 from gatekey.catalog.jwt import COMPUTED, BearerAssertion, SignedJwt
+from gatekey.catalog.kinds import CONSENT, MINTED, OAUTH2_SECTION_KINDS, SECTION, SIGNED, AuthKind
 from gatekey.catalog.lifecycle import Deprecation
 from gatekey.catalog.logins import GitHubAppSpec, TwoStepSpec
 from gatekey.catalog.minted import Lifecycle
@@ -43,6 +43,7 @@ from gatekey.catalog.text import PlainText
 from gatekey.domain.templates import placeholders
 
 __all__ = [
+    "CONSENT",
     "KEY_PATTERN",
     "MINTED",
     "SIGNED",
@@ -68,52 +69,6 @@ KEY_PATTERN = r"^[a-z][a-z0-9_-]{1,62}$"
 RESERVED_KEYS = frozenset({"categories"})
 #: Headers a caller may never set in place of the app's own.
 NEVER_OVERRIDDEN = frozenset({"authorization", "proxy-authorization", "cookie"})
-
-
-class AuthKind(StrEnum):
-    OAUTH2 = "oauth2"
-    OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials"
-    API_KEY = "api_key"
-    BASIC = "basic"
-    CUSTOM = "custom"
-    NONE = "none"
-    OAUTH1 = "oauth1"
-    JWT_BEARER = "jwt_bearer"
-    SIGNED_JWT = "signed_jwt"
-    GITHUB_APP = "github_app"
-    AWS_SIGV4 = "aws_sigv4"
-    TWO_STEP = "two_step"
-
-
-#: The section each recipe kind needs besides ``fields`` (``oauth2`` kinds: ``oauth2``).
-SECTION = {
-    AuthKind.OAUTH2: "oauth2",
-    AuthKind.OAUTH2_CLIENT_CREDENTIALS: "oauth2",
-    AuthKind.OAUTH1: "oauth1",
-    AuthKind.JWT_BEARER: "assertion",
-    AuthKind.SIGNED_JWT: "signed_jwt",
-    AuthKind.GITHUB_APP: "github_app",
-    AuthKind.AWS_SIGV4: "aws",
-    AuthKind.TWO_STEP: "two_step",
-}
-_OAUTH2_KINDS = frozenset(
-    {AuthKind.OAUTH2, AuthKind.OAUTH2_CLIENT_CREDENTIALS, AuthKind.JWT_BEARER}
-)
-#: Kinds whose connections are made through a consent or install screen in the popup.
-CONSENT = frozenset({AuthKind.OAUTH2, AuthKind.GITHUB_APP})
-#: Kinds whose every request is signed (by the proxy, or by the SDK's signers).
-SIGNED = frozenset({AuthKind.OAUTH1, AuthKind.AWS_SIGV4})
-#: Kinds whose token Gatekey obtains unattended and renews before it expires.
-MINTED = frozenset(
-    {
-        AuthKind.OAUTH2_CLIENT_CREDENTIALS,
-        AuthKind.JWT_BEARER,
-        AuthKind.SIGNED_JWT,
-        AuthKind.GITHUB_APP,
-        AuthKind.AWS_SIGV4,
-        AuthKind.TWO_STEP,
-    }
-)
 
 
 class _Strict(BaseModel):
@@ -215,7 +170,7 @@ class AuthMethod(_Strict):
         names: set[str] = set()
         for section in ("oauth2", *(set(SECTION.values()) - {"oauth2"})):
             spec = getattr(self, section)
-            if spec is not None or (section == "oauth2" and self.kind in _OAUTH2_KINDS):
+            if spec is not None or (section == "oauth2" and self.kind in OAUTH2_SECTION_KINDS):
                 model = type(spec) if spec is not None else OAuth2Spec
                 names |= set(model.model_fields)
                 names.add(section)
