@@ -2,13 +2,15 @@
 (``tests.fakes.mtls_server``): a connection whose fields hold an API key, a certificate and
 its key passes its test request and proxies through a client presenting the certificate
 (kept for reuse); resolution hands the certificate to the executor, whose
-``signers.tls_context`` reaches the API too; without it the handshake fails; a certificate
-that is not the key's is refused naming the field; the key is never shown."""
+``signers.tls_context`` (httpx) and ``signers.requests_adapter`` (requests) reach the API
+too; without it the handshake fails; a certificate that is not the key's is refused naming
+the field; the key is never shown."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +140,21 @@ def test_the_key_is_never_shown(service: tuple[Service, Actor]) -> None:
     made = svc.connections.create(actor, app="bank", name="bank", fields=FIELDS)
     shown = repr(svc.connections.get(actor, made.id)) + repr(svc.connections.list(actor))
     assert CLIENT.key.splitlines()[1] not in shown and API_KEY not in shown
+
+
+def test_a_requests_session_presents_it_through_the_adapter(
+    service: tuple[Service, Actor],
+) -> None:
+    requests = pytest.importorskip("requests")
+    svc, actor = service
+    made = svc.connections.create(actor, app="bank", name="bank", fields=FIELDS)
+    creds = svc.credentials.resolve(actor, made.id)
+    with requests.Session() as session:
+        session.trust_env = False
+        session.mount(creds.base_url, signers.requests_adapter(creds))
+        answer = session.get(creds.base_url + "/me", auth=signers.requests_auth(creds))
+        assert answer.json() == {"client": "gatekey-bank-client"}
+    with requests.Session() as plain:
+        plain.trust_env, plain.verify = False, os.environ["SSL_CERT_FILE"]  # trusts the server
+        with pytest.raises(requests.exceptions.ConnectionError):
+            plain.get(creds.base_url + "/me", auth=signers.requests_auth(creds))

@@ -16,7 +16,7 @@ import httpx2
 
 from gatekey.catalog.responses import ResponseRules
 from gatekey.catalog.schema import App, AuthMethod, TestRequest
-from gatekey.client_certificates import CertificateClients, ClientFactory
+from gatekey.client_certificates import ClientFactory, PerCertificate
 from gatekey.domain.apply import AppliedAuth
 from gatekey.domain.bodies import first_text
 from gatekey.domain.masking import Masker
@@ -49,7 +49,7 @@ class Prober:
 
     def __init__(self, http: httpx2.Client, *, with_tls: ClientFactory | None = None) -> None:
         self._http = http
-        self._clients = CertificateClients(http, with_tls)
+        self._clients = PerCertificate(http, with_tls)
 
     @property
     def http(self) -> httpx2.Client:
@@ -58,7 +58,7 @@ class Prober:
 
     def client_for(self, identity: ClientTls | None) -> httpx2.Client:
         """The client presenting ``identity`` (a client certificate), or the shared one."""
-        return self._clients.client_for(identity)
+        return self._clients.get(identity)
 
     def close(self) -> None:
         """Close the clients kept per client certificate (the shared one is the runtime's)."""

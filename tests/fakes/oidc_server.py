@@ -82,9 +82,6 @@ def running_oidc_server(
 ) -> Iterator[OidcServer]:
     """Run the server; ``key_client`` (``{client_id, jwks}``) adds a client-credentials client
     that authenticates with ``private_key_jwt``."""
-    node = shutil.which("node")
-    if node is None or not (ROOT / "node_modules" / "oidc-provider").is_dir():
-        pytest.skip("oidc-provider needs node and `npm ci`")
     config: dict[str, Any] = {
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
@@ -92,8 +89,19 @@ def running_oidc_server(
     }
     if key_client is not None:
         config["key_client"] = key_client
+    with node_server(SCRIPT, config) as ready:
+        yield OidcServer(str(ready["issuer"]), callback)
+
+
+@contextmanager
+def node_server(script: Path, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Run one of the Node.js peers with ``config``; yield the line of JSON it prints when it
+    listens. It exits when its stdin closes (so it dies with the tests)."""
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "oidc-provider").is_dir():
+        pytest.skip("oidc-provider needs node and `npm ci`")
     process = subprocess.Popen(
-        [node, str(SCRIPT), json.dumps(config)],
+        [node, str(script), json.dumps(config)],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -102,8 +110,7 @@ def running_oidc_server(
     )
     try:
         assert process.stdout is not None
-        ready = json.loads(process.stdout.readline())
-        yield OidcServer(str(ready["issuer"]), callback)
+        yield json.loads(process.stdout.readline())
     finally:
         assert process.stdin is not None
         process.stdin.close()

@@ -24,7 +24,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from gatekey.catalog.text import BodyPath, Headers, Params, PlainText
 
-ClientAuth = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
+ClientAuth = Literal[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "tls_client_auth",
+    "self_signed_tls_client_auth",
+]
 _CONFIG_NAME = r"^[a-z][a-z0-9_]*$"
 
 
@@ -209,6 +215,12 @@ class OAuth2Spec(_Strict):
     def token_config_paths(self) -> dict[str, str]:
         """Config name to token-response path, for ``domain.tokens.merge``."""
         return {c.name: c.path for c in self.token_response_config}
+
+    @property
+    def tls_client_auth(self) -> bool:
+        """Whether the token endpoint authenticates the client by its certificate (RFC 8705)."""
+        method = self.token_request.client_auth_method or self.client_auth_method
+        return method in ("tls_client_auth", "self_signed_tls_client_auth")
 
     @property
     def learned_names(self) -> set[str]:

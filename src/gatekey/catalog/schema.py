@@ -234,6 +234,8 @@ class AuthMethod(_Strict):
             for name in (cert.certificate, cert.private_key):
                 if name not in self.fields.properties:
                     raise ValueError(f"client_certificate: no field {name!r}")
+        if self.oauth2 is not None and self.oauth2.tls_client_auth:
+            self._tls_client_auth()
         for rule in self.apply:
             if isinstance(rule, HeaderRule) and rule.overridable:
                 if rule.name.lower() in NEVER_OVERRIDDEN:
@@ -241,6 +243,17 @@ class AuthMethod(_Strict):
                 if placeholders(rule.value) & secret:
                     raise ValueError(f"apply: {rule.name} is built from a secret, not overridable")
         return self
+
+    def _tls_client_auth(self) -> None:
+        """RFC 8705 client authentication needs the certificate on token requests, which
+        only the kinds whose fields hold it can present."""
+        if self.kind not in (AuthKind.OAUTH2_CLIENT_CREDENTIALS, AuthKind.JWT_BEARER):
+            raise ValueError(
+                f"auth kind {self.kind}: tls_client_auth takes the certificate from the "
+                "connection's fields (oauth2_client_credentials, jwt_bearer)"
+            )
+        if self.client_certificate is None or not self.client_certificate.token_requests:
+            raise ValueError("tls_client_auth needs a client_certificate for token requests")
 
     def _keys_named(self) -> None:
         """Every field a recipe names as its key, certificate or token is one of the method's

@@ -65,11 +65,14 @@ def signing_of(
     return None
 
 
-def client_tls_of(method: AuthMethod, secret: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The client certificate and key to present on API calls (mutual TLS): the method's
-    ``client_certificate`` fields, when it has them and they are filled."""
+def client_tls_of(
+    method: AuthMethod, secret: Mapping[str, Any], *, token_requests: bool = False
+) -> tuple[str, str] | None:
+    """The client certificate and key to present on API calls (mutual TLS), or with
+    ``token_requests`` on token requests (RFC 8705): the method's ``client_certificate``
+    fields, when it has them, presents them there, and they are filled."""
     spec = method.client_certificate
-    if spec is None or not spec.api_calls:
+    if spec is None or not (spec.token_requests if token_requests else spec.api_calls):
         return None
     certificate, key = secret.get(spec.certificate), secret.get(spec.private_key)
     if not certificate or not key:

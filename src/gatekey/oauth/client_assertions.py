@@ -8,7 +8,8 @@ for each one, and signs through ``oauth.jwts`` (joserfc): ``iss`` and ``sub`` th
 and ``x5t#S256`` (the certificate's SHA-256 thumbprint) when the recipe names a certificate.
 For client credentials the connection's fields hold the key and certificate
 (``fields_client``); for the authorization-code grant the project's OAuth client secret is
-the PEM key.
+the PEM key. ``token_identity`` is the client certificate a connection presents on its token
+requests (RFC 8705), whatever its client authentication.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from authlib.common.urls import add_params_to_qs
 from gatekey.catalog.jwt import JwtSpec
 from gatekey.catalog.oauth2 import ClientAssertion
 from gatekey.catalog.schema import AuthMethod
+from gatekey.domain.signing import client_tls_of
 from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.jwts import sign
+from gatekey.signing import ClientTls
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 NAME = "private_key_jwt"
@@ -96,6 +99,8 @@ def fields_client(method: AuthMethod, secret: Mapping[str, Any]) -> ClientCreden
     """The OAuth client a client-credentials connection's fields are: its id and secret, or
     for ``private_key_jwt`` its id, private key and certificate."""
     spec = method.oauth2.client_assertion if method.oauth2 is not None else None
+    if method.oauth2 is not None and method.oauth2.tls_client_auth:
+        return ClientCredentials(str(secret["client_id"]), "")  # the certificate is the proof
     if spec is None:
         return ClientCredentials(str(secret["client_id"]), str(secret["client_secret"]))
     certificate = secret.get(spec.certificate) if spec.certificate else None
@@ -104,3 +109,10 @@ def fields_client(method: AuthMethod, secret: Mapping[str, Any]) -> ClientCreden
         str(secret[spec.private_key]),
         certificate=str(certificate) if certificate else None,
     )
+
+
+def token_identity(method: AuthMethod, secret: Mapping[str, Any]) -> ClientTls | None:
+    """The client certificate a connection presents on its token requests (RFC 8705), if
+    its method has one there and its fields hold it."""
+    pair = client_tls_of(method, secret, token_requests=True)
+    return ClientTls(certificate=pair[0], private_key=pair[1]) if pair else None

@@ -14,6 +14,11 @@
 - Extra headers (``Notion-Version``): passed as ``headers`` to ``fetch_token``,
   ``refresh_token`` and ``revoke_token``, over Authlib's defaults; Authlib 1.9 has no request
   hook for the code and client-credentials grants, and one way for all three is clearer.
+- Mutual-TLS client authentication (RFC 8705 section 2: ``tls_client_auth``, a certificate
+  from a CA the server trusts; ``self_signed_tls_client_auth``, one the client registered):
+  the proof is the certificate on the handshake (the transport ``ProviderClient`` picks per
+  certificate), and the body carries the ``client_id`` alone, which is what Authlib's ``none``
+  method sends.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ FORM_HEADERS = {
 
 Sign = Callable[[Any, str, str, Any, Any], tuple[str, Any, Any]]
 
+TLS_METHODS = ("tls_client_auth", "self_signed_tls_client_auth")
+"""RFC 8705's client-authentication methods: the client's certificate is the proof."""
+
 
 def auth_method(spec: OAuth2Spec, shape: EndpointShape) -> str:
     """The name of the client-authentication method Authlib is to use at this endpoint."""
@@ -45,9 +53,21 @@ def auth_method(spec: OAuth2Spec, shape: EndpointShape) -> str:
     return method + JSON if shape.body == "json" else method
 
 
-def json_methods() -> list[tuple[str, Sign]]:
-    """The ``+json`` variant of each of Authlib's standard methods, to register on a client."""
-    return [(name + JSON, _as_json(sign)) for name, sign in ClientAuth.DEFAULT_AUTH_METHODS.items()]
+def proof(spec: OAuth2Spec) -> str:
+    """What the client proves itself with at the token endpoint, in words."""
+    method = spec.token_request.client_auth_method or spec.client_auth_method
+    if method in TLS_METHODS:
+        return "certificate"
+    return "private key" if method == "private_key_jwt" else "secret"
+
+
+def client_auth_methods() -> list[tuple[str, Sign]]:
+    """What to register on a client beyond Authlib's standard methods: RFC 8705's, and the
+    ``+json`` variant of each."""
+    standard = ClientAuth.DEFAULT_AUTH_METHODS
+    forms = [*standard.items(), *((name, standard["none"]) for name in TLS_METHODS)]
+    tls = [(name, standard["none"]) for name in TLS_METHODS]
+    return [*tls, *((name + JSON, _as_json(sign)) for name, sign in forms)]
 
 
 def headers(shape: EndpointShape, values: Mapping[str, str]) -> dict[str, str]:

@@ -16,6 +16,11 @@ into the classes the rest of Gatekey acts on:
 Messages carry the provider's words with every secret value of the request masked, in every
 form it may be echoed in (``domain.masking``: ``base64(client_id:client_secret)`` included).
 
+Token requests of a connection holding a client certificate (RFC 8705: ``tls_client_auth``,
+``self_signed_tls_client_auth``, or a provider that binds its tokens to the certificate) go
+through a transport presenting it (``client_certificates.PerCertificate``), the certificate
+the proxy presents on the API calls that token is then used for.
+
 ``server_metadata`` reads what the callback check of RFC 9207 needs: the server's ``issuer``
 and whether it sends ``iss`` on every authorization response
 (``authorization_response_iss_parameter_supported``). A document whose ``issuer`` is not the
@@ -38,6 +43,7 @@ import httpx2
 from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 
 from gatekey.catalog.schema import OAuth2Spec
+from gatekey.client_certificates import PerCertificate, TransportFactory
 from gatekey.domain.masking import Masker
 from gatekey.domain.templates import render
 from gatekey.egress import usable_request
@@ -49,6 +55,7 @@ from gatekey.oauth import endpoint_shapes as shapes
 from gatekey.oauth.client_assertions import AssertionAuth
 from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.token_answers import TokenResponse, checked, classify, response_hook
+from gatekey.signing import ClientTls
 from gatekey.unreachable import overloaded, unreachable
 
 #: The RFC 7523 grant type.
@@ -108,7 +115,8 @@ class _Session(OAuth2Client):  # type: ignore[misc]
 
 
 class ProviderClient:
-    """Token requests for any app; the transport and the clock are injected."""
+    """Token requests for any app; the transport and the clock are injected, and ``with_tls``
+    makes the transport presenting a client certificate."""
 
     def __init__(
         self,
@@ -117,8 +125,10 @@ class ProviderClient:
         timeout: float,
         clock: Callable[[], datetime],
         user_agent: str = "gatekey",
+        with_tls: TransportFactory | None = None,
     ) -> None:
         self._transport = _Shared(transport)
+        self._transports = PerCertificate(transport, with_tls)
         self._timeout = timeout
         self._clock = clock
         self._user_agent = user_agent
@@ -130,6 +140,10 @@ class ProviderClient:
         """Seconds each phase of a request to a provider may take."""
         return self._timeout
 
+    def close(self) -> None:
+        """Close the transports kept per client certificate (the shared one is the runtime's)."""
+        self._transports.close()
+
     @contextmanager
     def _client(
         self,
@@ -139,9 +153,11 @@ class ProviderClient:
         app_name: str,
         redirect_uri: str | None = None,
         values: Mapping[str, str] | None = None,
+        identity: ClientTls | None = None,
     ) -> Iterator[OAuth2Client]:
-        """Authlib's client for one request; without ``client`` the request carries no client
-        authentication at all (an RFC 7523 assertion grant that is its own proof)."""
+        """Authlib's client for one request, presenting ``identity`` when given; without
+        ``client`` the request carries no client authentication at all (an RFC 7523 assertion
+        grant that is its own proof)."""
         anonymous = client is None
         client = client or ClientCredentials("", "")
         session = _Session(
@@ -153,13 +169,13 @@ class ProviderClient:
             revocation_endpoint_auth_method=shapes.auth_method(spec, spec.revocation_request),
             redirect_uri=redirect_uri,
             code_challenge_method="S256" if spec.pkce else None,
-            transport=self._transport,
+            transport=_Shared(self._transports.get(identity)) if identity else self._transport,
             timeout=self._timeout,
             follow_redirects=False,
             trust_env=False,
             headers={"User-Agent": self._user_agent, "Accept": "application/json"},
         )
-        for method in shapes.json_methods():
+        for method in shapes.client_auth_methods():
             session.register_client_auth_method(method)
         session.register_client_auth_method((NO_CLIENT_AUTH, _unauthenticated))
         if spec.client_assertion is not None and not anonymous:
@@ -177,7 +193,8 @@ class ProviderClient:
             try:
                 yield session
             except OAuthError as exc:
-                raise classify(app_name, exc, masked, keyed=anonymous) from None
+                proof = shapes.proof(spec)
+                raise classify(app_name, exc, masked, keyed=anonymous, proof=proof) from None
             except httpx2.HTTPError as exc:
                 raise unreachable(exc, app=app_name) from None
 
@@ -291,13 +308,15 @@ class ProviderClient:
         *,
         app_name: str,
         scopes: Sequence[str],
+        identity: ClientTls | None = None,
     ) -> TokenResponse:
-        """Fetch a token for the client itself (RFC 6749 section 4.4)."""
+        """Fetch a token for the client itself (RFC 6749 section 4.4), presenting ``identity``
+        on the handshake when given (RFC 8705)."""
         extra: dict[str, Any] = dict(spec.extra_token_params)
         if scopes:
             extra["scope"] = spec.scope_separator.join(scopes)
         sent_at = self._clock()
-        with self._client(spec, client, [], app_name, values=values) as session:
+        with self._client(spec, client, [], app_name, values=values, identity=identity) as session:
             body = session.fetch_token(
                 render(spec.token_url, values),
                 headers=shapes.headers(spec.token_request, values),
@@ -315,12 +334,15 @@ class ProviderClient:
         app_name: str,
         assertion: str,
         scope: str | None = None,
+        identity: ClientTls | None = None,
     ) -> TokenResponse:
         """Trade a signed JWT for an access token (RFC 7523 section 2.1: Google service
         accounts, Salesforce and ServiceNow JWT bearer). The assertion is the proof; the
         request authenticates the client too only when the app has one (ServiceNow)."""
         sent_at = self._clock()
-        with self._client(spec, client, [assertion], app_name, values=values) as session:
+        with self._client(
+            spec, client, [assertion], app_name, values=values, identity=identity
+        ) as session:
             body = session.fetch_token(
                 render(spec.token_url, values),
                 headers=shapes.headers(spec.token_request, values),

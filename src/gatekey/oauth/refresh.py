@@ -45,7 +45,7 @@ from gatekey.errors import (
     TokenRequestRefused,
 )
 from gatekey.metrics import Metrics
-from gatekey.oauth.client_assertions import fields_client
+from gatekey.oauth.client_assertions import fields_client, token_identity
 from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.flights import Flights
 from gatekey.oauth.minting import Mint, Minters
@@ -257,9 +257,13 @@ class Refresher:
         assert spec is not None
         values = template_values(method, dict(row.config))
         if method.kind is AuthKind.OAUTH2_CLIENT_CREDENTIALS:
-            client = fields_client(method, secret)
             return self._provider.client_credentials(
-                spec, values, client, app_name=entry.name, scopes=row.scopes
+                spec,
+                values,
+                fields_client(method, secret),
+                app_name=entry.name,
+                scopes=row.scopes,
+                identity=token_identity(method, secret),
             )
         refresh_token = secret.get("refresh_token")
         if not refresh_token:

@@ -94,10 +94,13 @@ def _said(body: Mapping[str, Any], masked: Masker) -> str:
     return ""
 
 
-def classify(app_name: str, exc: OAuthError, masked: Masker, *, keyed: bool = False) -> Exception:
+def classify(
+    app_name: str, exc: OAuthError, masked: Masker, *, keyed: bool = False, proof: str = "secret"
+) -> Exception:
     """Sort a refusal Authlib raised. ``keyed``: the request had no OAuth client, only the
     connection's signed assertion, so a client error is that key refused (the connection's
-    credentials, not a project's OAuth client)."""
+    credentials, not a project's OAuth client). ``proof``: what the client authenticated
+    with (its secret, private key or certificate), named in the advice."""
     error = masked.text(str(exc.error or ""))[:MAX_MESSAGE]
     said = masked.text(str(exc.description or error))[:MAX_MESSAGE]
     if error in _CLIENT_ERRORS and keyed:
@@ -107,7 +110,7 @@ def classify(app_name: str, exc: OAuthError, masked: Masker, *, keyed: bool = Fa
     if error in _CLIENT_ERRORS:
         return OAuthClientRejected(
             f"{app_name} refused the OAuth client ({error}): {said}; "
-            "check its client id and secret",
+            f"check its client id and {proof}",
             error=error,
         )
     return TokenRequestRefused(

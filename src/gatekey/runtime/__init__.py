@@ -66,6 +66,7 @@ class Runtime:
         self.service.context.audit.close()
         internals.secrets.close()
         internals.prober.close()
+        internals.provider.close()
         self.http.close()
         self.db.dispose()
 
@@ -81,6 +82,16 @@ def _tls_clients(settings: Settings) -> Callable[[ssl.SSLContext], httpx2.Client
             follow_redirects=False,
             headers={"User-Agent": "gatekey/0.1"},
         )
+
+    return make
+
+
+def _tls_transports(settings: Settings) -> Callable[[ssl.SSLContext], httpx2.BaseTransport]:
+    """How a transport presenting a client certificate on token requests is made (RFC 8705):
+    through the egress guard like the shared one."""
+
+    def make(context: ssl.SSLContext) -> httpx2.BaseTransport:
+        return GuardedTransport(egress_policy(settings), verify=context)
 
     return make
 
@@ -147,7 +158,11 @@ def open_runtime(
     audit.start()
     limiter = redis_limiter(settings) if settings.redis_url else MemoryLimiter()
     oauth = ProviderClient(
-        shared, timeout=settings.provider_timeout, clock=utcnow, user_agent="gatekey/0.1"
+        shared,
+        timeout=settings.provider_timeout,
+        clock=utcnow,
+        user_agent="gatekey/0.1",
+        with_tls=None if transport else _tls_transports(settings),
     )
     service = build_service(
         db,

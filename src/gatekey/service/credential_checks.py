@@ -17,7 +17,7 @@ from gatekey.domain.signing import client_tls_of, signing_of
 from gatekey.domain.templates import can_render, render
 from gatekey.errors import Hint, InvalidFields, InvalidInput, ProviderUnavailable
 from gatekey.metrics import Metrics
-from gatekey.oauth.client_assertions import fields_client
+from gatekey.oauth.client_assertions import fields_client, token_identity
 from gatekey.oauth.minting import Mint, Minters
 from gatekey.oauth.provider import ProviderClient
 from gatekey.probe import Prober
@@ -89,6 +89,7 @@ class CredentialCheck:
         asked = _asked_scopes(app, method, scopes)
         cleaned = field_rules.validate(method.fields, values, what="fields")
         cleaned_config = field_rules.validate(method.config, config, what="config")
+        _check_certificate(method, cleaned)
         public, secret = field_rules.split(method.fields, cleaned)
         extra: dict[str, Any] = {}
         handed = {**cleaned, **cleaned_config}
@@ -196,6 +197,7 @@ class CredentialCheck:
                 client,
                 app_name=app.name,
                 scopes=asked,
+                identity=token_identity(method, cleaned),
             )
         secret, token_config = tokens.merge(cleaned, response.body, spec.token_config_paths)
         extra = {
@@ -245,15 +247,21 @@ class CredentialCheck:
 
 
 def _identity(method: AuthMethod, values: Mapping[str, Any]) -> ClientTls | None:
-    """The client certificate the test request presents; one that is not a certificate and
-    the key it was issued for is refused naming the method's certificate field."""
+    """The client certificate the test request presents (checked by ``_check_certificate``)."""
     pair = client_tls_of(method, values)
-    if pair is None:
-        return None
-    identity = ClientTls(certificate=pair[0], private_key=pair[1])
-    assert method.client_certificate is not None
-    tls.context(identity, certificate_field=f"fields.{method.client_certificate.certificate}")
-    return identity
+    return ClientTls(certificate=pair[0], private_key=pair[1]) if pair else None
+
+
+def _check_certificate(method: AuthMethod, values: Mapping[str, Any]) -> None:
+    """A client certificate that is not a certificate and the key it was issued for is
+    refused naming the method's certificate field, before any request presents it."""
+    spec = method.client_certificate
+    if spec is None or not values.get(spec.certificate) or not values.get(spec.private_key):
+        return
+    identity = ClientTls(
+        certificate=str(values[spec.certificate]), private_key=str(values[spec.private_key])
+    )
+    tls.context(identity, certificate_field=f"fields.{spec.certificate}")
 
 
 def _asked_scopes(app: App, method: AuthMethod, scopes: Any) -> list[str]:

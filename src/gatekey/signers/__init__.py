@@ -10,7 +10,12 @@ proxy signs with the same code (``signature``).
     httpx2.get(creds.base_url + "/bucket/key", auth=signers.httpx_auth(creds))
 
 An app that asks for a client certificate (mutual TLS) has it in ``client_certificate``;
-``tls_context`` makes the ``ssl.SSLContext`` that presents it.
+``tls_context`` makes the ``ssl.SSLContext`` that presents it, and ``requests_adapter`` the
+``requests`` transport adapter that does, to mount for the app's base URL only:
+
+    session = requests.Session()
+    session.mount(creds.base_url, signers.requests_adapter(creds))
+    session.get(creds.base_url + "/me", auth=signers.requests_auth(creds))
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from gatekey.signing import AwsSigning, OAuth1Signing, Signing
 if TYPE_CHECKING:
     from gatekey.models import Credentials
 
-__all__ = ["httpx_auth", "requests_auth", "signature", "tls_context"]
+__all__ = ["httpx_auth", "requests_adapter", "requests_auth", "signature", "tls_context"]
 
 
 def signature(signing: Signing | None) -> httpx2.Auth | None:
@@ -84,3 +89,11 @@ def requests_auth(credentials: Credentials) -> Any:
     from gatekey.signers import with_requests
 
     return with_requests.requests_auth(credentials)
+
+
+def requests_adapter(credentials: Credentials) -> Any:
+    """A ``requests`` ``HTTPAdapter`` whose TLS connections present the connection's client
+    certificate (a plain one when the app asks for none); needs the ``requests`` package."""
+    from gatekey.signers import with_requests
+
+    return with_requests.requests_adapter(credentials)

@@ -1,11 +1,16 @@
-"""The ``requests`` flavour of ``gatekey.signers.httpx_auth`` (imported only when asked for:
-``requests`` is not a dependency of Gatekey)."""
+"""The ``requests`` flavour of ``gatekey.signers.httpx_auth`` and ``tls_context`` (imported
+only when asked for: ``requests`` is not a dependency of Gatekey).
+
+``requests`` takes a client certificate as file paths only; ``requests_adapter`` hands
+urllib3 the ``ssl.SSLContext`` of ``signers.tls`` instead (its pool manager's
+``ssl_context``, through ``HTTPAdapter.init_poolmanager``), so the key is never left in a
+file."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gatekey.signers import aws, oauth1
+from gatekey.signers import aws, oauth1, tls
 from gatekey.signing import AwsSigning, OAuth1Signing
 
 if TYPE_CHECKING:
@@ -13,6 +18,7 @@ if TYPE_CHECKING:
 
 try:
     import requests
+    from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
     from requests.auth import AuthBase, HTTPBasicAuth
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("gatekey.signers.requests_auth needs the requests package") from exc
@@ -47,3 +53,12 @@ class _Applied(AuthBase):
 
 def requests_auth(credentials: Credentials) -> AuthBase:
     return _Applied(credentials)
+
+
+def requests_adapter(credentials: Credentials) -> HTTPAdapter:
+    adapter = HTTPAdapter()
+    identity = credentials.client_certificate
+    if identity is not None:
+        context = tls.context(identity)
+        adapter.init_poolmanager(DEFAULT_POOLSIZE, DEFAULT_POOLSIZE, ssl_context=context)
+    return adapter

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from gatekey.oauth.client_assertions import token_identity
 from gatekey.oauth.jwts import sign
 from gatekey.oauth.minting import Mint
 from gatekey.oauth.provider import ProviderClient
@@ -57,6 +58,7 @@ class JwtBearerMinter:
             app_name=request.app.name,
             assertion=assertion,
             scope=scope,
+            identity=token_identity(method, request.secret),
         )
         # expiry counts from the clock the refresher reads, as for every minter
         return TokenResponse(body=answer.body, sent_at=sent_at)
