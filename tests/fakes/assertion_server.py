@@ -10,8 +10,8 @@ hour after ``iat``, by the server's own clock). A ``sub`` must be one of the acc
 token_type: Bearer}`` and, when ``instance_url`` is set, that too (Salesforce). Refusals are
 Google's: 400 ``invalid_grant`` ("Invalid JWT Signature.", "Invalid JWT: Token must be a
 short-lived token..."), 401 ``unauthorized_client`` for a user the account may not act as.
-``outage`` answers 503; ``delay`` slows each grant; ``client`` requires HTTP basic client
-authentication (ServiceNow). ``GET /me`` needs a bearer token it issued.
+``outage`` answers 503; ``delay`` slows each grant; ``client`` requires client authentication
+(basic or in the body: a ServiceNow endpoint that is not a public client). ``GET /me`` needs a bearer token it issued.
 """
 
 from __future__ import annotations
@@ -111,11 +111,16 @@ class AssertionServer:
         return Response(json.dumps(body), content_type="application/json")
 
     def _client_ok(self, request: Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Basic ") or self.client is None:
+        """HTTP basic or the body's ``client_id`` and ``client_secret`` (RFC 6749 section
+        2.3.1; ServiceNow's examples use the body)."""
+        if self.client is None:
             return False
-        pair = base64.b64decode(header[6:]).decode()
-        return pair == f"{self.client[0]}:{self.client[1]}"
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            pair = base64.b64decode(header[6:]).decode()
+            return pair == f"{self.client[0]}:{self.client[1]}"
+        form = request.form
+        return (form.get("client_id"), form.get("client_secret")) == self.client
 
     def me(self, request: Request) -> Response:
         header = request.headers.get("Authorization", "")

@@ -104,6 +104,26 @@ def _apps(base: str) -> list[App]:
         "apply": [{"type": "bearer", "value": "{access_token}"}],
         "test_request": {"path": "/me", "account_label": ["emailAddress"]},
     }
+    # A ServiceNow endpoint that is not a public client: its id and secret in the body too.
+    servicenow: dict[str, Any] = {
+        **salesforce,
+        "fields": {
+            "properties": {
+                **salesforce["fields"]["properties"],
+                "client_secret": {"title": "Client secret", "secret": True},
+            },
+            "required": ["private_key"],
+        },
+        "config": {
+            "properties": {"client_id": {"title": "Client ID"}, "user": {"title": "User"}},
+            "required": ["client_id", "user"],
+        },
+        "assertion": {
+            **salesforce["assertion"],
+            "claims": {"iss": "{client_id}", "sub": "{user}", "aud": f"{base}/token"},
+        },
+        "oauth2": {"token_url": f"{base}/token", "client_auth_method": "client_secret_post"},
+    }
     # No test request names the account: the assertion's template does.
     unlabelled = {
         **google,
@@ -125,6 +145,7 @@ def _apps(base: str) -> list[App]:
             ("gmail-sa", "Gmail (service account)", google),
             ("sf-jwt", "Salesforce (JWT)", salesforce),
             ("sheets-sa", "Sheets (service account)", unlabelled),
+            ("sn-jwt", "ServiceNow (JWT)", servicenow),
         )
     ]
 
@@ -143,6 +164,7 @@ def service(settings: Settings, server: AssertionServer) -> Iterator[tuple[Servi
         "3MVG9.consumer": Account(pki.public_pem(KEY), delegated={"ops@acme.test"}),
     }
     server.offset, server.outage, server.grants, server.instance_url = timedelta(0), False, 0, None
+    server.client = None
     local = settings.model_copy(update={"egress_allow": "127.0.0.1"})
     runtime = open_runtime(local, migrate=False, extra_apps=_apps(server.base))
     project, _ = runtime.service.system.bootstrap()
@@ -227,6 +249,31 @@ def test_salesforce_keeps_the_instance_url_as_config(
     claims = server.tokens[creds.fields["access_token"]][0]
     assert claims["sub"] == "ops@acme.test" and claims["exp"] - claims["iat"] == 180
     assert "scope" not in claims, "no scopes asked, no scope claim"
+
+
+SN_SECRET = "servicenow-client-secret-CANARY-40b2"
+
+
+def test_a_confidential_client_sends_its_secret_with_the_assertion_at_every_grant(
+    service: tuple[Service, Actor], server: AssertionServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc, actor = service
+    server.client = ("3MVG9.consumer", SN_SECRET)
+    caplog.set_level(logging.DEBUG)
+    config = {"client_id": "3MVG9.consumer", "user": "ops@acme.test"}
+    with pytest.raises(CredentialsRejected, match="Client authentication failed"):
+        svc.connections.create(
+            actor, app="sn-jwt", name="sn", fields={"private_key": KEY}, config=config
+        )
+    assert svc.connections.list(actor).items == []
+    fields = {"private_key": KEY, "client_secret": SN_SECRET}
+    made = svc.connections.create(actor, app="sn-jwt", name="sn", fields=fields, config=config)
+    assert made.status == "active" and server.grants == 1
+    _travel(svc, server, timedelta(minutes=61))
+    assert svc.proxy.send(actor, made.id, "GET", "/me").status == 200
+    assert server.grants == 2, "renewed with the secret too"
+    shown = repr(svc.connections.get(actor, made.id)) + repr(svc.connections.list(actor))
+    assert SN_SECRET not in shown + caplog.text
 
 
 @pytest.mark.parametrize(

@@ -5,20 +5,23 @@ Google service accounts sign ``iss`` (the account's email), ``scope`` (the scope
 claim rather than the request; a recipe whose claims do not hold ``{scopes}`` sends them as the
 request's ``scope`` parameter, as RFC 7523 section 2.1 says), ``aud`` (the token URL) and, for
 domain-wide delegation, ``sub`` (the mailbox to act as); Salesforce and ServiceNow sign the
-connected app's consumer key as ``iss`` and the user as ``sub``. The JWT is signed by
-``oauth.jwts``, the request is Authlib's (``ProviderClient.assertion_grant``), and its answer is
-sorted into the classes the refresher acts on: ``invalid_grant`` (a key the provider refuses, a
-user who may not be acted as) is ``GrantRevoked`` with the provider's words, 5xx, 429 and
-timeouts are ``ProviderUnavailable``. Values the answer brings as config (Salesforce's
+connected app's consumer key as ``iss`` and the user as ``sub``; a ServiceNow endpoint that is
+not a public client also wants its client id and secret, which the connection's fields hold.
+The JWT is signed by ``oauth.jwts``, the request is Authlib's
+(``ProviderClient.assertion_grant``), and its answer is sorted into the classes the refresher
+acts on: ``invalid_grant`` (a key the provider refuses, a user who may not be acted as) is
+``GrantRevoked`` with the provider's words, 5xx, 429 and timeouts are
+``ProviderUnavailable``. Values the answer brings as config (Salesforce's
 ``instance_url``) are the method's ``oauth2.token_response_config``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from gatekey.oauth.client_assertions import token_identity
+from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.jwts import sign
 from gatekey.oauth.minting import Mint
 from gatekey.oauth.provider import ProviderClient
@@ -54,7 +57,7 @@ class JwtBearerMinter:
         answer = self._provider.assertion_grant(
             oauth2,
             values,
-            request.client,
+            request.client or _own_client(request, values),
             app_name=request.app.name,
             assertion=assertion,
             scope=scope,
@@ -62,3 +65,13 @@ class JwtBearerMinter:
         )
         # expiry counts from the clock the refresher reads, as for every minter
         return TokenResponse(body=answer.body, sent_at=sent_at)
+
+
+def _own_client(request: Mint, values: Mapping[str, str]) -> ClientCredentials | None:
+    """The client the connection's own values name, when its fields hold a client secret (a
+    ServiceNow endpoint that is not a public client): the request authenticates it as the
+    recipe's ``client_auth_method`` says. Without one the assertion is the only proof."""
+    if "client_secret" not in request.method.fields.properties:
+        return None
+    secret = values.get("client_secret")
+    return ClientCredentials(values["client_id"], secret) if secret else None
