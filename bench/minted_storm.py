@@ -10,6 +10,8 @@ for each kind, on SQLite and, when ``GATEKEY_BENCH_PG`` names a PostgreSQL serve
 PostgreSQL:
 
 - ``single``: one caller resolving the expired token (one mint, nobody waiting);
+- ``cold``: one caller on a replica just started (``release`` with one process and one
+  thread), its first mint: what a storm's leader pays when it never minted before;
 - ``storm``: ``--processes`` x ``--threads`` callers released at one instant on the expired
   token (the harness of ``refresh_storm.py``: every replica warm and ready first); the mints the
   peer saw (must be 1) and the time until the last caller holds the new token, less the single
@@ -103,7 +105,9 @@ def run(url: str, label: str, kind: str, options: argparse.Namespace) -> list[ob
             actor, app=KEY_APP.key, name="key", fields={"api_key": "k" * 40}, validate=False
         ).id
         valid, key = _valid_ratio(runtime, actor, cid, keyed)
-        singles, storms, mints = [], [], []
+        singles, colds, storms, mints = [], [], [], []
+        app_json = peer.app.model_dump_json()
+        alone = argparse.Namespace(processes=1, threads=1, pool=options.pool)
         for _ in range(options.rounds):
             _expire(runtime, cid)
             began = time.perf_counter()
@@ -111,18 +115,24 @@ def run(url: str, label: str, kind: str, options: argparse.Namespace) -> list[ob
             singles.append(time.perf_counter() - began)
 
             _expire(runtime, cid)
+            args = (home, url, app_json, project.id, cid, 1, options.pool)
+            start, finished = release(alone, args)
+            colds.append(max(finished) - start)
+
+            _expire(runtime, cid)
             before = peer.mints()
-            app_json = peer.app.model_dump_json()
             args = (home, url, app_json, project.id, cid, options.threads, options.pool)
             start, finished = release(options, args)
             storms.append(max(finished) - start)
             mints.append(peer.mints() - before)
         runtime.close()
     single, storm = statistics.median(singles), statistics.median(storms)
+    cold = statistics.median(colds)
     over = storm - single
     callers = options.processes * options.threads
     print(f"{label} {kind}: {callers} callers on {options.processes} processes")
     print(f"  single mint median      {single * 1000:7.1f} ms")
+    print(f"  cold replica, one mint  {cold * 1000:7.1f} ms   (its first mint, nobody else)")
     print(f"  storm (last caller) med {storm * 1000:7.1f} ms   mints per storm: {mints}")
     print(f"  valid token resolve     {valid:7.1f} µs   API key {key:.1f} µs: {valid / key:.2f}x")
     print(f"  storm - single mint: {over * 1000:.0f} ms (goal <= 150 ms)")
@@ -132,6 +142,7 @@ def run(url: str, label: str, kind: str, options: argparse.Namespace) -> list[ob
         f"{callers} on {options.processes}",
         ", ".join(str(m) for m in mints),
         f"{single * 1000:.0f} ms",
+        f"{cold * 1000:.0f} ms",
         f"{storm * 1000:.0f} ms",
         f"{over * 1000:.0f} ms",
         f"{valid:.1f} µs / {key:.1f} µs = {valid / key:.2f}x",
@@ -164,6 +175,7 @@ def main() -> None:
             "callers on processes",
             "mints per storm",
             "single mint",
+            "cold replica's first mint",
             "storm, last caller",
             "storm - single mint (goal ≤ 150 ms)",
             "valid token resolve / API key resolve",

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
@@ -106,18 +106,18 @@ def _imported(kind: str, algorithm: str, material: str) -> tuple[AnyKey, str]:
     cached)."""
     private = keys.private_key(material)
     keys.check_fits(private, algorithm)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    # joserfc's key wraps the key cryptography loaded (as its import_key does once it has
+    # loaded one): importing the PEM again would check an RSA key a second time.
     imported: AnyKey
     if kind == "rsa":
-        imported = RSAKey.import_key(pem)
+        assert isinstance(private, rsa.RSAPrivateKey)  # check_fits
+        imported = RSAKey(private, material)
     elif kind == "ec":
-        imported = ECKey.import_key(pem)
+        assert isinstance(private, ec.EllipticCurvePrivateKey)
+        imported = ECKey(private, material)
     else:
-        imported = OKPKey.import_key(pem)
+        assert isinstance(private, ed25519.Ed25519PrivateKey)
+        imported = OKPKey(private, material)
     return imported, keys.public_key_fingerprint(private)
 
 

@@ -7,10 +7,11 @@ the refresher owns retries and backoff.
 
 The answer carries the temporary credentials under the names ``domain.signing`` reads them
 back from (``TEMPORARY``), the session token also as ``access_token`` (the token that expires,
-as every minted kind has one), and, from ``GetCallerIdentity`` with the new credentials,
-``aws_account_id``, ``aws_arn`` and ``aws_identity`` (``role/name``) for an ``account_label``
-template such as ``{aws_account_id} as {aws_identity}``. The user's long-lived keys never leave
-the secret they are sealed in.
+as every minted kind has one), and, from the answer's ``AssumedRoleUser`` ARN (which STS
+always sends: ``arn:aws:sts::<account>:assumed-role/<role>/<session>``), ``aws_account_id``,
+``aws_arn`` and ``aws_identity`` (``role/name``) for an ``account_label`` template such as
+``{aws_account_id} as {aws_identity}``: one STS call per mint, no ``GetCallerIdentity``. The
+user's long-lived keys never leave the secret they are sealed in.
 """
 
 from __future__ import annotations
@@ -114,20 +115,14 @@ class AwsAssumeRole:
         now = self._clock()
         answer = self._call(request.app.name, masked, role, lambda: sts.assume_role(**params))
         creds = answer["Credentials"]
-        temporary = self._client(
-            spec, role, values, creds["AccessKeyId"], creds["SecretAccessKey"],
-            creds["SessionToken"],
-        )  # fmt: skip
-        fresh = Masker([*secrets, creds["SecretAccessKey"], creds["SessionToken"]])
-        who = self._call(request.app.name, fresh, role, temporary.get_caller_identity)
-        arn = str(who.get("Arn", ""))
+        arn = str(answer.get("AssumedRoleUser", {}).get("Arn", ""))
         body = {
             "access_token": creds["SessionToken"],
             "aws_access_key_id": creds["AccessKeyId"],
             "aws_secret_access_key": creds["SecretAccessKey"],
             "aws_session_token": creds["SessionToken"],
             "expires_in": lifetime(answer, creds["Expiration"], role.duration_seconds),
-            "aws_account_id": str(who.get("Account", "")),
+            "aws_account_id": account_of(arn),
             "aws_arn": arn,
             "aws_identity": identity(arn),
         }
@@ -140,7 +135,6 @@ class AwsAssumeRole:
         values: Mapping[str, str],
         key_id: str,
         secret_key: str,
-        session_token: str | None = None,
     ) -> Any:
         region = render(spec.region, values)
         url = (
@@ -162,7 +156,6 @@ class AwsAssumeRole:
                 endpoint_url=url,
                 aws_access_key_id=key_id,
                 aws_secret_access_key=secret_key,
-                aws_session_token=session_token,
                 config=config,
             )
         client.meta.events.register("before-send.sts", cast(Any, self._send))
@@ -242,6 +235,12 @@ def lifetime(answer: Mapping[str, Any], expiration: datetime, duration: int) -> 
     except (KeyError, TypeError, ValueError):
         return duration
     return max(1, min(duration, int((expiration - said).total_seconds())))
+
+
+def account_of(arn: str) -> str:
+    """The account id in an ARN (``arn:partition:service:region:account:resource``)."""
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 and parts[0] == "arn" else ""
 
 
 def identity(arn: str) -> str:
