@@ -10,8 +10,9 @@ for each kind, on SQLite and, when ``GATEKEY_BENCH_PG`` names a PostgreSQL serve
 PostgreSQL:
 
 - ``single``: one caller resolving the expired token (one mint, nobody waiting);
-- ``cold``: one caller on a replica just started (``release`` with one process and one
-  thread), its first mint: what a storm's leader pays when it never minted before;
+- ``cold``: one caller on a replica that resolved the token while valid but never minted
+  (``release`` with one process and one thread): what a storm's leader pays for its first
+  mint (loading the key);
 - ``storm``: ``--processes`` x ``--threads`` callers released at one instant on the expired
   token (the harness of ``refresh_storm.py``: every replica warm and ready first); the mints the
   peer saw (must be 1) and the time until the last caller holds the new token, less the single
@@ -114,15 +115,13 @@ def run(url: str, label: str, kind: str, options: argparse.Namespace) -> list[ob
             service.credentials.resolve(actor, cid)
             singles.append(time.perf_counter() - began)
 
-            _expire(runtime, cid)
             args = (home, url, app_json, project.id, cid, 1, options.pool)
-            start, finished = release(alone, args)
+            start, finished = release(alone, args, lambda: _expire(runtime, cid))
             colds.append(max(finished) - start)
 
-            _expire(runtime, cid)
             before = peer.mints()
             args = (home, url, app_json, project.id, cid, options.threads, options.pool)
-            start, finished = release(options, args)
+            start, finished = release(options, args, lambda: _expire(runtime, cid))
             storms.append(max(finished) - start)
             mints.append(peer.mints() - before)
         runtime.close()

@@ -4,7 +4,8 @@ The provider (the sandbox authorization server, on its own port) answers the tok
 after ``--latency`` ms. Measured side by side in one run, on SQLite and, when
 ``GATEKEY_BENCH_PG`` names a PostgreSQL server, on PostgreSQL (a database of its own, dropped
 at the end). Each worker process (a replica) warms its connection pool and every caller thread
-first, as a running server has, and reports ready; all are then released at one instant.
+first by resolving the token while it is still valid, as a running server has, and reports
+ready; the token is then expired and all are released at one instant.
 
 - ``single``: one caller resolving an expired token (one refresh, nobody waiting);
 - ``storm``: ``--processes`` x ``--threads`` callers released at the same instant on one
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -70,9 +72,10 @@ def _storm(
     start_at: Any,
     out: Any,
 ) -> None:
-    """One replica: warm every caller thread (its pooled or per-thread connection, as a running
-    server's threads are), report ready, then release them all at ``start_at``; put the
-    times each caller held its token on ``out``."""
+    """One replica: warm every caller thread by resolving the token while it is still valid
+    (its pooled or per-thread connection, the decrypted secret, the code paths: what a
+    running server's threads have), report ready, then, once the token has expired, release
+    them all at ``start_at``; put the times each caller held its token on ``out``."""
     home, url, app_json, project_id, cid, threads, pool = args
     runtime = open_runtime(
         settings_for(home, url, pool), extra_apps=[App.model_validate_json(app_json)], migrate=False
@@ -96,7 +99,7 @@ def _storm(
     warmed = threading.Barrier(threads + 1)
 
     def one() -> None:
-        runtime.service.internals.secrets.read(project_id, cid)  # this thread's connection, warm
+        runtime.service.credentials.resolve(actor, cid)  # valid yet: warms, mints nothing
         warmed.wait()
         go.wait()
         time.sleep(max(start_at.value - time.time(), 0))
@@ -120,11 +123,14 @@ def _storm(
 
 
 def release(
-    options: argparse.Namespace, args: tuple[str, str, str, str, str, int, int]
+    options: argparse.Namespace,
+    args: tuple[str, str, str, str, str, int, int],
+    expire: Callable[[], None],
 ) -> tuple[float, list[float]]:
     """Start ``options.processes`` replicas on ``args`` (home, database URL, the app's JSON,
-    project id, connection id, threads, pool), wait until every one is warm, release them
-    together; return the release time and when each caller held its token."""
+    project id, connection id, threads, pool), wait until every one is warm (on the valid
+    token), ``expire`` it, release them together; return the release time and when each
+    caller held its token."""
     ctx = multiprocessing.get_context("spawn")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     start_at = ctx.Value("d", 0.0)
@@ -136,6 +142,7 @@ def release(
         replica.start()
     for _ in replicas:
         ready.get(timeout=120)
+    expire()
     start_at.value = time.time() + 0.2
     go.set()
     finished: list[float] = []
@@ -185,12 +192,12 @@ def run(url: str, label: str, options: argparse.Namespace) -> list[object]:
         service.credentials.resolve(actor, cid)
         singles.append(time.perf_counter() - began)
 
-        expire()
+        service.credentials.resolve(actor, cid)  # valid again, for the replicas' warm-up
         before = state.counts.get("token:refresh_token", 0)
         provider.token_times.clear()
         app_json = sandbox.model_dump_json()
         args = (home, url, app_json, project.id, cid, options.threads, options.pool)
-        start, finished = release(options, args)
+        start, finished = release(options, args, expire)
         storms.append(max(finished) - start)
         firsts.append(min(finished) - start)
         asked.append(min(provider.token_times) + wall - start)
