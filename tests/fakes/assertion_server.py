@@ -11,7 +11,8 @@ token_type: Bearer}`` and, when ``instance_url`` is set, that too (Salesforce). 
 Google's: 400 ``invalid_grant`` ("Invalid JWT Signature.", "Invalid JWT: Token must be a
 short-lived token..."), 401 ``unauthorized_client`` for a user the account may not act as.
 ``outage`` answers 503; ``delay`` slows each grant; ``client`` requires client authentication
-(basic or in the body: a ServiceNow endpoint that is not a public client). ``GET /me`` needs a bearer token it issued.
+(basic or in the body: a ServiceNow endpoint that is not a public client). ``GET /me`` needs a
+bearer token it issued.
 """
 
 from __future__ import annotations

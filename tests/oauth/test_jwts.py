@@ -136,3 +136,28 @@ def test_an_hs_secret_that_is_not_hex_is_refused() -> None:
     spec = _spec(algorithm="HS256", key_encoding="hex")
     with pytest.raises(InvalidFields, match="is not hex"):
         sign(spec, {"private_key": "zz-not-hex"}, now=_now())
+
+
+def _encrypted(pem: str, passphrase: str) -> str:
+    """The key as Box's app config file holds it: encrypted PKCS#8 PEM."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode()),
+    ).decode()
+
+
+def test_an_encrypted_key_is_decrypted_with_its_passphrase() -> None:
+    plain = pki.rsa_pem("box")
+    spec = _spec(algorithm="RS256", key_passphrase="passphrase", claims={"iss": "box-app"})
+    values = {"private_key": _encrypted(plain, "CANARY-passphrase-5e"), "passphrase": ""}
+    token = sign(spec, {**values, "passphrase": "CANARY-passphrase-5e"}, now=_now())
+    assert pyjwt.decode(token, pki.public_pem(plain), algorithms=["RS256"])["iss"] == "box-app"
+
+    for passphrase, said in (("wrong", "could not be decrypted"), ("", "is encrypted")):
+        with pytest.raises(InvalidFields, match=said) as caught:
+            sign(spec, {**values, "passphrase": passphrase}, now=_now())
+        assert "CANARY" not in str(caught.value) + str(caught.value.details)
+    with pytest.raises(InvalidFields, match="is not encrypted, yet a passphrase"):
+        sign(spec, {"private_key": plain, "passphrase": "extra"}, now=_now())

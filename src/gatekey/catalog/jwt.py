@@ -90,6 +90,12 @@ class JwtSpec(_Strict):
         description="the field holding the PEM certificate of the key, for `x5t#S256` "
         "(Microsoft certificate credentials)",
     )
+    key_passphrase: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="the field (or unpacked value) holding the passphrase of an encrypted PEM "
+        "key (Box's app config file)",
+    )
 
     @field_validator("headers")
     @classmethod
@@ -117,6 +123,8 @@ class JwtSpec(_Strict):
             )
         if self.certificate is not None and secret_key:
             raise ValueError("certificate: an HS* secret has no certificate")
+        if self.key_passphrase is not None and secret_key:
+            raise ValueError("key_passphrase: an HS* secret has no passphrase")
         return self
 
     def templates(self) -> list[str]:
@@ -124,7 +132,8 @@ class JwtSpec(_Strict):
 
     def names(self) -> set[str]:
         """The value names this spec reads besides its templates."""
-        return {self.key, *self.uppercase, *([self.certificate] if self.certificate else [])}
+        optional = [name for name in (self.certificate, self.key_passphrase) if name]
+        return {self.key, *self.uppercase, *optional}
 
 
 class SignedJwt(Minted):

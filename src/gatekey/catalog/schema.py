@@ -212,8 +212,9 @@ class AuthMethod(_Strict):
         )
         if self.kind is AuthKind.JWT_BEARER and self.oauth2 is None:
             raise ValueError("auth kind jwt_bearer needs an oauth2 section (its token_url)")
-        own_client = self.kind is AuthKind.JWT_BEARER and "client_secret" in self.fields.properties
-        if own_client and "client_id" not in {*self.fields.properties, *self.config.properties}:
+        values = {*self.fields.properties, *self.fields.unpacked}
+        own_client = self.kind is AuthKind.JWT_BEARER and "client_secret" in values
+        if own_client and "client_id" not in {*values, *self.config.properties}:
             raise ValueError("jwt_bearer: a client_secret field needs a client_id field or config")
         if not oauth and self.oauth2 is not None:
             raise ValueError(f"auth kind {self.kind} takes no oauth2 section")

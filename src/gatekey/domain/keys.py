@@ -25,18 +25,24 @@ class KeyProblem(ValueError):
     """What is wrong with a key or certificate, in words fit for a field error."""
 
 
-def private_key(pem: str) -> PrivateKeyTypes:
-    """Load a PEM private key (PKCS#8 or the traditional forms), unencrypted."""
+def private_key(pem: str, passphrase: str | None = None) -> PrivateKeyTypes:
+    """Load a PEM private key (PKCS#8 or the traditional forms), unencrypted unless a
+    ``passphrase`` is given."""
     text = pem.strip().replace("\\n", "\n")  # keys pasted from a JSON string keep \n escapes
     if "PRIVATE KEY-----" not in text:
         if "CERTIFICATE-----" in text or "PUBLIC KEY-----" in text:
             raise KeyProblem("is a certificate or public key, not a private key")
         raise KeyProblem("is not a PEM private key (-----BEGIN PRIVATE KEY-----)")
+    password = passphrase.encode() if passphrase else None
     try:
-        return serialization.load_pem_private_key(text.encode(), password=None)
+        return serialization.load_pem_private_key(text.encode(), password=password)
     except TypeError:
-        raise KeyProblem("is encrypted: give the key without a passphrase") from None
+        if password is None:
+            raise KeyProblem("is encrypted: give the key without a passphrase") from None
+        raise KeyProblem("is not encrypted, yet a passphrase was given") from None
     except (ValueError, UnsupportedAlgorithm):
+        if password is not None and "ENCRYPTED" in text:
+            raise KeyProblem("could not be decrypted with its passphrase") from None
         raise KeyProblem("is not a readable PEM private key") from None
 
 

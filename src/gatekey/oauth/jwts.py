@@ -53,7 +53,8 @@ def sign(
             f"{field} is required to sign the JWT",
             errors=[{"field": field, "message": "is required"}],
         )
-    key, computed = _key(spec, material, field)
+    passphrase = values.get(spec.key_passphrase) if spec.key_passphrase else None
+    key, computed = _key(spec, material, field, passphrase or None)
     if spec.certificate is not None and values.get(spec.certificate):
         cert_field = (field_of or {}).get(spec.certificate, spec.certificate)
         try:
@@ -86,25 +87,29 @@ def _rendered(templates: Mapping[str, str], values: Mapping[str, str]) -> dict[s
     return {k: render(t, values) for k, t in templates.items() if can_render(t, values)}
 
 
-def _key(spec: JwtSpec, material: str, field: str) -> tuple[AnyKey, dict[str, str]]:
+def _key(
+    spec: JwtSpec, material: str, field: str, passphrase: str | None = None
+) -> tuple[AnyKey, dict[str, str]]:
     """The joserfc key for the spec's algorithm and what Gatekey computes from it."""
     kind = key_type(spec.algorithm)
     if kind == "secret":
         return OctKey.import_key(_secret(spec.key_encoding, material, field)), {}
     try:
-        imported, fingerprint = _imported(kind, spec.algorithm, material)
+        imported, fingerprint = _imported(kind, spec.algorithm, material, passphrase)
     except keys.KeyProblem as exc:
         raise _unfit(field, str(exc)) from None
     return imported, {"key_fingerprint": fingerprint}
 
 
 @functools.lru_cache(maxsize=32)
-def _imported(kind: str, algorithm: str, material: str) -> tuple[AnyKey, str]:
-    """The joserfc key of a PEM private key and its public key's fingerprint, loaded once per
-    key: ``cryptography`` checks an RSA key as it loads it (tens of ms), and a minter signs with
-    the same key on every mint. A key that does not load or fit raises ``KeyProblem`` (not
-    cached)."""
-    private = keys.private_key(material)
+def _imported(
+    kind: str, algorithm: str, material: str, passphrase: str | None
+) -> tuple[AnyKey, str]:
+    """The joserfc key of a PEM private key (decrypted with ``passphrase`` when it is
+    encrypted) and its public key's fingerprint, loaded once per key: ``cryptography`` checks
+    an RSA key as it loads it (tens of ms), and a minter signs with the same key on every
+    mint. A key that does not load or fit raises ``KeyProblem`` (not cached)."""
+    private = keys.private_key(material, passphrase)
     keys.check_fits(private, algorithm)
     # joserfc's key wraps the key cryptography loaded (as its import_key does once it has
     # loaded one): importing the PEM again would check an RSA key a second time.

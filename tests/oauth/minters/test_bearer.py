@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from gatekey.catalog.schema import App
 from gatekey.errors import (
@@ -124,6 +125,29 @@ def _apps(base: str) -> list[App]:
         },
         "oauth2": {"token_url": f"{base}/token", "client_auth_method": "client_secret_post"},
     }
+    # Box's app config file: the client's id and secret and an encrypted key, all in one JSON.
+    box_settings = "boxAppSettings"
+    box: dict[str, Any] = {
+        **servicenow,
+        "fields": {
+            "properties": {
+                "config_file": {
+                    "title": "App config JSON",
+                    "secret": True,
+                    "format": "json",
+                    "json_values": {
+                        "client_id": f"{box_settings}.clientID",
+                        "client_secret": f"{box_settings}.clientSecret",
+                        "private_key": f"{box_settings}.appAuth.privateKey",
+                        "passphrase": f"{box_settings}.appAuth.passphrase",
+                    },
+                }
+            },
+            "required": ["config_file"],
+        },
+        "config": {"properties": {"user": {"title": "User"}}, "required": ["user"]},
+        "assertion": {**servicenow["assertion"], "key_passphrase": "passphrase"},
+    }
     # No test request names the account: the assertion's template does.
     unlabelled = {
         **google,
@@ -146,6 +170,7 @@ def _apps(base: str) -> list[App]:
             ("sf-jwt", "Salesforce (JWT)", salesforce),
             ("sheets-sa", "Sheets (service account)", unlabelled),
             ("sn-jwt", "ServiceNow (JWT)", servicenow),
+            ("box-jwt", "Box (JWT)", box),
         )
     ]
 
@@ -252,6 +277,28 @@ def test_salesforce_keeps_the_instance_url_as_config(
 
 
 SN_SECRET = "servicenow-client-secret-CANARY-40b2"
+
+
+def test_a_key_file_with_the_client_secret_and_an_encrypted_key_mints(
+    service: tuple[Service, Actor], server: AssertionServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc, actor = service
+    server.client = ("3MVG9.consumer", SN_SECRET)
+    caplog.set_level(logging.DEBUG)
+    encrypted = serialization.load_pem_private_key(KEY.encode(), password=None).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"box-passphrase-CANARY"),
+    )
+    app_auth = {"privateKey": encrypted.decode(), "passphrase": "box-passphrase-CANARY"}
+    settings = {"clientID": "3MVG9.consumer", "clientSecret": SN_SECRET, "appAuth": app_auth}
+    fields = {"config_file": json.dumps({"boxAppSettings": settings})}
+    config = {"user": "ops@acme.test"}
+    made = svc.connections.create(actor, app="box-jwt", name="box", fields=fields, config=config)
+    assert made.status == "active" and server.grants == 1
+    assert svc.proxy.send(actor, made.id, "GET", "/me").status == 200
+    shown = repr(svc.connections.get(actor, made.id)) + repr(svc.connections.list(actor))
+    assert SN_SECRET not in shown + caplog.text and "CANARY" not in shown + caplog.text
 
 
 def test_a_confidential_client_sends_its_secret_with_the_assertion_at_every_grant(

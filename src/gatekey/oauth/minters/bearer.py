@@ -68,10 +68,12 @@ class JwtBearerMinter:
 
 
 def _own_client(request: Mint, values: Mapping[str, str]) -> ClientCredentials | None:
-    """The client the connection's own values name, when its fields hold a client secret (a
-    ServiceNow endpoint that is not a public client): the request authenticates it as the
-    recipe's ``client_auth_method`` says. Without one the assertion is the only proof."""
-    if "client_secret" not in request.method.fields.properties:
+    """The client the connection's own values name, when its fields (or its JSON key file:
+    Box's app config) hold a client secret (a ServiceNow endpoint that is not a public client):
+    the request authenticates it as the recipe's ``client_auth_method`` says. Without one the
+    assertion is the only proof."""
+    fields = request.method.fields
+    if "client_secret" not in {*fields.properties, *fields.unpacked}:
         return None
     secret = values.get("client_secret")
     return ClientCredentials(values["client_id"], secret) if secret else None
