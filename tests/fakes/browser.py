@@ -71,7 +71,7 @@ def new_connection(page: Page, app: str, name: str) -> None:
     dialog = page.get_by_role("dialog", name="New connection")
     dialog.get_by_label("App").select_option(app)
     page.locator("#new-connection").wait_for()
-    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Name", exact=True).fill(name)
 
 
 def connect_in_popup(page: Page, button_name: str, user: str = "ada@example.com") -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gatekey.catalog.schema import AuthKind
+from gatekey.catalog.schema import AuthKind, AuthMethod
 from gatekey.models import Connection, Run, RunStep
 from gatekey.service import Service
 from gatekey.web.render import render
@@ -26,6 +26,13 @@ KIND_LABELS = {
     "aws_sigv4": "AWS signature",
     "two_step": "Log in, then token",
 }
+
+
+def way_of(method: AuthMethod) -> str:
+    """How a method connects, in the words of the New connection form's choice."""
+    return method.label or KIND_LABELS.get(method.kind.value, method.kind.value)
+
+
 REASONS = {
     "authorization_pending": "Authorization pending",
     "revoked": "Access revoked",

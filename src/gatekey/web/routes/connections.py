@@ -17,7 +17,7 @@ from gatekey.service import Actor, Service
 from gatekey.web.deps import PageSession, PostSession
 from gatekey.web.errors import fragment_error, message_of
 from gatekey.web.render import page, render
-from gatekey.web.views import KIND_LABELS, card, card_html, who
+from gatekey.web.views import KIND_LABELS, card, card_html, way_of, who
 
 router = APIRouter(include_in_schema=False)
 PAGE = 200  # connections a page shows: the most the service returns at once
@@ -130,18 +130,26 @@ def attention_banner(session: PageSession, service: ServiceDep) -> HTMLResponse:
 
 @router.get("/connections/new", response_class=HTMLResponse)
 def new_connection_form(
-    session: PageSession, service: ServiceDep, app: str, connection_id: str = ""
+    session: PageSession,
+    service: ServiceDep,
+    app: str,
+    connection_id: str = "",
+    auth_kind: str = "",
 ) -> HTMLResponse:
-    """The second step of "New connection": a name, then fields or a Connect button.
+    """The second step of "New connection": how to connect when the app offers several ways
+    (``auth_kind``, else its first), a name, then fields or a Connect button.
 
-    With ``connection_id``: new credentials for that connection (same ID).
+    With ``connection_id``: new credentials for that connection (same ID, same way).
     """
     try:
         entry = service.apps.get(session.actor, app)
+        method = entry.method(auth_kind or None)
     except GatekeyError as exc:
         said = escape(message_of(exc))
         return HTMLResponse(f"<p class='form-error' role='alert'>{said}</p>", 400)
-    method = entry.method()
+    except LookupError:
+        said = escape(f"{entry.name} cannot be connected that way.")
+        return HTMLResponse(f"<p class='form-error' role='alert'>{said}</p>", 400)
     replacing = None
     if connection_id:
         try:
@@ -155,6 +163,7 @@ def new_connection_form(
         app=entry,
         method=method,
         kind=KIND_LABELS.get(method.kind.value, method.kind.value),
+        ways=[] if replacing else [(m, way_of(m)) for m in entry.auth],
         oauth=method.through_consent,
         has_client=entry.key in clients,
         session=session,
@@ -179,6 +188,7 @@ async def create_connection(
             name=name,
             fields=fields,
             config=config,
+            auth_kind=str(form.get("auth_kind", "")) or None,
             validate=not _skip_test(form),
         )
     except GatekeyError as exc:

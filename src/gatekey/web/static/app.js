@@ -266,6 +266,26 @@
     });
   }
 
+  // "How to connect": another way of the same app loads its own form in place (the name kept).
+  document.addEventListener("change", function (event) {
+    var way = event.target.closest("input[data-way]");
+    if (!way) { return; }
+    var form = way.closest("form");
+    var holder = form.parentElement;
+    var named = form.querySelector("#new-name");
+    var name = named ? named.value : "";
+    fetch("/connections/new?app=" + encodeURIComponent(way.dataset.app) +
+          "&auth_kind=" + encodeURIComponent(way.value), { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        holder.innerHTML = html;
+        var renamed = holder.querySelector("#new-name");
+        if (renamed && name) { renamed.value = name; }
+        var chosen = holder.querySelector("input[data-way]:checked");
+        if (chosen) { chosen.focus(); }
+      });
+  });
+
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
