@@ -8,7 +8,6 @@ one on token requests are refused by the schema."""
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 import httpx2
 import pydantic
 import pytest
-from sqlalchemy import update
 
 from gatekey import signers
 from gatekey.catalog.schema import App
@@ -30,9 +28,9 @@ from gatekey.service import Actor, Service, utcnow
 from gatekey.settings import Settings
 from gatekey.signers import tls
 from gatekey.signing import ClientTls
-from gatekey.store.tables import connections
 from tests.fakes import pki
 from tests.fakes.mtls_server import MtlsApi, mtls_api, trust_test_ca
+from tests.fakes.rows import expire_token
 
 CLIENT = pki.issued("gatekey-bank-client", server=False)
 OTHER = pki.issued("someone-else", server=False)
@@ -94,17 +92,6 @@ def service(
     runtime.close()
 
 
-def _expire(svc: Service, cid: str) -> None:
-    with svc.context.db.write() as conn:
-        conn.execute(
-            update(connections)
-            .where(connections.c.id == cid)
-            .values(
-                expires_at=utcnow() - dt.timedelta(seconds=5), version=connections.c.version + 1
-            )
-        )
-
-
 def _token(creds: Credentials) -> str:
     return creds.headers["Authorization"].removeprefix("Bearer ")
 
@@ -123,7 +110,7 @@ def test_a_certificate_bound_token_is_fetched_used_and_renewed(
     first = svc.credentials.resolve(actor, made.id)
     assert _token(first) in api.issued
 
-    _expire(svc, made.id)
+    expire_token(svc, made.id)
     renewed = svc.credentials.resolve(actor, made.id)
     assert api.token_requests == before + 2
     assert _token(renewed) != _token(first)

@@ -12,7 +12,6 @@ the client stores nothing."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,18 +20,17 @@ from typing import Any
 import httpx2
 import pytest
 from joserfc.jwk import ECKey
-from sqlalchemy import update
 
 from gatekey.catalog.schema import App
 from gatekey.errors import OAuthClientRejected
 from gatekey.models import Credentials
 from gatekey.runtime import open_runtime
-from gatekey.service import Actor, Service, utcnow
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
-from gatekey.store.tables import connections
 from tests.fakes import pki
 from tests.fakes.mtls_server import MtlsApi, mtls_api, pem_thumbprint, trust_test_ca
 from tests.fakes.oidc_server import ROOT, node_server
+from tests.fakes.rows import expire_token
 
 SCRIPT = ROOT / "tests" / "fakes" / "oidc_mtls_provider.mjs"
 CA_CLIENT = pki.issued("gatekey-ca-client", server=False)
@@ -169,17 +167,6 @@ def _token(creds: Credentials) -> str:
     return creds.headers["Authorization"].removeprefix("Bearer ")
 
 
-def _expire(svc: Service, cid: str) -> None:
-    with svc.context.db.write() as conn:
-        conn.execute(
-            update(connections)
-            .where(connections.c.id == cid)
-            .values(
-                expires_at=utcnow() - dt.timedelta(seconds=5), version=connections.c.version + 1
-            )
-        )
-
-
 @pytest.mark.parametrize(("app", "client_id", "cert", "key"), CASES, ids=["ca", "self-signed"])
 def test_oidc_provider_binds_the_token_to_the_certificate_gatekey_presents(
     service: tuple[Service, Actor],
@@ -202,7 +189,7 @@ def test_oidc_provider_binds_the_token_to_the_certificate_gatekey_presents(
     assert seen["cnf"] == {"x5t#S256": pem_thumbprint(cert)}
     assert svc.proxy.send(actor, made.id, "GET", "/me").status == 200
 
-    _expire(svc, made.id)
+    expire_token(svc, made.id)
     renewed = _token(svc.credentials.resolve(actor, made.id))
     assert renewed != first
     assert introspect(renewed)["cnf"] == {"x5t#S256": pem_thumbprint(cert)}

@@ -15,16 +15,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
 from gatekey.catalog.schema import App
 from gatekey.errors import GatekeyError, InvalidFields
 from gatekey.runtime import open_runtime
-from gatekey.service import Actor, Service, utcnow
+from gatekey.service import Actor, Service
 from gatekey.settings import Settings
-from gatekey.store.tables import connections
 from tests.fakes import pki
 from tests.fakes.authlib_server import AuthlibServer, Client, authlib_server
+from tests.fakes.rows import expire_token
 
 KEY = pki.rsa_pem("authlib-service-account")
 EC_KEY = pki.ec_pem("secp256r1", "authlib-daemon")
@@ -132,17 +131,6 @@ def _key_file(key: str = KEY, email: str = EMAIL) -> str:
     return json.dumps({"type": "service_account", "client_email": email, "private_key": key})
 
 
-def _expire(svc: Service, cid: str) -> None:
-    with svc.context.db.write() as conn:
-        conn.execute(
-            update(connections)
-            .where(connections.c.id == cid)
-            .values(
-                expires_at=utcnow() - dt.timedelta(seconds=5), version=connections.c.version + 1
-            )
-        )
-
-
 @pytest.mark.parametrize(("subject", "label"), [(None, EMAIL), (MAILBOX, MAILBOX)])
 def test_a_service_account_gets_tokens_from_authlib_and_renews_them(
     service: tuple[Service, Actor], peer: AuthlibServer, subject: str | None, label: str
@@ -160,7 +148,7 @@ def test_a_service_account_gets_tokens_from_authlib_and_renews_them(
     assert not {"key_file", "private_key"} & set(first.fields)
     assert peer.issued == 1
 
-    _expire(svc, made.id)
+    expire_token(svc, made.id)
     renewed = svc.credentials.resolve(actor, made.id)
     assert renewed.fields["access_token"] != first.fields["access_token"]
     assert peer.issued == 2
@@ -178,7 +166,7 @@ def test_a_client_signing_its_own_assertion_gets_tokens_from_authlib(
     assert made.status == "active" and made.account_label == DAEMON
     first = svc.credentials.resolve(actor, made.id)
     assert peer.tokens[str(first.fields["access_token"])]["scope"] == "api.read"
-    _expire(svc, made.id)
+    expire_token(svc, made.id)
     renewed = svc.credentials.resolve(actor, made.id)
     assert renewed.fields["access_token"] != first.fields["access_token"]
     assert len(peer.jtis) >= 2, "each assertion has a fresh jti, which Authlib checks"
@@ -194,7 +182,7 @@ def test_a_connection_asks_for_its_own_scopes(
     assert made.scopes == ["mail.send"]
     creds = svc.credentials.resolve(actor, made.id)
     assert peer.tokens[str(creds.fields["access_token"])]["scope"] == "mail.send"
-    _expire(svc, made.id)  # renewed with the scopes it holds, not the defaults
+    expire_token(svc, made.id)  # renewed with the scopes it holds, not the defaults
     renewed = svc.credentials.resolve(actor, made.id)
     assert peer.tokens[str(renewed.fields["access_token"])]["scope"] == "mail.send"
     daemon = svc.connections.create(
