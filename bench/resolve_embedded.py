@@ -14,7 +14,13 @@ measures one round (the floors and Gatekey, in that process) each time it is ask
 take turns round by round, first one then the other, so each tree's ratios are its own
 process's and the noise of the run hits both alike.
 
+``--kinds api_key,jwt_bearer`` also resolves a service-account connection whose minted token
+is still valid (minted once at creation against the tests' PyJWT-checking token endpoint on loopback,
+``tests/fakes/minted_peers.py``) among the same API-key rows, in turns with the API key in one
+run: what resolving a minted token costs beyond the floor (issue 18: the same as any).
+
     python bench/resolve_embedded.py [--connections 1000] [--rounds 15] [--calls 2000]
+        [--kinds api_key,jwt_bearer]
     python bench/resolve_embedded.py --compare before=/work/wt/bench-before after=.
 """
 
@@ -32,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +105,16 @@ def _skip_test(gatekey_class: type) -> dict[str, bool]:
 
 
 @contextmanager
-def subject(connections: int, calls: int) -> Iterator[dict[str, Callable[[], object]]]:
+def subject(
+    connections: int, calls: int, kind: str = "api_key"
+) -> Iterator[dict[str, Callable[[], object]]]:
     """A seeded database and the three figures' callables, warmed up."""
     from gatekey import Gatekey
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         db_path = Path(tmp) / "gatekey.db"
+        if kind == "jwt_bearer":
+            os.environ["GATEKEY_EGRESS_ALLOW"] = "127.0.0.1"  # the token endpoint on loopback
         gk = Gatekey(f"sqlite:///{db_path}", home=tmp, master_keys=MASTER_KEYS)
         skip = _skip_test(Gatekey)
         ids = [
@@ -113,10 +123,17 @@ def subject(connections: int, calls: int) -> Iterator[dict[str, Callable[[], obj
             ).id
             for i in range(connections)
         ]
-        target = ids[len(ids) // 2]
+        target, secret = ids[len(ids) // 2], "api_key"
+        if kind == "jwt_bearer":
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' peers
+            from tests.fakes.minted_peers import PEERS
+
+            peer = stack.enter_context(PEERS["jwt_bearer"](0.0))
+            gk.add_app(peer.app.model_dump(mode="json", exclude_defaults=True, exclude={"builtin"}))
+            target, secret = peer.connect(gk.service, gk.actor), "access_token"
         floor, raw = floor_reader(db_path, gk.actor.project_id, target)
         bare = select_reader(raw, gk.actor.project_id, target)
-        assert floor()["api_key"] == gk.resolve_credentials(target).fields["api_key"]
+        assert floor()[secret] == gk.resolve_credentials(target).fields[secret]
 
         def ours() -> object:
             return gk.resolve_credentials(target)
@@ -146,9 +163,9 @@ def summary(rounds: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def child(connections: int, calls: int) -> None:
+def child(connections: int, calls: int, kind: str) -> None:
     """``--child``: measure one round per line read on stdin, answer it as JSON."""
-    with subject(connections, calls) as figures:
+    with subject(connections, calls, kind) as figures:
         print(json.dumps({"ready": True}), flush=True)
         for line in sys.stdin:
             if line.strip() != "round":
@@ -164,7 +181,7 @@ def compare(trees: list[tuple[str, Path]], args: argparse.Namespace) -> dict[str
         env = {**os.environ, "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree}"}
         workers[label] = subprocess.Popen(
             [sys.executable, str(script), "--child", f"--connections={args.connections}",
-             f"--calls={args.calls}"],
+             f"--calls={args.calls}", *([f"--kind={args.kind}"] if args.kind != "api_key" else [])],
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
     try:
@@ -198,18 +215,34 @@ def main() -> None:
     parser.add_argument(
         "--compare", nargs="+", metavar="LABEL=TREE", help="checkouts to measure side by side"
     )
+    parser.add_argument(
+        "--kinds",
+        default="api_key",
+        help="api_key, jwt_bearer, or both (api_key,jwt_bearer: measured in turns in one run)",
+    )
+    parser.add_argument("--kind", default="api_key", help=argparse.SUPPRESS)  # a child's
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.connections, args.calls)
+        child(args.connections, args.calls, args.kind)
         return
     if args.compare:
         trees = [(s.split("=", 1)[0], Path(s.split("=", 1)[1]).resolve()) for s in args.compare]
         results = compare(trees, args)
     else:
-        with subject(args.connections, args.calls) as figures:
-            rounds = [one_round(figures, args.calls) for _ in range(args.rounds)]
-        results = {"this tree": (summary(rounds), rounds)}
+        kinds = args.kinds.split(",")
+        with ExitStack() as stack:
+            subjects = {
+                k: stack.enter_context(subject(args.connections, args.calls, k)) for k in kinds
+            }
+            taken: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+            for n in range(args.rounds):  # the kinds take turns, so noise hits them alike
+                for k in kinds if n % 2 == 0 else kinds[::-1]:
+                    taken[k].append(one_round(subjects[k], args.calls))
+        results = {
+            "this tree" if k == "api_key" else f"this tree, {k}": (summary(r), r)
+            for k, r in taken.items()
+        }
     print(f"connections in the database: {args.connections}; {args.rounds} rounds")
     for label, (result, rounds) in results.items():
         print(f"[{label}] Gatekey per round (us): "

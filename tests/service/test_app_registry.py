@@ -60,6 +60,34 @@ def test_another_replica_sees_changes_at_once(
         service.apps.delete(actor, "acme-crm")
         with pytest.raises(UnknownApp):
             second.service.apps.get(actor, "acme-crm")
+        service.apps.add(actor, acme(name="Acme again"))  # the key again: a new version
+        assert second.service.apps.get(actor, "acme-crm").name == "Acme again"
+    finally:
+        second.close()
+
+
+def test_a_resolution_uses_the_project_apps_current_definition_without_reading_it_again(
+    runtime: Runtime, settings: Settings, actor: Actor, providers: FakeProviders
+) -> None:
+    """The connection's stamp carries its project app's version: a resolution whose app did not
+    change reads no app row; one changed through another replica is used at once."""
+    service = runtime.service
+    second = open_runtime(settings, transport=providers.transport())
+    try:
+        service.apps.add(actor, acme())
+        made = service.connections.create(
+            actor, app="acme-crm", name="acme", fields={"api_key": GOOD_SENDGRID}, validate=False
+        )
+        assert (
+            second.service.credentials.resolve(actor, made.id).base_url == "https://api.acme.test"
+        )
+        read = second.service.context.registry.get
+        calls: list[str] = []
+        second.service.context.registry.get = lambda *a, **k: calls.append(a[1]) or read(*a, **k)  # type: ignore[method-assign]
+        second.service.credentials.resolve(actor, made.id)
+        assert calls == [], "the cached definition, at the version the stamp read"
+        service.apps.replace(actor, "acme-crm", acme(base_url="https://eu.acme.test"))
+        assert second.service.credentials.resolve(actor, made.id).base_url == "https://eu.acme.test"
     finally:
         second.close()
 

@@ -7,6 +7,7 @@ from gatekey.service import Actor, Service
 from gatekey.store import connections as rows
 from gatekey.store.secret_reader import Details, SecretRow
 from gatekey.store.tables import connections
+from tests.fakes.apps import acme
 
 
 def test_the_three_reads_agree(service: Service, actor: Actor) -> None:
@@ -22,7 +23,7 @@ def test_the_three_reads_agree(service: Service, actor: Actor) -> None:
     whole = service.internals.secrets.whole(actor.project_id, made.id)
     assert stamp is not None and row is not None and whole is not None
     assert whole[0] == row
-    assert stamp == (row.version, row.secret_ciphertext)
+    assert stamp == (row.version, row.secret_ciphertext, None)  # a catalog app: no app row
     details = whole[1]
     assert details.name == "Hot" and details.refresh_failures == 0
     assert set(SecretRow._fields).isdisjoint(Details._fields)
@@ -66,3 +67,16 @@ def test_the_reads_are_scoped_to_the_project(service: Service, actor: Actor) -> 
     ):
         assert read(other.id, made.id) is None
         assert read(actor.project_id, missing) is None
+
+
+def test_the_stamp_carries_the_project_apps_version(service: Service, actor: Actor) -> None:
+    """A project's own app: its row's version is in the stamp, and moves when it is replaced."""
+    service.apps.add(actor, acme())
+    made = service.connections.create(
+        actor, app="acme-crm", name="Own", fields={"api_key": "k" * 20}, validate=False
+    )
+    first = service.internals.secrets.stamp(actor.project_id, made.id)
+    service.apps.replace(actor, "acme-crm", acme(name="Acme v2"))
+    second = service.internals.secrets.stamp(actor.project_id, made.id)
+    assert first is not None and second is not None
+    assert first[:2] == second[:2] and first[2] is not None and second[2] == first[2] + 1

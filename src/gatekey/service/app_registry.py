@@ -61,7 +61,9 @@ class AppRegistry:
 
     A project app is read from its row on every lookup (one primary-key read, and only for keys
     the shared catalog lacks), so a change made through one replica holds on every replica at
-    once; parsed definitions (and refusals) are cached by (project, key, version).
+    once; parsed definitions (and refusals) are cached by (project, key, version). ``at``
+    skips the read when the caller already knows the row's version (a credential resolution
+    reads it with the connection's stamp).
     """
 
     def __init__(self, db: Database, catalog: Catalog) -> None:
@@ -82,6 +84,17 @@ class AppRegistry:
         if isinstance(found, Refused):
             raise found.error()
         return found
+
+    def at(self, project_id: str, key: str, version: int | None) -> App:
+        """``get``, given the version of the project's app row of that key (None: no row):
+        the parsed definition of that version when it is cached, without reading the row."""
+        app = self.catalog.find(key)
+        if app is not None:
+            return app
+        cached = self._parsed.get((project_id, key)) if version is not None else None
+        if cached is not None and cached[0] == version and isinstance(cached[1], App):
+            return cached[1]
+        return self.get(project_id, key)
 
     def all(self, project_id: str) -> list[App]:
         """The shared catalog and the project's usable apps, by name."""

@@ -2,7 +2,8 @@
 
 A resolution happens before every workflow step, so it is one indexed read of two columns
 and, most of the time, nothing else that touches the database or a cipher. The read is the
-connection's ``Stamp`` (version and ciphertext); what an earlier resolution made of the same
+connection's ``Stamp`` (version and ciphertext, and its project app's version, so a project's
+own app is not read again while unchanged); what an earlier resolution made of the same
 stamp under the same app definition is reused: the row (``SecretRow``, the one row type), the
 decrypted secret and the applied auth rules, in one cache keyed by (project, id, version,
 ciphertext). Every change to those columns bumps the version or writes a new ciphertext, in
@@ -226,7 +227,9 @@ class Resolver:
             check_id(connection_id)
             raise missing(connection_id)
         reading = self.cache.get((project_id, connection_id, stamp[0], stamp[1]))
-        if reading is not None and reading.app is self._apps.get(project_id, reading.row.app_key):
+        if reading is not None and reading.app is self._apps.at(
+            project_id, reading.row.app_key, stamp[2]
+        ):
             return reading
         row = self._reader.read(project_id, connection_id)
         if row is None:  # deleted since the stamp was read

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,13 @@ def keys_among(conn: Connection, keys: Sequence[str]) -> list[ProjectAppRow]:
     return ProjectAppRow.all_of(conn.execute(query))
 
 
+def first_version() -> int:
+    """A new row's version: random, not 1, so that an app deleted and added again under the
+    same key never repeats a version some replica cached the old definition under (each
+    replace adds one)."""
+    return secrets.randbelow(2**30) + 1
+
+
 def insert(
     conn: Connection, project_id: str, key: str, definition: Mapping[str, Any], now: datetime
 ) -> None:
@@ -42,7 +50,7 @@ def insert(
             project_id=project_id,
             key=key,
             definition=dict(definition),
-            version=1,
+            version=first_version(),
             created_at=now,
             updated_at=now,
         )

@@ -8,8 +8,9 @@ On SQLite each thread keeps one connection of its own (detached from the pool, c
 the same connect hook), since checking a connection in and out costs as much as the query.
 A database that cannot be reached is reported as ``DatabaseUnavailable``, as ``Database`` does.
 
-Three reads of one row, narrowest first: ``stamp`` (version and ciphertext: whether what a
-caller made of an earlier read still holds), ``read`` (the ``SecretRow`` a resolution uses)
+Three reads of one row, narrowest first: ``stamp`` (version and ciphertext, and the version
+of the project's own app of that key: whether what a caller made of an earlier read still
+holds), ``read`` (the ``SecretRow`` a resolution uses)
 and ``whole`` (that row with its ``Details``, for messages, edits and refreshes).
 """
 
@@ -23,6 +24,7 @@ from sqlalchemy import JSON, bindparam, select
 
 from gatekey.store.database import Database, outage, unavailable
 from gatekey.store.tables import connections as t
+from gatekey.store.tables import project_apps
 
 
 def _memo_json(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -84,14 +86,21 @@ class Details(NamedTuple):
     refresh_failures: int
 
 
-Stamp = tuple[int, bytes]
-"""(version, ciphertext): what says whether something derived from a row still holds, since
-every change to the columns of ``SecretRow`` bumps the version or writes a new ciphertext."""
+Stamp = tuple[int, bytes, int | None]
+"""(version, ciphertext, project app version): what says whether something derived from a row
+still holds, since every change to the columns of ``SecretRow`` bumps the version or writes a
+new ciphertext, and every change to the project's own app of that key bumps its version (None:
+the project has no app of that key)."""
 
 
 _ROW = tuple(getattr(t.c, name) for name in SecretRow._fields[2:])
 _DETAILS = tuple(getattr(t.c, name) for name in Details._fields)
-_STAMP = (t.c.version, t.c.secret_ciphertext)
+_APP_VERSION = (
+    select(project_apps.c.version)
+    .where(project_apps.c.project_id == t.c.project_id, project_apps.c.key == t.c.app_key)
+    .scalar_subquery()
+)
+_STAMP = (t.c.version, t.c.secret_ciphertext, _APP_VERSION)
 _SPLIT = len(_ROW)
 
 
@@ -200,10 +209,10 @@ class SecretReader:
         return row
 
     def stamp(self, project_id: str, connection_id: str) -> Stamp | None:
-        """The row's version and ciphertext: enough to tell whether a reading made from an
-        earlier ``read`` of it still holds."""
+        """The row's version and ciphertext, and its project app's version: enough to tell
+        whether a reading made from an earlier ``read`` of it still holds."""
         row: Stamp | None = self._fetch(self._stamp, project_id, connection_id)
-        return row  # both drivers hand these two columns over as they are (no processors)
+        return row  # both drivers hand these columns over as they are (no processors)
 
     def read(self, project_id: str, connection_id: str) -> SecretRow | None:
         row = self._fetch(self._row, project_id, connection_id)
