@@ -15,9 +15,10 @@ take turns round by round, first one then the other, so each tree's ratios are i
 process's and the noise of the run hits both alike.
 
 ``--kinds api_key,jwt_bearer`` also resolves a service-account connection whose minted token
-is still valid (minted once at creation against the tests' PyJWT-checking token endpoint on loopback,
-``tests/fakes/minted_peers.py``) among the same API-key rows, in turns with the API key in one
-run: what resolving a minted token costs beyond the floor (issue 18: the same as any).
+is still valid (minted once at creation against the tests' PyJWT-checking token endpoint on
+loopback, ``tests/fakes/minted_peers.py``) among the same API-key rows, in turns with the API
+key in one run: what resolving a minted token costs beyond the floor (issue 18: the same as
+any).
 
     python bench/resolve_embedded.py [--connections 1000] [--rounds 15] [--calls 2000]
         [--kinds api_key,jwt_bearer]
