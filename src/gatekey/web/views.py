@@ -106,8 +106,22 @@ def card(
         "reason": REASONS.get(connection.status_reason or "", connection.status_reason or ""),
         # saved without asking the provider, and no check has passed since
         "unverified": connection.status == "active" and connection.verified_at is None,
-        "oauth": connection.auth_kind in (AuthKind.OAUTH2.value, AuthKind.GITHUB_APP.value),
+        "oauth": _through_consent(service, connection),
     }
+
+
+def _through_consent(service: Service, connection: Connection) -> bool:
+    """Whether the connection is (re)connected through a consent screen, so its card offers
+    Reconnect: OAuth2 and GitHub Apps always, OAuth 1.0a when its method is three-legged (a
+    token-based one, NetSuite's, takes its keys as fields)."""
+    kind = connection.auth_kind
+    if kind != AuthKind.OAUTH1.value:
+        return kind in (AuthKind.OAUTH2.value, AuthKind.GITHUB_APP.value)
+    app = service.context.registry.find(connection.project_id, connection.app)
+    try:
+        return app is not None and app.method(kind).through_consent
+    except LookupError:
+        return False
 
 
 def card_html(service: Service, connection: Connection) -> str:

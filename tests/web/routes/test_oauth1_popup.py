@@ -65,6 +65,15 @@ def test_oauth1_consent_in_the_popup_makes_an_active_card(
     expect(card).to_contain_text("Active")
     expect(card.locator(".account")).to_have_text("ada_lovelace")
     assert len(keys.granted) == 1
+    expect(card.get_by_role("button", name="Update credentials")).to_have_count(0)
+
+    with page.expect_popup() as again:  # Reconnect from the card: the same popup, the same ID
+        card.get_by_role("button", name="Reconnect").click()
+    again.value.wait_for_event("close", timeout=15_000)
+    expect(card).to_contain_text("Active")
+    assert len(keys.granted) == 2
+    made = served.runtime.service.connections.list(served.actor).items
+    assert [c.name for c in made] == ["Board - Ada"]
     content = page.content()
     for secret in (keys.consumer_secret, *keys.granted.values()):
         assert secret not in content
