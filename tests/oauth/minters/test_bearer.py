@@ -22,6 +22,7 @@ from gatekey.errors import (
     ConnectionInactive,
     CredentialsRejected,
     GrantRevoked,
+    InvalidFields,
     ProviderUnavailable,
 )
 from gatekey.runtime import open_runtime
@@ -294,6 +295,9 @@ def test_a_key_file_with_the_client_secret_and_an_encrypted_key_mints(
     settings = {"clientID": "3MVG9.consumer", "clientSecret": SN_SECRET, "appAuth": app_auth}
     fields = {"config_file": json.dumps({"boxAppSettings": settings})}
     config = {"user": "ops@acme.test"}
+    no_id = {"config_file": json.dumps({"boxAppSettings": {**settings, "clientID": ""}})}
+    with pytest.raises(InvalidFields, match=r"lacks boxAppSettings\.clientID"):
+        svc.connections.create(actor, app="box-jwt", name="box", fields=no_id, config=config)
     made = svc.connections.create(actor, app="box-jwt", name="box", fields=fields, config=config)
     assert made.status == "active" and server.grants == 1
     assert svc.proxy.send(actor, made.id, "GET", "/me").status == 200

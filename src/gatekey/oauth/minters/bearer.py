@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from gatekey.errors import InvalidFields
 from gatekey.oauth.client_assertions import token_identity
 from gatekey.oauth.credentials import ClientCredentials
 from gatekey.oauth.jwts import sign
@@ -75,5 +76,13 @@ def _own_client(request: Mint, values: Mapping[str, str]) -> ClientCredentials |
     fields = request.method.fields
     if "client_secret" not in {*fields.properties, *fields.unpacked}:
         return None
-    secret = values.get("client_secret")
-    return ClientCredentials(values["client_id"], secret) if secret else None
+    secret, client_id = values.get("client_secret"), values.get("client_id")
+    if not secret:
+        return None
+    if not client_id:  # a key file without its client id, or the field left empty
+        field = request.field_of().get("client_id", "client_id")
+        raise InvalidFields(
+            f"{field}: a client id is needed with the client secret",
+            errors=[{"field": field, "message": "a client id is needed with the client secret"}],
+        )
+    return ClientCredentials(client_id, secret)
