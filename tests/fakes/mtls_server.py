@@ -166,6 +166,36 @@ def mtls_server(api_key: str) -> Iterator[str]:
         yield base
 
 
+def certificate_client(
+    key: str, base: str, token_url: str, auth_method: str, **oauth2: Any
+) -> dict[str, Any]:
+    """A client-credentials app whose connections hold a client id, a certificate and its key,
+    authenticating with ``auth_method`` at ``token_url`` (RFC 8705) and calling ``GET /me``
+    on ``base`` with the token."""
+    fields = {
+        "client_id": {"title": "Client ID"},
+        "client_certificate": {"title": "Client certificate", "format": "certificate"},
+        "client_key": {"title": "Client key", "secret": True, "format": "private_key"},
+    }
+    return {
+        "key": key,
+        "name": f"Bank ({auth_method})",
+        "docs_url": "https://example.test/docs",
+        "base_url": base,
+        "builtin": False,
+        "auth": [
+            {
+                "kind": "oauth2_client_credentials",
+                "fields": {"properties": fields, "required": sorted(fields)},
+                "client_certificate": {},
+                "oauth2": {"token_url": token_url, "client_auth_method": auth_method, **oauth2},
+                "apply": [{"type": "bearer", "value": "{access_token}"}],
+                "test_request": {"path": "/me", "account_label": ["client"]},
+            }
+        ],
+    }
+
+
 def trust_test_ca(folder: Path) -> Path:
     """A CA bundle file holding the test CA, for ``SSL_CERT_FILE``."""
     path = folder / "test-ca.pem"

@@ -245,3 +245,36 @@ def oauth1_server(keys: Keys) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def three_legged_app(
+    key: str,
+    name: str,
+    base_url: str,
+    *,
+    test_request: dict[str, Any] | None = None,
+    **oauth1: Any,
+) -> dict[str, Any]:
+    """A project app doing three-legged OAuth 1.0a with the server at ``base_url``, keeping
+    the account's ``user_id`` and ``screen_name`` as config and named by its screen name."""
+    return {
+        "key": key,
+        "name": name,
+        "docs_url": "https://oauth.net/core/1.0a/",
+        "base_url": base_url,
+        "categories": ["project-management"],
+        "auth": [
+            {
+                "kind": "oauth1",
+                "oauth1": {
+                    "request_token_url": f"{base_url}/oauth/request_token",
+                    "authorization_url": f"{base_url}/oauth/authorize",
+                    "access_token_url": f"{base_url}/oauth/access_token",
+                    "token_response_config": ["user_id", "screen_name"],
+                    "account_label": ["screen_name"],
+                    **oauth1,
+                },
+                "test_request": test_request or {"path": "/me"},
+            }
+        ],
+    }

@@ -29,7 +29,7 @@ from gatekey.settings import Settings
 from gatekey.signers import tls
 from gatekey.signing import ClientTls
 from tests.fakes import pki
-from tests.fakes.mtls_server import MtlsApi, mtls_api, trust_test_ca
+from tests.fakes.mtls_server import MtlsApi, certificate_client, mtls_api, trust_test_ca
 from tests.fakes.rows import expire_token
 
 CLIENT = pki.issued("gatekey-bank-client", server=False)
@@ -42,32 +42,7 @@ FIELDS = {
 
 
 def _definition(base: str, **oauth2: Any) -> dict[str, Any]:
-    fields = {
-        "client_id": {"title": "Client ID"},
-        "client_certificate": {"title": "Client certificate", "format": "certificate"},
-        "client_key": {"title": "Client key", "secret": True, "format": "private_key"},
-    }
-    return {
-        "key": "bank-cc",
-        "name": "Bank (client credentials)",
-        "docs_url": "https://example.test/docs",
-        "base_url": base,
-        "builtin": False,
-        "auth": [
-            {
-                "kind": "oauth2_client_credentials",
-                "fields": {"properties": fields, "required": sorted(fields)},
-                "client_certificate": {},
-                "oauth2": {
-                    "token_url": f"{base}/token",
-                    "client_auth_method": "tls_client_auth",
-                    **oauth2,
-                },
-                "apply": [{"type": "bearer", "value": "{access_token}"}],
-                "test_request": {"path": "/me", "account_label": ["client"]},
-            }
-        ],
-    }
+    return certificate_client("bank-cc", base, f"{base}/token", "tls_client_auth", **oauth2)
 
 
 @pytest.fixture(scope="module")

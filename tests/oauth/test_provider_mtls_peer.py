@@ -28,7 +28,13 @@ from gatekey.runtime import open_runtime
 from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from tests.fakes import pki
-from tests.fakes.mtls_server import MtlsApi, mtls_api, pem_thumbprint, trust_test_ca
+from tests.fakes.mtls_server import (
+    MtlsApi,
+    certificate_client,
+    mtls_api,
+    pem_thumbprint,
+    trust_test_ca,
+)
 from tests.fakes.oidc_server import ROOT, node_server
 from tests.fakes.rows import expire_token
 
@@ -107,33 +113,9 @@ def api(issuer: str, ca_bundle: Path) -> Iterator[tuple[str, MtlsApi]]:
 
 
 def _app(issuer: str, base: str, key: str, auth_method: str) -> App:
-    fields = {
-        "client_id": {"title": "Client ID"},
-        "client_certificate": {"title": "Client certificate", "format": "certificate"},
-        "client_key": {"title": "Client key", "secret": True, "format": "private_key"},
-    }
+    token_url = f"{issuer}/token"
     return App.model_validate(
-        {
-            "key": key,
-            "name": f"Bank ({auth_method})",
-            "docs_url": "https://example.test/docs",
-            "base_url": base,
-            "builtin": False,
-            "auth": [
-                {
-                    "kind": "oauth2_client_credentials",
-                    "fields": {"properties": fields, "required": sorted(fields)},
-                    "client_certificate": {},
-                    "oauth2": {
-                        "token_url": f"{issuer}/token",
-                        "client_auth_method": auth_method,
-                        "default_scopes": ["api:read"],
-                    },
-                    "apply": [{"type": "bearer", "value": "{access_token}"}],
-                    "test_request": {"path": "/me", "account_label": ["client"]},
-                }
-            ],
-        }
+        certificate_client(key, base, token_url, auth_method, default_scopes=["api:read"])
     )
 
 

@@ -25,36 +25,22 @@ from gatekey.service import Actor, Service
 from gatekey.settings import Settings
 from gatekey.signing import OAuth1Signing
 from tests.fakes import pki
-from tests.fakes.oauth1_provider import Keys, oauth1_server
+from tests.fakes.oauth1_provider import Keys, oauth1_server, three_legged_app
 
 APP = "o1-local"
 
 
 def _app(base_url: str, method: str, *, labelled: bool = True) -> App:
-    return App.model_validate(
-        {
-            "key": APP,
-            "name": "OAuth1 (local peer)",
-            "docs_url": "https://oauth.net/core/1.0a/",
-            "base_url": base_url,
-            "builtin": False,
-            "auth": [
-                {
-                    "kind": "oauth1",
-                    "oauth1": {
-                        "request_token_url": f"{base_url}/oauth/request_token",
-                        "authorization_url": f"{base_url}/oauth/authorize",
-                        "access_token_url": f"{base_url}/oauth/access_token",
-                        "signature_method": method,
-                        "extra_authorize_params": {"name": "Gatekey", "expiration": "never"},
-                        "token_response_config": ["user_id", "screen_name"],
-                        "account_label": ["screen_name"] if labelled else [],
-                    },
-                    "test_request": {"path": "/me", "account_label": ["user"]},
-                }
-            ],
-        }
+    definition = three_legged_app(
+        APP,
+        "OAuth1 (local peer)",
+        base_url,
+        test_request={"path": "/me", "account_label": ["user"]},
+        signature_method=method,
+        extra_authorize_params={"name": "Gatekey", "expiration": "never"},
+        account_label=["screen_name"] if labelled else [],
     )
+    return App.model_validate({**definition, "builtin": False})
 
 
 @pytest.fixture(params=["HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1"])

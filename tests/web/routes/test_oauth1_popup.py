@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.fakes.browser import Served, new_connection
-from tests.fakes.oauth1_provider import Keys, oauth1_server
+from tests.fakes.oauth1_provider import Keys, oauth1_server, three_legged_app
 
 
 @pytest.fixture
@@ -19,29 +19,7 @@ def provider(served: Served) -> Iterator[tuple[Keys, str]]:
     keys = Keys(callback=served.runtime.service.authorizations.callback_url)
     with oauth1_server(keys) as base_url:
         service = served.runtime.service
-        service.apps.add(
-            served.actor,
-            {
-                "key": "o1-page",
-                "name": "OAuth1 Board",
-                "docs_url": "https://oauth.net/core/1.0a/",
-                "base_url": base_url,
-                "categories": ["project-management"],
-                "auth": [
-                    {
-                        "kind": "oauth1",
-                        "oauth1": {
-                            "request_token_url": f"{base_url}/oauth/request_token",
-                            "authorization_url": f"{base_url}/oauth/authorize",
-                            "access_token_url": f"{base_url}/oauth/access_token",
-                            "token_response_config": ["user_id", "screen_name"],
-                            "account_label": ["screen_name"],
-                        },
-                        "test_request": {"path": "/me"},
-                    }
-                ],
-            },
-        )
+        service.apps.add(served.actor, three_legged_app("o1-page", "OAuth1 Board", base_url))
         service.oauth_clients.register(
             served.actor,
             app="o1-page",
